@@ -1,0 +1,129 @@
+/**
+ * Every error litepool raises is a {@link LitepoolError} with a stable `code`.
+ * Errors SQLite raised keep SQLite's extended code (`SQLITE_BUSY`,
+ * `SQLITE_CONSTRAINT_UNIQUE`, …) and carry the driver's error as `cause`.
+ */
+
+/** Stable codes of litepool's own errors (SQLite errors use SQLite's codes). */
+export type LitepoolErrorCode =
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_ACQUIRE_TIMEOUT'
+  | 'ERR_QUEUE_FULL'
+  | 'ERR_WORKER_CRASHED'
+  | 'ERR_INVALID_OPTIONS'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_TRANSACTION_CLOSED'
+  | 'ERR_READ_ONLY'
+  | 'ERR_QUERY'
+  | 'ERR_STRATEGY_UNAVAILABLE'
+  | 'ERR_STRATEGY_UNSUPPORTED'
+  | 'ERR_LOCK_COMPROMISED'
+  | 'ABORT_ERR';
+
+/** Base class of every error litepool raises. */
+export class LitepoolError extends Error {
+  /** A stable, machine-readable code: litepool's `ERR_*` or SQLite's `SQLITE_*`. */
+  readonly code: string;
+
+  /**
+   * @param message what went wrong, for people
+   * @param code the stable code
+   * @param options `cause`: the underlying error, when there is one
+   */
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** SQLite raised this error; `code` is SQLite's extended result code name. */
+export class SqliteError extends LitepoolError {}
+
+/** A statement failed outside SQLite: wrong parameter count or type, `get()` on a statement that returns no data, … */
+export class QueryError extends LitepoolError {
+  /** @param message the driver's message @param options the driver's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_QUERY', options);
+  }
+}
+
+/** The pool is closing or closed (or destroyed): no new work is accepted. */
+export class PoolClosedError extends LitepoolError {
+  /** @param message why @param options the destroy reason as `cause`, if any */
+  constructor(message = 'The pool is closed', options?: { cause?: unknown }) {
+    super(message, 'ERR_POOL_CLOSED', options);
+  }
+}
+
+/** No connection became free within `acquireTimeoutMs`; `cause` is the last underlying failure, if any. */
+export class AcquireTimeoutError extends LitepoolError {
+  /** @param timeoutMs the limit that passed @param options the last underlying failure as `cause` */
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(`No connection became free within ${timeoutMs} ms (acquireTimeoutMs)`, 'ERR_ACQUIRE_TIMEOUT', options);
+  }
+}
+
+/** More than `maxQueue` requests were already waiting. */
+export class QueueFullError extends LitepoolError {
+  /** @param maxQueue the limit that was reached */
+  constructor(maxQueue: number) {
+    super(`The queue is full: ${maxQueue} requests are already waiting (maxQueue)`, 'ERR_QUEUE_FULL');
+  }
+}
+
+/** The worker thread that ran the request died (crash, uncaught exception, out of memory); it is replaced. */
+export class WorkerCrashedError extends LitepoolError {
+  /** @param message what the worker did @param options the worker's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_WORKER_CRASHED', options);
+  }
+}
+
+/** The pool options (or a strategy's options) are invalid. */
+export class OptionsError extends LitepoolError {
+  /** @param message the exact problem, naming the option */
+  constructor(message: string) {
+    super(message, 'ERR_INVALID_OPTIONS');
+  }
+}
+
+/** A call received an argument of the wrong type or shape. */
+export class ArgumentError extends LitepoolError {
+  /** @param message the exact problem, naming the argument */
+  constructor(message: string) {
+    super(message, 'ERR_INVALID_ARGUMENT');
+  }
+}
+
+/**
+ * A transaction or lease was misused: used after it settled or was released
+ * (`ERR_TRANSACTION_CLOSED`), or asked to write on a read-only connection
+ * (`ERR_READ_ONLY`).
+ */
+export class TransactionError extends LitepoolError {}
+
+/** The strategy cannot be found or cannot run on this database (WAL on a network filesystem, …). */
+export class StrategyError extends LitepoolError {}
+
+/**
+ * The cross-process lock was lost while work ran under it (another process
+ * took it over). The work was rolled back; nothing was written after the loss.
+ */
+export class LockCompromisedError extends LitepoolError {
+  /** @param message what happened @param options the lock library's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_LOCK_COMPROMISED', options);
+  }
+}
+
+/** The caller's `AbortSignal` fired; `cause` is the signal's reason. */
+export class AbortError extends LitepoolError {
+  /** @param options the signal's reason as `cause` */
+  constructor(options?: { cause?: unknown }) {
+    super('The operation was aborted', 'ABORT_ERR', options);
+  }
+}

@@ -1,0 +1,41 @@
+/** A FIFO of jobs with O(1) shift, for the lanes' wait queues. */
+export class JobQueue<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  /** Entries, including ones cancelled but not yet shifted. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Appends a job. */
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The oldest job, without removing it. */
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  /** Removes and returns the oldest job. */
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    // Compact once the consumed prefix dominates, keeping shift amortised O(1).
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every job. */
+  drain(): T[] {
+    const rest = this.items.slice(this.head) as T[];
+    this.items = [];
+    this.head = 0;
+    return rest;
+  }
+}

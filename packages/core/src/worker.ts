@@ -1,0 +1,292 @@
+/**
+ * A worker thread that owns one better-sqlite3 connection. It runs batches of
+ * requests in order and answers each batch with one message. The connection
+ * never leaves this thread.
+ */
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import type {
+  FromWorker,
+  Params,
+  ToWorker,
+  WireError,
+  WireRequest,
+  WireResponse,
+  WorkerConfig,
+} from './protocol.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+const config = workerData as WorkerConfig;
+const port = parentPort;
+if (port === null) throw new Error('litepool worker started outside a worker thread');
+
+const STATEMENT_CACHE_SIZE = 500;
+const BUSY_RETRIES = 3;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+let db: Database.Database;
+const statements = new Map<string, Statement>();
+const cursors = new Map<number, IterableIterator<unknown>>();
+let nextCursor = 1;
+let retries = 0;
+
+class ReadOnlyViolation extends Error {}
+class Aborted extends Error {}
+
+function post(message: FromWorker): void {
+  port!.postMessage(message);
+}
+
+function open(): void {
+  const readonly = config.role === 'reader';
+  db = new Database(config.filename, { readonly, fileMustExist: readonly, timeout: config.busyTimeoutMs });
+  db.defaultSafeIntegers(config.safeIntegers);
+  if (!readonly) {
+    const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
+    if (String(mode).toLowerCase() !== config.journalMode) {
+      throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
+        code: 'SQLITE_CANTOPEN',
+      });
+    }
+  }
+  for (const [name, value] of Object.entries(config.pragmas)) {
+    db.pragma(`${name} = ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`);
+  }
+}
+
+function closeConnection(): void {
+  for (const iterator of cursors.values()) iterator.return?.();
+  cursors.clear();
+  statements.clear();
+  if (db?.open) db.close();
+}
+
+function toWireError(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = (e as { code?: unknown }).code;
+  const kind =
+    e instanceof ReadOnlyViolation
+      ? 'read-only'
+      : e instanceof Aborted
+        ? 'aborted'
+        : typeof code === 'string' && code.startsWith('SQLITE_')
+          ? 'sqlite'
+          : 'query';
+  return { kind, name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined, stack: e.stack };
+}
+
+/** Buffers cross postMessage as Uint8Array: turn them back into Buffers for better-sqlite3. */
+function toBuffer(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value)
+    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    : value;
+}
+
+function bindArgs(params: Params | undefined): unknown[] {
+  if (params === undefined) return [];
+  if (Array.isArray(params)) return params.map(toBuffer);
+  const named: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) named[key] = toBuffer(value);
+  return [named];
+}
+
+function prepare(sql: string): Statement {
+  let statement = statements.get(sql);
+  if (statement !== undefined) {
+    if (!statement.busy) {
+      // Refresh recency: Map keeps insertion order, the oldest entry is evicted first.
+      statements.delete(sql);
+      statements.set(sql, statement);
+      return statement;
+    }
+    // An open cursor is using the cached statement: give this call its own.
+    return db.prepare(sql) as Statement;
+  }
+  statement = db.prepare(sql) as Statement;
+  statements.set(sql, statement);
+  if (statements.size > STATEMENT_CACHE_SIZE) {
+    const oldest = statements.keys().next().value;
+    if (oldest !== undefined) statements.delete(oldest);
+  }
+  return statement;
+}
+
+function hasBlob(row: unknown): boolean {
+  if (row === null || typeof row !== 'object') return false;
+  for (const value of Object.values(row)) if (typeof value === 'object' && value !== null) return true;
+  return false;
+}
+
+function rowsHaveBlob(rows: readonly unknown[]): boolean {
+  for (const row of rows) if (hasBlob(row)) return true;
+  return false;
+}
+
+function nextChunk(cursor: number, iterator: IterableIterator<unknown>): { cursor: number; rows: unknown[]; done: boolean } {
+  const rows: unknown[] = [];
+  while (rows.length < config.iterateChunkRows) {
+    const step = iterator.next();
+    if (step.done === true) {
+      cursors.delete(cursor);
+      return { cursor, rows, done: true };
+    }
+    rows.push(step.value);
+  }
+  return { cursor, rows, done: false };
+}
+
+function execute(request: WireRequest): WireResponse {
+  const { id, op, sql } = request;
+  if (op === 'exec') {
+    if (request.readOnly === true && config.role === 'writer') {
+      db.pragma('query_only = 1');
+      try {
+        db.exec(sql);
+      } finally {
+        db.pragma('query_only = 0');
+      }
+    } else {
+      db.exec(sql);
+    }
+    return { id, ok: true, value: undefined, blobs: false };
+  }
+  if (op === 'next' || op === 'close-cursor') {
+    const cursor = request.cursor ?? 0;
+    const iterator = cursors.get(cursor);
+    if (op === 'close-cursor' || iterator === undefined) {
+      iterator?.return?.();
+      cursors.delete(cursor);
+      return { id, ok: true, value: { cursor, rows: [], done: true }, blobs: false };
+    }
+    const chunk = nextChunk(cursor, iterator);
+    return { id, ok: true, value: chunk, blobs: rowsHaveBlob(chunk.rows) };
+  }
+  const statement = prepare(sql);
+  if (!statement.readonly && (config.role === 'reader' || request.readOnly === true)) {
+    if (request.probe === true) return { id, ok: false, reroute: true };
+    throw new ReadOnlyViolation(
+      'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',
+    );
+  }
+  const args = bindArgs(request.params);
+  switch (op) {
+    case 'run': {
+      const { changes, lastInsertRowid } = statement.run(...args);
+      return { id, ok: true, value: { changes, lastInsertRowid }, blobs: false };
+    }
+    case 'get': {
+      const row = statement.get(...args);
+      return { id, ok: true, value: row, blobs: hasBlob(row) };
+    }
+    case 'all': {
+      const rows = statement.all(...args);
+      return { id, ok: true, value: rows, blobs: rowsHaveBlob(rows) };
+    }
+    case 'iterate': {
+      const cursor = nextCursor++;
+      const iterator = statement.iterate(...args) as IterableIterator<unknown>;
+      cursors.set(cursor, iterator);
+      const chunk = nextChunk(cursor, iterator);
+      return { id, ok: true, value: chunk, blobs: rowsHaveBlob(chunk.rows) };
+    }
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Runs one request. SQLITE_BUSY is retried (after the busy timeout already
+ * waited) only where a retry is safe: an autocommit statement that changed
+ * nothing, or a COMMIT, which SQLite documents as retryable.
+ */
+function runWithRetry(request: WireRequest): WireResponse {
+  const retryable = !db.inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return execute(request);
+    } catch (error) {
+      if (!retryable || attempt >= BUSY_RETRIES || !isBusy(error)) throw error;
+      retries++;
+      Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
+    }
+  }
+}
+
+function aborted(flag: Int32Array | undefined): boolean {
+  return flag !== undefined && Atomics.load(flag, 0) !== 0;
+}
+
+function fail(id: number, error: unknown): WireResponse {
+  return { id, ok: false, error: toWireError(error) };
+}
+
+function runEach(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
+  return items.map((request) => {
+    if (aborted(flag)) return fail(request.id, new Aborted('The strategy hold was lost before this request ran'));
+    try {
+      return runWithRetry(request);
+    } catch (error) {
+      return fail(request.id, error);
+    }
+  });
+}
+
+/**
+ * Group commit: one transaction, each request inside its own SAVEPOINT so a
+ * failing one rolls back alone. Nothing is acknowledged before COMMIT succeeds.
+ */
+function runGroup(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
+  try {
+    runWithRetry({ id: 0, op: 'exec', sql: 'BEGIN IMMEDIATE', params: undefined });
+  } catch (error) {
+    return items.map((request) => fail(request.id, error));
+  }
+  const results = items.map((request) => {
+    if (aborted(flag)) return fail(request.id, new Aborted('The strategy hold was lost before this request ran'));
+    db.exec('SAVEPOINT litepool_group');
+    try {
+      const response = execute(request);
+      db.exec('RELEASE litepool_group');
+      return response;
+    } catch (error) {
+      db.exec('ROLLBACK TO litepool_group; RELEASE litepool_group');
+      return fail(request.id, error);
+    }
+  });
+  try {
+    if (aborted(flag)) throw new Aborted('The strategy hold was lost before COMMIT: the batch was rolled back');
+    runWithRetry({ id: 0, op: 'exec', sql: 'COMMIT', params: undefined });
+    return results;
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    return items.map((request) => fail(request.id, error));
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'close') {
+    closeConnection();
+    post({ type: 'closed' });
+    port.close();
+    return;
+  }
+  if (message.reopen) {
+    closeConnection();
+    open();
+  }
+  const before = retries;
+  const items = message.group ? runGroup(message.items, message.abortFlag) : runEach(message.items, message.abortFlag);
+  post({ type: 'results', items, retries: retries - before });
+});
+
+try {
+  open();
+  post({ type: 'ready', sqliteVersion: String(db!.prepare('SELECT sqlite_version()').pluck().get()) });
+} catch (error) {
+  post({ type: 'open-failed', error: toWireError(error) });
+  port.close();
+}

@@ -1,0 +1,24 @@
+/** Strategies by name, so a pool can be configured from JSON or an environment variable. */
+import { OptionsError, describe, suggest, type Strategy, type StrategyConfig } from '@litepool/core';
+import { wal, type WalOptions } from './wal.js';
+
+type Factory = (options: StrategyConfig) => Strategy;
+
+const FACTORIES: Readonly<Record<string, Factory>> = Object.freeze({
+  wal: (options) => wal(options as WalOptions),
+});
+
+/** The names `createStrategy` (and `createPool({ strategy: name })`) accept. */
+export const strategyNames: readonly string[] = Object.freeze(Object.keys(FACTORIES));
+
+/** Builds a strategy from `{ name, ...options }`; the options are validated by the strategy. */
+export function createStrategy(config: StrategyConfig): Strategy {
+  const factory = FACTORIES[config.name];
+  if (factory === undefined) {
+    const hint = suggest(config.name, strategyNames);
+    throw new OptionsError(
+      `Unknown strategy ${describe(config.name)}${hint === undefined ? '' : `; did you mean "${hint}"?`} (known: ${strategyNames.join(', ')})`,
+    );
+  }
+  return factory(config);
+}

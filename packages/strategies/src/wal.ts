@@ -1,0 +1,127 @@
+/**
+ * `wal`: WAL journal; readers run in parallel beside one writer; write
+ * transactions begin IMMEDIATE. When the writer goes idle it checkpoints,
+ * and truncates the WAL once it grows past `maxWalBytes`.
+ */
+import { stat } from 'node:fs/promises';
+import {
+  FREE_HOLD,
+  OptionsError,
+  StrategyError,
+  describe,
+  integerOption,
+  type MaintenanceConnection,
+  type PragmaValue,
+  type Strategy,
+  type StrategyCapabilities,
+  type StrategyContext,
+  type StrategyHold,
+} from '@litepool/core';
+import { checkStrategyOptions } from './options.js';
+
+/** Options of {@link wal}. */
+export interface WalOptions {
+  /** Truncate the WAL at idle checkpoints once it is larger than this many bytes. Default: 64 MiB. */
+  maxWalBytes?: number;
+  /** SQLite's own auto-checkpoint threshold in pages (`wal_autocheckpoint`). Default: 1000 (SQLite's default). */
+  autoCheckpointPages?: number;
+  /** `synchronous` for every connection: NORMAL is durable against crashes of the app, FULL also against power loss. Default: NORMAL. */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+const WAL_KEYS = ['maxWalBytes', 'autoCheckpointPages', 'synchronous'];
+const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+
+/** The resolved options of a {@link WalStrategy}. */
+export interface ResolvedWalOptions {
+  readonly maxWalBytes: number;
+  readonly autoCheckpointPages: number;
+  readonly synchronous: string;
+}
+
+/** Parses and validates {@link WalOptions}. */
+export function resolveWalOptions(options: unknown, strategy = 'wal'): ResolvedWalOptions {
+  const raw = checkStrategyOptions(strategy, options, WAL_KEYS);
+  const synchronous = raw.synchronous ?? 'NORMAL';
+  if (typeof synchronous !== 'string' || !SYNCHRONOUS.includes(synchronous.toUpperCase())) {
+    throw new OptionsError(`${strategy}.synchronous must be one of ${SYNCHRONOUS.join(', ')}, got ${describe(synchronous)}`);
+  }
+  return Object.freeze({
+    maxWalBytes: integerOption(`${strategy}.maxWalBytes`, raw.maxWalBytes, 64 * 1024 * 1024, 0),
+    autoCheckpointPages: integerOption(`${strategy}.autoCheckpointPages`, raw.autoCheckpointPages, 1000, 0),
+    synchronous: synchronous.toUpperCase(),
+  });
+}
+
+/** The WAL strategy. One instance serves one pool. */
+export class WalStrategy implements Strategy {
+  readonly name: string = 'wal';
+  readonly capabilities: StrategyCapabilities = Object.freeze({
+    crossProcess: true,
+    networkSafe: false,
+    concurrentReads: true,
+    readsDuringWrite: true,
+  });
+  readonly journalMode = 'wal' as const;
+  readonly writeBatching: Strategy['writeBatching'] = undefined;
+  /** The resolved options. */
+  readonly options: ResolvedWalOptions;
+
+  #walFile = '';
+  #walBytes = 0;
+  #checkpoints = 0;
+  #truncations = 0;
+
+  /** @param options see {@link WalOptions} */
+  constructor(options?: WalOptions) {
+    this.options = resolveWalOptions(options, 'wal');
+  }
+
+  pragmas(): Readonly<Record<string, PragmaValue>> {
+    return { synchronous: this.options.synchronous, wal_autocheckpoint: this.options.autoCheckpointPages };
+  }
+
+  async init(context: StrategyContext): Promise<void> {
+    if (context.networkFilesystem) {
+      throw new StrategyError(
+        `The wal strategy cannot run on ${context.filename}: it is on a network or FUSE filesystem, and WAL needs shared memory on one host (readers and writers on other hosts would corrupt or lose data). Use strategy "file-lock", which is the default there.`,
+        'ERR_STRATEGY_UNSUPPORTED',
+      );
+    }
+    this.#walFile = `${context.filename}-wal`;
+  }
+
+  acquire(): StrategyHold {
+    return FREE_HOLD;
+  }
+
+  /** Checkpoints when the writer idles: PASSIVE normally, TRUNCATE once the WAL is past `maxWalBytes`. */
+  async onWriterIdle(writer: MaintenanceConnection): Promise<void> {
+    const before = await this.#measure();
+    const truncate = before > this.options.maxWalBytes;
+    await writer.all(`PRAGMA wal_checkpoint(${truncate ? 'TRUNCATE' : 'PASSIVE'})`);
+    this.#checkpoints++;
+    if (truncate) this.#truncations++;
+    await this.#measure();
+  }
+
+  stats(): Readonly<Record<string, number>> {
+    return { walBytes: this.#walBytes, checkpoints: this.#checkpoints, walTruncations: this.#truncations };
+  }
+
+  async close(): Promise<void> {}
+
+  async #measure(): Promise<number> {
+    try {
+      this.#walBytes = (await stat(this.#walFile)).size;
+    } catch {
+      this.#walBytes = 0;
+    }
+    return this.#walBytes;
+  }
+}
+
+/** Creates a {@link WalStrategy}: WAL journal, parallel readers beside one writer. */
+export function wal(options?: WalOptions): WalStrategy {
+  return new WalStrategy(options);
+}

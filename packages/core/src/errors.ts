@@ -20,8 +20,28 @@ export type LitepoolErrorCode =
   | 'ERR_LOCK_COMPROMISED'
   | 'ABORT_ERR';
 
-/** Base class of every error litepool raises. */
+/** Brand shared by every copy of this package (loaders such as tsx can load a second copy). */
+const BRAND = Symbol.for('litepool.error');
+
+/**
+ * Base class of every error litepool raises. `instanceof` works across copies
+ * of the package (as undici's errors do): it checks a global brand and the
+ * class names of the error's prototype chain.
+ */
 export class LitepoolError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    for (let proto: unknown = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      if ((proto as { constructor?: { name?: string } }).constructor?.name === this.name) return true;
+    }
+    return false;
+  }
+
+  /** @internal The brand `instanceof` checks. */
+  get [BRAND](): true {
+    return true;
+  }
+
   /** A stable, machine-readable code: litepool's `ERR_*` or SQLite's `SQLITE_*`. */
   readonly code: string;
 

@@ -96,7 +96,8 @@ export class Lane {
         destroy: async (resource) => {
           if (!(resource instanceof OpenFailure)) await resource.close();
         },
-        validate: async (resource) => !(resource instanceof OpenFailure) && resource.dead === undefined,
+        // An OpenFailure passes validation so it reaches serveNext, which fails the waiters with it.
+        validate: async (resource) => resource instanceof OpenFailure || resource.dead === undefined,
       },
       { max: config.size, min: 0, testOnBorrow: true, autostart: false },
     );

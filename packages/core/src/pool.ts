@@ -137,7 +137,7 @@ export class Pool implements Queryable {
     const invalid = this.#refuse() ?? checkCall(sql, params);
     if (invalid !== undefined) throw invalid;
     const writes = this.#readers === undefined || this.#routes.get(sql) === true;
-    let lease = await this.#lease(writes ? 'write' : 'read', undefined, writes);
+    let lease = await this.#lease(writes ? 'write' : 'read', undefined, !writes);
     try {
       try {
         yield* lease.stream<T>(sql, params, !writes);
@@ -145,7 +145,7 @@ export class Pool implements Queryable {
         if (!(error instanceof Reroute)) throw error;
         this.#remember(sql, true);
         lease.release();
-        lease = await this.#lease('write', undefined, true);
+        lease = await this.#lease('write', undefined, false);
         yield* lease.stream<T>(sql, params, false);
       }
     } finally {

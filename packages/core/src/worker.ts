@@ -287,6 +287,8 @@ try {
   open();
   post({ type: 'ready', sqliteVersion: String(db!.prepare('SELECT sqlite_version()').pluck().get()) });
 } catch (error) {
-  post({ type: 'open-failed', error: toWireError(error) });
+  const wire = toWireError(error);
+  // better-sqlite3 checks the directory itself and throws without a code: that is SQLite's CANTOPEN.
+  post({ type: 'open-failed', error: wire.kind === 'sqlite' ? wire : { ...wire, kind: 'sqlite', code: 'SQLITE_CANTOPEN' } });
   port.close();
 }

@@ -1,0 +1,109 @@
+/** Options validation: one test per message, exact text. */
+import { createPool, defaultReaders, DEFAULTS, OptionsError, type PoolOptions } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { strategyNames } from '@litepool/strategies';
+import { test } from 'node:test';
+import { testPool } from './helpers/pool.js';
+
+function rejects(options: unknown, message: string): void {
+  assert.throws(
+    () => createPool(options as PoolOptions),
+    (error: unknown) => {
+      assert.ok(error instanceof OptionsError, `expected an OptionsError, got ${String(error)}`);
+      assert.equal(error.code, 'ERR_INVALID_OPTIONS');
+      assert.equal(error.message, message);
+      return true;
+    },
+  );
+}
+
+const f = '/tmp/litepool-options.db';
+
+test('options must be an object', () => rejects('app.db', 'options must be an object, got "app.db"'));
+test('filename is required', () =>
+  rejects({}, 'options.filename must be a non-empty string, got undefined'));
+test('filename must not be empty', () =>
+  rejects({ filename: '' }, 'options.filename must be a non-empty string, got ""'));
+test(':memory: is refused', () =>
+  rejects(
+    { filename: ':memory:' },
+    'options.filename ":memory:" is not supported: each worker thread opens its own connection, so the database must be a file path',
+  ));
+test('unknown keys are rejected with a suggestion', () =>
+  rejects({ filename: f, reader: 2 }, 'Unknown option options.reader; did you mean options.readers?'));
+test('unknown keys without a near match are rejected plainly', () =>
+  rejects({ filename: f, colour: 'blue' }, 'Unknown option options.colour'));
+test('readers must be an integer >= 0', () =>
+  rejects({ filename: f, readers: -1 }, 'options.readers must be an integer >= 0, got -1'));
+test('readers must be an integer', () =>
+  rejects({ filename: f, readers: 1.5 }, 'options.readers must be an integer >= 0, got 1.5'));
+test('acquireTimeoutMs must be positive', () =>
+  rejects({ filename: f, acquireTimeoutMs: 0 }, 'options.acquireTimeoutMs must be a number > 0 (Infinity allowed), got 0'));
+test('maxQueue must be an integer or Infinity', () =>
+  rejects({ filename: f, maxQueue: '10' }, 'options.maxQueue must be an integer >= 0 or Infinity, got "10"'));
+test('busyTimeoutMs must be an integer >= 0', () =>
+  rejects({ filename: f, busyTimeoutMs: -5 }, 'options.busyTimeoutMs must be an integer >= 0, got -5'));
+test('maxBatch must be >= 1', () =>
+  rejects({ filename: f, maxBatch: 0 }, 'options.maxBatch must be an integer >= 1, got 0'));
+test('iterateChunkRows must be >= 1', () =>
+  rejects({ filename: f, iterateChunkRows: 0 }, 'options.iterateChunkRows must be an integer >= 1, got 0'));
+test('safeIntegers must be a boolean', () =>
+  rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be a boolean, got 1'));
+test('pragmas must be an object', () =>
+  rejects({ filename: f, pragmas: ['synchronous'] }, 'options.pragmas must be an object of PRAGMA names to values, got an array'));
+test('pragma names must be identifiers', () =>
+  rejects({ filename: f, pragmas: { 'x; DROP': 1 } }, 'options.pragmas has an invalid PRAGMA name "x; DROP"'));
+test('pragma values must be bare words, numbers or booleans', () =>
+  rejects(
+    { filename: f, pragmas: { synchronous: "FULL'; --" } },
+    `options.pragmas.synchronous must be a finite number, a boolean or a bare word such as FULL, got "FULL'; --"`,
+  ));
+test('journal_mode belongs to the strategy', () =>
+  rejects(
+    { filename: f, pragmas: { journal_mode: 'DELETE' } },
+    'options.pragmas.journal_mode is chosen by the strategy; pick a strategy instead (wal, mutex, single-writer, file-lock)',
+  ));
+test('workerResourceLimits keys are checked', () =>
+  rejects({ filename: f, workerResourceLimits: { maxOldGenMb: 4 } }, 'Unknown option options.workerResourceLimits.maxOldGenMb'));
+test('workerResourceLimits values must be positive numbers', () =>
+  rejects(
+    { filename: f, workerResourceLimits: { maxOldGenerationSizeMb: 0 } },
+    'options.workerResourceLimits.maxOldGenerationSizeMb must be a number > 0, got 0',
+  ));
+test('strategy must be a name, config or instance', () =>
+  rejects(
+    { filename: f, strategy: 42 },
+    'options.strategy must be a strategy instance, a name such as "wal", or a config object { name: "wal", … }, got 42',
+  ));
+test('strategy name must not be empty', () => rejects({ filename: f, strategy: '' }, 'options.strategy must not be an empty string'));
+test('an unknown strategy name is rejected with a suggestion', () =>
+  rejects({ filename: f, strategy: 'wall' }, `Unknown strategy "wall"; did you mean "wal"? (known: ${strategyNames.join(', ')})`));
+test('strategy options are validated too', () =>
+  rejects({ filename: f, strategy: { name: 'wal', maxWalByte: 1 } }, 'Unknown option wal.maxWalByte; did you mean wal.maxWalBytes?'));
+
+test('defaults are documented values and frozen', (t) => {
+  const pool = testPool(t);
+  assert.equal(pool.options.readers, defaultReaders());
+  assert.equal(pool.options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs);
+  assert.equal(pool.options.busyTimeoutMs, 5000);
+  assert.equal(pool.options.maxQueue, Number.POSITIVE_INFINITY);
+  assert.equal(pool.options.safeIntegers, false);
+  assert.equal(pool.strategy.name, 'wal');
+  assert.ok(Object.isFrozen(pool.options) && Object.isFrozen(DEFAULTS));
+});
+
+test('pragmas are applied on every connection', async (t) => {
+  const pool = testPool(t, { pragmas: { synchronous: 'FULL', cache_size: -4000 }, readers: 2 });
+  const lease = await pool.acquire({ write: true });
+  try {
+    assert.deepEqual(await lease.get('PRAGMA synchronous'), { synchronous: 2 });
+  } finally {
+    lease.release();
+  }
+  const readers = await Promise.all([pool.acquire(), pool.acquire()]);
+  try {
+    for (const reader of readers) assert.deepEqual(await reader.get('PRAGMA cache_size'), { cache_size: -4000 });
+  } finally {
+    for (const reader of readers) reader.release();
+  }
+});

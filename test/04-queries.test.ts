@@ -1,0 +1,158 @@
+/** The query API: run/get/all/exec/iterate, parameters, value round trips, routing. */
+import { ArgumentError, QueryError, SqliteError, TransactionError } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testPool } from './helpers/pool.js';
+
+test('run returns changes and lastInsertRowid; get and all return rows', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
+  assert.deepEqual(await pool.run('INSERT INTO t (name) VALUES (?)', ['a']), { changes: 1, lastInsertRowid: 1 });
+  assert.deepEqual(await pool.run('INSERT INTO t (name) VALUES (?), (?)', ['b', 'c']), { changes: 2, lastInsertRowid: 3 });
+  assert.deepEqual(await pool.get('SELECT * FROM t WHERE id = ?', [2]), { id: 2, name: 'b' });
+  assert.equal(await pool.get('SELECT * FROM t WHERE id = ?', [99]), undefined);
+  assert.deepEqual(await pool.all('SELECT name FROM t ORDER BY id'), [{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+  assert.deepEqual(await pool.run('DELETE FROM t WHERE id > ?', [1]), { changes: 2, lastInsertRowid: 3 });
+});
+
+test('parameters: ?, ?NNN, :name, @name, $name', async (t) => {
+  const pool = testPool(t);
+  assert.deepEqual(await pool.get('SELECT ? AS a, ? AS b', [1, 'x']), { a: 1, b: 'x' });
+  // better-sqlite3 binds ?NNN by number keys of an object.
+  assert.deepEqual(await pool.get('SELECT ?2 AS a, ?1 AS b', { 1: 1, 2: 2 }), { a: 2, b: 1 });
+  assert.deepEqual(await pool.get('SELECT :v AS a', { v: 7 }), { a: 7 });
+  assert.deepEqual(await pool.get('SELECT @v AS a', { v: 8 }), { a: 8 });
+  assert.deepEqual(await pool.get('SELECT $v AS a', { v: 9 }), { a: 9 });
+  assert.deepEqual(await pool.get('SELECT ? AS n', [null]), { n: null });
+});
+
+test('BLOBs round trip as Buffer, from Buffer and Uint8Array', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE b (id INTEGER PRIMARY KEY, data BLOB)');
+  const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
+  await pool.run('INSERT INTO b (data) VALUES (?)', [bytes]);
+  await pool.run('INSERT INTO b (data) VALUES (?)', [new Uint8Array([9, 8, 7])]);
+  const rows = await pool.all<{ data: Buffer }>('SELECT data FROM b ORDER BY id');
+  assert.ok(Buffer.isBuffer(rows[0]!.data) && Buffer.isBuffer(rows[1]!.data));
+  assert.deepEqual(rows[0]!.data, bytes);
+  assert.deepEqual([...rows[1]!.data], [9, 8, 7]);
+  const one = await pool.get<{ data: Buffer }>('SELECT data FROM b WHERE id = 1');
+  assert.ok(Buffer.isBuffer(one!.data));
+  let streamed = 0;
+  for await (const row of pool.iterate<{ data: Buffer }>('SELECT data FROM b')) {
+    assert.ok(Buffer.isBuffer(row.data));
+    streamed++;
+  }
+  assert.equal(streamed, 2);
+});
+
+test('bigint parameters bind exactly; safeIntegers returns bigint results', async (t) => {
+  const big = 9007199254740993n; // 2^53 + 1: not representable as a number
+  const plain = testPool(t);
+  await plain.exec('CREATE TABLE n (v INTEGER)');
+  await plain.run('INSERT INTO n VALUES (?)', [big]);
+  assert.deepEqual(await plain.get('SELECT v = ? AS same FROM n', [big]), { same: 1 });
+  const safe = testPool(t, { safeIntegers: true });
+  await safe.exec('CREATE TABLE n (v INTEGER)');
+  const result = await safe.run('INSERT INTO n VALUES (?)', [big]);
+  assert.equal(result.lastInsertRowid, 1n);
+  assert.deepEqual(await safe.get('SELECT v FROM n'), { v: big });
+});
+
+test('writes are routed to the writer, including get/all with RETURNING', async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  await pool.exec('CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)');
+  assert.deepEqual(await pool.get('INSERT INTO r (v) VALUES (?) RETURNING id', ['a']), { id: 1 });
+  assert.deepEqual(await pool.all('INSERT INTO r (v) VALUES (?) RETURNING v', ['b']), [{ v: 'b' }]);
+  // Second time: the route is cached; still correct.
+  assert.deepEqual(await pool.get('INSERT INTO r (v) VALUES (?) RETURNING id', ['c']), { id: 3 });
+  const rows = [];
+  for await (const row of pool.iterate('INSERT INTO r (v) VALUES (?) RETURNING id', ['d'])) rows.push(row);
+  assert.deepEqual(rows, [{ id: 4 }]);
+  assert.equal((await pool.all('SELECT * FROM r')).length, 4);
+});
+
+test('reader connections are read-only', async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE ro (v INTEGER)');
+  const reader = await pool.acquire();
+  try {
+    await assert.rejects(reader.run('INSERT INTO ro VALUES (1)'), (error: unknown) => {
+      assert.ok(error instanceof TransactionError);
+      assert.equal(error.code, 'ERR_READ_ONLY');
+      return true;
+    });
+    await assert.rejects(reader.exec('INSERT INTO ro VALUES (1)'), { code: 'SQLITE_READONLY' });
+    assert.deepEqual(await reader.get('SELECT count(*) AS n FROM ro'), { n: 0 });
+  } finally {
+    reader.release();
+  }
+});
+
+test('readers: 0 runs everything on the writer', async (t) => {
+  const pool = testPool(t, { readers: 0 });
+  await pool.exec('CREATE TABLE z (v INTEGER)');
+  await pool.run('INSERT INTO z VALUES (1)');
+  assert.deepEqual(await pool.all('SELECT v FROM z'), [{ v: 1 }]);
+  assert.equal(pool.stats().readers, 0);
+});
+
+test('bad SQL rejects that call only; the pool keeps working', async (t) => {
+  const pool = testPool(t);
+  const results = await Promise.allSettled([
+    pool.get('SELECT 1 AS a'),
+    pool.get('SELEKT nonsense'),
+    pool.get('SELECT * FROM missing_table'),
+    pool.get('SELECT 2 AS a'),
+  ]);
+  assert.equal(results[0]!.status, 'fulfilled');
+  assert.equal(results[3]!.status, 'fulfilled');
+  for (const failed of [results[1]!, results[2]!]) {
+    assert.equal(failed.status, 'rejected');
+    const error = (failed as PromiseRejectedResult).reason as SqliteError;
+    assert.ok(error instanceof SqliteError);
+    assert.equal(error.code, 'SQLITE_ERROR');
+    assert.ok(error.cause instanceof Error);
+  }
+  assert.deepEqual(await pool.get('SELECT 3 AS a'), { a: 3 });
+});
+
+test('constraint errors keep the extended SQLite code and the original as cause', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE u (k TEXT PRIMARY KEY)');
+  await pool.run('INSERT INTO u VALUES (?)', ['x']);
+  await assert.rejects(pool.run('INSERT INTO u VALUES (?)', ['x']), (error: unknown) => {
+    assert.ok(error instanceof SqliteError);
+    assert.equal(error.code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    assert.match(error.message, /UNIQUE constraint failed/);
+    assert.equal((error.cause as { code?: string }).code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    return true;
+  });
+});
+
+test('driver usage errors are QueryError; bad arguments are ArgumentError', async (t) => {
+  const pool = testPool(t);
+  await assert.rejects(pool.get('SELECT ? AS a'), (error: unknown) => error instanceof QueryError && error.code === 'ERR_QUERY');
+  await assert.rejects(pool.get('SELECT 1', [1, 2]), QueryError);
+  await assert.rejects(pool.get(42 as unknown as string), (error: unknown) => {
+    assert.ok(error instanceof ArgumentError);
+    assert.equal(error.message, 'sql must be a non-empty string, got 42');
+    return true;
+  });
+  await assert.rejects(pool.get('SELECT ?', 5 as unknown as []), {
+    code: 'ERR_INVALID_ARGUMENT',
+    message: 'params must be an array (positional) or a plain object (named), got 5',
+  });
+});
+
+test('many concurrent reads are answered correctly (batched across the thread boundary)', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE k (id INTEGER PRIMARY KEY, v INTEGER)');
+  await pool.transaction(async (tx) => {
+    for (let i = 1; i <= 500; i++) await tx.run('INSERT INTO k VALUES (?, ?)', [i, i * 3]);
+  });
+  const ids = Array.from({ length: 2000 }, (_, i) => (i % 500) + 1);
+  const rows = await Promise.all(ids.map((id) => pool.get<{ v: number }>('SELECT v FROM k WHERE id = ?', [id])));
+  rows.forEach((row, i) => assert.equal(row?.v, ids[i]! * 3));
+  assert.ok(pool.stats().waits > 0, 'requests queued behind busy readers and went in batches');
+});

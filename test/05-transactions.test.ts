@@ -1,0 +1,180 @@
+/** Transactions across awaits: commit, rollback, savepoints, misuse, read snapshots. */
+import { ArgumentError, TransactionError, type Transaction } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testPool, tick } from './helpers/pool.js';
+
+async function setup(t: import('node:test').TestContext) {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE a (id INTEGER PRIMARY KEY, v INTEGER)');
+  return pool;
+}
+
+test('commits when the callback resolves and returns its value', async (t) => {
+  const pool = await setup(t);
+  const value = await pool.transaction(async (tx) => {
+    await tx.run('INSERT INTO a (v) VALUES (1)');
+    await tick();
+    await tx.run('INSERT INTO a (v) VALUES (2)');
+    return 'done';
+  });
+  assert.equal(value, 'done');
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 2 });
+});
+
+test('a throw rolls back and rethrows the same error', async (t) => {
+  const pool = await setup(t);
+  const boom = new Error('boom');
+  await assert.rejects(
+    pool.transaction(async (tx) => {
+      await tx.run('INSERT INTO a (v) VALUES (1)');
+      throw boom;
+    }),
+    (error) => error === boom,
+  );
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 0 });
+});
+
+test('a failing statement inside, left uncaught, rolls the whole transaction back', async (t) => {
+  const pool = await setup(t);
+  await assert.rejects(
+    pool.transaction(async (tx) => {
+      await tx.run('INSERT INTO a (id, v) VALUES (1, 1)');
+      await tx.run('INSERT INTO a (id, v) VALUES (1, 2)');
+    }),
+    { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' },
+  );
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 0 });
+});
+
+test('nothing else runs on the writer while a transaction is open', async (t) => {
+  const pool = await setup(t);
+  const order: string[] = [];
+  let inside!: () => void;
+  const entered = new Promise<void>((resolve) => (inside = resolve));
+  const transaction = pool.transaction(async (tx) => {
+    await tx.run('INSERT INTO a (v) VALUES (1)');
+    inside();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    order.push('tx end');
+    // Still sees only its own row: the one-shot insert below has not run.
+    assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 1 });
+  });
+  await entered;
+  const oneShot = pool.run('INSERT INTO a (v) VALUES (2)').then(() => order.push('one-shot'));
+  await Promise.all([transaction, oneShot]);
+  assert.deepEqual(order, ['tx end', 'one-shot']);
+});
+
+test('nested transactions are savepoints: an inner throw rolls back only the inner part', async (t) => {
+  const pool = await setup(t);
+  await pool.transaction(async (tx) => {
+    await tx.run('INSERT INTO a (v) VALUES (1)');
+    await assert.rejects(
+      tx.transaction(async (inner) => {
+        await inner.run('INSERT INTO a (v) VALUES (2)');
+        throw new Error('inner');
+      }),
+      /inner/,
+    );
+    const kept = await tx.transaction(async (inner) => {
+      await inner.run('INSERT INTO a (v) VALUES (3)');
+      return inner.transaction(async (deeper) => {
+        await deeper.run('INSERT INTO a (v) VALUES (4)');
+        return 'deep';
+      });
+    });
+    assert.equal(kept, 'deep');
+  });
+  assert.deepEqual(await pool.all('SELECT v FROM a ORDER BY v'), [{ v: 1 }, { v: 3 }, { v: 4 }]);
+});
+
+test('parent calls made during a nested transaction wait for it', async (t) => {
+  const pool = await setup(t);
+  await pool.transaction(async (tx) => {
+    const inner = tx.transaction(async (child) => {
+      await tick();
+      await child.run('INSERT INTO a (v) VALUES (1)');
+      throw new Error('undo child');
+    });
+    const outer = tx.run('INSERT INTO a (v) VALUES (2)'); // must not land inside the savepoint
+    await assert.rejects(inner, /undo child/);
+    await outer;
+  });
+  assert.deepEqual(await pool.all('SELECT v FROM a'), [{ v: 2 }]);
+});
+
+test('using tx after the callback settled rejects with ERR_TRANSACTION_CLOSED', async (t) => {
+  const pool = await setup(t);
+  let leaked!: Transaction;
+  await pool.transaction(async (tx) => {
+    leaked = tx;
+  });
+  for (const call of [() => leaked.run('INSERT INTO a (v) VALUES (1)'), () => leaked.get('SELECT 1'), () => leaked.all('SELECT 1'), () => leaked.exec('SELECT 1')]) {
+    await assert.rejects(call(), (error: unknown) => {
+      assert.ok(error instanceof TransactionError);
+      assert.equal(error.code, 'ERR_TRANSACTION_CLOSED');
+      return true;
+    });
+  }
+  await assert.rejects(leaked.transaction(async () => {}), { code: 'ERR_TRANSACTION_CLOSED' });
+  await assert.rejects(leaked.iterate('SELECT 1').next(), { code: 'ERR_TRANSACTION_CLOSED' });
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 0 });
+});
+
+test('mode "read" sees one snapshot and cannot write', async (t) => {
+  const pool = await setup(t);
+  await pool.run('INSERT INTO a (v) VALUES (1)');
+  await pool.transaction(
+    async (tx) => {
+      assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 1 });
+      await pool.run('INSERT INTO a (v) VALUES (2)'); // committed by the writer meanwhile
+      assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 1 });
+      await assert.rejects(tx.run('INSERT INTO a (v) VALUES (3)'), { code: 'ERR_READ_ONLY' });
+    },
+    { mode: 'read' },
+  );
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 2 });
+});
+
+test('mode "read" refuses writes even without readers', async (t) => {
+  const pool = testPool(t, { readers: 0 });
+  await pool.exec('CREATE TABLE a (v INTEGER)');
+  await pool.transaction(
+    async (tx) => {
+      await assert.rejects(tx.run('INSERT INTO a VALUES (1)'), { code: 'ERR_READ_ONLY' });
+      await assert.rejects(tx.exec('INSERT INTO a VALUES (1)'), { code: 'SQLITE_READONLY' });
+    },
+    { mode: 'read' },
+  );
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 0 });
+});
+
+test('mode "deferred" works and commits', async (t) => {
+  const pool = await setup(t);
+  await pool.transaction(async (tx) => void (await tx.run('INSERT INTO a (v) VALUES (5)')), { mode: 'deferred' });
+  assert.deepEqual(await pool.get('SELECT v FROM a'), { v: 5 });
+});
+
+test('bad transaction arguments are ArgumentError', async (t) => {
+  const pool = await setup(t);
+  await assert.rejects(pool.transaction('nope' as never), ArgumentError);
+  await assert.rejects(pool.transaction(async () => {}, { mode: 'exclusive' as never }), {
+    code: 'ERR_INVALID_ARGUMENT',
+    message: 'options.mode must be "immediate", "deferred" or "read", got "exclusive"',
+  });
+});
+
+test('a lease holds its connection across awaits until release; release is idempotent', async (t) => {
+  const pool = await setup(t);
+  const lease = await pool.acquire({ write: true });
+  assert.equal(lease.write, true);
+  await lease.exec('BEGIN IMMEDIATE');
+  await lease.run('INSERT INTO a (v) VALUES (1)');
+  await tick();
+  await lease.exec('COMMIT');
+  lease.release();
+  lease.release();
+  await assert.rejects(lease.get('SELECT 1'), { code: 'ERR_TRANSACTION_CLOSED' });
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 1 });
+});

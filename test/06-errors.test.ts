@@ -1,0 +1,139 @@
+/** Error paths: timeouts, queue limits, aborts, open failures, worker crashes. */
+import {
+  AbortError,
+  AcquireTimeoutError,
+  LitepoolError,
+  QueueFullError,
+  SqliteError,
+  WorkerCrashedError,
+  createPool,
+} from '@litepool/core';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { testPool, within } from './helpers/pool.js';
+import { tempDir } from './helpers/temp.js';
+
+test('acquireTimeoutMs: waiting behind a held writer fails with ERR_ACQUIRE_TIMEOUT', async (t) => {
+  const pool = testPool(t, { acquireTimeoutMs: 100 });
+  await pool.exec('CREATE TABLE x (v INTEGER)');
+  const held = await pool.acquire({ write: true });
+  try {
+    const started = performance.now();
+    await assert.rejects(pool.run('INSERT INTO x VALUES (1)'), (error: unknown) => {
+      assert.ok(error instanceof AcquireTimeoutError);
+      assert.equal(error.code, 'ERR_ACQUIRE_TIMEOUT');
+      assert.equal(error.message, 'No connection became free within 100 ms (acquireTimeoutMs)');
+      return true;
+    });
+    assert.ok(performance.now() - started >= 90);
+    await assert.rejects(pool.acquire({ write: true }), AcquireTimeoutError);
+    await assert.rejects(pool.transaction(async () => {}), AcquireTimeoutError);
+  } finally {
+    held.release();
+  }
+  await pool.run('INSERT INTO x VALUES (1)');
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM x'), { n: 1 });
+});
+
+test('maxQueue: requests beyond the limit fail with ERR_QUEUE_FULL, the queued ones still run', async (t) => {
+  const pool = testPool(t, { maxQueue: 2 });
+  await pool.exec('CREATE TABLE x (v INTEGER)');
+  const held = await pool.acquire({ write: true });
+  const queued = [pool.run('INSERT INTO x VALUES (1)'), pool.run('INSERT INTO x VALUES (2)')];
+  await assert.rejects(pool.run('INSERT INTO x VALUES (3)'), (error: unknown) => {
+    assert.ok(error instanceof QueueFullError);
+    assert.equal(error.message, 'The queue is full: 2 requests are already waiting (maxQueue)');
+    return true;
+  });
+  held.release();
+  await Promise.all(queued);
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM x'), { n: 2 });
+});
+
+test('acquire({ signal }): aborting stops the wait with ABORT_ERR and leaks nothing', async (t) => {
+  const pool = testPool(t);
+  const held = await pool.acquire({ write: true });
+  const controller = new AbortController();
+  const waiting = pool.acquire({ write: true, signal: controller.signal });
+  controller.abort(new Error('user gave up'));
+  await assert.rejects(waiting, (error: unknown) => {
+    assert.ok(error instanceof AbortError);
+    assert.equal(error.code, 'ABORT_ERR');
+    assert.equal((error.cause as Error).message, 'user gave up');
+    return true;
+  });
+  await assert.rejects(pool.acquire({ write: true, signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  held.release();
+  const next = await within(2000, pool.acquire({ write: true }), 'acquire after an abort');
+  next.release();
+  assert.equal(pool.stats().queued, 0);
+});
+
+test('a database that cannot open rejects every waiting caller; nothing hangs', async (t) => {
+  const filename = join(tempDir(t), 'missing-dir', 'app.db');
+  const pool = createPool({ filename, acquireTimeoutMs: 60_000 });
+  t.after(() => pool.destroy());
+  const calls = [
+    pool.get('SELECT 1'),
+    pool.run('CREATE TABLE t (v)'),
+    pool.all('SELECT 1'),
+    pool.transaction(async () => {}),
+    pool.acquire({ write: true }),
+    pool.acquire(),
+  ];
+  const results = await within(10_000, Promise.allSettled(calls), 'calls on an unopenable database');
+  for (const result of results) {
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason as SqliteError;
+    assert.ok(error instanceof SqliteError, String(error));
+    assert.equal(error.code, 'SQLITE_CANTOPEN');
+  }
+  // Later calls try again (and fail again) rather than hang.
+  await assert.rejects(within(10_000, pool.get('SELECT 1'), 'a retry'), { code: 'SQLITE_CANTOPEN' });
+});
+
+// About 400 MB of 100 KB strings: far past a 32 MB heap, in few allocations (a fast, certain OOM).
+const HUGE = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000)
+  SELECT x, hex(randomblob(50000)) AS pad FROM c`;
+
+test('a worker that runs out of memory rejects its requests with ERR_WORKER_CRASHED and is replaced', async (t) => {
+  const pool = testPool(t, { workerResourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 }, readers: 1 });
+  await pool.exec('CREATE TABLE x (v INTEGER)');
+  await assert.rejects(within(60_000, pool.all(HUGE), 'the out-of-memory query'), (error: unknown) => {
+    assert.ok(error instanceof WorkerCrashedError, String(error));
+    assert.equal(error.code, 'ERR_WORKER_CRASHED');
+    return true;
+  });
+  assert.deepEqual(await pool.get('SELECT 41 + 1 AS n'), { n: 42 });
+  assert.equal(pool.stats().crashes, 1);
+});
+
+test('a writer crash inside a transaction fails the transaction, commits nothing, and the writer is replaced', async (t) => {
+  const pool = testPool(t, { workerResourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+  await pool.exec('CREATE TABLE x (v INTEGER)');
+  await assert.rejects(
+    within(
+      60_000,
+      pool.transaction(async (tx) => {
+        await tx.run('INSERT INTO x VALUES (1)');
+        await tx.all(HUGE);
+      }),
+      'the crashing transaction',
+    ),
+    WorkerCrashedError,
+  );
+  await pool.run('INSERT INTO x VALUES (2)');
+  assert.deepEqual(await pool.all('SELECT v FROM x'), [{ v: 2 }]);
+});
+
+test('every error is a LitepoolError with a string code', async (t) => {
+  const pool = testPool(t);
+  const errors = await Promise.allSettled([pool.get('nope'), pool.get('SELECT ?'), pool.get('')]);
+  for (const result of errors) {
+    const error = (result as PromiseRejectedResult).reason as LitepoolError;
+    assert.ok(error instanceof LitepoolError);
+    assert.equal(typeof error.code, 'string');
+    assert.equal(error.name, error.constructor.name);
+  }
+});

@@ -1,0 +1,93 @@
+/** close() drains, destroy() rejects; use after close is a typed error. */
+import { PoolClosedError, createPool } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { testPool, tick, within } from './helpers/pool.js';
+import { tempDb } from './helpers/temp.js';
+
+test('close(): queued work finishes, new work rejects with ERR_POOL_CLOSED', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE c (v INTEGER)');
+  const writes = Array.from({ length: 100 }, (_, i) => pool.run('INSERT INTO c VALUES (?)', [i]));
+  const reads = Array.from({ length: 100 }, () => pool.get('SELECT 1 AS one'));
+  const transaction = pool.transaction(async (tx) => {
+    await tick();
+    await tx.run('INSERT INTO c VALUES (-1)');
+  });
+  const closing = pool.close();
+  assert.equal(pool.close(), closing, 'close() is idempotent');
+  await assert.rejects(pool.get('SELECT 1'), (error: unknown) => {
+    assert.ok(error instanceof PoolClosedError);
+    assert.equal(error.code, 'ERR_POOL_CLOSED');
+    assert.equal(error.message, 'The pool is closing');
+    return true;
+  });
+  await Promise.all([...writes, ...reads, transaction]);
+  await closing;
+  assert.equal(pool.stats().state, 'closed');
+  await assert.rejects(pool.run('INSERT INTO c VALUES (0)'), { code: 'ERR_POOL_CLOSED', message: 'The pool is closed' });
+  await assert.rejects(pool.transaction(async () => {}), PoolClosedError);
+  await assert.rejects(pool.acquire(), PoolClosedError);
+  await assert.rejects(pool.iterate('SELECT 1').next(), PoolClosedError);
+
+  const check = createPool({ filename: pool.options.filename });
+  t.after(() => check.close());
+  assert.deepEqual(await check.get('SELECT count(*) AS n FROM c'), { n: 101 });
+});
+
+test('close() waits for an open lease; the WAL is cleaned up after the last connection', async (t) => {
+  const filename = tempDb(t);
+  const pool = createPool({ filename });
+  await pool.exec('CREATE TABLE c (v INTEGER)');
+  const lease = await pool.acquire({ write: true });
+  let closed = false;
+  const closing = pool.close().then(() => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(closed, false);
+  await lease.run('INSERT INTO c VALUES (1)'); // the lease still works while the pool drains
+  lease.release();
+  await within(5000, closing, 'close after release');
+  assert.equal(existsSync(`${filename}-wal`), false);
+});
+
+test('close() of a pool never used starts no threads and resolves', async (t) => {
+  const pool = createPool({ filename: tempDb(t) });
+  await within(2000, pool.close(), 'close of an unused pool');
+  assert.equal(pool.stats().state, 'closed');
+});
+
+test('destroy(reason): queued work and open leases reject now, with the reason as cause', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE d (v INTEGER)');
+  const lease = await pool.acquire({ write: true });
+  const queued = [pool.run('INSERT INTO d VALUES (1)'), pool.transaction(async () => {})];
+  const reason = new Error('shutting down');
+  const destroying = pool.destroy(reason);
+  for (const result of await Promise.allSettled(queued)) {
+    assert.equal(result.status, 'rejected');
+    const error = (result as PromiseRejectedResult).reason as PoolClosedError;
+    assert.ok(error instanceof PoolClosedError);
+    assert.equal(error.message, 'The pool was destroyed');
+    assert.equal(error.cause, reason);
+  }
+  await assert.rejects(lease.get('SELECT 1'), (error: unknown) => error instanceof PoolClosedError && error.cause === reason);
+  await within(5000, destroying, 'destroy');
+  assert.equal(pool.stats().state, 'closed');
+});
+
+test('destroy() lets a statement already running finish', async (t) => {
+  const pool = testPool(t);
+  const running = pool.get<{ s: number }>(
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT sum(x) AS s FROM c',
+  );
+  await tick();
+  await tick();
+  const destroyed = pool.destroy();
+  const outcome = await Promise.allSettled([running]);
+  await destroyed;
+  // Either it was still queued (rejected as destroyed) or it was running and finished with the right answer.
+  const [result] = outcome;
+  if (result!.status === 'fulfilled') assert.equal(result.value?.s, (300000 * 300001) / 2);
+  else assert.equal((result!.reason as PoolClosedError).code, 'ERR_POOL_CLOSED');
+});

@@ -1,0 +1,91 @@
+/** The packages load from import and require, and strategies resolve by instance, name and config. */
+import { createPool, isStrategy, FREE_HOLD, type Strategy } from '@litepool/core';
+import { wal, WalStrategy } from '@litepool/strategies';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { testPool } from './helpers/pool.js';
+import { tempDb } from './helpers/temp.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: here, encoding: 'utf8' }).trim();
+}
+
+test('require() loads both packages (CommonJS consumers)', (t) => {
+  const filename = tempDb(t);
+  const script = `
+    const { createPool, LitepoolError } = require('@litepool/core');
+    const { wal } = require('@litepool/strategies');
+    const pool = createPool({ filename: ${JSON.stringify(filename)}, strategy: 'wal' });
+    pool.get('SELECT 40 + 2 AS n').then(async (row) => {
+      console.log(JSON.stringify({ n: row.n, error: typeof LitepoolError, wal: wal().name }));
+      await pool.close();
+    });`;
+  assert.equal(node(['-e', script]), '{"n":42,"error":"function","wal":"wal"}');
+});
+
+test('import loads both packages (ES module consumers)', () => {
+  const script = `
+    import { createPool } from '@litepool/core';
+    import { createStrategy } from '@litepool/strategies';
+    console.log(typeof createPool, createStrategy({ name: 'wal' }).name);`;
+  assert.equal(node(['--input-type=module', '-e', script]), 'function wal');
+});
+
+test('strategy as an instance, a name, a config object, or omitted', (t) => {
+  const instance = wal();
+  assert.equal(testPool(t, { strategy: instance }).strategy, instance);
+  // By name the strategy is built by @litepool/strategies (a second copy of it under tsx, so no instanceof here).
+  assert.equal(testPool(t, { strategy: 'wal' }).strategy.name, 'wal');
+  assert.ok(WalStrategy.name === 'WalStrategy');
+  const configured = testPool(t, { strategy: { name: 'wal', maxWalBytes: 1024 } }).strategy as WalStrategy;
+  assert.equal(configured.options.maxWalBytes, 1024);
+  assert.equal(testPool(t).strategy.name, 'wal');
+});
+
+test('a custom Strategy object is accepted and consulted around every dispatch', async (t) => {
+  let holds = 0;
+  const custom: Strategy = {
+    name: 'counting',
+    capabilities: { crossProcess: true, networkSafe: false, concurrentReads: true, readsDuringWrite: true },
+    journalMode: 'wal',
+    writeBatching: undefined,
+    pragmas: () => ({}),
+    init: async () => {},
+    acquire: () => {
+      holds++;
+      return FREE_HOLD;
+    },
+    close: async () => {},
+  };
+  assert.ok(isStrategy(custom));
+  const pool = createPool({ filename: tempDb(t), strategy: custom });
+  t.after(() => pool.close());
+  await pool.exec('CREATE TABLE t (v)');
+  await pool.transaction(async (tx) => void (await tx.run('INSERT INTO t VALUES (1)')));
+  assert.equal(pool.strategy.name, 'counting');
+  assert.ok(holds >= 2, `acquire was called ${holds} times`);
+});
+
+test('a strategy whose init fails fails every request with that error', async (t) => {
+  const refusing: Strategy = {
+    name: 'refusing',
+    capabilities: { crossProcess: false, networkSafe: false, concurrentReads: true, readsDuringWrite: true },
+    journalMode: 'wal',
+    writeBatching: undefined,
+    pragmas: () => ({}),
+    init: async () => {
+      throw new Error('not here');
+    },
+    acquire: () => FREE_HOLD,
+    close: async () => {},
+  };
+  const pool = createPool({ filename: tempDb(t), strategy: refusing });
+  t.after(() => pool.destroy());
+  await assert.rejects(pool.get('SELECT 1'), /not here/);
+  await assert.rejects(pool.run('CREATE TABLE t (v)'), /not here/);
+});

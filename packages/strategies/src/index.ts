@@ -8,4 +8,7 @@
  * ```
  */
 export { wal, WalStrategy, type WalOptions, type ResolvedWalOptions } from './wal.js';
+export { mutex, MutexStrategy, type MutexOptions } from './mutex.js';
+export { singleWriter, SingleWriterStrategy, type SingleWriterOptions } from './single-writer.js';
+export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLockOptions } from './file-lock.js';
 export { createStrategy, strategyNames } from './registry.js';

@@ -1,11 +1,17 @@
 /** Strategies by name, so a pool can be configured from JSON or an environment variable. */
 import { OptionsError, describe, suggest, type Strategy, type StrategyConfig } from '@litepool/core';
+import { fileLock, type FileLockOptions } from './file-lock.js';
+import { mutex, type MutexOptions } from './mutex.js';
+import { singleWriter, type SingleWriterOptions } from './single-writer.js';
 import { wal, type WalOptions } from './wal.js';
 
 type Factory = (options: StrategyConfig) => Strategy;
 
 const FACTORIES: Readonly<Record<string, Factory>> = Object.freeze({
   wal: (options) => wal(options as WalOptions),
+  mutex: (options) => mutex(options as MutexOptions),
+  'single-writer': (options) => singleWriter(options as SingleWriterOptions),
+  'file-lock': (options) => fileLock(options as FileLockOptions),
 });
 
 /** The names `createStrategy` (and `createPool({ strategy: name })`) accept. */

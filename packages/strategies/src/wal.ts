@@ -6,9 +6,7 @@
 import { stat } from 'node:fs/promises';
 import {
   FREE_HOLD,
-  OptionsError,
   StrategyError,
-  describe,
   integerOption,
   type MaintenanceConnection,
   type PragmaValue,
@@ -17,6 +15,7 @@ import {
   type StrategyContext,
   type StrategyHold,
 } from '@litepool/core';
+import { synchronousOption } from './mutex.js';
 import { checkStrategyOptions } from './options.js';
 
 /** Options of {@link wal}. */
@@ -30,7 +29,6 @@ export interface WalOptions {
 }
 
 const WAL_KEYS = ['maxWalBytes', 'autoCheckpointPages', 'synchronous'];
-const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
 
 /** The resolved options of a {@link WalStrategy}. */
 export interface ResolvedWalOptions {
@@ -39,23 +37,19 @@ export interface ResolvedWalOptions {
   readonly synchronous: string;
 }
 
-/** Parses and validates {@link WalOptions}. */
-export function resolveWalOptions(options: unknown, strategy = 'wal'): ResolvedWalOptions {
-  const raw = checkStrategyOptions(strategy, options, WAL_KEYS);
-  const synchronous = raw.synchronous ?? 'NORMAL';
-  if (typeof synchronous !== 'string' || !SYNCHRONOUS.includes(synchronous.toUpperCase())) {
-    throw new OptionsError(`${strategy}.synchronous must be one of ${SYNCHRONOUS.join(', ')}, got ${describe(synchronous)}`);
-  }
+/** Parses and validates {@link WalOptions}; `extraKeys` are other options the caller validates. */
+export function resolveWalOptions(options: unknown, strategy = 'wal', extraKeys: readonly string[] = []): ResolvedWalOptions {
+  const raw = checkStrategyOptions(strategy, options, [...WAL_KEYS, ...extraKeys]);
   return Object.freeze({
     maxWalBytes: integerOption(`${strategy}.maxWalBytes`, raw.maxWalBytes, 64 * 1024 * 1024, 0),
     autoCheckpointPages: integerOption(`${strategy}.autoCheckpointPages`, raw.autoCheckpointPages, 1000, 0),
-    synchronous: synchronous.toUpperCase(),
+    synchronous: synchronousOption(`${strategy}.synchronous`, raw.synchronous, 'NORMAL'),
   });
 }
 
 /** The WAL strategy. One instance serves one pool. */
 export class WalStrategy implements Strategy {
-  readonly name: string = 'wal';
+  readonly name: string;
   readonly capabilities: StrategyCapabilities = Object.freeze({
     crossProcess: true,
     networkSafe: false,
@@ -72,9 +66,23 @@ export class WalStrategy implements Strategy {
   #checkpoints = 0;
   #truncations = 0;
 
-  /** @param options see {@link WalOptions} */
-  constructor(options?: WalOptions) {
-    this.options = resolveWalOptions(options, 'wal');
+  /**
+   * @param options see {@link WalOptions}
+   * @param name for strategies built on this one (`single-writer`)
+   * @param extraKeys option keys such a strategy validates itself
+   */
+  constructor(options?: WalOptions, name = 'wal', extraKeys: readonly string[] = []) {
+    this.name = name;
+    this.options = resolveWalOptions(options, name, extraKeys);
+  }
+
+  /** Why WAL cannot run on a network filesystem, for this strategy's name. */
+  protected refuseNetwork(context: StrategyContext): void {
+    if (!context.networkFilesystem) return;
+    throw new StrategyError(
+      `The ${this.name} strategy cannot run on ${context.filename}: it is on a network or FUSE filesystem, and WAL needs shared memory on one host (readers and writers on other hosts would corrupt or lose data). Use strategy "file-lock", which is the default there.`,
+      'ERR_STRATEGY_UNSUPPORTED',
+    );
   }
 
   pragmas(): Readonly<Record<string, PragmaValue>> {
@@ -82,12 +90,7 @@ export class WalStrategy implements Strategy {
   }
 
   async init(context: StrategyContext): Promise<void> {
-    if (context.networkFilesystem) {
-      throw new StrategyError(
-        `The wal strategy cannot run on ${context.filename}: it is on a network or FUSE filesystem, and WAL needs shared memory on one host (readers and writers on other hosts would corrupt or lose data). Use strategy "file-lock", which is the default there.`,
-        'ERR_STRATEGY_UNSUPPORTED',
-      );
-    }
+    this.refuseNetwork(context);
     this.#walFile = `${context.filename}-wal`;
   }
 

@@ -1,0 +1,296 @@
+/**
+ * `file-lock`: a cross-process, cross-host lock (proper-lockfile's mkdir
+ * lock) around every read and write, rollback journal. One lock hold covers
+ * every operation the pool has queued (up to `maxHoldMs`), and one-shot
+ * writes are group-committed under it. Each new hold has a new cache epoch,
+ * so connections reopen and never serve pages cached before another host
+ * wrote. A compromised lock aborts the hold: in-flight work fails with
+ * `ERR_LOCK_COMPROMISED` and nothing more is committed under it.
+ */
+import lockfile from 'proper-lockfile';
+import { dirname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import {
+  LockCompromisedError,
+  OptionsError,
+  StrategyError,
+  describe,
+  integerOption,
+  type PragmaValue,
+  type Strategy,
+  type StrategyCapabilities,
+  type StrategyContext,
+  type StrategyHold,
+  type WriteBatching,
+} from '@litepool/core';
+import { synchronousOption } from './mutex.js';
+import { checkStrategyOptions } from './options.js';
+
+/** Options of {@link fileLock}. */
+export interface FileLockOptions {
+  /** The lock directory. Default: `<database>.lock` beside the database. */
+  lockfilePath?: string;
+  /** A lock whose mtime is older than this is stale and taken over, in ms (at least 2000). Default: 10000. */
+  staleMs?: number;
+  /** How often the holder refreshes the lock's mtime, in ms (below `staleMs`). Default: `staleMs / 2`. */
+  updateMs?: number;
+  /** Polling interval while another process holds the lock, in ms (jittered). Default: 20. */
+  retryMs?: number;
+  /** Longest continuous hold while work keeps coming; then the lock is released so other processes get a turn. Default: 250. */
+  maxHoldMs?: number;
+  /** Most one-shot writes group-committed under one hold. Default: 256. */
+  maxBatch?: number;
+  /** `synchronous` for every connection. Default: FULL. */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+const KEYS = ['lockfilePath', 'staleMs', 'updateMs', 'retryMs', 'maxHoldMs', 'maxBatch', 'synchronous'];
+
+/** The resolved options of a {@link FileLockStrategy}. */
+export interface ResolvedFileLockOptions {
+  readonly lockfilePath: string | undefined;
+  readonly staleMs: number;
+  readonly updateMs: number;
+  readonly retryMs: number;
+  readonly maxHoldMs: number;
+  readonly synchronous: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The file-lock strategy. One instance serves one pool. */
+export class FileLockStrategy implements Strategy {
+  readonly name = 'file-lock';
+  readonly capabilities: StrategyCapabilities = Object.freeze({
+    crossProcess: true,
+    networkSafe: true,
+    concurrentReads: true,
+    readsDuringWrite: false,
+  });
+  readonly journalMode = 'delete' as const;
+  readonly writeBatching: WriteBatching;
+  /** The resolved options. */
+  readonly options: ResolvedFileLockOptions;
+
+  #target = '';
+  #lockPath = '';
+  #held = false;
+  #releaseLock: (() => Promise<void>) | undefined;
+  #controller = new AbortController();
+  #epoch = 0;
+  #refs = 0;
+  #heldSince = 0;
+  #yielding = false;
+  #pauseBeforeTake = false;
+  #taking: Promise<void> | undefined;
+  #releasing: Promise<void> | undefined;
+  #linger: NodeJS.Immediate | undefined;
+  #closed = false;
+  #acquisitions = 0;
+  #waitMs = 0;
+  #holds = 0;
+  #compromised = 0;
+
+  /** @param options see {@link FileLockOptions} */
+  constructor(options?: FileLockOptions) {
+    const raw = checkStrategyOptions('file-lock', options, KEYS);
+    if (raw.lockfilePath !== undefined && (typeof raw.lockfilePath !== 'string' || raw.lockfilePath === '')) {
+      throw new OptionsError(`file-lock.lockfilePath must be a non-empty string, got ${describe(raw.lockfilePath)}`);
+    }
+    const staleMs = integerOption('file-lock.staleMs', raw.staleMs, 10_000, 2_000);
+    const updateMs = integerOption('file-lock.updateMs', raw.updateMs, Math.floor(staleMs / 2), 1_000);
+    if (updateMs >= staleMs) {
+      throw new OptionsError(`file-lock.updateMs must be below file-lock.staleMs (${staleMs}), got ${updateMs}`);
+    }
+    this.options = Object.freeze({
+      lockfilePath: raw.lockfilePath as string | undefined,
+      staleMs,
+      updateMs,
+      retryMs: integerOption('file-lock.retryMs', raw.retryMs, 20, 1),
+      maxHoldMs: integerOption('file-lock.maxHoldMs', raw.maxHoldMs, 250, 1),
+      synchronous: synchronousOption('file-lock.synchronous', raw.synchronous, 'FULL'),
+    });
+    this.writeBatching = Object.freeze({
+      maxBatch: integerOption('file-lock.maxBatch', raw.maxBatch, 256, 1),
+      maxWaitMs: 0,
+    });
+  }
+
+  pragmas(): Readonly<Record<string, PragmaValue>> {
+    return { synchronous: this.options.synchronous };
+  }
+
+  async init(context: StrategyContext): Promise<void> {
+    this.#target = context.filename;
+    this.#lockPath = this.options.lockfilePath ?? `${context.filename}.lock`;
+    try {
+      await stat(dirname(this.#lockPath));
+    } catch (error) {
+      throw new StrategyError(
+        `file-lock cannot create its lock at ${this.#lockPath}: the directory does not exist`,
+        'ERR_STRATEGY_UNSUPPORTED',
+        { cause: error },
+      );
+    }
+  }
+
+  acquire(): StrategyHold | Promise<StrategyHold> {
+    this.#holds++;
+    if (this.#held && !this.#yielding && performance.now() - this.#heldSince > this.options.maxHoldMs) {
+      // Held long enough: finish what runs, release, and let other processes in before taking it again.
+      this.#yielding = true;
+    }
+    if (this.#held && !this.#yielding) return this.#grant();
+    return this.#acquireSlow();
+  }
+
+  stats(): Readonly<Record<string, number | boolean>> {
+    return {
+      held: this.#held,
+      holds: this.#holds,
+      lockAcquisitions: this.#acquisitions,
+      lockWaitMs: Math.round(this.#waitMs),
+      compromised: this.#compromised,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#linger !== undefined) clearImmediate(this.#linger);
+    await this.#taking?.catch(() => {});
+    if (this.#held) await this.#unlock();
+    await this.#releasing;
+  }
+
+  async #acquireSlow(): Promise<StrategyHold> {
+    for (;;) {
+      if (this.#closed) throw new StrategyError('The file-lock strategy is closed', 'ERR_STRATEGY_UNSUPPORTED');
+      if (this.#releasing !== undefined) await this.#releasing;
+      else if (this.#held && !this.#yielding) return this.#grant();
+      else if (this.#held) await new Promise<void>((resolve) => this.#afterRelease.push(resolve));
+      else {
+        this.#taking ??= this.#take().finally(() => (this.#taking = undefined));
+        await this.#taking;
+      }
+    }
+  }
+
+  #afterRelease: (() => void)[] = [];
+
+  #grant(): StrategyHold {
+    this.#refs++;
+    if (this.#linger !== undefined) {
+      clearImmediate(this.#linger);
+      this.#linger = undefined;
+    }
+    const epoch = this.#epoch;
+    let released = false;
+    return {
+      epoch,
+      signal: this.#controller.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (epoch !== this.#epoch || !this.#held) return; // a hold of a lock since lost
+        if (--this.#refs === 0) this.#idle();
+      },
+    };
+  }
+
+  /** Nothing runs under the lock: release at once when yielding, else after this turn of the event loop (more work may follow). */
+  #idle(): void {
+    if (this.#yielding || this.#closed) {
+      void this.#unlock();
+      return;
+    }
+    this.#linger = setImmediate(() => {
+      this.#linger = undefined;
+      if (this.#refs === 0 && this.#held) void this.#unlock();
+    });
+  }
+
+  async #take(): Promise<void> {
+    if (this.#pauseBeforeTake) {
+      this.#pauseBeforeTake = false;
+      await sleep(this.options.retryMs * 2);
+    }
+    const started = performance.now();
+    for (;;) {
+      if (this.#closed) throw new StrategyError('The file-lock strategy is closed', 'ERR_STRATEGY_UNSUPPORTED');
+      const controller = new AbortController();
+      try {
+        const release = await lockfile.lock(this.#target, {
+          lockfilePath: this.#lockPath,
+          realpath: false,
+          stale: this.options.staleMs,
+          update: this.options.updateMs,
+          retries: 0,
+          onCompromised: (error) => this.#onCompromised(controller, error),
+        });
+        this.#controller = controller;
+        this.#releaseLock = release;
+        this.#held = true;
+        this.#refs = 0;
+        this.#epoch++;
+        this.#heldSince = performance.now();
+        this.#acquisitions++;
+        this.#waitMs += this.#heldSince - started;
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ELOCKED') {
+          throw new StrategyError(`file-lock could not take ${this.#lockPath}: ${(error as Error).message}`, 'ERR_STRATEGY_UNSUPPORTED', {
+            cause: error,
+          });
+        }
+        await sleep(this.options.retryMs * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  #unlock(): Promise<void> {
+    const release = this.#releaseLock;
+    this.#held = false;
+    this.#releaseLock = undefined;
+    this.#refs = 0;
+    if (this.#yielding) {
+      this.#yielding = false;
+      this.#pauseBeforeTake = true;
+    }
+    this.#releasing = (async () => {
+      try {
+        await release?.();
+      } catch {
+        // Already compromised or removed: nothing left to release.
+      } finally {
+        this.#releasing = undefined;
+        for (const resolve of this.#afterRelease.splice(0)) resolve();
+      }
+    })();
+    return this.#releasing;
+  }
+
+  /** proper-lockfile's default throws from a timer and kills the process; instead, abort the hold. */
+  #onCompromised(controller: AbortController, error: Error): void {
+    this.#compromised++;
+    if (controller === this.#controller && this.#held) {
+      this.#held = false;
+      this.#releaseLock = undefined;
+      this.#refs = 0;
+      this.#yielding = false;
+      for (const resolve of this.#afterRelease.splice(0)) resolve();
+    }
+    controller.abort(
+      new LockCompromisedError(
+        `The file lock ${this.#lockPath} was compromised (${error.message}): work under it was stopped and nothing more is committed under it`,
+        { cause: error },
+      ),
+    );
+  }
+}
+
+/** Creates a {@link FileLockStrategy}: a cross-host lock around every access, for network drives. */
+export function fileLock(options?: FileLockOptions): FileLockStrategy {
+  return new FileLockStrategy(options);
+}

@@ -1,0 +1,40 @@
+/**
+ * `single-writer`: every one-shot write goes through one queue to one writer,
+ * which commits many of them in one transaction (group commit: one fsync for
+ * many writes). Each write runs in its own SAVEPOINT, so a failing one rolls
+ * back and rejects alone; none is acknowledged before the COMMIT. Reads run
+ * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
+ */
+import { integerOption, type WriteBatching } from '@litepool/core';
+import { checkStrategyOptions } from './options.js';
+import { WalStrategy, type WalOptions } from './wal.js';
+
+/** Options of {@link singleWriter}. */
+export interface SingleWriterOptions extends WalOptions {
+  /** Most one-shot writes committed together. Default: 256. */
+  maxBatch?: number;
+  /** Longest wait for more writes before committing a batch that is not full, in ms. 0 commits what has queued while the previous batch ran. Default: 0. */
+  maxWaitMs?: number;
+}
+
+const BATCH_KEYS = ['maxBatch', 'maxWaitMs'];
+
+/** The single-writer strategy. One instance serves one pool. */
+export class SingleWriterStrategy extends WalStrategy {
+  override readonly writeBatching: WriteBatching;
+
+  /** @param options see {@link SingleWriterOptions} */
+  constructor(options?: SingleWriterOptions) {
+    super(options, 'single-writer', BATCH_KEYS);
+    const raw = checkStrategyOptions('single-writer', options, [...BATCH_KEYS, 'maxWalBytes', 'autoCheckpointPages', 'synchronous']);
+    this.writeBatching = Object.freeze({
+      maxBatch: integerOption('single-writer.maxBatch', raw.maxBatch, 256, 1),
+      maxWaitMs: integerOption('single-writer.maxWaitMs', raw.maxWaitMs, 0, 0),
+    });
+  }
+}
+
+/** Creates a {@link SingleWriterStrategy}: WAL, parallel readers, group-committed one-shot writes. */
+export function singleWriter(options?: SingleWriterOptions): SingleWriterStrategy {
+  return new SingleWriterStrategy(options);
+}

@@ -80,6 +80,10 @@ function flagFor(signal: AbortSignal | undefined): Int32Array | undefined {
 export class Lane {
   /** Jobs that could not start at once because every connection was busy. */
   waits = 0;
+  /** Batches of one-shot requests sent to workers. */
+  batches = 0;
+  /** One-shot requests sent in those batches. */
+  requests = 0;
 
   private readonly queue = new JobQueue<Job>();
   private queued = 0;
@@ -268,10 +272,16 @@ export class Lane {
       return;
     }
     try {
-      if (hold.signal?.aborted === true) {
-        for (const job of jobs) job.waiter.reject(hold.signal.reason as Error);
-        return;
-      }
+      hold.assertHeld?.();
+      if (hold.signal?.aborted === true) throw hold.signal.reason as Error;
+    } catch (error) {
+      hold.release();
+      for (const job of jobs) job.waiter.reject(error as Error);
+      return;
+    }
+    this.batches++;
+    this.requests += jobs.length;
+    try {
       const reopen = connection.epoch !== hold.epoch;
       connection.epoch = hold.epoch;
       await connection.send(

@@ -43,8 +43,14 @@ export interface PoolStats {
   readonly busy: number;
   /** Requests waiting for a connection now. */
   readonly queued: number;
+  /** Of those, the ones waiting for the writer. */
+  readonly queuedWrites: number;
   /** Requests that had to wait because every connection of their kind was busy (since start). */
   readonly waits: number;
+  /** One-shot batches sent to the writer and the one-shot requests they carried (since start). */
+  readonly writeBatches: { readonly batches: number; readonly requests: number };
+  /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
+  readonly readBatches: { readonly batches: number; readonly requests: number };
   /** Statements retried after SQLITE_BUSY (since start). */
   readonly retries: number;
   /** Worker threads that died and were replaced (since start). */
@@ -195,7 +201,10 @@ export class Pool implements Queryable {
       writerOpen: this.#writer.open > 0,
       busy: this.#writer.busy + (readers?.busy ?? 0),
       queued: this.#queued(),
+      queuedWrites: this.#writer.pending,
       waits: this.#writer.waits + (readers?.waits ?? 0),
+      writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
+      readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
       retries: this.#retries,
       crashes: this.#crashes,
       maintenanceErrors: this.#maintenanceErrors,
@@ -337,7 +346,7 @@ export class Pool implements Queryable {
         this.#retries += count;
       },
     };
-    return WorkerConnection.open(
+    const opening = WorkerConnection.open(
       {
         filename: options.filename,
         role,
@@ -350,6 +359,11 @@ export class Pool implements Queryable {
       options.workerResourceLimits,
       hooks,
     );
+    if (role === 'writer') {
+      // Readers open read-only and may start as soon as any writer connection has created the file.
+      void opening.then(() => (this.#writerOpened = true), () => {});
+    }
+    return opening;
   }
 
   /** Runs the strategy's init once; a failure is kept and fails every later request. */

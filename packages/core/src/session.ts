@@ -121,8 +121,13 @@ export class Lease implements Queryable {
       ? (this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'))
       : checkCall(sql, params, op === 'next' || op === 'close-cursor');
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { signal } = this.grant.hold;
-    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    const { hold } = this.grant;
+    try {
+      hold.assertHeld?.();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (hold.signal?.aborted === true) return Promise.reject(hold.signal.reason as Error);
     return this.#send({ id: this.nextId(), op, sql, params, probe, readOnly: this.readOnly, cursor }, this.grant.abortFlag);
   }
 

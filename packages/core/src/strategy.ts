@@ -48,6 +48,13 @@ export interface StrategyHold {
    * rejects with the signal's reason. Undefined when the hold cannot be lost.
    */
   readonly signal: AbortSignal | undefined;
+  /**
+   * Throws (a `LockCompromisedError`) when the hold can no longer be trusted,
+   * even before `signal` has fired: e.g. the event loop stalled past the
+   * lock's stale time. The pool calls it synchronously before sending work
+   * under the hold, COMMIT included. Optional.
+   */
+  assertHeld?(): void;
   /** Gives the access back. The pool calls it exactly once per hold. */
   release(): void;
 }

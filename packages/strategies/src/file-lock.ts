@@ -186,10 +186,12 @@ export class FileLockStrategy implements Strategy {
       this.#linger = undefined;
     }
     const epoch = this.#epoch;
+    const controller = this.#controller;
     let released = false;
     return {
       epoch,
-      signal: this.#controller.signal,
+      signal: controller.signal,
+      assertHeld: () => this.#assertHeld(controller),
       release: () => {
         if (released) return;
         released = true;
@@ -237,6 +239,7 @@ export class FileLockStrategy implements Strategy {
         this.#heldSince = performance.now();
         this.#acquisitions++;
         this.#waitMs += this.#heldSince - started;
+        this.#startHeartbeat();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'ELOCKED') {
@@ -251,6 +254,7 @@ export class FileLockStrategy implements Strategy {
 
   #unlock(): Promise<void> {
     const release = this.#releaseLock;
+    this.#stopHeartbeat();
     this.#held = false;
     this.#releaseLock = undefined;
     this.#refs = 0;
@@ -271,14 +275,49 @@ export class FileLockStrategy implements Strategy {
     return this.#releasing;
   }
 
+  /**
+   * Synchronous check before work is sent: if the event loop stalled so long
+   * that proper-lockfile may have missed refreshing the lock's mtime, another
+   * process may already have taken it over. Declare it lost now rather than
+   * wait for proper-lockfile's timer, which runs only after queued work.
+   */
+  #assertHeld(controller: AbortController): void {
+    if (!controller.signal.aborted) {
+      const stalled = performance.now() - this.#lastBeat;
+      if (controller === this.#controller && this.#held && stalled > this.options.staleMs - this.options.updateMs) {
+        this.#onCompromised(controller, new Error(`the event loop stalled for ${Math.round(stalled)} ms, past the lock's safe refresh window`));
+      }
+    }
+    if (controller.signal.aborted) throw controller.signal.reason as Error;
+  }
+
+  #lastBeat = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  #startHeartbeat(): void {
+    this.#lastBeat = performance.now();
+    this.#heartbeat ??= setInterval(() => (this.#lastBeat = performance.now()), Math.max(10, Math.floor(this.options.updateMs / 4)));
+    this.#heartbeat.unref();
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
   /** proper-lockfile's default throws from a timer and kills the process; instead, abort the hold. */
   #onCompromised(controller: AbortController, error: Error): void {
+    if (controller.signal.aborted) return;
     this.#compromised++;
     if (controller === this.#controller && this.#held) {
+      const release = this.#releaseLock;
       this.#held = false;
       this.#releaseLock = undefined;
       this.#refs = 0;
       this.#yielding = false;
+      this.#stopHeartbeat();
+      // If the directory is still ours, remove it; if another process owns it now, this fails harmlessly.
+      release?.().catch(() => {});
       for (const resolve of this.#afterRelease.splice(0)) resolve();
     }
     controller.abort(

@@ -1,0 +1,40 @@
+/** wal: idle checkpoints keep the WAL bounded, and its size is reported in stats(). */
+import { createPool } from '@litepool/core';
+import { wal } from '@litepool/strategies';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { test } from 'node:test';
+import { within } from './helpers/pool.js';
+import { tempDb } from './helpers/temp.js';
+
+test('the WAL is truncated at idle once past maxWalBytes, and walBytes reports it', async (t) => {
+  const filename = tempDb(t);
+  const maxWalBytes = 256 * 1024;
+  const pool = createPool({ filename, strategy: wal({ maxWalBytes, autoCheckpointPages: 0 }) });
+  t.after(() => pool.close());
+  await pool.exec('CREATE TABLE blob (data BLOB)');
+  await pool.transaction(async (tx) => {
+    for (let i = 0; i < 200; i++) await tx.run('INSERT INTO blob VALUES (randomblob(10000))');
+  });
+  // With SQLite's auto-checkpoint off, the WAL now holds about 2 MB.
+  assert.ok(statSync(`${filename}-wal`).size > maxWalBytes);
+  await within(
+    10_000,
+    (async () => {
+      while ((pool.stats().strategyStats.walTruncations as number) < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    })(),
+    'the idle checkpoint',
+  );
+  const { walBytes, checkpoints } = pool.stats().strategyStats;
+  assert.ok((checkpoints as number) >= 1);
+  assert.ok((walBytes as number) <= maxWalBytes, `walBytes ${String(walBytes)} after truncation`);
+  assert.equal(statSync(`${filename}-wal`).size, walBytes);
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM blob'), { n: 200 });
+});
+
+test('wal options are validated', () => {
+  assert.throws(() => wal({ maxWalBytes: -1 }), { message: 'wal.maxWalBytes must be an integer >= 0, got -1' });
+  assert.throws(() => wal({ synchronous: 'SOMETIMES' as never }), {
+    message: 'wal.synchronous must be one of OFF, NORMAL, FULL, EXTRA, got "SOMETIMES"',
+  });
+});

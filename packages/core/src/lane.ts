@@ -67,12 +67,19 @@ class OpenFailure {
 
 type Resource = WorkerConnection | OpenFailure;
 
-/** Creates a shared abort flag that follows `signal`, for the worker to check between requests. */
-function flagFor(signal: AbortSignal | undefined): Int32Array | undefined {
+/** One shared flag per hold signal (a hold serves many batches): one listener, not one per batch. */
+const flags = new WeakMap<AbortSignal, Int32Array>();
+
+/** The shared abort flag that follows `signal`, for the worker to check between requests. */
+export function flagFor(signal: AbortSignal | undefined): Int32Array | undefined {
   if (signal === undefined) return undefined;
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  if (signal.aborted) Atomics.store(flag, 0, 1);
-  else signal.addEventListener('abort', () => Atomics.store(flag, 0, 1), { once: true });
+  let flag = flags.get(signal);
+  if (flag === undefined) {
+    const created = new Int32Array(new SharedArrayBuffer(4));
+    if (signal.aborted) Atomics.store(created, 0, 1);
+    else signal.addEventListener('abort', () => Atomics.store(created, 0, 1), { once: true });
+    flags.set(signal, (flag = created));
+  }
   return flag;
 }
 

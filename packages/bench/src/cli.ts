@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * litepool bench: every subject in a fresh child process, every workload at
+ * every concurrency level; writes results.json, results.md and chart.svg.
+ *
+ *   pnpm bench [--quick] [--out DIR] [--workloads a,b] [--subjects text,…] [--levels 1,8,64] [--measure-ms N]
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem, availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { CellResult } from './measure.js';
+import { chart, markdown, targets, type RunInfo } from './report.js';
+import { SUBJECTS } from './subjects.js';
+import { WORKLOADS } from './workloads.js';
+
+const HELP = `Usage: pnpm bench [options]
+
+  --quick             short cells (under 3 minutes on 2 cores)
+  --out DIR           where to write results.json, results.md, chart.svg (default: bench-results/latest)
+  --workloads LIST    comma-separated workload ids (${WORKLOADS.map((w) => w.id).join(', ')})
+  --subjects LIST     comma-separated parts of subject names (e.g. "wal,raw,knex")
+  --levels LIST       concurrency levels (default: 1,8,64)
+  --measure-ms N      measured time per cell (default: 400 with --quick, 3000 otherwise)
+  --help              this text
+`;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results/latest' },
+    workloads: { type: 'string' },
+    subjects: { type: 'string' },
+    levels: { type: 'string', default: '1,8,64' },
+    'measure-ms': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const workloadIds = list(values.workloads) ?? WORKLOADS.map((w) => w.id);
+for (const id of workloadIds) {
+  if (!WORKLOADS.some((w) => w.id === id)) throw new Error(`Unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+}
+const subjectFilters = list(values.subjects);
+const subjects = SUBJECTS.filter((s) => subjectFilters === undefined || subjectFilters.some((f) => s.name.toLowerCase().includes(f.toLowerCase())));
+if (subjects.length === 0) throw new Error(`No subject matches "${values.subjects}"`);
+const levels = list(values.levels)!.map(Number);
+if (levels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--levels must be positive integers, got ${values.levels}`);
+const measureMs = Number(values['measure-ms'] ?? (values.quick ? 400 : 3000));
+const warmupMs = values.quick ? 100 : 1000;
+const out = resolve(values.out);
+
+const sqliteVersion = (() => {
+  const db = new BetterSqlite3(':memory:');
+  const version = db.prepare('SELECT sqlite_version() AS v').get() as { v: string };
+  db.close();
+  return version.v;
+})();
+const info: RunInfo = {
+  machine: `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}`,
+  node: process.version,
+  sqlite: sqliteVersion,
+  command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+  date: new Date().toISOString(),
+};
+
+const child = join(dirname(fileURLToPath(import.meta.url)), 'child.js');
+const total = subjects.length * workloadIds.length * levels.length;
+const results: CellResult[] = [];
+const started = performance.now();
+process.stderr.write(`litepool bench: ${subjects.length} subjects x ${workloadIds.length} workloads x ${levels.length} levels = ${total} cells\n`);
+
+for (const subject of subjects) {
+  const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-'));
+  try {
+    await new Promise<void>((done, fail) => {
+      const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
+      const proc = spawn(process.execPath, [child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let buffer = '';
+      proc.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        let newline: number;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const cell = JSON.parse(buffer.slice(0, newline)) as CellResult;
+          buffer = buffer.slice(newline + 1);
+          results.push(cell);
+          const errors = Object.values(cell.errors).reduce((a, b) => a + b, 0);
+          process.stderr.write(
+            `[${String(results.length).padStart(3)}/${total}] ${cell.subject} | ${cell.workload} | ${cell.concurrency} in flight: ${Math.round(cell.throughput).toLocaleString('en-US')} ops/s${errors ? `, ${errors} errors` : ''}${cell.lostUpdates ? `, ${cell.lostUpdates} lost` : ''}\n`,
+          );
+        }
+      });
+      proc.on('close', (code) => (code === 0 ? done() : fail(new Error(`${subject.name} exited with ${code}`))));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'results.json'), `${JSON.stringify({ info, targets: targets(results), results }, null, 2)}\n`);
+writeFileSync(join(out, 'results.md'), markdown(results, info));
+writeFileSync(join(out, 'chart.svg'), chart(results, info));
+process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/results.{json,md} and chart.svg\n`);
+for (const t of targets(results)) {
+  process.stderr.write(`  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`);
+}

@@ -1,0 +1,107 @@
+/** Runs one cell (subject x workload x concurrency) as a closed loop and measures it. */
+import * as hdr from 'hdr-histogram-js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Driver } from './subjects.js';
+import type { Workload } from './workloads.js';
+
+/** The measurements of one cell. */
+export interface CellResult {
+  readonly subject: string;
+  readonly workload: string;
+  readonly concurrency: number;
+  readonly ops: number;
+  readonly seconds: number;
+  readonly throughput: number;
+  /** Latency percentiles in ms. */
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  /** Errors by code. */
+  readonly errors: Record<string, number>;
+  /** Read-modify-write increments acknowledged but missing from the database. */
+  readonly lostUpdates: number | null;
+  /** Main-thread event-loop delay p99 in ms. */
+  readonly eventLoopP99: number;
+}
+
+function seeded(seed: number): (n: number) => number {
+  let state = seed >>> 0 || 1;
+  return (n) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+}
+
+async function counterTotal(driver: Driver): Promise<number> {
+  return ((await driver.get('SELECT sum(n) AS t FROM counter', [])) as { t: number }).t;
+}
+
+/** Runs `concurrency` handlers in a loop for `warmupMs` then `measureMs`, and reports. */
+export async function runCell(
+  subject: string,
+  driver: Driver,
+  workload: Workload,
+  concurrency: number,
+  warmupMs: number,
+  measureMs: number,
+): Promise<CellResult> {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const errors: Record<string, number> = {};
+  const before = workload.rmw === true ? await counterTotal(driver) : 0;
+  let acknowledged = 0;
+  let measuring = false;
+  let ops = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const start = performance.now();
+  const warmEnd = start + warmupMs;
+  const end = warmEnd + measureMs;
+  let measureStart = warmEnd;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, handler) => {
+      const random = seeded(1 + handler * 7919 + concurrency);
+      for (;;) {
+        const now = performance.now();
+        if (now >= end) return;
+        if (!measuring && now >= warmEnd) {
+          measuring = true;
+          measureStart = now;
+          loopDelay.enable();
+        }
+        const counted = measuring;
+        const t0 = performance.now();
+        try {
+          await workload.op(driver, random);
+          if (workload.rmw === true) acknowledged++;
+          if (counted) {
+            ops++;
+            histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          }
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? (error as Error).message.slice(0, 40);
+          errors[code] = (errors[code] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  loopDelay.disable();
+  const seconds = (performance.now() - measureStart) / 1000;
+  const lostUpdates = workload.rmw === true ? acknowledged - ((await counterTotal(driver)) - before) : null;
+  const result: CellResult = {
+    subject,
+    workload: workload.id,
+    concurrency,
+    ops,
+    seconds,
+    throughput: ops / seconds,
+    p50: histogram.getValueAtPercentile(50) / 1000,
+    p95: histogram.getValueAtPercentile(95) / 1000,
+    p99: histogram.getValueAtPercentile(99) / 1000,
+    errors,
+    lostUpdates,
+    eventLoopP99: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
+  };
+  histogram.destroy();
+  return result;
+}

@@ -1,0 +1,153 @@
+/** Turns cell results into the tables (Markdown), the target ratios, and the chart (SVG). */
+import type { CellResult } from './measure.js';
+import { WORKLOADS } from './workloads.js';
+
+/** Where and how the run happened. */
+export interface RunInfo {
+  readonly machine: string;
+  readonly node: string;
+  readonly sqlite: string;
+  readonly command: string;
+  readonly date: string;
+}
+
+/** One target of the benchmark issue: a ratio in this run and whether it is met. */
+export interface TargetResult {
+  readonly target: string;
+  readonly value: number | null;
+  readonly goal: string;
+  readonly met: boolean | null;
+}
+
+const RAW = 'better-sqlite3 (raw, main thread)';
+const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2));
+
+function find(results: readonly CellResult[], subject: string, workload: string, concurrency = 64): CellResult | undefined {
+  return results.find((r) => r.subject === subject && r.workload === workload && r.concurrency === concurrency);
+}
+
+function ratio(results: readonly CellResult[], a: string, b: string, workload: string): number | null {
+  const x = find(results, a, workload);
+  const y = find(results, b, workload);
+  return x === undefined || y === undefined || y.throughput === 0 ? null : x.throughput / y.throughput;
+}
+
+/** Evaluates the issue's targets on this run's cells (64 in flight). */
+export function targets(results: readonly CellResult[]): TargetResult[] {
+  const atLeast = (target: string, value: number | null, goal: number): TargetResult => ({
+    target,
+    value,
+    goal: `>= ${goal}x`,
+    met: value === null ? null : value >= goal,
+  });
+  const cpu = find(results, 'litepool wal', 'cpu-heavy');
+  const litepoolCells = results.filter((r) => r.subject.startsWith('litepool'));
+  const bad = litepoolCells.filter((r) => Object.keys(r.errors).length > 0 || (r.lostUpdates ?? 0) !== 0);
+  return [
+    atLeast('point reads, wal vs raw better-sqlite3', ratio(results, 'litepool wal', RAW, 'point-read'), 0.5),
+    atLeast('point reads, wal vs node-sqlite3', ratio(results, 'litepool wal', 'sqlite3 (node-sqlite3)', 'point-read'), 5),
+    atLeast('durable writes FULL, single-writer vs raw autocommit', ratio(results, 'litepool single-writer', RAW, 'durable-write-full'), 10),
+    atLeast('CPU-heavy reads, wal vs raw', ratio(results, 'litepool wal', RAW, 'cpu-heavy'), 1.6),
+    {
+      target: 'CPU-heavy reads, wal main-thread event-loop delay p99 (ms)',
+      value: cpu?.eventLoopP99 ?? null,
+      goal: '<= 20 ms',
+      met: cpu === undefined ? null : cpu.eventLoopP99 <= 20,
+    },
+    atLeast('read-heavy mix, wal vs knex + sqlite3', ratio(results, 'litepool wal', 'knex + sqlite3', 'read-heavy'), 3),
+    atLeast('read-heavy mix, wal vs @matteo.collina/sqlite-pool', ratio(results, 'litepool wal', '@matteo.collina/sqlite-pool', 'read-heavy'), 2),
+    {
+      target: 'litepool strategies: cells with errors or lost updates',
+      value: litepoolCells.length === 0 ? null : bad.length,
+      goal: '0',
+      met: litepoolCells.length === 0 ? null : bad.length === 0,
+    },
+  ];
+}
+
+/** The Markdown report: run info, targets, then one table per workload. */
+export function markdown(results: readonly CellResult[], info: RunInfo): string {
+  const lines = [
+    '# litepool benchmark results',
+    '',
+    `- machine: ${info.machine}`,
+    `- Node ${info.node}, SQLite ${info.sqlite}`,
+    `- date: ${info.date}`,
+    `- command: \`${info.command}\``,
+    '',
+    '## Targets (ratios of throughput in this run, 64 in flight)',
+    '',
+    '| target | value | goal | met |',
+    '| --- | ---: | --- | --- |',
+    ...targets(results).map(
+      (t) => `| ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value)} | ${t.goal} | ${t.met === null ? '-' : t.met ? 'yes' : 'NO'} |`,
+    ),
+  ];
+  for (const workload of WORKLOADS) {
+    const cells = results.filter((r) => r.workload === workload.id);
+    if (cells.length === 0) continue;
+    lines.push(
+      '',
+      `## ${workload.title}`,
+      '',
+      '| subject | in flight | ops/s | vs raw | p50 ms | p95 ms | p99 ms | loop p99 ms | errors | lost |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    );
+    for (const r of cells) {
+      const base = find(results, RAW, r.workload, r.concurrency);
+      const errors = Object.entries(r.errors).map(([code, n]) => `${code}: ${n}`).join(', ') || '0';
+      lines.push(
+        `| ${r.subject} | ${r.concurrency} | ${fmt(r.throughput)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const COLORS = ['#1f77b4', '#2ca02c', '#17becf', '#9467bd', '#7f7f7f', '#d62728', '#ff7f0e', '#8c564b', '#e377c2'];
+const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** A chart a person can read at a glance: for each workload, throughput at the highest level, relative to raw, on a log scale. */
+export function chart(results: readonly CellResult[], info: RunInfo): string {
+  const level = Math.max(...results.map((r) => r.concurrency));
+  const subjects = [...new Set(results.map((r) => r.subject))];
+  const workloads = WORKLOADS.filter((w) => results.some((r) => r.workload === w.id));
+  const bar = 12;
+  const groupGap = 26;
+  const left = 250;
+  const width = 900;
+  const plot = width - left - 70;
+  const top = 70;
+  const groupHeight = subjects.length * bar + groupGap;
+  const height = top + workloads.length * groupHeight + 40;
+  const minLog = -2;
+  const maxLog = 2; // 0.01x .. 100x of raw
+  const x = (value: number): number => left + ((Math.min(maxLog, Math.max(minLog, Math.log10(value))) - minLog) / (maxLog - minLog)) * plot;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">Throughput relative to raw better-sqlite3 on the main thread (${level} in flight, log scale)</text>`,
+    `<text x="10" y="38" fill="#555">${escape(`${info.machine}; Node ${info.node}; SQLite ${info.sqlite}; ${info.command}`)}</text>`,
+  ];
+  for (const tick of [0.01, 0.1, 0.5, 1, 2, 5, 10, 100]) {
+    out.push(`<line x1="${x(tick)}" y1="${top - 8}" x2="${x(tick)}" y2="${height - 30}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`);
+    out.push(`<text x="${x(tick)}" y="${top - 12}" text-anchor="middle" fill="#555">${tick}x</text>`);
+  }
+  workloads.forEach((workload, g) => {
+    const y0 = top + g * groupHeight;
+    out.push(`<text x="10" y="${y0 + 10}" font-weight="bold">${escape(workload.title)}</text>`);
+    subjects.forEach((subject, i) => {
+      const cell = find(results, subject, workload.id, level);
+      const base = find(results, RAW, workload.id, level);
+      const y = y0 + 14 + i * bar;
+      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${escape(subject)}</text>`);
+      if (cell === undefined || base === undefined || base.throughput === 0) return;
+      const value = cell.throughput / base.throughput;
+      const broken = Object.keys(cell.errors).length > 0 || (cell.lostUpdates ?? 0) > 0;
+      out.push(`<rect x="${x(0.01)}" y="${y + 1}" width="${Math.max(1, x(value) - x(0.01))}" height="${bar - 2}" fill="${COLORS[i % COLORS.length]}"/>`);
+      out.push(`<text x="${x(value) + 4}" y="${y + bar - 3}">${fmt(value)}x${broken ? ' (errors/lost updates)' : ''}</text>`);
+    });
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}

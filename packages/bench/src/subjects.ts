@@ -1,0 +1,218 @@
+/**
+ * Subjects: the drivers compared, each behind one small adapter. Every
+ * subject runs in its own child process, so none warms another's caches.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { createPool, type Pool, type StrategyConfig } from '@litepool/core';
+import knexFactory from 'knex';
+import sqlite3 from 'sqlite3';
+import { createConnectionPool, sql } from '@matteo.collina/sqlite-pool';
+
+type Value = number | string | null;
+
+/** What a workload needs from a driver. */
+export interface Driver {
+  get(query: string, params: Value[]): Promise<unknown>;
+  all(query: string, params: Value[]): Promise<unknown[]>;
+  run(query: string, params: Value[]): Promise<void>;
+  /** Read-modify-write of `counter.n` for one id, the way users of this driver write it. */
+  increment(id: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How a subject opens its driver. */
+export interface Subject {
+  readonly name: string;
+  /** Whether it is a litepool strategy (the targets require 0 errors and 0 lost updates). */
+  readonly litepool: boolean;
+  open(filename: string, synchronous: 'FULL' | 'NORMAL'): Promise<Driver>;
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function litepool(name: string, strategy: StrategyConfig): Subject {
+  return {
+    name,
+    litepool: true,
+    async open(filename, synchronous) {
+      const pool: Pool = createPool({ filename, strategy, pragmas: { synchronous } });
+      return {
+        get: (q, p) => pool.get(q, p),
+        all: (q, p) => pool.all(q, p),
+        run: async (q, p) => void (await pool.run(q, p)),
+        increment: (id) =>
+          pool.transaction(async (tx) => {
+            const row = await tx.get<{ n: number }>('SELECT n FROM counter WHERE id = ?', [id]);
+            await tick();
+            await tx.run('UPDATE counter SET n = ? WHERE id = ?', [row!.n + 1, id]);
+          }),
+        close: () => pool.close(),
+      };
+    },
+  };
+}
+
+function betterSqlite3(filename: string, synchronous: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(filename);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  return db;
+}
+
+/** better-sqlite3 on the main thread, used as it is meant to be: synchronous transactions. */
+const raw: Subject = {
+  name: 'better-sqlite3 (raw, main thread)',
+  litepool: false,
+  async open(filename, synchronous) {
+    const db = betterSqlite3(filename, synchronous);
+    // Statements cached by SQL text, as an app would keep them (prepared after the workload's setup).
+    const statements = new Map<string, BetterSqlite3.Statement>();
+    const prepare = (q: string): BetterSqlite3.Statement => {
+      let statement = statements.get(q);
+      if (statement === undefined) statements.set(q, (statement = db.prepare(q)));
+      return statement;
+    };
+    const increment = db.transaction((id: number) => {
+      const { n } = prepare('SELECT n FROM counter WHERE id = ?').get(id) as { n: number };
+      prepare('UPDATE counter SET n = ? WHERE id = ?').run(n + 1, id);
+    });
+    return {
+      get: async (q, p) => prepare(q).get(...p),
+      all: async (q, p) => prepare(q).all(...p),
+      run: async (q, p) => void prepare(q).run(...p),
+      increment: async (id) => increment(id),
+      close: async () => void db.close(),
+    };
+  },
+};
+
+/** One shared better-sqlite3 connection used by async handlers the naive way: BEGIN … await … COMMIT. */
+const naive: Subject = {
+  name: 'better-sqlite3 (shared, naive)',
+  litepool: false,
+  async open(filename, synchronous) {
+    const db = betterSqlite3(filename, synchronous);
+    return {
+      get: async (q, p) => db.prepare(q).get(...p),
+      all: async (q, p) => db.prepare(q).all(...p),
+      run: async (q, p) => void db.prepare(q).run(...p),
+      increment: async (id) => {
+        db.exec('BEGIN');
+        try {
+          const { n } = db.prepare('SELECT n FROM counter WHERE id = ?').get(id) as { n: number };
+          await tick();
+          db.prepare('UPDATE counter SET n = ? WHERE id = ?').run(n + 1, id);
+          db.exec('COMMIT');
+        } catch (error) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw error;
+        }
+      },
+      close: async () => void db.close(),
+    };
+  },
+};
+
+/** node-sqlite3 with promise wrappers; transactions the naive way (one connection). */
+const nodeSqlite3: Subject = {
+  name: 'sqlite3 (node-sqlite3)',
+  litepool: false,
+  async open(filename, synchronous) {
+    const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const opened = new sqlite3.Database(filename, (error) => (error ? reject(error) : resolve(opened)));
+    });
+    const call = <T>(method: 'get' | 'all' | 'run' | 'exec', q: string, p: Value[] = []): Promise<T> =>
+      new Promise((resolve, reject) => {
+        const done = (error: Error | null, result?: unknown): void => (error ? reject(error) : resolve(result as T));
+        if (method === 'exec') db.exec(q, done);
+        else db[method](q, p, done);
+      });
+    await call('exec', `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`);
+    return {
+      get: (q, p) => call('get', q, p),
+      all: (q, p) => call('all', q, p),
+      run: (q, p) => call('run', q, p),
+      increment: async (id) => {
+        await call('run', 'BEGIN');
+        try {
+          const { n } = await call<{ n: number }>('get', 'SELECT n FROM counter WHERE id = ?', [id]);
+          await call('run', 'UPDATE counter SET n = ? WHERE id = ?', [n + 1, id]);
+          await call('run', 'COMMIT');
+        } catch (error) {
+          await call('run', 'ROLLBACK').catch(() => {});
+          throw error;
+        }
+      },
+      close: () => new Promise((resolve) => db.close(() => resolve())),
+    };
+  },
+};
+
+/** knex with the sqlite3 client (its pool of one connection serializes transactions). */
+const knex: Subject = {
+  name: 'knex + sqlite3',
+  litepool: false,
+  async open(filename, synchronous) {
+    const k = knexFactory({
+      client: 'sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        afterCreate: (connection: sqlite3.Database, done: (error: Error | null, connection: unknown) => void) =>
+          connection.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`, (error) =>
+            done(error, connection),
+          ),
+      },
+    });
+    return {
+      get: async (q, p) => ((await k.raw(q, p)) as unknown[])[0],
+      all: async (q, p) => (await k.raw(q, p)) as unknown[],
+      run: async (q, p) => void (await k.raw(q, p)),
+      increment: (id) =>
+        k.transaction(async (trx) => {
+          const [row] = (await trx.raw('SELECT n FROM counter WHERE id = ?', [id])) as { n: number }[];
+          await trx.raw('UPDATE counter SET n = ? WHERE id = ?', [row!.n + 1, id]);
+        }),
+      close: () => k.destroy(),
+    };
+  },
+};
+
+/** @matteo.collina/sqlite-pool: better-sqlite3 connections on the main thread with an async pool API. */
+const sqlitePool: Subject = {
+  name: '@matteo.collina/sqlite-pool',
+  litepool: false,
+  async open(filename, synchronous) {
+    const setup = betterSqlite3(filename, synchronous);
+    setup.close();
+    const db = createConnectionPool(filename);
+    const query = (q: string, p: Value[]) => {
+      const parts = q.split('?');
+      return db.query(sql(Object.assign([...parts], { raw: parts }) as unknown as TemplateStringsArray, ...p));
+    };
+    return {
+      get: async (q, p) => (await query(q, p))[0],
+      all: (q, p) => query(q, p),
+      run: async (q, p) => void (await query(q, p)),
+      increment: (id) =>
+        db.tx(async (tx) => {
+          const [row] = (await tx.query(sql`SELECT n FROM counter WHERE id = ${id}`)) as { n: number }[];
+          await tx.query(sql`UPDATE counter SET n = ${row!.n + 1} WHERE id = ${id}`);
+        }),
+      close: () => db.dispose(),
+    };
+  },
+};
+
+/** Every subject, in report order. */
+export const SUBJECTS: readonly Subject[] = [
+  litepool('litepool wal', { name: 'wal' }),
+  litepool('litepool mutex', { name: 'mutex' }),
+  litepool('litepool single-writer', { name: 'single-writer' }),
+  litepool('litepool file-lock', { name: 'file-lock' }),
+  raw,
+  naive,
+  nodeSqlite3,
+  knex,
+  sqlitePool,
+];

@@ -58,7 +58,8 @@ if (subjects.length === 0) throw new Error(`No subject matches "${values.subject
 const levels = list(values.levels)!.map(Number);
 if (levels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--levels must be positive integers, got ${values.levels}`);
 const measureMs = Number(values['measure-ms'] ?? (values.quick ? 400 : 3000));
-const warmupMs = values.quick ? 100 : 1000;
+// Long enough in quick mode for worker threads to open and statements to be prepared.
+const warmupMs = values.quick ? 200 : 1000;
 const out = resolve(values.out);
 
 const sqliteVersion = (() => {

@@ -41,6 +41,9 @@ export interface LeaseJob {
 
 type Job = QueryJob | LeaseJob;
 
+/** Batches in flight per connection: one running in the worker, one waiting behind it. */
+const PIPELINE_DEPTH = 2;
+
 /** How a lane is set up by its pool. */
 export interface LaneConfig {
   /** Connections in this lane (1 for the writer). */
@@ -135,8 +138,12 @@ export class Lane {
     this.queue.push(job);
     this.queued++;
     this.armTimer();
+    if (this.wakers.length > 0) for (const wake of this.wakers.splice(0)) wake();
     this.pump();
   }
+
+  /** Serve loops waiting for work while their batches run. */
+  private wakers: (() => void)[] = [];
 
   /** Marks a queued lease job cancelled (its caller gave up). */
   cancel(job: LeaseJob): void {
@@ -199,15 +206,34 @@ export class Lane {
     await this.serve(connection);
   }
 
-  /** Serves queued jobs on one connection until the queue is empty or the worker dies. */
+  /**
+   * Serves queued jobs on one connection until the queue is empty or the
+   * worker dies. Batches are pipelined: the next one is sent while the worker
+   * still runs the previous, so the worker never idles waiting for the main
+   * thread to turn results into new requests. Leases wait for the pipeline to drain.
+   */
   private async serve(connection: WorkerConnection): Promise<void> {
+    const outstanding = new Set<Promise<void>>();
     try {
       while (connection.dead === undefined) {
         const job = this.shift();
-        if (job === undefined) break;
-        if (job.kind === 'lease') await this.lend(connection, job);
-        else await this.runBatch(connection, job);
+        if (job === undefined) {
+          if (outstanding.size === 0) break;
+          // Wake on a finished batch or on new work, whichever comes first.
+          await Promise.race([...outstanding, new Promise<void>((wake) => this.wakers.push(wake))]);
+          continue;
+        }
+        if (job.kind === 'lease') {
+          await Promise.all(outstanding);
+          await this.lend(connection, job);
+          continue;
+        }
+        const batch = this.runBatch(connection, job);
+        outstanding.add(batch);
+        void batch.then(() => outstanding.delete(batch));
+        if (outstanding.size >= PIPELINE_DEPTH) await Promise.race(outstanding);
       }
+      await Promise.all(outstanding);
     } finally {
       this.active--;
       if (connection.dead !== undefined) {

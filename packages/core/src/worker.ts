@@ -83,9 +83,15 @@ function toBuffer(value: unknown): unknown {
     : value;
 }
 
-function bindArgs(params: Params | undefined): unknown[] {
-  if (params === undefined) return [];
-  if (Array.isArray(params)) return params.map(toBuffer);
+const NO_ARGS: unknown[] = [];
+
+function bindArgs(params: Params | undefined): readonly unknown[] {
+  if (params === undefined) return NO_ARGS;
+  if (Array.isArray(params)) {
+    // Copy only when a BLOB needs converting: most parameter lists are scalars.
+    for (const value of params) if (value instanceof Uint8Array) return params.map(toBuffer);
+    return params;
+  }
   const named: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) named[key] = toBuffer(value);
   return [named];
@@ -94,17 +100,13 @@ function bindArgs(params: Params | undefined): unknown[] {
 function prepare(sql: string): Statement {
   let statement = statements.get(sql);
   if (statement !== undefined) {
-    if (!statement.busy) {
-      // Refresh recency: Map keeps insertion order, the oldest entry is evicted first.
-      statements.delete(sql);
-      statements.set(sql, statement);
-      return statement;
-    }
+    if (!statement.busy) return statement;
     // An open cursor is using the cached statement: give this call its own.
     return db.prepare(sql) as Statement;
   }
   statement = db.prepare(sql) as Statement;
   statements.set(sql, statement);
+  // Evict the oldest prepared (insertion order): cheap, and hot statements are re-prepared at most once per cycle.
   if (statements.size > STATEMENT_CACHE_SIZE) {
     const oldest = statements.keys().next().value;
     if (oldest !== undefined) statements.delete(oldest);

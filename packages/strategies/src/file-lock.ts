@@ -9,7 +9,7 @@
  */
 import lockfile from 'proper-lockfile';
 import { dirname } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import {
   LockCompromisedError,
   OptionsError,
@@ -55,6 +55,9 @@ export interface ResolvedFileLockOptions {
   readonly maxHoldMs: number;
   readonly synchronous: string;
 }
+
+/** Passed to proper-lockfile so it never takes a lock over itself (about 24 days). */
+const NEVER_STALE = 2 ** 31 - 1;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -152,6 +155,7 @@ export class FileLockStrategy implements Strategy {
       holds: this.#holds,
       lockAcquisitions: this.#acquisitions,
       lockWaitMs: Math.round(this.#waitMs),
+      staleTakeovers: this.#takeovers,
       compromised: this.#compromised,
     };
   }
@@ -226,7 +230,9 @@ export class FileLockStrategy implements Strategy {
         const release = await lockfile.lock(this.#target, {
           lockfilePath: this.#lockPath,
           realpath: false,
-          stale: this.options.staleMs,
+          // proper-lockfile's own takeover (rmdir, then mkdir) lets two processes both win (its issue 121):
+          // it never sees a lock as stale here; #takeOverIfStale does it under a guard instead.
+          stale: NEVER_STALE,
           update: this.options.updateMs,
           retries: 0,
           onCompromised: (error) => this.#onCompromised(controller, error),
@@ -247,10 +253,47 @@ export class FileLockStrategy implements Strategy {
             cause: error,
           });
         }
+        if (await this.#takeOverIfStale()) continue;
         await sleep(this.options.retryMs * (0.5 + Math.random()));
       }
     }
   }
+
+  /**
+   * Removes the lock if it is stale (mtime older than `staleMs`: its holder
+   * died or hung), so the next mkdir can take it. Takers serialize on a guard
+   * directory and re-check, under the guard, that the lock is still the same
+   * stale one: a lock another taker has just created is fresh and stays.
+   * Returns true when the caller should try to take the lock at once.
+   */
+  async #takeOverIfStale(): Promise<boolean> {
+    const seen = await stat(this.#lockPath).catch(() => undefined);
+    if (seen === undefined) return true;
+    if (Date.now() - seen.mtimeMs <= this.options.staleMs) return false;
+    const guard = `${this.#lockPath}.takeover`;
+    try {
+      await mkdir(guard);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      // A taker that died inside the guard leaves it behind: clear it once it is stale too.
+      const guardStat = await stat(guard).catch(() => undefined);
+      if (guardStat !== undefined && Date.now() - guardStat.mtimeMs > this.options.staleMs) await rmdir(guard).catch(() => {});
+      return false;
+    }
+    try {
+      const now = await stat(this.#lockPath).catch(() => undefined);
+      if (now === undefined) return true;
+      const same = now.ino === seen.ino && now.mtimeMs === seen.mtimeMs;
+      if (!same || Date.now() - now.mtimeMs <= this.options.staleMs) return false;
+      await rm(this.#lockPath, { recursive: true, force: true });
+      this.#takeovers++;
+      return true;
+    } finally {
+      await rmdir(guard).catch(() => {});
+    }
+  }
+
+  #takeovers = 0;
 
   #unlock(): Promise<void> {
     const release = this.#releaseLock;

@@ -59,6 +59,8 @@ export interface LaneConfig {
   readonly open: () => Promise<WorkerConnection>;
   /** Awaited before a connection is acquired (strategy init, the writer's first open); undefined once passed. */
   readonly gate: () => Promise<void> | undefined;
+  /** Request ids for the lane's own requests. */
+  readonly nextId: () => number;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
 }
@@ -351,10 +353,21 @@ export class Lane {
       return;
     }
     try {
-      const reopen = connection.epoch !== hold.epoch;
-      connection.epoch = hold.epoch;
+      if (connection.epoch !== hold.epoch) {
+        // Open (or reopen) under the hold before lending, so an open failure reaches the caller.
+        const opened = await new Promise<Error | undefined>((settle) => {
+          void connection.send([{ id: this.config.nextId(), op: 'get', sql: 'SELECT 1', params: undefined }], [{ resolve: () => settle(undefined), reject: settle }], {
+            reopen: true,
+          });
+        });
+        if (opened !== undefined) {
+          this.lastFailure = opened;
+          job.fail(opened);
+          return;
+        }
+        connection.epoch = hold.epoch;
+      }
       await new Promise<void>((giveBack) => {
-        if (reopen) void connection.send([], [], { reopen });
         job.grant({ connection, hold, abortFlag: flagFor(hold.signal), giveBack });
       });
     } finally {

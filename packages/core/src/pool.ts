@@ -98,6 +98,7 @@ export class Pool implements Queryable {
       strategy: this.strategy,
       maxBatch: this.options.maxBatch,
       acquireTimeoutMs: this.options.acquireTimeoutMs,
+      nextId: () => this.#nextId++,
     };
     this.#writer = new Lane({
       ...common,
@@ -355,11 +356,12 @@ export class Pool implements Queryable {
         safeIntegers: options.safeIntegers,
         pragmas: { ...strategy.pragmas(role), ...options.pragmas },
         iterateChunkRows: options.iterateChunkRows,
+        deferOpen: strategy.openUnderHold === true,
       },
       options.workerResourceLimits,
       hooks,
     );
-    if (role === 'writer') {
+    if (role === 'writer' && strategy.openUnderHold !== true) {
       // Readers open read-only and may start as soon as any writer connection has created the file.
       void opening.then(() => (this.#writerOpened = true), () => {});
     }

@@ -89,4 +89,6 @@ export interface WorkerConfig {
   /** Strategy PRAGMAs first, then the user's. */
   readonly pragmas: Readonly<Record<string, PragmaValue>>;
   readonly iterateChunkRows: number;
+  /** Open the connection with the first batch instead of at start (see `Strategy.openUnderHold`). */
+  readonly deferOpen: boolean;
 }

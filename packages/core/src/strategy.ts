@@ -94,6 +94,14 @@ export interface Strategy {
   readonly capabilities: StrategyCapabilities;
   /** The journal mode every connection uses; the writer sets it. */
   readonly journalMode: JournalMode;
+  /**
+   * When true, connections touch the database only under a hold: they open
+   * lazily, with the first work sent under a hold, never when their thread
+   * starts. Needed when SQLite's own locks are not seen by other hosts: a
+   * connection opening outside the lock could take another host's live
+   * journal for a hot one and roll it back. Default: false.
+   */
+  readonly openUnderHold?: boolean;
   /** When set, one-shot writes are group-committed in batches; when undefined each is its own transaction. */
   readonly writeBatching: WriteBatching | undefined;
   /**

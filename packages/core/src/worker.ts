@@ -56,6 +56,7 @@ function open(): void {
 }
 
 function closeConnection(): void {
+  // db is unset until the first open when opening is deferred.
   for (const iterator of cursors.values()) iterator.return?.();
   cursors.clear();
   statements.clear();
@@ -276,21 +277,34 @@ port.on('message', (message: ToWorker) => {
     port.close();
     return;
   }
-  if (message.reopen) {
-    closeConnection();
-    open();
+  if (message.reopen || db?.open !== true) {
+    try {
+      closeConnection();
+      open();
+    } catch (error) {
+      // Every request of the batch fails with the open error; the next batch tries again.
+      closeConnection();
+      post({ type: 'results', items: message.items.map((request) => fail(request.id, openError(error))), retries: 0 });
+      return;
+    }
   }
   const before = retries;
   const items = message.group ? runGroup(message.items, message.abortFlag) : runEach(message.items, message.abortFlag);
   post({ type: 'results', items, retries: retries - before });
 });
 
+/** better-sqlite3 checks the directory itself and throws without a code: that is SQLite's CANTOPEN. */
+function openError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? error : Object.assign(error as object, { code: 'SQLITE_CANTOPEN' });
+}
+
 try {
-  open();
-  post({ type: 'ready', sqliteVersion: String(db!.prepare('SELECT sqlite_version()').pluck().get()) });
+  if (!config.deferOpen) open();
+  const version = new Database(':memory:');
+  post({ type: 'ready', sqliteVersion: String(version.prepare('SELECT sqlite_version()').pluck().get()) });
+  version.close();
 } catch (error) {
-  const wire = toWireError(error);
-  // better-sqlite3 checks the directory itself and throws without a code: that is SQLite's CANTOPEN.
-  post({ type: 'open-failed', error: wire.kind === 'sqlite' ? wire : { ...wire, kind: 'sqlite', code: 'SQLITE_CANTOPEN' } });
+  post({ type: 'open-failed', error: toWireError(openError(error)) });
   port.close();
 }

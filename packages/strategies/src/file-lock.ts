@@ -73,6 +73,8 @@ export class FileLockStrategy implements Strategy {
     readsDuringWrite: false,
   });
   readonly journalMode = 'delete' as const;
+  /** Other hosts cannot see SQLite's locks: a connection opened outside the lock could roll back their live journal. */
+  readonly openUnderHold = true;
   readonly writeBatching: WriteBatching;
   /** The resolved options. */
   readonly options: ResolvedFileLockOptions;
@@ -248,7 +250,9 @@ export class FileLockStrategy implements Strategy {
         this.#startHeartbeat();
         return;
       } catch (error) {
-        if ((error as { code?: string }).code !== 'ELOCKED') {
+        // ENOENT: on sshfs a mkdir racing another host's removal of the same lock fails transiently.
+        const code = (error as { code?: string }).code;
+        if (code !== 'ELOCKED' && code !== 'ENOENT') {
           throw new StrategyError(`file-lock could not take ${this.#lockPath}: ${(error as Error).message}`, 'ERR_STRATEGY_UNSUPPORTED', {
             cause: error,
           });
@@ -274,7 +278,9 @@ export class FileLockStrategy implements Strategy {
     try {
       await mkdir(guard);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      const code = (error as { code?: string }).code;
+      if (code === 'ENOENT') return false; // sshfs: racing another host's removal; try again
+      if (code !== 'EEXIST') throw error;
       // A taker that died inside the guard leaves it behind: clear it once it is stale too.
       const guardStat = await stat(guard).catch(() => undefined);
       if (guardStat !== undefined && Date.now() - guardStat.mtimeMs > this.options.staleMs) await rmdir(guard).catch(() => {});

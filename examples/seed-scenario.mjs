@@ -14,55 +14,52 @@ const INCREMENTS = 50;
 const dir = mkdtempSync(join(tmpdir(), 'litepool-seed-'));
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Runs HANDLERS concurrent handlers, each calling `increment` INCREMENTS times; counts failed calls. */
+async function runHandlers(increment) {
+  let errors = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: HANDLERS }, async () => {
+      for (let i = 0; i < INCREMENTS; i++) {
+        try {
+          await increment();
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { errors, ms: performance.now() - started };
+}
+
 async function naive() {
   // better-sqlite3 is core's dependency; load it from there.
   const Database = createRequire(createRequire(import.meta.url).resolve('@litepool/core'))('better-sqlite3');
   const db = new Database(join(dir, 'naive.db'));
   db.exec('CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0)');
-  let errors = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: HANDLERS }, async () => {
-      for (let i = 0; i < INCREMENTS; i++) {
-        try {
-          db.exec('BEGIN');
-          const { n } = db.prepare('SELECT n FROM counter').get();
-          await tick();
-          db.prepare('UPDATE counter SET n = ?').run(n + 1);
-          db.exec('COMMIT');
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
+  const { errors, ms } = await runHandlers(async () => {
+    db.exec('BEGIN');
+    const { n } = db.prepare('SELECT n FROM counter').get();
+    await tick();
+    db.prepare('UPDATE counter SET n = ?').run(n + 1);
+    db.exec('COMMIT');
+  });
   if (db.inTransaction) db.exec('COMMIT');
   const { n } = db.prepare('SELECT n FROM counter').get();
   db.close();
-  return { errors, final: n, ms: performance.now() - started };
+  return { errors, final: n, ms };
 }
 
 async function litepool() {
   const pool = createPool({ filename: join(dir, 'litepool.db') });
   await pool.exec('CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0)');
-  let errors = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: HANDLERS }, async () => {
-      for (let i = 0; i < INCREMENTS; i++) {
-        try {
-          await pool.transaction(async (tx) => {
-            const { n } = await tx.get('SELECT n FROM counter');
-            await tick();
-            await tx.run('UPDATE counter SET n = ?', [n + 1]);
-          });
-        } catch {
-          errors++;
-        }
-      }
+  const { errors, ms } = await runHandlers(() =>
+    pool.transaction(async (tx) => {
+      const { n } = await tx.get('SELECT n FROM counter');
+      await tick();
+      await tx.run('UPDATE counter SET n = ?', [n + 1]);
     }),
   );
-  const ms = performance.now() - started;
   const { n } = await pool.get('SELECT n FROM counter');
   await pool.close();
   return { errors, final: n, ms };

@@ -47,21 +47,29 @@ test('strategy as an instance, a name, a config object, or omitted', (t) => {
   assert.equal(testPool(t).strategy.name, 'wal');
 });
 
-test('a custom Strategy object is accepted and consulted around every dispatch', async (t) => {
-  let holds = 0;
-  const custom: Strategy = {
-    name: 'counting',
+/** A minimal custom strategy (WAL, SQLite's own locks), with members replaced by `overrides`. */
+function customStrategy(overrides: Partial<Strategy> & { name: string }): Strategy {
+  return {
     capabilities: { crossProcess: true, networkSafe: false, concurrentReads: true, readsDuringWrite: true },
     journalMode: 'wal',
     writeBatching: undefined,
     pragmas: () => ({}),
     init: async () => {},
+    acquire: () => FREE_HOLD,
+    close: async () => {},
+    ...overrides,
+  };
+}
+
+test('a custom Strategy object is accepted and consulted around every dispatch', async (t) => {
+  let holds = 0;
+  const custom = customStrategy({
+    name: 'counting',
     acquire: () => {
       holds++;
       return FREE_HOLD;
     },
-    close: async () => {},
-  };
+  });
   assert.ok(isStrategy(custom));
   const pool = createPool({ filename: tempDb(t), strategy: custom });
   t.after(() => pool.close());
@@ -72,18 +80,12 @@ test('a custom Strategy object is accepted and consulted around every dispatch',
 });
 
 test('a strategy whose init fails fails every request with that error', async (t) => {
-  const refusing: Strategy = {
+  const refusing = customStrategy({
     name: 'refusing',
-    capabilities: { crossProcess: false, networkSafe: false, concurrentReads: true, readsDuringWrite: true },
-    journalMode: 'wal',
-    writeBatching: undefined,
-    pragmas: () => ({}),
     init: async () => {
       throw new Error('not here');
     },
-    acquire: () => FREE_HOLD,
-    close: async () => {},
-  };
+  });
   const pool = createPool({ filename: tempDb(t), strategy: refusing });
   t.after(() => pool.destroy());
   await assert.rejects(pool.get('SELECT 1'), /not here/);

@@ -9,15 +9,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { within } from './helpers/pool.js';
 import { tempDb, tempDir } from './helpers/temp.js';
-import { setupCounter } from './helpers/workloads.js';
+import { createCounterDatabase, setupCounter } from './helpers/workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 test('a holder killed with SIGKILL: the next process proceeds after the stale time, database intact', async (t) => {
   const filename = tempDb(t);
-  const setup = createPool({ filename, strategy: fileLock() });
-  await setupCounter(setup);
-  await setup.close();
+  await createCounterDatabase(filename, 'file-lock');
 
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'hold-lock.ts'), filename, '2000'], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { networkDrive } from './helpers/network-drive.js';
 import { runProcesses } from './helpers/processes.js';
-import { setupCounter, type WorkloadResult } from './helpers/workloads.js';
+import { createCounterDatabase, type WorkloadResult } from './helpers/workloads.js';
 
 const HANDLERS = 32;
 const INCREMENTS = 10;
 
 async function twoHosts(hostA: string, hostB: string, strategy: StrategyConfig) {
-  const setup = createPool({ filename: join(hostA, 'app.db'), strategy });
-  await setupCounter(setup);
-  await setup.close();
+  await createCounterDatabase(join(hostA, 'app.db'), strategy);
   const job = { strategy, workload: 'counter' as const, handlers: HANDLERS, operations: INCREMENTS };
   const results = await Promise.allSettled([
     runProcesses<WorkloadResult>(1, { ...job, filename: join(hostA, 'app.db') }),

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { networkDrive } from './helpers/network-drive.js';
 import { within } from './helpers/pool.js';
 import { runScript } from './helpers/processes.js';
-import { setupCounter } from './helpers/workloads.js';
+import { createCounterDatabase, setupCounter } from './helpers/workloads.js';
 
 const helpers = join(dirname(fileURLToPath(import.meta.url)), 'helpers');
 
@@ -38,9 +38,7 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
     test('a holder killed with SIGKILL: the other host proceeds after the stale time, database intact', async (t) => {
       const drive = networkDrive(t, kind);
       if (drive === undefined) return;
-      const setup = createPool({ filename: join(drive.hostA, 'app.db'), strategy: 'file-lock' });
-      await setupCounter(setup);
-      await setup.close();
+      await createCounterDatabase(join(drive.hostA, 'app.db'), 'file-lock');
       const { child } = await startChild(t, 'hold-lock.ts', [join(drive.hostA, 'app.db'), '2000'], 'held');
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -55,9 +53,7 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
     test('a holder blocked past the stale time notices, fails its work, writes nothing after, and lives on', async (t) => {
       const drive = networkDrive(t, kind);
       if (drive === undefined) return;
-      const setup = createPool({ filename: join(drive.hostA, 'app.db'), strategy: 'file-lock' });
-      await setupCounter(setup);
-      await setup.close();
+      await createCounterDatabase(join(drive.hostA, 'app.db'), 'file-lock');
       const blocker = await startChild(t, 'block-holder.ts', [join(drive.hostA, 'app.db'), '4000'], 'holding');
       // The other host takes the stale lock while the blocker's event loop is stuck, and writes.
       const pool = await counterPool(t, join(drive.hostB, 'app.db'));

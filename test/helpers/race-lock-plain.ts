@@ -3,16 +3,12 @@
  * (rmdir, then mkdir): the contrast that shows the hazard is real.
  */
 import lockfile from 'proper-lockfile';
-import { closeSync, mkdirSync, openSync, unlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { criticalSection, plantStaleLock, sleep } from './race-round.js';
 
 const [dir, rounds] = process.argv.slice(2);
 const lockfilePath = join(dir!, 'db.lock');
-const marker = join(dir!, 'holder');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const longAgo = new Date(Date.now() - 60_000);
 let overlaps = 0;
-let held = 0;
 for (let round = 0; round < Number(rounds); round++) {
   let release: () => Promise<void>;
   for (;;) {
@@ -23,24 +19,8 @@ for (let round = 0; round < Number(rounds); round++) {
       await sleep(2 * (0.5 + Math.random()));
     }
   }
-  let fd: number | undefined;
-  try {
-    fd = openSync(marker, 'wx');
-  } catch {
-    overlaps++;
-  }
-  await sleep(1);
-  if (fd !== undefined) {
-    closeSync(fd);
-    unlinkSync(marker);
-  }
-  held++;
+  if (!(await criticalSection(join(dir!, 'holder')))) overlaps++;
   await release().catch(() => {});
-  try {
-    mkdirSync(lockfilePath);
-    utimesSync(lockfilePath, longAgo, longAgo);
-  } catch {
-    // another process took the lock first
-  }
+  plantStaleLock(lockfilePath);
 }
-process.stdout.write(`${JSON.stringify({ held, overlaps, staleTakeovers: 0 })}\n`);
+process.stdout.write(`${JSON.stringify({ held: Number(rounds), overlaps, staleTakeovers: 0 })}\n`);

@@ -2,7 +2,7 @@
  * Concurrency checkers shared by the in-process tests and the child processes:
  * a read-modify-write counter and bank transfers, run by many async handlers.
  */
-import type { Pool } from '@litepool/core';
+import { createPool, type Pool, type StrategyConfig } from '@litepool/core';
 
 /** What a workload run saw. */
 export interface WorkloadResult {
@@ -19,6 +19,16 @@ const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
 export async function setupCounter(pool: Pool): Promise<void> {
   await pool.exec('CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
   await pool.run('INSERT OR IGNORE INTO counter VALUES (1, 0)');
+}
+
+/** Creates the counter table in `filename` with a short-lived pool, for child processes to share. */
+export async function createCounterDatabase(filename: string, strategy: StrategyConfig | string): Promise<void> {
+  const pool = createPool({ filename, strategy });
+  try {
+    await setupCounter(pool);
+  } finally {
+    await pool.close();
+  }
 }
 
 /**

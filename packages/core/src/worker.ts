@@ -117,7 +117,11 @@ function prepare(sql: string): Statement {
 
 function hasBlob(row: unknown): boolean {
   if (row === null || typeof row !== 'object') return false;
-  for (const value of Object.values(row)) if (typeof value === 'object' && value !== null) return true;
+  const record = row as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) return true;
+  }
   return false;
 }
 

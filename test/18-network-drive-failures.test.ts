@@ -73,7 +73,7 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
       const drive = networkDrive(t, kind);
       if (drive === undefined) return;
       const outputs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => runScript(join(helpers, 'race-lock.ts'), [i % 2 === 0 ? drive.hostA : drive.hostB, '200'], 600_000)),
+        Array.from({ length: 8 }, (_, i) => runScript(join(helpers, 'race-lock.ts'), [i % 2 === 0 ? drive.hostA : drive.hostB, '200', drive.share], 600_000)),
       );
       const results = outputs.map((out) => JSON.parse(out.trim().split('\n').at(-1)!) as { held: number; overlaps: number; staleTakeovers: number });
       t.diagnostic(`${kind}: ${results.reduce((s, r) => s + r.held, 0)} holds, ${results.reduce((s, r) => s + r.staleTakeovers, 0)} stale takeovers`);

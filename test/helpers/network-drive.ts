@@ -17,7 +17,7 @@ export const MOUNT_TOOLS = { sshfs: ['sshfs', 'sshd', 'ssh-keygen'], bindfs: ['b
  * removes everything after the test. Undefined when the tools are missing
  * outside CI (the test is skipped); in CI a missing tool fails the test.
  */
-export function networkDrive(t: TestContext, kind: 'sshfs' | 'bindfs'): { hostA: string; hostB: string } | undefined {
+export function networkDrive(t: TestContext, kind: 'sshfs' | 'bindfs'): { hostA: string; hostB: string; share: string } | undefined {
   if (!needTools(t, ...MOUNT_TOOLS[kind])) return undefined;
   const dir = mkdtempSync(join(tmpdir(), `litepool-${kind}-`));
   const down = (): void => {
@@ -27,7 +27,7 @@ export function networkDrive(t: TestContext, kind: 'sshfs' | 'bindfs'): { hostA:
   try {
     const [hostA, hostB] = execFileSync('bash', [script, 'up', dir, kind], { encoding: 'utf8' }).trim().split('\n');
     t.after(down);
-    return { hostA: hostA!, hostB: hostB! };
+    return { hostA: hostA!, hostB: hostB!, share: join(dir, 'share') };
   } catch (error) {
     down();
     throw error;

@@ -6,7 +6,9 @@ import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
 import { criticalSection, plantStaleLock, sleep } from './race-round.js';
 
-const [dir, rounds] = process.argv.slice(2);
+// The exclusivity witness lives in `witnessDir` (default: `dir`): for mounts, the local directory behind them,
+// since a FUSE mount's entry cache can answer an O_EXCL create from a stale entry without asking the server.
+const [dir, rounds, witnessDir = dir] = process.argv.slice(2);
 const lockfilePath = join(dir!, 'db.lock');
 let overlaps = 0;
 for (let round = 0; round < Number(rounds); round++) {
@@ -19,7 +21,7 @@ for (let round = 0; round < Number(rounds); round++) {
       await sleep(2 * (0.5 + Math.random()));
     }
   }
-  if (!(await criticalSection(join(dir!, 'holder')))) overlaps++;
+  if (!(await criticalSection(join(witnessDir!, 'holder')))) overlaps++;
   await release().catch(() => {});
   plantStaleLock(lockfilePath);
 }

@@ -8,14 +8,16 @@ import { fileLock } from '@litepool/strategies';
 import { join } from 'node:path';
 import { criticalSection, plantStaleLock, sleep } from './race-round.js';
 
-const [dir, rounds] = process.argv.slice(2);
+// The exclusivity witness lives in `witnessDir` (default: `dir`): for mounts, the local directory behind them,
+// since a FUSE mount's entry cache can answer an O_EXCL create from a stale entry without asking the server.
+const [dir, rounds, witnessDir = dir] = process.argv.slice(2);
 const lockfilePath = join(dir!, 'db.lock');
 const strategy = fileLock({ lockfilePath, staleMs: 2000, retryMs: 2, maxHoldMs: 1 });
 await strategy.init({ filename: join(dir!, 'db'), networkFilesystem: false });
 let overlaps = 0;
 for (let round = 0; round < Number(rounds); round++) {
   const hold = await strategy.acquire();
-  if (!(await criticalSection(join(dir!, 'holder')))) overlaps++;
+  if (!(await criticalSection(join(witnessDir!, 'holder')))) overlaps++;
   hold.release();
   await sleep(3); // the strategy releases after this turn of the event loop
   plantStaleLock(lockfilePath);

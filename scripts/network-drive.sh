@@ -46,7 +46,7 @@ StrictModes no
 Subsystem sftp internal-sftp
 CONF
     /usr/sbin/sshd -f "$ssh/sshd_config"
-    opts="port=$port,IdentityFile=$ssh/client_key,StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,LogLevel=ERROR"
+    opts="dir_cache=no,entry_timeout=0,attr_timeout=0,negative_timeout=0,port=$port,IdentityFile=$ssh/client_key,StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,LogLevel=ERROR"
     for host in host-a host-b; do
       for attempt in 1 2 3 4 5 6 7 8 9 10; do
         sshfs -o "$opts" "$(id -un)@127.0.0.1:$dir/share" "$dir/$host" && break

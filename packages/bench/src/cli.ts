@@ -4,6 +4,7 @@
  * every concurrency level; writes results.json, results.md and chart.svg.
  *
  *   pnpm bench [--quick] [--out DIR] [--workloads a,b] [--subjects text,…] [--levels 1,8,64] [--measure-ms N]
+ *   pnpm bench --network sshfs|bindfs [--quick] [--out DIR]
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -13,7 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CellResult } from './measure.js';
-import { chart, markdown, targets, type RunInfo } from './report.js';
+import { runNetworkBench, type MountKind } from './network.js';
+import { chart, markdown, networkMarkdown, targets, type RunInfo } from './report.js';
 import { SUBJECTS } from './subjects.js';
 import { WORKLOADS } from './workloads.js';
 
@@ -25,6 +27,9 @@ const HELP = `Usage: pnpm bench [options]
   --subjects LIST     comma-separated parts of subject names (e.g. "wal,raw,knex")
   --levels LIST       concurrency levels (default: 1,8,64)
   --measure-ms N      measured time per cell (default: 400 with --quick, 3000 otherwise)
+  --network KIND      instead: the network-drive workload over two sshfs or bindfs mounts of one
+                      directory (as root; needs sshfs, openssh-server, bindfs, fuse3); writes
+                      network.json and network.md (default measured time 3000 with --quick, 10000 otherwise)
   --help              this text
 `;
 
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     subjects: { type: 'string' },
     levels: { type: 'string', default: '1,8,64' },
     'measure-ms': { type: 'string' },
+    network: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -76,44 +82,71 @@ const info: RunInfo = {
   date: new Date().toISOString(),
 };
 
-const child = join(dirname(fileURLToPath(import.meta.url)), 'child.js');
-const total = subjects.length * workloadIds.length * levels.length;
-const results: CellResult[] = [];
-const started = performance.now();
-process.stderr.write(`litepool bench: ${subjects.length} subjects x ${workloadIds.length} workloads x ${levels.length} levels = ${total} cells\n`);
-
-for (const subject of subjects) {
-  const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-'));
-  try {
-    await new Promise<void>((done, fail) => {
-      const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
-      const proc = spawn(process.execPath, [child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let buffer = '';
-      proc.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const cell = JSON.parse(buffer.slice(0, newline)) as CellResult;
-          buffer = buffer.slice(newline + 1);
-          results.push(cell);
-          const errors = Object.values(cell.errors).reduce((a, b) => a + b, 0);
-          process.stderr.write(
-            `[${String(results.length).padStart(3)}/${total}] ${cell.subject} | ${cell.workload} | ${cell.concurrency} in flight: ${Math.round(cell.throughput).toLocaleString('en-US')} ops/s${errors ? `, ${errors} errors` : ''}${cell.lostUpdates ? `, ${cell.lostUpdates} lost` : ''}\n`,
-          );
-        }
-      });
-      proc.on('close', (code) => (code === 0 ? done() : fail(new Error(`${subject.name} exited with ${code}`))));
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+if (values.network !== undefined) {
+  if (values.network !== 'sshfs' && values.network !== 'bindfs') throw new Error(`--network must be sshfs or bindfs, got "${values.network}"`);
+  await networkRun(values.network);
+} else {
+  await localRun();
 }
 
-mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'results.json'), `${JSON.stringify({ info, targets: targets(results), results }, null, 2)}\n`);
-writeFileSync(join(out, 'results.md'), markdown(results, info));
-writeFileSync(join(out, 'chart.svg'), chart(results, info));
-process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/results.{json,md} and chart.svg\n`);
-for (const t of targets(results)) {
-  process.stderr.write(`  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`);
+async function networkRun(mount: MountKind): Promise<void> {
+  const ms = Number(values['measure-ms'] ?? (values.quick ? 3000 : 10_000));
+  const started = performance.now();
+  process.stderr.write(`litepool bench, network drive (${mount}): 2 hosts x 32 handlers, ${ms} ms per cell\n`);
+  const results = await runNetworkBench(mount, {
+    handlers: 32,
+    ms,
+    onCell: (r) =>
+      process.stderr.write(
+        `  ${r.subject} | ${r.op}: ${Math.round(r.throughput).toLocaleString('en-US')} increments/s, ${r.lostUpdates} lost, ${Object.values(r.errors).reduce((a, b) => a + b, 0)} errors, integrity ${r.integrity}\n`,
+      ),
+  });
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'network.json'), `${JSON.stringify({ info, results }, null, 2)}\n`);
+  writeFileSync(join(out, 'network.md'), networkMarkdown(results, info));
+  process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/network.{json,md}\n`);
+}
+
+async function localRun(): Promise<void> {
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'child.js');
+  const total = subjects.length * workloadIds.length * levels.length;
+  const results: CellResult[] = [];
+  const started = performance.now();
+  process.stderr.write(`litepool bench: ${subjects.length} subjects x ${workloadIds.length} workloads x ${levels.length} levels = ${total} cells\n`);
+
+  for (const subject of subjects) {
+    const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-'));
+    try {
+      await new Promise<void>((done, fail) => {
+        const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
+        const proc = spawn(process.execPath, [child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let buffer = '';
+        proc.stdout.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          let newline: number;
+          while ((newline = buffer.indexOf('\n')) >= 0) {
+            const cell = JSON.parse(buffer.slice(0, newline)) as CellResult;
+            buffer = buffer.slice(newline + 1);
+            results.push(cell);
+            const errors = Object.values(cell.errors).reduce((a, b) => a + b, 0);
+            process.stderr.write(
+              `[${String(results.length).padStart(3)}/${total}] ${cell.subject} | ${cell.workload} | ${cell.concurrency} in flight: ${Math.round(cell.throughput).toLocaleString('en-US')} ops/s${errors ? `, ${errors} errors` : ''}${cell.lostUpdates ? `, ${cell.lostUpdates} lost` : ''}\n`,
+            );
+          }
+        });
+        proc.on('close', (code) => (code === 0 ? done() : fail(new Error(`${subject.name} exited with ${code}`))));
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ info, targets: targets(results), results }, null, 2)}\n`);
+  writeFileSync(join(out, 'results.md'), markdown(results, info));
+  writeFileSync(join(out, 'chart.svg'), chart(results, info));
+  process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/results.{json,md} and chart.svg\n`);
+  for (const t of targets(results)) {
+    process.stderr.write(`  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`);
+  }
 }

@@ -1,5 +1,6 @@
 /** Turns cell results into the tables (Markdown), the target ratios, and the chart (SVG). */
 import type { CellResult } from './measure.js';
+import { networkRatios, type NetworkResult } from './network.js';
 import { WORKLOADS } from './workloads.js';
 
 /** Where and how the run happened. */
@@ -65,16 +66,44 @@ export function targets(results: readonly CellResult[]): TargetResult[] {
   ];
 }
 
-/** The Markdown report: run info, targets, then one table per workload. */
-export function markdown(results: readonly CellResult[], info: RunInfo): string {
-  const lines = [
-    '# litepool benchmark results',
+function header(title: string, info: RunInfo): string[] {
+  return [
+    `# ${title}`,
     '',
     `- machine: ${info.machine}`,
     `- Node ${info.node}, SQLite ${info.sqlite}`,
     `- date: ${info.date}`,
     `- command: \`${info.command}\``,
     '',
+  ];
+}
+
+/** The network-drive report: the target ratio per op, then every cell. */
+export function networkMarkdown(results: readonly NetworkResult[], info: RunInfo): string {
+  const lines = [
+    ...header('litepool network-drive benchmark', info),
+    '## Target: litepool file-lock >= 5x one lock per transaction (2 hosts x 32 handlers)',
+    '',
+    '| mount | op | ratio | met |',
+    '| --- | --- | ---: | --- |',
+    ...networkRatios(results).map((r) => `| ${r.mount} | ${r.op} | ${r.ratio === null ? 'not measured' : `${fmt(r.ratio)}x`} | ${r.ratio === null ? '-' : r.ratio >= 5 ? 'yes' : 'NO'} |`),
+    '',
+    '## Cells',
+    '',
+    '| mount | subject | op | increments/s | p50 ms | p99 ms | errors | lost | integrity |',
+    '| --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |',
+    ...results.map((r) => {
+      const errors = Object.entries(r.errors).map(([code, n]) => `${code}: ${n}`).join(', ') || '0';
+      return `| ${r.mount} | ${r.subject} | ${r.op} | ${fmt(r.throughput)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${errors} | ${r.lostUpdates} | ${r.integrity} |`;
+    }),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The Markdown report: run info, targets, then one table per workload. */
+export function markdown(results: readonly CellResult[], info: RunInfo): string {
+  const lines = [
+    ...header('litepool benchmark results', info),
     '## Targets (ratios of throughput in this run, 64 in flight)',
     '',
     '| target | value | goal | met |',

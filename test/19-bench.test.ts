@@ -1,0 +1,64 @@
+/**
+ * The benchmark CLI end to end, in tiny cells: it runs subjects in child
+ * processes, writes its three files, and the network-drive workload runs over
+ * real mounts. Speed targets are not asserted here (they live in the bench).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { MOUNT_TOOLS } from './helpers/network-drive.js';
+import { tempDir } from './helpers/temp.js';
+import { needTools } from './helpers/tools.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'bench', 'dist', 'cli.js');
+const run = promisify(execFile);
+
+interface Cell {
+  subject: string;
+  workload: string;
+  ops: number;
+  errors: Record<string, number>;
+  lostUpdates: number | null;
+}
+
+test('pnpm bench writes results.json, results.md and chart.svg; litepool cells are correct', async (t) => {
+  const out = tempDir(t);
+  await run(process.execPath, [cli, '--workloads', 'point-read,rmw-counter', '--subjects', 'litepool wal,raw', '--levels', '8', '--measure-ms', '150', '--quick', '--out', out]);
+  const { results, targets } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { results: Cell[]; targets: { target: string }[] };
+  assert.deepEqual(new Set(results.map((r) => r.subject)), new Set(['litepool wal', 'better-sqlite3 (raw, main thread)']));
+  assert.equal(results.length, 4);
+  for (const cell of results) assert.ok(cell.ops > 0, `${cell.subject} ${cell.workload} ran`);
+  for (const cell of results.filter((r) => r.subject.startsWith('litepool'))) {
+    assert.deepEqual(cell.errors, {});
+    if (cell.workload === 'rmw-counter') assert.equal(cell.lostUpdates, 0);
+  }
+  assert.ok(targets.some((x) => x.target.startsWith('point reads, wal vs raw')));
+  assert.match(readFileSync(join(out, 'results.md'), 'utf8'), /\| litepool wal \| 8 \|/);
+  assert.match(readFileSync(join(out, 'chart.svg'), 'utf8'), /^<svg /);
+});
+
+test('pnpm bench --network bindfs: both subjects, 2 hosts, exact counts', async (t) => {
+  if (!needTools(t, ...MOUNT_TOOLS.bindfs)) return;
+  const out = tempDir(t);
+  await run(process.execPath, [cli, '--network', 'bindfs', '--measure-ms', '400', '--out', out]);
+  const { results } = JSON.parse(readFileSync(join(out, 'network.json'), 'utf8')) as {
+    results: { subject: string; op: string; ok: number; lostUpdates: number; errors: Record<string, number>; integrity: string }[];
+  };
+  assert.equal(results.length, 4);
+  for (const cell of results) {
+    assert.ok(cell.ok > 0, `${cell.subject} ${cell.op} made progress`);
+    assert.equal(cell.lostUpdates, 0, `${cell.subject} ${cell.op}`);
+    assert.deepEqual(cell.errors, {});
+    assert.equal(cell.integrity, 'ok');
+  }
+  assert.ok(existsSync(join(out, 'network.md')));
+});
+
+test('pnpm bench refuses an unknown workload and an unknown mount kind', async () => {
+  await assert.rejects(run(process.execPath, [cli, '--workloads', 'nope']), /Unknown workload "nope"/);
+  await assert.rejects(run(process.execPath, [cli, '--network', 'nfs']), /--network must be sshfs or bindfs/);
+});

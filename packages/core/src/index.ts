@@ -13,6 +13,8 @@
 export { createPool, Pool } from './pool.js';
 export type { AcquireOptions, PoolStats, TransactionOptions } from './pool.js';
 export { Lease } from './session.js';
+export { connectClient } from './port.js';
+export type { ClientTransaction, PoolClient } from './port.js';
 export type { Queryable, Row, Transaction, TransactionMode } from './session.js';
 export type { BindValue, Params, RunResult } from './protocol.js';
 export { DEFAULTS, defaultReaders } from './options.js';

@@ -8,11 +8,13 @@ import { AbortError, ArgumentError, PoolClosedError, QueueFullError, StrategyErr
 import { onNetworkFilesystem } from './filesystem.js';
 import { Lane, type Grant, type LeaseJob } from './lane.js';
 import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { PortServer } from './port.js';
 import type { Op, Params, RunResult, WireRequest } from './protocol.js';
 import { resolveStrategy } from './resolve-strategy.js';
 import { Lease, Reroute, runScoped, type Queryable, type Row, type Transaction, type TransactionMode } from './session.js';
 import type { AccessKind, ConnectionRole, Strategy } from './strategy.js';
 import { checkCall } from './validate.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {
@@ -75,6 +77,7 @@ export class Pool implements Queryable {
   /** Per SQL text: does it write? Learnt from the readers' `stmt.readonly`. */
   readonly #routes = new Map<string, boolean>();
   readonly #leases = new Set<Lease>();
+  readonly #ports = new Set<PortServer>();
   readonly #networkFilesystem: boolean;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
@@ -193,6 +196,21 @@ export class Pool implements Queryable {
     return this.#lease(options.write === true ? 'write' : 'read', options.signal, options.write !== true);
   }
 
+  /**
+   * A port for another thread (a worker thread the app runs itself): pass it
+   * (in `transferList`) and build a client there with `connectClient(port)`,
+   * which offers `run/get/all/exec/transaction` on this pool, sharing its
+   * readers and its one writer. Closing the pool closes its clients after
+   * their work drains; a client that closes rolls back what it left open.
+   */
+  connectPort(): MessagePort {
+    const refused = this.#refuse();
+    if (refused !== undefined) throw refused;
+    const { port1, port2 } = new MessageChannel();
+    this.#ports.add(new PortServer(port1, this, (server) => this.#ports.delete(server)));
+    return port2;
+  }
+
   /** A snapshot of counters and gauges. */
   stats(): PoolStats {
     const readers = this.#readers;
@@ -226,6 +244,7 @@ export class Pool implements Queryable {
         await this.#writer.close();
         if (this.#init !== undefined) await this.strategy.close();
       } finally {
+        for (const server of [...this.#ports]) server.close();
         this.#state = 'closed';
       }
     })();

@@ -1,0 +1,305 @@
+/**
+ * Cross-thread clients: {@link Pool.connectPort} hands out a MessagePort; in
+ * another thread (a worker thread the app runs itself) {@link connectClient}
+ * turns it into a {@link PoolClient} with the pool's query and transaction
+ * API. Every client shares the pool's readers and its single writer lane.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import * as errors from './errors.js';
+import { LitepoolError, PoolClosedError, TransactionError } from './errors.js';
+import type { Op, Params, RunResult } from './protocol.js';
+import type { Queryable, Row, Transaction, TransactionMode } from './session.js';
+import { blobsToBuffers } from './values.js';
+
+/** Client to server. `tx` names the transaction a statement belongs to (none: the pool). */
+type ClientMessage =
+  | { readonly t: 'q'; readonly id: number; readonly op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
+  | { readonly t: 'begin'; readonly id: number; readonly mode: TransactionMode; readonly tx: number | undefined }
+  | { readonly t: 'end'; readonly id: number; readonly tx: number; readonly commit: boolean };
+
+/** An error as it crosses the port: enough to rebuild the same class and code. */
+interface PortError {
+  readonly name: string;
+  readonly message: string;
+  readonly code: string | undefined;
+}
+
+/** Server to client. */
+type ServerMessage =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: PortError }
+  | { readonly t: 'closed' };
+
+/** What the serving side needs of a pool (or of a transaction, for nesting). */
+interface Serves {
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: { mode?: TransactionMode }): Promise<T>;
+}
+
+/** Thrown into a served transaction callback when the client asked to roll back. */
+class RollbackRequested extends Error {}
+
+function toPortError(error: unknown): PortError {
+  const e = error as { name?: unknown; message?: unknown; code?: unknown };
+  return {
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    code: typeof e?.code === 'string' ? e.code : undefined,
+  };
+}
+
+/** Rebuilds litepool's error classes by name (so `instanceof SqliteError` holds in the client's thread). */
+function fromPortError(wire: PortError): Error {
+  const known = (errors as Record<string, unknown>)[wire.name];
+  if (typeof known === 'function' && (known === LitepoolError || known.prototype instanceof LitepoolError)) {
+    return Reflect.construct(LitepoolError, [wire.message, wire.code ?? 'ERR_QUERY'], known) as Error;
+  }
+  return Object.assign(new Error(wire.message), { name: wire.name, code: wire.code });
+}
+
+/**
+ * @internal Serves one port for a pool: runs its requests on the pool, keeps
+ * its transactions open until the client ends them, and rolls back whatever
+ * is open when the port closes.
+ */
+export class PortServer {
+  readonly #open = new Map<number, { tx: Transaction; finish: { resolve: () => void; reject: (error: Error) => void }; endId?: number }>();
+  #closed = false;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly pool: Queryable & Serves,
+    private readonly onClosed: (server: PortServer) => void,
+  ) {
+    port.on('message', (message: ClientMessage) => this.#handle(message));
+    port.on('close', () => this.#shutdown());
+  }
+
+  /** Tells the client the pool closed, then closes the port. */
+  close(): void {
+    if (this.#closed) return;
+    this.port.postMessage({ t: 'closed' } satisfies ServerMessage);
+    this.port.close();
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const gone = new TransactionError('The client disconnected; its transaction was rolled back', 'ERR_TRANSACTION_CLOSED');
+    for (const { finish } of this.#open.values()) finish.reject(gone);
+    this.onClosed(this);
+  }
+
+  #reply(message: ServerMessage): void {
+    if (!this.#closed) this.port.postMessage(message);
+  }
+
+  #handle(message: ClientMessage): void {
+    if (message.t === 'q') {
+      const target = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
+      if (target === undefined) {
+        this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
+        return;
+      }
+      target[message.op](message.sql, message.params as Params).then(
+        (value: unknown) => this.#reply({ id: message.id, ok: true, value }),
+        (error: unknown) => this.#reply({ id: message.id, ok: false, error: toPortError(error) }),
+      );
+    } else if (message.t === 'begin') {
+      this.#begin(message);
+    } else {
+      const entry = this.#open.get(message.tx);
+      if (entry === undefined) {
+        this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
+        return;
+      }
+      entry.endId = message.id;
+      if (message.commit) entry.finish.resolve();
+      else entry.finish.reject(new RollbackRequested());
+    }
+  }
+
+  #begin(message: Extract<ClientMessage, { t: 'begin' }>): void {
+    const parent = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
+    if (parent === undefined) {
+      this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
+      return;
+    }
+    let begun = false;
+    const body = (tx: Transaction): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        begun = true;
+        this.#open.set(message.id, { tx, finish: { resolve, reject } });
+        if (this.#closed) reject(new TransactionError('The client disconnected', 'ERR_TRANSACTION_CLOSED'));
+        this.#reply({ id: message.id, ok: true, value: message.id });
+      });
+    const settled = message.tx === undefined ? this.pool.transaction(body, { mode: message.mode }) : parent.transaction(body);
+    settled.then(
+      () => this.#settle(message.id, begun, undefined),
+      (error: unknown) => this.#settle(message.id, begun, error),
+    );
+  }
+
+  #settle(id: number, begun: boolean, error: unknown): void {
+    const entry = this.#open.get(id);
+    this.#open.delete(id);
+    const replyTo = begun ? entry?.endId : id;
+    if (replyTo === undefined) return;
+    if (error === undefined || error instanceof RollbackRequested) this.#reply({ id: replyTo, ok: true, value: undefined });
+    else this.#reply({ id: replyTo, ok: false, error: toPortError(error) });
+  }
+}
+
+/** A pool used from another thread, through a port from {@link Pool.connectPort}. */
+export interface PoolClient extends Omit<Queryable, 'iterate'> {
+  /**
+   * Runs `fn` in a transaction on the pool's writer (or a reader, `mode:
+   * 'read'`), held across awaits until `fn` settles: commits when it
+   * resolves, rolls back and rethrows when it throws.
+   */
+  transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options?: { mode?: TransactionMode }): Promise<T>;
+  /** Closes this client's port. Open transactions roll back; pending calls reject with `ERR_POOL_CLOSED`. */
+  close(): void;
+  /** Whether the client or the pool closed. */
+  readonly closed: boolean;
+}
+
+/** The `tx` a client's transaction callback receives. Valid only until the callback settles. */
+export interface ClientTransaction extends Omit<Queryable, 'iterate'> {
+  /** A nested transaction (a SAVEPOINT). */
+  transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T>;
+}
+
+const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
+
+class Client implements PoolClient {
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #nextId = 1;
+  #closed: Error | undefined;
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (message: ServerMessage) => {
+      if ('t' in message) {
+        this.#shutdown(new PoolClosedError('The pool closed'));
+        return;
+      }
+      const waiter = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      if (message.ok) waiter?.resolve(blobsToBuffers(message.value));
+      else waiter?.reject(fromPortError(message.error));
+    });
+    port.on('close', () => this.#shutdown(new PoolClosedError('The client is closed')));
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  close(): void {
+    this.#shutdown(new PoolClosedError('The client is closed'));
+  }
+
+  #shutdown(reason: Error): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = reason;
+    this.port.close();
+    for (const waiter of this.#pending.values()) waiter.reject(reason);
+    this.#pending.clear();
+  }
+
+  /** @internal Sends one message and waits for its answer. */
+  call(message: { t: 'q'; op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>; sql: string; params: Params | undefined; tx: number | undefined } | { t: 'begin'; mode: TransactionMode; tx: number | undefined } | { t: 'end'; tx: number; commit: boolean }): Promise<unknown> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.port.postMessage({ ...message, id } as ClientMessage);
+    });
+  }
+
+  run(sql: string, params?: Params): Promise<RunResult> {
+    return this.call({ t: 'q', op: 'run', sql, params, tx: undefined }) as Promise<RunResult>;
+  }
+
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return this.call({ t: 'q', op: 'get', sql, params, tx: undefined }) as Promise<T | undefined>;
+  }
+
+  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    return this.call({ t: 'q', op: 'all', sql, params, tx: undefined }) as Promise<T[]>;
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.call({ t: 'q', op: 'exec', sql, params: undefined, tx: undefined }) as Promise<void>;
+  }
+
+  transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options: { mode?: TransactionMode } = {}): Promise<T> {
+    return scoped(this, undefined, options.mode ?? 'immediate', fn);
+  }
+}
+
+/** Begins a (nested) transaction on the server, runs `fn` with a scope on it, ends it. */
+async function scoped<T>(client: Client, parent: number | undefined, mode: TransactionMode, fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {
+  if (typeof fn !== 'function') throw new TransactionError('transaction(fn) needs a function', 'ERR_INVALID_ARGUMENT');
+  const tx = (await client.call({ t: 'begin', mode, tx: parent })) as number;
+  const scope = new ClientScope(client, tx, mode);
+  let result: T;
+  try {
+    result = await fn(scope);
+  } catch (error) {
+    scope.closed = true;
+    await client.call({ t: 'end', tx, commit: false }).catch(() => {});
+    throw error;
+  }
+  scope.closed = true;
+  await client.call({ t: 'end', tx, commit: true });
+  return result;
+}
+
+class ClientScope implements ClientTransaction {
+  closed = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly tx: number,
+    readonly mode: TransactionMode,
+  ) {}
+
+  #call(op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>, sql: string, params: Params | undefined): Promise<unknown> {
+    if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    return this.client.call({ t: 'q', op, sql, params, tx: this.tx });
+  }
+
+  run(sql: string, params?: Params): Promise<RunResult> {
+    return this.#call('run', sql, params) as Promise<RunResult>;
+  }
+
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return this.#call('get', sql, params) as Promise<T | undefined>;
+  }
+
+  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    return this.#call('all', sql, params) as Promise<T[]>;
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.#call('exec', sql, undefined) as Promise<void>;
+  }
+
+  transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {
+    if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    return scoped(this.client, this.tx, this.mode, fn);
+  }
+}
+
+/**
+ * Builds a client from a port made by {@link Pool.connectPort}, in any thread
+ * (typically a worker thread the app runs itself; pass the port in
+ * `workerData` with `transferList`, or post it).
+ */
+export function connectClient(port: MessagePort): PoolClient {
+  if (typeof (port as { postMessage?: unknown })?.postMessage !== 'function' || typeof (port as { on?: unknown }).on !== 'function') {
+    throw new errors.ArgumentError('connectClient(port) needs a MessagePort from pool.connectPort()');
+  }
+  return new Client(port);
+}

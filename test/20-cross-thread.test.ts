@@ -14,9 +14,9 @@ import { STRATEGY_CASES } from './helpers/strategies.js';
 const portWorker = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'port-worker.mjs');
 
 describe('cross-thread clients', () => {
-  for (const { label, strategy } of STRATEGY_CASES) {
+  for (const { label, config } of STRATEGY_CASES) {
     test(`${label}: 4 worker threads x 16 handlers x 10 increments through their clients end exact, without errors`, async (t) => {
-      const pool = testPool(t, { strategy });
+      const pool = testPool(t, { strategy: config });
       await pool.exec('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counter VALUES (1, 0)');
       const outcomes = await Promise.all(
         Array.from({ length: 4 }, () => {

@@ -9,6 +9,7 @@ import * as errors from './errors.js';
 import { LitepoolError, PoolClosedError, TransactionError } from './errors.js';
 import type { Op, Params, RunResult } from './protocol.js';
 import type { Queryable, Row, Transaction, TransactionMode } from './session.js';
+import { holdTransaction, type HeldTransaction } from './held-transaction.js';
 import { blobsToBuffers } from './values.js';
 
 /** Client to server. `tx` names the transaction a statement belongs to (none: the pool). */
@@ -16,6 +17,7 @@ type ClientMessage =
   | { readonly t: 'q'; readonly id: number; readonly op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
   | { readonly t: 'begin'; readonly id: number; readonly mode: TransactionMode; readonly tx: number | undefined }
   | { readonly t: 'end'; readonly id: number; readonly tx: number; readonly commit: boolean };
+
 
 /** An error as it crosses the port: enough to rebuild the same class and code. */
 interface PortError {
@@ -34,9 +36,6 @@ type ServerMessage =
 interface Serves {
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: { mode?: TransactionMode }): Promise<T>;
 }
-
-/** Thrown into a served transaction callback when the client asked to roll back. */
-class RollbackRequested extends Error {}
 
 function toPortError(error: unknown): PortError {
   const e = error as { name?: unknown; message?: unknown; code?: unknown };
@@ -62,7 +61,7 @@ function fromPortError(wire: PortError): Error {
  * is open when the port closes.
  */
 export class PortServer {
-  readonly #open = new Map<number, { tx: Transaction; finish: { resolve: () => void; reject: (error: Error) => void }; endId?: number }>();
+  readonly #open = new Map<number, HeldTransaction>();
   #closed = false;
 
   constructor(
@@ -85,9 +84,16 @@ export class PortServer {
   #shutdown(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const gone = new TransactionError('The client disconnected; its transaction was rolled back', 'ERR_TRANSACTION_CLOSED');
-    for (const { finish } of this.#open.values()) finish.reject(gone);
+    for (const held of this.#open.values()) void held.rollback().catch(() => {});
+    this.#open.clear();
     this.onClosed(this);
+  }
+
+  #answer(id: number, work: Promise<unknown>): void {
+    work.then(
+      (value: unknown) => this.#reply({ id, ok: true, value }),
+      (error: unknown) => this.#reply({ id, ok: false, error: toPortError(error) }),
+    );
   }
 
   #reply(message: ServerMessage): void {
@@ -95,58 +101,27 @@ export class PortServer {
   }
 
   #handle(message: ClientMessage): void {
-    if (message.t === 'q') {
-      const target = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
-      if (target === undefined) {
-        this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
-        return;
-      }
-      target[message.op](message.sql, message.params as Params).then(
-        (value: unknown) => this.#reply({ id: message.id, ok: true, value }),
-        (error: unknown) => this.#reply({ id: message.id, ok: false, error: toPortError(error) }),
-      );
+    const target = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
+    if (target === undefined) {
+      this.#answer(message.id, Promise.reject(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')));
+    } else if (message.t === 'q') {
+      this.#answer(message.id, target[message.op](message.sql, message.params as Params));
     } else if (message.t === 'begin') {
-      this.#begin(message);
+      const begin = (body: (tx: Transaction) => Promise<void>): Promise<void> =>
+        target === this.pool ? this.pool.transaction(body, { mode: message.mode }) : target.transaction(body);
+      this.#answer(
+        message.id,
+        holdTransaction(begin).then((held): Promise<unknown> | number => {
+          if (this.#closed) return held.rollback();
+          this.#open.set(message.id, held);
+          return message.id;
+        }),
+      );
     } else {
-      const entry = this.#open.get(message.tx);
-      if (entry === undefined) {
-        this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
-        return;
-      }
-      entry.endId = message.id;
-      if (message.commit) entry.finish.resolve();
-      else entry.finish.reject(new RollbackRequested());
+      const held = this.#open.get(message.tx)!;
+      this.#open.delete(message.tx);
+      this.#answer(message.id, message.commit ? held.commit() : held.rollback());
     }
-  }
-
-  #begin(message: Extract<ClientMessage, { t: 'begin' }>): void {
-    const parent = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
-    if (parent === undefined) {
-      this.#reply({ id: message.id, ok: false, error: toPortError(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')) });
-      return;
-    }
-    let begun = false;
-    const body = (tx: Transaction): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        begun = true;
-        this.#open.set(message.id, { tx, finish: { resolve, reject } });
-        if (this.#closed) reject(new TransactionError('The client disconnected', 'ERR_TRANSACTION_CLOSED'));
-        this.#reply({ id: message.id, ok: true, value: message.id });
-      });
-    const settled = message.tx === undefined ? this.pool.transaction(body, { mode: message.mode }) : parent.transaction(body);
-    settled.then(
-      () => this.#settle(message.id, begun, undefined),
-      (error: unknown) => this.#settle(message.id, begun, error),
-    );
-  }
-
-  #settle(id: number, begun: boolean, error: unknown): void {
-    const entry = this.#open.get(id);
-    this.#open.delete(id);
-    const replyTo = begun ? entry?.endId : id;
-    if (replyTo === undefined) return;
-    if (error === undefined || error instanceof RollbackRequested) this.#reply({ id: replyTo, ok: true, value: undefined });
-    else this.#reply({ id: replyTo, ok: false, error: toPortError(error) });
   }
 }
 

@@ -1,0 +1,257 @@
+/**
+ * A `sqlite` (the promise wrapper of node-sqlite3) compatible API over a
+ * litepool pool: change `import { open } from 'sqlite'` to
+ * `import { open } from '@litepool/core/sqlite'`. Built on the node-sqlite3
+ * layer ({@link Sqlite3Database}), as `sqlite` is built on node-sqlite3.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ArgumentError } from '../errors.js';
+import type { Pool } from '../pool.js';
+import type { Row } from '../session.js';
+import { Database as Sqlite3Database, type DatabaseOptions, type RunContext, type Sqlite3Error, Statement as Sqlite3Statement } from './sqlite3.js';
+
+/** Options of {@link open}. */
+export interface OpenOptions extends Omit<DatabaseOptions, 'mode'> {
+  /** The database file, or `:memory:`. */
+  filename: string;
+  /** node-sqlite3 open flags. */
+  mode?: number;
+  /** Accepted for compatibility and ignored: the driver is always litepool's. */
+  driver?: unknown;
+}
+
+/** What `run` resolves to. */
+export interface RunResult {
+  /** The statement, from {@link Statement.run} (not set by {@link Database.run}). */
+  stmt?: Statement;
+  /** The rowid of the last row inserted (valid after an INSERT). */
+  lastID: number;
+  /** Rows changed. */
+  changes: number;
+}
+
+/** One migration, from a file `NNN.name.sql` or given inline. */
+export interface MigrationData {
+  /** Its number: the order migrations apply in. */
+  id: number;
+  /** Its name. */
+  name: string;
+  /** The SQL that applies it (the part after `-- Up`). */
+  up: string;
+  /** The SQL that undoes it (the part after `-- Down`). */
+  down: string;
+}
+
+/** Options of {@link Database.migrate}. */
+export interface MigrationParams {
+  /** Undo the last applied migration and apply it again. Default: false. */
+  force?: boolean;
+  /** The table that records applied migrations. Default: `migrations`. */
+  table?: string;
+  /** Where the `NNN.name.sql` files are. Default: `./migrations`. */
+  migrationsPath?: string;
+  /** Migrations given directly instead of read from files. */
+  migrations?: readonly MigrationData[];
+}
+
+/** The row callback of `each`. */
+export type EachCallback<T> = (err: Sqlite3Error | null, row: T) => void;
+
+function promised<T>(start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void, pick: (context: RunContext, value: unknown) => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    start(function (err, value) {
+      if (err !== null) reject(err);
+      else resolve(pick(this, value));
+    });
+  });
+}
+
+/** A prepared statement with promise methods. */
+export class Statement {
+  /** @internal Use {@link Database.prepare}. */
+  constructor(readonly stmt: Sqlite3Statement) {}
+
+  /** Binds parameters for later calls. */
+  bind(...params: unknown[]): Promise<void> {
+    return promised((done) => this.stmt.bind(...params, done), () => undefined);
+  }
+
+  /** Rewinds `get` to the first row. */
+  reset(): Promise<void> {
+    return new Promise((resolve) => this.stmt.reset(() => resolve()));
+  }
+
+  /** Releases the statement. */
+  finalize(): Promise<void> {
+    return new Promise((resolve) => this.stmt.finalize(() => resolve()));
+  }
+
+  /** Runs it: `{ lastID, changes }`. */
+  run(...params: unknown[]): Promise<RunResult> {
+    return promised((done) => this.stmt.run(...params, done), (context) => ({ stmt: this, lastID: context.lastID, changes: context.changes }));
+  }
+
+  /** The next row (the first after `bind`/`reset`), or undefined. */
+  get<T = Row>(...params: unknown[]): Promise<T | undefined> {
+    return promised((done) => this.stmt.get(...params, done), (_, row) => row as T | undefined);
+  }
+
+  /** Every row. */
+  all<T = Row[]>(...params: unknown[]): Promise<T> {
+    return promised((done) => this.stmt.all(...params, done), (_, rows) => rows as T);
+  }
+
+  /** `callback(err, row)` per row; resolves with the row count. */
+  each<T = Row>(...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
+    const callback: unknown = args.pop();
+    if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
+    return promised((done) => this.stmt.each(...args, (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row), done), (_, count) => count as number);
+  }
+}
+
+/** A `sqlite` Database: promise methods over litepool's node-sqlite3 layer. */
+export class Database {
+  /** @internal Use {@link open}. */
+  constructor(readonly db: Sqlite3Database) {}
+
+  /** The node-sqlite3 layer's database. */
+  getDatabaseInstance(): Sqlite3Database {
+    return this.db;
+  }
+
+  /** The litepool pool behind it. */
+  get pool(): Pool | undefined {
+    return this.db.pool;
+  }
+
+  /** Listens to the node-sqlite3 layer's events (`error`, `close`, …). */
+  on(event: string, listener: (...args: unknown[]) => void): this {
+    this.db.on(event, listener);
+    return this;
+  }
+
+  /** `configure('busyTimeout', ms)`: see the node-sqlite3 layer (only before the first statement). */
+  configure(option: 'busyTimeout', value: number): void {
+    this.db.configure(option, value);
+  }
+
+  /** Runs a statement: `{ lastID, changes }`. */
+  run(sql: string, ...params: unknown[]): Promise<RunResult> {
+    return promised(
+      (done) => this.db.run(sql, ...params, done),
+      (context) => ({ lastID: context.lastID, changes: context.changes }),
+    );
+  }
+
+  /** The first row, or undefined. */
+  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return promised((done) => this.db.get(sql, ...params, done), (_, row) => row as T | undefined);
+  }
+
+  /** Every row. */
+  all<T = Row[]>(sql: string, ...params: unknown[]): Promise<T> {
+    return promised((done) => this.db.all(sql, ...params, done), (_, rows) => rows as T);
+  }
+
+  /** `callback(err, row)` per row (streamed); resolves with the row count. */
+  each<T = Row>(sql: string, ...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
+    const callback: unknown = args.pop();
+    if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
+    return promised((done) => this.db.each(sql, ...args, (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row), done), (_, count) => count as number);
+  }
+
+  /** Runs a script of statements. */
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err === null ? resolve() : reject(err))));
+  }
+
+  /** Prepares a statement; rejects on a syntax error. */
+  prepare(sql: string, ...params: unknown[]): Promise<Statement> {
+    return new Promise((resolve, reject) => {
+      const stmt = this.db.prepare(sql, ...params, (err: Sqlite3Error | null) => (err === null ? resolve(new Statement(stmt)) : reject(err)));
+    });
+  }
+
+  /** Runs `callback` with statements serialized (one at a time, in order). */
+  serialize(callback?: () => void): void {
+    this.db.serialize(callback);
+  }
+
+  /** Runs `callback` with statements parallelized. */
+  parallelize(callback?: () => void): void {
+    this.db.parallelize(callback);
+  }
+
+  /**
+   * Applies the migrations not yet recorded in `table`, in order, each in a
+   * transaction; undoes recorded ones whose file is gone, and with `force` the
+   * last one, first. Files: `NNN.name.sql` with `-- Up` and `-- Down` parts.
+   */
+  async migrate(config: MigrationParams = {}): Promise<void> {
+    const table = config.table ?? 'migrations';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new ArgumentError(`migrate: table must be a plain identifier, got ${JSON.stringify(table)}`);
+    const migrations = [...(config.migrations ?? (await readMigrations(config.migrationsPath ?? './migrations')))].sort((a, b) => a.id - b.id);
+    await this.run(`CREATE TABLE IF NOT EXISTS "${table}" (id INTEGER PRIMARY KEY, name TEXT NOT NULL, up TEXT NOT NULL, down TEXT NOT NULL)`);
+    const applied = await this.all<MigrationData[]>(`SELECT id, name, up, down FROM "${table}" ORDER BY id ASC`);
+    const last = migrations.at(-1);
+    for (const migration of [...applied].reverse()) {
+      const gone = !migrations.some((m) => m.id === migration.id);
+      if (!gone && !(config.force === true && migration.id === last?.id)) continue;
+      await this.#inTransaction(`${migration.down}\nDELETE FROM "${table}" WHERE id = ${Number(migration.id)};`);
+    }
+    const done = new Set((await this.all<{ id: number }[]>(`SELECT id FROM "${table}"`)).map((r) => r.id));
+    for (const migration of migrations) {
+      if (done.has(migration.id)) continue;
+      await this.exec('BEGIN');
+      try {
+        await this.exec(migration.up);
+        await this.run(`INSERT INTO "${table}" (id, name, up, down) VALUES (?, ?, ?, ?)`, migration.id, migration.name, migration.up, migration.down);
+        await this.exec('COMMIT');
+      } catch (error) {
+        await this.exec('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    }
+  }
+
+  async #inTransaction(script: string): Promise<void> {
+    await this.exec('BEGIN');
+    try {
+      await this.exec(script);
+      await this.exec('COMMIT');
+    } catch (error) {
+      await this.exec('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Waits for queued statements and closes the pool. */
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.db.close((err) => (err === null ? resolve() : reject(err))));
+  }
+}
+
+/** Reads `NNN.name.sql` files and splits each at `-- Up` / `-- Down`. */
+async function readMigrations(path: string): Promise<MigrationData[]> {
+  const dir = resolve(path);
+  const files = (await readdir(dir)).map((file) => /^(\d+)\.(.*?)\.sql$/.exec(file)).filter((m) => m !== null);
+  return Promise.all(
+    files.map(async ([file, id, name]) => {
+      const text = (await readFile(join(dir, file!), 'utf8')).replace(/\r\n/g, '\n');
+      const [up = '', down = ''] = text.split(/^--\s+?down\b/im);
+      return { id: Number(id), name: name!, up: up.replace(/^-- .*?$/gm, '').trim(), down: down.trim() };
+    }),
+  );
+}
+
+/** Opens a database: resolves once the pool's first connection answered. */
+export function open(options: OpenOptions): Promise<Database> {
+  if (typeof options !== 'object' || options === null || typeof options.filename !== 'string') {
+    return Promise.reject(new ArgumentError('open({ filename }) needs a filename string'));
+  }
+  const { filename, driver: _driver, ...rest } = options;
+  return new Promise((resolvePromise, reject) => {
+    const db = new Sqlite3Database(filename, rest, (err) => (err === null ? resolvePromise(new Database(db)) : reject(err)));
+  });
+}

@@ -11,7 +11,8 @@ import { Worker } from 'node:worker_threads';
 import { testPool, within } from './helpers/pool.js';
 import { STRATEGY_CASES } from './helpers/strategies.js';
 
-const portWorker = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'port-worker.mjs');
+const helpers = join(dirname(fileURLToPath(import.meta.url)), 'helpers');
+const portWorker = join(helpers, 'port-worker.mjs');
 
 describe('cross-thread clients', () => {
   for (const { label, config } of STRATEGY_CASES) {
@@ -103,6 +104,17 @@ describe('cross-thread clients', () => {
     await assert.rejects(abandoned, (error: unknown) => error instanceof PoolClosedError);
     assert.equal(client.closed, true);
     await within(5_000, pool.run('INSERT INTO t VALUES (2)'), 'a write after the client left');
+    assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 2 }]);
+  });
+
+  test('a worker thread that exits mid-transaction: rolled back, the writer is free', async (t) => {
+    const pool = testPool(t, { acquireTimeoutMs: 5_000 });
+    await pool.exec('CREATE TABLE t (v INTEGER)');
+    const port = pool.connectPort();
+    const worker = new Worker(join(helpers, 'port-abandon.mjs'), { workerData: { port }, transferList: [port] });
+    await within(10_000, new Promise((resolve) => worker.once('message', resolve)), 'the worker entering its transaction');
+    await worker.terminate();
+    await within(5_000, pool.run('INSERT INTO t VALUES (2)'), 'a write after the worker exited');
     assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 2 }]);
   });
 

@@ -12,5 +12,7 @@ export const STRATEGY_CASES: readonly StrategyCase[] = [
   { label: 'mutex', config: { name: 'mutex' } },
   { label: 'mutex (read/write)', config: { name: 'mutex', readWrite: true } },
   { label: 'single-writer', config: { name: 'single-writer' } },
+  { label: 'single-writer (grouped transactions)', config: { name: 'single-writer', groupTransactions: true } },
   { label: 'file-lock', config: { name: 'file-lock' } },
+  { label: 'file-lock (grouped transactions)', config: { name: 'file-lock', groupTransactions: true } },
 ];

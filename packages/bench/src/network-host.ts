@@ -16,7 +16,7 @@ import lockfile from 'proper-lockfile';
 /** How each increment is written. */
 export type NetworkOp = 'rmw-transaction' | 'increment';
 /** Who coordinates the hosts. */
-export type NetworkSubject = 'litepool file-lock' | 'one lock per transaction';
+export type NetworkSubject = 'litepool file-lock' | 'litepool file-lock, groupTransactions' | 'one lock per transaction';
 
 /** What the parent passes to a host. */
 export interface HostJob {
@@ -40,7 +40,8 @@ export interface HostResult {
 type Increment = () => Promise<void>;
 
 async function litepool(job: HostJob): Promise<{ increment: Increment; close: () => Promise<void> }> {
-  const pool = createPool({ filename: job.filename, strategy: 'file-lock' });
+  const grouped = job.subject === 'litepool file-lock, groupTransactions';
+  const pool = createPool({ filename: job.filename, strategy: { name: 'file-lock', groupTransactions: grouped } });
   await pool.get('SELECT n FROM counter WHERE id = 1'); // opens under the lock before the clock starts
   const increment: Increment =
     job.op === 'increment'
@@ -92,7 +93,7 @@ function lockPerTransaction(job: HostJob): { increment: Increment; close: () => 
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as HostJob;
-const subject = job.subject === 'litepool file-lock' ? await litepool(job) : lockPerTransaction(job);
+const subject = job.subject === 'one lock per transaction' ? lockPerTransaction(job) : await litepool(job);
 process.stdout.write('ready\n');
 await once(process.stdin, 'data');
 

@@ -43,6 +43,7 @@ const hostScript = join(here, 'network-host.js');
 /** Every (subject, op) pair, litepool first. */
 export const NETWORK_CELLS: readonly { subject: NetworkSubject; op: NetworkOp }[] = [
   { subject: 'litepool file-lock', op: 'rmw-transaction' },
+  { subject: 'litepool file-lock, groupTransactions', op: 'rmw-transaction' },
   { subject: 'one lock per transaction', op: 'rmw-transaction' },
   { subject: 'litepool file-lock', op: 'increment' },
   { subject: 'one lock per transaction', op: 'increment' },
@@ -134,13 +135,12 @@ export async function runNetworkBench(
   }
 }
 
-/** litepool's rate over one lock per transaction, per op. */
-export function networkRatios(results: readonly NetworkResult[]): { op: NetworkOp; mount: MountKind; ratio: number | null }[] {
-  return NETWORK_CELLS.filter((c) => c.subject === 'litepool file-lock').flatMap(({ op }) =>
-    [...new Set(results.map((r) => r.mount))].map((mount) => {
-      const ours = results.find((r) => r.mount === mount && r.op === op && r.subject === 'litepool file-lock');
-      const theirs = results.find((r) => r.mount === mount && r.op === op && r.subject === 'one lock per transaction');
-      return { op, mount, ratio: ours === undefined || theirs === undefined || theirs.throughput === 0 ? null : ours.throughput / theirs.throughput };
-    }),
-  );
+/** Each litepool subject's rate over one lock per transaction, per mount and op. */
+export function networkRatios(results: readonly NetworkResult[]): { mount: MountKind; op: NetworkOp; subject: NetworkSubject; ratio: number | null }[] {
+  return results
+    .filter((r) => r.subject !== 'one lock per transaction')
+    .map((ours) => {
+      const theirs = results.find((r) => r.mount === ours.mount && r.op === ours.op && r.subject === 'one lock per transaction');
+      return { mount: ours.mount, op: ours.op, subject: ours.subject, ratio: theirs === undefined || theirs.throughput === 0 ? null : ours.throughput / theirs.throughput };
+    });
 }

@@ -11,7 +11,7 @@ import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from './op
 import { PortServer } from './port.js';
 import type { Op, Params, RunResult, WireRequest } from './protocol.js';
 import { resolveStrategy } from './resolve-strategy.js';
-import { Lease, Reroute, runScoped, type Queryable, type Row, type Transaction, type TransactionMode } from './session.js';
+import { Lease, Reroute, runMember, runScoped, type Queryable, type Row, type Transaction, type TransactionMode } from './session.js';
 import type { AccessKind, ConnectionRole, Strategy } from './strategy.js';
 import { checkCall } from './validate.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -53,6 +53,11 @@ export interface PoolStats {
   readonly writeBatches: { readonly batches: number; readonly requests: number };
   /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
   readonly readBatches: { readonly batches: number; readonly requests: number };
+  /**
+   * Groups of transactions committed together and the transactions they carried
+   * (since start; strategies with `writeBatching.transactions` only).
+   */
+  readonly transactionGroups: { readonly groups: number; readonly transactions: number };
   /** Statements retried after SQLITE_BUSY (since start). */
   readonly retries: number;
   /** Worker threads that died and were replaced (since start). */
@@ -78,6 +83,11 @@ export class Pool implements Queryable {
   readonly #routes = new Map<string, boolean>();
   readonly #leases = new Set<Lease>();
   readonly #ports = new Set<PortServer>();
+  /** Immediate transactions waiting to run in a group (when the strategy groups them). */
+  readonly #grouped: { fn: (tx: Transaction) => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  #grouping: Promise<void> | undefined;
+  #groups = 0;
+  #groupedTransactions = 0;
   readonly #networkFilesystem: boolean;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
@@ -174,6 +184,14 @@ export class Pool implements Queryable {
     if (mode !== 'immediate' && mode !== 'deferred' && mode !== 'read') {
       throw new ArgumentError(`options.mode must be "immediate", "deferred" or "read", got ${JSON.stringify(mode)}`);
     }
+    if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true) {
+      const refused = this.#admit();
+      if (refused !== undefined) throw refused;
+      return new Promise<T>((resolve, reject) => {
+        this.#grouped.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        this.#grouping ??= this.#runGroups();
+      });
+    }
     const lease = await this.#lease(mode === 'read' ? 'read' : 'write', undefined, mode === 'read');
     try {
       return await runScoped(lease, mode, fn, {
@@ -184,6 +202,64 @@ export class Pool implements Queryable {
       });
     } finally {
       lease.release();
+    }
+  }
+
+  async #runGroups(): Promise<void> {
+    try {
+      while (this.#grouped.length > 0) await this.#runGroup();
+    } finally {
+      // In the same turn as the last check: a transaction queued after it starts a new run.
+      this.#grouping = undefined;
+    }
+  }
+
+  /**
+   * Group commit of transactions: one writer lease and one outer transaction
+   * for every transaction queued (up to `maxBatch`), each in its own
+   * SAVEPOINT and rolled back alone on a throw, all acknowledged after the
+   * one COMMIT (or all rejected if it fails).
+   */
+  async #runGroup(): Promise<void> {
+    let lease: Lease;
+    try {
+      // Admitted when queued: a pool that started closing since still runs them.
+      lease = await this.#lease('write', undefined, false, false, true);
+      await lease.request('exec', 'BEGIN IMMEDIATE', undefined).catch((error: unknown) => {
+        lease.release();
+        throw error;
+      });
+    } catch (error) {
+      for (const item of this.#grouped.splice(0)) item.reject(error);
+      return;
+    }
+    const done: { resolve: (value: unknown) => void; reject: (error: unknown) => void; value: unknown }[] = [];
+    let failure: unknown;
+    try {
+      const max = this.strategy.writeBatching?.maxBatch ?? this.options.maxBatch;
+      for (let count = 0; count < max && this.#grouped.length > 0; count++) {
+        const item = this.#grouped.shift()!;
+        const outcome = await runMember(lease, item.fn);
+        if (outcome.ok) done.push({ ...item, value: outcome.value });
+        else {
+          item.reject(outcome.error);
+          if (outcome.broken) {
+            failure = outcome.error;
+            break;
+          }
+        }
+      }
+      if (failure === undefined) await lease.request('exec', 'COMMIT', undefined);
+    } catch (error) {
+      failure = error;
+    }
+    if (failure !== undefined) await lease.control('exec', 'ROLLBACK').catch(() => {});
+    lease.release();
+    this.#groups++;
+    this.#groupedTransactions += done.length;
+    for (const member of done) {
+      if (failure === undefined) member.resolve(member.value);
+      else member.reject(failure);
     }
   }
 
@@ -223,6 +299,7 @@ export class Pool implements Queryable {
       queuedWrites: this.#writer.pending,
       waits: this.#writer.waits + (readers?.waits ?? 0),
       writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
+      transactionGroups: { groups: this.#groups, transactions: this.#groupedTransactions },
       readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
       retries: this.#retries,
       crashes: this.#crashes,
@@ -238,6 +315,7 @@ export class Pool implements Queryable {
     this.#state = 'closing';
     this.#closing = (async () => {
       try {
+        while (this.#grouping !== undefined) await this.#grouping;
         await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle()]);
         // Readers first: the writer closes last, so WAL cleanup sees no other connection.
         await this.#readers?.close();
@@ -258,6 +336,7 @@ export class Pool implements Queryable {
   destroy(reason?: unknown): Promise<void> {
     const error = new PoolClosedError('The pool was destroyed', { cause: reason });
     if (this.#state === 'open') this.#state = 'closing';
+    for (const item of this.#grouped.splice(0)) item.reject(error);
     this.#writer.failQueued(error);
     this.#readers?.failQueued(error);
     for (const lease of this.#leases) lease.revoke(error);
@@ -269,7 +348,7 @@ export class Pool implements Queryable {
   }
 
   #queued(): number {
-    return this.#writer.pending + (this.#readers?.pending ?? 0);
+    return this.#writer.pending + (this.#readers?.pending ?? 0) + this.#grouped.length;
   }
 
   #admit(): Error | undefined {
@@ -323,8 +402,8 @@ export class Pool implements Queryable {
     this.#routes.set(sql, writes);
   }
 
-  #lease(kind: AccessKind, signal: AbortSignal | undefined, readOnly: boolean, maintenance = false): Promise<Lease> {
-    const refused = this.#admit();
+  #lease(kind: AccessKind, signal: AbortSignal | undefined, readOnly: boolean, maintenance = false, admitted = false): Promise<Lease> {
+    const refused = admitted ? undefined : this.#admit();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
     const lane = kind === 'write' || this.#readers === undefined ? this.#writer : this.#readers;

@@ -272,3 +272,36 @@ export async function runScoped<T>(
   }
   return result;
 }
+
+/** How one member of a group of transactions ended; `broken`: the shared transaction is unusable. */
+export type MemberOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
+
+/**
+ * Runs `fn` as one member of a group of transactions sharing one outer
+ * transaction (group commit of transactions): inside its own SAVEPOINT, rolled
+ * back alone on a throw. When even the rollback fails (SQLite ended the outer
+ * transaction itself, as it may on SQLITE_FULL or an I/O error), the outcome
+ * is `broken` and the group must not go on.
+ */
+export async function runMember<T>(lease: Lease, fn: (tx: Transaction) => Promise<T> | T): Promise<MemberOutcome<T>> {
+  try {
+    await lease.request('exec', 'SAVEPOINT litepool_member', undefined);
+  } catch (error) {
+    return { ok: false, error, broken: true };
+  }
+  const scope = new TransactionScope(lease, 'immediate', 1);
+  try {
+    const value = await fn(scope);
+    scope.close();
+    await lease.request('exec', 'RELEASE litepool_member', undefined);
+    return { ok: true, value };
+  } catch (error) {
+    scope.close();
+    try {
+      await lease.control('exec', 'ROLLBACK TO litepool_member; RELEASE litepool_member');
+      return { ok: false, error, broken: false };
+    } catch {
+      return { ok: false, error, broken: true };
+    }
+  }
+}

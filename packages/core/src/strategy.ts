@@ -65,6 +65,14 @@ export interface WriteBatching {
   readonly maxBatch: number;
   /** Longest time the writer waits for more writes before it commits a batch that is not full. */
   readonly maxWaitMs: number;
+  /**
+   * Also group queued `pool.transaction` calls (mode `immediate`): one outer
+   * transaction and one COMMIT for up to `maxBatch` of them, each in its own
+   * SAVEPOINT (rolled back alone on a throw), each acknowledged only after the
+   * shared COMMIT. A COMMIT that fails (a deferred constraint, an I/O error)
+   * rejects every member. Default: false.
+   */
+  readonly transactions?: boolean;
 }
 
 /** The writer connection, lent to {@link Strategy.onWriterIdle} for maintenance. */

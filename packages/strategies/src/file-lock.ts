@@ -24,7 +24,7 @@ import {
   type WriteBatching,
 } from '@litepool/core';
 import { synchronousOption } from './mutex.js';
-import { checkStrategyOptions } from './options.js';
+import { booleanOption, checkStrategyOptions } from './options.js';
 
 /** Options of {@link fileLock}. */
 export interface FileLockOptions {
@@ -38,13 +38,20 @@ export interface FileLockOptions {
   retryMs?: number;
   /** Longest continuous hold while work keeps coming; then the lock is released so other processes get a turn. Default: 250. */
   maxHoldMs?: number;
-  /** Most one-shot writes group-committed under one hold. Default: 256. */
+  /** Most one-shot writes (or grouped transactions) committed together under one hold. Default: 256. */
   maxBatch?: number;
+  /**
+   * Group queued `pool.transaction` calls too: one COMMIT (one journal, one
+   * set of syncs through the mount) for many, each in its own SAVEPOINT, each
+   * acknowledged after the shared COMMIT; a COMMIT that fails (a deferred
+   * constraint, a lost lock) rejects every member. Default: false.
+   */
+  groupTransactions?: boolean;
   /** `synchronous` for every connection. Default: FULL. */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 }
 
-const KEYS = ['lockfilePath', 'staleMs', 'updateMs', 'retryMs', 'maxHoldMs', 'maxBatch', 'synchronous'];
+const KEYS = ['lockfilePath', 'staleMs', 'updateMs', 'retryMs', 'maxHoldMs', 'maxBatch', 'groupTransactions', 'synchronous'];
 
 /** The resolved options of a {@link FileLockStrategy}. */
 export interface ResolvedFileLockOptions {
@@ -120,6 +127,7 @@ export class FileLockStrategy implements Strategy {
     this.writeBatching = Object.freeze({
       maxBatch: integerOption('file-lock.maxBatch', raw.maxBatch, 256, 1),
       maxWaitMs: 0,
+      transactions: booleanOption('file-lock.groupTransactions', raw.groupTransactions, false),
     });
   }
 

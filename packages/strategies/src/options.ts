@@ -23,3 +23,10 @@ export function numberOption(where: string, value: unknown, fallback: number, mi
   }
   return value;
 }
+
+/** A boolean option. */
+export function booleanOption(where: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new OptionsError(`${where} must be true or false, got ${describe(value)}`);
+  return value;
+}

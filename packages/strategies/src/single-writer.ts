@@ -6,7 +6,7 @@
  * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
  */
 import { integerOption, type WriteBatching } from '@litepool/core';
-import { checkStrategyOptions } from './options.js';
+import { booleanOption, checkStrategyOptions } from './options.js';
 import { WalStrategy, type WalOptions } from './wal.js';
 
 /** Options of {@link singleWriter}. */
@@ -15,9 +15,15 @@ export interface SingleWriterOptions extends WalOptions {
   maxBatch?: number;
   /** Longest wait for more writes before committing a batch that is not full, in ms. 0 commits what has queued while the previous batch ran. Default: 0. */
   maxWaitMs?: number;
+  /**
+   * Group queued `pool.transaction` calls too: one COMMIT for many, each in
+   * its own SAVEPOINT, each acknowledged after the shared COMMIT; a COMMIT
+   * that fails (a deferred constraint) rejects every member. Default: false.
+   */
+  groupTransactions?: boolean;
 }
 
-const BATCH_KEYS = ['maxBatch', 'maxWaitMs'];
+const BATCH_KEYS = ['maxBatch', 'maxWaitMs', 'groupTransactions'];
 
 /** The single-writer strategy. One instance serves one pool. */
 export class SingleWriterStrategy extends WalStrategy {
@@ -30,6 +36,7 @@ export class SingleWriterStrategy extends WalStrategy {
     this.writeBatching = Object.freeze({
       maxBatch: integerOption('single-writer.maxBatch', raw.maxBatch, 256, 1),
       maxWaitMs: integerOption('single-writer.maxWaitMs', raw.maxWaitMs, 0, 0),
+      transactions: booleanOption('single-writer.groupTransactions', raw.groupTransactions, false),
     });
   }
 }

@@ -1,0 +1,103 @@
+/**
+ * groupTransactions (single-writer, file-lock): queued pool.transaction calls
+ * share one outer transaction and one COMMIT, each in its own SAVEPOINT.
+ */
+import { createStrategy } from '@litepool/strategies';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { testPool, tick } from './helpers/pool.js';
+
+for (const name of ['single-writer', 'file-lock'] as const) {
+  describe(`${name} with groupTransactions`, () => {
+    const strategy = { name, groupTransactions: true } as const;
+
+    test('64 handlers x 10 read-modify-write transactions: exact, in far fewer COMMITs', async (t) => {
+      const pool = testPool(t, { strategy });
+      await pool.exec('CREATE TABLE c (n INTEGER); INSERT INTO c VALUES (0)');
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          for (let i = 0; i < 10; i++) {
+            await pool.transaction(async (tx) => {
+              const { n } = (await tx.get<{ n: number }>('SELECT n FROM c'))!;
+              await tick();
+              await tx.run('UPDATE c SET n = ?', [n + 1]);
+            });
+          }
+        }),
+      );
+      assert.deepEqual(await pool.get('SELECT n FROM c'), { n: 640 });
+      const { groups, transactions } = pool.stats().transactionGroups;
+      t.diagnostic(`${transactions} transactions in ${groups} groups`);
+      assert.equal(transactions, 640);
+      assert.ok(groups < 640 / 4, `grouped: ${groups} groups`);
+    });
+
+    test('a member that throws rolls back alone; its nested savepoints work; the others commit', async (t) => {
+      const pool = testPool(t, { strategy });
+      await pool.exec('CREATE TABLE t (v INTEGER)');
+      const results = await Promise.allSettled([
+        pool.transaction((tx) => tx.run('INSERT INTO t VALUES (1)')),
+        pool.transaction(async (tx) => {
+          await tx.run('INSERT INTO t VALUES (2)');
+          throw new Error('member 2 fails');
+        }),
+        pool.transaction(async (tx) => {
+          await tx.run('INSERT INTO t VALUES (3)');
+          await tx.transaction((inner) => inner.run('INSERT INTO t VALUES (4)')).catch(() => {});
+          await assert.rejects(tx.transaction(async (inner) => {
+            await inner.run('INSERT INTO t VALUES (5)');
+            throw new Error('inner');
+          }));
+          return 'three';
+        }),
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.equal((results[2] as PromiseFulfilledResult<string>).value, 'three');
+      assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 3 }, { v: 4 }]);
+    });
+
+    test('a COMMIT that fails (a deferred foreign key) rejects every member of its group, and nothing of it is committed', async (t) => {
+      const pool = testPool(t, { strategy, pragmas: { foreign_keys: 1 } });
+      await pool.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+      // Hold the writer so the three queue up and run as one group.
+      const gate = await pool.acquire({ write: true });
+      const members = [
+        pool.transaction((tx) => tx.run('INSERT INTO parent VALUES (1)')),
+        pool.transaction((tx) => tx.run('INSERT INTO child VALUES (99)')), // no parent 99: fails at COMMIT
+        pool.transaction((tx) => tx.run('INSERT INTO parent VALUES (2)')),
+      ];
+      gate.release();
+      const settled = await Promise.allSettled(members);
+      assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+      for (const r of settled) assert.equal((r as PromiseRejectedResult).reason.code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
+      assert.deepEqual(await pool.all('SELECT id FROM parent'), []);
+      await pool.transaction((tx) => tx.run('INSERT INTO parent VALUES (3)'));
+      assert.deepEqual(await pool.all('SELECT id FROM parent'), [{ id: 3 }]);
+    });
+
+    test('read and deferred transactions are not grouped; close drains the queue; destroy rejects it', async (t) => {
+      const pool = testPool(t, { strategy });
+      await pool.exec('CREATE TABLE t (v INTEGER)');
+      await pool.transaction((tx) => tx.get('SELECT 1'), { mode: 'read' });
+      await pool.transaction((tx) => tx.run('INSERT INTO t VALUES (0)'), { mode: 'deferred' });
+      assert.deepEqual(pool.stats().transactionGroups, { groups: 0, transactions: 0 });
+      const queued = Array.from({ length: 5 }, (_, i) => pool.transaction((tx) => tx.run('INSERT INTO t VALUES (?)', [i + 1])));
+      await pool.close();
+      await Promise.all(queued);
+      const check = testPool(t, { filename: pool.options.filename, strategy });
+      assert.deepEqual(await check.get('SELECT count(*) AS n FROM t'), { n: 6 });
+      const gate = await check.acquire({ write: true });
+      const doomed = check.transaction((tx) => tx.run('INSERT INTO t VALUES (7)'));
+      const destroyed = check.destroy();
+      gate.release();
+      await assert.rejects(doomed, { code: 'ERR_POOL_CLOSED' });
+      await destroyed;
+    });
+  });
+}
+
+test('groupTransactions must be a boolean', () => {
+  assert.throws(() => createStrategy({ name: 'file-lock', groupTransactions: 'yes' } as never), { code: 'ERR_INVALID_OPTIONS', message: /file-lock\.groupTransactions must be true or false/ });
+  assert.throws(() => createStrategy({ name: 'single-writer', groupTransactions: 1 } as never), { code: 'ERR_INVALID_OPTIONS' });
+  assert.throws(() => createStrategy({ name: 'wal', groupTransactions: true } as never), { code: 'ERR_INVALID_OPTIONS', message: /Unknown option wal\.groupTransactions/ });
+});

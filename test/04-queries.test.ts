@@ -156,3 +156,26 @@ test('many concurrent reads are answered correctly (batched across the thread bo
   rows.forEach((row, i) => assert.equal(row?.v, ids[i]! * 3));
   assert.ok(pool.stats().waits > 0, 'requests queued behind busy readers and went in batches');
 });
+
+test('a batch of reads runs in one snapshot: a failing read rejects alone, acknowledged writes are seen', async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE k (id INTEGER PRIMARY KEY, v INTEGER)');
+  await pool.run('INSERT INTO k VALUES (1, 10), (2, 20), (3, 30)');
+  await pool.get('SELECT v FROM k WHERE id = ?', [1]); // learn the route
+  await pool.get('SELECT v FROM k WHERE id = ? AND v > ?', [1, 0]);
+  const before = pool.stats().readBatches;
+  const settled = await Promise.allSettled([
+    ...Array.from({ length: 20 }, (_, i) => pool.get<{ v: number }>('SELECT v FROM k WHERE id = ?', [(i % 3) + 1])),
+    pool.get('SELECT v FROM k WHERE id = ? AND v > ?', [1]), // one parameter short
+    ...Array.from({ length: 20 }, (_, i) => pool.all<{ v: number }>('SELECT v FROM k WHERE id = ?', [(i % 3) + 1])),
+  ]);
+  const after = pool.stats().readBatches;
+  assert.ok(after.requests - before.requests > after.batches - before.batches, 'reads went in batches of more than one');
+  assert.deepEqual(settled.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code), ['ERR_QUERY']);
+  assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 40);
+  for (let round = 0; round < 20; round++) {
+    await pool.run('UPDATE k SET v = ? WHERE id = 3', [round]);
+    const reads = await Promise.all(Array.from({ length: 10 }, () => pool.get<{ v: number }>('SELECT v FROM k WHERE id = ?', [3])));
+    assert.deepEqual(new Set(reads.map((r) => r?.v)), new Set([round]), 'every read issued after the acknowledged write sees it');
+  }
+});

@@ -12,12 +12,17 @@ import type { Queryable, Row, Transaction, TransactionMode } from './session.js'
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
 import { blobsToBuffers } from './values.js';
 
-/** Client to server. `tx` names the transaction a statement belongs to (none: the pool). */
-type ClientMessage =
-  | { readonly t: 'q'; readonly id: number; readonly op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
-  | { readonly t: 'begin'; readonly id: number; readonly mode: TransactionMode; readonly tx: number | undefined }
-  | { readonly t: 'end'; readonly id: number; readonly tx: number; readonly commit: boolean };
+/** The statements a client can send (no cursors across the port). */
+type ClientOp = Exclude<Op, 'iterate' | 'next' | 'close-cursor'>;
 
+/** Client to server, before the client numbers it. `tx` names the transaction a statement belongs to (none: the pool). */
+type ClientRequest =
+  | { readonly t: 'q'; readonly op: ClientOp; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
+  | { readonly t: 'begin'; readonly mode: TransactionMode; readonly tx: number | undefined }
+  | { readonly t: 'end'; readonly tx: number; readonly commit: boolean };
+
+/** Client to server. */
+type ClientMessage = ClientRequest & { readonly id: number };
 
 /** An error as it crosses the port: enough to rebuild the same class and code. */
 interface PortError {
@@ -183,12 +188,12 @@ class Client implements PoolClient {
   }
 
   /** @internal Sends one message and waits for its answer. */
-  call(message: { t: 'q'; op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>; sql: string; params: Params | undefined; tx: number | undefined } | { t: 'begin'; mode: TransactionMode; tx: number | undefined } | { t: 'end'; tx: number; commit: boolean }): Promise<unknown> {
+  call(message: ClientRequest): Promise<unknown> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.port.postMessage({ ...message, id } as ClientMessage);
+      this.port.postMessage({ ...message, id } satisfies ClientMessage);
     });
   }
 
@@ -240,7 +245,7 @@ class ClientScope implements ClientTransaction {
     readonly mode: TransactionMode,
   ) {}
 
-  #call(op: Exclude<Op, 'iterate' | 'next' | 'close-cursor'>, sql: string, params: Params | undefined): Promise<unknown> {
+  #call(op: ClientOp, sql: string, params: Params | undefined): Promise<unknown> {
     if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
     return this.client.call({ t: 'q', op, sql, params, tx: this.tx });
   }

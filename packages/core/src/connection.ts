@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { WorkerCrashedError, type LitepoolError } from './errors.js';
-import type { FromWorker, ToWorker, WireRequest, WireResponse, WorkerConfig } from './protocol.js';
+import { forEachResponse, packRequests, type FromWorker, type PackedResponses, type ToWorker, type WireError, type WireRequest, type WorkerConfig } from './protocol.js';
 import { blobsToBuffers, fromWireError } from './values.js';
 
 /** Someone waiting for one request's result. */
@@ -122,7 +122,7 @@ export class WorkerConnection {
     for (let i = 0; i < items.length; i++) this.pending.set(items[i]!.id, waiters[i]!);
     const message: ToWorker = {
       type: 'batch',
-      items,
+      items: packRequests(items),
       reopen: options.reopen ?? false,
       group: options.group ?? false,
       abortFlag: options.abortFlag,
@@ -142,16 +142,17 @@ export class WorkerConnection {
     clearTimeout(timer);
   }
 
-  private settle(items: readonly WireResponse[], retries: number): void {
+  private settle(items: PackedResponses, retries: number): void {
     if (retries > 0) this.hooks.onRetries(retries);
-    for (const item of items) {
-      const waiter = this.pending.get(item.id);
-      if (waiter === undefined) continue;
-      this.pending.delete(item.id);
-      if (item.ok) waiter.resolve(item.blobs ? blobsToBuffers(item.value) : item.value);
-      else if ('reroute' in item) waiter.reroute?.();
-      else waiter.reject(fromWireError(item.error));
-    }
+    forEachResponse(items, (id, outcome, value) => {
+      const waiter = this.pending.get(id);
+      if (waiter === undefined) return;
+      this.pending.delete(id);
+      if (outcome === 'ok') waiter.resolve(value);
+      else if (outcome === 'blobs') waiter.resolve(blobsToBuffers(value));
+      else if (outcome === 'reroute') waiter.reroute?.();
+      else waiter.reject(fromWireError(value as WireError));
+    });
     this.batches.shift()?.();
   }
 

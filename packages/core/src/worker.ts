@@ -5,14 +5,16 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import type {
-  FromWorker,
-  Params,
-  ToWorker,
-  WireError,
-  WireRequest,
-  WireResponse,
-  WorkerConfig,
+import {
+  packResponses,
+  unpackRequests,
+  type FromWorker,
+  type Params,
+  type ToWorker,
+  type WireError,
+  type WireRequest,
+  type WireResponse,
+  type WorkerConfig,
 } from './protocol.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -330,17 +332,18 @@ port.on('message', (message: ToWorker) => {
     } catch (error) {
       // Every request of the batch fails with the open error; the next batch tries again.
       closeConnection();
-      post({ type: 'results', items: message.items.map((request) => fail(request.id, openError(error))), retries: 0 });
+      post({ type: 'results', items: packResponses(unpackRequests(message.items).map((request) => fail(request.id, openError(error)))), retries: 0 });
       return;
     }
   }
   const before = retries;
+  const requests = unpackRequests(message.items);
   const items = message.group
-    ? runGroup(message.items, message.abortFlag)
-    : snapshotable(message.items)
-      ? runSnapshot(message.items, message.abortFlag)
-      : runEach(message.items, message.abortFlag);
-  post({ type: 'results', items, retries: retries - before });
+    ? runGroup(requests, message.abortFlag)
+    : snapshotable(requests)
+      ? runSnapshot(requests, message.abortFlag)
+      : runEach(requests, message.abortFlag);
+  post({ type: 'results', items: packResponses(items), retries: retries - before });
 });
 
 /** better-sqlite3 checks the directory itself and throws without a code: that is SQLite's CANTOPEN. */

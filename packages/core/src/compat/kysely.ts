@@ -156,18 +156,22 @@ export class LitepoolDialect implements Dialect {
     this.#config = { ...config };
   }
 
+  /** Kysely calls it once: a driver that hands out pool-backed connections. */
   createDriver(): Driver {
     return new LitepoolDriver(this.#config);
   }
 
+  /** Kysely's own SQLite compiler. */
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
   }
 
+  /** Kysely's own SQLite adapter. */
   createAdapter(): DialectAdapter {
     return new SqliteAdapter();
   }
 
+  /** Kysely's own SQLite introspector. */
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new SqliteIntrospector(db);
   }

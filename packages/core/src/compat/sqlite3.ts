@@ -19,13 +19,19 @@ import { createPool, type Pool } from '../pool.js';
 import type { BindValue, Params } from '../protocol.js';
 import type { Lease, Row } from '../session.js';
 
-/** Open flags, as node-sqlite3 exports them. */
+/** Open read-only (writes fail with SQLITE_READONLY). */
 export const OPEN_READONLY = 0x00000001;
+/** Open for reading and writing. */
 export const OPEN_READWRITE = 0x00000002;
+/** Create the file if it does not exist. */
 export const OPEN_CREATE = 0x00000004;
+/** Accepted for compatibility; `file:` URIs are not interpreted. */
 export const OPEN_URI = 0x00000040;
+/** Accepted for compatibility (each connection has its own thread anyway). */
 export const OPEN_FULLMUTEX = 0x00010000;
+/** Accepted for compatibility; no effect. */
 export const OPEN_SHAREDCACHE = 0x00020000;
+/** Accepted for compatibility; no effect. */
 export const OPEN_PRIVATECACHE = 0x00040000;
 
 /** SQLite's primary result codes, as node-sqlite3 exports them (`errno` of its errors). */
@@ -34,6 +40,7 @@ export const ERRNO = Object.freeze({
   IOERR: 10, CORRUPT: 11, NOTFOUND: 12, FULL: 13, CANTOPEN: 14, PROTOCOL: 15, EMPTY: 16, SCHEMA: 17, TOOBIG: 18,
   CONSTRAINT: 19, MISMATCH: 20, MISUSE: 21, NOLFS: 22, AUTH: 23, FORMAT: 24, RANGE: 25, NOTADB: 26,
 } as const);
+/** Each code of {@link ERRNO} as its own export, as node-sqlite3 has them (`sqlite3.CONSTRAINT`, …). */
 export const { OK, ERROR, INTERNAL, PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, NOTFOUND, FULL, CANTOPEN, PROTOCOL, EMPTY, SCHEMA, TOOBIG, CONSTRAINT, MISMATCH, MISUSE, NOLFS, AUTH, FORMAT, RANGE, NOTADB } = ERRNO;
 
 /** An error as node-sqlite3 gives it: `message` "SQLITE_X: …", `errno` and `code` of SQLite's primary result code. */
@@ -409,8 +416,11 @@ export class Database extends EventEmitter {
 
 /** A prepared statement: bound parameters kept across calls until `bind` or `reset`. */
 export class Statement implements RunContext {
+  /** The statement's SQL. */
   readonly sql: string;
+  /** After `run`: the rowid of the last row inserted (valid after an INSERT). */
   lastID = 0;
+  /** After `run`: rows changed. */
   changes = 0;
   #db: Database;
   #params: Params | undefined;

@@ -7,17 +7,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as errors from './errors.js';
 import { LitepoolError, PoolClosedError, TransactionError } from './errors.js';
-import type { Op, Params, RunResult } from './protocol.js';
-import type { Queryable, Row, Transaction, TransactionMode } from './session.js';
+import type { Params } from './protocol.js';
+import { QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
 import { blobsToBuffers } from './values.js';
 
-/** The statements a client can send (no cursors across the port). */
-type ClientOp = Exclude<Op, 'iterate' | 'next' | 'close-cursor'>;
-
 /** Client to server, before the client numbers it. `tx` names the transaction a statement belongs to (none: the pool). */
 type ClientRequest =
-  | { readonly t: 'q'; readonly op: ClientOp; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
+  | { readonly t: 'q'; readonly op: StatementOp; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
   | { readonly t: 'begin'; readonly mode: TransactionMode; readonly tx: number | undefined }
   | { readonly t: 'end'; readonly tx: number; readonly commit: boolean };
 
@@ -152,12 +149,13 @@ export interface ClientTransaction extends Omit<Queryable, 'iterate'> {
 
 const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
 
-class Client implements PoolClient {
+class Client extends QueryMethods implements PoolClient {
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #nextId = 1;
   #closed: Error | undefined;
 
   constructor(private readonly port: MessagePort) {
+    super();
     port.on('message', (message: ServerMessage) => {
       if ('t' in message) {
         this.#shutdown(new PoolClosedError('The pool closed'));
@@ -197,20 +195,8 @@ class Client implements PoolClient {
     });
   }
 
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.call({ t: 'q', op: 'run', sql, params, tx: undefined }) as Promise<RunResult>;
-  }
-
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.call({ t: 'q', op: 'get', sql, params, tx: undefined }) as Promise<T | undefined>;
-  }
-
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.call({ t: 'q', op: 'all', sql, params, tx: undefined }) as Promise<T[]>;
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.call({ t: 'q', op: 'exec', sql, params: undefined, tx: undefined }) as Promise<void>;
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
+    return this.call({ t: 'q', op, sql, params, tx: undefined });
   }
 
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options: { mode?: TransactionMode } = {}): Promise<T> {
@@ -236,34 +222,20 @@ async function scoped<T>(client: Client, parent: number | undefined, mode: Trans
   return result;
 }
 
-class ClientScope implements ClientTransaction {
+class ClientScope extends QueryMethods implements ClientTransaction {
   closed = false;
 
   constructor(
     private readonly client: Client,
     private readonly tx: number,
     readonly mode: TransactionMode,
-  ) {}
+  ) {
+    super();
+  }
 
-  #call(op: ClientOp, sql: string, params: Params | undefined): Promise<unknown> {
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
     if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
     return this.client.call({ t: 'q', op, sql, params, tx: this.tx });
-  }
-
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.#call('run', sql, params) as Promise<RunResult>;
-  }
-
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.#call('get', sql, params) as Promise<T | undefined>;
-  }
-
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.#call('all', sql, params) as Promise<T[]>;
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.#call('exec', sql, undefined) as Promise<void>;
   }
 
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {

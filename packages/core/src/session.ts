@@ -36,6 +36,35 @@ export interface Transaction extends Queryable {
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T>;
 }
 
+/** The one-shot statements every handle offers. */
+export type StatementOp = 'run' | 'get' | 'all' | 'exec';
+
+/** @internal `run`/`get`/`all`/`exec` on top of one `dispatch`, for handles that forward statements elsewhere. */
+export abstract class QueryMethods {
+  /** @internal Sends one statement where this handle sends them. */
+  protected abstract dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown>;
+
+  /** Runs a statement that returns no rows (or ignores them). */
+  run(sql: string, params?: Params): Promise<RunResult> {
+    return this.dispatch('run', sql, params) as Promise<RunResult>;
+  }
+
+  /** Runs a statement and returns its first row, or undefined. */
+  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return this.dispatch('get', sql, params) as Promise<T | undefined>;
+  }
+
+  /** Runs a statement and returns all its rows. */
+  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    return this.dispatch('all', sql, params) as Promise<T[]>;
+  }
+
+  /** Runs a script of one or more statements without parameters. */
+  exec(sql: string): Promise<void> {
+    return this.dispatch('exec', sql, undefined) as Promise<void>;
+  }
+}
+
 /** Raised inside the pool when a reader finds that a probed statement writes. */
 export class Reroute extends Error {}
 
@@ -175,7 +204,7 @@ export class Lease implements Queryable {
 }
 
 /** The `tx` of a transaction callback: a view of a lease that closes when the callback settles. */
-class TransactionScope implements Transaction {
+class TransactionScope extends QueryMethods implements Transaction {
   #closed = false;
   #child: Promise<unknown> | undefined;
 
@@ -183,26 +212,12 @@ class TransactionScope implements Transaction {
     private readonly lease: Lease,
     readonly mode: TransactionMode,
     private readonly depth: number,
-  ) {}
+  ) {
+    super();
+  }
 
   close(): void {
     this.#closed = true;
-  }
-
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.#call('run', sql, params) as Promise<RunResult>;
-  }
-
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.#call('get', sql, params) as Promise<T | undefined>;
-  }
-
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.#call('all', sql, params) as Promise<T[]>;
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.#call('exec', sql, undefined) as Promise<void>;
   }
 
   async *iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T> {
@@ -235,12 +250,12 @@ class TransactionScope implements Transaction {
     if (this.#closed) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
   }
 
-  #call(op: Op, sql: string, params: Params | undefined): Promise<unknown> {
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
     // Calls on the parent wait for a nested transaction to finish, so they never land inside its savepoint.
     const child = this.#child;
     if (child !== undefined) {
-      const retry = (): Promise<unknown> => this.#call(op, sql, params);
+      const retry = (): Promise<unknown> => this.dispatch(op, sql, params);
       return child.then(retry, retry);
     }
     return this.lease.request(op, sql, params);

@@ -72,7 +72,7 @@ const CLOSED_LEASE = 'This lease was released; acquire a new one';
 const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
 
 /** A connection lent exclusively to one caller until {@link release}. */
-export class Lease implements Queryable {
+export class Lease extends QueryMethods implements Queryable {
   #released = false;
   #revoked: Error | undefined;
   #inFlight = 0;
@@ -87,7 +87,9 @@ export class Lease implements Queryable {
     readonly readOnly: boolean,
     private readonly nextId: () => number,
     private readonly onReleased: (lease: Lease) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Whether {@link release} was called (or the pool revoked the lease). */
   get released(): boolean {
@@ -107,20 +109,8 @@ export class Lease implements Queryable {
     this.release();
   }
 
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.request('run', sql, params) as Promise<RunResult>;
-  }
-
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.request('get', sql, params) as Promise<T | undefined>;
-  }
-
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.request('all', sql, params) as Promise<T[]>;
-  }
-
-  exec(sql: string): Promise<void> {
-    return this.request('exec', sql, undefined) as Promise<void>;
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
+    return this.request(op, sql, params);
   }
 
   iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T> {

@@ -36,6 +36,28 @@ test('import loads both packages (ES module consumers)', () => {
   assert.equal(node(['--input-type=module', '-e', script]), 'function wal');
 });
 
+test('the drop-in entry points load with require() and import, as node-sqlite3 users write them', (t) => {
+  const filename = tempDb(t);
+  const script = `
+    const sqlite3 = require('@litepool/core/sqlite3').verbose();
+    const { open } = require('@litepool/core/sqlite');
+    const { LitepoolDialect } = require('@litepool/core/kysely');
+    const db = new sqlite3.Database(${JSON.stringify(filename)}, (err) => {
+      if (err) throw err;
+      db.get('SELECT 40 + 2 AS n', (err, row) => {
+        console.log(JSON.stringify({ n: row.n, open: typeof open, dialect: typeof LitepoolDialect }));
+        db.close();
+      });
+    });`;
+  assert.equal(node(['-e', script]), '{"n":42,"open":"function","dialect":"function"}');
+  const esm = `
+    import sqlite3 from '@litepool/core/sqlite3';
+    import { open } from '@litepool/core/sqlite';
+    import { LitepoolDialect } from '@litepool/core/kysely';
+    console.log(typeof sqlite3.Database, typeof open, typeof LitepoolDialect);`;
+  assert.equal(node(['--input-type=module', '-e', esm]), 'function function function');
+});
+
 test('strategy as an instance, a name, a config object, or omitted', (t) => {
   const instance = wal();
   assert.equal(testPool(t, { strategy: instance }).strategy, instance);

@@ -42,8 +42,6 @@ export class WorkerConnection {
   epoch = -1;
   /** Set once the worker is gone; every later send rejects with it. */
   dead: LitepoolError | undefined;
-  /** SQLite's version, reported by the worker. */
-  sqliteVersion = '';
 
   private readonly pending = new Map<number, Pending>();
   /** One resolver per batch sent, oldest first: a worker answers its batches in order. */
@@ -74,7 +72,6 @@ export class WorkerConnection {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           settled = true;
-          connection.sqliteVersion = message.sqliteVersion;
           resolve(connection);
         } else if (message.type === 'open-failed') {
           settled = true;

@@ -156,7 +156,7 @@ export type ToWorker =
 
 /** Worker to main thread. */
 export type FromWorker =
-  | { readonly type: 'ready'; readonly sqliteVersion: string }
+  | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
   | { readonly type: 'closed' };

@@ -354,9 +354,7 @@ function openError(error: unknown): unknown {
 
 try {
   if (!config.deferOpen) open();
-  const version = new Database(':memory:');
-  post({ type: 'ready', sqliteVersion: String(version.prepare('SELECT sqlite_version()').pluck().get()) });
-  version.close();
+  post({ type: 'ready' });
 } catch (error) {
   post({ type: 'open-failed', error: toWireError(openError(error)) });
   port.close();

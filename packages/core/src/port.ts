@@ -8,7 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import * as errors from './errors.js';
 import { LitepoolError, PoolClosedError, TransactionError } from './errors.js';
 import type { Params } from './protocol.js';
-import { QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
+import type { Pool } from './pool.js';
+import { CLOSED_TRANSACTION, QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
 import { blobsToBuffers } from './values.js';
 
@@ -33,11 +34,6 @@ type ServerMessage =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: PortError }
   | { readonly t: 'closed' };
-
-/** What the serving side needs of a pool (or of a transaction, for nesting). */
-interface Serves {
-  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: { mode?: TransactionMode }): Promise<T>;
-}
 
 function toPortError(error: unknown): PortError {
   const e = error as { name?: unknown; message?: unknown; code?: unknown };
@@ -68,7 +64,7 @@ export class PortServer {
 
   constructor(
     private readonly port: MessagePort,
-    private readonly pool: Queryable & Serves,
+    private readonly pool: Pool,
     private readonly onClosed: (server: PortServer) => void,
   ) {
     port.on('message', (message: ClientMessage) => this.#handle(message));
@@ -146,8 +142,6 @@ export interface ClientTransaction extends Omit<Queryable, 'iterate'> {
   /** A nested transaction (a SAVEPOINT). */
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T>;
 }
-
-const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
 
 class Client extends QueryMethods implements PoolClient {
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();

@@ -69,7 +69,8 @@ export abstract class QueryMethods {
 export class Reroute extends Error {}
 
 const CLOSED_LEASE = 'This lease was released; acquire a new one';
-const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
+/** @internal What a settled transaction's handle says when used. */
+export const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
 
 /** A connection lent exclusively to one caller until {@link release}. */
 export class Lease extends QueryMethods implements Queryable {

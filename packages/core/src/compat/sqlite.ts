@@ -198,27 +198,26 @@ export class Database {
     for (const migration of [...applied].reverse()) {
       const gone = !migrations.some((m) => m.id === migration.id);
       if (!gone && !(config.force === true && migration.id === last?.id)) continue;
-      await this.#inTransaction(`${migration.down}\nDELETE FROM "${table}" WHERE id = ${Number(migration.id)};`);
+      await this.#inTransaction(async () => {
+        await this.exec(migration.down);
+        await this.run(`DELETE FROM "${table}" WHERE id = ?`, migration.id);
+      });
     }
     const done = new Set((await this.all<{ id: number }[]>(`SELECT id FROM "${table}"`)).map((r) => r.id));
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
-      await this.exec('BEGIN');
-      try {
+      await this.#inTransaction(async () => {
         await this.exec(migration.up);
         await this.run(`INSERT INTO "${table}" (id, name, up, down) VALUES (?, ?, ?, ?)`, migration.id, migration.name, migration.up, migration.down);
-        await this.exec('COMMIT');
-      } catch (error) {
-        await this.exec('ROLLBACK').catch(() => {});
-        throw error;
-      }
+      });
     }
   }
 
-  async #inTransaction(script: string): Promise<void> {
+  /** Runs `work` between BEGIN and COMMIT (through the node-sqlite3 layer, which holds the writer); ROLLBACK on a throw. */
+  async #inTransaction(work: () => Promise<void>): Promise<void> {
     await this.exec('BEGIN');
     try {
-      await this.exec(script);
+      await work();
       await this.exec('COMMIT');
     } catch (error) {
       await this.exec('ROLLBACK').catch(() => {});

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ArgumentError, LitepoolError, QueryError, SqliteError } from '../errors.js';
 import type { PoolOptions } from '../options.js';
 import { createPool, type Pool } from '../pool.js';
-import type { BindValue, Params } from '../protocol.js';
+import type { BindValue, Params, RunResult } from '../protocol.js';
 import type { Lease, Row } from '../session.js';
 
 /** Open read-only (writes fail with SQLITE_READONLY). */
@@ -87,8 +87,9 @@ function toSqlite3Error(error: unknown): Sqlite3Error {
     return sqlite3Error(error.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1'), error.message, error);
   }
   if (error instanceof LitepoolError) {
-    const code = /parameter|bind|named/i.test(error.message) ? 'RANGE' : error.code === 'ERR_READ_ONLY' ? 'READONLY' : 'MISUSE';
-    return sqlite3Error(code, error.message, error);
+    // The driver refusing the parameters is what node-sqlite3 reports as SQLITE_RANGE.
+    const range = error instanceof QueryError && /parameter|bind|named/i.test(error.message);
+    return sqlite3Error(range ? 'RANGE' : error.code === 'ERR_READ_ONLY' ? 'READONLY' : 'MISUSE', error.message, error);
   }
   return sqlite3Error('ERROR', error instanceof Error ? error.message : String(error), error);
 }
@@ -128,6 +129,8 @@ function splitArgs(args: readonly unknown[], callbacks: 1 | 2): { params: unknow
   if (callbacks === 2 && found.length === 1) found.push(undefined);
   return { params, callbacks: found };
 }
+
+const closedError = (): Sqlite3Error => sqlite3Error('MISUSE', 'Database is closed');
 
 const BEGIN = /^\s*BEGIN\b/i;
 const END = /^\s*(COMMIT|END|ROLLBACK)\b(?!\s+TO\b)/i;
@@ -183,10 +186,7 @@ export class Database extends EventEmitter {
         callback?.call(this as never, null);
         this.emit('open');
       },
-      (error: Sqlite3Error) => {
-        if (callback !== undefined) callback.call(this as never, error);
-        else this.emit('error', error);
-      },
+      (error: Sqlite3Error) => this.deliver(callback, this, error),
     );
     this.#barrier = this.#ready.catch(() => {});
   }
@@ -213,9 +213,7 @@ export class Database extends EventEmitter {
       await this.#pool?.destroy().catch(() => {});
       this.#pool = undefined;
       if (this.#scratch !== undefined) rmSync(this.#scratch, { recursive: true, force: true });
-      throw error instanceof LitepoolError && !(error instanceof SqliteError) && error.code === 'ERR_INVALID_OPTIONS'
-        ? sqlite3Error('MISUSE', error.message, error)
-        : toSqlite3Error(error);
+      throw toSqlite3Error(error);
     }
   }
 
@@ -231,7 +229,7 @@ export class Database extends EventEmitter {
    */
   #schedule(sql: string, kind: 'read' | 'write', job: Job, onError: (error: Sqlite3Error) => void): void {
     if (this.#closing !== undefined) {
-      const closed = sqlite3Error('MISUSE', 'Database is closed');
+      const closed = closedError();
       queueMicrotask(() => onError(closed));
       return;
     }
@@ -280,18 +278,15 @@ export class Database extends EventEmitter {
   dispatch(op: 'run' | 'get' | 'all', context: RunContext, params: Params | undefined, callback: Callback | undefined): void {
     const fail = (error: Sqlite3Error): void => this.#report(context, callback, error);
     this.#schedule(context.sql, op === 'run' ? 'write' : 'read', async (target) => {
-      if (op === 'run') {
-        const result = await target.run(context.sql, params);
-        context.lastID = Number(result.lastInsertRowid);
-        context.changes = result.changes;
-        callback?.call(context, null);
-      } else if (op === 'get') {
-        const row = await target.get(context.sql, params);
-        callback?.call(context, null, row);
-      } else {
-        const rows = await target.all(context.sql, params);
-        callback?.call(context, null, rows);
+      const value: unknown = await target[op](context.sql, params);
+      if (op !== 'run') {
+        callback?.call(context, null, value);
+        return;
       }
+      const { lastInsertRowid, changes } = value as RunResult;
+      context.lastID = Number(lastInsertRowid);
+      context.changes = changes;
+      callback?.call(context, null);
     }, fail);
   }
 
@@ -308,29 +303,34 @@ export class Database extends EventEmitter {
   }
 
   #report(context: RunContext, callback: Callback | undefined, error: Sqlite3Error, complete?: Callback): void {
-    if (callback !== undefined) callback.call(context, error);
-    else this.emit('error', error);
+    this.deliver(callback, context, error);
     if (complete !== undefined && complete !== callback) complete.call(context, error);
+  }
+
+  /** @internal node-sqlite3's rule for an error: to the callback if there is one, else the `error` event. */
+  deliver<This>(callback: ((this: This, err: Sqlite3Error) => void) | undefined, self: This, error: Sqlite3Error): void {
+    if (callback !== undefined) callback.call(self, error);
+    else this.emit('error', error);
   }
 
   /** Runs a statement; `callback(err)` with `this.lastID` and `this.changes`. */
   run(sql: string, ...args: unknown[]): this {
-    const { params, callbacks } = splitArgs(args, 1);
-    this.dispatch('run', { sql, lastID: 0, changes: 0 }, toParams(params), callbacks[0]);
-    return this;
+    return this.#oneShot('run', sql, args);
   }
 
   /** Runs a query; `callback(err, row)` with the first row, or undefined. */
   get(sql: string, ...args: unknown[]): this {
-    const { params, callbacks } = splitArgs(args, 1);
-    this.dispatch('get', { sql, lastID: 0, changes: 0 }, toParams(params), callbacks[0]);
-    return this;
+    return this.#oneShot('get', sql, args);
   }
 
   /** Runs a query; `callback(err, rows)` with every row. */
   all(sql: string, ...args: unknown[]): this {
+    return this.#oneShot('all', sql, args);
+  }
+
+  #oneShot(op: 'run' | 'get' | 'all', sql: string, args: readonly unknown[]): this {
     const { params, callbacks } = splitArgs(args, 1);
-    this.dispatch('all', { sql, lastID: 0, changes: 0 }, toParams(params), callbacks[0]);
+    this.dispatch(op, { sql, lastID: 0, changes: 0 }, toParams(params), callbacks[0]);
     return this;
   }
 
@@ -346,7 +346,7 @@ export class Database extends EventEmitter {
     this.#schedule(sql, 'write', async (target) => {
       await target.exec(sql);
       callback?.call(this, null);
-    }, (error) => (callback !== undefined ? callback.call(this, error) : this.emit('error', error)));
+    }, (error) => this.deliver(callback, this, error));
     return this;
   }
 
@@ -387,8 +387,8 @@ export class Database extends EventEmitter {
   /** Waits for queued statements, closes the pool; `callback(err)`, then `close`. */
   close(callback?: (err: Sqlite3Error | null) => void): void {
     if (this.#closing !== undefined) {
-      const error = sqlite3Error('MISUSE', 'Database is closed');
-      queueMicrotask(() => (callback !== undefined ? callback(error) : this.emit('error', error)));
+      const error = closedError();
+      queueMicrotask(() => this.deliver(callback, undefined, error));
       return;
     }
     this.#closing = (async () => {
@@ -403,7 +403,7 @@ export class Database extends EventEmitter {
         callback?.(null);
         this.emit('close');
       },
-      (error: unknown) => (callback !== undefined ? callback(toSqlite3Error(error)) : this.emit('error', toSqlite3Error(error))),
+      (error: unknown) => this.deliver(callback, undefined, toSqlite3Error(error)),
     );
   }
 
@@ -445,7 +445,7 @@ export class Statement implements RunContext {
   #usable(callback: Callback | undefined): boolean {
     if (!this.#finalized) return true;
     const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-    queueMicrotask(() => (callback !== undefined ? callback.call(this, error) : this.#db.emit('error', error)));
+    queueMicrotask(() => this.#db.deliver(callback, this, error));
     return false;
   }
 

@@ -28,8 +28,6 @@ const BUSY_RETRIES = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 let db: Database.Database;
-/** BEGIN and COMMIT of a reader's batch snapshot, prepared once per connection. */
-let snapshot: { begin: Statement; commit: Statement } | undefined;
 const statements = new Map<string, Statement>();
 const cursors = new Map<number, IterableIterator<unknown>>();
 let nextCursor = 1;
@@ -64,7 +62,6 @@ function closeConnection(): void {
   for (const iterator of cursors.values()) iterator.return?.();
   cursors.clear();
   statements.clear();
-  snapshot = undefined;
   if (db?.open) db.close();
 }
 
@@ -236,9 +233,14 @@ function fail(id: number, error: unknown): WireResponse {
   return { id, ok: false, error: toWireError(error) };
 }
 
+/** The answer to a request that did not run because the strategy's hold was lost first. */
+function lostHold(id: number): WireResponse {
+  return fail(id, new Aborted('The strategy hold was lost before this request ran'));
+}
+
 function runEach(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
   return items.map((request) => {
-    if (aborted(flag)) return fail(request.id, new Aborted('The strategy hold was lost before this request ran'));
+    if (aborted(flag)) return lostHold(request.id);
     try {
       return runWithRetry(request);
     } catch (error) {
@@ -261,15 +263,14 @@ function snapshotable(items: readonly WireRequest[]): boolean {
  * point read). A SQLITE_BUSY ends the snapshot; the rest run alone, with retries.
  */
 function runSnapshot(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
-  snapshot ??= { begin: db.prepare('BEGIN') as Statement, commit: db.prepare('COMMIT') as Statement };
   const results: WireResponse[] = [];
   let next = 0;
-  snapshot.begin.run();
+  prepare('BEGIN').run(); // the statement cache keeps BEGIN and COMMIT prepared
   try {
     for (; next < items.length; next++) {
       const request = items[next]!;
       if (aborted(flag)) {
-        results.push(fail(request.id, new Aborted('The strategy hold was lost before this request ran')));
+        results.push(lostHold(request.id));
         continue;
       }
       try {
@@ -280,7 +281,7 @@ function runSnapshot(items: readonly WireRequest[], flag: Int32Array | undefined
       }
     }
   } finally {
-    if (db.inTransaction) snapshot.commit.run();
+    if (db.inTransaction) prepare('COMMIT').run();
   }
   if (next < items.length) results.push(...runEach(items.slice(next), flag));
   return results;
@@ -297,11 +298,11 @@ function runGroup(items: readonly WireRequest[], flag: Int32Array | undefined): 
     return items.map((request) => fail(request.id, error));
   }
   const results = items.map((request) => {
-    if (aborted(flag)) return fail(request.id, new Aborted('The strategy hold was lost before this request ran'));
-    db.exec('SAVEPOINT litepool_group');
+    if (aborted(flag)) return lostHold(request.id);
+    prepare('SAVEPOINT litepool_group').run(); // prepared once, not parsed per write
     try {
       const response = execute(request);
-      db.exec('RELEASE litepool_group');
+      prepare('RELEASE litepool_group').run();
       return response;
     } catch (error) {
       db.exec('ROLLBACK TO litepool_group; RELEASE litepool_group');

@@ -119,7 +119,7 @@ async function localRun(): Promise<void> {
     try {
       await new Promise<void>((done, fail) => {
         const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
-        const proc = spawn(process.execPath, [child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
         let buffer = '';
         proc.stdout.on('data', (chunk: Buffer) => {
           buffer += chunk.toString();

@@ -135,7 +135,7 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
   return `${lines.join('\n')}\n`;
 }
 
-const COLORS = ['#1f77b4', '#2ca02c', '#17becf', '#9467bd', '#7f7f7f', '#d62728', '#ff7f0e', '#8c564b', '#e377c2'];
+const COLORS = ['#1f77b4', '#2ca02c', '#17becf', '#9467bd', '#7f7f7f', '#d62728', '#ff7f0e', '#8c564b', '#e377c2', '#bcbd22'];
 const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /** A chart a person can read at a glance: for each workload, throughput at the highest level, relative to raw, on a log scale. */

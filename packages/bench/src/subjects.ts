@@ -5,6 +5,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { createPool, type Pool, type StrategyConfig } from '@litepool/core';
 import knexFactory from 'knex';
+import type { StatementSync } from 'node:sqlite';
 import sqlite3 from 'sqlite3';
 import { createConnectionPool, sql } from '@matteo.collina/sqlite-pool';
 
@@ -82,6 +83,45 @@ const raw: Subject = {
       run: async (q, p) => void prepare(q).run(...p),
       increment: async (id) => increment(id),
       close: async () => void db.close(),
+    };
+  },
+};
+
+/**
+ * Node's built-in `node:sqlite` (Node >= 22.5), synchronous on the main thread
+ * as users would use it: statements cached by SQL text, transactions
+ * synchronous. Loaded only when this subject runs.
+ */
+const nodeSqlite: Subject = {
+  name: 'node:sqlite (raw, main thread)',
+  litepool: false,
+  async open(filename, synchronous) {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(filename);
+    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; PRAGMA busy_timeout = 5000`);
+    const statements = new Map<string, StatementSync>();
+    const prepare = (q: string): StatementSync => {
+      let statement = statements.get(q);
+      if (statement === undefined) statements.set(q, (statement = db.prepare(q)));
+      return statement;
+    };
+    const increment = (id: number): void => {
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const { n } = prepare('SELECT n FROM counter WHERE id = ?').get(id) as { n: number };
+        prepare('UPDATE counter SET n = ? WHERE id = ?').run(n + 1, id);
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK'); // BEGIN succeeded, so a transaction is open
+        throw error;
+      }
+    };
+    return {
+      get: async (q, p) => prepare(q).get(...p),
+      all: async (q, p) => prepare(q).all(...p),
+      run: async (q, p) => void prepare(q).run(...p),
+      increment: async (id) => increment(id),
+      close: async () => db.close(),
     };
   },
 };
@@ -211,6 +251,7 @@ export const SUBJECTS: readonly Subject[] = [
   litepool('litepool single-writer', { name: 'single-writer' }),
   litepool('litepool file-lock', { name: 'file-lock' }),
   raw,
+  nodeSqlite,
   naive,
   nodeSqlite3,
   knex,

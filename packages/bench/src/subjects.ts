@@ -93,7 +93,7 @@ const raw: Subject = {
  * synchronous. Loaded only when this subject runs.
  */
 const nodeSqlite: Subject = {
-  name: 'node:sqlite (raw, main thread)',
+  name: 'node:sqlite (built-in, main thread)',
   litepool: false,
   async open(filename, synchronous) {
     const { DatabaseSync } = await import('node:sqlite');

@@ -10,15 +10,15 @@
  * });
  * ```
  */
-export { createPool, Pool } from './pool.js';
-export type { AcquireOptions, PoolStats, TransactionOptions } from './pool.js';
-export { Lease } from './session.js';
-export { connectClient } from './port.js';
-export type { ClientTransaction, PoolClient } from './port.js';
-export type { Queryable, Row, Transaction, TransactionMode } from './session.js';
-export type { BindValue, Params, RunResult } from './protocol.js';
-export { DEFAULTS, defaultReaders } from './options.js';
-export type { PoolOptions, ResolvedPoolOptions } from './options.js';
+export { createPool, Pool } from './pool/pool.js';
+export type { AcquireOptions, PoolStats, TransactionOptions } from './pool/pool.js';
+export { Lease } from './pool/session.js';
+export { connectClient } from './pool/port.js';
+export type { ClientTransaction, PoolClient } from './pool/port.js';
+export type { Queryable, Row, Transaction, TransactionMode } from './pool/session.js';
+export type { BindValue, Params, RunResult } from './local/protocol.js';
+export { DEFAULTS, defaultReaders } from './config/options.js';
+export type { PoolOptions, ResolvedPoolOptions } from './config/options.js';
 export { FREE_HOLD, isStrategy } from './strategy.js';
 export type {
   AccessKind,
@@ -33,8 +33,8 @@ export type {
   StrategyHold,
   WriteBatching,
 } from './strategy.js';
-export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './filesystem.js';
-export { rejectUnknownKeys, integerOption, describe, suggest } from './options.js';
+export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './config/filesystem.js';
+export { rejectUnknownKeys, integerOption, describe, suggest } from './config/options.js';
 export {
   AbortError,
   AcquireTimeoutError,

@@ -2,7 +2,7 @@
  * Messages between the pool (main thread) and its worker threads. Requests
  * and results travel in batches: one message carries many of them.
  */
-import type { ConnectionRole, JournalMode, PragmaValue } from './strategy.js';
+import type { ConnectionRole, JournalMode, PragmaValue } from '../strategy.js';
 
 /** A value SQLite can bind: NULL, INTEGER/REAL (number, bigint), TEXT, BLOB (Buffer/Uint8Array). */
 export type BindValue = null | number | bigint | string | Uint8Array;

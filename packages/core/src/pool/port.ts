@@ -5,13 +5,13 @@
  * API. Every client shares the pool's readers and its single writer lane.
  */
 import type { MessagePort } from 'node:worker_threads';
-import * as errors from './errors.js';
-import { LitepoolError, PoolClosedError, TransactionError } from './errors.js';
-import type { Params } from './protocol.js';
+import * as errors from '../errors.js';
+import { LitepoolError, PoolClosedError, TransactionError } from '../errors.js';
+import type { Params } from '../local/protocol.js';
 import type { Pool } from './pool.js';
 import { CLOSED_TRANSACTION, QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
-import { blobsToBuffers } from './values.js';
+import { blobsToBuffers } from '../local/values.js';
 
 /** Client to server, before the client numbers it. `tx` names the transaction a statement belongs to (none: the pool). */
 type ClientRequest =

@@ -5,8 +5,8 @@
  * reverse). Node >= 20.19 can require() that ES module synchronously.
  */
 import { createRequire } from 'node:module';
-import { StrategyError } from './errors.js';
-import { isStrategy, type Strategy, type StrategyConfig } from './strategy.js';
+import { StrategyError } from '../errors.js';
+import { isStrategy, type Strategy, type StrategyConfig } from '../strategy.js';
 
 interface StrategiesModule {
   createStrategy(config: StrategyConfig): Strategy;

@@ -29,10 +29,10 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import { ArgumentError, QueryError } from '../errors.js';
-import { holdTransaction, type HeldTransaction } from '../held-transaction.js';
-import type { Pool } from '../pool.js';
-import type { Params } from '../protocol.js';
-import type { Queryable } from '../session.js';
+import { holdTransaction, type HeldTransaction } from '../pool/held-transaction.js';
+import type { Pool } from '../pool/pool.js';
+import type { Params } from '../local/protocol.js';
+import type { Queryable } from '../pool/session.js';
 
 /** Options of {@link LitepoolDialect}. */
 export interface LitepoolDialectConfig {

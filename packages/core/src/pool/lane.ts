@@ -6,11 +6,11 @@
  * `acquireTimeoutMs`, and replaces crashed workers.
  */
 import genericPool from 'generic-pool';
-import type { Pending, WorkerConnection } from './connection.js';
-import { AbortError, AcquireTimeoutError } from './errors.js';
+import type { Pending, WorkerConnection } from '../local/worker-connection.js';
+import { AbortError, AcquireTimeoutError } from '../errors.js';
 import { JobQueue } from './job-queue.js';
-import type { WireRequest } from './protocol.js';
-import type { AccessKind, Strategy, StrategyHold, WriteBatching } from './strategy.js';
+import type { WireRequest } from '../local/protocol.js';
+import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
 
 /** A one-shot request waiting to be sent in a batch. */
 export interface QueryJob {

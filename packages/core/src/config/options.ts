@@ -5,8 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
-import { OptionsError } from './errors.js';
-import type { PragmaValue, Strategy, StrategyConfig } from './strategy.js';
+import { OptionsError } from '../errors.js';
+import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 
 /** Options of {@link createPool}. Only `filename` is required. */
 export interface PoolOptions {

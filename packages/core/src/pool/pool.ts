@@ -3,17 +3,17 @@
  * connections to transactions and leases, and manages the lifecycle
  * (lazy start, drain on close, reject-everything on destroy).
  */
-import { WorkerConnection, type ConnectionHooks, type Pending } from './connection.js';
-import { AbortError, ArgumentError, PoolClosedError, QueueFullError, StrategyError } from './errors.js';
-import { onNetworkFilesystem } from './filesystem.js';
+import { WorkerConnection, type ConnectionHooks, type Pending } from '../local/worker-connection.js';
+import { AbortError, ArgumentError, PoolClosedError, QueueFullError, StrategyError } from '../errors.js';
+import { onNetworkFilesystem } from '../config/filesystem.js';
 import { Lane, type Grant, type LeaseJob } from './lane.js';
-import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
+import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
 import { PortServer } from './port.js';
-import type { Op, Params, RunResult, WireRequest } from './protocol.js';
-import { resolveStrategy } from './resolve-strategy.js';
+import type { Op, Params, RunResult, WireRequest } from '../local/protocol.js';
+import { resolveStrategy } from '../config/resolve-strategy.js';
 import { Lease, Reroute, runMember, runScoped, type Queryable, type Row, type Transaction, type TransactionMode } from './session.js';
-import type { AccessKind, ConnectionRole, Strategy } from './strategy.js';
-import { checkCall } from './validate.js';
+import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
+import { checkCall } from '../config/validate.js';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 /** Options of {@link Pool.transaction}. */

@@ -2,11 +2,11 @@
  * Leases and transactions: a connection held exclusively across awaits.
  * Nothing else runs on a leased connection until it is released.
  */
-import type { Pending } from './connection.js';
-import { TransactionError } from './errors.js';
+import type { Pending } from '../local/worker-connection.js';
+import { TransactionError } from '../errors.js';
 import type { Grant } from './lane.js';
-import type { CursorChunk, Op, Params, RunResult, WireRequest } from './protocol.js';
-import { checkCall } from './validate.js';
+import type { CursorChunk, Op, Params, RunResult, WireRequest } from '../local/protocol.js';
+import { checkCall } from '../config/validate.js';
 
 /** A result row: column name to value (number, bigint, string, Buffer, null). */
 export type Row = Record<string, unknown>;

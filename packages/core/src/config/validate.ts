@@ -1,5 +1,5 @@
 /** Cheap checks of a call's arguments, on the main thread, before anything is queued. */
-import { ArgumentError } from './errors.js';
+import { ArgumentError } from '../errors.js';
 import { describe } from './options.js';
 
 function isParams(params: unknown): boolean {

@@ -7,8 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import type { Pool } from '../pool.js';
-import type { Row } from '../session.js';
+import type { Pool } from '../pool/pool.js';
+import type { Row } from '../pool/session.js';
 import { Database as Sqlite3Database, type DatabaseOptions, type RunContext, type Sqlite3Error, Statement as Sqlite3Statement } from './sqlite3.js';
 
 /** Options of {@link open}. */

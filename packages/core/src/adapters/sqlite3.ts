@@ -14,10 +14,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArgumentError, LitepoolError, QueryError, SqliteError } from '../errors.js';
-import type { PoolOptions } from '../options.js';
-import { createPool, type Pool } from '../pool.js';
-import type { BindValue, Params, RunResult } from '../protocol.js';
-import type { Lease, Row } from '../session.js';
+import type { PoolOptions } from '../config/options.js';
+import { createPool, type Pool } from '../pool/pool.js';
+import type { BindValue, Params, RunResult } from '../local/protocol.js';
+import type { Lease, Row } from '../pool/session.js';
 
 /** Open read-only (writes fail with SQLITE_READONLY). */
 export const OPEN_READONLY = 0x00000001;

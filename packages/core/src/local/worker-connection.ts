@@ -4,7 +4,7 @@
  * rejections of everything it had in flight.
  */
 import { Worker } from 'node:worker_threads';
-import { WorkerCrashedError, type LitepoolError } from './errors.js';
+import { WorkerCrashedError, type LitepoolError } from '../errors.js';
 import { forEachResponse, packRequests, type FromWorker, type PackedResponses, type ToWorker, type WireError, type WireRequest, type WorkerConfig } from './protocol.js';
 import { blobsToBuffers, fromWireError } from './values.js';
 

@@ -1,5 +1,5 @@
 /** Conversions of values that cross the thread boundary. */
-import { LitepoolError, QueryError, SqliteError, TransactionError, LockCompromisedError } from './errors.js';
+import { LitepoolError, QueryError, SqliteError, TransactionError, LockCompromisedError } from '../errors.js';
 import type { WireError } from './protocol.js';
 
 /** BLOBs arrive as Uint8Array (postMessage drops the Buffer class): view them as Buffers again, without copying. */

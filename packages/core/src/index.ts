@@ -2,8 +2,8 @@
  * @litepool/core: many concurrent workers sharing one SQLite database.
  *
  * ```ts
- * import { createPool } from '@litepool/core';
- * const pool = createPool({ filename: 'app.db', strategy: 'wal' });
+ * import { createPool, singleWriter } from '@litepool/core';
+ * const pool = createPool({ filename: 'app.db', strategy: singleWriter({ maxBatch: 128 }) });
  * await pool.transaction(async (tx) => {
  *   const row = await tx.get<{ n: number }>('SELECT n FROM counter');
  *   await tx.run('UPDATE counter SET n = ?', [row!.n + 1]);
@@ -33,6 +33,11 @@ export type {
   StrategyHold,
   WriteBatching,
 } from './strategy.js';
+export { wal, WalStrategy, type WalOptions, type ResolvedWalOptions } from './strategies/wal.js';
+export { mutex, MutexStrategy, type MutexOptions } from './strategies/mutex.js';
+export { singleWriter, SingleWriterStrategy, type SingleWriterOptions } from './strategies/single-writer.js';
+export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLockOptions } from './strategies/file-lock.js';
+export { createStrategy, strategyNames } from './strategies/registry.js';
 export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './config/filesystem.js';
 export { rejectUnknownKeys, integerOption, describe, suggest } from './config/options.js';
 export {

@@ -1,14 +1,23 @@
 /**
- * @litepool/strategies: how a @litepool/core pool coordinates access.
+ * @litepool/strategies: kept so that code written for litepool 0.1 keeps
+ * working. The strategies now live in `@litepool/core`, which exports the
+ * same names; import them from there.
  *
  * ```ts
- * import { createPool } from '@litepool/core';
- * import { wal } from '@litepool/strategies';
+ * import { createPool, wal } from '@litepool/core';
  * const pool = createPool({ filename: 'app.db', strategy: wal({ maxWalBytes: 16 << 20 }) });
  * ```
  */
-export { wal, WalStrategy, type WalOptions, type ResolvedWalOptions } from './wal.js';
-export { mutex, MutexStrategy, type MutexOptions } from './mutex.js';
-export { singleWriter, SingleWriterStrategy, type SingleWriterOptions } from './single-writer.js';
-export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLockOptions } from './file-lock.js';
-export { createStrategy, strategyNames } from './registry.js';
+export {
+  wal,
+  WalStrategy,
+  mutex,
+  MutexStrategy,
+  singleWriter,
+  SingleWriterStrategy,
+  fileLock,
+  FileLockStrategy,
+  createStrategy,
+  strategyNames,
+} from '@litepool/core';
+export type { WalOptions, ResolvedWalOptions, MutexOptions, SingleWriterOptions, FileLockOptions, ResolvedFileLockOptions } from '@litepool/core';

@@ -4,17 +4,9 @@
  * and truncates the WAL once it grows past `maxWalBytes`.
  */
 import { stat } from 'node:fs/promises';
-import {
-  FREE_HOLD,
-  StrategyError,
-  integerOption,
-  type MaintenanceConnection,
-  type PragmaValue,
-  type Strategy,
-  type StrategyCapabilities,
-  type StrategyContext,
-  type StrategyHold,
-} from '@litepool/core';
+import { StrategyError } from '../errors.js';
+import { integerOption } from '../config/options.js';
+import { FREE_HOLD, type MaintenanceConnection, type PragmaValue, type Strategy, type StrategyCapabilities, type StrategyContext, type StrategyHold } from '../strategy.js';
 import { synchronousOption } from './mutex.js';
 import { checkStrategyOptions } from './options.js';
 

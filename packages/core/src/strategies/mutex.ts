@@ -4,16 +4,9 @@
  * reads run together but never beside a write.
  */
 import { Mutex, Semaphore } from 'async-mutex';
-import {
-  OptionsError,
-  describe,
-  type PragmaValue,
-  type Strategy,
-  type StrategyCapabilities,
-  type StrategyHold,
-  type AccessKind,
-  type StrategyContext,
-} from '@litepool/core';
+import { OptionsError } from '../errors.js';
+import { describe } from '../config/options.js';
+import type { PragmaValue, Strategy, StrategyCapabilities, StrategyHold, AccessKind, StrategyContext } from '../strategy.js';
 import { checkStrategyOptions } from './options.js';
 
 /** Options of {@link mutex}. */

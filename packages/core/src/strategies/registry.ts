@@ -1,5 +1,7 @@
 /** Strategies by name, so a pool can be configured from JSON or an environment variable. */
-import { OptionsError, describe, suggest, type Strategy, type StrategyConfig } from '@litepool/core';
+import { OptionsError } from '../errors.js';
+import { describe, suggest } from '../config/options.js';
+import type { Strategy, StrategyConfig } from '../strategy.js';
 import { fileLock, type FileLockOptions } from './file-lock.js';
 import { mutex, type MutexOptions } from './mutex.js';
 import { singleWriter, type SingleWriterOptions } from './single-writer.js';

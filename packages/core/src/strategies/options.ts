@@ -1,5 +1,6 @@
 /** Validation helpers shared by the strategies' option parsers. */
-import { OptionsError, describe, rejectUnknownKeys } from '@litepool/core';
+import { OptionsError } from '../errors.js';
+import { describe, rejectUnknownKeys } from '../config/options.js';
 
 /** Checks that a strategy's options are a plain object with only `known` keys (plus `name`). */
 export function checkStrategyOptions(

@@ -10,19 +10,9 @@
 import lockfile from 'proper-lockfile';
 import { dirname } from 'node:path';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
-import {
-  LockCompromisedError,
-  OptionsError,
-  StrategyError,
-  describe,
-  integerOption,
-  type PragmaValue,
-  type Strategy,
-  type StrategyCapabilities,
-  type StrategyContext,
-  type StrategyHold,
-  type WriteBatching,
-} from '@litepool/core';
+import { LockCompromisedError, OptionsError, StrategyError } from '../errors.js';
+import { describe, integerOption } from '../config/options.js';
+import type { PragmaValue, Strategy, StrategyCapabilities, StrategyContext, StrategyHold, WriteBatching } from '../strategy.js';
 import { synchronousOption } from './mutex.js';
 import { booleanOption, checkStrategyOptions } from './options.js';
 

@@ -5,7 +5,8 @@
  * back and rejects alone; none is acknowledged before the COMMIT. Reads run
  * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
  */
-import { integerOption, type WriteBatching } from '@litepool/core';
+import { integerOption } from '../config/options.js';
+import type { WriteBatching } from '../strategy.js';
 import { booleanOption, checkStrategyOptions } from './options.js';
 import { WalStrategy, type WalOptions } from './wal.js';
 

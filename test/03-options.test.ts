@@ -33,20 +33,40 @@ test('unknown keys are rejected with a suggestion', () =>
   rejects({ filename: f, reader: 2 }, 'Unknown option options.reader; did you mean options.readers?'));
 test('unknown keys without a near match are rejected plainly', () =>
   rejects({ filename: f, colour: 'blue' }, 'Unknown option options.colour'));
-test('readers must be an integer >= 0', () =>
-  rejects({ filename: f, readers: -1 }, 'options.readers must be an integer >= 0, got -1'));
+test('readers must be an integer from 0 to 64', () =>
+  rejects({ filename: f, readers: -1 }, 'options.readers must be an integer from 0 to 64, got -1'));
 test('readers must be an integer', () =>
-  rejects({ filename: f, readers: 1.5 }, 'options.readers must be an integer >= 0, got 1.5'));
+  rejects({ filename: f, readers: 1.5 }, 'options.readers must be an integer from 0 to 64, got 1.5'));
+test('readers: 1e9 is refused (it used to abort the process out of memory)', () =>
+  rejects({ filename: f, readers: 1e9 }, 'options.readers must be an integer from 0 to 64, got 1000000000'));
 test('acquireTimeoutMs must be positive', () =>
-  rejects({ filename: f, acquireTimeoutMs: 0 }, 'options.acquireTimeoutMs must be a number > 0 (Infinity allowed), got 0'));
+  rejects({ filename: f, acquireTimeoutMs: 0 }, 'options.acquireTimeoutMs must be an integer from 1 to 2147483647 or Infinity, got 0'));
+test('statementTimeoutMs must be an integer from 0 (off)', () =>
+  rejects({ filename: f, statementTimeoutMs: -1 }, 'options.statementTimeoutMs must be an integer from 0 to 2147483647, got -1'));
 test('maxQueue must be an integer or Infinity', () =>
-  rejects({ filename: f, maxQueue: '10' }, 'options.maxQueue must be an integer >= 0 or Infinity, got "10"'));
+  rejects({ filename: f, maxQueue: '10' }, 'options.maxQueue must be an integer >= 1 or Infinity, got "10"'));
+test('maxQueue: 0 is refused (every call would fail)', () =>
+  rejects({ filename: f, maxQueue: 0 }, 'options.maxQueue must be an integer >= 1 or Infinity, got 0'));
 test('busyTimeoutMs must be an integer >= 0', () =>
-  rejects({ filename: f, busyTimeoutMs: -5 }, 'options.busyTimeoutMs must be an integer >= 0, got -5'));
-test('maxBatch must be >= 1', () =>
-  rejects({ filename: f, maxBatch: 0 }, 'options.maxBatch must be an integer >= 1, got 0'));
-test('iterateChunkRows must be >= 1', () =>
-  rejects({ filename: f, iterateChunkRows: 0 }, 'options.iterateChunkRows must be an integer >= 1, got 0'));
+  rejects({ filename: f, busyTimeoutMs: -5 }, 'options.busyTimeoutMs must be an integer from 0 to 2147483647, got -5'));
+test('maxBatch must be from 1 to 10000', () =>
+  rejects({ filename: f, maxBatch: 0 }, 'options.maxBatch must be an integer from 1 to 10000, got 0'));
+test('iterateChunkRows must be from 1 to 100000', () =>
+  rejects({ filename: f, iterateChunkRows: 0 }, 'options.iterateChunkRows must be an integer from 1 to 100000, got 0'));
+test('leakDetectionMs must be an integer from 0 (off)', () =>
+  rejects({ filename: f, leakDetectionMs: '1s' }, 'options.leakDetectionMs must be an integer from 0 to 2147483647, got "1s"'));
+test('closeTimeoutMs has an upper bound', () =>
+  rejects({ filename: f, closeTimeoutMs: 1e12 }, 'options.closeTimeoutMs must be an integer from 0 to 2147483647, got 1000000000000'));
+test('workerFile must be a path or a URL', () =>
+  rejects({ filename: f, workerFile: 42 }, 'options.workerFile must be a path or a file URL, got 42'));
+test('nativeBinding must be a path', () =>
+  rejects({ filename: f, nativeBinding: true }, 'options.nativeBinding must be a path, got true'));
+test('interruptExtension must be a path or false', () =>
+  rejects({ filename: f, interruptExtension: true }, 'options.interruptExtension must be a path or false, got true'));
+test('the directory of filename must exist', () =>
+  rejects({ filename: '/litepool-no-such-dir/app.db' }, 'options.filename "/litepool-no-such-dir/app.db": the directory /litepool-no-such-dir does not exist'));
+test('filename must not be a directory', () =>
+  rejects({ filename: '/tmp' }, 'options.filename "/tmp" is a directory, not a database file'));
 test('safeIntegers must be a boolean', () =>
   rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be a boolean, got 1'));
 test('pragmas must be an object', () =>
@@ -56,7 +76,16 @@ test('pragma names must be identifiers', () =>
 test('pragma values must be bare words, numbers or booleans', () =>
   rejects(
     { filename: f, pragmas: { synchronous: "FULL'; --" } },
-    `options.pragmas.synchronous must be a finite number, a boolean or a bare word such as FULL, got "FULL'; --"`,
+    `options.pragmas.synchronous must be a number between -2147483647 and 2147483647, a boolean or a bare word such as FULL, got "FULL'; --"`,
+  ));
+test('an unknown PRAGMA is refused (checked against SQLite\'s pragma_list)', () =>
+  rejects({ filename: f, pragmas: { nope: 1 } }, 'options.pragmas.nope is not a PRAGMA this SQLite knows'));
+test('a misspelt PRAGMA is refused with a suggestion', () =>
+  rejects({ filename: f, pragmas: { synchronus: 'FULL' } }, 'options.pragmas.synchronus is not a PRAGMA this SQLite knows; did you mean synchronous?'));
+test('PRAGMA values are bounded (cache_size: -1e12 is not a cache)', () =>
+  rejects(
+    { filename: f, pragmas: { cache_size: -1e12 } },
+    'options.pragmas.cache_size must be a number between -2147483647 and 2147483647, a boolean or a bare word such as FULL, got -1000000000000',
   ));
 test('journal_mode belongs to the strategy', () =>
   rejects(
@@ -68,7 +97,7 @@ test('workerResourceLimits keys are checked', () =>
 test('workerResourceLimits values must be positive numbers', () =>
   rejects(
     { filename: f, workerResourceLimits: { maxOldGenerationSizeMb: 0 } },
-    'options.workerResourceLimits.maxOldGenerationSizeMb must be a number > 0, got 0',
+    'options.workerResourceLimits.maxOldGenerationSizeMb must be a number of MB from 1 to 1048576, got 0',
   ));
 test('strategy must be a name, config or instance', () =>
   rejects(
@@ -85,6 +114,9 @@ test('defaults are documented values and frozen', (t) => {
   const pool = testPool(t);
   assert.equal(pool.options.readers, defaultReaders());
   assert.equal(pool.options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs);
+  assert.equal(pool.options.statementTimeoutMs, 60_000);
+  assert.equal(pool.options.closeTimeoutMs, 30_000);
+  assert.equal(pool.options.leakDetectionMs, 0);
   assert.equal(pool.options.busyTimeoutMs, 5000);
   assert.equal(pool.options.maxQueue, Number.POSITIVE_INFINITY);
   assert.equal(pool.options.safeIntegers, false);

@@ -9,6 +9,7 @@ import {
   createPool,
 } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testPool, within } from './helpers/pool.js';
@@ -71,9 +72,12 @@ test('acquire({ signal }): aborting stops the wait with ABORT_ERR and leaks noth
 });
 
 test('a database that cannot open rejects every waiting caller; nothing hangs', async (t) => {
-  const filename = join(tempDir(t), 'missing-dir', 'app.db');
+  const directory = join(tempDir(t), 'goes-away');
+  mkdirSync(directory);
+  const filename = join(directory, 'app.db');
   const pool = createPool({ filename, acquireTimeoutMs: 60_000 });
   t.after(() => pool.destroy());
+  rmSync(directory, { recursive: true }); // after createPool checked it: the open itself fails
   const calls = [
     pool.get('SELECT 1'),
     pool.run('CREATE TABLE t (v)'),
@@ -91,6 +95,16 @@ test('a database that cannot open rejects every waiting caller; nothing hangs', 
   }
   // Later calls try again (and fail again) rather than hang.
   await assert.rejects(within(10_000, pool.get('SELECT 1'), 'a retry'), { code: 'SQLITE_CANTOPEN' });
+});
+
+test('a file that is not a database fails its callers with SQLITE_NOTADB, and the pool keeps answering', async (t) => {
+  const filename = join(tempDir(t), 'not-a.db');
+  writeFileSync(filename, Buffer.alloc(8192, 'x'));
+  const pool = createPool({ filename });
+  t.after(() => pool.destroy());
+  const results = await within(10_000, Promise.allSettled([pool.get('SELECT 1'), pool.run('CREATE TABLE t (v)')]), 'calls on a file that is not a database');
+  for (const result of results) assert.equal(((result as PromiseRejectedResult).reason as SqliteError).code, 'SQLITE_NOTADB');
+  await assert.rejects(within(10_000, pool.get('SELECT 1'), 'a retry'), { code: 'SQLITE_NOTADB' });
 });
 
 // About 400 MB of 100 KB strings: far past a 32 MB heap, in few allocations (a fast, certain OOM).

@@ -80,8 +80,9 @@ test('a writer crash mid-batch acknowledges nothing that was not committed', asy
 });
 
 test('options: maxBatch and maxWaitMs are validated and applied', async (t) => {
-  assert.throws(() => singleWriter({ maxBatch: 0 }), { message: 'single-writer.maxBatch must be an integer >= 1, got 0' });
-  assert.throws(() => singleWriter({ maxWaitMs: -1 }), { message: 'single-writer.maxWaitMs must be an integer >= 0, got -1' });
+  assert.throws(() => singleWriter({ maxBatch: 0 }), { message: 'single-writer.maxBatch must be an integer from 1 to 10000, got 0' });
+  assert.throws(() => singleWriter({ maxWaitMs: -1 }), { message: 'single-writer.maxWaitMs must be an integer from 0 to 10000, got -1' });
+  assert.throws(() => singleWriter({ maxWaitMs: 1e12 }), { message: 'single-writer.maxWaitMs must be an integer from 0 to 10000, got 1000000000000' });
   const pool = createPool({ filename: tempDb(t), strategy: singleWriter({ maxBatch: 4, maxWaitMs: 5 }) });
   t.after(() => pool.destroy());
   await pool.exec('CREATE TABLE g (v INTEGER)');

@@ -112,7 +112,7 @@ test('the lock location is configurable and refused when its directory is missin
 });
 
 test('file-lock options are validated', () => {
-  assert.throws(() => fileLock({ staleMs: 1000 }), { message: 'file-lock.staleMs must be an integer >= 2000, got 1000' });
+  assert.throws(() => fileLock({ staleMs: 1000 }), { message: 'file-lock.staleMs must be an integer from 2000 to 2147483647, got 1000' });
   assert.throws(() => fileLock({ staleMs: 4000, updateMs: 4000 }), {
     message: 'file-lock.updateMs must be below file-lock.staleMs (4000), got 4000',
   });

@@ -18,6 +18,10 @@ export type LitepoolErrorCode =
   | 'ERR_STRATEGY_UNAVAILABLE'
   | 'ERR_STRATEGY_UNSUPPORTED'
   | 'ERR_LOCK_COMPROMISED'
+  | 'ERR_STATEMENT_TIMEOUT'
+  | 'ERR_TRANSACTION_CONTROL'
+  | 'ERR_TRANSACTION_ABORTED'
+  | 'ERR_CONNECTION_STATE'
   | 'ABORT_ERR';
 
 /** Brand shared by every copy of this package (loaders such as tsx can load a second copy). */
@@ -120,11 +124,42 @@ export class ArgumentError extends LitepoolError {
 }
 
 /**
- * A transaction or lease was misused: used after it settled or was released
- * (`ERR_TRANSACTION_CLOSED`), or asked to write on a read-only connection
- * (`ERR_READ_ONLY`).
+ * A transaction or lease was misused, or lost:
+ * - `ERR_TRANSACTION_CLOSED`: used after it settled or was released;
+ * - `ERR_READ_ONLY`: asked to write on a read-only connection;
+ * - `ERR_TRANSACTION_CONTROL`: BEGIN, COMMIT, ROLLBACK, SAVEPOINT or RELEASE
+ *   where the pool manages the transaction (a one-shot call, a transaction
+ *   callback);
+ * - `ERR_TRANSACTION_ABORTED`: SQLite had already rolled the transaction back
+ *   (after an interrupt, SQLITE_FULL or an I/O error); nothing of it was committed.
  */
 export class TransactionError extends LitepoolError {}
+
+/**
+ * A statement that changes its connection rather than the database (a
+ * connection-scoped PRAGMA, ATTACH, DETACH, CREATE TEMP …) was sent where it
+ * would reach an arbitrary connection of the pool or leak to the next caller:
+ * set PRAGMAs with `createPool({ pragmas })` or a setup module, or run such
+ * statements on a lease (`pool.acquire()`), whose connection is reset when released.
+ */
+export class ConnectionStateError extends LitepoolError {
+  /** @param message the statement and where to run it instead */
+  constructor(message: string) {
+    super(message, 'ERR_CONNECTION_STATE');
+  }
+}
+
+/**
+ * A statement ran longer than its limit (`statementTimeoutMs`, or the call's
+ * `timeoutMs`) and was interrupted: it made no change, and a transaction it
+ * ran in was rolled back.
+ */
+export class StatementTimeoutError extends LitepoolError {
+  /** @param timeoutMs the limit that passed @param options what happened to the statement as `cause`, if known */
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(`The statement ran longer than ${timeoutMs} ms and was interrupted (statementTimeoutMs)`, 'ERR_STATEMENT_TIMEOUT', options);
+  }
+}
 
 /** The strategy cannot be found or cannot run on this database (WAL on a network filesystem, …). */
 export class StrategyError extends LitepoolError {}

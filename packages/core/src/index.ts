@@ -10,14 +10,16 @@
  * });
  * ```
  */
-export { createPool, Pool } from './pool/pool.js';
-export type { AcquireOptions, PoolStats, TransactionOptions } from './pool/pool.js';
+export { createPool } from './create-pool.js';
+export { Pool, LitepoolWarning } from './pool/pool.js';
+export type { AcquireOptions, CloseOptions, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
 export { Lease } from './pool/session.js';
+export type { LeaseRelease } from './pool/session.js';
 export { connectClient } from './pool/port.js';
 export type { ClientTransaction, PoolClient } from './pool/port.js';
-export type { Queryable, Row, Transaction, TransactionMode } from './pool/session.js';
-export type { BindValue, Params, RunResult } from './local/protocol.js';
-export { DEFAULTS, defaultReaders } from './config/options.js';
+export type { Queryable, Transaction, TransactionMode } from './pool/session.js';
+export type { BindValue, Params, QueryOptions, Row, RunResult } from './types.js';
+export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS, MAX_TIMER_MS } from './config/options.js';
 export type { PoolOptions, ResolvedPoolOptions } from './config/options.js';
 export { FREE_HOLD, isStrategy } from './strategy.js';
 export type {
@@ -40,10 +42,12 @@ export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLock
 export { createStrategy, strategyNames } from './strategies/registry.js';
 export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './config/filesystem.js';
 export { rejectUnknownKeys, integerOption, describe, suggest } from './config/options.js';
+export type { IntegerRange } from './config/options.js';
 export {
   AbortError,
   AcquireTimeoutError,
   ArgumentError,
+  ConnectionStateError,
   LitepoolError,
   LockCompromisedError,
   OptionsError,
@@ -51,6 +55,7 @@ export {
   QueryError,
   QueueFullError,
   SqliteError,
+  StatementTimeoutError,
   StrategyError,
   TransactionError,
   WorkerCrashedError,

@@ -28,11 +28,8 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { ArgumentError, QueryError } from '../errors.js';
+import { ArgumentError, QueryError, type Params, type Pool, type Queryable } from '../index.js';
 import { holdTransaction, type HeldTransaction } from '../pool/held-transaction.js';
-import type { Pool } from '../pool/pool.js';
-import type { Params } from '../local/protocol.js';
-import type { Queryable } from '../pool/session.js';
 
 /** Options of {@link LitepoolDialect}. */
 export interface LitepoolDialectConfig {

@@ -6,9 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ArgumentError } from '../errors.js';
-import type { Pool } from '../pool/pool.js';
-import type { Row } from '../pool/session.js';
+import { ArgumentError, type Pool, type Row } from '../index.js';
 import { Database as Sqlite3Database, type DatabaseOptions, type RunContext, type Sqlite3Error, Statement as Sqlite3Statement } from './sqlite3.js';
 
 /** Options of {@link open}. */

@@ -13,11 +13,20 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArgumentError, LitepoolError, QueryError, SqliteError } from '../errors.js';
-import type { PoolOptions } from '../config/options.js';
-import { createPool, type Pool } from '../pool/pool.js';
-import type { BindValue, Params, RunResult } from '../local/protocol.js';
-import type { Lease, Row } from '../pool/session.js';
+import {
+  ArgumentError,
+  LitepoolError,
+  QueryError,
+  SqliteError,
+  createPool,
+  type BindValue,
+  type Lease,
+  type Params,
+  type Pool,
+  type PoolOptions,
+  type Row,
+  type RunResult,
+} from '../index.js';
 
 /** Open read-only (writes fail with SQLITE_READONLY). */
 export const OPEN_READONLY = 0x00000001;

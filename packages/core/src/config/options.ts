@@ -3,40 +3,76 @@
  * messages. Unknown or misspelled keys are rejected with a suggestion.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
+import { knownPragmas, WIDE_PRAGMAS } from './pragmas.js';
 
 /** Options of {@link createPool}. Only `filename` is required. */
 export interface PoolOptions {
-  /** Path of the database file; created if missing. `:memory:` is refused: it cannot be shared between threads. */
+  /** Path of the database file; created if missing (its directory must exist). `:memory:` is refused: it cannot be shared between threads. */
   filename: string;
   /**
    * How access is coordinated: an instance (`wal({ … })`), a name (`'wal'`),
-   * or a config object (`{ name: 'wal', … }`). Names and configs are loaded
-   * from `@litepool/strategies`. Default: `'wal'`, or `'file-lock'` when the
-   * database is on a network or FUSE filesystem.
+   * or a config object (`{ name: 'wal', … }`). Default: `'wal'`, or
+   * `'file-lock'` when the database is on a network or FUSE filesystem.
    */
   strategy?: Strategy | string | StrategyConfig;
-  /** Read-only reader threads. 0 runs reads on the writer. Default: `min(4, availableParallelism())`. */
+  /** Read-only reader threads, 0 to 64. 0 runs reads on the writer. Default: `min(4, availableParallelism())`. */
   readers?: number;
-  /** Longest wait for a connection (queued one-shot calls, transactions, leases) before `ERR_ACQUIRE_TIMEOUT`. Default: 30000. */
+  /** Longest wait for a connection (queued one-shot calls, transactions, leases) before `ERR_ACQUIRE_TIMEOUT`, in ms. `Infinity` allowed. Default: 30000. */
   acquireTimeoutMs?: number;
-  /** Most requests waiting for a connection before new ones fail with `ERR_QUEUE_FULL`. Default: `Infinity`. */
+  /**
+   * Longest time one statement may run once started, in ms, before it is
+   * interrupted and fails with `ERR_STATEMENT_TIMEOUT` (a call can set its
+   * own with `{ timeoutMs }`). 0: no limit. Default: 60000.
+   */
+  statementTimeoutMs?: number;
+  /** Most requests waiting for a connection (at least 1) before new ones fail with `ERR_QUEUE_FULL`. Default: `Infinity`. */
   maxQueue?: number;
   /** SQLite's busy timeout on every connection, in ms. Default: 5000 (better-sqlite3's default). */
   busyTimeoutMs?: number;
-  /** PRAGMAs run on every connection when it opens, e.g. `{ synchronous: 'FULL' }`. Default: none. */
+  /**
+   * PRAGMAs run on every connection when it opens, e.g. `{ synchronous: 'FULL' }`.
+   * Names are checked against SQLite's own `pragma_list`. Default: none.
+   */
   pragmas?: Readonly<Record<string, PragmaValue>>;
   /** Return INTEGER columns as `bigint` (better-sqlite3's safeIntegers). Default: false. */
   safeIntegers?: boolean;
-  /** Most one-shot requests sent to a worker in one message. Default: 256. */
+  /** Most one-shot requests sent to a worker in one message, 1 to 10000. Default: 256. */
   maxBatch?: number;
-  /** Rows per message when streaming with `iterate()`. Default: 256. */
+  /** Rows per message when streaming with `iterate()`, 1 to 100000. Default: 256. */
   iterateChunkRows?: number;
   /** V8 heap limits of each worker thread (Node's `ResourceLimits`). Default: Node's defaults. */
   workerResourceLimits?: ResourceLimits;
+  /**
+   * A lease or transaction held longer than this, in ms, is reported once as
+   * a `warning` event (code `LITEPOOL_LEASE_HELD`) with the stack of the call
+   * that took it. 0: off (capturing the stack costs a few microseconds per
+   * lease). Default: 0.
+   */
+  leakDetectionMs?: number;
+  /**
+   * How long `close()` lets queued work, transactions and leases finish, in
+   * ms, before it destroys the pool (rejecting what is left). Default: 30000.
+   */
+  closeTimeoutMs?: number;
+  /**
+   * The worker threads' entry module (a path or a file URL), for bundled apps
+   * that ship it as its own file (see docs/bundling.md). Default: the
+   * `worker.js` beside litepool's own module.
+   */
+  workerFile?: string | URL;
+  /** better-sqlite3's native binding (`better_sqlite3.node`), for bundled apps that ship it elsewhere. Default: where better-sqlite3 finds it. */
+  nativeBinding?: string;
+  /**
+   * The SQLite extension that lets the pool interrupt a running statement (a
+   * path), or `false` to run without it. Default: the one built for this
+   * platform in litepool's `native/` folder (Linux x64), if present.
+   */
+  interruptExtension?: string | false;
 }
 
 /** Options after defaults and validation. */
@@ -45,6 +81,7 @@ export interface ResolvedPoolOptions {
   readonly strategy: Strategy | string | StrategyConfig | undefined;
   readonly readers: number;
   readonly acquireTimeoutMs: number;
+  readonly statementTimeoutMs: number;
   readonly maxQueue: number;
   readonly busyTimeoutMs: number;
   readonly pragmas: Readonly<Record<string, PragmaValue>>;
@@ -52,16 +89,24 @@ export interface ResolvedPoolOptions {
   readonly maxBatch: number;
   readonly iterateChunkRows: number;
   readonly workerResourceLimits: ResourceLimits | undefined;
+  readonly leakDetectionMs: number;
+  readonly closeTimeoutMs: number;
+  readonly workerFile: string | URL | undefined;
+  readonly nativeBinding: string | undefined;
+  readonly interruptExtension: string | false | undefined;
 }
 
 /** The documented defaults, frozen. `readers` depends on the machine: see {@link defaultReaders}. */
 export const DEFAULTS = Object.freeze({
   acquireTimeoutMs: 30_000,
+  statementTimeoutMs: 60_000,
   maxQueue: Number.POSITIVE_INFINITY,
   busyTimeoutMs: 5_000,
   safeIntegers: false,
   maxBatch: 256,
   iterateChunkRows: 256,
+  leakDetectionMs: 0,
+  closeTimeoutMs: 30_000,
 });
 
 /** The default reader count: `min(4, availableParallelism())`. */
@@ -69,11 +114,20 @@ export function defaultReaders(): number {
   return Math.min(4, availableParallelism());
 }
 
+/** The longest delay a Node timer takes (about 24.8 days): the bound of every time option. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The most reader threads a pool may have. */
+export const MAX_READERS = 64;
+/** The most one-shot requests in one batch. */
+export const MAX_BATCH = 10_000;
+
 const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
   'filename',
   'strategy',
   'readers',
   'acquireTimeoutMs',
+  'statementTimeoutMs',
   'maxQueue',
   'busyTimeoutMs',
   'pragmas',
@@ -81,6 +135,11 @@ const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
   'maxBatch',
   'iterateChunkRows',
   'workerResourceLimits',
+  'leakDetectionMs',
+  'closeTimeoutMs',
+  'workerFile',
+  'nativeBinding',
+  'interruptExtension',
 ];
 
 const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
@@ -137,41 +196,57 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Validates an integer option in `[min, ∞)`; `Infinity` only when `allowInfinity`. */
-export function integerOption(where: string, value: unknown, fallback: number, min: number, allowInfinity = false): number {
+/** Optional bounds of {@link integerOption}. */
+export interface IntegerRange {
+  /** Largest value allowed. Default: `Number.MAX_SAFE_INTEGER`. */
+  readonly max?: number;
+  /** Whether `Infinity` is allowed (meaning no limit). Default: false. */
+  readonly infinity?: boolean;
+}
+
+/** Validates an integer option in `[min, max]` (or `Infinity`, when allowed). */
+export function integerOption(where: string, value: unknown, fallback: number, min: number, range: IntegerRange = {}): number {
   if (value === undefined) return fallback;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  const infinity = range.infinity === true;
   const ok =
-    typeof value === 'number' &&
-    value >= min &&
-    (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
+    typeof value === 'number' && ((Number.isInteger(value) && value >= min && value <= max) || (infinity && value === Number.POSITIVE_INFINITY));
   if (!ok) {
-    throw new OptionsError(
-      `${where} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${describe(value)}`,
-    );
+    const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new OptionsError(`${where} must be an integer ${bound}${infinity ? ' or Infinity' : ''}, got ${describe(value)}`);
   }
   return value;
 }
 
-function validatePragmas(value: unknown): Readonly<Record<string, PragmaValue>> {
+const INT32_MAX = 2 ** 31 - 1;
+
+function validatePragmas(value: unknown, nativeBinding: string | undefined): Readonly<Record<string, PragmaValue>> {
   if (value === undefined) return Object.freeze({});
   if (!isPlainObject(value)) {
     throw new OptionsError(`options.pragmas must be an object of PRAGMA names to values, got ${describe(value)}`);
   }
+  const known = Object.keys(value).length > 0 ? knownPragmas(nativeBinding) : undefined;
   const pragmas: Record<string, PragmaValue> = {};
   for (const [name, raw] of Object.entries(value)) {
     if (!PRAGMA_NAME.test(name)) throw new OptionsError(`options.pragmas has an invalid PRAGMA name ${describe(name)}`);
-    if (name.toLowerCase() === 'journal_mode') {
+    const lower = name.toLowerCase();
+    if (lower === 'journal_mode') {
       throw new OptionsError(
         'options.pragmas.journal_mode is chosen by the strategy; pick a strategy instead (wal, mutex, single-writer, file-lock)',
       );
     }
+    if (known !== undefined && !known.has(lower)) {
+      const hint = suggest(lower, [...known]);
+      throw new OptionsError(`options.pragmas.${name} is not a PRAGMA this SQLite knows${hint === undefined ? '' : `; did you mean ${hint}?`}`);
+    }
+    const limit = WIDE_PRAGMAS.has(lower) ? Number.MAX_SAFE_INTEGER : INT32_MAX;
     const ok =
       typeof raw === 'boolean' ||
-      (typeof raw === 'number' && Number.isFinite(raw)) ||
+      (typeof raw === 'number' && Number.isFinite(raw) && Math.abs(raw) <= limit) ||
       (typeof raw === 'string' && PRAGMA_WORD.test(raw));
     if (!ok) {
       throw new OptionsError(
-        `options.pragmas.${name} must be a finite number, a boolean or a bare word such as FULL, got ${describe(raw)}`,
+        `options.pragmas.${name} must be a number between -${limit} and ${limit}, a boolean or a bare word such as FULL, got ${describe(raw)}`,
       );
     }
     pragmas[name] = raw as PragmaValue;
@@ -187,8 +262,8 @@ function validateResourceLimits(value: unknown): ResourceLimits | undefined {
   rejectUnknownKeys(value, RESOURCE_LIMIT_KEYS, 'options.workerResourceLimits');
   for (const key of RESOURCE_LIMIT_KEYS) {
     const limit = value[key];
-    if (limit !== undefined && !(typeof limit === 'number' && Number.isFinite(limit) && limit > 0)) {
-      throw new OptionsError(`options.workerResourceLimits.${key} must be a number > 0, got ${describe(limit)}`);
+    if (limit !== undefined && !(typeof limit === 'number' && Number.isFinite(limit) && limit > 0 && limit <= 1_048_576)) {
+      throw new OptionsError(`options.workerResourceLimits.${key} must be a number of MB from 1 to 1048576, got ${describe(limit)}`);
     }
   }
   return Object.freeze({ ...value }) as ResourceLimits;
@@ -208,11 +283,8 @@ function validateStrategy(value: unknown): Strategy | string | StrategyConfig | 
   );
 }
 
-/** Validates `options` and fills in defaults. Throws {@link OptionsError} with an exact message. */
-export function resolveOptions(options: unknown): ResolvedPoolOptions {
-  if (!isPlainObject(options)) throw new OptionsError(`options must be an object, got ${describe(options)}`);
-  rejectUnknownKeys(options, KNOWN_KEYS, 'options');
-  const { filename } = options;
+/** The database file must be in a directory that exists, and must not be a directory itself. */
+function validateFilename(filename: unknown): string {
   if (typeof filename !== 'string' || filename.length === 0) {
     throw new OptionsError(`options.filename must be a non-empty string, got ${describe(filename)}`);
   }
@@ -221,27 +293,55 @@ export function resolveOptions(options: unknown): ResolvedPoolOptions {
       `options.filename ${describe(filename)} is not supported: each worker thread opens its own connection, so the database must be a file path`,
     );
   }
+  const path = resolve(filename);
+  const directory = statSync(dirname(path), { throwIfNoEntry: false });
+  if (directory === undefined || !directory.isDirectory()) {
+    throw new OptionsError(`options.filename ${describe(filename)}: the directory ${dirname(path)} does not exist`);
+  }
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new OptionsError(`options.filename ${describe(filename)} is a directory, not a database file`);
+  }
+  return path;
+}
+
+function validateWorkerFile(value: unknown): string | URL | undefined {
+  if (value === undefined) return undefined;
+  if ((typeof value === 'string' && value.length > 0) || value instanceof URL) return value;
+  throw new OptionsError(`options.workerFile must be a path or a file URL, got ${describe(value)}`);
+}
+
+function validatePath(where: string, value: unknown, falseAllowed = false): string | false | undefined {
+  if (value === undefined || (falseAllowed && value === false)) return value as false | undefined;
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new OptionsError(`${where} must be a path${falseAllowed ? ' or false' : ''}, got ${describe(value)}`);
+}
+
+/** Validates `options` and fills in defaults. Throws {@link OptionsError} with an exact message. */
+export function resolveOptions(options: unknown): ResolvedPoolOptions {
+  if (!isPlainObject(options)) throw new OptionsError(`options must be an object, got ${describe(options)}`);
+  rejectUnknownKeys(options, KNOWN_KEYS, 'options');
   if (options.safeIntegers !== undefined && typeof options.safeIntegers !== 'boolean') {
     throw new OptionsError(`options.safeIntegers must be a boolean, got ${describe(options.safeIntegers)}`);
   }
-  const { acquireTimeoutMs } = options;
-  if (
-    acquireTimeoutMs !== undefined &&
-    !(typeof acquireTimeoutMs === 'number' && acquireTimeoutMs > 0 && !Number.isNaN(acquireTimeoutMs))
-  ) {
-    throw new OptionsError(`options.acquireTimeoutMs must be a number > 0 (Infinity allowed), got ${describe(acquireTimeoutMs)}`);
-  }
+  const nativeBinding = validatePath('options.nativeBinding', options.nativeBinding) as string | undefined;
+  const ms = { max: MAX_TIMER_MS };
   return Object.freeze({
-    filename: resolve(filename),
+    filename: validateFilename(options.filename),
     strategy: validateStrategy(options.strategy),
-    readers: integerOption('options.readers', options.readers, defaultReaders(), 0),
-    acquireTimeoutMs: acquireTimeoutMs ?? DEFAULTS.acquireTimeoutMs,
-    maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 0, true),
-    busyTimeoutMs: integerOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs, 0),
-    pragmas: validatePragmas(options.pragmas),
+    readers: integerOption('options.readers', options.readers, defaultReaders(), 0, { max: MAX_READERS }),
+    acquireTimeoutMs: integerOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, { ...ms, infinity: true }),
+    statementTimeoutMs: integerOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0, ms),
+    maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 1, { infinity: true }),
+    busyTimeoutMs: integerOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs, 0, ms),
+    pragmas: validatePragmas(options.pragmas, nativeBinding),
     safeIntegers: (options.safeIntegers as boolean | undefined) ?? DEFAULTS.safeIntegers,
-    maxBatch: integerOption('options.maxBatch', options.maxBatch, DEFAULTS.maxBatch, 1),
-    iterateChunkRows: integerOption('options.iterateChunkRows', options.iterateChunkRows, DEFAULTS.iterateChunkRows, 1),
+    maxBatch: integerOption('options.maxBatch', options.maxBatch, DEFAULTS.maxBatch, 1, { max: MAX_BATCH }),
+    iterateChunkRows: integerOption('options.iterateChunkRows', options.iterateChunkRows, DEFAULTS.iterateChunkRows, 1, { max: 100_000 }),
     workerResourceLimits: validateResourceLimits(options.workerResourceLimits),
+    leakDetectionMs: integerOption('options.leakDetectionMs', options.leakDetectionMs, DEFAULTS.leakDetectionMs, 0, ms),
+    closeTimeoutMs: integerOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs, 0, ms),
+    workerFile: validateWorkerFile(options.workerFile),
+    nativeBinding,
+    interruptExtension: validatePath('options.interruptExtension', options.interruptExtension, true),
   });
 }

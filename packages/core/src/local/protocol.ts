@@ -1,84 +1,68 @@
 /**
- * Messages between the pool (main thread) and its worker threads. Requests
- * and results travel in batches: one message carries many of them.
+ * Messages between the pool (main thread) and its worker threads, and the
+ * shared memory beside them. Requests and results travel in batches: one
+ * message carries many of them.
  */
+import type { Op, Request } from '../pool/connection.js';
 import type { ConnectionRole, JournalMode, PragmaValue } from '../strategy.js';
+import type { Params } from '../types.js';
 
-/** A value SQLite can bind: NULL, INTEGER/REAL (number, bigint), TEXT, BLOB (Buffer/Uint8Array). */
-export type BindValue = null | number | bigint | string | Uint8Array;
-
-/** Parameters, as better-sqlite3 takes them: positional (`?`, `?NNN`) or named (`:name`, `@name`, `$name`). */
-export type Params = readonly BindValue[] | Readonly<Record<string, BindValue>>;
-
-/** What a request asks the worker to do. */
-export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor';
-
-/** One request inside a batch. */
+/** A request as the worker sees it: numbered by its connection. */
 export interface WireRequest {
-  readonly id: number;
+  /** The connection's sequence number of this request (also its slot in the claim ring). */
+  readonly seq: number;
   readonly op: Op;
   readonly sql: string;
   readonly params: Params | undefined;
-  /** Set on a one-shot read sent to a reader before its route is known: answer `reroute` if the statement writes. */
-  readonly probe?: boolean;
-  /** Part of a read-only transaction or lease: refuse statements that write, even on the writer. */
-  readonly readOnly?: boolean;
-  /** The cursor of `next` and `close-cursor`. */
-  readonly cursor?: number;
+  readonly probe: boolean;
+  readonly readOnly: boolean;
+  readonly inTransaction: boolean;
+  readonly cursor: number | undefined;
 }
 
 /** An error, flattened for the trip between threads. */
 export interface WireError {
-  /** `sqlite`: SQLite raised it; `query`: the driver refused the call; `read-only`: a write on a reader; `aborted`: the hold was lost. */
-  readonly kind: 'sqlite' | 'query' | 'read-only' | 'aborted';
+  /**
+   * `sqlite`: SQLite raised it; `query`: the driver refused the call;
+   * `read-only`: a write on a read-only connection; `aborted`: the strategy's
+   * hold was lost; `interrupted`: the pool interrupted it (a timeout or an
+   * abort); `transaction-lost`: SQLite had already ended the transaction;
+   * `transaction-control`: a one-shot statement left a transaction open (rolled back).
+   */
+  readonly kind: 'sqlite' | 'query' | 'read-only' | 'aborted' | 'interrupted' | 'transaction-lost' | 'transaction-control';
   readonly name: string;
   readonly message: string;
   readonly code: string | undefined;
   readonly stack: string | undefined;
 }
 
-/** One result inside a results message. */
-export type WireResponse =
-  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly blobs: boolean }
-  | { readonly id: number; readonly ok: false; readonly error: WireError }
-  | { readonly id: number; readonly ok: false; readonly reroute: true };
-
-/** The outcome of `run`. */
-export interface RunResult {
-  /** Rows inserted, updated or deleted by the statement. */
-  readonly changes: number;
-  /** The rowid of the last inserted row (a bigint with `safeIntegers`). */
-  readonly lastInsertRowid: number | bigint;
-}
-
-/** A chunk of a streamed result. */
-export interface CursorChunk {
-  readonly cursor: number;
-  readonly rows: unknown[];
-  readonly done: boolean;
-}
-
 /**
- * Requests as they cross the boundary: 4 slots per request, `[id, op code
- * (| PROBE | READ_ONLY), sql, params or cursor]`. A flat array clones about 3x
- * faster than an array of objects (measured: 1.75 vs 5.4 µs per batch of 13).
+ * Requests as they cross the boundary: 4 slots per request, `[seq, op code |
+ * flags, sql, params or cursor]`. A flat array clones about 3x faster than an
+ * array of objects (measured: 1.75 vs 5.4 µs per batch of 13).
  */
 export type PackedRequests = readonly unknown[];
 
-/** Results as they cross the boundary: 3 slots per result, `[id, status, value or error]`. */
+/** Results as they cross the boundary: 3 slots per result, `[seq, status | TX_OPEN, value or error]`. */
 export type PackedResponses = readonly unknown[];
 
 const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor'];
-const PROBE = 8;
-const READ_ONLY = 16;
+const OP_MASK = 15;
+const PROBE = 16;
+const READ_ONLY = 32;
+const IN_TRANSACTION = 64;
 
-/** Packs requests for postMessage. */
-export function packRequests(items: readonly WireRequest[]): PackedRequests {
+/** Packs requests for postMessage, numbering them from `firstSeq`. */
+export function packRequests(items: readonly Request[], firstSeq: number): PackedRequests {
   const packed: unknown[] = new Array(items.length * 4);
   for (let i = 0, j = 0; i < items.length; i++, j += 4) {
     const request = items[i]!;
-    packed[j] = request.id;
-    packed[j + 1] = OPS.indexOf(request.op) | (request.probe === true ? PROBE : 0) | (request.readOnly === true ? READ_ONLY : 0);
+    packed[j] = firstSeq + i;
+    packed[j + 1] =
+      OPS.indexOf(request.op) |
+      (request.probe === true ? PROBE : 0) |
+      (request.readOnly === true ? READ_ONLY : 0) |
+      (request.inTransaction === true ? IN_TRANSACTION : 0);
     packed[j + 2] = request.sql;
     packed[j + 3] = request.op === 'next' || request.op === 'close-cursor' ? request.cursor : request.params;
   }
@@ -90,53 +74,63 @@ export function unpackRequests(packed: PackedRequests): WireRequest[] {
   const items: WireRequest[] = new Array(packed.length / 4);
   for (let i = 0, j = 0; j < packed.length; i++, j += 4) {
     const code = packed[j + 1] as number;
-    const op = OPS[code & 7]!;
+    const op = OPS[code & OP_MASK]!;
     const cursored = op === 'next' || op === 'close-cursor';
     items[i] = {
-      id: packed[j] as number,
+      seq: packed[j] as number,
       op,
       sql: packed[j + 2] as string,
       params: cursored ? undefined : (packed[j + 3] as Params | undefined),
       probe: (code & PROBE) !== 0,
       readOnly: (code & READ_ONLY) !== 0,
+      inTransaction: (code & IN_TRANSACTION) !== 0,
       cursor: cursored ? (packed[j + 3] as number) : undefined,
     };
   }
   return items;
 }
 
-const OK = 0;
-const OK_BLOBS = 1;
-const FAILED = 2;
-const REROUTE = 3;
+/** How one request ended. */
+export const Status = {
+  Ok: 0,
+  /** Ok, and the value holds BLOBs (Uint8Arrays to turn back into Buffers). */
+  OkBlobs: 1,
+  Failed: 2,
+  /** A probed statement writes: send it to the writer. */
+  Reroute: 3,
+  /** Cancelled before it started (the pool took it back, or its caller aborted). */
+  Skipped: 4,
+} as const;
+/** One of {@link Status}. */
+export type Status = (typeof Status)[keyof typeof Status];
 
-/** Packs results for postMessage. */
-export function packResponses(items: readonly WireResponse[]): PackedResponses {
+/** Set on a result's status when the connection is inside a transaction after that request. */
+export const TX_OPEN = 8;
+
+/** One result as the worker builds it. */
+export interface WireResponse {
+  readonly seq: number;
+  readonly status: Status;
+  readonly value: unknown;
+}
+
+/** Packs results for postMessage; `open[i]` says whether a transaction was open after result i. */
+export function packResponses(items: readonly WireResponse[], open: readonly boolean[]): PackedResponses {
   const packed: unknown[] = new Array(items.length * 3);
   for (let i = 0, j = 0; i < items.length; i++, j += 3) {
     const item = items[i]!;
-    packed[j] = item.id;
-    if (item.ok) {
-      packed[j + 1] = item.blobs ? OK_BLOBS : OK;
-      packed[j + 2] = item.value;
-    } else if ('reroute' in item) {
-      packed[j + 1] = REROUTE;
-    } else {
-      packed[j + 1] = FAILED;
-      packed[j + 2] = item.error;
-    }
+    packed[j] = item.seq;
+    packed[j + 1] = item.status | (open[i] === true ? TX_OPEN : 0);
+    packed[j + 2] = item.value;
   }
   return packed;
 }
 
 /** Calls `visit` with each result {@link packResponses} packed, without building objects. */
-export function forEachResponse(
-  packed: PackedResponses,
-  visit: (id: number, outcome: 'ok' | 'blobs' | 'failed' | 'reroute', value: unknown) => void,
-): void {
+export function forEachResponse(packed: PackedResponses, visit: (seq: number, status: Status, transactionOpen: boolean, value: unknown) => void): void {
   for (let j = 0; j < packed.length; j += 3) {
-    const status = packed[j + 1] as number;
-    visit(packed[j] as number, status === OK ? 'ok' : status === OK_BLOBS ? 'blobs' : status === FAILED ? 'failed' : 'reroute', packed[j + 2]);
+    const code = packed[j + 1] as number;
+    visit(packed[j] as number, (code & 7) as Status, (code & TX_OPEN) !== 0, packed[j + 2]);
   }
 }
 
@@ -145,10 +139,12 @@ export type ToWorker =
   | {
       readonly type: 'batch';
       readonly items: PackedRequests;
-      /** Drop the page cache (reopen the connection) before running: the cache epoch changed. */
+      /** Drop the page cache and connection state (reopen the connection) before running. */
       readonly reopen: boolean;
       /** Group commit: run all items in one transaction, each in its own SAVEPOINT. */
       readonly group: boolean;
+      /** One-shot statements (not a lease's): each must leave the connection in autocommit. */
+      readonly oneShot: boolean;
       /** Set to 1 by the pool when the strategy's hold is lost: run nothing more, commit nothing. */
       readonly abortFlag: Int32Array | undefined;
     }
@@ -160,6 +156,38 @@ export type FromWorker =
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
   | { readonly type: 'closed' };
+
+/**
+ * Slots of a connection's control block, an Int32Array on shared memory that
+ * both threads read: what runs now, since when, and where to interrupt it.
+ */
+export const Control = {
+  /** The sequence number of the request running now; 0 when none. */
+  Running: 0,
+  /** When it started: milliseconds since the connection's `origin`. */
+  Since: 1,
+  /** The request the pool asked to interrupt (so the worker can tell a stray interrupt from a wanted one). */
+  Target: 2,
+  /** The connection's token for the interrupt extension; 0 when it is not loaded. */
+  Token: 3,
+  Length: 4,
+} as const;
+
+/**
+ * The claim ring: one slot per request in flight (indexed by sequence number).
+ * The worker writes `seq` when it starts a request, the pool writes `-seq`
+ * to cancel one that has not started; compare-and-swap decides which won.
+ */
+export function ringSize(maxInFlight: number): number {
+  let size = 64;
+  while (size < maxInFlight * 2) size *= 2;
+  return size;
+}
+
+/** Milliseconds since `origin` (wall-clock ms), as both threads measure it. */
+export function sinceOrigin(origin: number): number {
+  return Math.floor(performance.timeOrigin + performance.now() - origin);
+}
 
 /** What a worker needs to open its connection (its `workerData`). */
 export interface WorkerConfig {
@@ -173,4 +201,13 @@ export interface WorkerConfig {
   readonly iterateChunkRows: number;
   /** Open the connection with the first batch instead of at start (see `Strategy.openUnderHold`). */
   readonly deferOpen: boolean;
+  /** The interrupt extension to load on the connection, or undefined. */
+  readonly interruptExtension: string | undefined;
+  /** better-sqlite3's native binding (a path), when it is not where better-sqlite3 looks itself. */
+  readonly nativeBinding: string | undefined;
+  /** Control block (see {@link Control}) and claim ring, on shared memory. */
+  readonly control: Int32Array;
+  readonly claims: Int32Array;
+  /** Wall-clock ms that `Control.Since` counts from. */
+  readonly origin: number;
 }

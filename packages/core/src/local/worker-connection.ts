@@ -1,71 +1,126 @@
 /**
  * The main thread's handle on one worker thread and its connection: sends
- * batches, matches results to callers, and turns a dying worker into typed
- * rejections of everything it had in flight.
+ * batches, matches results to callers, stops statements that run past their
+ * limit or whose caller aborted, takes back work queued behind a long
+ * statement, and turns a dying worker into typed rejections of everything it
+ * had in flight. Nothing here waits without a bound.
  */
-import { Worker } from 'node:worker_threads';
-import { WorkerCrashedError, type LitepoolError } from '../errors.js';
-import { forEachResponse, packRequests, type FromWorker, type PackedResponses, type ToWorker, type WireError, type WireRequest, type WorkerConfig } from './protocol.js';
-import { blobsToBuffers, fromWireError } from './values.js';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
+import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../pool/connection.js';
+import type { Interrupter } from './interrupter.js';
+import { Control, forEachResponse, packRequests, ringSize, sinceOrigin, Status, type FromWorker, type ToWorker, type WireError, type WorkerConfig } from './protocol.js';
+import { blobsToBuffers } from '../values.js';
+import { fromWireError } from './values.js';
 
-/** Someone waiting for one request's result. */
-export interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  /** Called instead of resolve/reject when a reader finds the statement writes. */
-  reroute?(): void;
+/** A statement running this long, with requests waiting behind it, lets them move to another connection. */
+export const STALL_MS = 20;
+/** How long an interrupted statement may take to stop before its connection is given up. */
+const INTERRUPT_GRACE_MS = 2_000;
+/** How long close() lets the worker finish what it runs before interrupting it. */
+export const CLOSE_GRACE_MS = 10_000;
+/** After interrupting (or terminating) a closing worker, how long before it is abandoned. */
+const EXIT_GRACE_MS = 1_000;
+
+/** How a pool opens its worker connections. */
+export interface WorkerConnectionConfig {
+  /** What the worker opens its connection with. */
+  readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin'>;
+  /** The worker's entry module. */
+  readonly workerFile: URL | string;
+  readonly resourceLimits: ResourceLimits | undefined;
+  /** Stops statements in workers; undefined where the interrupt extension is not available. */
+  readonly interrupter: Interrupter | undefined;
+  /** The default limit of a statement's run time, in ms (0: none). */
+  readonly statementTimeoutMs: number;
+  /** Most requests sent and unanswered at once (sizes the claim ring). */
+  readonly maxInFlight: number;
 }
 
-/** Options of one batch. */
-export interface SendOptions {
-  /** Reopen the connection first (its cache epoch is out of date). */
-  readonly reopen?: boolean;
-  /** Group-commit the batch (single-writer). */
-  readonly group?: boolean;
-  /** Shared flag the worker checks between requests; 1 means stop. */
-  readonly abortFlag?: Int32Array | undefined;
+interface InFlight {
+  readonly request: Request;
+  readonly waiter: Pending;
+  readonly timeoutMs: number;
+  /** The caller has been answered (early, by a stop): the worker's answer is dropped. */
+  settled: boolean;
+  /** The error the caller gets once the pool decided to stop the request (a timeout, an abort). */
+  stopping?: Error;
+  /** When the running request was interrupted (performance.now()). */
+  interruptedAt?: number;
+  onAbort?: () => void;
 }
 
-/** What the pool hears from its connections. */
-export interface ConnectionHooks {
-  /** The worker died unexpectedly; its in-flight requests were rejected with `error`. */
-  onCrash(error: LitepoolError): void;
-  /** The worker retried statements that met SQLITE_BUSY. */
-  onRetries(count: number): void;
+function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
-const CLOSE_GRACE_MS = 10_000;
+/** Why a worker thread could not start, with what to do when the cause is a bundle. */
+function startError(role: string, error: unknown): WorkerCrashedError {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const bundled =
+    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_INVALID_URL' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_WORKER_PATH';
+  return new WorkerCrashedError(
+    `The ${role} worker thread could not start: ${message}${bundled ? ". If the app is bundled, the worker's entry module must be shipped beside it: see docs/bundling.md and the workerFile option" : ''}`,
+    { cause: error },
+  );
+}
 
 /** One worker thread owning one better-sqlite3 connection. */
-export class WorkerConnection {
-  /** The cache epoch this connection's page cache is valid for (-1: fresh). */
+export class WorkerConnection implements Connection {
   epoch = -1;
-  /** Set once the worker is gone; every later send rejects with it. */
   dead: LitepoolError | undefined;
+  /** Whether a transaction was open on the connection after its last answered request. */
+  transactionOpen = false;
 
-  private readonly pending = new Map<number, Pending>();
+  readonly #worker: Worker;
+  readonly #config: WorkerConnectionConfig;
+  readonly #hooks: ConnectionHooks;
+  readonly #control: Int32Array;
+  readonly #claims: Int32Array;
+  readonly #mask: number;
+  readonly #origin: number;
+  readonly #exited: Promise<void>;
+  readonly #pending = new Map<number, InFlight>();
   /** One resolver per batch sent, oldest first: a worker answers its batches in order. */
-  private readonly batches: (() => void)[] = [];
-  private readonly exited: Promise<void>;
+  readonly #batches: (() => void)[] = [];
+  #seq = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  /** The running request already reported as stalled. */
+  #stallReported = 0;
+  #closing: Promise<void> | undefined;
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly hooks: ConnectionHooks,
-  ) {
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  private constructor(worker: Worker, config: WorkerConnectionConfig, hooks: ConnectionHooks, control: Int32Array, claims: Int32Array, origin: number) {
+    this.#worker = worker;
+    this.#config = config;
+    this.#hooks = hooks;
+    this.#control = control;
+    this.#claims = claims;
+    this.#mask = claims.length - 1;
+    this.#origin = origin;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts a worker and resolves once its connection is open; rejects with the open error otherwise. */
-  static open(
-    config: WorkerConfig,
-    resourceLimits: Worker['resourceLimits'] | undefined,
-    hooks: ConnectionHooks,
-  ): Promise<WorkerConnection> {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: config,
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
-    });
-    const connection = new WorkerConnection(worker, hooks);
+  /** Starts a worker and resolves once its connection is open; rejects (never throws) otherwise. */
+  static open(config: WorkerConnectionConfig, hooks: ConnectionHooks): Promise<WorkerConnection> {
+    const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
+    const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
+    const origin = Math.floor(performance.timeOrigin + performance.now());
+    const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
+    let worker: Worker;
+    try {
+      worker = new Worker(config.workerFile, { workerData, ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }) });
+    } catch (error) {
+      return Promise.reject(startError(config.worker.role, error));
+    }
+    const connection = new WorkerConnection(worker, config, hooks, control, claims, origin);
     return new Promise((resolve, reject) => {
       let settled = false;
       let lastError: unknown;
@@ -77,86 +132,292 @@ export class WorkerConnection {
           settled = true;
           reject(fromWireError(message.error));
         } else if (message.type === 'results') {
-          connection.settle(message.items, message.retries);
+          connection.#settle(message.items, message.retries);
         }
       });
       worker.on('error', (error) => {
         lastError = error;
       });
       worker.once('exit', (code) => {
-        const crash = new WorkerCrashedError(
-          `The ${config.role} worker thread exited (code ${code})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
-          { cause: lastError },
-        );
         if (!settled) {
           settled = true;
-          reject(crash);
+          reject(lastError !== undefined ? startError(config.worker.role, lastError) : new WorkerCrashedError(`The ${config.worker.role} worker thread exited (code ${code}) before its connection opened`));
           return;
         }
-        if (connection.dead !== undefined) return; // a requested close
-        connection.dead = crash;
-        connection.failAll(crash);
+        if (connection.#closing !== undefined) return; // a requested close
+        const crash = new WorkerCrashedError(
+          `The ${config.worker.role} worker thread exited (code ${code})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+          { cause: lastError },
+        );
+        connection.dead ??= crash;
+        connection.#failAll(crash);
         hooks.onCrash(crash);
       });
     });
   }
 
-  /** Requests sent and not yet answered. */
-  get inFlight(): number {
-    return this.pending.size;
+  /** Whether the statement running now has run long enough that no more work should wait behind it. */
+  get stalled(): boolean {
+    return Atomics.load(this.#control, Control.Running) !== 0 && this.#elapsed() >= STALL_MS;
   }
 
-  /**
-   * Sends a batch; each request's waiter settles when the worker answers. The
-   * returned promise resolves once the whole batch is answered (or the worker
-   * is gone); it never rejects.
-   */
-  send(items: readonly WireRequest[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
+  send(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
     if (this.dead !== undefined) {
       for (const waiter of waiters) waiter.reject(this.dead);
       return Promise.resolve();
     }
-    for (let i = 0; i < items.length; i++) this.pending.set(items[i]!.id, waiters[i]!);
+    const first = this.#seq + 1;
+    this.#seq += requests.length;
+    for (let i = 0; i < requests.length; i++) {
+      const waiter = waiters[i]!;
+      const entry: InFlight = {
+        request: requests[i]!,
+        waiter,
+        timeoutMs: waiter.timeoutMs ?? this.#config.statementTimeoutMs,
+        settled: false,
+      };
+      const seq = first + i;
+      this.#pending.set(seq, entry);
+      const { signal } = waiter;
+      if (signal !== undefined) {
+        entry.onAbort = () => this.#stop(seq, abortReason(signal));
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+    }
     const message: ToWorker = {
       type: 'batch',
-      items: packRequests(items),
+      items: packRequests(requests, first),
       reopen: options.reopen ?? false,
       group: options.group ?? false,
+      oneShot: options.oneShot ?? false,
       abortFlag: options.abortFlag,
     };
-    this.worker.postMessage(message);
-    return new Promise((resolve) => this.batches.push(resolve));
-  }
-
-  /** Asks the worker to close its connection and exit; waits for it (terminates it after a grace period). */
-  async close(): Promise<void> {
-    if (this.dead === undefined) {
-      this.dead = new WorkerCrashedError('The connection was closed');
-      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    try {
+      this.#worker.postMessage(message);
+    } catch (error) {
+      return this.#unsendable(requests, waiters, options, first, error);
     }
-    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
-    await this.exited;
-    clearTimeout(timer);
+    // Aborted before the message even left: it is taken back now (the worker will skip it).
+    for (let i = 0; i < requests.length; i++) if (waiters[i]!.signal?.aborted === true) this.#stop(first + i, abortReason(waiters[i]!.signal!));
+    this.#arm(STALL_MS);
+    return new Promise((resolve) => this.#batches.push(resolve));
   }
 
-  private settle(items: PackedResponses, retries: number): void {
-    if (retries > 0) this.hooks.onRetries(retries);
-    forEachResponse(items, (id, outcome, value) => {
-      const waiter = this.pending.get(id);
-      if (waiter === undefined) return;
-      this.pending.delete(id);
-      if (outcome === 'ok') waiter.resolve(value);
-      else if (outcome === 'blobs') waiter.resolve(blobsToBuffers(value));
-      else if (outcome === 'reroute') waiter.reroute?.();
-      else waiter.reject(fromWireError(value as WireError));
+  /**
+   * postMessage threw (a value that cannot be cloned slipped past the checks):
+   * nothing was sent. A batch is sent again one request at a time, so only
+   * the requests that cannot be sent fail, each with a typed error.
+   */
+  #unsendable(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions, first: number, error: unknown): Promise<void> {
+    for (let i = 0; i < requests.length; i++) this.#forget(first + i);
+    if (requests.length === 1) {
+      waiters[0]!.reject(new ArgumentError(`The call's parameters could not be sent to the worker thread: ${error instanceof Error ? error.message : String(error)}`));
+      return Promise.resolve();
+    }
+    return Promise.all(requests.map((request, i) => this.send([request], [waiters[i]!], options))).then(() => {});
+  }
+
+  reclaim(): Reclaimed[] {
+    const taken: Reclaimed[] = [];
+    for (const [seq, entry] of this.#pending) {
+      if (entry.settled || !this.#cancel(seq)) continue;
+      this.#forget(seq);
+      taken.push({ request: entry.request, waiter: entry.waiter });
+    }
+    return taken;
+  }
+
+  /** Stops everything in flight with `reason` (the pool is being destroyed). */
+  stopAll(reason: Error): void {
+    for (const seq of [...this.#pending.keys()]) this.#stop(seq, reason);
+  }
+
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    this.dead ??= new WorkerCrashedError('The connection was closed');
+    clearTimeout(this.#watchdog);
+    try {
+      this.#worker.postMessage({ type: 'close' } satisfies ToWorker);
+    } catch {
+      // The worker is already gone.
+    }
+    if (await within(this.#exited, graceMs)) return;
+    // Still running a statement: interrupt it; the worker then reads the close message and exits.
+    this.#interruptRunning();
+    if (await within(this.#exited, EXIT_GRACE_MS)) return;
+    // Terminating a thread inside a native call can take the process down: only when it is not in one.
+    if (Atomics.load(this.#control, Control.Running) === 0) {
+      void this.#worker.terminate();
+      if (await within(this.#exited, EXIT_GRACE_MS)) return;
+    }
+    this.#worker.unref();
+    this.#hooks.onWarning(
+      'LITEPOOL_CONNECTION_ABANDONED',
+      `A ${this.#config.worker.role} connection did not stop within ${graceMs + 2 * EXIT_GRACE_MS} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
+    );
+  }
+
+  #elapsed(): number {
+    return sinceOrigin(this.#origin) - Atomics.load(this.#control, Control.Since);
+  }
+
+  /** Takes request `seq` back if it has not started: true when it will not run. */
+  #cancel(seq: number): boolean {
+    const slot = seq & this.#mask;
+    for (;;) {
+      const seen = Atomics.load(this.#claims, slot);
+      if (seen === seq) return false;
+      if (seen === -seq || Atomics.compareExchange(this.#claims, slot, seen, -seq) === seen) return true;
+    }
+  }
+
+  #forget(seq: number): void {
+    const entry = this.#pending.get(seq);
+    if (entry === undefined) return;
+    this.#pending.delete(seq);
+    if (entry.onAbort !== undefined) entry.waiter.signal?.removeEventListener('abort', entry.onAbort);
+  }
+
+  /**
+   * Stops request `seq` (a timeout or an abort): if it has not started it
+   * never will; if it runs, it is interrupted (its statement makes no change).
+   * Without the interrupt extension its caller is answered now and the
+   * statement finishes on its own.
+   */
+  #stop(seq: number, reason: Error): void {
+    const entry = this.#pending.get(seq);
+    if (entry === undefined || entry.stopping !== undefined || entry.settled) return;
+    entry.stopping = reason;
+    if (this.#cancel(seq)) {
+      this.#forget(seq);
+      entry.waiter.reject(reason);
+      return;
+    }
+    entry.interruptedAt = performance.now();
+    if (!this.#interrupt(seq)) {
+      entry.settled = true;
+      entry.waiter.reject(reason);
+      this.#hooks.onWarning(
+        'LITEPOOL_NO_INTERRUPT',
+        'A statement could not be interrupted (the interrupt extension is not available on this platform): its caller was answered, and the statement runs on until it ends',
+      );
+    }
+    this.#arm(0);
+  }
+
+  /** Interrupts request `seq` if it is the one running; false when there is no way to interrupt. */
+  #interrupt(seq: number): boolean {
+    const token = Atomics.load(this.#control, Control.Token);
+    const { interrupter } = this.#config;
+    if (interrupter === undefined || token === 0) return false;
+    Atomics.store(this.#control, Control.Target, seq);
+    if (Atomics.load(this.#control, Control.Running) === seq) interrupter.interrupt(token);
+    return true;
+  }
+
+  #interruptRunning(): void {
+    const running = Atomics.load(this.#control, Control.Running);
+    if (running !== 0) this.#interrupt(running);
+  }
+
+  #arm(delay: number): void {
+    if (this.#watchdog !== undefined || this.#closing !== undefined) return;
+    this.#watchdog = setTimeout(() => this.#check(), Math.max(1, delay));
+    this.#watchdog.unref();
+  }
+
+  /**
+   * The watchdog, while requests are in flight: times out the running
+   * statement, gives the connection up when an interrupted statement does not
+   * stop, and reports a stall when requests wait behind a long statement.
+   */
+  #check(): void {
+    this.#watchdog = undefined;
+    if (this.#pending.size === 0 || this.dead !== undefined) return;
+    let next = STALL_MS;
+    const running = Atomics.load(this.#control, Control.Running);
+    const entry = running === 0 ? undefined : this.#pending.get(running);
+    if (entry !== undefined) {
+      const elapsed = this.#elapsed();
+      if (entry.interruptedAt !== undefined) {
+        const waited = performance.now() - entry.interruptedAt;
+        if (waited >= INTERRUPT_GRACE_MS) {
+          this.#giveUp(running);
+          return;
+        }
+        next = Math.min(next, INTERRUPT_GRACE_MS - waited);
+      } else if (entry.timeoutMs > 0) {
+        if (elapsed >= entry.timeoutMs) {
+          this.#stop(running, new StatementTimeoutError(entry.timeoutMs));
+          return this.#arm(Math.min(STALL_MS, INTERRUPT_GRACE_MS));
+        }
+        next = Math.min(next, entry.timeoutMs - elapsed);
+      }
+      if (elapsed >= STALL_MS) {
+        if (this.#stallReported !== running && this.#waitingBehind(running)) {
+          this.#stallReported = running;
+          this.#hooks.onStall(this);
+        }
+      } else {
+        next = Math.min(next, STALL_MS - elapsed);
+      }
+    }
+    this.#arm(next);
+  }
+
+  /** Whether requests were sent after `running` and wait behind it. */
+  #waitingBehind(running: number): boolean {
+    for (const [seq, entry] of this.#pending) if (seq > running && !entry.settled) return true;
+    return false;
+  }
+
+  /**
+   * A statement that was interrupted and did not stop (or could not be
+   * interrupted): the connection is given up. Work not started moves to other
+   * connections; the stuck request's caller gets its stop reason; the lane
+   * replaces the connection and closes this one (with a bound).
+   */
+  #giveUp(running: number): void {
+    this.#hooks.onStall(this); // the lane takes back what has not started
+    const entry = this.#pending.get(running);
+    const reason = entry?.stopping ?? new StatementTimeoutError(entry?.timeoutMs ?? 0);
+    this.dead = new WorkerCrashedError(`A ${this.#config.worker.role} connection was given up: a statement did not stop when interrupted`, { cause: reason });
+    this.#hooks.onWarning('LITEPOOL_STATEMENT_ABANDONED', `A statement did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted; its connection was replaced`);
+    this.#failAll(this.dead);
+  }
+
+  #settle(items: readonly unknown[], retries: number): void {
+    if (retries > 0) this.#hooks.onRetries(retries);
+    forEachResponse(items, (seq, status, open, value) => {
+      this.transactionOpen = open;
+      const entry = this.#pending.get(seq);
+      if (entry === undefined) return; // taken back, or given up
+      this.#forget(seq);
+      if (entry.settled) return;
+      const { waiter } = entry;
+      if (status === Status.Ok) waiter.resolve(value);
+      else if (status === Status.OkBlobs) waiter.resolve(blobsToBuffers(value));
+      else if (status === Status.Reroute) waiter.reroute?.();
+      else if (status === Status.Failed) {
+        const wire = value as WireError;
+        waiter.reject(wire.kind === 'interrupted' && entry.stopping !== undefined ? entry.stopping : fromWireError(wire));
+      }
     });
-    this.batches.shift()?.();
+    this.#batches.shift()?.();
   }
 
-  private failAll(error: Error): void {
-    const waiters = [...this.pending.values()];
-    this.pending.clear();
-    for (const waiter of waiters) waiter.reject(error);
-    for (const done of this.batches.splice(0)) done();
+  #failAll(error: Error): void {
+    const entries = [...this.#pending.entries()];
+    for (const [seq] of entries) this.#forget(seq);
+    for (const [, entry] of entries) if (!entry.settled) entry.waiter.reject(entry.stopping ?? error);
+    for (const done of this.#batches.splice(0)) done();
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return new AbortError({ cause: signal.reason });
 }

@@ -1,227 +1,31 @@
 /**
  * A worker thread that owns one better-sqlite3 connection. It runs batches of
- * requests in order and answers each batch with one message. The connection
- * never leaves this thread.
+ * requests in order and answers each batch with one message, whatever
+ * happens: a failing statement, an I/O error or an interrupt becomes that
+ * request's error, never a dead thread. The connection never leaves this
+ * thread.
  */
-import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  packResponses,
-  unpackRequests,
-  type FromWorker,
-  type Params,
-  type ToWorker,
-  type WireError,
-  type WireRequest,
-  type WireResponse,
-  type WorkerConfig,
-} from './protocol.js';
-
-type Statement = Database.Statement<unknown[], unknown>;
+import { packResponses, Status, unpackRequests, type FromWorker, type ToWorker, type WireError, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
+import { KindedError, WorkerSession, toWireError } from './session.js';
 
 const config = workerData as WorkerConfig;
 const port = parentPort;
 if (port === null) throw new Error('litepool worker started outside a worker thread');
-
-const STATEMENT_CACHE_SIZE = 500;
-const BUSY_RETRIES = 3;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-let db: Database.Database;
-const statements = new Map<string, Statement>();
-const cursors = new Map<number, IterableIterator<unknown>>();
-let nextCursor = 1;
-let retries = 0;
-
-class ReadOnlyViolation extends Error {}
-class Aborted extends Error {}
+const session = new WorkerSession(config);
 
 function post(message: FromWorker): void {
   port!.postMessage(message);
 }
 
-function open(): void {
-  const readonly = config.role === 'reader';
-  db = new Database(config.filename, { readonly, fileMustExist: readonly, timeout: config.busyTimeoutMs });
-  db.defaultSafeIntegers(config.safeIntegers);
-  if (!readonly) {
-    const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
-    if (String(mode).toLowerCase() !== config.journalMode) {
-      throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
-        code: 'SQLITE_CANTOPEN',
-      });
-    }
-  }
-  for (const [name, value] of Object.entries(config.pragmas)) {
-    db.pragma(`${name} = ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`);
-  }
-}
+/** Results of one batch, each with whether a transaction was open after it. */
+class Answers {
+  readonly items: WireResponse[] = [];
+  readonly open: boolean[] = [];
 
-function closeConnection(): void {
-  // db is unset until the first open when opening is deferred.
-  for (const iterator of cursors.values()) iterator.return?.();
-  cursors.clear();
-  statements.clear();
-  if (db?.open) db.close();
-}
-
-function toWireError(error: unknown): WireError {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const code = (e as { code?: unknown }).code;
-  const kind =
-    e instanceof ReadOnlyViolation
-      ? 'read-only'
-      : e instanceof Aborted
-        ? 'aborted'
-        : typeof code === 'string' && code.startsWith('SQLITE_')
-          ? 'sqlite'
-          : 'query';
-  return { kind, name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined, stack: e.stack };
-}
-
-/** Buffers cross postMessage as Uint8Array: turn them back into Buffers for better-sqlite3. */
-function toBuffer(value: unknown): unknown {
-  return value instanceof Uint8Array && !Buffer.isBuffer(value)
-    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    : value;
-}
-
-const NO_ARGS: unknown[] = [];
-
-function bindArgs(params: Params | undefined): readonly unknown[] {
-  if (params === undefined) return NO_ARGS;
-  if (Array.isArray(params)) {
-    // Copy only when a BLOB needs converting: most parameter lists are scalars.
-    for (const value of params) if (value instanceof Uint8Array) return params.map(toBuffer);
-    return params;
-  }
-  const named: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) named[key] = toBuffer(value);
-  return [named];
-}
-
-function prepare(sql: string): Statement {
-  let statement = statements.get(sql);
-  if (statement !== undefined) {
-    if (!statement.busy) return statement;
-    // An open cursor is using the cached statement: give this call its own.
-    return db.prepare(sql) as Statement;
-  }
-  statement = db.prepare(sql) as Statement;
-  statements.set(sql, statement);
-  // Evict the oldest prepared (insertion order): cheap, and hot statements are re-prepared at most once per cycle.
-  if (statements.size > STATEMENT_CACHE_SIZE) {
-    const oldest = statements.keys().next().value;
-    if (oldest !== undefined) statements.delete(oldest);
-  }
-  return statement;
-}
-
-function hasBlob(row: unknown): boolean {
-  if (row === null || typeof row !== 'object') return false;
-  const record = row as Record<string, unknown>;
-  for (const key in record) {
-    const value = record[key];
-    if (typeof value === 'object' && value !== null) return true;
-  }
-  return false;
-}
-
-function rowsHaveBlob(rows: readonly unknown[]): boolean {
-  for (const row of rows) if (hasBlob(row)) return true;
-  return false;
-}
-
-function nextChunk(cursor: number, iterator: IterableIterator<unknown>): { cursor: number; rows: unknown[]; done: boolean } {
-  const rows: unknown[] = [];
-  while (rows.length < config.iterateChunkRows) {
-    const step = iterator.next();
-    if (step.done === true) {
-      cursors.delete(cursor);
-      return { cursor, rows, done: true };
-    }
-    rows.push(step.value);
-  }
-  return { cursor, rows, done: false };
-}
-
-function execute(request: WireRequest): WireResponse {
-  const { id, op, sql } = request;
-  if (op === 'exec') {
-    if (request.readOnly === true && config.role === 'writer') {
-      db.pragma('query_only = 1');
-      try {
-        db.exec(sql);
-      } finally {
-        db.pragma('query_only = 0');
-      }
-    } else {
-      db.exec(sql);
-    }
-    return { id, ok: true, value: undefined, blobs: false };
-  }
-  if (op === 'next' || op === 'close-cursor') {
-    const cursor = request.cursor ?? 0;
-    const iterator = cursors.get(cursor);
-    if (op === 'close-cursor' || iterator === undefined) {
-      iterator?.return?.();
-      cursors.delete(cursor);
-      return { id, ok: true, value: { cursor, rows: [], done: true }, blobs: false };
-    }
-    const chunk = nextChunk(cursor, iterator);
-    return { id, ok: true, value: chunk, blobs: rowsHaveBlob(chunk.rows) };
-  }
-  const statement = prepare(sql);
-  if (!statement.readonly && (config.role === 'reader' || request.readOnly === true)) {
-    if (request.probe === true) return { id, ok: false, reroute: true };
-    throw new ReadOnlyViolation(
-      'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',
-    );
-  }
-  const args = bindArgs(request.params);
-  switch (op) {
-    case 'run': {
-      const { changes, lastInsertRowid } = statement.run(...args);
-      return { id, ok: true, value: { changes, lastInsertRowid }, blobs: false };
-    }
-    case 'get': {
-      const row = statement.get(...args);
-      return { id, ok: true, value: row, blobs: hasBlob(row) };
-    }
-    case 'all': {
-      const rows = statement.all(...args);
-      return { id, ok: true, value: rows, blobs: rowsHaveBlob(rows) };
-    }
-    case 'iterate': {
-      const cursor = nextCursor++;
-      const iterator = statement.iterate(...args) as IterableIterator<unknown>;
-      cursors.set(cursor, iterator);
-      const chunk = nextChunk(cursor, iterator);
-      return { id, ok: true, value: chunk, blobs: rowsHaveBlob(chunk.rows) };
-    }
-  }
-}
-
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-}
-
-/**
- * Runs one request. SQLITE_BUSY is retried (after the busy timeout already
- * waited) only where a retry is safe: an autocommit statement that changed
- * nothing, or a COMMIT, which SQLite documents as retryable.
- */
-function runWithRetry(request: WireRequest): WireResponse {
-  const retryable = !db.inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return execute(request);
-    } catch (error) {
-      if (!retryable || attempt >= BUSY_RETRIES || !isBusy(error)) throw error;
-      retries++;
-      Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
-    }
+  add(response: WireResponse, open = session.inTransaction): void {
+    this.items.push(response);
+    this.open.push(open);
   }
 }
 
@@ -229,32 +33,56 @@ function aborted(flag: Int32Array | undefined): boolean {
   return flag !== undefined && Atomics.load(flag, 0) !== 0;
 }
 
-function fail(id: number, error: unknown): WireResponse {
-  return { id, ok: false, error: toWireError(error) };
-}
-
 /** The answer to a request that did not run because the strategy's hold was lost first. */
-function lostHold(id: number): WireResponse {
-  return fail(id, new Aborted('The strategy hold was lost before this request ran'));
+const lostHold = (seq: number): WireResponse => session.failed(seq, new KindedError('aborted', 'The strategy hold was lost before this request ran'));
+
+/** Reopens a connection whose state became unknown; false (and every remaining request failed) if it cannot. */
+function recover(rest: readonly WireRequest[], answers: Answers): boolean {
+  if (!session.broken) return true;
+  try {
+    session.ensureOpen(false);
+    return true;
+  } catch (error) {
+    for (const request of rest) answers.add(session.failed(request.seq, openError(error)), false);
+    return false;
+  }
 }
 
-function runEach(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
-  return items.map((request) => {
-    if (aborted(flag)) return lostHold(request.id);
-    try {
-      return runWithRetry(request);
-    } catch (error) {
-      return fail(request.id, error);
+/** Requests one by one. A one-shot request must leave the connection in autocommit, or it is rolled back and fails. */
+function runEach(items: readonly WireRequest[], flag: Int32Array | undefined, oneShot: boolean, answers: Answers): void {
+  for (let i = 0; i < items.length; i++) {
+    const request = items[i]!;
+    if (!recover(items.slice(i), answers)) return;
+    if (aborted(flag)) {
+      answers.add(lostHold(request.seq));
+      continue;
     }
-  });
+    if (!session.claim(request.seq)) {
+      answers.add(session.skipped(request.seq));
+      continue;
+    }
+    let response = session.run(request);
+    if (oneShot && session.inTransaction) {
+      session.rollback();
+      response = session.failed(
+        request.seq,
+        new KindedError('transaction-control', 'This statement left a transaction open, so it was rolled back: one-shot statements run in autocommit; use pool.transaction(fn) or a lease from pool.acquire()'),
+      );
+    }
+    session.idle();
+    answers.add(response);
+  }
 }
 
 /** Whether a reader may run this batch in one read transaction: plain one-shot reads, nothing open. */
 function snapshotable(items: readonly WireRequest[]): boolean {
-  if (config.role !== 'reader' || items.length < 2 || db.inTransaction || cursors.size > 0) return false;
+  if (config.role !== 'reader' || items.length < 2 || session.inTransaction || session.cursorsOpen) return false;
   for (const request of items) if (request.op !== 'get' && request.op !== 'all') return false;
   return true;
 }
+
+const isBusyFailure = (response: WireResponse): boolean =>
+  response.status === Status.Failed && (response.value as WireError).code?.startsWith('SQLITE_BUSY') === true;
 
 /**
  * A reader's batch in one read transaction: the requests were all in flight
@@ -262,90 +90,118 @@ function snapshotable(items: readonly WireRequest[]): boolean {
  * its read lock once instead of once per statement (about 3x fewer ns per
  * point read). A SQLITE_BUSY ends the snapshot; the rest run alone, with retries.
  */
-function runSnapshot(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
-  const results: WireResponse[] = [];
+function runSnapshot(items: readonly WireRequest[], flag: Int32Array | undefined, answers: Answers): void {
   let next = 0;
-  prepare('BEGIN').run(); // the statement cache keeps BEGIN and COMMIT prepared
+  session.control('BEGIN');
   try {
     for (; next < items.length; next++) {
       const request = items[next]!;
       if (aborted(flag)) {
-        results.push(lostHold(request.id));
+        answers.add(lostHold(request.seq), false);
         continue;
       }
-      try {
-        results.push(execute(request));
-      } catch (error) {
-        if (isBusy(error)) break;
-        results.push(fail(request.id, error));
+      if (!session.claim(request.seq)) {
+        answers.add(session.skipped(request.seq), false);
+        continue;
+      }
+      const response = session.run(request);
+      session.idle();
+      if (isBusyFailure(response)) break;
+      answers.add(response, false);
+      if (session.broken) {
+        next++;
+        break;
       }
     }
   } finally {
-    if (db.inTransaction) prepare('COMMIT').run();
+    if (session.inTransaction) {
+      try {
+        session.control('COMMIT');
+      } catch {
+        session.rollback();
+      }
+    }
   }
-  if (next < items.length) results.push(...runEach(items.slice(next), flag));
-  return results;
+  if (next < items.length) runEach(items.slice(next), flag, true, answers);
 }
+
+/** An interrupt that reached a request other than the one the pool meant (kind `sqlite`, not `interrupted`). */
+const strayInterrupt = (response: WireResponse): boolean =>
+  response.status === Status.Failed && (response.value as WireError).kind === 'sqlite' && (response.value as WireError).code === 'SQLITE_INTERRUPT';
 
 /**
  * Group commit: one transaction, each request inside its own SAVEPOINT so a
- * failing one rolls back alone. Nothing is acknowledged before COMMIT succeeds.
+ * failing one rolls back alone. Nothing is acknowledged before COMMIT
+ * succeeds. When SQLite ends the whole transaction itself (an interrupt of a
+ * write, SQLITE_FULL, an I/O error), the members that had run are not lost:
+ * none was acknowledged, so they run again in a new transaction, at most
+ * twice more.
  */
-function runGroup(items: readonly WireRequest[], flag: Int32Array | undefined): WireResponse[] {
-  try {
-    runWithRetry({ id: 0, op: 'exec', sql: 'BEGIN IMMEDIATE', params: undefined });
-  } catch (error) {
-    return items.map((request) => fail(request.id, error));
-  }
-  const results = items.map((request) => {
-    if (aborted(flag)) return lostHold(request.id);
-    prepare('SAVEPOINT litepool_group').run(); // prepared once, not parsed per write
+function runGroup(items: readonly WireRequest[], flag: Int32Array | undefined, answers: Answers): void {
+  const results = new Map<number, WireResponse>();
+  let pending = items;
+  let lastError: unknown = new Error('The group transaction could not be completed');
+  for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
     try {
-      const response = execute(request);
-      prepare('RELEASE litepool_group').run();
-      return response;
+      if (session.broken) session.ensureOpen(false);
+      session.runControl('BEGIN IMMEDIATE');
     } catch (error) {
-      db.exec('ROLLBACK TO litepool_group; RELEASE litepool_group');
-      return fail(request.id, error);
+      lastError = openError(error);
+      break;
     }
-  });
-  try {
-    if (aborted(flag)) throw new Aborted('The strategy hold was lost before COMMIT: the batch was rolled back');
-    runWithRetry({ id: 0, op: 'exec', sql: 'COMMIT', params: undefined });
-    return results;
-  } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    return items.map((request) => fail(request.id, error));
+    const done: WireRequest[] = [];
+    let lostFrom = -1;
+    for (let i = 0; i < pending.length && lostFrom < 0; i++) {
+      const request = pending[i]!;
+      if (aborted(flag)) {
+        results.set(request.seq, lostHold(request.seq));
+        continue;
+      }
+      if (!session.claim(request.seq)) {
+        results.set(request.seq, session.skipped(request.seq));
+        continue;
+      }
+      let response: WireResponse | undefined;
+      try {
+        session.control('SAVEPOINT litepool_group');
+        response = session.run(request);
+        if (response.status === Status.Failed && session.inTransaction) session.control('ROLLBACK TO litepool_group');
+        if (session.inTransaction) session.control('RELEASE litepool_group');
+      } catch (error) {
+        lastError = error;
+        session.rollback();
+      }
+      session.idle();
+      if (session.inTransaction && response !== undefined) {
+        results.set(request.seq, response);
+        if (response.status !== Status.Failed) done.push(request);
+      } else if (response !== undefined && response.status === Status.Failed && !strayInterrupt(response)) {
+        // This request failed and took the transaction with it; the others run again.
+        results.set(request.seq, response);
+        lastError = Object.assign(new Error((response.value as WireError).message), { code: (response.value as WireError).code });
+        lostFrom = i + 1;
+      } else {
+        lostFrom = i;
+      }
+    }
+    if (lostFrom < 0) {
+      try {
+        if (aborted(flag)) throw new KindedError('aborted', 'The strategy hold was lost before COMMIT: the batch was rolled back');
+        session.runControl('COMMIT');
+      } catch (error) {
+        session.rollback();
+        for (const request of done) results.set(request.seq, session.failed(request.seq, error));
+      }
+      pending = [];
+      break;
+    }
+    // SQLite ended the transaction: what had run is undone and unacknowledged; it runs again.
+    session.rollback();
+    for (const request of done) results.delete(request.seq);
+    pending = [...done, ...pending.slice(lostFrom)];
   }
+  for (const request of items) answers.add(results.get(request.seq) ?? session.failed(request.seq, lastError), false);
 }
-
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'close') {
-    closeConnection();
-    post({ type: 'closed' });
-    port.close();
-    return;
-  }
-  if (message.reopen || db?.open !== true) {
-    try {
-      closeConnection();
-      open();
-    } catch (error) {
-      // Every request of the batch fails with the open error; the next batch tries again.
-      closeConnection();
-      post({ type: 'results', items: packResponses(unpackRequests(message.items).map((request) => fail(request.id, openError(error)))), retries: 0 });
-      return;
-    }
-  }
-  const before = retries;
-  const requests = unpackRequests(message.items);
-  const items = message.group
-    ? runGroup(requests, message.abortFlag)
-    : snapshotable(requests)
-      ? runSnapshot(requests, message.abortFlag)
-      : runEach(requests, message.abortFlag);
-  post({ type: 'results', items: packResponses(items), retries: retries - before });
-});
 
 /** better-sqlite3 checks the directory itself and throws without a code: that is SQLite's CANTOPEN. */
 function openError(error: unknown): unknown {
@@ -353,8 +209,42 @@ function openError(error: unknown): unknown {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? error : Object.assign(error as object, { code: 'SQLITE_CANTOPEN' });
 }
 
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'close') {
+    session.close();
+    post({ type: 'closed' });
+    port.close();
+    return;
+  }
+  const requests = unpackRequests(message.items);
+  const answers = new Answers();
+  const before = session.retries;
+  try {
+    session.ensureOpen(message.reopen);
+  } catch (error) {
+    // Every request of the batch fails with the open error; the next batch tries again.
+    session.close();
+    for (const request of requests) answers.add(session.failed(request.seq, openError(error)), false);
+    post({ type: 'results', items: packResponses(answers.items, answers.open), retries: 0 });
+    return;
+  }
+  try {
+    if (message.group) runGroup(requests, message.abortFlag, answers);
+    else if (snapshotable(requests)) runSnapshot(requests, message.abortFlag, answers);
+    else runEach(requests, message.abortFlag, message.oneShot, answers);
+  } catch (error) {
+    // Not a statement's error (those are answers): whatever it was, the batch is answered and the connection reopened.
+    session.idle();
+    session.rollback();
+    session.close();
+    const answered = new Set(answers.items.map((response) => response.seq));
+    for (const request of requests) if (!answered.has(request.seq)) answers.add(session.failed(request.seq, error), false);
+  }
+  post({ type: 'results', items: packResponses(answers.items, answers.open), retries: session.retries - before });
+});
+
 try {
-  if (!config.deferOpen) open();
+  if (!config.deferOpen) session.ensureOpen(false);
   post({ type: 'ready' });
 } catch (error) {
   post({ type: 'open-failed', error: toWireError(openError(error)) });

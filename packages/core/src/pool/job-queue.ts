@@ -1,4 +1,4 @@
-/** A FIFO of jobs with O(1) shift, for the lanes' wait queues. */
+/** A FIFO of jobs with O(1) shift (and a rare unshift, for work taken back), for the lanes' wait queues. */
 export class JobQueue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
@@ -29,6 +29,12 @@ export class JobQueue<T> {
       this.head = 0;
     }
     return item;
+  }
+
+  /** Puts `items` (in their order) at the front, before every queued job. */
+  unshift(items: readonly T[]): void {
+    this.items = [...items, ...this.items.slice(this.head)];
+    this.head = 0;
   }
 
   /** Removes and returns every job. */

@@ -1,28 +1,34 @@
 /**
  * A lane: the wait queue in front of one kind of connection (the writer, or
- * the readers), backed by a generic-pool of worker connections. It sends
- * queued one-shot requests in batches under one strategy hold, lends whole
+ * the readers), backed by a generic-pool of connections. It sends queued
+ * one-shot requests in batches under one strategy hold, lends whole
  * connections to leases and transactions, expires waiters after
- * `acquireTimeoutMs`, and replaces crashed workers.
+ * `acquireTimeoutMs`, moves work away from a connection stuck in a long
+ * statement, and replaces connections that die.
  */
 import genericPool from 'generic-pool';
-import type { Pending, WorkerConnection } from '../local/worker-connection.js';
 import { AbortError, AcquireTimeoutError } from '../errors.js';
-import { JobQueue } from './job-queue.js';
-import type { WireRequest } from '../local/protocol.js';
 import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
+import type { Connection, Pending, Request } from './connection.js';
+import { JobQueue } from './job-queue.js';
 
 /** A one-shot request waiting to be sent in a batch. */
 export interface QueryJob {
   readonly kind: 'query';
-  readonly request: WireRequest;
+  readonly request: Request;
   readonly waiter: Pending;
   enqueuedAt: number;
+  /** Its caller aborted while it waited in the queue. */
+  cancelled: boolean;
+  /** Stops watching the caller's signal (the job left the queue; its connection watches it from then on). */
+  detach?: () => void;
+  /** Cannot run inside a transaction (VACUUM): sent in a batch of its own, never group-committed. */
+  readonly alone?: boolean;
 }
 
 /** What a lease receives: a connection for its exclusive use, under a strategy hold. */
 export interface Grant {
-  readonly connection: WorkerConnection;
+  readonly connection: Connection;
   readonly hold: StrategyHold;
   /** Shared flag set when the hold is lost; passed with every batch. */
   readonly abortFlag: Int32Array | undefined;
@@ -42,7 +48,7 @@ export interface LeaseJob {
 type Job = QueryJob | LeaseJob;
 
 /** Batches in flight per connection: one running in the worker, one waiting behind it. */
-const PIPELINE_DEPTH = 2;
+export const PIPELINE_DEPTH = 2;
 
 /** How a lane is set up by its pool. */
 export interface LaneConfig {
@@ -55,12 +61,10 @@ export interface LaneConfig {
   readonly acquireTimeoutMs: number;
   /** Group commit settings (writer of a batching strategy), else undefined. */
   readonly group: WriteBatching | undefined;
-  /** Opens one connection (a worker thread). */
-  readonly open: () => Promise<WorkerConnection>;
+  /** Opens one connection. */
+  readonly open: () => Promise<Connection>;
   /** Awaited before a connection is acquired (strategy init, the writer's first open); undefined once passed. */
   readonly gate: () => Promise<void> | undefined;
-  /** Request ids for the lane's own requests. */
-  readonly nextId: () => number;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
 }
@@ -70,7 +74,7 @@ class OpenFailure {
   constructor(readonly error: unknown) {}
 }
 
-type Resource = WorkerConnection | OpenFailure;
+type Resource = Connection | OpenFailure;
 
 /** One shared flag per hold signal (a hold serves many batches): one listener, not one per batch. */
 const flags = new WeakMap<AbortSignal, Int32Array>();
@@ -92,25 +96,36 @@ export function flagFor(signal: AbortSignal | undefined): Int32Array | undefined
 export class Lane {
   /** Jobs that could not start at once because every connection was busy. */
   waits = 0;
-  /** Batches of one-shot requests sent to workers. */
+  /** Batches of one-shot requests sent to connections. */
   batches = 0;
   /** One-shot requests sent in those batches. */
   requests = 0;
+  /** One-shot requests taken back from a stalled connection and run elsewhere. */
+  moved = 0;
 
   private readonly queue = new JobQueue<Job>();
   private queued = 0;
   private active = 0;
+  /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
+  private starting = 0;
+  private readonly serving = new Set<Connection>();
   private readonly pool: genericPool.Pool<Resource>;
   private timer: NodeJS.Timeout | undefined;
   private lastFailure: unknown;
   private idleWaiters: (() => void)[] = [];
+  /** Serve loops waiting for work while their batches run. */
+  private wakers: (() => void)[] = [];
 
   constructor(private readonly config: LaneConfig) {
     this.pool = genericPool.createPool<Resource>(
       {
-        create: () => config.open().catch((error: unknown) => new OpenFailure(error)),
+        // Through a promise: a synchronous throw while opening must become an OpenFailure, not escape generic-pool.
+        create: () =>
+          Promise.resolve()
+            .then(() => config.open())
+            .catch((error: unknown) => new OpenFailure(error)),
         destroy: async (resource) => {
-          if (!(resource instanceof OpenFailure)) await resource.close();
+          if (!(resource instanceof OpenFailure)) await resource.close(this.closeGraceMs);
         },
         // An OpenFailure passes validation so it reaches serveNext, which fails the waiters with it.
         validate: async (resource) => resource instanceof OpenFailure || resource.dead === undefined,
@@ -139,13 +154,23 @@ export class Lane {
     if (this.active >= this.config.size) this.waits++;
     this.queue.push(job);
     this.queued++;
+    if (job.kind === 'query' && job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
     this.armTimer();
-    if (this.wakers.length > 0) for (const wake of this.wakers.splice(0)) wake();
     this.pump();
+    this.wake();
   }
 
-  /** Serve loops waiting for work while their batches run. */
-  private wakers: (() => void)[] = [];
+  /** A queued one-shot call whose caller aborts leaves the queue at once. */
+  private watchAbort(job: QueryJob, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      job.cancelled = true;
+      this.queued--;
+      job.waiter.reject(new AbortError({ cause: signal.reason }));
+      this.settleIfIdle();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.detach = () => signal.removeEventListener('abort', onAbort);
+  }
 
   /** Marks a queued lease job cancelled (its caller gave up). */
   cancel(job: LeaseJob): void {
@@ -159,11 +184,20 @@ export class Lane {
   failQueued(error: unknown): void {
     const failure = error instanceof Error ? error : new Error(String(error));
     for (const job of this.queue.drain()) {
-      if (job.kind === 'query') job.waiter.reject(failure);
-      else if (!job.cancelled) job.fail(failure);
+      if (job.cancelled) continue;
+      if (job.kind === 'query') {
+        job.detach?.();
+        job.waiter.reject(failure);
+      }
+      else job.fail(failure);
     }
     this.queued = 0;
     this.settleIfIdle();
+  }
+
+  /** Stops every request running or sent on this lane's connections (the pool is being destroyed). */
+  stopAll(reason: Error): void {
+    for (const connection of this.serving) connection.stopAll(reason);
   }
 
   /** Resolves when nothing is queued or running. */
@@ -172,23 +206,52 @@ export class Lane {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Waits until idle, then closes every connection. */
-  async close(): Promise<void> {
+  /** How long a closing connection may take before it is given up (undefined: the connection's default). */
+  private closeGraceMs: number | undefined;
+
+  /** Waits until idle, then closes every connection, each given `graceMs` to finish what it runs. */
+  async close(graceMs?: number): Promise<void> {
+    this.closeGraceMs = graceMs;
+    if (graceMs !== undefined) for (const connection of this.serving) void connection.close(graceMs);
     await this.whenIdle();
     clearTimeout(this.timer);
     await this.pool.drain();
     await this.pool.clear();
   }
 
+  /**
+   * A connection's statement has run long while requests wait behind it:
+   * those that have not started come back to the front of the queue, for
+   * another connection (or, if it died, its replacement) to run.
+   */
+  onStall(connection: Connection): void {
+    if (this.config.size === 1 && connection.dead === undefined) return; // nowhere else to run them
+    const taken = connection.reclaim();
+    if (taken.length === 0) return;
+    this.moved += taken.length;
+    const now = performance.now();
+    const jobs: QueryJob[] = taken.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
+    this.queue.unshift(jobs);
+    this.queued += jobs.length;
+    for (const job of jobs) if (job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
+    this.armTimer();
+    this.pump();
+  }
+
+  private wake(): void {
+    if (this.wakers.length > 0) for (const wake of this.wakers.splice(0)) wake();
+  }
+
   private pump(): void {
-    while (this.queued > 0 && this.active < this.config.size) {
+    while (this.queued > this.starting && this.active < this.config.size) {
       this.active++;
+      this.starting++;
       void this.serveNext();
     }
   }
 
   private async serveNext(): Promise<void> {
-    let connection: WorkerConnection;
+    let connection: Connection;
     try {
       const gate = this.config.gate();
       if (gate !== undefined) await gate;
@@ -201,24 +264,30 @@ export class Lane {
     } catch (error) {
       // tarn's propagateCreateError: a connection that cannot open fails the waiting callers, never hangs them.
       this.lastFailure = error;
+      this.starting--;
       this.active--;
       this.failQueued(error);
       return;
     }
+    this.starting--;
     await this.serve(connection);
   }
 
   /**
    * Serves queued jobs on one connection until the queue is empty or the
-   * worker dies. Batches are pipelined: the next one is sent while the worker
-   * still runs the previous, so the worker never idles waiting for the main
-   * thread to turn results into new requests. Leases wait for the pipeline to drain.
+   * connection dies. Batches are pipelined (the next one is sent while the
+   * connection still runs the previous) only when every connection of the
+   * lane is busy and this one is not stuck in a long statement: a request
+   * never waits behind a long one while another connection could run it.
+   * Leases wait for the pipeline to drain.
    */
-  private async serve(connection: WorkerConnection): Promise<void> {
+  private async serve(connection: Connection): Promise<void> {
     const outstanding = new Set<Promise<void>>();
+    this.serving.add(connection);
     try {
       while (connection.dead === undefined) {
-        const job = this.shift();
+        const mayPipeline = outstanding.size === 0 || (this.queued > this.starting && !connection.stalled);
+        const job = mayPipeline ? this.shift() : undefined;
         if (job === undefined) {
           if (outstanding.size === 0) break;
           // Wake on a finished batch or on new work, whichever comes first.
@@ -237,12 +306,10 @@ export class Lane {
       }
       await Promise.all(outstanding);
     } finally {
+      this.serving.delete(connection);
       this.active--;
-      if (connection.dead !== undefined) {
-        void this.pool.destroy(connection);
-      } else {
-        void this.pool.release(connection);
-      }
+      if (connection.dead !== undefined) void this.pool.destroy(connection);
+      else void this.pool.release(connection);
       if (this.queued > 0) this.pump();
       else this.settleIfIdle();
     }
@@ -252,29 +319,25 @@ export class Lane {
     for (;;) {
       const job = this.queue.shift();
       if (job === undefined) return undefined;
-      if (job.kind === 'lease' && job.cancelled) continue;
+      if (job.cancelled) continue;
       this.queued--;
+      if (job.kind === 'query') job.detach?.();
       return job;
     }
   }
 
   /** Takes the strategy's hold, racing it against the remaining acquire time when it must be waited for. */
-  private async hold(since: number, signal?: AbortSignal): Promise<StrategyHold> {
+  private async hold(since: number): Promise<StrategyHold> {
     const pending = this.config.strategy.acquire(this.config.access);
     if (!(pending instanceof Promise)) return pending;
     const remaining = this.config.acquireTimeoutMs - (performance.now() - since);
     let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
     try {
       return await Promise.race([
         pending,
         new Promise<never>((_, reject) => {
           if (Number.isFinite(remaining)) {
             timer = setTimeout(() => reject(new AcquireTimeoutError(this.config.acquireTimeoutMs)), Math.max(0, remaining));
-          }
-          if (signal !== undefined) {
-            onAbort = () => reject(new AbortError({ cause: signal.reason }));
-            signal.addEventListener('abort', onAbort, { once: true });
           }
         }),
       ]);
@@ -284,33 +347,29 @@ export class Lane {
       throw error;
     } finally {
       clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  private async runBatch(connection: WorkerConnection, first: QueryJob): Promise<void> {
+  private async runBatch(connection: Connection, first: QueryJob): Promise<void> {
+    const group = this.config.group !== undefined && first.alone !== true;
     const limit =
-      this.config.group?.maxBatch ??
-      Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queued + 1) / this.config.size)));
+      first.alone === true ? 1 : (this.config.group?.maxBatch ?? Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queued + 1) / this.config.size))));
     const jobs: QueryJob[] = [first];
     this.takeQueries(jobs, limit);
-    if (this.config.group !== undefined && jobs.length < limit && this.config.group.maxWaitMs > 0) {
+    if (group && jobs.length < limit && this.config.group!.maxWaitMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, this.config.group!.maxWaitMs));
       this.takeQueries(jobs, limit);
     }
     let hold: StrategyHold;
     try {
       hold = await this.hold(first.enqueuedAt);
+      hold.assertHeld?.();
+      if (hold.signal?.aborted === true) {
+        hold.release();
+        throw hold.signal.reason as Error;
+      }
     } catch (error) {
       this.lastFailure = error;
-      for (const job of jobs) job.waiter.reject(error as Error);
-      return;
-    }
-    try {
-      hold.assertHeld?.();
-      if (hold.signal?.aborted === true) throw hold.signal.reason as Error;
-    } catch (error) {
-      hold.release();
       for (const job of jobs) job.waiter.reject(error as Error);
       return;
     }
@@ -322,7 +381,7 @@ export class Lane {
       await connection.send(
         jobs.map((job) => job.request),
         jobs.map((job) => job.waiter),
-        { reopen, group: this.config.group !== undefined, abortFlag: flagFor(hold.signal) },
+        { reopen, group, oneShot: true, abortFlag: flagFor(hold.signal) },
       );
     } finally {
       hold.release();
@@ -332,14 +391,16 @@ export class Lane {
   private takeQueries(jobs: QueryJob[], limit: number): void {
     while (jobs.length < limit) {
       const next = this.queue.peek();
-      if (next === undefined || next.kind !== 'query') return;
+      if (next === undefined || next.kind !== 'query' || next.alone === true) return;
       this.queue.shift();
+      if (next.cancelled) continue;
       this.queued--;
+      next.detach?.();
       jobs.push(next);
     }
   }
 
-  private async lend(connection: WorkerConnection, job: LeaseJob): Promise<void> {
+  private async lend(connection: Connection, job: LeaseJob): Promise<void> {
     let hold: StrategyHold;
     try {
       hold = await this.hold(job.enqueuedAt);
@@ -356,9 +417,7 @@ export class Lane {
       if (connection.epoch !== hold.epoch) {
         // Open (or reopen) under the hold before lending, so an open failure reaches the caller.
         const opened = await new Promise<Error | undefined>((settle) => {
-          void connection.send([{ id: this.config.nextId(), op: 'get', sql: 'SELECT 1', params: undefined }], [{ resolve: () => settle(undefined), reject: settle }], {
-            reopen: true,
-          });
+          void connection.send([{ op: 'get', sql: 'SELECT 1', params: undefined }], [{ resolve: () => settle(undefined), reject: settle }], { reopen: true });
         });
         if (opened !== undefined) {
           this.lastFailure = opened;
@@ -389,10 +448,11 @@ export class Lane {
     const now = performance.now();
     for (;;) {
       const head = this.queue.peek();
-      if (head === undefined || now - head.enqueuedAt < this.config.acquireTimeoutMs) break;
+      if (head === undefined || (!head.cancelled && now - head.enqueuedAt < this.config.acquireTimeoutMs)) break;
       this.queue.shift();
-      if (head.kind === 'lease' && head.cancelled) continue;
+      if (head.cancelled) continue;
       this.queued--;
+      if (head.kind === 'query') head.detach?.();
       const error = new AcquireTimeoutError(this.config.acquireTimeoutMs, { cause: this.lastFailure });
       if (head.kind === 'query') head.waiter.reject(error);
       else head.fail(error);

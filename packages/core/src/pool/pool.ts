@@ -1,20 +1,22 @@
 /**
  * The pool: routes one-shot statements to the readers or the writer, lends
- * connections to transactions and leases, and manages the lifecycle
- * (lazy start, drain on close, reject-everything on destroy).
+ * connections to transactions and leases, and manages the lifecycle (lazy
+ * start, a bounded drain on close, reject-everything on destroy).
  */
-import { WorkerConnection, type ConnectionHooks, type Pending } from '../local/worker-connection.js';
-import { AbortError, ArgumentError, PoolClosedError, QueueFullError, StrategyError } from '../errors.js';
-import { onNetworkFilesystem } from '../config/filesystem.js';
-import { Lane, type Grant, type LeaseJob } from './lane.js';
-import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
-import { PortServer } from './port.js';
-import type { Op, Params, RunResult, WireRequest } from '../local/protocol.js';
-import { resolveStrategy } from '../config/resolve-strategy.js';
-import { Lease, Reroute, runMember, runScoped, type Queryable, type Row, type Transaction, type TransactionMode } from './session.js';
-import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
-import { checkCall } from '../config/validate.js';
+import { EventEmitter } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MAX_TIMER_MS, resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
+import { onNetworkFilesystem } from '../config/filesystem.js';
+import { resolveStrategy } from '../config/resolve-strategy.js';
+import { checkCall, checkQueryOptions } from '../config/validate.js';
+import { AbortError, ArgumentError, ConnectionStateError, PoolClosedError, QueueFullError, StrategyError, TransactionError } from '../errors.js';
+import { summarize } from '../sql/statements.js';
+import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
+import type { Params, QueryOptions, Row, RunResult } from '../types.js';
+import type { Connection, ConnectionFactory, ConnectionFactoryMaker, ConnectionHooks, Op, Pending, Request } from './connection.js';
+import { Lane, type Grant, type LeaseJob } from './lane.js';
+import { PortServer } from './port.js';
+import { Lease, Reroute, runMember, runScoped, type Queryable, type Transaction, type TransactionMode } from './session.js';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {
@@ -31,6 +33,38 @@ export interface AcquireOptions {
   readonly write?: boolean;
   /** Gives up waiting when it aborts; the promise rejects with `ABORT_ERR`. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Pool.close}. */
+export interface CloseOptions {
+  /** How long to let queued work, transactions and leases finish before destroying the pool, in ms. Default: the pool's `closeTimeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
+/** Something the application should know about; a pool emits it as a `warning` event. */
+export class LitepoolWarning extends Error {
+  /** A stable code: `LITEPOOL_LEASE_HELD`, `LITEPOOL_LEASE_ROLLED_BACK`, `LITEPOOL_NO_INTERRUPT`, `LITEPOOL_STATEMENT_ABANDONED`, `LITEPOOL_CONNECTION_ABANDONED`. */
+  readonly code: string;
+
+  /** @param code the stable code @param message what happened, for people */
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return 'LitepoolWarning';
+  }
+}
+
+/** The events of a {@link Pool}. */
+export interface PoolEvents {
+  /**
+   * A warning: a lease held past `leakDetectionMs`, a lease released inside a
+   * transaction, a statement that could not be stopped. With no listener,
+   * warnings go to `process.emitWarning`.
+   */
+  warning: [warning: LitepoolWarning];
 }
 
 /** A snapshot of the pool's state, from {@link Pool.stats}. */
@@ -53,6 +87,8 @@ export interface PoolStats {
   readonly writeBatches: { readonly batches: number; readonly requests: number };
   /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
   readonly readBatches: { readonly batches: number; readonly requests: number };
+  /** Requests taken back from a connection stuck in a long statement and run on another (since start). */
+  readonly moved: number;
   /**
    * Groups of transactions committed together and the transactions they carried
    * (since start; strategies with `writeBatching.transactions` only).
@@ -70,13 +106,17 @@ export interface PoolStats {
   readonly strategyStats: Readonly<Record<string, number | string | boolean>>;
 }
 
+/** Grace given to connections when the pool is destroyed (or close() ran out of time). */
+const DESTROY_GRACE_MS = 250;
+
 /** A pool of worker-thread SQLite connections. Create it with {@link createPool}. */
-export class Pool implements Queryable {
+export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   /** The strategy in use. */
   readonly strategy: Strategy;
   /** The options after defaults, frozen. */
   readonly options: ResolvedPoolOptions;
 
+  readonly #factory: ConnectionFactory;
   readonly #writer: Lane;
   readonly #readers: Lane | undefined;
   /** Per SQL text: does it write? Learnt from the readers' `stmt.readonly`. */
@@ -91,27 +131,30 @@ export class Pool implements Queryable {
   readonly #networkFilesystem: boolean;
   #state: 'open' | 'closing' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
+  /** Set once the pool stops waiting for work to finish: the reason later work is refused with. */
+  #destroyed: PoolClosedError | undefined;
   #init: Promise<void> | undefined;
   #initialized = false;
   #writerWarm: Promise<void> | undefined;
   #writerOpened = false;
-  #nextId = 1;
   #dirty = false;
   #maintaining = false;
   #crashes = 0;
   #retries = 0;
   #maintenanceErrors = 0;
+  readonly #warned = new Set<string>();
 
   /** @internal Use {@link createPool}. */
-  constructor(options: PoolOptions) {
+  constructor(options: PoolOptions, factory: ConnectionFactoryMaker) {
+    super();
     this.options = resolveOptions(options);
     this.#networkFilesystem = onNetworkFilesystem(this.options.filename);
     this.strategy = resolveStrategy(this.options.strategy, this.#networkFilesystem);
+    this.#factory = factory(this.options, this.strategy);
     const common = {
       strategy: this.strategy,
       maxBatch: this.options.maxBatch,
       acquireTimeoutMs: this.options.acquireTimeoutMs,
-      nextId: () => this.#nextId++,
     };
     this.#writer = new Lane({
       ...common,
@@ -135,41 +178,41 @@ export class Pool implements Queryable {
           });
   }
 
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.#query('run', sql, params) as Promise<RunResult>;
+  run(sql: string, params?: Params, options?: QueryOptions): Promise<RunResult> {
+    return this.#query('run', sql, params, options) as Promise<RunResult>;
   }
 
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.#query('get', sql, params) as Promise<T | undefined>;
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T | undefined> {
+    return this.#query('get', sql, params, options) as Promise<T | undefined>;
   }
 
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.#query('all', sql, params) as Promise<T[]>;
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
+    return this.#query('all', sql, params, options) as Promise<T[]>;
   }
 
   /** Runs a script on the writer. */
-  exec(sql: string): Promise<void> {
-    return this.#query('exec', sql, undefined) as Promise<void>;
+  exec(sql: string, options?: QueryOptions): Promise<void> {
+    return this.#query('exec', sql, undefined, options) as Promise<void>;
   }
 
   /** Streams rows on a connection held until the loop ends (or breaks). */
-  async *iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T> {
-    const invalid = this.#refuse() ?? checkCall(sql, params);
+  async *iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
+    const invalid = this.#refuse() ?? checkCall(sql, params) ?? checkQueryOptions(options) ?? refuseOneShot(sql);
     if (invalid !== undefined) throw invalid;
     const writes = this.#readers === undefined || this.#routes.get(sql) === true;
-    let lease = await this.#lease(writes ? 'write' : 'read', undefined, !writes);
+    let lease = await this.#lease(writes ? 'write' : 'read', options?.signal, !writes);
     try {
       try {
-        yield* lease.stream<T>(sql, params, !writes);
+        yield* lease.stream<T>(sql, params, options, { probe: !writes });
       } catch (error) {
         if (!(error instanceof Reroute)) throw error;
         this.#remember(sql, true);
-        lease.release();
-        lease = await this.#lease('write', undefined, false);
-        yield* lease.stream<T>(sql, params, false);
+        void lease.release();
+        lease = await this.#lease('write', options?.signal, false);
+        yield* lease.stream<T>(sql, params, options, {});
       }
     } finally {
-      lease.release();
+      void lease.release();
     }
   }
 
@@ -201,7 +244,7 @@ export class Pool implements Queryable {
         depth: 0,
       });
     } finally {
-      lease.release();
+      void lease.release();
     }
   }
 
@@ -225,8 +268,8 @@ export class Pool implements Queryable {
     try {
       // Admitted when queued: a pool that started closing since still runs them.
       lease = await this.#lease('write', undefined, false, false, true);
-      await lease.request('exec', 'BEGIN IMMEDIATE', undefined).catch((error: unknown) => {
-        lease.release();
+      await lease.request('exec', 'BEGIN IMMEDIATE', undefined, undefined, { internal: true }).catch((error: unknown) => {
+        void lease.release();
         throw error;
       });
     } catch (error) {
@@ -249,12 +292,12 @@ export class Pool implements Queryable {
           }
         }
       }
-      if (failure === undefined) await lease.request('exec', 'COMMIT', undefined);
+      if (failure === undefined) await lease.request('exec', 'COMMIT', undefined, undefined, { internal: true, inTransaction: true });
     } catch (error) {
       failure = error;
     }
     if (failure !== undefined) await lease.control('exec', 'ROLLBACK').catch(() => {});
-    lease.release();
+    void lease.release();
     this.#groups++;
     this.#groupedTransactions += done.length;
     for (const member of done) {
@@ -266,9 +309,13 @@ export class Pool implements Queryable {
   /**
    * Leases a connection for exclusive use across awaits: the writer
    * (`write: true`) or a reader. Statements autocommit unless you BEGIN.
-   * Call `release()` when done (in a `finally`).
+   * Call `release()` when done (in a `finally`): a transaction left open is
+   * rolled back then, and a connection whose settings you changed is reset.
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      return Promise.reject(new ArgumentError('options.signal must be an AbortSignal'));
+    }
     return this.#lease(options.write === true ? 'write' : 'read', options.signal, options.write !== true);
   }
 
@@ -301,6 +348,7 @@ export class Pool implements Queryable {
       writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
       transactionGroups: { groups: this.#groups, transactions: this.#groupedTransactions },
       readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
+      moved: this.#writer.moved + (readers?.moved ?? 0),
       retries: this.#retries,
       crashes: this.#crashes,
       maintenanceErrors: this.#maintenanceErrors,
@@ -309,42 +357,69 @@ export class Pool implements Queryable {
     };
   }
 
-  /** Stops accepting work, lets queued work and open leases finish, then closes every connection. */
-  close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    this.#state = 'closing';
-    this.#closing = (async () => {
-      try {
-        while (this.#grouping !== undefined) await this.#grouping;
-        await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle()]);
-        // Readers first: the writer closes last, so WAL cleanup sees no other connection.
-        await this.#readers?.close();
-        await this.#writer.close();
-        if (this.#init !== undefined) await this.strategy.close();
-      } finally {
-        for (const server of [...this.#ports]) server.close();
-        this.#state = 'closed';
-      }
-    })();
+  /**
+   * Stops accepting work, lets queued work, transactions and open leases
+   * finish, then closes every connection. If that takes longer than
+   * `timeoutMs` (default: the pool's `closeTimeoutMs`), what is left is
+   * destroyed: queued calls and leases reject with `ERR_POOL_CLOSED` and
+   * running statements are interrupted. Idempotent; never rejects.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? this.options.closeTimeoutMs;
+    if (!(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)) {
+      return Promise.reject(new ArgumentError(`close({ timeoutMs }) must be an integer from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`));
+    }
+    this.#closing ??= this.#shutdown(timeoutMs);
     return this.#closing;
   }
 
   /**
    * Rejects queued work and revokes open leases now (with `ERR_POOL_CLOSED`,
-   * `reason` as cause), lets statements already running finish, then closes.
+   * `reason` as cause), interrupts running statements, then closes every
+   * connection. Settles within about a second.
    */
   destroy(reason?: unknown): Promise<void> {
-    const error = new PoolClosedError('The pool was destroyed', { cause: reason });
+    this.#abandonWork(new PoolClosedError('The pool was destroyed', { cause: reason }));
+    return this.close({ timeoutMs: 0 });
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
     if (this.#state === 'open') this.#state = 'closing';
+    try {
+      const drained = (async () => {
+        while (this.#grouping !== undefined) await this.#grouping;
+        await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle()]);
+      })();
+      if (!(await settlesWithin(drained, timeoutMs))) {
+        this.#abandonWork(new PoolClosedError(`The pool was destroyed: close() waited ${timeoutMs} ms (closeTimeoutMs) for work to finish`));
+        await settlesWithin(drained, DESTROY_GRACE_MS * 4);
+      }
+      // Readers first: the writer closes last, so WAL cleanup sees no other connection.
+      const grace = this.#destroyed === undefined ? undefined : DESTROY_GRACE_MS;
+      await this.#readers?.close(grace);
+      await this.#writer.close(grace);
+      if (this.#init !== undefined) await this.strategy.close().catch(() => {});
+    } finally {
+      this.#factory.close();
+      for (const server of [...this.#ports]) server.close();
+      this.#state = 'closed';
+    }
+  }
+
+  /** Stops waiting for work: rejects what is queued, revokes leases, interrupts what runs. */
+  #abandonWork(error: PoolClosedError): void {
+    if (this.#state === 'open') this.#state = 'closing';
+    this.#destroyed ??= error;
     for (const item of this.#grouped.splice(0)) item.reject(error);
     this.#writer.failQueued(error);
     this.#readers?.failQueued(error);
     for (const lease of this.#leases) lease.revoke(error);
-    return this.close();
+    this.#writer.stopAll(error);
+    this.#readers?.stopAll(error);
   }
 
   #refuse(): PoolClosedError | undefined {
-    return this.#state === 'open' ? undefined : new PoolClosedError(`The pool is ${this.#state}`);
+    return this.#state === 'open' ? undefined : (this.#destroyed ?? new PoolClosedError(`The pool is ${this.#state}`));
   }
 
   #queued(): number {
@@ -358,42 +433,59 @@ export class Pool implements Queryable {
     return undefined;
   }
 
-  #query(op: Op, sql: string, params: Params | undefined): Promise<unknown> {
-    const invalid = this.#admit() ?? checkCall(sql, params);
+  /** Reports a warning: as a `warning` event, or to process.emitWarning when nobody listens. */
+  #warn(code: string, message: string, once = false): void {
+    if (once) {
+      if (this.#warned.has(code)) return;
+      this.#warned.add(code);
+    }
+    const warning = new LitepoolWarning(code, message);
+    if (this.listenerCount('warning') > 0) this.emit('warning', warning);
+    else process.emitWarning(warning);
+  }
+
+  #query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    const invalid = this.#admit() ?? checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options) ?? refuseOneShot(sql);
     if (invalid !== undefined) return Promise.reject(invalid);
+    if (options?.signal?.aborted === true) return Promise.reject(new AbortError({ cause: options.signal.reason }));
     return new Promise((resolve, reject) => {
-      const request: WireRequest = { id: this.#nextId++, op, sql, params };
+      const limits = { timeoutMs: options?.timeoutMs, signal: options?.signal };
+      const request: Request = { op, sql, params };
       const writes = op === 'exec' || this.#readers === undefined ? true : this.#routes.get(sql);
+      const toWriter = (): void => this.#enqueueWrite(request, { resolve, reject, ...limits });
       if (writes === true) {
-        this.#enqueueWrite(request, { resolve, reject });
-      } else if (writes === false) {
-        this.#readers!.enqueue({ kind: 'query', request, waiter: { resolve, reject }, enqueuedAt: performance.now() });
-      } else {
-        // First sight of this SQL: a reader prepares it and either runs it or sends it back as a write.
-        const waiter: Pending = {
-          resolve: (value) => {
-            this.#remember(sql, false);
-            resolve(value);
-          },
-          reject,
-          reroute: () => {
-            this.#remember(sql, true);
-            this.#enqueueWrite(request, { resolve, reject });
-          },
-        };
-        this.#readers!.enqueue({
-          kind: 'query',
-          request: { ...request, probe: true },
-          waiter,
-          enqueuedAt: performance.now(),
-        });
+        toWriter();
+        return;
       }
+      // A reader that meets a hot journal (a killed writer's) cannot roll it back: the writer can, and runs the read.
+      const rejectOrRecover = (error: Error): void => {
+        if ((error as { code?: unknown }).code === 'SQLITE_READONLY_ROLLBACK') toWriter();
+        else reject(error);
+      };
+      const waiter: Pending =
+        writes === false
+          ? { resolve, reject: rejectOrRecover, ...limits }
+          : {
+              // First sight of this SQL: a reader prepares it and either runs it or sends it back as a write.
+              resolve: (value) => {
+                this.#remember(sql, false);
+                resolve(value);
+              },
+              reject: rejectOrRecover,
+              reroute: () => {
+                this.#remember(sql, true);
+                toWriter();
+              },
+              ...limits,
+            };
+      this.#readers!.enqueue({ kind: 'query', request: writes === false ? request : { ...request, probe: true }, waiter, enqueuedAt: performance.now(), cancelled: false });
     });
   }
 
-  #enqueueWrite(request: WireRequest, waiter: Pending): void {
+  #enqueueWrite(request: Request, waiter: Pending): void {
     this.#dirty = true;
-    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now() });
+    const alone = summarize(request.sql).standalone;
+    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false, alone });
   }
 
   #remember(sql: string, writes: boolean): void {
@@ -408,6 +500,9 @@ export class Pool implements Queryable {
     if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
     const lane = kind === 'write' || this.#readers === undefined ? this.#writer : this.#readers;
     if (lane === this.#writer && !readOnly && !maintenance) this.#dirty = true;
+    const { leakDetectionMs, statementTimeoutMs } = this.options;
+    // Capturing a stack costs microseconds: only when leak detection will report it.
+    const stack = leakDetectionMs > 0 ? new Error('lease taken here').stack : undefined;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         lane.cancel(job);
@@ -419,9 +514,10 @@ export class Pool implements Queryable {
         cancelled: false,
         grant: (grant: Grant) => {
           signal?.removeEventListener('abort', onAbort);
-          const lease = new Lease(grant, lane === this.#writer, readOnly, () => this.#nextId++, (done) =>
-            this.#leases.delete(done),
-          );
+          const lease = new Lease(grant, { write: lane === this.#writer, readOnly, leakDetectionMs, stack, statementTimeoutMs }, {
+            released: (done) => this.#leases.delete(done),
+            warn: (code, message) => this.#warn(code, message),
+          });
           this.#leases.add(lease);
           resolve(lease);
         },
@@ -435,8 +531,8 @@ export class Pool implements Queryable {
     });
   }
 
-  #open(role: ConnectionRole): Promise<WorkerConnection> {
-    const { options, strategy } = this;
+  #open(role: ConnectionRole): Promise<Connection> {
+    const lane = role === 'writer' ? this.#writer : this.#readers!;
     const hooks: ConnectionHooks = {
       onCrash: () => {
         this.#crashes++;
@@ -444,22 +540,11 @@ export class Pool implements Queryable {
       onRetries: (count) => {
         this.#retries += count;
       },
+      onStall: (connection) => lane.onStall(connection),
+      onWarning: (code, message) => this.#warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
-    const opening = WorkerConnection.open(
-      {
-        filename: options.filename,
-        role,
-        journalMode: strategy.journalMode,
-        busyTimeoutMs: options.busyTimeoutMs,
-        safeIntegers: options.safeIntegers,
-        pragmas: { ...strategy.pragmas(role), ...options.pragmas },
-        iterateChunkRows: options.iterateChunkRows,
-        deferOpen: strategy.openUnderHold === true,
-      },
-      options.workerResourceLimits,
-      hooks,
-    );
-    if (role === 'writer' && strategy.openUnderHold !== true) {
+    const opening = this.#factory.open(role, hooks);
+    if (role === 'writer' && this.strategy.openUnderHold !== true) {
       // Readers open read-only and may start as soon as any writer connection has created the file.
       void opening.then(() => (this.#writerOpened = true), () => {});
     }
@@ -513,9 +598,9 @@ export class Pool implements Queryable {
           if (this.#state !== 'open') return;
           const lease = await this.#lease('write', undefined, false, true);
           try {
-            await this.strategy.onWriterIdle?.({ all: (sql) => lease.all(sql) });
+            await this.strategy.onWriterIdle?.({ all: (sql) => lease.request('all', sql, undefined, undefined, { internal: true }) as Promise<Record<string, unknown>[]> });
           } finally {
-            lease.release();
+            void lease.release();
           }
         } catch {
           this.#maintenanceErrors++;
@@ -528,9 +613,36 @@ export class Pool implements Queryable {
 }
 
 /**
- * Creates a pool. Validates `options` synchronously (throwing
- * `ERR_INVALID_OPTIONS`); threads and connections start on first use.
+ * One-shot statements run on whichever connection is free, and the next
+ * caller gets that connection as they left it: transaction control and
+ * changes to the connection's settings are refused there.
  */
-export function createPool(options: PoolOptions): Pool {
-  return new Pool(options);
+function refuseOneShot(sql: string): Error | undefined {
+  const { transaction, savepoint, state } = summarize(sql);
+  const control = transaction ?? savepoint;
+  if (control !== undefined) {
+    return new TransactionError(
+      `${control} cannot run as a one-shot statement: it would leave its connection inside a transaction for the next caller; use pool.transaction(fn), or a lease from pool.acquire({ write: true })`,
+      'ERR_TRANSACTION_CONTROL',
+    );
+  }
+  if (state !== undefined) {
+    return new ConnectionStateError(
+      `${state} changes one connection's settings, and a one-shot statement runs on whichever connection is free: set PRAGMAs for every connection with createPool({ pragmas }) (or a setup module), or run this on a lease from pool.acquire(), whose connection is reset when released`,
+    );
+  }
+  return undefined;
+}
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

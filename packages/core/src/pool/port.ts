@@ -7,17 +7,28 @@
 import type { MessagePort } from 'node:worker_threads';
 import * as errors from '../errors.js';
 import { LitepoolError, PoolClosedError, TransactionError } from '../errors.js';
-import type { Params } from '../local/protocol.js';
+import { checkCall, checkQueryOptions } from '../config/validate.js';
+import type { Params, QueryOptions } from '../types.js';
 import type { Pool } from './pool.js';
 import { CLOSED_TRANSACTION, QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
-import { blobsToBuffers } from '../local/values.js';
+import { blobsToBuffers } from '../values.js';
 
 /** Client to server, before the client numbers it. `tx` names the transaction a statement belongs to (none: the pool). */
 type ClientRequest =
-  | { readonly t: 'q'; readonly op: StatementOp; readonly sql: string; readonly params: Params | undefined; readonly tx: number | undefined }
+  | {
+      readonly t: 'q';
+      readonly op: StatementOp;
+      readonly sql: string;
+      readonly params: Params | undefined;
+      readonly tx: number | undefined;
+      /** The call's `timeoutMs`; its `signal` stays in the client's thread and crosses as an `abort` message. */
+      readonly timeoutMs: number | undefined;
+      readonly abortable: boolean;
+    }
   | { readonly t: 'begin'; readonly mode: TransactionMode; readonly tx: number | undefined }
-  | { readonly t: 'end'; readonly tx: number; readonly commit: boolean };
+  | { readonly t: 'end'; readonly tx: number; readonly commit: boolean }
+  | { readonly t: 'abort'; readonly target: number; readonly tx: undefined };
 
 /** Client to server. */
 type ClientMessage = ClientRequest & { readonly id: number };
@@ -60,6 +71,8 @@ function fromPortError(wire: PortError): Error {
  */
 export class PortServer {
   readonly #open = new Map<number, HeldTransaction>();
+  /** Calls the client may still abort, by their id. */
+  readonly #abortable = new Map<number, AbortController>();
   #closed = false;
 
   constructor(
@@ -99,11 +112,19 @@ export class PortServer {
   }
 
   #handle(message: ClientMessage): void {
+    if (message.t === 'abort') {
+      this.#abortable.get(message.target)?.abort(new Error('The client aborted the call'));
+      return;
+    }
     const target = message.tx === undefined ? this.pool : this.#open.get(message.tx)?.tx;
     if (target === undefined) {
       this.#answer(message.id, Promise.reject(new TransactionError('Unknown or settled transaction', 'ERR_TRANSACTION_CLOSED')));
     } else if (message.t === 'q') {
-      this.#answer(message.id, target[message.op](message.sql, message.params as Params));
+      const controller = message.abortable ? new AbortController() : undefined;
+      if (controller !== undefined) this.#abortable.set(message.id, controller);
+      const options = { ...(message.timeoutMs === undefined ? {} : { timeoutMs: message.timeoutMs }), ...(controller === undefined ? {} : { signal: controller.signal }) };
+      const work = message.op === 'exec' ? target.exec(message.sql, options) : target[message.op](message.sql, message.params as Params, options);
+      this.#answer(message.id, work.finally(() => this.#abortable.delete(message.id)));
     } else if (message.t === 'begin') {
       const begin = (body: (tx: Transaction) => Promise<void>): Promise<void> =>
         target === this.pool ? this.pool.transaction(body, { mode: message.mode }) : target.transaction(body);
@@ -179,18 +200,48 @@ class Client extends QueryMethods implements PoolClient {
     this.#pending.clear();
   }
 
-  /** @internal Sends one message and waits for its answer. */
-  call(message: ClientRequest): Promise<unknown> {
+  /** @internal Sends one message and waits for its answer; a `signal` sends an abort for it. */
+  call(message: ClientRequest, signal?: AbortSignal): Promise<unknown> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    if (signal?.aborted === true) return Promise.reject(new errors.AbortError({ cause: signal.reason }));
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.port.postMessage({ ...message, id } satisfies ClientMessage);
+      try {
+        this.port.postMessage({ ...message, id } satisfies ClientMessage);
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(new errors.ArgumentError(`The call could not be sent to the pool's thread: ${error instanceof Error ? error.message : String(error)}`));
+        return;
+      }
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.#closed === undefined) this.port.postMessage({ t: 'abort', target: id, tx: undefined, id: this.#nextId++ } satisfies ClientMessage);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#pending.set(id, {
+          resolve: (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          reject: (error) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        });
+      }
     });
   }
 
-  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
-    return this.call({ t: 'q', op, sql, params, tx: undefined });
+  /** @internal A statement, on the pool or in transaction `tx`. */
+  statement(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined, tx: number | undefined): Promise<unknown> {
+    const invalid = checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.call({ t: 'q', op, sql, params, tx, timeoutMs: options?.timeoutMs, abortable: options?.signal !== undefined }, options?.signal);
+  }
+
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    return this.statement(op, sql, params, options, undefined);
   }
 
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options: { mode?: TransactionMode } = {}): Promise<T> {
@@ -227,9 +278,9 @@ class ClientScope extends QueryMethods implements ClientTransaction {
     super();
   }
 
-  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
     if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
-    return this.client.call({ t: 'q', op, sql, params, tx: this.tx });
+    return this.client.statement(op, sql, params, options, this.tx);
   }
 
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {

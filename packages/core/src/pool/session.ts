@@ -1,28 +1,28 @@
 /**
  * Leases and transactions: a connection held exclusively across awaits.
- * Nothing else runs on a leased connection until it is released.
+ * Nothing else runs on a leased connection until it is released, and nothing
+ * a holder did to it (an open transaction, changed settings) reaches the next
+ * holder.
  */
-import type { Pending } from '../local/worker-connection.js';
+import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { TransactionError } from '../errors.js';
+import { summarize } from '../sql/statements.js';
+import type { CursorChunk, Params, QueryOptions, Row, RunResult } from '../types.js';
+import type { Op, Pending, Request } from './connection.js';
 import type { Grant } from './lane.js';
-import type { CursorChunk, Op, Params, RunResult, WireRequest } from '../local/protocol.js';
-import { checkCall } from '../config/validate.js';
-
-/** A result row: column name to value (number, bigint, string, Buffer, null). */
-export type Row = Record<string, unknown>;
 
 /** The query methods shared by the pool, leases and transactions. */
 export interface Queryable {
   /** Runs a statement that returns no rows (or ignores them). */
-  run(sql: string, params?: Params): Promise<RunResult>;
+  run(sql: string, params?: Params, options?: QueryOptions): Promise<RunResult>;
   /** Runs a statement and returns its first row, or undefined. */
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined>;
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T | undefined>;
   /** Runs a statement and returns all its rows. */
-  all<T = Row>(sql: string, params?: Params): Promise<T[]>;
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]>;
   /** Runs a script of one or more statements without parameters. */
-  exec(sql: string): Promise<void>;
+  exec(sql: string, options?: QueryOptions): Promise<void>;
   /** Streams a statement's rows, a chunk per message; `break` stops the statement. */
-  iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T>;
+  iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T>;
 }
 
 /** How a transaction begins. */
@@ -42,26 +42,26 @@ export type StatementOp = 'run' | 'get' | 'all' | 'exec';
 /** @internal `run`/`get`/`all`/`exec` on top of one `dispatch`, for handles that forward statements elsewhere. */
 export abstract class QueryMethods {
   /** @internal Sends one statement where this handle sends them. */
-  protected abstract dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown>;
+  protected abstract dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown>;
 
   /** Runs a statement that returns no rows (or ignores them). */
-  run(sql: string, params?: Params): Promise<RunResult> {
-    return this.dispatch('run', sql, params) as Promise<RunResult>;
+  run(sql: string, params?: Params, options?: QueryOptions): Promise<RunResult> {
+    return this.dispatch('run', sql, params, options) as Promise<RunResult>;
   }
 
   /** Runs a statement and returns its first row, or undefined. */
-  get<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
-    return this.dispatch('get', sql, params) as Promise<T | undefined>;
+  get<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T | undefined> {
+    return this.dispatch('get', sql, params, options) as Promise<T | undefined>;
   }
 
   /** Runs a statement and returns all its rows. */
-  all<T = Row>(sql: string, params?: Params): Promise<T[]> {
-    return this.dispatch('all', sql, params) as Promise<T[]>;
+  all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
+    return this.dispatch('all', sql, params, options) as Promise<T[]>;
   }
 
   /** Runs a script of one or more statements without parameters. */
-  exec(sql: string): Promise<void> {
-    return this.dispatch('exec', sql, undefined) as Promise<void>;
+  exec(sql: string, options?: QueryOptions): Promise<void> {
+    return this.dispatch('exec', sql, undefined, options) as Promise<void>;
   }
 }
 
@@ -72,24 +72,80 @@ const CLOSED_LEASE = 'This lease was released; acquire a new one';
 /** @internal What a settled transaction's handle says when used. */
 export const CLOSED_TRANSACTION = 'This transaction has settled; use tx only inside its callback (and await its calls)';
 
+/** How a lease ended, from {@link Lease.release}. */
+export interface LeaseRelease {
+  /** The lease was given back inside a transaction, which was rolled back before anyone else got the connection. */
+  readonly rolledBack: boolean;
+}
+
+/** What a lease tells its pool. */
+export interface LeaseHooks {
+  /** The lease gave its connection back. */
+  released(lease: Lease): void;
+  /** Something its holder should know (reported as a `warning` event). */
+  warn(code: string, message: string): void;
+}
+
+/** How a lease was taken. */
+export interface LeaseSettings {
+  /** Whether this lease is on the writer. */
+  readonly write: boolean;
+  /** Whether statements that write (or change the connection's settings) are refused. */
+  readonly readOnly: boolean;
+  /** Report the lease once it is held this long (0: never). */
+  readonly leakDetectionMs: number;
+  /** Where it was taken, for that report. */
+  readonly stack: string | undefined;
+  /** Limit of each statement's run time when the call sets none (0: none). */
+  readonly statementTimeoutMs: number;
+}
+
+/** @internal How a request of a lease is sent. */
+interface RequestFlags {
+  readonly probe?: boolean;
+  readonly cursor?: number;
+  /** Part of a transaction the pool began (SQLite having ended it is an error, not autocommit). */
+  readonly inTransaction?: boolean;
+  /** Issued by the pool itself (BEGIN, COMMIT, SAVEPOINT): not subject to the rules for callers' statements. */
+  readonly internal?: boolean;
+}
+
 /** A connection lent exclusively to one caller until {@link release}. */
 export class Lease extends QueryMethods implements Queryable {
+  /** Whether this lease is on the writer. */
+  readonly write: boolean;
+  /** Whether statements that write are refused. */
+  readonly readOnly: boolean;
+
   #released = false;
   #revoked: Error | undefined;
   #inFlight = 0;
   #returned = false;
+  /** The holder changed the connection's settings (a PRAGMA, ATTACH, a TEMP table): reset it before reuse. */
+  #dirty = false;
+  #leakTimer: NodeJS.Timeout | undefined;
+  readonly #done: Promise<LeaseRelease>;
+  #resolveDone!: (release: LeaseRelease) => void;
 
   /** @internal Created by the pool. */
   constructor(
     private readonly grant: Grant,
-    /** Whether this lease is on the writer. */
-    readonly write: boolean,
-    /** Whether statements that write are refused. */
-    readonly readOnly: boolean,
-    private readonly nextId: () => number,
-    private readonly onReleased: (lease: Lease) => void,
+    private readonly settings: LeaseSettings,
+    private readonly hooks: LeaseHooks,
   ) {
     super();
+    this.write = settings.write;
+    this.readOnly = settings.readOnly;
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    if (settings.leakDetectionMs > 0) {
+      this.#leakTimer = setTimeout(() => {
+        hooks.warn(
+          'LITEPOOL_LEASE_HELD',
+          `A ${settings.write ? 'writer' : 'reader'} lease (or transaction) has been held for more than ${settings.leakDetectionMs} ms; it was taken at:\n${settings.stack ?? '(no stack)'}`,
+        );
+      }, settings.leakDetectionMs);
+      this.#leakTimer.unref();
+    }
   }
 
   /** Whether {@link release} was called (or the pool revoked the lease). */
@@ -97,34 +153,42 @@ export class Lease extends QueryMethods implements Queryable {
     return this.#released;
   }
 
-  /** Gives the connection back to the pool. Safe to call more than once. */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#giveBackWhenQuiet();
+  /**
+   * Gives the connection back to the pool. Safe to call more than once. A
+   * transaction left open is rolled back first (and reported): the promise
+   * says so once the connection is back; it never rejects.
+   */
+  release(): Promise<LeaseRelease> {
+    if (!this.#released) {
+      this.#released = true;
+      clearTimeout(this.#leakTimer);
+      this.#giveBackWhenQuiet();
+    }
+    return this.#done;
   }
 
   /** @internal The pool is destroyed: later calls reject with `error`. */
   revoke(error: Error): void {
     this.#revoked = error;
-    this.release();
+    void this.release();
   }
 
-  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
-    return this.request(op, sql, params);
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    return this.request(op, sql, params, options);
   }
 
-  iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T> {
-    return this.stream<T>(sql, params, false);
+  iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
+    return this.stream<T>(sql, params, options, {});
   }
 
   /** @internal Streams rows; with `probe`, rejects with {@link Reroute} if a reader finds the statement writes. */
-  async *stream<T>(sql: string, params: Params | undefined, probe: boolean): AsyncGenerator<T, void, undefined> {
-    let chunk = (await this.request('iterate', sql, params, undefined, probe)) as CursorChunk;
+  async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined, flags: RequestFlags): AsyncGenerator<T, void, undefined> {
+    let chunk = (await this.request('iterate', sql, params, options, flags)) as CursorChunk;
+    const inTransaction = flags.inTransaction === true;
     try {
       while (true) {
         // Ask for the next chunk before handing out this one: the worker reads while the caller consumes.
-        const next = chunk.done ? undefined : (this.request('next', '', undefined, chunk.cursor) as Promise<CursorChunk>);
+        const next = chunk.done ? undefined : (this.request('next', '', undefined, options, { cursor: chunk.cursor, inTransaction, internal: true }) as Promise<CursorChunk>);
         next?.catch(() => {});
         for (const row of chunk.rows) yield row as T;
         if (next === undefined) return;
@@ -136,11 +200,19 @@ export class Lease extends QueryMethods implements Queryable {
   }
 
   /** @internal Sends one request on the leased connection. */
-  request(op: Op, sql: string, params: Params | undefined, cursor?: number, probe = false): Promise<unknown> {
-    const invalid = this.#released
-      ? (this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'))
-      : checkCall(sql, params, op === 'next' || op === 'close-cursor');
-    if (invalid !== undefined) return Promise.reject(invalid);
+  request(op: Op, sql: string, params: Params | undefined, options?: QueryOptions, flags: RequestFlags = {}): Promise<unknown> {
+    if (this.#released) return Promise.reject(this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'));
+    if (flags.internal !== true) {
+      const invalid = checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const { state } = summarize(sql);
+      if (state !== undefined) {
+        if (this.readOnly) {
+          return Promise.reject(new TransactionError(`${state} changes the connection's settings, which a read-only lease or transaction may not do`, 'ERR_READ_ONLY'));
+        }
+        this.#dirty = true;
+      }
+    }
     const { hold } = this.grant;
     try {
       hold.assertHeld?.();
@@ -148,7 +220,16 @@ export class Lease extends QueryMethods implements Queryable {
       return Promise.reject(error as Error);
     }
     if (hold.signal?.aborted === true) return Promise.reject(hold.signal.reason as Error);
-    return this.#send({ id: this.nextId(), op, sql, params, probe, readOnly: this.readOnly, cursor }, this.grant.abortFlag);
+    const request: Request = {
+      op,
+      sql,
+      params,
+      probe: flags.probe === true,
+      readOnly: this.readOnly,
+      inTransaction: flags.inTransaction === true,
+      cursor: flags.cursor,
+    };
+    return this.#send(request, this.grant.abortFlag, options);
   }
 
   /**
@@ -157,10 +238,10 @@ export class Lease extends QueryMethods implements Queryable {
    */
   control(op: Op, sql: string, cursor?: number): Promise<unknown> {
     if (this.#returned) return Promise.reject(this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'));
-    return this.#send({ id: this.nextId(), op, sql, params: undefined, cursor }, undefined);
+    return this.#send({ op, sql, params: undefined, cursor }, undefined, undefined);
   }
 
-  #send(request: WireRequest, abortFlag: Int32Array | undefined): Promise<unknown> {
+  #send(request: Request, abortFlag: Int32Array | undefined, options: QueryOptions | undefined): Promise<unknown> {
     this.#inFlight++;
     return new Promise((resolve, reject) => {
       const waiter: Pending = {
@@ -176,6 +257,8 @@ export class Lease extends QueryMethods implements Queryable {
           this.#settled();
           reject(new Reroute());
         },
+        timeoutMs: options?.timeoutMs ?? this.settings.statementTimeoutMs,
+        signal: options?.signal,
       };
       void this.grant.connection.send([request], [waiter], { abortFlag });
     });
@@ -186,11 +269,33 @@ export class Lease extends QueryMethods implements Queryable {
     if (this.#released) this.#giveBackWhenQuiet();
   }
 
+  /**
+   * Once nothing is in flight: rolls back a transaction the holder left
+   * open, marks the connection for a reset if its settings changed, and
+   * gives it back.
+   */
   #giveBackWhenQuiet(): void {
     if (this.#returned || this.#inFlight > 0) return;
     this.#returned = true;
-    this.onReleased(this);
-    this.grant.giveBack();
+    const { connection } = this.grant;
+    const finish = (rolledBack: boolean, reset: boolean): void => {
+      // Epoch -1 makes the connection reopen before its next use: back to the pool's own settings.
+      if (reset) connection.epoch = -1;
+      this.hooks.released(this);
+      this.grant.giveBack();
+      this.#resolveDone({ rolledBack });
+    };
+    if (!connection.transactionOpen || connection.dead !== undefined) {
+      finish(false, this.#dirty);
+      return;
+    }
+    this.hooks.warn(
+      'LITEPOOL_LEASE_ROLLED_BACK',
+      `A ${this.write ? 'writer' : 'reader'} lease was released inside a transaction; the transaction was rolled back before the connection was reused (end it with COMMIT before release())`,
+    );
+    void new Promise<void>((settle) => {
+      void connection.send([{ op: 'exec', sql: 'ROLLBACK', params: undefined }], [{ resolve: () => settle(), reject: () => settle() }]);
+    }).then(() => finish(true, this.#dirty || connection.transactionOpen));
   }
 }
 
@@ -211,10 +316,12 @@ class TransactionScope extends QueryMethods implements Transaction {
     this.#closed = true;
   }
 
-  async *iterate<T = Row>(sql: string, params?: Params): AsyncIterableIterator<T> {
+  async *iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
     this.#ensureOpen();
+    const refused = refuseControl(sql);
+    if (refused !== undefined) throw refused;
     if (this.#child !== undefined) await this.#child.catch(() => {});
-    yield* this.lease.stream<T>(sql, params, false);
+    yield* this.lease.stream<T>(sql, params, options, { inTransaction: true });
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
@@ -241,16 +348,34 @@ class TransactionScope extends QueryMethods implements Transaction {
     if (this.#closed) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
   }
 
-  protected dispatch(op: StatementOp, sql: string, params: Params | undefined): Promise<unknown> {
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    const refused = typeof sql === 'string' ? refuseControl(sql) : undefined;
+    if (refused !== undefined) return Promise.reject(refused);
     // Calls on the parent wait for a nested transaction to finish, so they never land inside its savepoint.
     const child = this.#child;
     if (child !== undefined) {
-      const retry = (): Promise<unknown> => this.dispatch(op, sql, params);
+      const retry = (): Promise<unknown> => this.dispatch(op, sql, params, options);
       return child.then(retry, retry);
     }
-    return this.lease.request(op, sql, params);
+    return this.lease.request(op, sql, params, options, { inTransaction: true });
   }
+}
+
+/**
+ * Inside a transaction callback, a statement that begins or ends a
+ * transaction would end (or break) the pool's: refused. Savepoints of the
+ * caller's own are fine (they never end the outer transaction); the pool's
+ * own (`litepool_…`) are not the caller's to touch.
+ */
+function refuseControl(sql: string): TransactionError | undefined {
+  const { transaction, savepoint, poolSavepoint } = summarize(sql);
+  const refused = transaction ?? (poolSavepoint ? savepoint : undefined);
+  if (refused === undefined) return undefined;
+  return new TransactionError(
+    `${refused} cannot run inside pool.transaction(): the transaction ends when the callback settles (return to commit, throw to roll back); use tx.transaction(fn) for a savepoint`,
+    'ERR_TRANSACTION_CONTROL',
+  );
 }
 
 /**
@@ -264,13 +389,13 @@ export async function runScoped<T>(
   statements: { readonly begin: string; readonly commit: string; readonly rollback: string; readonly depth: number },
 ): Promise<T> {
   const { begin, commit, rollback, depth } = statements;
-  await lease.request('exec', begin, undefined);
+  await lease.request('exec', begin, undefined, undefined, { internal: true, inTransaction: depth > 0 });
   const scope = new TransactionScope(lease, mode, depth);
   let result: T;
   try {
     result = await fn(scope);
     scope.close();
-    await lease.request('exec', commit, undefined);
+    await lease.request('exec', commit, undefined, undefined, { internal: true, inTransaction: true });
   } catch (error) {
     scope.close();
     await lease.control('exec', rollback).catch(() => {});
@@ -290,8 +415,9 @@ export type MemberOutcome<T> = { readonly ok: true; readonly value: T } | { read
  * is `broken` and the group must not go on.
  */
 export async function runMember<T>(lease: Lease, fn: (tx: Transaction) => Promise<T> | T): Promise<MemberOutcome<T>> {
+  const flags = { internal: true, inTransaction: true };
   try {
-    await lease.request('exec', 'SAVEPOINT litepool_member', undefined);
+    await lease.request('exec', 'SAVEPOINT litepool_member', undefined, undefined, flags);
   } catch (error) {
     return { ok: false, error, broken: true };
   }
@@ -299,12 +425,12 @@ export async function runMember<T>(lease: Lease, fn: (tx: Transaction) => Promis
   try {
     const value = await fn(scope);
     scope.close();
-    await lease.request('exec', 'RELEASE litepool_member', undefined);
+    await lease.request('exec', 'RELEASE litepool_member', undefined, undefined, flags);
     return { ok: true, value };
   } catch (error) {
     scope.close();
     try {
-      await lease.control('exec', 'ROLLBACK TO litepool_member; RELEASE litepool_member');
+      await lease.request('exec', 'ROLLBACK TO litepool_member; RELEASE litepool_member', undefined, undefined, flags);
       return { ok: false, error, broken: false };
     } catch {
       return { ok: false, error, broken: true };

@@ -11,7 +11,7 @@ import lockfile from 'proper-lockfile';
 import { dirname } from 'node:path';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { LockCompromisedError, OptionsError, StrategyError } from '../errors.js';
-import { describe, integerOption } from '../config/options.js';
+import { describe, integerOption, MAX_BATCH, MAX_TIMER_MS } from '../config/options.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyContext, StrategyHold, WriteBatching } from '../strategy.js';
 import { synchronousOption } from './mutex.js';
 import { booleanOption, checkStrategyOptions } from './options.js';
@@ -22,13 +22,13 @@ export interface FileLockOptions {
   lockfilePath?: string;
   /** A lock whose mtime is older than this is stale and taken over, in ms (at least 2000). Default: 10000. */
   staleMs?: number;
-  /** How often the holder refreshes the lock's mtime, in ms (below `staleMs`). Default: `staleMs / 2`. */
+  /** How often the holder refreshes the lock's mtime, in ms (at least 1000, below `staleMs`). Default: `staleMs / 2`. */
   updateMs?: number;
-  /** Polling interval while another process holds the lock, in ms (jittered). Default: 20. */
+  /** Polling interval while another process holds the lock, in ms (1 to 60000, jittered). Default: 20. */
   retryMs?: number;
-  /** Longest continuous hold while work keeps coming; then the lock is released so other processes get a turn. Default: 250. */
+  /** Longest continuous hold while work keeps coming, in ms (1 to 60000); then the lock is released so other processes get a turn. Default: 250. */
   maxHoldMs?: number;
-  /** Most one-shot writes (or grouped transactions) committed together under one hold. Default: 256. */
+  /** Most one-shot writes (or grouped transactions) committed together under one hold, 1 to 10000. Default: 256. */
   maxBatch?: number;
   /**
    * Group queued `pool.transaction` calls too: one COMMIT (one journal, one
@@ -101,8 +101,8 @@ export class FileLockStrategy implements Strategy {
     if (raw.lockfilePath !== undefined && (typeof raw.lockfilePath !== 'string' || raw.lockfilePath === '')) {
       throw new OptionsError(`file-lock.lockfilePath must be a non-empty string, got ${describe(raw.lockfilePath)}`);
     }
-    const staleMs = integerOption('file-lock.staleMs', raw.staleMs, 10_000, 2_000);
-    const updateMs = integerOption('file-lock.updateMs', raw.updateMs, Math.floor(staleMs / 2), 1_000);
+    const staleMs = integerOption('file-lock.staleMs', raw.staleMs, 10_000, 2_000, { max: MAX_TIMER_MS });
+    const updateMs = integerOption('file-lock.updateMs', raw.updateMs, Math.floor(staleMs / 2), 1_000, { max: MAX_TIMER_MS });
     if (updateMs >= staleMs) {
       throw new OptionsError(`file-lock.updateMs must be below file-lock.staleMs (${staleMs}), got ${updateMs}`);
     }
@@ -110,12 +110,12 @@ export class FileLockStrategy implements Strategy {
       lockfilePath: raw.lockfilePath as string | undefined,
       staleMs,
       updateMs,
-      retryMs: integerOption('file-lock.retryMs', raw.retryMs, 20, 1),
-      maxHoldMs: integerOption('file-lock.maxHoldMs', raw.maxHoldMs, 250, 1),
+      retryMs: integerOption('file-lock.retryMs', raw.retryMs, 20, 1, { max: 60_000 }),
+      maxHoldMs: integerOption('file-lock.maxHoldMs', raw.maxHoldMs, 250, 1, { max: 60_000 }),
       synchronous: synchronousOption('file-lock.synchronous', raw.synchronous, 'FULL'),
     });
     this.writeBatching = Object.freeze({
-      maxBatch: integerOption('file-lock.maxBatch', raw.maxBatch, 256, 1),
+      maxBatch: integerOption('file-lock.maxBatch', raw.maxBatch, 256, 1, { max: MAX_BATCH }),
       maxWaitMs: 0,
       transactions: booleanOption('file-lock.groupTransactions', raw.groupTransactions, false),
     });

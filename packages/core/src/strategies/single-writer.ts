@@ -5,16 +5,16 @@
  * back and rejects alone; none is acknowledged before the COMMIT. Reads run
  * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
  */
-import { integerOption } from '../config/options.js';
+import { integerOption, MAX_BATCH } from '../config/options.js';
 import type { WriteBatching } from '../strategy.js';
 import { booleanOption, checkStrategyOptions } from './options.js';
 import { WalStrategy, type WalOptions } from './wal.js';
 
 /** Options of {@link singleWriter}. */
 export interface SingleWriterOptions extends WalOptions {
-  /** Most one-shot writes committed together. Default: 256. */
+  /** Most one-shot writes committed together, 1 to 10000. Default: 256. */
   maxBatch?: number;
-  /** Longest wait for more writes before committing a batch that is not full, in ms. 0 commits what has queued while the previous batch ran. Default: 0. */
+  /** Longest wait for more writes before committing a batch that is not full, in ms (0 to 10000). 0 commits what has queued while the previous batch ran. Default: 0. */
   maxWaitMs?: number;
   /**
    * Group queued `pool.transaction` calls too: one COMMIT for many, each in
@@ -35,8 +35,8 @@ export class SingleWriterStrategy extends WalStrategy {
     super(options, 'single-writer', BATCH_KEYS);
     const raw = checkStrategyOptions('single-writer', options, [...BATCH_KEYS, 'maxWalBytes', 'autoCheckpointPages', 'synchronous']);
     this.writeBatching = Object.freeze({
-      maxBatch: integerOption('single-writer.maxBatch', raw.maxBatch, 256, 1),
-      maxWaitMs: integerOption('single-writer.maxWaitMs', raw.maxWaitMs, 0, 0),
+      maxBatch: integerOption('single-writer.maxBatch', raw.maxBatch, 256, 1, { max: MAX_BATCH }),
+      maxWaitMs: integerOption('single-writer.maxWaitMs', raw.maxWaitMs, 0, 0, { max: 10_000 }),
       transactions: booleanOption('single-writer.groupTransactions', raw.groupTransactions, false),
     });
   }

@@ -34,7 +34,7 @@ export function resolveWalOptions(options: unknown, strategy = 'wal', extraKeys:
   const raw = checkStrategyOptions(strategy, options, [...WAL_KEYS, ...extraKeys]);
   return Object.freeze({
     maxWalBytes: integerOption(`${strategy}.maxWalBytes`, raw.maxWalBytes, 64 * 1024 * 1024, 0),
-    autoCheckpointPages: integerOption(`${strategy}.autoCheckpointPages`, raw.autoCheckpointPages, 1000, 0),
+    autoCheckpointPages: integerOption(`${strategy}.autoCheckpointPages`, raw.autoCheckpointPages, 1000, 0, { max: 2 ** 31 - 1 }),
     synchronous: synchronousOption(`${strategy}.synchronous`, raw.synchronous, 'NORMAL'),
   });
 }

@@ -1,0 +1,98 @@
+/*
+ * litepool_interrupt: a SQLite loadable extension that lets one thread stop a
+ * statement running on another thread's connection.
+ *
+ * better-sqlite3 exposes neither sqlite3_interrupt() nor a progress handler
+ * (its build omits progress callbacks). Every connection litepool opens loads
+ * this extension: its init registers the connection in a process-wide table
+ * and defines litepool_slot(), which returns the connection's token. A
+ * connection on the pool's own thread loads it too and calls
+ * litepool_interrupt(token), which calls sqlite3_interrupt() on the
+ * registered connection; SQLite documents that call as safe from any thread.
+ *
+ * A spin lock guards the table: a connection unregisters (in the destructor
+ * of its litepool_slot function, while sqlite3_close runs) under the lock, so
+ * an interrupt never reaches a connection that has been freed. Tokens carry
+ * a generation, so a token of a closed connection never interrupts the one
+ * that reuses its slot. No libc: one binary serves glibc and musl.
+ */
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT1
+
+#define SLOTS 4096 /* connections registered at once, per process */
+
+static sqlite3 *registered[SLOTS];
+static unsigned int generation[SLOTS];
+static int table_lock;
+
+static void lock(void) {
+  while (__atomic_exchange_n(&table_lock, 1, __ATOMIC_ACQUIRE)) {
+  }
+}
+
+static void unlock(void) { __atomic_store_n(&table_lock, 0, __ATOMIC_RELEASE); }
+
+/* The slot index travels as the function's user data, offset by one so it is never NULL. */
+static void unregister(void *data) {
+  long index = (long)data - 1;
+  lock();
+  registered[index] = 0;
+  unlock();
+}
+
+/* litepool_slot(): this connection's token (generation << 12 | slot). */
+static void slot_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  long index = (long)sqlite3_user_data(context) - 1;
+  (void)argc;
+  (void)argv;
+  lock();
+  sqlite3_int64 token = ((sqlite3_int64)generation[index] << 12) | index;
+  unlock();
+  sqlite3_result_int64(context, token);
+}
+
+/* litepool_interrupt(token): 1 if that connection was open and has been interrupted, else 0. */
+static void interrupt_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  sqlite3_int64 token = sqlite3_value_int64(argv[0]);
+  long index = (long)(token & (SLOTS - 1));
+  unsigned int wanted = (unsigned int)(token >> 12);
+  int done = 0;
+  (void)argc;
+  lock();
+  if (token >= 0 && registered[index] != 0 && generation[index] == wanted) {
+    sqlite3_interrupt(registered[index]);
+    done = 1;
+  }
+  unlock();
+  sqlite3_result_int(context, done);
+}
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_litepoolinterrupt_init(sqlite3 *db, char **error, const sqlite3_api_routines *api) {
+  SQLITE_EXTENSION_INIT2(api);
+  long index = -1;
+  lock();
+  for (long i = 0; i < SLOTS; i++) {
+    if (registered[i] == 0) {
+      registered[i] = db;
+      generation[i] = (generation[i] + 1) & 0x7FFFF; /* tokens stay below 2^31 */
+      if (generation[i] == 0) generation[i] = 1; /* so a token is never 0 */
+      index = i;
+      break;
+    }
+  }
+  unlock();
+  if (index < 0) {
+    *error = sqlite3_mprintf("litepool_interrupt: more than %d connections are open in this process", SLOTS);
+    return SQLITE_ERROR;
+  }
+  int rc = sqlite3_create_function_v2(db, "litepool_slot", 0, SQLITE_UTF8, (void *)(index + 1), slot_function, 0, 0, unregister);
+  if (rc != SQLITE_OK) {
+    unregister((void *)(index + 1));
+    return rc;
+  }
+  /* sqlite3_create_function_v2 calls the destructor itself when it fails. */
+  return sqlite3_create_function_v2(db, "litepool_interrupt", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, interrupt_function, 0, 0, 0);
+}

@@ -1,0 +1,60 @@
+/**
+ * Stops statements running in worker threads. Each worker's connection loads
+ * the `litepool_interrupt` SQLite extension (native/interrupt.c), which
+ * registers it under a token; the pool keeps one in-memory connection of its
+ * own with the same extension and calls `litepool_interrupt(token)`, which
+ * calls sqlite3_interrupt() on that worker's connection (safe from any thread).
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SUFFIX: Readonly<Record<string, string>> = { linux: 'so', darwin: 'dylib', win32: 'dll' };
+
+/**
+ * The interrupt extension built for this platform, shipped in the package's
+ * `native/` folder, or undefined where there is none.
+ */
+export function bundledInterruptExtension(): string | undefined {
+  const suffix = SUFFIX[process.platform];
+  if (suffix === undefined) return undefined;
+  try {
+    const path = fileURLToPath(new URL(`../../native/${process.platform}-${process.arch}/litepool_interrupt.${suffix}`, import.meta.url));
+    return existsSync(path) ? path : undefined;
+  } catch {
+    return undefined; // import.meta.url is not a file URL (some bundles)
+  }
+}
+
+/** A pool's handle for interrupting its workers' statements. */
+export class Interrupter {
+  readonly #db: Database.Database;
+  readonly #interrupt: Database.Statement<[number], number>;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#interrupt = db.prepare<[number], number>('SELECT litepool_interrupt(?)').pluck();
+  }
+
+  /** Opens the in-memory connection with the extension; throws if the extension cannot load. */
+  static open(extension: string, nativeBinding: string | undefined): Interrupter {
+    const db = new Database(':memory:', nativeBinding === undefined ? {} : { nativeBinding });
+    try {
+      db.loadExtension(extension);
+      return new Interrupter(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Interrupts the statement running on the connection with `token`; false if no such connection is open. */
+  interrupt(token: number): boolean {
+    return this.#db.open && this.#interrupt.get(token) === 1;
+  }
+
+  /** Closes the in-memory connection. */
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The worker's side of one connection: opens it (and reopens it when its
+ * state is unknown), runs requests on it one at a time, and records in shared
+ * memory which request runs and since when, so the pool can time it out,
+ * interrupt it, or take back what has not started.
+ */
+import Database from 'better-sqlite3';
+import { Control, Status, sinceOrigin, type WireError, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
+import type { Params } from '../types.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+const STATEMENT_CACHE_SIZE = 500;
+const BUSY_RETRIES = 3;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const NO_ARGS: unknown[] = [];
+
+/** An error that reaches the pool as a typed error of `kind`. */
+export class KindedError extends Error {
+  constructor(
+    readonly kind: WireError['kind'],
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** SQLite result codes after which a connection's state is unknown: it is closed and reopened before the next statement. */
+function leavesStateUnknown(code: string | undefined): boolean {
+  return (
+    code !== undefined &&
+    /^SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|NOMEM|PROTOCOL|READONLY_(ROLLBACK|RECOVERY|DBMOVED))/.test(code)
+  );
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const isBusy = (error: unknown): boolean => codeOf(error)?.startsWith('SQLITE_BUSY') === true;
+const isInterrupt = (error: unknown): boolean => codeOf(error) === 'SQLITE_INTERRUPT';
+
+/** The error of a request, flattened for the trip to the main thread. */
+export function toWireError(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = codeOf(e);
+  const kind = e instanceof KindedError ? e.kind : code?.startsWith('SQLITE_') === true ? 'sqlite' : 'query';
+  return { kind, name: e.name, message: e.message, code, stack: e.stack };
+}
+
+/** Buffers cross postMessage as Uint8Array: turn them back into Buffers for better-sqlite3. */
+function toBuffer(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+}
+
+function bindArgs(params: Params | undefined): readonly unknown[] {
+  if (params === undefined) return NO_ARGS;
+  if (Array.isArray(params)) {
+    // Copy only when a BLOB needs converting: most parameter lists are scalars.
+    for (const value of params) if (value instanceof Uint8Array) return params.map(toBuffer);
+    return params;
+  }
+  const named: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) named[key] = toBuffer(value);
+  return [named];
+}
+
+function hasBlob(row: unknown): boolean {
+  if (row === null || typeof row !== 'object') return false;
+  const record = row as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) return true;
+  }
+  return false;
+}
+
+function rowsHaveBlob(rows: readonly unknown[]): boolean {
+  for (const row of rows) if (hasBlob(row)) return true;
+  return false;
+}
+
+const ok = (seq: number, value: unknown, blobs: boolean): WireResponse => ({ seq, status: blobs ? Status.OkBlobs : Status.Ok, value });
+const failed = (seq: number, error: unknown): WireResponse => ({ seq, status: Status.Failed, value: toWireError(error) });
+const skipped = (seq: number): WireResponse => ({ seq, status: Status.Skipped, value: undefined });
+
+/** One connection and the requests it runs. */
+export class WorkerSession {
+  /** Statements retried after SQLITE_BUSY since the last report. */
+  retries = 0;
+
+  #db: Database.Database | undefined;
+  /** Set after an error that leaves the connection's state unknown: reopen before the next statement. */
+  #broken = false;
+  readonly #statements = new Map<string, Statement>();
+  readonly #cursors = new Map<number, IterableIterator<unknown>>();
+  #nextCursor = 1;
+  readonly #mask: number;
+
+  constructor(private readonly config: WorkerConfig) {
+    this.#mask = config.claims.length - 1;
+  }
+
+  /** Whether a transaction is open on the connection. */
+  get inTransaction(): boolean {
+    return this.#db?.inTransaction === true;
+  }
+
+  /** Opens the connection if it is not open, or reopens it when asked to or when its state is unknown. */
+  ensureOpen(reopen: boolean): void {
+    if (!reopen && !this.#broken && this.#db?.open === true) return;
+    this.close();
+    this.#open();
+  }
+
+  #open(): void {
+    const { config } = this;
+    const readonly = config.role === 'reader';
+    const db = new Database(config.filename, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: config.busyTimeoutMs,
+      ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
+    });
+    try {
+      db.defaultSafeIntegers(config.safeIntegers);
+      if (!readonly) {
+        const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
+        if (String(mode).toLowerCase() !== config.journalMode) {
+          throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), { code: 'SQLITE_CANTOPEN' });
+        }
+      }
+      for (const [name, value] of Object.entries(config.pragmas)) {
+        db.pragma(`${name} = ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`);
+      }
+      if (config.interruptExtension !== undefined) {
+        db.loadExtension(config.interruptExtension);
+        Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
+      }
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#broken = false;
+  }
+
+  /** Closes the connection (an open transaction rolls back). Never throws. */
+  close(): void {
+    for (const iterator of this.#cursors.values()) {
+      try {
+        iterator.return?.();
+      } catch {
+        // The cursor's statement is gone with the connection either way.
+      }
+    }
+    this.#cursors.clear();
+    this.#statements.clear();
+    Atomics.store(this.config.control, Control.Token, 0);
+    try {
+      if (this.#db?.open === true) this.#db.close();
+    } catch {
+      // Closing fails only with statements still running, which closing the cursors above ended.
+    }
+    this.#db = undefined;
+  }
+
+  #prepare(sql: string): Statement {
+    const db = this.#db!;
+    let statement = this.#statements.get(sql);
+    if (statement !== undefined) {
+      // An open cursor is using the cached statement: give this call its own.
+      return statement.busy ? (db.prepare(sql) as Statement) : statement;
+    }
+    statement = db.prepare(sql) as Statement;
+    this.#statements.set(sql, statement);
+    // Evict the oldest prepared (insertion order): cheap, and hot statements are re-prepared at most once per cycle.
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.#statements.keys().next().value;
+      if (oldest !== undefined) this.#statements.delete(oldest);
+    }
+    return statement;
+  }
+
+  /** Runs a control statement of the worker's own (BEGIN, COMMIT, SAVEPOINT, …), prepared once. */
+  control(sql: string): void {
+    this.#prepare(sql).run();
+  }
+
+  /** {@link control} with SQLITE_BUSY retried (BEGIN IMMEDIATE, COMMIT: SQLite documents both as retryable). */
+  runControl(sql: string): void {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.control(sql);
+        return;
+      } catch (error) {
+        if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+        if (attempt >= BUSY_RETRIES || !isBusy(error)) throw error;
+        this.retries++;
+        Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
+      }
+    }
+  }
+
+  /**
+   * Marks request `seq` started, unless the pool cancelled it first. The claim
+   * ring decides by compare-and-swap which of the two came first.
+   */
+  claim(seq: number): boolean {
+    const { claims, control, origin } = this.config;
+    const slot = seq & this.#mask;
+    for (;;) {
+      const seen = Atomics.load(claims, slot);
+      if (seen === -seq) return false;
+      if (Atomics.compareExchange(claims, slot, seen, seq) === seen) break;
+    }
+    Atomics.store(control, Control.Since, sinceOrigin(origin));
+    Atomics.store(control, Control.Running, seq);
+    return true;
+  }
+
+  /** Marks that nothing runs now. */
+  idle(): void {
+    Atomics.store(this.config.control, Control.Running, 0);
+  }
+
+  /**
+   * Runs one claimed request. SQLITE_BUSY is retried (after the busy timeout
+   * already waited) only where a retry is safe: an autocommit statement that
+   * changed nothing, or a COMMIT. An interrupt meant for an earlier request
+   * that has just finished is retried the same way.
+   */
+  run(request: WireRequest): WireResponse {
+    const inTransaction = this.inTransaction;
+    const retryable = !inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.#execute(request);
+      } catch (error) {
+        if (isInterrupt(error)) {
+          if (Atomics.load(this.config.control, Control.Target) === request.seq) {
+            return failed(request.seq, new KindedError('interrupted', 'The statement was interrupted', 'SQLITE_INTERRUPT'));
+          }
+          // A stray interrupt, meant for a request that finished just before: only this statement was undone,
+          // unless SQLite ended the transaction it ran in, so it may run again.
+          if (attempt < BUSY_RETRIES && (!inTransaction || this.inTransaction)) continue;
+        }
+        if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+        if (!retryable || attempt >= BUSY_RETRIES || !isBusy(error)) return failed(request.seq, error);
+        this.retries++;
+        Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Whether the connection must be reopened before the next statement (its state is unknown). */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** The answer for a request that was cancelled before it started. */
+  skipped(seq: number): WireResponse {
+    return skipped(seq);
+  }
+
+  /** The answer for a request that failed with `error` before running. */
+  failed(seq: number, error: unknown): WireResponse {
+    return failed(seq, error);
+  }
+
+  #execute(request: WireRequest): WireResponse {
+    const db = this.#db!;
+    const { seq, op, sql } = request;
+    if (request.inTransaction && !db.inTransaction) {
+      throw new KindedError(
+        'transaction-lost',
+        'The transaction was already rolled back (SQLite ends a transaction after an interrupt, SQLITE_FULL or an I/O error); nothing of it was committed',
+      );
+    }
+    if (op === 'exec') {
+      if (request.readOnly && this.config.role === 'writer') {
+        db.pragma('query_only = 1');
+        try {
+          db.exec(sql);
+        } finally {
+          db.pragma('query_only = 0');
+        }
+      } else {
+        db.exec(sql);
+      }
+      return ok(seq, undefined, false);
+    }
+    if (op === 'next' || op === 'close-cursor') {
+      const cursor = request.cursor ?? 0;
+      const iterator = this.#cursors.get(cursor);
+      if (op === 'close-cursor' || iterator === undefined) {
+        iterator?.return?.();
+        this.#cursors.delete(cursor);
+        return ok(seq, { cursor, rows: [], done: true }, false);
+      }
+      const chunk = this.#nextChunk(cursor, iterator);
+      return ok(seq, chunk, rowsHaveBlob(chunk.rows));
+    }
+    const statement = this.#prepare(sql);
+    if (!statement.readonly && (this.config.role === 'reader' || request.readOnly)) {
+      if (request.probe) return { seq, status: Status.Reroute, value: undefined };
+      throw new KindedError('read-only', 'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)');
+    }
+    const args = bindArgs(request.params);
+    switch (op) {
+      case 'run': {
+        const { changes, lastInsertRowid } = statement.run(...args);
+        return ok(seq, { changes, lastInsertRowid }, false);
+      }
+      case 'get': {
+        const row = statement.get(...args);
+        return ok(seq, row, hasBlob(row));
+      }
+      case 'all': {
+        const rows = statement.all(...args);
+        return ok(seq, rows, rowsHaveBlob(rows));
+      }
+      case 'iterate': {
+        const cursor = this.#nextCursor++;
+        const iterator = statement.iterate(...args) as IterableIterator<unknown>;
+        this.#cursors.set(cursor, iterator);
+        const chunk = this.#nextChunk(cursor, iterator);
+        return ok(seq, chunk, rowsHaveBlob(chunk.rows));
+      }
+    }
+  }
+
+  #nextChunk(cursor: number, iterator: IterableIterator<unknown>): { cursor: number; rows: unknown[]; done: boolean } {
+    const rows: unknown[] = [];
+    while (rows.length < this.config.iterateChunkRows) {
+      const step = iterator.next();
+      if (step.done === true) {
+        this.#cursors.delete(cursor);
+        return { cursor, rows, done: true };
+      }
+      rows.push(step.value);
+    }
+    return { cursor, rows, done: false };
+  }
+
+  /** Whether cursors are open (a reader then never wraps a batch in its own read transaction). */
+  get cursorsOpen(): boolean {
+    return this.#cursors.size > 0;
+  }
+
+  /** Rolls back whatever transaction is open; false when even that failed (the connection is then reopened). */
+  rollback(): boolean {
+    try {
+      if (this.#db?.inTransaction === true) this.#db.exec('ROLLBACK');
+      return true;
+    } catch {
+      this.#broken = true;
+      return false;
+    }
+  }
+}

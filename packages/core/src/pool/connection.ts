@@ -1,0 +1,105 @@
+/**
+ * The contract between a lane and the connections it drives. A lane queues
+ * requests, batches them and lends whole connections; a connection runs the
+ * requests it is sent, in order, and answers each one. The worker-thread
+ * connection (`local/`) implements it; so can any other kind of connection.
+ */
+import type { LitepoolError } from '../errors.js';
+import type { ResolvedPoolOptions } from '../config/options.js';
+import type { ConnectionRole, Strategy } from '../strategy.js';
+import type { Params } from '../types.js';
+
+/** What a request asks a connection to do. */
+export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor';
+
+/** One request inside a batch. */
+export interface Request {
+  readonly op: Op;
+  readonly sql: string;
+  readonly params: Params | undefined;
+  /** A one-shot read sent to a reader before its route is known: answer `reroute` if the statement writes. */
+  readonly probe?: boolean;
+  /** Part of a read-only transaction or lease: refuse statements that write, even on the writer. */
+  readonly readOnly?: boolean;
+  /** Part of a transaction the pool began: fail with `ERR_TRANSACTION_ABORTED` if SQLite has ended it. */
+  readonly inTransaction?: boolean;
+  /** The cursor of `next` and `close-cursor`. */
+  readonly cursor?: number;
+}
+
+/** Someone waiting for one request's result, with the limits of that call. */
+export interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Called instead of resolve/reject when a reader finds the statement writes. */
+  reroute?(): void;
+  /** Longest time the statement may run once started, in ms; 0 or undefined: no limit. */
+  readonly timeoutMs?: number;
+  /** Stops the request: before it starts it never runs; while it runs it is interrupted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of one batch. */
+export interface SendOptions {
+  /** Reopen the connection first (its cache epoch is out of date, or its state must be reset). */
+  readonly reopen?: boolean;
+  /** Group-commit the batch: one transaction, each request in its own SAVEPOINT. */
+  readonly group?: boolean;
+  /** One-shot statements (not a lease's): each must leave the connection in autocommit. */
+  readonly oneShot?: boolean;
+  /** Shared flag the connection checks between requests; 1 means stop (the strategy's hold was lost). */
+  readonly abortFlag?: Int32Array | undefined;
+}
+
+/** What a lane hears from a connection. */
+export interface ConnectionHooks {
+  /** The connection died unexpectedly; its in-flight requests were rejected with `error`. */
+  onCrash(error: LitepoolError): void;
+  /** The connection retried statements that met SQLITE_BUSY. */
+  onRetries(count: number): void;
+  /** A statement has run for a while with requests waiting behind it on this connection. */
+  onStall(connection: Connection): void;
+  /** Something the application should know about (a statement abandoned, …). */
+  onWarning(code: string, message: string): void;
+}
+
+/** A request taken back from a connection before it started, to run elsewhere. */
+export interface Reclaimed {
+  readonly request: Request;
+  readonly waiter: Pending;
+}
+
+/** One connection to the database, driven by a lane. */
+export interface Connection {
+  /** The cache epoch this connection's page cache is valid for (-1: must reopen before use). */
+  epoch: number;
+  /** Set once the connection is gone (crashed, closed, or given up as stuck); every later send rejects with it. */
+  readonly dead: LitepoolError | undefined;
+  /** Whether the connection's current statement has run long enough that it should take no more work. */
+  readonly stalled: boolean;
+  /**
+   * Sends a batch; each request's waiter settles when it is answered. The
+   * returned promise resolves once the whole batch is answered, taken back,
+   * or the connection is gone; it never rejects.
+   */
+  send(requests: readonly Request[], waiters: readonly Pending[], options?: SendOptions): Promise<void>;
+  /** Whether a transaction was open on the connection after its last answered request. */
+  readonly transactionOpen: boolean;
+  /** Takes back every request sent but not started (in order); they will not run here. */
+  reclaim(): Reclaimed[];
+  /** Stops everything sent: what has not started never runs, what runs is interrupted; callers get `reason`. */
+  stopAll(reason: Error): void;
+  /** Closes the connection: waits up to `graceMs` for it to finish, then gives it up. Never rejects. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** How a pool opens its connections: the worker-thread kind, or another kind (a remote engine). */
+export interface ConnectionFactory {
+  /** Opens a connection playing `role`; its events go to `hooks`. */
+  open(role: ConnectionRole, hooks: ConnectionHooks): Promise<Connection>;
+  /** Releases what the factory holds. Called once when the pool has closed its connections. */
+  close(): void;
+}
+
+/** Builds a pool's {@link ConnectionFactory} from its resolved options and strategy. */
+export type ConnectionFactoryMaker = (options: ResolvedPoolOptions, strategy: Strategy) => ConnectionFactory;

@@ -106,12 +106,16 @@ export type Status = (typeof Status)[keyof typeof Status];
 
 /** Set on a result's status when the connection is inside a transaction after that request. */
 export const TX_OPEN = 8;
+/** Set on a probe's result when its statement writes (it ran on the writer). */
+export const WRITES = 16;
 
 /** One result as the worker builds it. */
 export interface WireResponse {
   readonly seq: number;
   readonly status: Status;
   readonly value: unknown;
+  /** A probe that ran: its statement writes. */
+  readonly writes?: boolean;
 }
 
 /** Packs results for postMessage; `open[i]` says whether a transaction was open after result i. */
@@ -120,17 +124,20 @@ export function packResponses(items: readonly WireResponse[], open: readonly boo
   for (let i = 0, j = 0; i < items.length; i++, j += 3) {
     const item = items[i]!;
     packed[j] = item.seq;
-    packed[j + 1] = item.status | (open[i] === true ? TX_OPEN : 0);
+    packed[j + 1] = item.status | (open[i] === true ? TX_OPEN : 0) | (item.writes === true ? WRITES : 0);
     packed[j + 2] = item.value;
   }
   return packed;
 }
 
 /** Calls `visit` with each result {@link packResponses} packed, without building objects. */
-export function forEachResponse(packed: PackedResponses, visit: (seq: number, status: Status, transactionOpen: boolean, value: unknown) => void): void {
+export function forEachResponse(
+  packed: PackedResponses,
+  visit: (seq: number, status: Status, transactionOpen: boolean, writes: boolean, value: unknown) => void,
+): void {
   for (let j = 0; j < packed.length; j += 3) {
     const code = packed[j + 1] as number;
-    visit(packed[j] as number, (code & 7) as Status, (code & TX_OPEN) !== 0, packed[j + 2]);
+    visit(packed[j] as number, (code & 7) as Status, (code & TX_OPEN) !== 0, (code & WRITES) !== 0, packed[j + 2]);
   }
 }
 

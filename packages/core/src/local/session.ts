@@ -82,7 +82,7 @@ function rowsHaveBlob(rows: readonly unknown[]): boolean {
   return false;
 }
 
-const ok = (seq: number, value: unknown, blobs: boolean): WireResponse => ({ seq, status: blobs ? Status.OkBlobs : Status.Ok, value });
+const ok = (seq: number, value: unknown, blobs: boolean, writes = false): WireResponse => ({ seq, status: blobs ? Status.OkBlobs : Status.Ok, value, writes });
 const failed = (seq: number, error: unknown): WireResponse => ({ seq, status: Status.Failed, value: toWireError(error) });
 const skipped = (seq: number): WireResponse => ({ seq, status: Status.Skipped, value: undefined });
 
@@ -312,15 +312,15 @@ export class WorkerSession {
     switch (op) {
       case 'run': {
         const { changes, lastInsertRowid } = statement.run(...args);
-        return ok(seq, { changes, lastInsertRowid }, false);
+        return ok(seq, { changes, lastInsertRowid }, false, request.probe && !statement.readonly);
       }
       case 'get': {
         const row = statement.get(...args);
-        return ok(seq, row, hasBlob(row));
+        return ok(seq, row, hasBlob(row), request.probe && !statement.readonly);
       }
       case 'all': {
         const rows = statement.all(...args);
-        return ok(seq, rows, rowsHaveBlob(rows));
+        return ok(seq, rows, rowsHaveBlob(rows), request.probe && !statement.readonly);
       }
       case 'iterate': {
         const cursor = this.#nextCursor++;

@@ -50,6 +50,19 @@ interface InFlight {
   onAbort?: () => void;
 }
 
+/** Connections that can be interrupted, across every pool of the process. */
+const live = new Set<WorkerConnection>();
+
+/**
+ * process.exit() waits for every worker thread to stop, and a thread inside a
+ * statement never does: as the process exits, interrupt what runs
+ * (synchronously, as 'exit' listeners must), so that it can. One listener for
+ * all pools, there only while a connection lives.
+ */
+function interruptAllOnExit(): void {
+  for (const connection of live) connection.interruptRunning();
+}
+
 function within(promise: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -121,6 +134,14 @@ export class WorkerConnection implements Connection {
       return Promise.reject(startError(config.worker.role, error));
     }
     const connection = new WorkerConnection(worker, config, hooks, control, claims, origin);
+    if (config.interrupter !== undefined) {
+      live.add(connection);
+      if (live.size === 1) process.on('exit', interruptAllOnExit);
+      void connection.#exited.then(() => {
+        live.delete(connection);
+        if (live.size === 0) process.off('exit', interruptAllOnExit);
+      });
+    }
     return new Promise((resolve, reject) => {
       let settled = false;
       let lastError: unknown;
@@ -247,7 +268,7 @@ export class WorkerConnection implements Connection {
     }
     if (await within(this.#exited, graceMs)) return;
     // Still running a statement: interrupt it; the worker then reads the close message and exits.
-    this.#interruptRunning();
+    this.interruptRunning();
     if (await within(this.#exited, EXIT_GRACE_MS)) return;
     // Terminating a thread inside a native call can take the process down: only when it is not in one.
     if (Atomics.load(this.#control, Control.Running) === 0) {
@@ -319,7 +340,8 @@ export class WorkerConnection implements Connection {
     return true;
   }
 
-  #interruptRunning(): void {
+  /** Interrupts whatever statement runs now (closing, or the process exiting). */
+  interruptRunning(): void {
     const running = Atomics.load(this.#control, Control.Running);
     if (running !== 0) this.#interrupt(running);
   }
@@ -392,13 +414,14 @@ export class WorkerConnection implements Connection {
 
   #settle(items: readonly unknown[], retries: number): void {
     if (retries > 0) this.#hooks.onRetries(retries);
-    forEachResponse(items, (seq, status, open, value) => {
+    forEachResponse(items, (seq, status, open, writes, value) => {
       this.transactionOpen = open;
       const entry = this.#pending.get(seq);
       if (entry === undefined) return; // taken back, or given up
       this.#forget(seq);
       if (entry.settled) return;
       const { waiter } = entry;
+      if ((status === Status.Ok || status === Status.OkBlobs) && entry.request.probe === true) waiter.learn?.(writes);
       if (status === Status.Ok) waiter.resolve(value);
       else if (status === Status.OkBlobs) waiter.resolve(blobsToBuffers(value));
       else if (status === Status.Reroute) waiter.reroute?.();

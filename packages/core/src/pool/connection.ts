@@ -33,6 +33,8 @@ export interface Pending {
   reject(error: Error): void;
   /** Called instead of resolve/reject when a reader finds the statement writes. */
   reroute?(): void;
+  /** For a probe that ran: whether its statement writes (called before resolve). */
+  learn?(writes: boolean): void;
   /** Longest time the statement may run once started, in ms; 0 or undefined: no limit. */
   readonly timeoutMs?: number;
   /** Stops the request: before it starts it never runs; while it runs it is interrupted. */

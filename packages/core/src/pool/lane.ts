@@ -43,6 +43,8 @@ export interface LeaseJob {
   readonly fail: (error: Error) => void;
   enqueuedAt: number;
   cancelled: boolean;
+  /** Set when the lane takes it from the queue: too late to cancel. */
+  taken?: boolean;
 }
 
 type Job = QueryJob | LeaseJob;
@@ -67,6 +69,12 @@ export interface LaneConfig {
   readonly gate: () => Promise<void> | undefined;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
+  /**
+   * Takes a one-shot job this lane cannot serve soon (every one of its
+   * connections is stuck in a long statement); false if it will not. The
+   * readers' lane hands known reads to the writer this way.
+   */
+  readonly overflow?: (job: QueryJob) => boolean;
 }
 
 /** A connection that failed to open, kept as a resource so generic-pool does not retry in a loop. */
@@ -151,6 +159,10 @@ export class Lane {
 
   /** Queues a job; it starts as soon as a connection is free. */
   enqueue(job: Job): void {
+    if (job.kind === 'query' && this.allStalled() && this.config.overflow?.(job) === true) {
+      this.moved++;
+      return;
+    }
     if (this.active >= this.config.size) this.waits++;
     this.queue.push(job);
     this.queued++;
@@ -172,9 +184,9 @@ export class Lane {
     job.detach = () => signal.removeEventListener('abort', onAbort);
   }
 
-  /** Marks a queued lease job cancelled (its caller gave up). */
+  /** Marks a queued lease job cancelled (its caller gave up); a no-op once the lane has taken it. */
   cancel(job: LeaseJob): void {
-    if (job.cancelled) return;
+    if (job.cancelled || job.taken === true) return;
     job.cancelled = true;
     this.queued--;
     this.settleIfIdle();
@@ -188,8 +200,10 @@ export class Lane {
       if (job.kind === 'query') {
         job.detach?.();
         job.waiter.reject(failure);
+      } else {
+        job.taken = true;
+        job.fail(failure);
       }
-      else job.fail(failure);
     }
     this.queued = 0;
     this.settleIfIdle();
@@ -225,17 +239,48 @@ export class Lane {
    * another connection (or, if it died, its replacement) to run.
    */
   onStall(connection: Connection): void {
-    if (this.config.size === 1 && connection.dead === undefined) return; // nowhere else to run them
-    const taken = connection.reclaim();
-    if (taken.length === 0) return;
-    this.moved += taken.length;
+    const handOver = this.config.overflow !== undefined && this.allStalled();
+    if (this.config.size === 1 && connection.dead === undefined && !handOver) return; // nowhere else to run them
     const now = performance.now();
-    const jobs: QueryJob[] = taken.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
-    this.queue.unshift(jobs);
-    this.queued += jobs.length;
-    for (const job of jobs) if (job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
-    this.armTimer();
-    this.pump();
+    const reclaimed: Job[] = connection.reclaim().map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
+    this.moved += reclaimed.length;
+    // When no connection of this lane can run them soon, the queued jobs go to the other lane too.
+    const back = handOver ? [...reclaimed, ...this.takeQueued()] : reclaimed;
+    const requeue: Job[] = [];
+    for (const job of back) {
+      if (handOver && job.kind === 'query' && this.config.overflow!(job)) {
+        if (!reclaimed.includes(job)) this.moved++;
+      } else {
+        requeue.push(job);
+      }
+    }
+    if (requeue.length > 0) {
+      this.queue.unshift(requeue);
+      this.queued += requeue.length;
+      for (const job of requeue) if (job.kind === 'query' && job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
+      this.armTimer();
+      this.pump();
+    }
+    this.settleIfIdle();
+  }
+
+  /** Removes and returns every job waiting in the queue (not cancelled), in order. */
+  private takeQueued(): Job[] {
+    const jobs: Job[] = [];
+    for (const job of this.queue.drain()) {
+      if (job.cancelled) continue;
+      if (job.kind === 'query') job.detach?.();
+      jobs.push(job);
+    }
+    this.queued = 0;
+    return jobs;
+  }
+
+  /** Whether every connection of the lane is serving and stuck in a long statement. */
+  private allStalled(): boolean {
+    if (this.serving.size < this.config.size) return false;
+    for (const connection of this.serving) if (!connection.stalled) return false;
+    return true;
   }
 
   private wake(): void {
@@ -322,6 +367,7 @@ export class Lane {
       if (job.cancelled) continue;
       this.queued--;
       if (job.kind === 'query') job.detach?.();
+      else job.taken = true;
       return job;
     }
   }
@@ -453,6 +499,7 @@ export class Lane {
       if (head.cancelled) continue;
       this.queued--;
       if (head.kind === 'query') head.detach?.();
+      else head.taken = true;
       const error = new AcquireTimeoutError(this.config.acquireTimeoutMs, { cause: this.lastFailure });
       if (head.kind === 'query') head.waiter.reject(error);
       else head.fail(error);

@@ -137,6 +137,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   #initialized = false;
   #writerWarm: Promise<void> | undefined;
   #writerOpened = false;
+  readonly #writerWaiters: (() => void)[] = [];
   #dirty = false;
   #maintaining = false;
   #crashes = 0;
@@ -175,6 +176,11 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
             group: undefined,
             open: () => this.#open('reader'),
             gate: () => (this.#writerOpened ? undefined : this.#initialize().then(() => this.#warmWriter())),
+            // Every reader stuck in a long statement: reads run on the writer rather than wait.
+            overflow: (job) => {
+              this.#writer.enqueue(job);
+              return true;
+            },
           });
   }
 
@@ -467,10 +473,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
           ? { resolve, reject: rejectOrRecover, ...limits }
           : {
               // First sight of this SQL: a reader prepares it and either runs it or sends it back as a write.
-              resolve: (value) => {
-                this.#remember(sql, false);
-                resolve(value);
-              },
+              resolve,
+              learn: (wrote) => this.#remember(sql, wrote),
               reject: rejectOrRecover,
               reroute: () => {
                 this.#remember(sql, true);
@@ -514,6 +518,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
         cancelled: false,
         grant: (grant: Grant) => {
           signal?.removeEventListener('abort', onAbort);
+          if (lane === this.#writer) this.#markWriterOpened();
           const lease = new Lease(grant, { write: lane === this.#writer, readOnly, leakDetectionMs, stack, statementTimeoutMs }, {
             released: (done) => this.#leases.delete(done),
             warn: (code, message) => this.#warn(code, message),
@@ -546,7 +551,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     const opening = this.#factory.open(role, hooks);
     if (role === 'writer' && this.strategy.openUnderHold !== true) {
       // Readers open read-only and may start as soon as any writer connection has created the file.
-      void opening.then(() => (this.#writerOpened = true), () => {});
+      void opening.then(() => this.#markWriterOpened(), () => {});
     }
     return opening;
   }
@@ -566,25 +571,41 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     return this.#init;
   }
 
-  /** Readers open read-only, so the writer must have created the file (and set its journal mode) first. */
+  /**
+   * Readers open read-only, so the writer must have created the file (and set
+   * its journal mode) first. Whichever comes first ends the wait: the writer
+   * connection opening, or a lease of it (taken to open it) being granted.
+   */
   #warmWriter(): Promise<void> {
+    if (this.#writerOpened) return Promise.resolve();
     this.#writerWarm ??= new Promise<void>((resolve, reject) => {
-      this.#writer.enqueue({
+      const job: LeaseJob = {
         kind: 'lease',
         enqueuedAt: performance.now(),
         cancelled: false,
         grant: (grant) => {
-          this.#writerOpened = true;
           grant.giveBack();
-          resolve();
+          this.#markWriterOpened();
         },
         fail: reject,
+      };
+      // Opened some other way first: this job is no longer needed (a no-op once granted).
+      this.#writerWaiters.push(() => {
+        this.#writer.cancel(job);
+        resolve();
       });
+      this.#writer.enqueue(job);
     }).catch((error: unknown) => {
       this.#writerWarm = undefined; // try again on the next request
       throw error;
     });
     return this.#writerWarm;
+  }
+
+  /** The writer connection exists (it opened, or a lease of it was granted): readers may open. */
+  #markWriterOpened(): void {
+    this.#writerOpened = true;
+    for (const wake of this.#writerWaiters.splice(0)) wake();
   }
 
   /** When the writer goes idle after writes, lets the strategy do maintenance (a WAL checkpoint, …). */

@@ -94,10 +94,11 @@ export class WalStrategy implements Strategy {
   async onWriterIdle(writer: MaintenanceConnection): Promise<void> {
     const before = await this.#measure();
     const truncate = before > this.options.maxWalBytes;
-    await writer.all(`PRAGMA wal_checkpoint(${truncate ? 'TRUNCATE' : 'PASSIVE'})`);
-    this.#checkpoints++;
-    if (truncate) this.#truncations++;
+    const [result] = await writer.all(`PRAGMA wal_checkpoint(${truncate ? 'TRUNCATE' : 'PASSIVE'})`);
+    // The figures change together, after the WAL's new size is known: stats() never shows a truncation with the old size.
     await this.#measure();
+    this.#checkpoints++;
+    if (truncate && result?.busy === 0) this.#truncations++;
   }
 
   stats(): Readonly<Record<string, number>> {

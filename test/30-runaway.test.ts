@@ -5,6 +5,7 @@
  * close() and destroy() settle within their bounds, and a process can exit.
  */
 import { AbortError, StatementTimeoutError, TransactionError } from '@litepool/core';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -58,6 +59,27 @@ test('under group commit, the interrupted write fails alone; the writes of its g
   assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
   assert.ok(timedOut(300)((results[1] as PromiseRejectedResult).reason));
   assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 2 }, { v: 3 }]);
+});
+
+test('a write waiting for another connection\'s lock is told the timeout only once it has really stopped: nothing is written', async (t) => {
+  const filename = tempDb(t);
+  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0 });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  // Another process's connection holds the write lock; SQLite's busy wait cannot be interrupted.
+  const other = new Database(filename);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const write = pool.run('INSERT INTO t VALUES (1)');
+  let settled = false;
+  void write.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(settled, false, 'the caller is not answered while the write might still commit');
+  other.exec('ROLLBACK');
+  await assert.rejects(within(10_000, write, 'the write after the lock frees'), timedOut(300));
+  assert.deepEqual(other.prepare('SELECT count(*) AS n FROM t').get(), { n: 0 });
 });
 
 test('a timeout inside a transaction rolls the transaction back; the writer is free afterwards', async (t) => {

@@ -319,7 +319,9 @@ export class WorkerConnection implements Connection {
       return;
     }
     entry.interruptedAt = performance.now();
-    if (!this.#interrupt(seq)) {
+    // Without an interrupt, a read's caller is answered now (a read changes nothing); a write's caller gets the
+    // write's real outcome when it ends: it may yet commit, and a write reported failed must not have happened.
+    if (!this.#interrupt(seq) && this.#config.worker.role === 'reader') {
       entry.settled = true;
       entry.waiter.reject(reason);
       this.#hooks.onWarning(
@@ -367,11 +369,12 @@ export class WorkerConnection implements Connection {
       const elapsed = this.#elapsed();
       if (entry.interruptedAt !== undefined) {
         const waited = performance.now() - entry.interruptedAt;
-        if (waited >= INTERRUPT_GRACE_MS) {
+        if (waited >= INTERRUPT_GRACE_MS && this.#config.worker.role === 'reader') {
           this.#giveUp(running);
           return;
         }
-        next = Math.min(next, INTERRUPT_GRACE_MS - waited);
+        // The writer is never given up: a replacement would wait for the same lock, and the write's outcome is owed to its caller.
+        if (waited < INTERRUPT_GRACE_MS) next = Math.min(next, INTERRUPT_GRACE_MS - waited);
       } else if (entry.timeoutMs > 0) {
         if (elapsed >= entry.timeoutMs) {
           this.#stop(running, new StatementTimeoutError(entry.timeoutMs));
@@ -398,10 +401,11 @@ export class WorkerConnection implements Connection {
   }
 
   /**
-   * A statement that was interrupted and did not stop (or could not be
-   * interrupted): the connection is given up. Work not started moves to other
-   * connections; the stuck request's caller gets its stop reason; the lane
-   * replaces the connection and closes this one (with a bound).
+   * A read that was interrupted and did not stop (it waits for a lock, which
+   * SQLite's busy handler does not interrupt, or for a hung filesystem): the
+   * connection is given up. Work not started moves to other connections; the
+   * stuck request's caller gets its stop reason; the lane replaces the
+   * connection and closes this one (with a bound).
    */
   #giveUp(running: number): void {
     this.#hooks.onStall(this); // the lane takes back what has not started

@@ -5,6 +5,7 @@
  * silently ignored by SQLite on every connection.
  */
 import Database from 'better-sqlite3';
+import { bundledNativeBinding } from '../assets.js';
 
 let known: ReadonlySet<string> | undefined;
 
@@ -12,7 +13,8 @@ let known: ReadonlySet<string> | undefined;
 export function knownPragmas(nativeBinding: string | undefined): ReadonlySet<string> | undefined {
   if (known !== undefined) return known;
   try {
-    const db = new Database(':memory:', nativeBinding === undefined ? {} : { nativeBinding });
+    const binding = nativeBinding ?? bundledNativeBinding();
+    const db = new Database(':memory:', binding === undefined ? {} : { nativeBinding: binding });
     try {
       known = new Set(db.prepare('SELECT name FROM pragma_pragma_list').pluck().all() as string[]);
     } finally {

@@ -6,13 +6,17 @@ import type { ResolvedPoolOptions } from '../config/options.js';
 import type { ConnectionFactory } from '../pool/connection.js';
 import { PIPELINE_DEPTH } from '../pool/lane.js';
 import type { Strategy } from '../strategy.js';
-import { bundledInterruptExtension, Interrupter } from './interrupter.js';
+import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from '../assets.js';
+import { Interrupter } from './interrupter.js';
 import { WorkerConnection } from './worker-connection.js';
 
 /** Opens worker-thread connections for a pool with these options and strategy. */
 export function workerConnections(options: ResolvedPoolOptions, strategy: Strategy): ConnectionFactory {
   let interrupter: Interrupter | undefined;
   let extension: string | undefined;
+  const nativeBinding = options.nativeBinding ?? bundledNativeBinding();
+  // Undefined: litepool's own worker.js (see WorkerConnection.open).
+  const workerFile = options.workerFile ?? bundledWorkerFile();
   let started = false;
   let unavailable: string | undefined;
   /** The interrupt handle, opened with the first connection; undefined (with the reason kept) where it cannot be. */
@@ -26,7 +30,7 @@ export function workerConnections(options: ResolvedPoolOptions, strategy: Strate
       return;
     }
     try {
-      interrupter = Interrupter.open(extension, options.nativeBinding);
+      interrupter = Interrupter.open(extension, nativeBinding);
     } catch (error) {
       unavailable = `the interrupt extension ${extension} could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
       extension = undefined;
@@ -51,9 +55,9 @@ export function workerConnections(options: ResolvedPoolOptions, strategy: Strate
             iterateChunkRows: options.iterateChunkRows,
             deferOpen: strategy.openUnderHold === true,
             interruptExtension: extension,
-            nativeBinding: options.nativeBinding,
+            nativeBinding,
           },
-          workerFile: options.workerFile ?? new URL('./worker.js', import.meta.url),
+          workerFile,
           resourceLimits: options.workerResourceLimits,
           interrupter,
           statementTimeoutMs: options.statementTimeoutMs,

@@ -6,25 +6,6 @@
  * calls sqlite3_interrupt() on that worker's connection (safe from any thread).
  */
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const SUFFIX: Readonly<Record<string, string>> = { linux: 'so', darwin: 'dylib', win32: 'dll' };
-
-/**
- * The interrupt extension built for this platform, shipped in the package's
- * `native/` folder, or undefined where there is none.
- */
-export function bundledInterruptExtension(): string | undefined {
-  const suffix = SUFFIX[process.platform];
-  if (suffix === undefined) return undefined;
-  try {
-    const path = fileURLToPath(new URL(`../../native/${process.platform}-${process.arch}/litepool_interrupt.${suffix}`, import.meta.url));
-    return existsSync(path) ? path : undefined;
-  } catch {
-    return undefined; // import.meta.url is not a file URL (some bundles)
-  }
-}
 
 /** A pool's handle for interrupting its workers' statements. */
 export class Interrupter {

@@ -5,7 +5,9 @@
  * statement, and turns a dying worker into typed rejections of everything it
  * had in flight. Nothing here waits without a bound.
  */
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+// 'worker_threads', not 'node:worker_threads': webpack 5 (5.113) mangles the constructor it rewrites for
+// new Worker(new URL('./worker.js', import.meta.url)) when it comes from the node: specifier.
+import { Worker, type ResourceLimits } from 'worker_threads';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../pool/connection.js';
 import type { Interrupter } from './interrupter.js';
@@ -26,8 +28,8 @@ const EXIT_GRACE_MS = 1_000;
 export interface WorkerConnectionConfig {
   /** What the worker opens its connection with. */
   readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin'>;
-  /** The worker's entry module. */
-  readonly workerFile: URL | string;
+  /** The worker's entry module; undefined: litepool's own `worker.js`. */
+  readonly workerFile: URL | string | undefined;
   readonly resourceLimits: ResourceLimits | undefined;
   /** Stops statements in workers; undefined where the interrupt extension is not available. */
   readonly interrupter: Interrupter | undefined;
@@ -127,9 +129,11 @@ export class WorkerConnection implements Connection {
     const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
     const origin = Math.floor(performance.timeOrigin + performance.now());
     const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
+    const options = { workerData, ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }) };
     let worker: Worker;
     try {
-      worker = new Worker(config.workerFile, { workerData, ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }) });
+      // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
+      worker = config.workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(config.workerFile, options);
     } catch (error) {
       return Promise.reject(startError(config.worker.role, error));
     }

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { build as viteBuild } from 'vite';
 import webpack from 'webpack';
 import { tempDir } from './helpers/temp.js';
 
@@ -75,6 +76,26 @@ function buildWithWebpack(out: string, format: 'esm' | 'cjs'): Promise<string> {
   });
 }
 
+/** Vite's SSR build with every dependency bundled (`ssr.noExternal: true`); ES module output only. */
+async function buildWithVite(out: string): Promise<string> {
+  await viteBuild({
+    configFile: false,
+    logLevel: 'silent',
+    root: here,
+    ssr: { noExternal: true },
+    build: {
+      ssr: true,
+      outDir: out,
+      emptyOutDir: false,
+      rollupOptions: {
+        input: { app, 'litepool-worker': '@litepool/core/worker' },
+        output: { format: 'esm', entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs' },
+      },
+    },
+  });
+  return 'app.mjs';
+}
+
 /** Runs `node <entry>` in `dir`; as root, with the workspace's packages and node_modules hidden. */
 function runIsolated(dir: string, entry: string, node: string): string {
   const args = [entry, join(dir, 'app.db')];
@@ -84,11 +105,12 @@ function runIsolated(dir: string, entry: string, node: string): string {
   return execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
 }
 
-for (const [bundler, build] of [
-  ['esbuild', buildWithEsbuild],
-  ['webpack 5', buildWithWebpack],
+for (const [bundler, build, formats] of [
+  ['esbuild', buildWithEsbuild, ['esm', 'cjs']],
+  ['webpack 5', buildWithWebpack, ['esm', 'cjs']],
+  ['Vite SSR (noExternal: true)', buildWithVite, ['esm']],
 ] as const) {
-  for (const format of ['esm', 'cjs'] as const) {
+  for (const format of formats) {
     test(`${bundler}, ${format === 'esm' ? 'ES module' : 'CommonJS'} output: the bundle runs alone, with its worker, its binding and its interrupt extension`, async (t) => {
       const out = tempDir(t, 'litepool-bundle-');
       const entry = await build(out, format);

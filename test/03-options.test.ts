@@ -20,10 +20,8 @@ function rejects(options: unknown, message: string): void {
 const f = '/tmp/litepool-options.db';
 
 test('options must be an object', () => rejects('app.db', 'options must be an object, got "app.db"'));
-test('filename is required', () =>
-  rejects({}, 'options.filename must be a non-empty string, got undefined'));
-test('filename must not be empty', () =>
-  rejects({ filename: '' }, 'options.filename must be a non-empty string, got ""'));
+test('filename is required', () => rejects({}, 'options.filename must be a non-empty string, got undefined'));
+test('filename must not be empty', () => rejects({ filename: '' }, 'options.filename must be a non-empty string, got ""'));
 test(':memory: is refused', () =>
   rejects(
     { filename: ':memory:' },
@@ -59,16 +57,17 @@ test('closeTimeoutMs has an upper bound', () =>
   rejects({ filename: f, closeTimeoutMs: 1e12 }, 'options.closeTimeoutMs must be an integer from 0 to 2147483647, got 1000000000000'));
 test('workerFile must be a path or a URL', () =>
   rejects({ filename: f, workerFile: 42 }, 'options.workerFile must be a path or a file URL, got 42'));
-test('nativeBinding must be a path', () =>
-  rejects({ filename: f, nativeBinding: true }, 'options.nativeBinding must be a path, got true'));
+test('nativeBinding must be a path', () => rejects({ filename: f, nativeBinding: true }, 'options.nativeBinding must be a path, got true'));
 test('interruptExtension must be a path or false', () =>
   rejects({ filename: f, interruptExtension: true }, 'options.interruptExtension must be a path or false, got true'));
 test('the directory of filename must exist', () =>
-  rejects({ filename: '/litepool-no-such-dir/app.db' }, 'options.filename "/litepool-no-such-dir/app.db": the directory /litepool-no-such-dir does not exist'));
+  rejects(
+    { filename: '/litepool-no-such-dir/app.db' },
+    'options.filename "/litepool-no-such-dir/app.db": the directory /litepool-no-such-dir does not exist',
+  ));
 test('filename must not be a directory', () =>
   rejects({ filename: '/tmp' }, 'options.filename "/tmp" is a directory, not a database file'));
-test('safeIntegers must be a boolean', () =>
-  rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be a boolean, got 1'));
+test('safeIntegers must be a boolean', () => rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be a boolean, got 1'));
 test('pragmas must be an object', () =>
   rejects({ filename: f, pragmas: ['synchronous'] }, 'options.pragmas must be an object of PRAGMA names to values, got an array'));
 test('pragma names must be identifiers', () =>
@@ -78,10 +77,13 @@ test('pragma values must be bare words, numbers or booleans', () =>
     { filename: f, pragmas: { synchronous: "FULL'; --" } },
     `options.pragmas.synchronous must be a number between -2147483647 and 2147483647, a boolean or a bare word such as FULL, got "FULL'; --"`,
   ));
-test('an unknown PRAGMA is refused (checked against SQLite\'s pragma_list)', () =>
+test("an unknown PRAGMA is refused (checked against SQLite's pragma_list)", () =>
   rejects({ filename: f, pragmas: { nope: 1 } }, 'options.pragmas.nope is not a PRAGMA this SQLite knows'));
 test('a misspelt PRAGMA is refused with a suggestion', () =>
-  rejects({ filename: f, pragmas: { synchronus: 'FULL' } }, 'options.pragmas.synchronus is not a PRAGMA this SQLite knows; did you mean synchronous?'));
+  rejects(
+    { filename: f, pragmas: { synchronus: 'FULL' } },
+    'options.pragmas.synchronus is not a PRAGMA this SQLite knows; did you mean synchronous?',
+  ));
 test('PRAGMA values are bounded (cache_size: -1e12 is not a cache)', () =>
   rejects(
     { filename: f, pragmas: { cache_size: -1e12 } },
@@ -130,12 +132,12 @@ test('pragmas are applied on every connection', async (t) => {
   try {
     assert.deepEqual(await lease.get('PRAGMA synchronous'), { synchronous: 2 });
   } finally {
-    lease.release();
+    void lease.release();
   }
   const readers = await Promise.all([pool.acquire(), pool.acquire()]);
   try {
     for (const reader of readers) assert.deepEqual(await reader.get('PRAGMA cache_size'), { cache_size: -4000 });
   } finally {
-    for (const reader of readers) reader.release();
+    for (const reader of readers) void reader.release();
   }
 });

@@ -85,7 +85,7 @@ test('reader connections are read-only', async (t) => {
     await assert.rejects(reader.exec('INSERT INTO ro VALUES (1)'), { code: 'SQLITE_READONLY' });
     assert.deepEqual(await reader.get('SELECT count(*) AS n FROM ro'), { n: 0 });
   } finally {
-    reader.release();
+    void reader.release();
   }
 });
 
@@ -105,11 +105,11 @@ test('bad SQL rejects that call only; the pool keeps working', async (t) => {
     pool.get('SELECT * FROM missing_table'),
     pool.get('SELECT 2 AS a'),
   ]);
-  assert.equal(results[0]!.status, 'fulfilled');
-  assert.equal(results[3]!.status, 'fulfilled');
-  for (const failed of [results[1]!, results[2]!]) {
+  assert.equal(results[0].status, 'fulfilled');
+  assert.equal(results[3].status, 'fulfilled');
+  for (const failed of [results[1], results[2]]) {
     assert.equal(failed.status, 'rejected');
-    const error = (failed as PromiseRejectedResult).reason as SqliteError;
+    const error = failed.reason as SqliteError;
     assert.ok(error instanceof SqliteError);
     assert.equal(error.code, 'SQLITE_ERROR');
     assert.ok(error.cause instanceof Error);
@@ -171,7 +171,10 @@ test('a batch of reads runs in one snapshot: a failing read rejects alone, ackno
   ]);
   const after = pool.stats().readBatches;
   assert.ok(after.requests - before.requests > after.batches - before.batches, 'reads went in batches of more than one');
-  assert.deepEqual(settled.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code), ['ERR_QUERY']);
+  assert.deepEqual(
+    settled.filter((r) => r.status === 'rejected').map((r) => r.reason.code),
+    ['ERR_QUERY'],
+  );
   assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 40);
   for (let round = 0; round < 20; round++) {
     await pool.run('UPDATE k SET v = ? WHERE id = 3', [round]);

@@ -1,10 +1,10 @@
 /** Transactions across awaits: commit, rollback, savepoints, misuse, read snapshots. */
 import { ArgumentError, TransactionError, type Transaction } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { testPool, tick } from './helpers/pool.js';
 
-async function setup(t: import('node:test').TestContext) {
+async function setup(t: TestContext) {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE a (id INTEGER PRIMARY KEY, v INTEGER)');
   return pool;
@@ -110,14 +110,22 @@ test('using tx after the callback settled rejects with ERR_TRANSACTION_CLOSED', 
   await pool.transaction(async (tx) => {
     leaked = tx;
   });
-  for (const call of [() => leaked.run('INSERT INTO a (v) VALUES (1)'), () => leaked.get('SELECT 1'), () => leaked.all('SELECT 1'), () => leaked.exec('SELECT 1')]) {
+  for (const call of [
+    () => leaked.run('INSERT INTO a (v) VALUES (1)'),
+    () => leaked.get('SELECT 1'),
+    () => leaked.all('SELECT 1'),
+    () => leaked.exec('SELECT 1'),
+  ]) {
     await assert.rejects(call(), (error: unknown) => {
       assert.ok(error instanceof TransactionError);
       assert.equal(error.code, 'ERR_TRANSACTION_CLOSED');
       return true;
     });
   }
-  await assert.rejects(leaked.transaction(async () => {}), { code: 'ERR_TRANSACTION_CLOSED' });
+  await assert.rejects(
+    leaked.transaction(async () => {}),
+    { code: 'ERR_TRANSACTION_CLOSED' },
+  );
   await assert.rejects(leaked.iterate('SELECT 1').next(), { code: 'ERR_TRANSACTION_CLOSED' });
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 0 });
 });
@@ -159,10 +167,13 @@ test('mode "deferred" works and commits', async (t) => {
 test('bad transaction arguments are ArgumentError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);
-  await assert.rejects(pool.transaction(async () => {}, { mode: 'exclusive' as never }), {
-    code: 'ERR_INVALID_ARGUMENT',
-    message: 'options.mode must be "immediate", "deferred" or "read", got "exclusive"',
-  });
+  await assert.rejects(
+    pool.transaction(async () => {}, { mode: 'exclusive' as never }),
+    {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: 'options.mode must be "immediate", "deferred" or "read", got "exclusive"',
+    },
+  );
 });
 
 test('a lease holds its connection across awaits until release; release is idempotent', async (t) => {
@@ -173,8 +184,8 @@ test('a lease holds its connection across awaits until release; release is idemp
   await lease.run('INSERT INTO a (v) VALUES (1)');
   await tick();
   await lease.exec('COMMIT');
-  lease.release();
-  lease.release();
+  void lease.release();
+  void lease.release();
   await assert.rejects(lease.get('SELECT 1'), { code: 'ERR_TRANSACTION_CLOSED' });
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 1 });
 });

@@ -45,7 +45,10 @@ test('acquireTimeoutMs: waiting behind a held writer fails with ERR_ACQUIRE_TIME
     });
     assert.ok(performance.now() - started >= 90);
     await assert.rejects(pool.acquire({ write: true }), AcquireTimeoutError);
-    await assert.rejects(pool.transaction(async () => {}), AcquireTimeoutError);
+    await assert.rejects(
+      pool.transaction(async () => {}),
+      AcquireTimeoutError,
+    );
   } finally {
     await held.release();
   }
@@ -63,7 +66,7 @@ test('maxQueue: requests beyond the limit fail with ERR_QUEUE_FULL, the queued o
     assert.equal(error.message, 'The queue is full: 2 requests are already waiting (maxQueue)');
     return true;
   });
-  held.release();
+  void held.release();
   await Promise.all(queued);
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM x'), { n: 2 });
 });
@@ -81,9 +84,9 @@ test('acquire({ signal }): aborting stops the wait with ABORT_ERR and leaks noth
     return true;
   });
   await assert.rejects(pool.acquire({ write: true, signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
-  held.release();
+  void held.release();
   const next = await within(2000, pool.acquire({ write: true }), 'acquire after an abort');
-  next.release();
+  await next.release();
   assert.equal(pool.stats().queued, 0);
 });
 
@@ -105,7 +108,7 @@ test('a database that cannot open rejects every waiting caller; nothing hangs', 
   const results = await within(10_000, Promise.allSettled(calls), 'calls on an unopenable database');
   for (const result of results) {
     assert.equal(result.status, 'rejected');
-    const error = (result as PromiseRejectedResult).reason as SqliteError;
+    const error = result.reason as SqliteError;
     assert.ok(error instanceof SqliteError, String(error));
     assert.equal(error.code, 'SQLITE_CANTOPEN');
   }
@@ -118,7 +121,11 @@ test('a file that is not a database fails its callers with SQLITE_NOTADB, and th
   writeFileSync(filename, Buffer.alloc(8192, 'x'));
   const pool = createPool({ filename });
   t.after(() => pool.destroy());
-  const results = await within(10_000, Promise.allSettled([pool.get('SELECT 1'), pool.run('CREATE TABLE t (v)')]), 'calls on a file that is not a database');
+  const results = await within(
+    10_000,
+    Promise.allSettled([pool.get('SELECT 1'), pool.run('CREATE TABLE t (v)')]),
+    'calls on a file that is not a database',
+  );
   for (const result of results) assert.equal(((result as PromiseRejectedResult).reason as SqliteError).code, 'SQLITE_NOTADB');
   await assert.rejects(within(10_000, pool.get('SELECT 1'), 'a retry'), { code: 'SQLITE_NOTADB' });
 });

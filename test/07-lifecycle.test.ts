@@ -27,7 +27,10 @@ test('close(): queued work finishes, new work rejects with ERR_POOL_CLOSED', asy
   await closing;
   assert.equal(pool.stats().state, 'closed');
   await assert.rejects(pool.run('INSERT INTO c VALUES (0)'), { code: 'ERR_POOL_CLOSED', message: 'The pool is closed' });
-  await assert.rejects(pool.transaction(async () => {}), PoolClosedError);
+  await assert.rejects(
+    pool.transaction(async () => {}),
+    PoolClosedError,
+  );
   await assert.rejects(pool.acquire(), PoolClosedError);
   await assert.rejects(pool.iterate('SELECT 1').next(), PoolClosedError);
 
@@ -46,7 +49,7 @@ test('close() waits for an open lease; the WAL is cleaned up after the last conn
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(closed, false);
   await lease.run('INSERT INTO c VALUES (1)'); // the lease still works while the pool drains
-  lease.release();
+  void lease.release();
   await within(5000, closing, 'close after release');
   assert.equal(existsSync(`${filename}-wal`), false);
 });
@@ -66,7 +69,7 @@ test('destroy(reason): queued work and open leases reject now, with the reason a
   const destroying = pool.destroy(reason);
   for (const result of await Promise.allSettled(queued)) {
     assert.equal(result.status, 'rejected');
-    const error = (result as PromiseRejectedResult).reason as PoolClosedError;
+    const error = result.reason as PoolClosedError;
     assert.ok(error instanceof PoolClosedError);
     assert.equal(error.message, 'The pool was destroyed');
     assert.equal(error.cause, reason);
@@ -88,6 +91,6 @@ test('destroy() lets a statement already running finish', async (t) => {
   await destroyed;
   // Either it was still queued (rejected as destroyed) or it was running and finished with the right answer.
   const [result] = outcome;
-  if (result!.status === 'fulfilled') assert.equal(result.value?.s, (300000 * 300001) / 2);
-  else assert.equal((result!.reason as PoolClosedError).code, 'ERR_POOL_CLOSED');
+  if (result.status === 'fulfilled') assert.equal(result.value?.s, (300000 * 300001) / 2);
+  else assert.equal((result.reason as PoolClosedError).code, 'ERR_POOL_CLOSED');
 });

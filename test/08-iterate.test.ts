@@ -50,16 +50,23 @@ test('breaking out of iterate releases the connection', async (t) => {
   const after = await within(5000, pool.get('SELECT 7 AS n'), 'a read after breaking out');
   assert.deepEqual(after, { n: 7 });
   // The serve loop lets go of the connection a few microtasks after the last result: wait for the gauge.
-  await within(1000, (async () => {
-    while (pool.stats().busy !== 0) await new Promise((resolve) => setImmediate(resolve));
-  })(), 'the reader going idle');
+  await within(
+    1000,
+    (async () => {
+      while (pool.stats().busy !== 0) await new Promise((resolve) => setImmediate(resolve));
+    })(),
+    'the reader going idle',
+  );
 });
 
 test('iterate of bad SQL rejects and releases the connection', async (t) => {
   const pool = testPool(t, { readers: 1 });
-  await assert.rejects(async () => {
-    for await (const _ of pool.iterate('SELECT * FROM nowhere')) assert.fail('no rows expected');
-  }, { code: 'SQLITE_ERROR' });
+  await assert.rejects(
+    async () => {
+      for await (const _ of pool.iterate('SELECT * FROM nowhere')) assert.fail('no rows expected');
+    },
+    { code: 'SQLITE_ERROR' },
+  );
   assert.deepEqual(await within(5000, pool.get('SELECT 1 AS n'), 'a read after a failed iterate'), { n: 1 });
 });
 

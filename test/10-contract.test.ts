@@ -95,7 +95,10 @@ for (const { label, config } of STRATEGY_CASES) {
       assert.equal(results.length, 600);
       assert.deepEqual(await pool.get('SELECT count(*) AS n FROM item'), { n: 300 });
       const ids = (await pool.all<{ id: number }>('SELECT id FROM item ORDER BY id')).map((row) => row.id);
-      assert.deepEqual(ids, Array.from({ length: 300 }, (_, i) => i + 1));
+      assert.deepEqual(
+        ids,
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      );
     });
 
     test('a failing write rejects alone; its neighbours land', async (t) => {
@@ -106,7 +109,10 @@ for (const { label, config } of STRATEGY_CASES) {
         pool.run("INSERT INTO item (id, name) VALUES (1, 'duplicate')"),
         pool.run("INSERT INTO item (id, name) VALUES (3, 'three')"),
       ]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
       const error = (results[1] as PromiseRejectedResult).reason as SqliteError;
       assert.ok(error instanceof SqliteError);
       assert.equal(error.code, 'SQLITE_CONSTRAINT_PRIMARYKEY');

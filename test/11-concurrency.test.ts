@@ -5,7 +5,7 @@
  * negative, and (default settings, strategies claiming crossProcess) no
  * error (SQLITE_BUSY or any other) reaches a caller.
  */
-import { createPool } from '@litepool/core';
+import { createPool, type Pool } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { runProcesses } from './helpers/processes.js';
@@ -26,17 +26,32 @@ async function prepared(t: TestContext, { config }: StrategyCase, setup: typeof 
   return { filename, pool };
 }
 
-async function checkBank(pool: import('@litepool/core').Pool): Promise<void> {
+async function checkBank(pool: Pool): Promise<void> {
   const balances = await pool.all<{ balance: number }>('SELECT balance FROM account');
   assert.equal(balances.length, ACCOUNTS);
-  assert.equal(balances.reduce((sum, { balance }) => sum + balance, 0), ACCOUNTS * OPENING_BALANCE, 'total conserved');
-  assert.ok(balances.every(({ balance }) => balance >= 0), 'no negative balance');
+  assert.equal(
+    balances.reduce((sum, { balance }) => sum + balance, 0),
+    ACCOUNTS * OPENING_BALANCE,
+    'total conserved',
+  );
+  assert.ok(
+    balances.every(({ balance }) => balance >= 0),
+    'no negative balance',
+  );
   assert.deepEqual(await pool.get('PRAGMA integrity_check'), { integrity_check: 'ok' });
 }
 
 function noErrors(results: readonly WorkloadResult[]): void {
-  assert.deepEqual(results.flatMap((r) => r.errors), [], 'no error reached a caller');
-  assert.equal(results.reduce((sum, r) => sum + r.outOfBounds, 0), 0, 'every read within [acknowledged, attempted]');
+  assert.deepEqual(
+    results.flatMap((r) => r.errors),
+    [],
+    'no error reached a caller',
+  );
+  assert.equal(
+    results.reduce((sum, r) => sum + r.outOfBounds, 0),
+    0,
+    'every read within [acknowledged, attempted]',
+  );
 }
 
 for (const strategy of STRATEGY_CASES) {
@@ -63,10 +78,15 @@ for (const strategy of STRATEGY_CASES) {
       t.after(() => check.close());
       const expected = PROCESSES * HANDLERS_PER_PROCESS * INCREMENTS;
       const { n } = (await check.get<{ n: number }>('SELECT n FROM counter'))!;
-      t.diagnostic(`${strategy.label}: counter ${n}/${expected}, errors ${results.flatMap((r) => r.errors).length}, ${(performance.now() - started).toFixed(0)} ms`);
+      t.diagnostic(
+        `${strategy.label}: counter ${n}/${expected}, errors ${results.flatMap((r) => r.errors).length}, ${(performance.now() - started).toFixed(0)} ms`,
+      );
       noErrors(results);
       assert.equal(n, expected);
-      assert.equal(results.reduce((sum, r) => sum + r.acknowledged, 0), expected);
+      assert.equal(
+        results.reduce((sum, r) => sum + r.acknowledged, 0),
+        expected,
+      );
     });
 
     test('bank transfers, 64 handlers in one process', async (t) => {
@@ -89,9 +109,15 @@ for (const strategy of STRATEGY_CASES) {
       });
       const check = createPool({ filename, strategy: strategy.config });
       t.after(() => check.close());
-      t.diagnostic(`${strategy.label}: bank ${results.reduce((s, r) => s + r.acknowledged, 0)} transfers, errors ${results.flatMap((r) => r.errors).length}`);
+      t.diagnostic(
+        `${strategy.label}: bank ${results.reduce((s, r) => s + r.acknowledged, 0)} transfers, errors ${results.flatMap((r) => r.errors).length}`,
+      );
       noErrors(results);
-      assert.equal(results.reduce((sum, r) => sum + r.badAudits, 0), 0, 'every audit saw the whole total');
+      assert.equal(
+        results.reduce((sum, r) => sum + r.badAudits, 0),
+        0,
+        'every audit saw the whole total',
+      );
       await checkBank(check);
     });
   });

@@ -18,11 +18,15 @@ async function asOneBatch(pool: Pool, calls: () => Promise<unknown>[], expectQue
   const lease = await pool.acquire({ write: true });
   const pending = calls();
   // First-seen SQL is probed on a reader before it joins the writer queue: wait until all have.
-  await within(10_000, (async () => {
-    while (pool.stats().queuedWrites < expectQueued) await new Promise((resolve) => setTimeout(resolve, 5));
-  })(), 'queueing behind the writer');
+  await within(
+    10_000,
+    (async () => {
+      while (pool.stats().queuedWrites < expectQueued) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    'queueing behind the writer',
+  );
   const before = pool.stats().writeBatches.batches;
-  lease.release();
+  void lease.release();
   const results = await Promise.allSettled(pending);
   assert.equal(pool.stats().writeBatches.batches - before, 1, 'the queued writes went to the writer as one batch');
   return results;
@@ -30,7 +34,11 @@ async function asOneBatch(pool: Pool, calls: () => Promise<unknown>[], expectQue
 
 test('queued one-shot writes are group-committed in one batch', async (t) => {
   const pool = await open(t);
-  const results = await asOneBatch(pool, () => Array.from({ length: 50 }, (_, i) => pool.run('INSERT INTO g (v) VALUES (?)', [`v${i}`])), 50);
+  const results = await asOneBatch(
+    pool,
+    () => Array.from({ length: 50 }, (_, i) => pool.run('INSERT INTO g (v) VALUES (?)', [`v${i}`])),
+    50,
+  );
   assert.ok(results.every((r) => r.status === 'fulfilled'));
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM g'), { n: 50 });
 });
@@ -41,8 +49,9 @@ test('one bad write inside a batch rejects alone; the others commit', async (t) 
   const results = await asOneBatch(
     pool,
     () =>
-      Array.from({ length: 10 }, (_, i) =>
-        pool.run('INSERT INTO g (id, v) VALUES (?, ?)', [i + 1, `batch${i}`]), // id 5 collides
+      Array.from(
+        { length: 10 },
+        (_, i) => pool.run('INSERT INTO g (id, v) VALUES (?, ?)', [i + 1, `batch${i}`]), // id 5 collides
       ),
     10,
   );
@@ -71,7 +80,7 @@ test('a writer crash mid-batch acknowledges nothing that was not committed', asy
   );
   for (const result of results) {
     assert.equal(result.status, 'rejected');
-    assert.ok((result as PromiseRejectedResult).reason instanceof WorkerCrashedError);
+    assert.ok(result.reason instanceof WorkerCrashedError);
   }
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM g'), { n: 0 }, 'nothing of the crashed batch was committed');
   await pool.run("INSERT INTO g (v) VALUES ('later')");
@@ -82,7 +91,9 @@ test('a writer crash mid-batch acknowledges nothing that was not committed', asy
 test('options: maxBatch and maxWaitMs are validated and applied', async (t) => {
   assert.throws(() => singleWriter({ maxBatch: 0 }), { message: 'single-writer.maxBatch must be an integer from 1 to 10000, got 0' });
   assert.throws(() => singleWriter({ maxWaitMs: -1 }), { message: 'single-writer.maxWaitMs must be an integer from 0 to 10000, got -1' });
-  assert.throws(() => singleWriter({ maxWaitMs: 1e12 }), { message: 'single-writer.maxWaitMs must be an integer from 0 to 10000, got 1000000000000' });
+  assert.throws(() => singleWriter({ maxWaitMs: 1e12 }), {
+    message: 'single-writer.maxWaitMs must be an integer from 0 to 10000, got 1000000000000',
+  });
   const pool = createPool({ filename: tempDb(t), strategy: singleWriter({ maxBatch: 4, maxWaitMs: 5 }) });
   t.after(() => pool.destroy());
   await pool.exec('CREATE TABLE g (v INTEGER)');

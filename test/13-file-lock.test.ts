@@ -105,7 +105,7 @@ test('the lock location is configurable and refused when its directory is missin
   t.after(() => pool.close());
   const lease = await pool.acquire({ write: true });
   assert.ok(existsSync(lockfilePath));
-  lease.release();
+  void lease.release();
   const missing = createPool({ filename: join(dir, 'b.db'), strategy: fileLock({ lockfilePath: join(dir, 'no', 'x.lock') }) });
   t.after(() => missing.destroy());
   await assert.rejects(missing.get('SELECT 1'), { code: 'ERR_STRATEGY_UNSUPPORTED' });

@@ -44,10 +44,10 @@ test('on a FUSE mount the default is file-lock, and an explicit wal is refused w
       const refused = createPool({ filename: join(mount, `${strategy}.db`), strategy });
       pools.push(refused);
       await assert.rejects(refused.get('SELECT 1'), (error: unknown) => {
-      assert.ok(error instanceof StrategyError);
-      assert.equal(error.code, 'ERR_STRATEGY_UNSUPPORTED');
-      assert.match(error.message, /network or FUSE filesystem/);
-      assert.match(error.message, /WAL needs shared memory on one host/);
+        assert.ok(error instanceof StrategyError);
+        assert.equal(error.code, 'ERR_STRATEGY_UNSUPPORTED');
+        assert.match(error.message, /network or FUSE filesystem/);
+        assert.match(error.message, /WAL needs shared memory on one host/);
         assert.match(error.message, /Use strategy "file-lock"/);
         return true;
       });

@@ -28,7 +28,7 @@ async function race(dir: string, script: string): Promise<RaceResult[]> {
   return outputs.map((out) => JSON.parse(out.trim().split('\n').at(-1)!) as RaceResult);
 }
 
-test('the hazard is real: with proper-lockfile\'s own takeover, two processes hold the lock at once', async (t) => {
+test("the hazard is real: with proper-lockfile's own takeover, two processes hold the lock at once", async (t) => {
   const results = await race(tempDir(t), 'race-lock-plain.ts');
   const overlaps = results.reduce((sum, r) => sum + r.overlaps, 0);
   t.diagnostic(`plain proper-lockfile: ${overlaps} overlaps in ${PROCESSES * ROUNDS} holds`);
@@ -38,9 +38,18 @@ test('the hazard is real: with proper-lockfile\'s own takeover, two processes ho
 test(`${PROCESSES} processes x ${ROUNDS} rounds racing for stale locks: never two holders`, async (t) => {
   const results = await race(tempDir(t), 'race-lock.ts');
   const takeovers = results.reduce((sum, r) => sum + r.staleTakeovers, 0);
-  t.diagnostic(`${results.reduce((sum, r) => sum + r.held, 0)} holds, ${takeovers} stale takeovers, ${results.reduce((sum, r) => sum + r.overlaps, 0)} overlaps`);
-  assert.equal(results.reduce((sum, r) => sum + r.held, 0), PROCESSES * ROUNDS);
-  assert.equal(results.reduce((sum, r) => sum + r.overlaps, 0), 0, 'two processes held the lock at once');
+  t.diagnostic(
+    `${results.reduce((sum, r) => sum + r.held, 0)} holds, ${takeovers} stale takeovers, ${results.reduce((sum, r) => sum + r.overlaps, 0)} overlaps`,
+  );
+  assert.equal(
+    results.reduce((sum, r) => sum + r.held, 0),
+    PROCESSES * ROUNDS,
+  );
+  assert.equal(
+    results.reduce((sum, r) => sum + r.overlaps, 0),
+    0,
+    'two processes held the lock at once',
+  );
   // Usually 200 to 300 here; the exact number depends on scheduling, so ask only for a clear share.
   assert.ok(takeovers >= ROUNDS / 4, `the race exercised stale takeovers (${takeovers})`);
 });

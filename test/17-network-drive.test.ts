@@ -44,13 +44,18 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
       const settled = await twoHosts(drive.hostA, drive.hostB, { name: 'file-lock' });
       const results = settled.flatMap((r) => {
         assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
-        return (r as PromiseFulfilledResult<WorkloadResult[]>).value;
+        return r.value;
       });
       const check = createPool({ filename: join(drive.hostB, 'app.db'), strategy: { name: 'file-lock' } });
       t.after(() => check.close());
       const { n } = (await check.get<{ n: number }>('SELECT n FROM counter WHERE id = 1'))!;
-      t.diagnostic(`${kind}, file-lock: ${n} of ${2 * HANDLERS * INCREMENTS}, ${results.flatMap((r) => r.errors).length} errors, ${(performance.now() - started).toFixed(0)} ms`);
-      assert.deepEqual(results.flatMap((r) => r.errors), []);
+      t.diagnostic(
+        `${kind}, file-lock: ${n} of ${2 * HANDLERS * INCREMENTS}, ${results.flatMap((r) => r.errors).length} errors, ${(performance.now() - started).toFixed(0)} ms`,
+      );
+      assert.deepEqual(
+        results.flatMap((r) => r.errors),
+        [],
+      );
       assert.equal(n, 2 * HANDLERS * INCREMENTS);
       assert.deepEqual(await check.get('PRAGMA integrity_check'), { integrity_check: 'ok' });
     });
@@ -74,8 +79,13 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
       } catch (error) {
         final = `unreadable (${(error as { code?: string }).code ?? String(error)})`;
       }
-      t.diagnostic(`${kind}, plain locking: final ${final} of ${2 * HANDLERS * INCREMENTS}, ${errors} errors, ${failedProcesses} crashed processes`);
-      assert.ok(failedProcesses > 0 || errors > 0 || final !== 2 * HANDLERS * INCREMENTS, 'the hazard should show without the cross-host lock');
+      t.diagnostic(
+        `${kind}, plain locking: final ${final} of ${2 * HANDLERS * INCREMENTS}, ${errors} errors, ${failedProcesses} crashed processes`,
+      );
+      assert.ok(
+        failedProcesses > 0 || errors > 0 || final !== 2 * HANDLERS * INCREMENTS,
+        'the hazard should show without the cross-host lock',
+      );
     });
   });
 }

@@ -23,7 +23,11 @@ async function startChild(t: TestContext, script: string, args: string[], signal
   t.after(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await within(30_000, new Promise<void>((resolve) => child.stdout.on('data', () => out.includes(signal) && resolve())), `${script} ${signal}`);
+  await within(
+    30_000,
+    new Promise<void>((resolve) => child.stdout.on('data', () => out.includes(signal) && resolve())),
+    `${script} ${signal}`,
+  );
   return { child, output: () => out };
 }
 
@@ -73,12 +77,24 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
       const drive = networkDrive(t, kind);
       if (drive === undefined) return;
       const outputs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => runScript(join(helpers, 'race-lock.ts'), [i % 2 === 0 ? drive.hostA : drive.hostB, '200', drive.share], 600_000)),
+        Array.from({ length: 8 }, (_, i) =>
+          runScript(join(helpers, 'race-lock.ts'), [i % 2 === 0 ? drive.hostA : drive.hostB, '200', drive.share], 600_000),
+        ),
       );
-      const results = outputs.map((out) => JSON.parse(out.trim().split('\n').at(-1)!) as { held: number; overlaps: number; staleTakeovers: number });
-      t.diagnostic(`${kind}: ${results.reduce((s, r) => s + r.held, 0)} holds, ${results.reduce((s, r) => s + r.staleTakeovers, 0)} stale takeovers`);
-      assert.equal(results.reduce((s, r) => s + r.held, 0), 1600);
-      assert.equal(results.reduce((s, r) => s + r.overlaps, 0), 0);
+      const results = outputs.map(
+        (out) => JSON.parse(out.trim().split('\n').at(-1)!) as { held: number; overlaps: number; staleTakeovers: number },
+      );
+      t.diagnostic(
+        `${kind}: ${results.reduce((s, r) => s + r.held, 0)} holds, ${results.reduce((s, r) => s + r.staleTakeovers, 0)} stale takeovers`,
+      );
+      assert.equal(
+        results.reduce((s, r) => s + r.held, 0),
+        1600,
+      );
+      assert.equal(
+        results.reduce((s, r) => s + r.overlaps, 0),
+        0,
+      );
     });
 
     test('long-lived connections never act on pages cached before the other host wrote', async (t) => {
@@ -94,7 +110,11 @@ for (const kind of ['sshfs', 'bindfs'] as const) {
         // Host A reads (its connections cache pages), host B writes, host A must see it at once.
         assert.equal((await a.get<{ n: number }>('SELECT n FROM counter WHERE id = 1'))!.n, (round - 1) * 2 * WRITES);
         for (let i = 0; i < WRITES; i++) await b.run('UPDATE counter SET n = n + 1 WHERE id = 1');
-        assert.equal((await a.get<{ n: number }>('SELECT n FROM counter WHERE id = 1'))!.n, (round - 1) * 2 * WRITES + WRITES, 'host A read a stale page');
+        assert.equal(
+          (await a.get<{ n: number }>('SELECT n FROM counter WHERE id = 1'))!.n,
+          (round - 1) * 2 * WRITES + WRITES,
+          'host A read a stale page',
+        );
         // And host A's read-modify-write builds on host B's writes.
         for (let i = 0; i < WRITES; i++) {
           await a.transaction(async (tx) => {

@@ -27,8 +27,24 @@ interface Cell {
 
 test('pnpm bench writes results.json, results.md and chart.svg; litepool cells are correct', async (t) => {
   const out = tempDir(t);
-  await run(process.execPath, [cli, '--workloads', 'point-read,rmw-counter', '--subjects', 'litepool wal,raw', '--levels', '8', '--measure-ms', '150', '--quick', '--out', out]);
-  const { results, targets } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { results: Cell[]; targets: { target: string }[] };
+  await run(process.execPath, [
+    cli,
+    '--workloads',
+    'point-read,rmw-counter',
+    '--subjects',
+    'litepool wal,raw',
+    '--levels',
+    '8',
+    '--measure-ms',
+    '150',
+    '--quick',
+    '--out',
+    out,
+  ]);
+  const { results, targets } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+    results: Cell[];
+    targets: { target: string }[];
+  };
   assert.deepEqual(new Set(results.map((r) => r.subject)), new Set(['litepool wal', 'better-sqlite3 (raw, main thread)']));
   assert.equal(results.length, 4);
   for (const cell of results) assert.ok(cell.ops > 0, `${cell.subject} ${cell.workload} ran`);
@@ -48,7 +64,10 @@ test('pnpm bench --network bindfs: every subject, 2 hosts, exact counts', async 
   const { results } = JSON.parse(readFileSync(join(out, 'network.json'), 'utf8')) as {
     results: { subject: string; op: string; ok: number; lostUpdates: number; errors: Record<string, number>; integrity: string }[];
   };
-  assert.deepEqual(new Set(results.map((r) => r.subject)), new Set(['litepool file-lock', 'litepool file-lock, groupTransactions', 'one lock per transaction']));
+  assert.deepEqual(
+    new Set(results.map((r) => r.subject)),
+    new Set(['litepool file-lock', 'litepool file-lock, groupTransactions', 'one lock per transaction']),
+  );
   assert.equal(results.length, 5);
   for (const cell of results) {
     assert.ok(cell.ok > 0, `${cell.subject} ${cell.op} made progress`);

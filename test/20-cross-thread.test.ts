@@ -23,13 +23,20 @@ describe('cross-thread clients', () => {
         Array.from({ length: 4 }, () => {
           const port = pool.connectPort();
           const worker = new Worker(portWorker, { workerData: { port, handlers: 16, increments: 10 }, transferList: [port] });
-          return within(60_000, new Promise<{ errors: string[] }>((resolve, reject) => {
-            worker.once('message', resolve);
-            worker.once('error', reject);
-          }), 'a client worker');
+          return within(
+            60_000,
+            new Promise<{ errors: string[] }>((resolve, reject) => {
+              worker.once('message', resolve);
+              worker.once('error', reject);
+            }),
+            'a client worker',
+          );
         }),
       );
-      assert.deepEqual(outcomes.flatMap((o) => o.errors), []);
+      assert.deepEqual(
+        outcomes.flatMap((o) => o.errors),
+        [],
+      );
       assert.deepEqual(await pool.get('SELECT n FROM counter'), { n: 640 });
     });
   }
@@ -44,11 +51,11 @@ describe('cross-thread clients', () => {
     const row = await client.get<{ name: string; data: Buffer }>('SELECT name, data FROM t WHERE id = ?', [1]);
     assert.equal(row?.name, 'a');
     assert.ok(Buffer.isBuffer(row?.data), 'BLOBs come back as Buffers');
-    assert.deepEqual([...row!.data], [1, 2, 3]);
+    assert.deepEqual([...row.data], [1, 2, 3]);
     assert.deepEqual(await client.all('SELECT name FROM t WHERE name = :name', { name: 'a' }), [{ name: 'a' }]);
     const duplicate = await client.run('INSERT INTO t (name) VALUES (?)', ['a']).catch((error: unknown) => error);
     assert.ok(duplicate instanceof SqliteError);
-    assert.equal((duplicate as SqliteError).code, 'SQLITE_CONSTRAINT_UNIQUE');
+    assert.equal(duplicate.code, 'SQLITE_CONSTRAINT_UNIQUE');
     await assert.rejects(client.get(''), { code: 'ERR_INVALID_ARGUMENT' });
   });
 
@@ -131,9 +138,13 @@ describe('cross-thread clients', () => {
     const closing = pool.close();
     await inFlight;
     await closing;
-    await within(2_000, (async () => {
-      while (!client.closed) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(), 'the client noticing the pool closed');
+    await within(
+      2_000,
+      (async () => {
+        while (!client.closed) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      'the client noticing the pool closed',
+    );
     await assert.rejects(client.get('SELECT 1'), (error: unknown) => error instanceof PoolClosedError);
     assert.throws(() => pool.connectPort(), { code: 'ERR_POOL_CLOSED' });
     assert.throws(() => connectClient({} as never), { code: 'ERR_INVALID_ARGUMENT' });

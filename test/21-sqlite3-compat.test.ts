@@ -11,14 +11,16 @@ import { tempDb } from './helpers/temp.js';
 /** A database closed after the test; resolves once open. */
 async function openDb(t: TestContext, filename = tempDb(t), mode?: ConstructorParameters<typeof Database>[1]): Promise<Database> {
   const db = await new Promise<Database>((resolve, reject) => {
-    const opened: Database = new Database(filename, mode as number, (err) => (err ? reject(err) : resolve(opened)));
+    const opened: Database = new Database(filename, mode, (err) => (err ? reject(err) : resolve(opened)));
   });
   t.after(() => new Promise<void>((resolve) => (db.open ? db.close(() => resolve()) : resolve())));
   return db;
 }
 
 /** Promisifies one callback call, keeping `this`. */
-function call<T = unknown>(start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void): Promise<{ self: RunContext; value: T }> {
+function call<T = unknown>(
+  start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
+): Promise<{ self: RunContext; value: T }> {
   return new Promise((resolve, reject) =>
     start(function (err, value) {
       if (err) reject(err);
@@ -65,7 +67,12 @@ describe('node-sqlite3 compatible API', () => {
     const update = await call((done) => db.run('UPDATE t SET b = b + 10', done));
     assert.equal(update.self.changes, 4);
     const { value: rows } = await call<unknown[]>((done) => db.all('SELECT a, b FROM t ORDER BY id', done));
-    assert.deepEqual(rows, [{ a: 'x', b: 11 }, { a: 'y', b: 12 }, { a: 'z', b: 13 }, { a: 'w', b: 11 }]);
+    assert.deepEqual(rows, [
+      { a: 'x', b: 11 },
+      { a: 'y', b: 12 },
+      { a: 'z', b: 13 },
+      { a: 'w', b: 11 },
+    ]);
   });
 
   test('get, all, each (rows streamed, then the count), exec', async (t) => {
@@ -76,7 +83,11 @@ describe('node-sqlite3 compatible API', () => {
     assert.deepEqual((await call((done) => db.all('SELECT v FROM t ORDER BY v', done))).value, [{ v: 1 }, { v: 2 }, { v: 3 }]);
     const seen: unknown[] = [];
     const count = await new Promise((resolve, reject) =>
-      db.each('SELECT v FROM t ORDER BY v', (err: Sqlite3Error | null, row: unknown) => (err ? reject(err) : seen.push(row)), (err: Sqlite3Error | null, n: number) => (err ? reject(err) : resolve(n))),
+      db.each(
+        'SELECT v FROM t ORDER BY v',
+        (err: Sqlite3Error | null, row: unknown) => (err ? reject(err) : seen.push(row)),
+        (err: Sqlite3Error | null, n: number) => (err ? reject(err) : resolve(n)),
+      ),
     );
     assert.equal(count, 3);
     assert.deepEqual(seen, [{ v: 1 }, { v: 2 }, { v: 3 }]);
@@ -88,8 +99,8 @@ describe('node-sqlite3 compatible API', () => {
     await call((done) => db.run('INSERT INTO t VALUES (?)', 'a', done));
     const duplicate = await call((done) => db.run('INSERT INTO t VALUES (?)', 'a', done)).catch((error: Sqlite3Error) => error);
     assert.ok(duplicate instanceof Error);
-    assert.equal((duplicate as Sqlite3Error).errno, 19);
-    assert.equal((duplicate as Sqlite3Error).code, 'SQLITE_CONSTRAINT');
+    assert.equal(duplicate.errno, 19);
+    assert.equal(duplicate.code, 'SQLITE_CONSTRAINT');
     assert.match((duplicate as Error).message, /^SQLITE_CONSTRAINT: UNIQUE constraint failed: t\.name/);
     const syntax = await call((done) => db.all('SELEC nothing', done)).catch((error: Sqlite3Error) => error);
     assert.equal((syntax as Sqlite3Error).code, 'SQLITE_ERROR');
@@ -121,7 +132,13 @@ describe('node-sqlite3 compatible API', () => {
     await new Promise((resolve) => select.reset(resolve));
     assert.deepEqual((await call((done) => select.get(done))).value, { v: 20 });
     assert.deepEqual((await call((done) => select.all(10, done))).value, [{ v: 10 }, { v: 20 }, { v: 30 }]);
-    const count = await new Promise((resolve) => select.each(30, () => {}, (_err: unknown, n: number) => resolve(n)));
+    const count = await new Promise((resolve) =>
+      select.each(
+        30,
+        () => {},
+        (_err: unknown, n: number) => resolve(n),
+      ),
+    );
     assert.equal(count, 1);
     const bad = await new Promise<Sqlite3Error | null>((resolve) => db.prepare('SELEC 1', resolve));
     assert.equal(bad?.code, 'SQLITE_ERROR');
@@ -138,7 +155,10 @@ describe('node-sqlite3 compatible API', () => {
       db.run('ROLLBACK');
     });
     const { value } = await call<{ n: number; top: number }>((done) => db.get('SELECT count(*) AS n, max(v) AS top FROM t', done));
-    assert.deepEqual(order, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.deepEqual(value, { n: 50, top: 49 });
   });
 

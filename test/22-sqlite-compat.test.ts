@@ -53,7 +53,10 @@ describe('sqlite (promise wrapper) compatible API', () => {
     const dir = tempDir(t);
     const migrations = join(dir, 'migrations');
     mkdirSync(migrations);
-    writeFileSync(join(migrations, '001.initial.sql'), '-- Up\nCREATE TABLE a (v INTEGER);\nINSERT INTO a VALUES (1);\n\n-- Down\nDROP TABLE a;\n');
+    writeFileSync(
+      join(migrations, '001.initial.sql'),
+      '-- Up\nCREATE TABLE a (v INTEGER);\nINSERT INTO a VALUES (1);\n\n-- Down\nDROP TABLE a;\n',
+    );
     writeFileSync(join(migrations, '002.second.sql'), '-- Up\nCREATE TABLE b (v INTEGER);\n-- Down\nDROP TABLE b;\n');
     writeFileSync(join(migrations, '003.third.sql'), '-- Up\nINSERT INTO a VALUES (3);\n-- Down\nDELETE FROM a WHERE v = 3;\n');
     writeFileSync(join(migrations, 'README.md'), 'not a migration');
@@ -77,7 +80,9 @@ describe('sqlite (promise wrapper) compatible API', () => {
     await db.run('INSERT INTO d VALUES (5)');
     await db.migrate({ migrations: list, force: true });
     assert.deepEqual(await db.all('SELECT v FROM d'), [{ v: 4 }], 'force undid and re-applied the last migration');
-    await assert.rejects(db.migrate({ migrations: [...list, { id: 9, name: 'bad', up: 'CREATE TABLE', down: '' }] }), { code: 'SQLITE_ERROR' });
+    await assert.rejects(db.migrate({ migrations: [...list, { id: 9, name: 'bad', up: 'CREATE TABLE', down: '' }] }), {
+      code: 'SQLITE_ERROR',
+    });
     assert.deepEqual(await db.all('SELECT id FROM migrations WHERE id = 9'), [], 'a failed migration is not recorded');
   });
 

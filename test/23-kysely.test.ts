@@ -20,8 +20,17 @@ async function kysely(t: TestContext, options: Partial<PoolOptions> = {}): Promi
   const pool = testPool(t, options);
   const db = new Kysely<DB>({ dialect: new LitepoolDialect({ pool }) });
   t.after(() => db.destroy());
-  await db.schema.createTable('person').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()).addColumn('name', 'text', (c) => c.notNull().unique()).addColumn('age', 'integer', (c) => c.notNull()).execute();
-  await db.schema.createTable('counter').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('n', 'integer', (c) => c.notNull()).execute();
+  await db.schema
+    .createTable('person')
+    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('age', 'integer', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('counter')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('n', 'integer', (c) => c.notNull())
+    .execute();
   await db.insertInto('counter').values({ id: 1, n: 0 }).execute();
   return db;
 }
@@ -34,8 +43,15 @@ describe('Kysely dialect', () => {
     const returned = await db.insertInto('person').values({ name: 'Alan', age: 41 }).returning(['id', 'name']).executeTakeFirstOrThrow();
     assert.deepEqual(returned, { id: 2, name: 'Alan' });
     const people = await db.selectFrom('person').select(['name', 'age']).where('age', '>', 30).orderBy('id').execute();
-    assert.deepEqual(people, [{ name: 'Ada', age: 36 }, { name: 'Alan', age: 41 }]);
-    const updated = await db.updateTable('person').set((eb) => ({ age: eb('age', '+', 1) })).where('name', '=', 'Ada').executeTakeFirstOrThrow();
+    assert.deepEqual(people, [
+      { name: 'Ada', age: 36 },
+      { name: 'Alan', age: 41 },
+    ]);
+    const updated = await db
+      .updateTable('person')
+      .set((eb) => ({ age: eb('age', '+', 1) }))
+      .where('name', '=', 'Ada')
+      .executeTakeFirstOrThrow();
     assert.equal(updated.numUpdatedRows, 1n);
     const deleted = await db.deleteFrom('person').where('name', '=', 'Alan').executeTakeFirstOrThrow();
     assert.equal(deleted.numDeletedRows, 1n);
@@ -54,7 +70,11 @@ describe('Kysely dialect', () => {
             await db.transaction().execute(async (trx) => {
               const { n } = await trx.selectFrom('counter').select('n').where('id', '=', 1).executeTakeFirstOrThrow();
               await tick();
-              await trx.updateTable('counter').set({ n: n + 1 }).where('id', '=', 1).execute();
+              await trx
+                .updateTable('counter')
+                .set({ n: n + 1 })
+                .where('id', '=', 1)
+                .execute();
             });
           }
         }),
@@ -90,7 +110,11 @@ describe('Kysely dialect', () => {
     const db = await kysely(t);
     const tables = await db.introspection.getTables();
     assert.deepEqual(tables.map((x) => x.name).sort(), ['counter', 'person']);
-    for (let i = 0; i < 25; i++) await db.insertInto('person').values({ name: `p${i}`, age: i }).execute();
+    for (let i = 0; i < 25; i++)
+      await db
+        .insertInto('person')
+        .values({ name: `p${i}`, age: i })
+        .execute();
     let count = 0;
     for await (const row of db.selectFrom('person').select('age').orderBy('age').stream(10)) {
       assert.equal(row.age, count++);

@@ -44,21 +44,28 @@ for (const name of ['single-writer', 'file-lock'] as const) {
         pool.transaction(async (tx) => {
           await tx.run('INSERT INTO t VALUES (3)');
           await tx.transaction((inner) => inner.run('INSERT INTO t VALUES (4)')).catch(() => {});
-          await assert.rejects(tx.transaction(async (inner) => {
-            await inner.run('INSERT INTO t VALUES (5)');
-            throw new Error('inner');
-          }));
+          await assert.rejects(
+            tx.transaction(async (inner) => {
+              await inner.run('INSERT INTO t VALUES (5)');
+              throw new Error('inner');
+            }),
+          );
           return 'three';
         }),
       ]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
       assert.equal((results[2] as PromiseFulfilledResult<string>).value, 'three');
       assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 3 }, { v: 4 }]);
     });
 
     test('a COMMIT that fails (a deferred foreign key) rejects every member of its group, and nothing of it is committed', async (t) => {
       const pool = testPool(t, { strategy, pragmas: { foreign_keys: 1 } });
-      await pool.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)');
+      await pool.exec(
+        'CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)',
+      );
       // Hold the writer so the three queue up and run as one group.
       const gate = await pool.acquire({ write: true });
       const members = [
@@ -66,9 +73,12 @@ for (const name of ['single-writer', 'file-lock'] as const) {
         pool.transaction((tx) => tx.run('INSERT INTO child VALUES (99)')), // no parent 99: fails at COMMIT
         pool.transaction((tx) => tx.run('INSERT INTO parent VALUES (2)')),
       ];
-      gate.release();
+      void gate.release();
       const settled = await Promise.allSettled(members);
-      assert.deepEqual(settled.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
       for (const r of settled) assert.equal((r as PromiseRejectedResult).reason.code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
       assert.deepEqual(await pool.all('SELECT id FROM parent'), []);
       await pool.transaction((tx) => tx.run('INSERT INTO parent VALUES (3)'));
@@ -89,7 +99,7 @@ for (const name of ['single-writer', 'file-lock'] as const) {
       const gate = await check.acquire({ write: true });
       const doomed = check.transaction((tx) => tx.run('INSERT INTO t VALUES (7)'));
       const destroyed = check.destroy();
-      gate.release();
+      void gate.release();
       await assert.rejects(doomed, { code: 'ERR_POOL_CLOSED' });
       await destroyed;
     });
@@ -97,7 +107,13 @@ for (const name of ['single-writer', 'file-lock'] as const) {
 }
 
 test('groupTransactions must be a boolean', () => {
-  assert.throws(() => createStrategy({ name: 'file-lock', groupTransactions: 'yes' } as never), { code: 'ERR_INVALID_OPTIONS', message: /file-lock\.groupTransactions must be true or false/ });
-  assert.throws(() => createStrategy({ name: 'single-writer', groupTransactions: 1 } as never), { code: 'ERR_INVALID_OPTIONS' });
-  assert.throws(() => createStrategy({ name: 'wal', groupTransactions: true } as never), { code: 'ERR_INVALID_OPTIONS', message: /Unknown option wal\.groupTransactions/ });
+  assert.throws(() => createStrategy({ name: 'file-lock', groupTransactions: 'yes' }), {
+    code: 'ERR_INVALID_OPTIONS',
+    message: /file-lock\.groupTransactions must be true or false/,
+  });
+  assert.throws(() => createStrategy({ name: 'single-writer', groupTransactions: 1 }), { code: 'ERR_INVALID_OPTIONS' });
+  assert.throws(() => createStrategy({ name: 'wal', groupTransactions: true }), {
+    code: 'ERR_INVALID_OPTIONS',
+    message: /Unknown option wal\.groupTransactions/,
+  });
 });

@@ -9,7 +9,11 @@ import { classify, statementHeads, summarize } from '../packages/core/src/sql/st
 const kinds = (sql: string): string[] => statementHeads(sql).map(classify);
 
 test('statements split at semicolons, but not inside strings, quoted names or comments', () => {
-  assert.deepEqual(kinds("SELECT ';'; INSERT INTO \"a;b\" VALUES ('x;y') -- ; COMMIT\n; /* ; BEGIN */ DELETE FROM t"), ['other', 'other', 'other']);
+  assert.deepEqual(kinds("SELECT ';'; INSERT INTO \"a;b\" VALUES ('x;y') -- ; COMMIT\n; /* ; BEGIN */ DELETE FROM t"), [
+    'other',
+    'other',
+    'other',
+  ]);
   assert.deepEqual(kinds("SELECT 'it''s'; BEGIN"), ['other', 'transaction']);
   assert.deepEqual(kinds('  ;;  ; '), []);
 });

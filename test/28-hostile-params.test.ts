@@ -34,12 +34,27 @@ test('values that cannot be bound are refused before they are queued, each with 
     [[Symbol('s')], 'params[0] is a symbol: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array'],
     [[1, undefined], 'params[1] is undefined: to bind SQL NULL pass null'],
     [[true], 'params[0] is a boolean: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (pass 1 or 0)'],
-    [[new Date(0)], 'params[0] is a Date: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (pass date.toISOString() or date.getTime())'],
-    [[{ a: 1 }], 'params[0] is an object: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested objects cannot be bound; JSON.stringify it for a JSON column)'],
-    [[circular], 'params[0] is an object: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested objects cannot be bound; JSON.stringify it for a JSON column)'],
-    [[[1, 2]], 'params[0] is an array: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested arrays cannot be bound; JSON.stringify it for a JSON column)'],
+    [
+      [new Date(0)],
+      'params[0] is a Date: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (pass date.toISOString() or date.getTime())',
+    ],
+    [
+      [{ a: 1 }],
+      'params[0] is an object: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested objects cannot be bound; JSON.stringify it for a JSON column)',
+    ],
+    [
+      [circular],
+      'params[0] is an object: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested objects cannot be bound; JSON.stringify it for a JSON column)',
+    ],
+    [
+      [[1, 2]],
+      'params[0] is an array: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (nested arrays cannot be bound; JSON.stringify it for a JSON column)',
+    ],
     [[new Money(5)], 'params[0] is an instance of Money: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array'],
-    [[new Float64Array(2)], 'params[0] is a Float64Array: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (wrap its bytes in a Buffer)'],
+    [
+      [new Float64Array(2)],
+      'params[0] is a Float64Array: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array (wrap its bytes in a Buffer)',
+    ],
     [{ v: () => 1 }, 'params.v is a function: a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array'],
   ];
   for (const [params, message] of cases) {
@@ -87,7 +102,16 @@ test('a value that passes the checks but cannot be cloned fails alone; the reque
 
 test('per-call options are checked too', async (t) => {
   const pool = testPool(t);
-  await assert.rejects(pool.get('SELECT 1', [], { signal: 'stop' } as never), argumentError('options.signal must be an AbortSignal, got "stop"'));
-  await assert.rejects(pool.get('SELECT 1', [], { timeoutMs: -1 }), argumentError('options.timeoutMs must be an integer from 0 (no limit) to 2147483647, got -1'));
-  await assert.rejects(pool.get('SELECT 1', [], { timout: 5 } as never), argumentError('Unknown option timout; a call takes { signal, timeoutMs }'));
+  await assert.rejects(
+    pool.get('SELECT 1', [], { signal: 'stop' } as never),
+    argumentError('options.signal must be an AbortSignal, got "stop"'),
+  );
+  await assert.rejects(
+    pool.get('SELECT 1', [], { timeoutMs: -1 }),
+    argumentError('options.timeoutMs must be an integer from 0 (no limit) to 2147483647, got -1'),
+  );
+  await assert.rejects(
+    pool.get('SELECT 1', [], { timout: 5 } as never),
+    argumentError('Unknown option timout; a call takes { signal, timeoutMs }'),
+  );
 });

@@ -133,7 +133,9 @@ test('a read transaction cannot write, whatever the reader count', async (t) => 
         await assert.rejects(tx.exec('PRAGMA query_only=0; INSERT INTO t VALUES (1)'), { code: 'ERR_READ_ONLY' });
         await assert.rejects(tx.run('PRAGMA query_only = 0'), { code: 'ERR_READ_ONLY' });
         await assert.rejects(tx.run('INSERT INTO t VALUES (2)'), { code: 'ERR_READ_ONLY' });
-        await assert.rejects(tx.exec('INSERT INTO t VALUES (3)'), (error: unknown) => ['ERR_READ_ONLY', 'SQLITE_READONLY'].includes((error as TransactionError).code));
+        await assert.rejects(tx.exec('INSERT INTO t VALUES (3)'), (error: unknown) =>
+          ['ERR_READ_ONLY', 'SQLITE_READONLY'].includes((error as TransactionError).code),
+        );
       },
       { mode: 'read' },
     );

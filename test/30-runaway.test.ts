@@ -33,7 +33,10 @@ test('statementTimeoutMs interrupts a runaway read; the reader serves the reads 
   const runaway = pool.get(RUNAWAY);
   const behind = Array.from({ length: 10 }, (_, i) => pool.get('SELECT ? AS i', [i]));
   await assert.rejects(within(10_000, runaway, 'the runaway read'), timedOut(300));
-  assert.deepEqual(await within(10_000, Promise.all(behind), 'reads queued behind it'), Array.from({ length: 10 }, (_, i) => ({ i })));
+  assert.deepEqual(
+    await within(10_000, Promise.all(behind), 'reads queued behind it'),
+    Array.from({ length: 10 }, (_, i) => ({ i })),
+  );
   // A call's own timeoutMs overrides the pool's.
   await assert.rejects(within(10_000, pool.get(RUNAWAY, [], { timeoutMs: 100 }), 'a call with its own limit'), timedOut(100));
 });
@@ -53,15 +56,23 @@ test('under group commit, the interrupted write fails alone; the writes of its g
   const pool = testPool(t, { strategy: 'single-writer', statementTimeoutMs: 300 });
   await pool.exec('CREATE TABLE t (v INTEGER)');
   const held = await pool.acquire({ write: true }); // so that all four queue into one group
-  const calls = [pool.run('INSERT INTO t VALUES (1)'), pool.run(RUNAWAY_WRITE), pool.run('INSERT INTO t VALUES (2)'), pool.run('INSERT INTO t VALUES (3)')];
+  const calls = [
+    pool.run('INSERT INTO t VALUES (1)'),
+    pool.run(RUNAWAY_WRITE),
+    pool.run('INSERT INTO t VALUES (2)'),
+    pool.run('INSERT INTO t VALUES (3)'),
+  ];
   await held.release();
   const results = await within(15_000, Promise.allSettled(calls), 'the group');
-  assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  assert.deepEqual(
+    results.map((result) => result.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+  );
   assert.ok(timedOut(300)((results[1] as PromiseRejectedResult).reason));
   assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 2 }, { v: 3 }]);
 });
 
-test('a write waiting for another connection\'s lock is told the timeout only once it has really stopped: nothing is written', async (t) => {
+test("a write waiting for another connection's lock is told the timeout only once it has really stopped: nothing is written", async (t) => {
   const filename = tempDb(t);
   const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0 });
   await pool.exec('CREATE TABLE t (v INTEGER)');
@@ -144,7 +155,9 @@ test('a process with a runaway statement exits by itself: after close(), after d
   for (const how of ['close', 'destroy', 'exit']) {
     const started = performance.now();
     const result = spawnSync(process.execPath, [helper, tempDb(t), how], { encoding: 'utf8', timeout: 30_000 });
-    t.diagnostic(`${how}: exited ${String(result.status ?? result.signal)} after ${Math.round(performance.now() - started)} ms: ${result.stdout.trim().replace(/\n/g, '; ')}`);
+    t.diagnostic(
+      `${how}: exited ${String(result.status ?? result.signal)} after ${Math.round(performance.now() - started)} ms: ${result.stdout.trim().replace(/\n/g, '; ')}`,
+    );
     assert.equal(result.signal, null, `${how}: the process had to be killed (it did not exit by itself)`);
     assert.equal(result.status, 0, `${how}: ${result.stderr.slice(-1000)}`);
     if (how !== 'exit') assert.match(result.stdout, new RegExp(`${how} settled in \\d+ ms`));

@@ -25,8 +25,15 @@ for (const readers of [2, 1]) {
       () => (longSettled = true),
     );
     // A burst right behind it: some may be pipelined onto the busy reader before it counts as stuck.
-    const burst = await within(15_000, Promise.all(Array.from({ length: 64 }, (_, i) => pool.get('SELECT ? AS i, v FROM t', [i]))), 'a burst of reads beside the long one');
-    assert.deepEqual(burst, Array.from({ length: 64 }, (_, i) => ({ i, v: 42 })));
+    const burst = await within(
+      15_000,
+      Promise.all(Array.from({ length: 64 }, (_, i) => pool.get('SELECT ? AS i, v FROM t', [i]))),
+      'a burst of reads beside the long one',
+    );
+    assert.deepEqual(
+      burst,
+      Array.from({ length: 64 }, (_, i) => ({ i, v: 42 })),
+    );
     // Then one at a time, as a request handler would.
     for (let i = 0; i < 20; i++) assert.deepEqual(await within(5_000, pool.get('SELECT v FROM t'), `short read ${i}`), { v: 42 });
     assert.equal(longSettled, false, 'the long statement was still running while every short read was answered');

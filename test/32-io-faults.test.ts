@@ -21,7 +21,9 @@ const peer = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'hot-journ
 async function inserts(pool: Pool, first: number, count: number): Promise<{ codes: Record<string, number>; acknowledged: number[] }> {
   const results = await within(
     30_000,
-    Promise.allSettled(Array.from({ length: count }, (_, i) => pool.run('INSERT INTO t (id, pad) VALUES (?, randomblob(3000))', [first + i]))),
+    Promise.allSettled(
+      Array.from({ length: count }, (_, i) => pool.run('INSERT INTO t (id, pad) VALUES (?, randomblob(3000))', [first + i])),
+    ),
     'inserts',
   );
   const codes: Record<string, number> = {};
@@ -39,7 +41,11 @@ async function inserts(pool: Pool, first: number, count: number): Promise<{ code
 async function assertIntact(pool: Pool, acknowledged: readonly number[]): Promise<void> {
   assert.deepEqual(await pool.get('PRAGMA integrity_check'), { integrity_check: 'ok' });
   const ids = new Set((await pool.all<{ id: number }>('SELECT id FROM t')).map((row) => row.id));
-  assert.deepEqual(acknowledged.filter((id) => !ids.has(id)), [], 'acknowledged writes missing');
+  assert.deepEqual(
+    acknowledged.filter((id) => !ids.has(id)),
+    [],
+    'acknowledged writes missing',
+  );
 }
 
 describe('EIO from the filesystem (a FUSE passthrough that fails on command)', () => {
@@ -51,11 +57,21 @@ describe('EIO from the filesystem (a FUSE passthrough that fails on command)', (
       try {
         await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, pad BLOB)');
         const acknowledged = (await inserts(pool, 0, 10)).acknowledged;
-        for (const [fault, code] of [['write', 'SQLITE_IOERR_WRITE'], ['fsync', 'SQLITE_IOERR_FSYNC']] as const) {
+        for (const [fault, code] of [
+          ['write', 'SQLITE_IOERR_WRITE'],
+          ['fsync', 'SQLITE_IOERR_FSYNC'],
+        ] as const) {
           drive.fail(fault);
           const during = await inserts(pool, fault === 'write' ? 100 : 200, 20);
           assert.deepEqual(Object.keys(during.codes), [code], `${fault}: ${JSON.stringify(during.codes)}`);
-          await assert.rejects(within(10_000, pool.transaction(async (tx) => void (await tx.run('INSERT INTO t (id) VALUES (?)', [300]))), 'a transaction'), { code });
+          await assert.rejects(
+            within(
+              10_000,
+              pool.transaction(async (tx) => void (await tx.run('INSERT INTO t (id) VALUES (?)', [300]))),
+              'a transaction',
+            ),
+            { code },
+          );
           drive.fail();
           const after = await inserts(pool, fault === 'write' ? 1000 : 2000, 5);
           assert.deepEqual(after.codes, { ok: 5 }, `after the ${fault} fault cleared`);
@@ -117,7 +133,11 @@ test('mutex: a hot journal left by a killed peer never surfaces to a caller; the
     await pool.run('INSERT INTO t (v) VALUES (1)');
     assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 }); // readers open and warm
     const child = spawn(process.execPath, [peer, filename], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await within(30_000, new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve())), 'the peer mid-transaction');
+    await within(
+      30_000,
+      new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve())),
+      'the peer mid-transaction',
+    );
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     assert.ok(existsSync(`${filename}-journal`), 'the peer left a hot journal');

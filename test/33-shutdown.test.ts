@@ -15,9 +15,13 @@ test('leakDetectionMs: a lease held past it is reported once, with the stack of 
   const warnings: LitepoolWarning[] = [];
   pool.on('warning', (warning) => warnings.push(warning));
   const lease = await pool.acquire({ write: true }); // this line is in the reported stack
-  await within(5_000, (async () => {
-    while (warnings.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-  })(), 'the leak warning');
+  await within(
+    5_000,
+    (async () => {
+      while (warnings.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    })(),
+    'the leak warning',
+  );
   await lease.release();
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0]!.code, 'LITEPOOL_LEASE_HELD');

@@ -19,12 +19,14 @@ const PROCESSES = 3;
 
 /** Starts a writer process; resolves once it writes, with the ids it will acknowledge collected as they come. */
 function startWriter(filename: string, strategy: object, start: number): Promise<{ child: ChildProcess; acknowledged: number[] }> {
-  const child = spawn(process.execPath, [writer, filename, JSON.stringify(strategy), String(start)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [writer, filename, JSON.stringify(strategy), String(start)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const acknowledged: number[] = [];
   let buffer = '';
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const lines = buffer.split('\n');
       buffer = lines.pop()!;

@@ -105,6 +105,8 @@ test(`soak: ${HANDLERS} handlers, every kind of call, ${SOAK_MS / 1000} s: exact
   const middle = peak(SOAK_MS / 3, (2 * SOAK_MS) / 3);
   const last = peak((2 * SOAK_MS) / 3, SOAK_MS + 1_000);
   const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-  t.diagnostic(`${operations} operations, ${increments} increments; RSS first ${mb(samples[0]!.rss)}, middle-third peak ${mb(middle)}, last-third peak ${mb(last)}`);
+  t.diagnostic(
+    `${operations} operations, ${increments} increments; RSS first ${mb(samples[0]!.rss)}, middle-third peak ${mb(middle)}, last-third peak ${mb(last)}`,
+  );
   assert.ok(last <= middle * 1.1 + 16 * 2 ** 20, `RSS still growing: middle third ${mb(middle)}, last third ${mb(last)}`);
 });

@@ -19,7 +19,13 @@ const PACKAGES = ['core', 'strategies'];
 const TOOLS = ['typescript@5.9.3', '@types/node@22', 'kysely@0.29.9', 'publint@0.3.25', '@arethetypeswrong/cli@0.18.5'];
 
 function run(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  return execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
 }
 
 /** Packs every published package with `packer` into a fresh directory; returns the tarballs by package. */
@@ -30,7 +36,15 @@ function pack(t: Parameters<typeof tempDir>[0], packer: 'npm' | 'pnpm'): Record<
     run(join(repo, 'packages', name), packer, ['pack', '--pack-destination', out], { npm_config_ignore_scripts: 'true' });
   }
   const tarballs = readdirSync(out);
-  return Object.fromEntries(PACKAGES.map((name) => [name, join(out, tarballs.find((file) => file.startsWith(`litepool-${name}-`))!)]));
+  return Object.fromEntries(
+    PACKAGES.map((name) => [
+      name,
+      join(
+        out,
+        tarballs.find((file) => file.startsWith(`litepool-${name}-`))!,
+      ),
+    ]),
+  );
 }
 
 /** What a tarball holds: its manifest and its file list. */
@@ -95,7 +109,10 @@ export const db = new sqlite3.Database('z.db');
 `;
 
 function tsconfig(dir: string, name: string, compilerOptions: Record<string, unknown>, files: string[]): void {
-  writeFileSync(join(dir, name), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, types: ['node'], ...compilerOptions }, files }));
+  writeFileSync(
+    join(dir, name),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, types: ['node'], ...compilerOptions }, files }),
+  );
 }
 
 test('npm pack and pnpm pack write installable manifests (no workspace: protocol), with README and LICENSE', (t) => {
@@ -103,9 +120,11 @@ test('npm pack and pnpm pack write installable manifests (no workspace: protocol
     for (const [name, tarball] of Object.entries(pack(t, packer))) {
       const { manifest, files } = inspect(tarball);
       assert.doesNotMatch(manifest, /workspace:/, `${packer} pack of ${name}`);
-      for (const file of ['package/README.md', 'package/LICENSE', 'package/package.json']) assert.ok(files.includes(file), `${packer} ${name}: ${file}`);
+      for (const file of ['package/README.md', 'package/LICENSE', 'package/package.json'])
+        assert.ok(files.includes(file), `${packer} ${name}: ${file}`);
       assert.ok(!files.some((file) => file.endsWith('.tsbuildinfo')), `${packer} ${name}: no build info`);
-      for (const field of ['repository', 'homepage', 'bugs', 'publishConfig', 'license']) assert.match(manifest, new RegExp(`"${field}"`), `${packer} ${name}: ${field}`);
+      for (const field of ['repository', 'homepage', 'bugs', 'publishConfig', 'license'])
+        assert.match(manifest, new RegExp(`"${field}"`), `${packer} ${name}: ${field}`);
     }
   }
 });
@@ -134,7 +153,9 @@ test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript co
   writeFileSync(join(dir, 'src', 'legacy.ts'), TS);
   tsconfig(dir, 'tsconfig.node16.json', { module: 'node16', moduleResolution: 'node16', target: 'es2022' }, ['src/esm.mts', 'src/cjs.cts']);
   tsconfig(dir, 'tsconfig.bundler.json', { module: 'esnext', moduleResolution: 'bundler', target: 'es2022' }, ['src/bundled.ts']);
-  tsconfig(dir, 'tsconfig.node10.json', { module: 'commonjs', moduleResolution: 'node10', target: 'es2022', esModuleInterop: true }, ['src/legacy.ts']);
+  tsconfig(dir, 'tsconfig.node10.json', { module: 'commonjs', moduleResolution: 'node10', target: 'es2022', esModuleInterop: true }, [
+    'src/legacy.ts',
+  ]);
   for (const config of ['tsconfig.node16.json', 'tsconfig.bundler.json', 'tsconfig.node10.json']) {
     try {
       run(dir, process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', config]);
@@ -143,7 +164,10 @@ test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript co
     }
   }
   for (const name of PACKAGES) {
-    const lint = run(dir, process.execPath, [join(dir, 'node_modules', 'publint', 'src', 'cli.js'), join(dir, 'node_modules', '@litepool', name)]);
+    const lint = run(dir, process.execPath, [
+      join(dir, 'node_modules', 'publint', 'src', 'cli.js'),
+      join(dir, 'node_modules', '@litepool', name),
+    ]);
     assert.match(lint, /All good!/, `publint ${name}: ${lint}`);
     const types = run(dir, process.execPath, [join(dir, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarballs[name]!]);
     assert.match(types, /No problems found/, `attw ${name}: ${types}`);

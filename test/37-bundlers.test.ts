@@ -44,11 +44,16 @@ async function buildWithEsbuild(out: string, format: 'esm' | 'cjs'): Promise<str
     outdir: out,
     outExtension: { '.js': extension },
     // CommonJS dependencies in an ES module bundle call require(): give them one.
-    ...(format === 'esm' ? { banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } } : {}),
+    ...(format === 'esm'
+      ? { banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } }
+      : {}),
     logLevel: 'silent',
   });
   assert.deepEqual(result.errors, []);
-  assert.deepEqual(result.warnings.map((warning) => warning.text), []);
+  assert.deepEqual(
+    result.warnings.map((warning) => warning.text),
+    [],
+  );
   return `app${extension}`;
 }
 
@@ -61,7 +66,12 @@ function buildWithWebpack(out: string, format: 'esm' | 'cjs'): Promise<string> {
         mode: 'production',
         target: 'node22',
         entry: { app },
-        output: { path: out, filename: `[name]${extension}`, chunkFilename: `[name]${extension}`, ...(esm ? { module: true, chunkFormat: 'module' } : {}) },
+        output: {
+          path: out,
+          filename: `[name]${extension}`,
+          chunkFilename: `[name]${extension}`,
+          ...(esm ? { module: true, chunkFormat: 'module' } : {}),
+        },
         experiments: esm ? { outputModule: true } : {},
       },
       (error, stats) => {
@@ -102,7 +112,11 @@ function runIsolated(dir: string, entry: string, node: string): string {
   if (process.getuid?.() !== 0) return execFileSync(node, args, { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   const hidden = [join(repo, 'node_modules'), join(repo, 'packages'), join(repo, 'test', 'node_modules')];
   const script = `${hidden.map((path) => `mount -t tmpfs tmpfs '${path}'`).join(' && ')} && exec '${node}' ${args.map((a) => `'${a}'`).join(' ')}`;
-  return execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 for (const [bundler, build, formats] of [
@@ -118,7 +132,12 @@ for (const [bundler, build, formats] of [
       // The Node binary itself may live in the hidden node_modules (the workspace pins it): use a copy.
       const node = join(out, 'node');
       copyFileSync(process.execPath, node);
-      t.diagnostic(`shipped: ${readdirSync(out).filter((file) => !file.endsWith('.db') && file !== 'node').sort().join(', ')}`);
+      t.diagnostic(
+        `shipped: ${readdirSync(out)
+          .filter((file) => !file.endsWith('.db') && file !== 'node')
+          .sort()
+          .join(', ')}`,
+      );
       assert.deepEqual(JSON.parse(runIsolated(out, entry, node).trim()), EXPECTED);
     });
   }

@@ -83,7 +83,8 @@ if (values.json) {
   console.log(`${clients} clients x ${requests} deposits over ${accounts} accounts, on loopback\n`);
   console.log('| app | requests | acknowledged | errors | lost updates | requests/s |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of results) console.log(`| ${r.mode} | ${r.requests} | ${r.acknowledged} | ${r.errors} | ${r.lostUpdates} | ${r.requestsPerSecond} |`);
+  for (const r of results)
+    console.log(`| ${r.mode} | ${r.requests} | ${r.acknowledged} | ${r.errors} | ${r.lostUpdates} | ${r.requestsPerSecond} |`);
   for (const r of results) for (const [kind, n] of Object.entries(r.errorsByKind)) console.log(`  ${r.mode}: ${n} x ${kind}`);
 }
 const litepool = results[2];

@@ -49,7 +49,9 @@ function naiveStore(filename, transactions) {
       }
     },
     async account(id) {
-      return db.prepare('SELECT id, balance, (SELECT count(*) FROM ledger WHERE account = id) AS deposits FROM account WHERE id = ?').get(id);
+      return db
+        .prepare('SELECT id, balance, (SELECT count(*) FROM ledger WHERE account = id) AS deposits FROM account WHERE id = ?')
+        .get(id);
     },
     async close() {
       db.close();
@@ -115,7 +117,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     options: { port: { type: 'string', default: '3000' }, db: { type: 'string', default: 'app.db' } },
   });
   const mode = positionals[0] ?? 'litepool';
-  if (!['naive', 'naive-autocommit', 'litepool'].includes(mode)) throw new Error(`mode must be naive, naive-autocommit or litepool, got ${mode}`);
+  if (!['naive', 'naive-autocommit', 'litepool'].includes(mode))
+    throw new Error(`mode must be naive, naive-autocommit or litepool, got ${mode}`);
   const app = await buildApp({ mode, filename: values.db });
   await app.listen({ port: Number(values.port), host: '127.0.0.1' });
   console.log(`${mode} app on http://127.0.0.1:${values.port} (database ${values.db})`);

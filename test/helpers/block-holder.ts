@@ -8,7 +8,7 @@ import { fileLock } from '@litepool/strategies';
 
 const [filename, blockMs] = process.argv.slice(2);
 const pool = createPool({ filename: filename!, strategy: fileLock({ staleMs: 2000, updateMs: 1000, retryMs: 5 }) });
-let code = 'none';
+let code: string;
 try {
   await pool.transaction(async (tx) => {
     await tx.run('UPDATE counter SET n = n + 100 WHERE id = 1');

@@ -23,7 +23,9 @@ export function needRoot(t: TestContext): boolean {
 }
 
 function mounted(point: string): boolean {
-  return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === point);
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[1] === point);
 }
 
 /** Waits (bounded) until `point` is a mount point. */
@@ -44,7 +46,10 @@ export interface FaultyDrive {
 /** Mounts a faultfs over a fresh directory; undefined when skipped (no root or no fusepy outside CI). */
 export async function faultyDrive(t: TestContext): Promise<FaultyDrive | undefined> {
   if (!needRoot(t)) return undefined;
-  if (spawnSync(PYTHON, ['-c', 'import fusepy'], { stdio: 'ignore' }).status !== 0 || spawnSync('fusermount3', ['--version'], { stdio: 'ignore' }).error !== undefined) {
+  if (
+    spawnSync(PYTHON, ['-c', 'import fusepy'], { stdio: 'ignore' }).status !== 0 ||
+    spawnSync('fusermount3', ['--version'], { stdio: 'ignore' }).error !== undefined
+  ) {
     if (process.env.CI) throw new Error('CI is missing python3-fusepy or fuse3 (.ci/run should install them)');
     t.skip('needs python3-fusepy and fuse3');
     return undefined;

@@ -9,6 +9,6 @@ const [filename, staleMs] = process.argv.slice(2);
 const pool = createPool({ filename: filename!, strategy: fileLock({ staleMs: Number(staleMs) }) });
 const lease = await pool.acquire({ write: true });
 await lease.exec('BEGIN IMMEDIATE');
-await lease.run("INSERT INTO counter (id, n) VALUES (2, 999)");
+await lease.run('INSERT INTO counter (id, n) VALUES (2, 999)');
 process.stdout.write('held\n');
 setInterval(() => {}, 1000);

@@ -79,7 +79,12 @@ export async function setupBank(pool: Pool): Promise<void> {
  * Random transfers between accounts (never overdrawing), plus read-only
  * audits that must always see the whole total in one snapshot.
  */
-export async function runBank(pool: Pool, handlers: number, transfers: number, seed: number): Promise<WorkloadResult & { badAudits: number }> {
+export async function runBank(
+  pool: Pool,
+  handlers: number,
+  transfers: number,
+  seed: number,
+): Promise<WorkloadResult & { badAudits: number }> {
   const errors: string[] = [];
   let acknowledged = 0;
   let badAudits = 0;
@@ -93,10 +98,9 @@ export async function runBank(pool: Pool, handlers: number, transfers: number, s
       for (let i = 0; i < transfers; i++) {
         try {
           if ((handler + i) % 8 === 0) {
-            const total = await pool.transaction(
-              async (tx) => (await tx.get<{ t: number }>('SELECT sum(balance) AS t FROM account'))!.t,
-              { mode: 'read' },
-            );
+            const total = await pool.transaction(async (tx) => (await tx.get<{ t: number }>('SELECT sum(balance) AS t FROM account'))!.t, {
+              mode: 'read',
+            });
             if (total !== ACCOUNTS * OPENING_BALANCE) badAudits++;
             continue;
           }

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Queries, transactions, the contract and concurrency suites, the drop-ins, the native lifecycle. */
-const CORE = /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle)\./;
+const CORE =
+  /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle)\./;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -18,5 +19,8 @@ const files = readdirSync(root)
   .sort()
   .map((name) => join(root, name));
 const passed = args.filter((arg) => arg !== '--core');
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...passed, ...files], { stdio: 'inherit', cwd: root });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...passed, ...files], {
+  stdio: 'inherit',
+  cwd: root,
+});
 process.exit(result.status ?? 1);

@@ -51,7 +51,10 @@ if (values.help) {
 }
 
 function list(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 const workloadIds = list(values.workloads) ?? WORKLOADS.map((w) => w.id);
@@ -59,7 +62,9 @@ for (const id of workloadIds) {
   if (!WORKLOADS.some((w) => w.id === id)) throw new Error(`Unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
 }
 const subjectFilters = list(values.subjects);
-const subjects = SUBJECTS.filter((s) => subjectFilters === undefined || subjectFilters.some((f) => s.name.toLowerCase().includes(f.toLowerCase())));
+const subjects = SUBJECTS.filter(
+  (s) => subjectFilters === undefined || subjectFilters.some((f) => s.name.toLowerCase().includes(f.toLowerCase())),
+);
 if (subjects.length === 0) throw new Error(`No subject matches "${values.subjects}"`);
 const levels = list(values.levels)!.map(Number);
 if (levels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--levels must be positive integers, got ${values.levels}`);
@@ -83,7 +88,8 @@ const info: RunInfo = {
 };
 
 if (values.network !== undefined) {
-  if (values.network !== 'sshfs' && values.network !== 'bindfs') throw new Error(`--network must be sshfs or bindfs, got "${values.network}"`);
+  if (values.network !== 'sshfs' && values.network !== 'bindfs')
+    throw new Error(`--network must be sshfs or bindfs, got "${values.network}"`);
   await networkRun(values.network);
 } else {
   await localRun();
@@ -112,14 +118,18 @@ async function localRun(): Promise<void> {
   const total = subjects.length * workloadIds.length * levels.length;
   const results: CellResult[] = [];
   const started = performance.now();
-  process.stderr.write(`litepool bench: ${subjects.length} subjects x ${workloadIds.length} workloads x ${levels.length} levels = ${total} cells\n`);
+  process.stderr.write(
+    `litepool bench: ${subjects.length} subjects x ${workloadIds.length} workloads x ${levels.length} levels = ${total} cells\n`,
+  );
 
   for (const subject of subjects) {
     const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-'));
     try {
       await new Promise<void>((done, fail) => {
         const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
-        const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', child, JSON.stringify(job)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let buffer = '';
         proc.stdout.on('data', (chunk: Buffer) => {
           buffer += chunk.toString();
@@ -147,6 +157,8 @@ async function localRun(): Promise<void> {
   writeFileSync(join(out, 'chart.svg'), chart(results, info));
   process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/results.{json,md} and chart.svg\n`);
   for (const t of targets(results)) {
-    process.stderr.write(`  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`);
+    process.stderr.write(
+      `  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`,
+    );
   }
 }

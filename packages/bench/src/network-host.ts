@@ -119,6 +119,12 @@ await Promise.all(
 );
 const seconds = (performance.now() - start) / 1000;
 await subject.close();
-const result: HostResult = { ok, errors, seconds, p50: histogram.getValueAtPercentile(50) / 1000, p99: histogram.getValueAtPercentile(99) / 1000 };
+const result: HostResult = {
+  ok,
+  errors,
+  seconds,
+  p50: histogram.getValueAtPercentile(50) / 1000,
+  p99: histogram.getValueAtPercentile(99) / 1000,
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.stdin.destroy();

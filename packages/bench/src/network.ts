@@ -77,21 +77,29 @@ async function startHost(job: HostJob): Promise<{ go: () => void; result: Promis
       else reject(new Error(`network host exited with ${String(code)}; it printed ${JSON.stringify(lines)}`));
     });
   });
-  const ready = new Promise<void>((resolve) => createInterface({ input: proc.stdout }).on('line', (line) => {
-    lines.push(line);
-    if (line === 'ready') resolve();
-  }));
+  const ready = new Promise<void>((resolve) =>
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      lines.push(line);
+      if (line === 'ready') resolve();
+    }),
+  );
   await Promise.race([ready, closed]);
   return { go: () => proc.stdin.write('go\n'), result: closed };
 }
 
 /** Runs one pair over fresh mounts' shared directory and reads the result back through the share itself. */
-async function runCell(mount: MountKind, hostA: string, hostB: string, share: string, cell: (typeof NETWORK_CELLS)[number], handlers: number, ms: number): Promise<NetworkResult> {
+async function runCell(
+  mount: MountKind,
+  hostA: string,
+  hostB: string,
+  share: string,
+  cell: (typeof NETWORK_CELLS)[number],
+  handlers: number,
+  ms: number,
+): Promise<NetworkResult> {
   const name = `${cell.subject.replace(/\W+/g, '-')}-${cell.op}.db`;
   createCounter(join(share, name));
-  const hosts = await Promise.all(
-    [hostA, hostB].map((host) => startHost({ ...cell, filename: join(host, name), handlers, ms })),
-  );
+  const hosts = await Promise.all([hostA, hostB].map((host) => startHost({ ...cell, filename: join(host, name), handlers, ms })));
   for (const host of hosts) host.go();
   const results = await Promise.all(hosts.map((host) => host.result));
   const ok = results.reduce((sum, r) => sum + r.ok, 0);
@@ -136,11 +144,18 @@ export async function runNetworkBench(
 }
 
 /** Each litepool subject's rate over one lock per transaction, per mount and op. */
-export function networkRatios(results: readonly NetworkResult[]): { mount: MountKind; op: NetworkOp; subject: NetworkSubject; ratio: number | null }[] {
+export function networkRatios(
+  results: readonly NetworkResult[],
+): { mount: MountKind; op: NetworkOp; subject: NetworkSubject; ratio: number | null }[] {
   return results
     .filter((r) => r.subject !== 'one lock per transaction')
     .map((ours) => {
       const theirs = results.find((r) => r.mount === ours.mount && r.op === ours.op && r.subject === 'one lock per transaction');
-      return { mount: ours.mount, op: ours.op, subject: ours.subject, ratio: theirs === undefined || theirs.throughput === 0 ? null : ours.throughput / theirs.throughput };
+      return {
+        mount: ours.mount,
+        op: ours.op,
+        subject: ours.subject,
+        ratio: theirs === undefined || theirs.throughput === 0 ? null : ours.throughput / theirs.throughput,
+      };
     });
 }

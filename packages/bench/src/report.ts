@@ -47,7 +47,11 @@ export function targets(results: readonly CellResult[]): TargetResult[] {
   return [
     atLeast('point reads, wal vs raw better-sqlite3', ratio(results, 'litepool wal', RAW, 'point-read'), 0.5),
     atLeast('point reads, wal vs node-sqlite3', ratio(results, 'litepool wal', 'sqlite3 (node-sqlite3)', 'point-read'), 5),
-    atLeast('durable writes FULL, single-writer vs raw autocommit', ratio(results, 'litepool single-writer', RAW, 'durable-write-full'), 10),
+    atLeast(
+      'durable writes FULL, single-writer vs raw autocommit',
+      ratio(results, 'litepool single-writer', RAW, 'durable-write-full'),
+      10,
+    ),
     atLeast('CPU-heavy reads, wal vs raw', ratio(results, 'litepool wal', RAW, 'cpu-heavy'), 1.6),
     {
       target: 'CPU-heavy reads, wal main-thread event-loop delay p99 (ms)',
@@ -56,7 +60,11 @@ export function targets(results: readonly CellResult[]): TargetResult[] {
       met: cpu === undefined ? null : cpu.eventLoopP99 <= 20,
     },
     atLeast('read-heavy mix, wal vs knex + sqlite3', ratio(results, 'litepool wal', 'knex + sqlite3', 'read-heavy'), 3),
-    atLeast('read-heavy mix, wal vs @matteo.collina/sqlite-pool', ratio(results, 'litepool wal', '@matteo.collina/sqlite-pool', 'read-heavy'), 2),
+    atLeast(
+      'read-heavy mix, wal vs @matteo.collina/sqlite-pool',
+      ratio(results, 'litepool wal', '@matteo.collina/sqlite-pool', 'read-heavy'),
+      2,
+    ),
     {
       target: 'litepool strategies: cells with errors or lost updates',
       value: litepoolCells.length === 0 ? null : bad.length,
@@ -87,7 +95,8 @@ export function networkMarkdown(results: readonly NetworkResult[], info: RunInfo
     '| mount | op | subject | ratio | met |',
     '| --- | --- | --- | ---: | --- |',
     ...networkRatios(results).map(
-      (r) => `| ${r.mount} | ${r.op} | ${r.subject} | ${r.ratio === null ? 'not measured' : `${fmt(r.ratio)}x`} | ${r.ratio === null ? '-' : r.ratio >= 5 ? 'yes' : 'NO'} |`,
+      (r) =>
+        `| ${r.mount} | ${r.op} | ${r.subject} | ${r.ratio === null ? 'not measured' : `${fmt(r.ratio)}x`} | ${r.ratio === null ? '-' : r.ratio >= 5 ? 'yes' : 'NO'} |`,
     ),
     '',
     '## Cells',
@@ -95,7 +104,10 @@ export function networkMarkdown(results: readonly NetworkResult[], info: RunInfo
     '| mount | subject | op | increments/s | p50 ms | p99 ms | errors | lost | integrity |',
     '| --- | --- | --- | ---: | ---: | ---: | --- | ---: | --- |',
     ...results.map((r) => {
-      const errors = Object.entries(r.errors).map(([code, n]) => `${code}: ${n}`).join(', ') || '0';
+      const errors =
+        Object.entries(r.errors)
+          .map(([code, n]) => `${code}: ${n}`)
+          .join(', ') || '0';
       return `| ${r.mount} | ${r.subject} | ${r.op} | ${fmt(r.throughput)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${errors} | ${r.lostUpdates} | ${r.integrity} |`;
     }),
   ];
@@ -111,7 +123,8 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
     '| target | value | goal | met |',
     '| --- | ---: | --- | --- |',
     ...targets(results).map(
-      (t) => `| ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value)} | ${t.goal} | ${t.met === null ? '-' : t.met ? 'yes' : 'NO'} |`,
+      (t) =>
+        `| ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value)} | ${t.goal} | ${t.met === null ? '-' : t.met ? 'yes' : 'NO'} |`,
     ),
   ];
   for (const workload of WORKLOADS) {
@@ -126,7 +139,10 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
     );
     for (const r of cells) {
       const base = find(results, RAW, r.workload, r.concurrency);
-      const errors = Object.entries(r.errors).map(([code, n]) => `${code}: ${n}`).join(', ') || '0';
+      const errors =
+        Object.entries(r.errors)
+          .map(([code, n]) => `${code}: ${n}`)
+          .join(', ') || '0';
       lines.push(
         `| ${r.subject} | ${r.concurrency} | ${fmt(r.throughput)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
       );
@@ -175,7 +191,9 @@ export function chart(results: readonly CellResult[], info: RunInfo): string {
       if (cell === undefined || base === undefined || base.throughput === 0) return;
       const value = cell.throughput / base.throughput;
       const broken = Object.keys(cell.errors).length > 0 || (cell.lostUpdates ?? 0) > 0;
-      out.push(`<rect x="${x(0.01)}" y="${y + 1}" width="${Math.max(1, x(value) - x(0.01))}" height="${bar - 2}" fill="${COLORS[i % COLORS.length]}"/>`);
+      out.push(
+        `<rect x="${x(0.01)}" y="${y + 1}" width="${Math.max(1, x(value) - x(0.01))}" height="${bar - 2}" fill="${COLORS[i % COLORS.length]}"/>`,
+      );
       out.push(`<text x="${x(value) + 4}" y="${y + bar - 3}">${fmt(value)}x${broken ? ' (errors/lost updates)' : ''}</text>`);
     });
   });

@@ -210,7 +210,7 @@ const knex: Subject = {
       run: async (q, p) => void (await k.raw(q, p)),
       increment: (id) =>
         k.transaction(async (trx) => {
-          const [row] = (await trx.raw('SELECT n FROM counter WHERE id = ?', [id])) as { n: number }[];
+          const [row] = await trx.raw<{ n: number }[]>('SELECT n FROM counter WHERE id = ?', [id]);
           await trx.raw('UPDATE counter SET n = ? WHERE id = ?', [row!.n + 1, id]);
         }),
       close: () => k.destroy(),
@@ -228,7 +228,7 @@ const sqlitePool: Subject = {
     const db = createConnectionPool(filename);
     const query = (q: string, p: Value[]) => {
       const parts = q.split('?');
-      return db.query(sql(Object.assign([...parts], { raw: parts }) as unknown as TemplateStringsArray, ...p));
+      return db.query(sql(Object.assign([...parts], { raw: parts }), ...p));
     };
     return {
       get: async (q, p) => (await query(q, p))[0],

@@ -47,6 +47,8 @@ function* declarations(dir) {
 
 const SPECIFIER = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g;
 for (const file of declarations(join(root, 'dist'))) {
-  const text = readFileSync(file, 'utf8').replace(SPECIFIER, '$1$2.cjs$3').replace(/\/\/# sourceMappingURL=.*$/m, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(SPECIFIER, '$1$2.cjs$3')
+    .replace(/\/\/# sourceMappingURL=.*$/m, '');
   writeFileSync(file.replace(/\.d\.ts$/, '.d.cts'), text);
 }

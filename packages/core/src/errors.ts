@@ -33,6 +33,7 @@ const BRAND = Symbol.for('litepool.error');
  * class names of the error's prototype chain.
  */
 export class LitepoolError extends Error {
+  /** `instanceof` for this class and its subclasses, across copies of the package (see the class description). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
     for (let proto: unknown = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
@@ -59,6 +60,7 @@ export class LitepoolError extends Error {
     this.code = code;
   }
 
+  /** The class's name (`SqliteError`, `AcquireTimeoutError`, …), as in `error.name`. */
   override get name(): string {
     return this.constructor.name;
   }

@@ -12,7 +12,7 @@
  */
 export { createPool } from './create-pool.js';
 export { Pool, LitepoolWarning } from './pool/pool.js';
-export type { AcquireOptions, CloseOptions, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
+export type { AcquireOptions, BatchCounts, CloseOptions, GroupCounts, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
 export { Lease } from './pool/session.js';
 export type { LeaseRelease } from './pool/session.js';
 export { connectClient } from './pool/port.js';
@@ -20,7 +20,7 @@ export type { ClientTransaction, PoolClient } from './pool/port.js';
 export type { Queryable, Transaction, TransactionMode } from './pool/session.js';
 export type { BindValue, Params, QueryOptions, Row, RunResult } from './types.js';
 export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS, MAX_TIMER_MS } from './config/options.js';
-export type { PoolOptions, ResolvedPoolOptions } from './config/options.js';
+export type { Defaults, PoolOptions, ResolvedPoolOptions } from './config/options.js';
 export { FREE_HOLD, isStrategy } from './strategy.js';
 export type {
   AccessKind,

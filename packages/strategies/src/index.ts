@@ -20,4 +20,11 @@ export {
   createStrategy,
   strategyNames,
 } from '@litepool/core';
-export type { WalOptions, ResolvedWalOptions, MutexOptions, SingleWriterOptions, FileLockOptions, ResolvedFileLockOptions } from '@litepool/core';
+export type {
+  WalOptions,
+  ResolvedWalOptions,
+  MutexOptions,
+  SingleWriterOptions,
+  FileLockOptions,
+  ResolvedFileLockOptions,
+} from '@litepool/core';

@@ -125,7 +125,8 @@ class LitepoolDriver implements Driver {
   }
 
   async #savepointCommand(connection: DatabaseConnection, command: string, name: string): Promise<void> {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ArgumentError(`Savepoint names must be plain identifiers, got ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ArgumentError(`Savepoint names must be plain identifiers, got ${JSON.stringify(name)}`);
     await connection.executeQuery(CompiledQuery.raw(`${command} "${name}"`));
   }
 

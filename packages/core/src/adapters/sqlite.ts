@@ -7,7 +7,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArgumentError, type Pool, type Row } from '../index.js';
-import { Database as Sqlite3Database, type DatabaseOptions, type RunContext, type Sqlite3Error, Statement as Sqlite3Statement } from './sqlite3.js';
+import {
+  Database as Sqlite3Database,
+  type DatabaseOptions,
+  type RunContext,
+  type Sqlite3Error,
+  type Statement as Sqlite3Statement,
+} from './sqlite3.js';
 
 /** Options of {@link open}. */
 export interface OpenOptions extends Omit<DatabaseOptions, 'mode'> {
@@ -56,7 +62,10 @@ export interface MigrationParams {
 /** The row callback of `each`. */
 export type EachCallback<T> = (err: Sqlite3Error | null, row: T) => void;
 
-function promised<T>(start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void, pick: (context: RunContext, value: unknown) => T): Promise<T> {
+function promised<T>(
+  start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
+  pick: (context: RunContext, value: unknown) => T,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     start(function (err, value) {
       if (err !== null) reject(err);
@@ -67,12 +76,21 @@ function promised<T>(start: (done: (this: RunContext, err: Sqlite3Error | null, 
 
 /** A prepared statement with promise methods. */
 export class Statement {
-  /** @internal Use {@link Database.prepare}. */
-  constructor(readonly stmt: Sqlite3Statement) {}
+  /**
+   * @internal Use {@link Database.prepare}.
+   * @param stmt the node-sqlite3 layer's statement
+   */
+  constructor(
+    /** The node-sqlite3 layer's statement this one wraps. */
+    readonly stmt: Sqlite3Statement,
+  ) {}
 
   /** Binds parameters for later calls. */
   bind(...params: unknown[]): Promise<void> {
-    return promised((done) => this.stmt.bind(...params, done), () => undefined);
+    return promised(
+      (done) => this.stmt.bind(...params, done),
+      () => undefined,
+    );
   }
 
   /** Rewinds `get` to the first row. */
@@ -87,31 +105,54 @@ export class Statement {
 
   /** Runs it: `{ lastID, changes }`. */
   run(...params: unknown[]): Promise<RunResult> {
-    return promised((done) => this.stmt.run(...params, done), (context) => ({ stmt: this, lastID: context.lastID, changes: context.changes }));
+    return promised(
+      (done) => this.stmt.run(...params, done),
+      (context) => ({ stmt: this, lastID: context.lastID, changes: context.changes }),
+    );
   }
 
   /** The next row (the first after `bind`/`reset`), or undefined. */
   get<T = Row>(...params: unknown[]): Promise<T | undefined> {
-    return promised((done) => this.stmt.get(...params, done), (_, row) => row as T | undefined);
+    return promised(
+      (done) => this.stmt.get(...params, done),
+      (_, row) => row as T | undefined,
+    );
   }
 
   /** Every row. */
   all<T = Row[]>(...params: unknown[]): Promise<T> {
-    return promised((done) => this.stmt.all(...params, done), (_, rows) => rows as T);
+    return promised(
+      (done) => this.stmt.all(...params, done),
+      (_, rows) => rows as T,
+    );
   }
 
   /** `callback(err, row)` per row; resolves with the row count. */
   each<T = Row>(...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
     const callback: unknown = args.pop();
     if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
-    return promised((done) => this.stmt.each(...args, (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row), done), (_, count) => count as number);
+    return promised(
+      (done) =>
+        this.stmt.each(
+          ...args,
+          (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row),
+          done,
+        ),
+      (_, count) => count as number,
+    );
   }
 }
 
 /** A `sqlite` Database: promise methods over litepool's node-sqlite3 layer. */
 export class Database {
-  /** @internal Use {@link open}. */
-  constructor(readonly db: Sqlite3Database) {}
+  /**
+   * @internal Use {@link open}.
+   * @param db the node-sqlite3 layer's database
+   */
+  constructor(
+    /** The node-sqlite3 layer's database this one wraps. */
+    readonly db: Sqlite3Database,
+  ) {}
 
   /** The node-sqlite3 layer's database. */
   getDatabaseInstance(): Sqlite3Database {
@@ -144,19 +185,34 @@ export class Database {
 
   /** The first row, or undefined. */
   get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
-    return promised((done) => this.db.get(sql, ...params, done), (_, row) => row as T | undefined);
+    return promised(
+      (done) => this.db.get(sql, ...params, done),
+      (_, row) => row as T | undefined,
+    );
   }
 
   /** Every row. */
   all<T = Row[]>(sql: string, ...params: unknown[]): Promise<T> {
-    return promised((done) => this.db.all(sql, ...params, done), (_, rows) => rows as T);
+    return promised(
+      (done) => this.db.all(sql, ...params, done),
+      (_, rows) => rows as T,
+    );
   }
 
   /** `callback(err, row)` per row (streamed); resolves with the row count. */
   each<T = Row>(sql: string, ...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
     const callback: unknown = args.pop();
     if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
-    return promised((done) => this.db.each(sql, ...args, (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row), done), (_, count) => count as number);
+    return promised(
+      (done) =>
+        this.db.each(
+          sql,
+          ...args,
+          (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row),
+          done,
+        ),
+      (_, count) => count as number,
+    );
   }
 
   /** Runs a script of statements. */
@@ -167,7 +223,9 @@ export class Database {
   /** Prepares a statement; rejects on a syntax error. */
   prepare(sql: string, ...params: unknown[]): Promise<Statement> {
     return new Promise((resolve, reject) => {
-      const stmt = this.db.prepare(sql, ...params, (err: Sqlite3Error | null) => (err === null ? resolve(new Statement(stmt)) : reject(err)));
+      const stmt = this.db.prepare(sql, ...params, (err: Sqlite3Error | null) =>
+        err === null ? resolve(new Statement(stmt)) : reject(err),
+      );
     });
   }
 
@@ -188,9 +246,14 @@ export class Database {
    */
   async migrate(config: MigrationParams = {}): Promise<void> {
     const table = config.table ?? 'migrations';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new ArgumentError(`migrate: table must be a plain identifier, got ${JSON.stringify(table)}`);
-    const migrations = [...(config.migrations ?? (await readMigrations(config.migrationsPath ?? './migrations')))].sort((a, b) => a.id - b.id);
-    await this.run(`CREATE TABLE IF NOT EXISTS "${table}" (id INTEGER PRIMARY KEY, name TEXT NOT NULL, up TEXT NOT NULL, down TEXT NOT NULL)`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
+      throw new ArgumentError(`migrate: table must be a plain identifier, got ${JSON.stringify(table)}`);
+    const migrations = [...(config.migrations ?? (await readMigrations(config.migrationsPath ?? './migrations')))].sort(
+      (a, b) => a.id - b.id,
+    );
+    await this.run(
+      `CREATE TABLE IF NOT EXISTS "${table}" (id INTEGER PRIMARY KEY, name TEXT NOT NULL, up TEXT NOT NULL, down TEXT NOT NULL)`,
+    );
     const applied = await this.all<MigrationData[]>(`SELECT id, name, up, down FROM "${table}" ORDER BY id ASC`);
     const last = migrations.at(-1);
     for (const migration of [...applied].reverse()) {
@@ -206,7 +269,13 @@ export class Database {
       if (done.has(migration.id)) continue;
       await this.#inTransaction(async () => {
         await this.exec(migration.up);
-        await this.run(`INSERT INTO "${table}" (id, name, up, down) VALUES (?, ?, ?, ?)`, migration.id, migration.name, migration.up, migration.down);
+        await this.run(
+          `INSERT INTO "${table}" (id, name, up, down) VALUES (?, ?, ?, ?)`,
+          migration.id,
+          migration.name,
+          migration.up,
+          migration.down,
+        );
       });
     }
   }
@@ -235,7 +304,7 @@ async function readMigrations(path: string): Promise<MigrationData[]> {
   const files = (await readdir(dir)).map((file) => /^(\d+)\.(.*?)\.sql$/.exec(file)).filter((m) => m !== null);
   return Promise.all(
     files.map(async ([file, id, name]) => {
-      const text = (await readFile(join(dir, file!), 'utf8')).replace(/\r\n/g, '\n');
+      const text = (await readFile(join(dir, file), 'utf8')).replace(/\r\n/g, '\n');
       const [up = '', down = ''] = text.split(/^--\s+?down\b/im);
       return { id: Number(id), name: name!, up: up.replace(/^-- .*?$/gm, '').trim(), down: down.trim() };
     }),

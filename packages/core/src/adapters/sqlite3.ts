@@ -43,14 +43,66 @@ export const OPEN_SHAREDCACHE = 0x00020000;
 /** Accepted for compatibility; no effect. */
 export const OPEN_PRIVATECACHE = 0x00040000;
 
-/** SQLite's primary result codes, as node-sqlite3 exports them (`errno` of its errors). */
-export const ERRNO = Object.freeze({
-  OK: 0, ERROR: 1, INTERNAL: 2, PERM: 3, ABORT: 4, BUSY: 5, LOCKED: 6, NOMEM: 7, READONLY: 8, INTERRUPT: 9,
-  IOERR: 10, CORRUPT: 11, NOTFOUND: 12, FULL: 13, CANTOPEN: 14, PROTOCOL: 15, EMPTY: 16, SCHEMA: 17, TOOBIG: 18,
-  CONSTRAINT: 19, MISMATCH: 20, MISUSE: 21, NOLFS: 22, AUTH: 23, FORMAT: 24, RANGE: 25, NOTADB: 26,
-} as const);
-/** Each code of {@link ERRNO} as its own export, as node-sqlite3 has them (`sqlite3.CONSTRAINT`, …). */
-export const { OK, ERROR, INTERNAL, PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, NOTFOUND, FULL, CANTOPEN, PROTOCOL, EMPTY, SCHEMA, TOOBIG, CONSTRAINT, MISMATCH, MISUSE, NOLFS, AUTH, FORMAT, RANGE, NOTADB } = ERRNO;
+/* SQLite's primary result codes, as node-sqlite3 exports them (the `errno` of its errors). */
+/** SQLITE_OK: Success. */
+export const OK = 0;
+/** SQLITE_ERROR: A generic error (SQL error or missing database). */
+export const ERROR = 1;
+/** SQLITE_INTERNAL: An internal logic error in SQLite. */
+export const INTERNAL = 2;
+/** SQLITE_PERM: Access permission denied. */
+export const PERM = 3;
+/** SQLITE_ABORT: An operation was aborted (a callback requested it). */
+export const ABORT = 4;
+/** SQLITE_BUSY: The database file is locked. */
+export const BUSY = 5;
+/** SQLITE_LOCKED: A table in the database is locked. */
+export const LOCKED = 6;
+/** SQLITE_NOMEM: A memory allocation failed. */
+export const NOMEM = 7;
+/** SQLITE_READONLY: An attempt to write a read-only database. */
+export const READONLY = 8;
+/** SQLITE_INTERRUPT: The operation was interrupted. */
+export const INTERRUPT = 9;
+/** SQLITE_IOERR: A disk I/O error occurred. */
+export const IOERR = 10;
+/** SQLITE_CORRUPT: The database disk image is malformed. */
+export const CORRUPT = 11;
+/** SQLITE_NOTFOUND: Unknown opcode (not used by SQLite itself). */
+export const NOTFOUND = 12;
+/** SQLITE_FULL: The database or the disk is full. */
+export const FULL = 13;
+/** SQLITE_CANTOPEN: Unable to open the database file. */
+export const CANTOPEN = 14;
+/** SQLITE_PROTOCOL: A database lock protocol error. */
+export const PROTOCOL = 15;
+/** SQLITE_EMPTY: Not used by SQLite. */
+export const EMPTY = 16;
+/** SQLITE_SCHEMA: The database schema changed. */
+export const SCHEMA = 17;
+/** SQLITE_TOOBIG: A string or BLOB exceeds the size limit. */
+export const TOOBIG = 18;
+/** SQLITE_CONSTRAINT: A constraint was violated. */
+export const CONSTRAINT = 19;
+/** SQLITE_MISMATCH: A data type mismatch. */
+export const MISMATCH = 20;
+/** SQLITE_MISUSE: The library was used incorrectly. */
+export const MISUSE = 21;
+/** SQLITE_NOLFS: Large file support is missing on the host. */
+export const NOLFS = 22;
+/** SQLITE_AUTH: Authorization denied. */
+export const AUTH = 23;
+/** SQLITE_FORMAT: Not used by SQLite. */
+export const FORMAT = 24;
+/** SQLITE_RANGE: A parameter index out of range, or the wrong number of parameters. */
+export const RANGE = 25;
+/** SQLITE_NOTADB: The file is not a database. */
+export const NOTADB = 26;
+
+/** Every primary result code by name: the `errno` of an error (`ERRNO.CONSTRAINT` is 19). */
+export const ERRNO: Readonly<Record<string, number>> = Object.freeze({
+  OK, ERROR, INTERNAL, PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, NOTFOUND, FULL, CANTOPEN, PROTOCOL, EMPTY, SCHEMA, TOOBIG, CONSTRAINT, MISMATCH, MISUSE, NOLFS, AUTH, FORMAT, RANGE, NOTADB,
+});
 
 /** An error as node-sqlite3 gives it: `message` "SQLITE_X: …", `errno` and `code` of SQLite's primary result code. */
 export interface Sqlite3Error extends Error {
@@ -108,7 +160,9 @@ function bindValue(value: unknown): BindValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
-  return String(value); // node-sqlite3 binds other objects as their string
+  // node-sqlite3 binds any other object as its string, '[object Object]' included.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  return String(value);
 }
 
 /**
@@ -176,7 +230,11 @@ export class Database extends EventEmitter {
    * @param mode open flags (`OPEN_READWRITE | OPEN_CREATE` by default), or {@link DatabaseOptions}
    * @param callback called once opened, with an error if opening failed
    */
-  constructor(filename: string, mode?: number | DatabaseOptions | ((err: Sqlite3Error | null) => void), callback?: (err: Sqlite3Error | null) => void) {
+  constructor(
+    filename: string,
+    mode?: number | DatabaseOptions | ((err: Sqlite3Error | null) => void),
+    callback?: (err: Sqlite3Error | null) => void,
+  ) {
     super();
     if (typeof mode === 'function') {
       callback = mode;
@@ -255,22 +313,26 @@ export class Database extends EventEmitter {
     const lease = this.#lease;
     let started: Promise<unknown>;
     if (inTransaction) {
-      started = this.#barrier.then(() => lease!).then(async (target) => {
-        try {
-          await job(target);
-        } catch (error) {
-          if (ends && !/^\s*ROLLBACK/i.test(sql)) await target.run('ROLLBACK').catch(() => {}); // a failed COMMIT leaves nothing open
-          throw error;
-        } finally {
-          if (ends) target.release();
-        }
-      });
+      started = this.#barrier
+        .then(() => lease!)
+        .then(async (target) => {
+          try {
+            await job(target);
+          } catch (error) {
+            if (ends && !/^\s*ROLLBACK/i.test(sql)) await target.run('ROLLBACK').catch(() => {}); // a failed COMMIT leaves nothing open
+            throw error;
+          } finally {
+            if (ends) void target.release();
+          }
+        });
       this.#barrier = started.catch(() => {});
       if (ends) this.#lease = undefined;
     } else {
       const waits = [this.#barrier, ...(kind === 'read' || this.#serialized ? this.#writes : [])];
       if (this.#serialized) waits.push(...this.#inFlight);
-      started = Promise.all(waits).then(() => this.#ready).then(job);
+      started = Promise.all(waits)
+        .then(() => this.#ready)
+        .then(job);
       if (this.#serialized) this.#barrier = started.catch(() => {});
       else if (kind === 'write') {
         const write = started.catch(() => {});
@@ -286,29 +348,39 @@ export class Database extends EventEmitter {
   /** @internal Runs one statement for this database or one of its statements. */
   dispatch(op: 'run' | 'get' | 'all', context: RunContext, params: Params | undefined, callback: Callback | undefined): void {
     const fail = (error: Sqlite3Error): void => this.#report(context, callback, error);
-    this.#schedule(context.sql, op === 'run' ? 'write' : 'read', async (target) => {
-      const value: unknown = await target[op](context.sql, params);
-      if (op !== 'run') {
-        callback?.call(context, null, value);
-        return;
-      }
-      const { lastInsertRowid, changes } = value as RunResult;
-      context.lastID = Number(lastInsertRowid);
-      context.changes = changes;
-      callback?.call(context, null);
-    }, fail);
+    this.#schedule(
+      context.sql,
+      op === 'run' ? 'write' : 'read',
+      async (target) => {
+        const value: unknown = await target[op](context.sql, params);
+        if (op !== 'run') {
+          callback?.call(context, null, value);
+          return;
+        }
+        const { lastInsertRowid, changes } = value as RunResult;
+        context.lastID = Number(lastInsertRowid);
+        context.changes = changes;
+        callback?.call(context, null);
+      },
+      fail,
+    );
   }
 
   /** @internal `each`: a row callback per row, then `complete(err, count)`. */
   dispatchEach(context: RunContext, params: Params | undefined, onRow: Callback | undefined, complete: Callback | undefined): void {
-    this.#schedule(context.sql, 'read', async (target) => {
-      let count = 0;
-      for await (const row of target.iterate<Row>(context.sql, params)) {
-        count++;
-        onRow?.call(context, null, row);
-      }
-      complete?.call(context, null, count);
-    }, (error) => this.#report(context, onRow ?? complete, error, complete));
+    this.#schedule(
+      context.sql,
+      'read',
+      async (target) => {
+        let count = 0;
+        for await (const row of target.iterate<Row>(context.sql, params)) {
+          count++;
+          onRow?.call(context, null, row);
+        }
+        complete?.call(context, null, count);
+      },
+      (error) => this.#report(context, onRow ?? complete, error, complete),
+    );
   }
 
   #report(context: RunContext, callback: Callback | undefined, error: Sqlite3Error, complete?: Callback): void {
@@ -352,10 +424,15 @@ export class Database extends EventEmitter {
 
   /** Runs a script of statements without parameters; `callback(err)`. */
   exec(sql: string, callback?: (this: Database, err: Sqlite3Error | null) => void): this {
-    this.#schedule(sql, 'write', async (target) => {
-      await target.exec(sql);
-      callback?.call(this, null);
-    }, (error) => this.deliver(callback, this, error));
+    this.#schedule(
+      sql,
+      'write',
+      async (target) => {
+        await target.exec(sql);
+        callback?.call(this, null);
+      },
+      (error) => this.deliver(callback, this, error),
+    );
     return this;
   }
 
@@ -387,9 +464,11 @@ export class Database extends EventEmitter {
 
   /** `configure('busyTimeout', ms)` before the first statement; other options are not supported and throw. */
   configure(option: 'busyTimeout', value: number): void {
-    if (option !== 'busyTimeout') throw new ArgumentError(`configure("${String(option)}") is not supported by litepool's sqlite3 API (only busyTimeout)`);
+    if (option !== 'busyTimeout')
+      throw new ArgumentError(`configure("${String(option)}") is not supported by litepool's sqlite3 API (only busyTimeout)`);
     if (!Number.isInteger(value) || value < 0) throw new ArgumentError(`busyTimeout must be a non-negative integer, got ${String(value)}`);
-    if (this.#pool !== undefined) throw new ArgumentError('configure("busyTimeout") must be called before the database opens (right after the constructor)');
+    if (this.#pool !== undefined)
+      throw new ArgumentError('configure("busyTimeout") must be called before the database opens (right after the constructor)');
     this.#busyTimeout = value;
   }
 
@@ -534,13 +613,39 @@ export class Statement implements RunContext {
   }
 }
 
+/** What `@litepool/core/sqlite3` is, as a whole: node-sqlite3's module object. */
+export interface Sqlite3Module {
+  /** A database (a litepool pool behind node-sqlite3's API). */
+  readonly Database: typeof Database;
+  /** A prepared statement. */
+  readonly Statement: typeof Statement;
+  /** Returns this module (node-sqlite3 adds long stack traces; litepool's are long already). */
+  readonly verbose: () => Sqlite3Module;
+  /** Open read-only. */
+  readonly OPEN_READONLY: number;
+  /** Open for reading and writing. */
+  readonly OPEN_READWRITE: number;
+  /** Create the file if missing. */
+  readonly OPEN_CREATE: number;
+  /** Accepted; `file:` URIs are not interpreted. */
+  readonly OPEN_URI: number;
+  /** Accepted; no effect. */
+  readonly OPEN_FULLMUTEX: number;
+  /** Accepted; no effect. */
+  readonly OPEN_SHAREDCACHE: number;
+  /** Accepted; no effect. */
+  readonly OPEN_PRIVATECACHE: number;
+  /** SQLite's primary result codes by name, as on node-sqlite3's module (`sqlite3.CONSTRAINT`). */
+  readonly [code: string]: unknown;
+}
+
 /** node-sqlite3's `verbose()`: returns the module (stack traces are already long in litepool). */
-export function verbose(): typeof sqlite3 {
+export function verbose(): Sqlite3Module {
   return sqlite3;
 }
 
 /** The module object, for `import sqlite3 from '@litepool/core/sqlite3'`. */
-const sqlite3 = {
+const sqlite3: Sqlite3Module = {
   Database,
   Statement,
   verbose,

@@ -6,8 +6,28 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const NETWORK_TYPES = new Set([
-  'nfs', 'nfs4', 'cifs', 'smb', 'smb2', 'smb3', 'smbfs', 'fuse', 'fuseblk', '9p', 'afs', 'ceph',
-  'glusterfs', 'lustre', 'ncpfs', 'coda', 'davfs', 'gpfs', 'ocfs2', 'gfs2', 'beegfs', 'orangefs',
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb',
+  'smb2',
+  'smb3',
+  'smbfs',
+  'fuse',
+  'fuseblk',
+  '9p',
+  'afs',
+  'ceph',
+  'glusterfs',
+  'lustre',
+  'ncpfs',
+  'coda',
+  'davfs',
+  'gpfs',
+  'ocfs2',
+  'gfs2',
+  'beegfs',
+  'orangefs',
 ]);
 
 /** Whether a mount type from the mount table is a network or FUSE filesystem. */

@@ -75,29 +75,46 @@ export interface PoolOptions {
   interruptExtension?: string | false;
 }
 
-/** Options after defaults and validation. */
+/** Options after defaults and validation (see {@link PoolOptions} for each). */
 export interface ResolvedPoolOptions {
+  /** The database file, as an absolute path. */
   readonly filename: string;
+  /** The strategy as given (undefined: the default for where the database lives). */
   readonly strategy: Strategy | string | StrategyConfig | undefined;
+  /** Reader threads. */
   readonly readers: number;
+  /** Longest wait for a connection, in ms (may be Infinity). */
   readonly acquireTimeoutMs: number;
+  /** Longest run of one statement, in ms (0: no limit). */
   readonly statementTimeoutMs: number;
+  /** Most requests waiting at once (may be Infinity). */
   readonly maxQueue: number;
+  /** SQLite's busy timeout, in ms. */
   readonly busyTimeoutMs: number;
+  /** PRAGMAs every connection opens with (after the strategy's). */
   readonly pragmas: Readonly<Record<string, PragmaValue>>;
+  /** INTEGER columns as bigint. */
   readonly safeIntegers: boolean;
+  /** Most one-shot requests per message. */
   readonly maxBatch: number;
+  /** Rows per message of iterate(). */
   readonly iterateChunkRows: number;
+  /** V8 heap limits of each worker thread, if set. */
   readonly workerResourceLimits: ResourceLimits | undefined;
+  /** Report leases held longer than this, in ms (0: never). */
   readonly leakDetectionMs: number;
+  /** How long close() waits before destroying, in ms. */
   readonly closeTimeoutMs: number;
+  /** The worker threads' entry module, if set. */
   readonly workerFile: string | URL | undefined;
+  /** better-sqlite3's native binding, if set. */
   readonly nativeBinding: string | undefined;
+  /** The interrupt extension's path, `false` (off), or undefined (the bundled one). */
   readonly interruptExtension: string | false | undefined;
 }
 
 /** The documented defaults, frozen. `readers` depends on the machine: see {@link defaultReaders}. */
-export const DEFAULTS = Object.freeze({
+export const DEFAULTS: Readonly<Defaults> = Object.freeze({
   acquireTimeoutMs: 30_000,
   statementTimeoutMs: 60_000,
   maxQueue: Number.POSITIVE_INFINITY,
@@ -108,6 +125,28 @@ export const DEFAULTS = Object.freeze({
   leakDetectionMs: 0,
   closeTimeoutMs: 30_000,
 });
+
+/** The shape of {@link DEFAULTS}. */
+export interface Defaults {
+  /** {@link PoolOptions.acquireTimeoutMs}: 30000. */
+  readonly acquireTimeoutMs: number;
+  /** {@link PoolOptions.statementTimeoutMs}: 60000. */
+  readonly statementTimeoutMs: number;
+  /** {@link PoolOptions.maxQueue}: Infinity. */
+  readonly maxQueue: number;
+  /** {@link PoolOptions.busyTimeoutMs}: 5000. */
+  readonly busyTimeoutMs: number;
+  /** {@link PoolOptions.safeIntegers}: false. */
+  readonly safeIntegers: boolean;
+  /** {@link PoolOptions.maxBatch}: 256. */
+  readonly maxBatch: number;
+  /** {@link PoolOptions.iterateChunkRows}: 256. */
+  readonly iterateChunkRows: number;
+  /** {@link PoolOptions.leakDetectionMs}: 0 (off). */
+  readonly leakDetectionMs: number;
+  /** {@link PoolOptions.closeTimeoutMs}: 30000. */
+  readonly closeTimeoutMs: number;
+}
 
 /** The default reader count: `min(4, availableParallelism())`. */
 export function defaultReaders(): number {
@@ -210,7 +249,8 @@ export function integerOption(where: string, value: unknown, fallback: number, m
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   const infinity = range.infinity === true;
   const ok =
-    typeof value === 'number' && ((Number.isInteger(value) && value >= min && value <= max) || (infinity && value === Number.POSITIVE_INFINITY));
+    typeof value === 'number' &&
+    ((Number.isInteger(value) && value >= min && value <= max) || (infinity && value === Number.POSITIVE_INFINITY));
   if (!ok) {
     const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw new OptionsError(`${where} must be an integer ${bound}${infinity ? ' or Infinity' : ''}, got ${describe(value)}`);
@@ -237,7 +277,9 @@ function validatePragmas(value: unknown, nativeBinding: string | undefined): Rea
     }
     if (known !== undefined && !known.has(lower)) {
       const hint = suggest(lower, [...known]);
-      throw new OptionsError(`options.pragmas.${name} is not a PRAGMA this SQLite knows${hint === undefined ? '' : `; did you mean ${hint}?`}`);
+      throw new OptionsError(
+        `options.pragmas.${name} is not a PRAGMA this SQLite knows${hint === undefined ? '' : `; did you mean ${hint}?`}`,
+      );
     }
     const limit = WIDE_PRAGMAS.has(lower) ? Number.MAX_SAFE_INTEGER : INT32_MAX;
     const ok =
@@ -249,7 +291,7 @@ function validatePragmas(value: unknown, nativeBinding: string | undefined): Rea
         `options.pragmas.${name} must be a number between -${limit} and ${limit}, a boolean or a bare word such as FULL, got ${describe(raw)}`,
       );
     }
-    pragmas[name] = raw as PragmaValue;
+    pragmas[name] = raw;
   }
   return Object.freeze(pragmas);
 }
@@ -266,7 +308,7 @@ function validateResourceLimits(value: unknown): ResourceLimits | undefined {
       throw new OptionsError(`options.workerResourceLimits.${key} must be a number of MB from 1 to 1048576, got ${describe(limit)}`);
     }
   }
-  return Object.freeze({ ...value }) as ResourceLimits;
+  return Object.freeze({ ...value });
 }
 
 function validateStrategy(value: unknown): Strategy | string | StrategyConfig | undefined {
@@ -311,7 +353,7 @@ function validateWorkerFile(value: unknown): string | URL | undefined {
 }
 
 function validatePath(where: string, value: unknown, falseAllowed = false): string | false | undefined {
-  if (value === undefined || (falseAllowed && value === false)) return value as false | undefined;
+  if (value === undefined || (falseAllowed && value === false)) return value;
   if (typeof value === 'string' && value.length > 0) return value;
   throw new OptionsError(`${where} must be a path${falseAllowed ? ' or false' : ''}, got ${describe(value)}`);
 }
@@ -329,12 +371,15 @@ export function resolveOptions(options: unknown): ResolvedPoolOptions {
     filename: validateFilename(options.filename),
     strategy: validateStrategy(options.strategy),
     readers: integerOption('options.readers', options.readers, defaultReaders(), 0, { max: MAX_READERS }),
-    acquireTimeoutMs: integerOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, { ...ms, infinity: true }),
+    acquireTimeoutMs: integerOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, {
+      ...ms,
+      infinity: true,
+    }),
     statementTimeoutMs: integerOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0, ms),
     maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 1, { infinity: true }),
     busyTimeoutMs: integerOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs, 0, ms),
     pragmas: validatePragmas(options.pragmas, nativeBinding),
-    safeIntegers: (options.safeIntegers as boolean | undefined) ?? DEFAULTS.safeIntegers,
+    safeIntegers: options.safeIntegers ?? DEFAULTS.safeIntegers,
     maxBatch: integerOption('options.maxBatch', options.maxBatch, DEFAULTS.maxBatch, 1, { max: MAX_BATCH }),
     iterateChunkRows: integerOption('options.iterateChunkRows', options.iterateChunkRows, DEFAULTS.iterateChunkRows, 1, { max: 100_000 }),
     workerResourceLimits: validateResourceLimits(options.workerResourceLimits),

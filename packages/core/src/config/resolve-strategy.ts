@@ -7,10 +7,7 @@ import { isStrategy, type Strategy, type StrategyConfig } from '../strategy.js';
 import { createStrategy } from '../strategies/registry.js';
 
 /** The strategy for a pool: `value` as given, or the default for where the database lives. */
-export function resolveStrategy(
-  value: Strategy | string | StrategyConfig | undefined,
-  networkFilesystem: boolean,
-): Strategy {
+export function resolveStrategy(value: Strategy | string | StrategyConfig | undefined, networkFilesystem: boolean): Strategy {
   if (isStrategy(value)) return value;
   const config: StrategyConfig =
     value === undefined ? { name: networkFilesystem ? 'file-lock' : 'wal' } : typeof value === 'string' ? { name: value } : value;

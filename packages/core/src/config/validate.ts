@@ -89,7 +89,10 @@ export function checkQueryOptions(options: unknown): ArgumentError | undefined {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     return new ArgumentError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
   }
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS && Number.isInteger(timeoutMs))) {
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS && Number.isInteger(timeoutMs))
+  ) {
     return new ArgumentError(`options.timeoutMs must be an integer from 0 (no limit) to ${MAX_TIMER_MS}, got ${describe(timeoutMs)}`);
   }
   return undefined;

@@ -41,7 +41,10 @@ export function workerConnections(options: ResolvedPoolOptions, strategy: Strate
     open(role, hooks) {
       start();
       if (unavailable !== undefined && options.statementTimeoutMs > 0) {
-        hooks.onWarning('LITEPOOL_NO_INTERRUPT', `Statements cannot be interrupted (${unavailable}): a statement past statementTimeoutMs fails its caller but runs on until it ends`);
+        hooks.onWarning(
+          'LITEPOOL_NO_INTERRUPT',
+          `Statements cannot be interrupted (${unavailable}): a statement past statementTimeoutMs fails its caller but runs on until it ends`,
+        );
       }
       return WorkerConnection.open(
         {

@@ -29,8 +29,7 @@ export class KindedError extends Error {
 /** SQLite result codes after which a connection's state is unknown: it is closed and reopened before the next statement. */
 function leavesStateUnknown(code: string | undefined): boolean {
   return (
-    code !== undefined &&
-    /^SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|NOMEM|PROTOCOL|READONLY_(ROLLBACK|RECOVERY|DBMOVED))/.test(code)
+    code !== undefined && /^SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|NOMEM|PROTOCOL|READONLY_(ROLLBACK|RECOVERY|DBMOVED))/.test(code)
   );
 }
 
@@ -82,7 +81,12 @@ function rowsHaveBlob(rows: readonly unknown[]): boolean {
   return false;
 }
 
-const ok = (seq: number, value: unknown, blobs: boolean, writes = false): WireResponse => ({ seq, status: blobs ? Status.OkBlobs : Status.Ok, value, writes });
+const ok = (seq: number, value: unknown, blobs: boolean, writes = false): WireResponse => ({
+  seq,
+  status: blobs ? Status.OkBlobs : Status.Ok,
+  value,
+  writes,
+});
 const failed = (seq: number, error: unknown): WireResponse => ({ seq, status: Status.Failed, value: toWireError(error) });
 const skipped = (seq: number): WireResponse => ({ seq, status: Status.Skipped, value: undefined });
 
@@ -129,7 +133,9 @@ export class WorkerSession {
       if (!readonly) {
         const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
         if (String(mode).toLowerCase() !== config.journalMode) {
-          throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), { code: 'SQLITE_CANTOPEN' });
+          throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
+            code: 'SQLITE_CANTOPEN',
+          });
         }
       }
       for (const [name, value] of Object.entries(config.pragmas)) {
@@ -172,9 +178,9 @@ export class WorkerSession {
     let statement = this.#statements.get(sql);
     if (statement !== undefined) {
       // An open cursor is using the cached statement: give this call its own.
-      return statement.busy ? (db.prepare(sql) as Statement) : statement;
+      return statement.busy ? db.prepare(sql) : statement;
     }
-    statement = db.prepare(sql) as Statement;
+    statement = db.prepare(sql);
     this.#statements.set(sql, statement);
     // Evict the oldest prepared (insertion order): cheap, and hot statements are re-prepared at most once per cycle.
     if (this.#statements.size > STATEMENT_CACHE_SIZE) {
@@ -306,7 +312,10 @@ export class WorkerSession {
     const statement = this.#prepare(sql);
     if (!statement.readonly && (this.config.role === 'reader' || request.readOnly)) {
       if (request.probe) return { seq, status: Status.Reroute, value: undefined };
-      throw new KindedError('read-only', 'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)');
+      throw new KindedError(
+        'read-only',
+        'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',
+      );
     }
     const args = bindArgs(request.params);
     switch (op) {
@@ -324,7 +333,7 @@ export class WorkerSession {
       }
       case 'iterate': {
         const cursor = this.#nextCursor++;
-        const iterator = statement.iterate(...args) as IterableIterator<unknown>;
+        const iterator = statement.iterate(...args);
         this.#cursors.set(cursor, iterator);
         const chunk = this.#nextChunk(cursor, iterator);
         return ok(seq, chunk, rowsHaveBlob(chunk.rows));

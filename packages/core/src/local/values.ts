@@ -1,5 +1,5 @@
 /** Errors as they come back from a worker thread. */
-import { LitepoolError, LockCompromisedError, QueryError, SqliteError, TransactionError } from '../errors.js';
+import { type LitepoolError, LockCompromisedError, QueryError, SqliteError, TransactionError } from '../errors.js';
 import type { WireError } from './protocol.js';
 
 export { blobsToBuffers } from '../values.js';

@@ -11,7 +11,18 @@ import { Worker, type ResourceLimits } from 'worker_threads';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../pool/connection.js';
 import type { Interrupter } from './interrupter.js';
-import { Control, forEachResponse, packRequests, ringSize, sinceOrigin, Status, type FromWorker, type ToWorker, type WireError, type WorkerConfig } from './protocol.js';
+import {
+  Control,
+  forEachResponse,
+  packRequests,
+  ringSize,
+  sinceOrigin,
+  Status,
+  type FromWorker,
+  type ToWorker,
+  type WireError,
+  type WorkerConfig,
+} from './protocol.js';
 import { blobsToBuffers } from '../values.js';
 import { fromWireError } from './values.js';
 
@@ -81,7 +92,11 @@ function startError(role: string, error: unknown): WorkerCrashedError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   const bundled =
-    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_INVALID_URL' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_WORKER_PATH';
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    code === 'ERR_INVALID_URL' ||
+    code === 'ERR_INVALID_ARG_TYPE' ||
+    code === 'ERR_WORKER_PATH';
   return new WorkerCrashedError(
     `The ${role} worker thread could not start: ${message}${bundled ? ". If the app is bundled, the worker's entry module must be shipped beside it: see docs/bundling.md and the workerFile option" : ''}`,
     { cause: error },
@@ -112,7 +127,14 @@ export class WorkerConnection implements Connection {
   #stallReported = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(worker: Worker, config: WorkerConnectionConfig, hooks: ConnectionHooks, control: Int32Array, claims: Int32Array, origin: number) {
+  private constructor(
+    worker: Worker,
+    config: WorkerConnectionConfig,
+    hooks: ConnectionHooks,
+    control: Int32Array,
+    claims: Int32Array,
+    origin: number,
+  ) {
     this.#worker = worker;
     this.#config = config;
     this.#hooks = hooks;
@@ -133,7 +155,10 @@ export class WorkerConnection implements Connection {
     let worker: Worker;
     try {
       // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
-      worker = config.workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(config.workerFile, options);
+      worker =
+        config.workerFile === undefined
+          ? new Worker(new URL('./worker.js', import.meta.url), options)
+          : new Worker(config.workerFile, options);
     } catch (error) {
       return Promise.reject(startError(config.worker.role, error));
     }
@@ -166,7 +191,11 @@ export class WorkerConnection implements Connection {
       worker.once('exit', (code) => {
         if (!settled) {
           settled = true;
-          reject(lastError !== undefined ? startError(config.worker.role, lastError) : new WorkerCrashedError(`The ${config.worker.role} worker thread exited (code ${code}) before its connection opened`));
+          reject(
+            lastError !== undefined
+              ? startError(config.worker.role, lastError)
+              : new WorkerCrashedError(`The ${config.worker.role} worker thread exited (code ${code}) before its connection opened`),
+          );
           return;
         }
         if (connection.#closing !== undefined) return; // a requested close
@@ -223,7 +252,8 @@ export class WorkerConnection implements Connection {
       return this.#unsendable(requests, waiters, options, first, error);
     }
     // Aborted before the message even left: it is taken back now (the worker will skip it).
-    for (let i = 0; i < requests.length; i++) if (waiters[i]!.signal?.aborted === true) this.#stop(first + i, abortReason(waiters[i]!.signal!));
+    for (let i = 0; i < requests.length; i++)
+      if (waiters[i]!.signal?.aborted === true) this.#stop(first + i, abortReason(waiters[i]!.signal!));
     this.#arm(STALL_MS);
     return new Promise((resolve) => this.#batches.push(resolve));
   }
@@ -233,10 +263,20 @@ export class WorkerConnection implements Connection {
    * nothing was sent. A batch is sent again one request at a time, so only
    * the requests that cannot be sent fail, each with a typed error.
    */
-  #unsendable(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions, first: number, error: unknown): Promise<void> {
+  #unsendable(
+    requests: readonly Request[],
+    waiters: readonly Pending[],
+    options: SendOptions,
+    first: number,
+    error: unknown,
+  ): Promise<void> {
     for (let i = 0; i < requests.length; i++) this.#forget(first + i);
     if (requests.length === 1) {
-      waiters[0]!.reject(new ArgumentError(`The call's parameters could not be sent to the worker thread: ${error instanceof Error ? error.message : String(error)}`));
+      waiters[0]!.reject(
+        new ArgumentError(
+          `The call's parameters could not be sent to the worker thread: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
       return Promise.resolve();
     }
     return Promise.all(requests.map((request, i) => this.send([request], [waiters[i]!], options))).then(() => {});
@@ -415,8 +455,13 @@ export class WorkerConnection implements Connection {
     this.#hooks.onStall(this); // the lane takes back what has not started
     const entry = this.#pending.get(running);
     const reason = entry?.stopping ?? new StatementTimeoutError(entry?.timeoutMs ?? 0);
-    this.dead = new WorkerCrashedError(`A ${this.#config.worker.role} connection was given up: a statement did not stop when interrupted`, { cause: reason });
-    this.#hooks.onWarning('LITEPOOL_STATEMENT_ABANDONED', `A statement did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted; its connection was replaced`);
+    this.dead = new WorkerCrashedError(`A ${this.#config.worker.role} connection was given up: a statement did not stop when interrupted`, {
+      cause: reason,
+    });
+    this.#hooks.onWarning(
+      'LITEPOOL_STATEMENT_ABANDONED',
+      `A statement did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted; its connection was replaced`,
+    );
     this.#failAll(this.dead);
   }
 

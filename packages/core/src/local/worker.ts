@@ -6,7 +6,17 @@
  * thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { packResponses, Status, unpackRequests, type FromWorker, type ToWorker, type WireError, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
+import {
+  packResponses,
+  Status,
+  unpackRequests,
+  type FromWorker,
+  type ToWorker,
+  type WireError,
+  type WireRequest,
+  type WireResponse,
+  type WorkerConfig,
+} from './protocol.js';
 import { KindedError, WorkerSession, toWireError } from './session.js';
 
 const config = workerData as WorkerConfig;
@@ -34,7 +44,8 @@ function aborted(flag: Int32Array | undefined): boolean {
 }
 
 /** The answer to a request that did not run because the strategy's hold was lost first. */
-const lostHold = (seq: number): WireResponse => session.failed(seq, new KindedError('aborted', 'The strategy hold was lost before this request ran'));
+const lostHold = (seq: number): WireResponse =>
+  session.failed(seq, new KindedError('aborted', 'The strategy hold was lost before this request ran'));
 
 /** Reopens a connection whose state became unknown; false (and every remaining request failed) if it cannot. */
 function recover(rest: readonly WireRequest[], answers: Answers): boolean {
@@ -66,7 +77,10 @@ function runEach(items: readonly WireRequest[], flag: Int32Array | undefined, on
       session.rollback();
       response = session.failed(
         request.seq,
-        new KindedError('transaction-control', 'This statement left a transaction open, so it was rolled back: one-shot statements run in autocommit; use pool.transaction(fn) or a lease from pool.acquire()'),
+        new KindedError(
+          'transaction-control',
+          'This statement left a transaction open, so it was rolled back: one-shot statements run in autocommit; use pool.transaction(fn) or a lease from pool.acquire()',
+        ),
       );
     }
     session.idle();
@@ -127,7 +141,9 @@ function runSnapshot(items: readonly WireRequest[], flag: Int32Array | undefined
 
 /** An interrupt that reached a request other than the one the pool meant (kind `sqlite`, not `interrupted`). */
 const strayInterrupt = (response: WireResponse): boolean =>
-  response.status === Status.Failed && (response.value as WireError).kind === 'sqlite' && (response.value as WireError).code === 'SQLITE_INTERRUPT';
+  response.status === Status.Failed &&
+  (response.value as WireError).kind === 'sqlite' &&
+  (response.value as WireError).code === 'SQLITE_INTERRUPT';
 
 /**
  * Group commit: one transaction, each request inside its own SAVEPOINT so a
@@ -192,7 +208,6 @@ function runGroup(items: readonly WireRequest[], flag: Int32Array | undefined, a
         session.rollback();
         for (const request of done) results.set(request.seq, session.failed(request.seq, error));
       }
-      pending = [];
       break;
     }
     // SQLite ended the transaction: what had run is undone and unacknowledged; it runs again.

@@ -16,7 +16,8 @@ export interface HeldTransaction {
   rollback(): Promise<void>;
 }
 
-const ROLLBACK = Symbol('rollback requested');
+/** How `rollback()` ends the callback: a rejection the holder itself asked for, never reported. */
+class RollbackRequested extends Error {}
 
 /**
  * Begins a transaction through `begin` (a callback-style `transaction`),
@@ -34,9 +35,9 @@ export function holdTransaction(begin: (body: (tx: Transaction) => Promise<void>
               return settled;
             },
             rollback: () => {
-              abandon(ROLLBACK);
+              abandon(new RollbackRequested());
               return settled.catch((error: unknown) => {
-                if (error !== ROLLBACK) throw error;
+                if (!(error instanceof RollbackRequested)) throw error;
               });
             },
           });

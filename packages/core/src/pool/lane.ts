@@ -242,13 +242,15 @@ export class Lane {
     const handOver = this.config.overflow !== undefined && this.allStalled();
     if (this.config.size === 1 && connection.dead === undefined && !handOver) return; // nowhere else to run them
     const now = performance.now();
-    const reclaimed: Job[] = connection.reclaim().map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
+    const reclaimed: Job[] = connection
+      .reclaim()
+      .map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
     this.moved += reclaimed.length;
     // When no connection of this lane can run them soon, the queued jobs go to the other lane too.
     const back = handOver ? [...reclaimed, ...this.takeQueued()] : reclaimed;
     const requeue: Job[] = [];
     for (const job of back) {
-      if (handOver && job.kind === 'query' && this.config.overflow!(job)) {
+      if (handOver && job.kind === 'query' && this.config.overflow(job)) {
         if (!reclaimed.includes(job)) this.moved++;
       } else {
         requeue.push(job);
@@ -389,7 +391,10 @@ export class Lane {
       ]);
     } catch (error) {
       // A hold granted after we gave up is given straight back.
-      pending.then((late) => late.release(), () => {});
+      pending.then(
+        (late) => late.release(),
+        () => {},
+      );
       throw error;
     } finally {
       clearTimeout(timer);
@@ -399,10 +404,12 @@ export class Lane {
   private async runBatch(connection: Connection, first: QueryJob): Promise<void> {
     const group = this.config.group !== undefined && first.alone !== true;
     const limit =
-      first.alone === true ? 1 : (this.config.group?.maxBatch ?? Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queued + 1) / this.config.size))));
+      first.alone === true
+        ? 1
+        : (this.config.group?.maxBatch ?? Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queued + 1) / this.config.size))));
     const jobs: QueryJob[] = [first];
     this.takeQueries(jobs, limit);
-    if (group && jobs.length < limit && this.config.group!.maxWaitMs > 0) {
+    if (group && jobs.length < limit && this.config.group.maxWaitMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, this.config.group!.maxWaitMs));
       this.takeQueries(jobs, limit);
     }
@@ -463,7 +470,11 @@ export class Lane {
       if (connection.epoch !== hold.epoch) {
         // Open (or reopen) under the hold before lending, so an open failure reaches the caller.
         const opened = await new Promise<Error | undefined>((settle) => {
-          void connection.send([{ op: 'get', sql: 'SELECT 1', params: undefined }], [{ resolve: () => settle(undefined), reject: settle }], { reopen: true });
+          void connection.send(
+            [{ op: 'get', sql: 'SELECT 1', params: undefined }],
+            [{ resolve: () => settle(undefined), reject: settle }],
+            { reopen: true },
+          );
         });
         if (opened !== undefined) {
           this.lastFailure = opened;

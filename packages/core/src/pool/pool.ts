@@ -9,7 +9,15 @@ import { MAX_TIMER_MS, resolveOptions, type PoolOptions, type ResolvedPoolOption
 import { onNetworkFilesystem } from '../config/filesystem.js';
 import { resolveStrategy } from '../config/resolve-strategy.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
-import { AbortError, ArgumentError, ConnectionStateError, PoolClosedError, QueueFullError, StrategyError, TransactionError } from '../errors.js';
+import {
+  AbortError,
+  ArgumentError,
+  ConnectionStateError,
+  PoolClosedError,
+  QueueFullError,
+  StrategyError,
+  TransactionError,
+} from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
@@ -52,6 +60,7 @@ export class LitepoolWarning extends Error {
     this.code = code;
   }
 
+  /** `LitepoolWarning` (the warning's type, as process.emitWarning prints it). */
   override get name(): string {
     return 'LitepoolWarning';
   }
@@ -65,6 +74,22 @@ export interface PoolEvents {
    * warnings go to `process.emitWarning`.
    */
   warning: [warning: LitepoolWarning];
+}
+
+/** Batches sent to connections, and the requests they carried. */
+export interface BatchCounts {
+  /** Batches sent. */
+  readonly batches: number;
+  /** Requests carried by those batches. */
+  readonly requests: number;
+}
+
+/** Groups of transactions committed together, and the transactions they carried. */
+export interface GroupCounts {
+  /** Groups committed (or failed) together. */
+  readonly groups: number;
+  /** Transactions acknowledged in those groups. */
+  readonly transactions: number;
 }
 
 /** A snapshot of the pool's state, from {@link Pool.stats}. */
@@ -84,16 +109,16 @@ export interface PoolStats {
   /** Requests that had to wait because every connection of their kind was busy (since start). */
   readonly waits: number;
   /** One-shot batches sent to the writer and the one-shot requests they carried (since start). */
-  readonly writeBatches: { readonly batches: number; readonly requests: number };
+  readonly writeBatches: BatchCounts;
   /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
-  readonly readBatches: { readonly batches: number; readonly requests: number };
+  readonly readBatches: BatchCounts;
   /** Requests taken back from a connection stuck in a long statement and run on another (since start). */
   readonly moved: number;
   /**
    * Groups of transactions committed together and the transactions they carried
    * (since start; strategies with `writeBatching.transactions` only).
    */
-  readonly transactionGroups: { readonly groups: number; readonly transactions: number };
+  readonly transactionGroups: GroupCounts;
   /** Statements retried after SQLITE_BUSY (since start). */
   readonly retries: number;
   /** Worker threads that died and were replaced (since start). */
@@ -373,7 +398,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   close(options: CloseOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? this.options.closeTimeoutMs;
     if (!(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)) {
-      return Promise.reject(new ArgumentError(`close({ timeoutMs }) must be an integer from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`));
+      return Promise.reject(
+        new ArgumentError(`close({ timeoutMs }) must be an integer from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`),
+      );
     }
     this.#closing ??= this.#shutdown(timeoutMs);
     return this.#closing;
@@ -397,7 +424,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
         await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle()]);
       })();
       if (!(await settlesWithin(drained, timeoutMs))) {
-        this.#abandonWork(new PoolClosedError(`The pool was destroyed: close() waited ${timeoutMs} ms (closeTimeoutMs) for work to finish`));
+        this.#abandonWork(
+          new PoolClosedError(`The pool was destroyed: close() waited ${timeoutMs} ms (closeTimeoutMs) for work to finish`),
+        );
         await settlesWithin(drained, DESTROY_GRACE_MS * 4);
       }
       // Readers first: the writer closes last, so WAL cleanup sees no other connection.
@@ -482,7 +511,13 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
               },
               ...limits,
             };
-      this.#readers!.enqueue({ kind: 'query', request: writes === false ? request : { ...request, probe: true }, waiter, enqueuedAt: performance.now(), cancelled: false });
+      this.#readers!.enqueue({
+        kind: 'query',
+        request: writes === false ? request : { ...request, probe: true },
+        waiter,
+        enqueuedAt: performance.now(),
+        cancelled: false,
+      });
     });
   }
 
@@ -519,10 +554,14 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
         grant: (grant: Grant) => {
           signal?.removeEventListener('abort', onAbort);
           if (lane === this.#writer) this.#markWriterOpened();
-          const lease = new Lease(grant, { write: lane === this.#writer, readOnly, leakDetectionMs, stack, statementTimeoutMs }, {
-            released: (done) => this.#leases.delete(done),
-            warn: (code, message) => this.#warn(code, message),
-          });
+          const lease = new Lease(
+            grant,
+            { write: lane === this.#writer, readOnly, leakDetectionMs, stack, statementTimeoutMs },
+            {
+              released: (done) => this.#leases.delete(done),
+              warn: (code, message) => this.#warn(code, message),
+            },
+          );
           this.#leases.add(lease);
           resolve(lease);
         },
@@ -551,23 +590,24 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     const opening = this.#factory.open(role, hooks);
     if (role === 'writer' && this.strategy.openUnderHold !== true) {
       // Readers open read-only and may start as soon as any writer connection has created the file.
-      void opening.then(() => this.#markWriterOpened(), () => {});
+      void opening.then(
+        () => this.#markWriterOpened(),
+        () => {},
+      );
     }
     return opening;
   }
 
   /** Runs the strategy's init once; a failure is kept and fails every later request. */
   #initialize(): Promise<void> {
-    this.#init ??= this.strategy
-      .init({ filename: this.options.filename, networkFilesystem: this.#networkFilesystem })
-      .then(
-        () => {
-          this.#initialized = true;
-        },
-        (error: unknown) => {
-          throw error instanceof Error ? error : new StrategyError(String(error), 'ERR_STRATEGY_UNSUPPORTED');
-        },
-      );
+    this.#init ??= this.strategy.init({ filename: this.options.filename, networkFilesystem: this.#networkFilesystem }).then(
+      () => {
+        this.#initialized = true;
+      },
+      (error: unknown) => {
+        throw error instanceof Error ? error : new StrategyError(String(error), 'ERR_STRATEGY_UNSUPPORTED');
+      },
+    );
     return this.#init;
   }
 
@@ -619,7 +659,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
           if (this.#state !== 'open') return;
           const lease = await this.#lease('write', undefined, false, true);
           try {
-            await this.strategy.onWriterIdle?.({ all: (sql) => lease.request('all', sql, undefined, undefined, { internal: true }) as Promise<Record<string, unknown>[]> });
+            await this.strategy.onWriterIdle?.({
+              all: (sql) => lease.request('all', sql, undefined, undefined, { internal: true }) as Promise<Record<string, unknown>[]>,
+            });
           } finally {
             void lease.release();
           }

@@ -122,9 +122,15 @@ export class PortServer {
     } else if (message.t === 'q') {
       const controller = message.abortable ? new AbortController() : undefined;
       if (controller !== undefined) this.#abortable.set(message.id, controller);
-      const options = { ...(message.timeoutMs === undefined ? {} : { timeoutMs: message.timeoutMs }), ...(controller === undefined ? {} : { signal: controller.signal }) };
-      const work = message.op === 'exec' ? target.exec(message.sql, options) : target[message.op](message.sql, message.params as Params, options);
-      this.#answer(message.id, work.finally(() => this.#abortable.delete(message.id)));
+      const options = {
+        ...(message.timeoutMs === undefined ? {} : { timeoutMs: message.timeoutMs }),
+        ...(controller === undefined ? {} : { signal: controller.signal }),
+      };
+      const work = message.op === 'exec' ? target.exec(message.sql, options) : target[message.op](message.sql, message.params, options);
+      this.#answer(
+        message.id,
+        work.finally(() => this.#abortable.delete(message.id)),
+      );
     } else if (message.t === 'begin') {
       const begin = (body: (tx: Transaction) => Promise<void>): Promise<void> =>
         target === this.pool ? this.pool.transaction(body, { mode: message.mode }) : target.transaction(body);
@@ -211,12 +217,17 @@ class Client extends QueryMethods implements PoolClient {
         this.port.postMessage({ ...message, id } satisfies ClientMessage);
       } catch (error) {
         this.#pending.delete(id);
-        reject(new errors.ArgumentError(`The call could not be sent to the pool's thread: ${error instanceof Error ? error.message : String(error)}`));
+        reject(
+          new errors.ArgumentError(
+            `The call could not be sent to the pool's thread: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
         return;
       }
       if (signal !== undefined) {
         const onAbort = (): void => {
-          if (this.#closed === undefined) this.port.postMessage({ t: 'abort', target: id, tx: undefined, id: this.#nextId++ } satisfies ClientMessage);
+          if (this.#closed === undefined)
+            this.port.postMessage({ t: 'abort', target: id, tx: undefined, id: this.#nextId++ } satisfies ClientMessage);
         };
         signal.addEventListener('abort', onAbort, { once: true });
         this.#pending.set(id, {
@@ -234,10 +245,19 @@ class Client extends QueryMethods implements PoolClient {
   }
 
   /** @internal A statement, on the pool or in transaction `tx`. */
-  statement(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined, tx: number | undefined): Promise<unknown> {
+  statement(
+    op: StatementOp,
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+    tx: number | undefined,
+  ): Promise<unknown> {
     const invalid = checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.call({ t: 'q', op, sql, params, tx, timeoutMs: options?.timeoutMs, abortable: options?.signal !== undefined }, options?.signal);
+    return this.call(
+      { t: 'q', op, sql, params, tx, timeoutMs: options?.timeoutMs, abortable: options?.signal !== undefined },
+      options?.signal,
+    );
   }
 
   protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
@@ -250,7 +270,12 @@ class Client extends QueryMethods implements PoolClient {
 }
 
 /** Begins a (nested) transaction on the server, runs `fn` with a scope on it, ends it. */
-async function scoped<T>(client: Client, parent: number | undefined, mode: TransactionMode, fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {
+async function scoped<T>(
+  client: Client,
+  parent: number | undefined,
+  mode: TransactionMode,
+  fn: (tx: ClientTransaction) => Promise<T> | T,
+): Promise<T> {
   if (typeof fn !== 'function') throw new TransactionError('transaction(fn) needs a function', 'ERR_INVALID_ARGUMENT');
   const tx = (await client.call({ t: 'begin', mode, tx: parent })) as number;
   const scope = new ClientScope(client, tx, mode);

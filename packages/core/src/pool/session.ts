@@ -42,7 +42,12 @@ export type StatementOp = 'run' | 'get' | 'all' | 'exec';
 /** @internal `run`/`get`/`all`/`exec` on top of one `dispatch`, for handles that forward statements elsewhere. */
 export abstract class QueryMethods {
   /** @internal Sends one statement where this handle sends them. */
-  protected abstract dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown>;
+  protected abstract dispatch(
+    op: StatementOp,
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<unknown>;
 
   /** Runs a statement that returns no rows (or ignores them). */
   run(sql: string, params?: Params, options?: QueryOptions): Promise<RunResult> {
@@ -182,13 +187,20 @@ export class Lease extends QueryMethods implements Queryable {
   }
 
   /** @internal Streams rows; with `probe`, rejects with {@link Reroute} if a reader finds the statement writes. */
-  async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined, flags: RequestFlags): AsyncGenerator<T, void, undefined> {
+  async *stream<T>(
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+    flags: RequestFlags,
+  ): AsyncGenerator<T, void, undefined> {
     let chunk = (await this.request('iterate', sql, params, options, flags)) as CursorChunk;
     const inTransaction = flags.inTransaction === true;
     try {
       while (true) {
         // Ask for the next chunk before handing out this one: the worker reads while the caller consumes.
-        const next = chunk.done ? undefined : (this.request('next', '', undefined, options, { cursor: chunk.cursor, inTransaction, internal: true }) as Promise<CursorChunk>);
+        const next = chunk.done
+          ? undefined
+          : (this.request('next', '', undefined, options, { cursor: chunk.cursor, inTransaction, internal: true }) as Promise<CursorChunk>);
         next?.catch(() => {});
         for (const row of chunk.rows) yield row as T;
         if (next === undefined) return;
@@ -208,7 +220,12 @@ export class Lease extends QueryMethods implements Queryable {
       const { state } = summarize(sql);
       if (state !== undefined) {
         if (this.readOnly) {
-          return Promise.reject(new TransactionError(`${state} changes the connection's settings, which a read-only lease or transaction may not do`, 'ERR_READ_ONLY'));
+          return Promise.reject(
+            new TransactionError(
+              `${state} changes the connection's settings, which a read-only lease or transaction may not do`,
+              'ERR_READ_ONLY',
+            ),
+          );
         }
         this.#dirty = true;
       }
@@ -217,7 +234,7 @@ export class Lease extends QueryMethods implements Queryable {
     try {
       hold.assertHeld?.();
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     if (hold.signal?.aborted === true) return Promise.reject(hold.signal.reason as Error);
     const request: Request = {
@@ -405,7 +422,8 @@ export async function runScoped<T>(
 }
 
 /** How one member of a group of transactions ended; `broken`: the shared transaction is unusable. */
-export type MemberOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
+export type MemberOutcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown; readonly broken: boolean };
 
 /**
  * Runs `fn` as one member of a group of transactions sharing one outer

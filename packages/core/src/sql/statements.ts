@@ -19,13 +19,43 @@ export type StatementKind =
 
 /** PRAGMAs whose setting lives on one connection (or, for the strategy's, belongs to the pool). */
 const CONNECTION_PRAGMAS = new Set([
-  'analysis_limit', 'automatic_index', 'busy_timeout', 'cache_size', 'cache_spill', 'case_sensitive_like',
-  'cell_size_check', 'checkpoint_fullfsync', 'count_changes', 'data_store_directory', 'defer_foreign_keys',
-  'empty_result_callbacks', 'foreign_keys', 'full_column_names', 'fullfsync', 'hard_heap_limit',
-  'ignore_check_constraints', 'journal_mode', 'journal_size_limit', 'legacy_alter_table', 'locking_mode',
-  'max_page_count', 'mmap_size', 'query_only', 'read_uncommitted', 'recursive_triggers',
-  'reverse_unordered_selects', 'secure_delete', 'short_column_names', 'soft_heap_limit', 'synchronous',
-  'temp_store', 'temp_store_directory', 'threads', 'trusted_schema', 'wal_autocheckpoint', 'writable_schema',
+  'analysis_limit',
+  'automatic_index',
+  'busy_timeout',
+  'cache_size',
+  'cache_spill',
+  'case_sensitive_like',
+  'cell_size_check',
+  'checkpoint_fullfsync',
+  'count_changes',
+  'data_store_directory',
+  'defer_foreign_keys',
+  'empty_result_callbacks',
+  'foreign_keys',
+  'full_column_names',
+  'fullfsync',
+  'hard_heap_limit',
+  'ignore_check_constraints',
+  'journal_mode',
+  'journal_size_limit',
+  'legacy_alter_table',
+  'locking_mode',
+  'max_page_count',
+  'mmap_size',
+  'query_only',
+  'read_uncommitted',
+  'recursive_triggers',
+  'reverse_unordered_selects',
+  'secure_delete',
+  'short_column_names',
+  'soft_heap_limit',
+  'synchronous',
+  'temp_store',
+  'temp_store_directory',
+  'threads',
+  'trusted_schema',
+  'wal_autocheckpoint',
+  'writable_schema',
 ]);
 
 const TRANSACTION_WORDS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK']);
@@ -35,7 +65,14 @@ type Token = string;
 
 // sqlite3_complete's state machine, over the token classes below: a statement
 // ends at a semicolon, except inside CREATE [TEMP] TRIGGER … END.
-const SEMI = 0, WS = 1, OTHER = 2, EXPLAIN = 3, CREATE = 4, TEMP = 5, TRIGGER = 6, END = 7;
+const SEMI = 0,
+  WS = 1,
+  OTHER = 2,
+  EXPLAIN = 3,
+  CREATE = 4,
+  TEMP = 5,
+  TRIGGER = 6,
+  END = 7;
 const START = 1;
 const TRANSITIONS: readonly (readonly number[])[] = [
   /* 0 invalid */ [1, 0, 2, 3, 4, 2, 2, 2],
@@ -183,7 +220,13 @@ export interface StatementSummary {
   readonly standalone: boolean;
 }
 
-const PLAIN: StatementSummary = Object.freeze({ transaction: undefined, savepoint: undefined, poolSavepoint: false, state: undefined, standalone: false });
+const PLAIN: StatementSummary = Object.freeze({
+  transaction: undefined,
+  savepoint: undefined,
+  poolSavepoint: false,
+  state: undefined,
+  standalone: false,
+});
 const summaries = new Map<string, StatementSummary>();
 
 /** The {@link StatementSummary} of `sql`, memoized per text (the same SQL text comes back again and again). */

@@ -45,11 +45,17 @@ const KEYS = ['lockfilePath', 'staleMs', 'updateMs', 'retryMs', 'maxHoldMs', 'ma
 
 /** The resolved options of a {@link FileLockStrategy}. */
 export interface ResolvedFileLockOptions {
+  /** The lock directory, if set (else `<database>.lock`). */
   readonly lockfilePath: string | undefined;
+  /** Age after which a lock is taken over, in ms. */
   readonly staleMs: number;
+  /** How often the holder refreshes the lock, in ms. */
   readonly updateMs: number;
+  /** Polling interval while another process holds the lock, in ms. */
   readonly retryMs: number;
+  /** Longest continuous hold, in ms. */
   readonly maxHoldMs: number;
+  /** `synchronous` of every connection. */
   readonly synchronous: string;
 }
 
@@ -107,7 +113,7 @@ export class FileLockStrategy implements Strategy {
       throw new OptionsError(`file-lock.updateMs must be below file-lock.staleMs (${staleMs}), got ${updateMs}`);
     }
     this.options = Object.freeze({
-      lockfilePath: raw.lockfilePath as string | undefined,
+      lockfilePath: raw.lockfilePath,
       staleMs,
       updateMs,
       retryMs: integerOption('file-lock.retryMs', raw.retryMs, 20, 1, { max: 60_000 }),
@@ -332,7 +338,10 @@ export class FileLockStrategy implements Strategy {
     if (!controller.signal.aborted) {
       const stalled = performance.now() - this.#lastBeat;
       if (controller === this.#controller && this.#held && stalled > this.options.staleMs - this.options.updateMs) {
-        this.#onCompromised(controller, new Error(`the event loop stalled for ${Math.round(stalled)} ms, past the lock's safe refresh window`));
+        this.#onCompromised(
+          controller,
+          new Error(`the event loop stalled for ${Math.round(stalled)} ms, past the lock's safe refresh window`),
+        );
       }
     }
     if (controller.signal.aborted) throw controller.signal.reason as Error;

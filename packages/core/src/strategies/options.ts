@@ -3,11 +3,7 @@ import { OptionsError } from '../errors.js';
 import { describe, rejectUnknownKeys } from '../config/options.js';
 
 /** Checks that a strategy's options are a plain object with only `known` keys (plus `name`). */
-export function checkStrategyOptions(
-  strategy: string,
-  options: unknown,
-  known: readonly string[],
-): Record<string, unknown> {
+export function checkStrategyOptions(strategy: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new OptionsError(`${strategy} options must be an object, got ${describe(options)}`);

@@ -6,7 +6,15 @@
 import { stat } from 'node:fs/promises';
 import { StrategyError } from '../errors.js';
 import { integerOption } from '../config/options.js';
-import { FREE_HOLD, type MaintenanceConnection, type PragmaValue, type Strategy, type StrategyCapabilities, type StrategyContext, type StrategyHold } from '../strategy.js';
+import {
+  FREE_HOLD,
+  type MaintenanceConnection,
+  type PragmaValue,
+  type Strategy,
+  type StrategyCapabilities,
+  type StrategyContext,
+  type StrategyHold,
+} from '../strategy.js';
 import { synchronousOption } from './mutex.js';
 import { checkStrategyOptions } from './options.js';
 
@@ -24,8 +32,11 @@ const WAL_KEYS = ['maxWalBytes', 'autoCheckpointPages', 'synchronous'];
 
 /** The resolved options of a {@link WalStrategy}. */
 export interface ResolvedWalOptions {
+  /** WAL size past which an idle checkpoint truncates it, in bytes. */
   readonly maxWalBytes: number;
+  /** SQLite's own auto-checkpoint threshold, in pages. */
   readonly autoCheckpointPages: number;
+  /** `synchronous` of every connection. */
   readonly synchronous: string;
 }
 

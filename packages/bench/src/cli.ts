@@ -33,18 +33,36 @@ const HELP = `Usage: pnpm bench [options]
   --help              this text
 `;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench-results/latest' },
-    workloads: { type: 'string' },
-    subjects: { type: 'string' },
-    levels: { type: 'string', default: '1,8,64' },
-    'measure-ms': { type: 'string' },
-    network: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
+/** Refuses the command line with a message and the usage, without a stack trace. */
+function usage(message: string): never {
+  process.stderr.write(`litepool bench: ${message}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function parse(): ReturnType<typeof parseOptions> {
+  try {
+    return parseOptions();
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-results/latest' },
+      workloads: { type: 'string' },
+      subjects: { type: 'string' },
+      levels: { type: 'string', default: '1,8,64' },
+      'measure-ms': { type: 'string' },
+      network: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+}
+
+const { values } = parse();
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
@@ -59,16 +77,17 @@ function list(value: string | undefined): string[] | undefined {
 
 const workloadIds = list(values.workloads) ?? WORKLOADS.map((w) => w.id);
 for (const id of workloadIds) {
-  if (!WORKLOADS.some((w) => w.id === id)) throw new Error(`Unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+  if (!WORKLOADS.some((w) => w.id === id)) usage(`unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
 }
 const subjectFilters = list(values.subjects);
 const subjects = SUBJECTS.filter(
   (s) => subjectFilters === undefined || subjectFilters.some((f) => s.name.toLowerCase().includes(f.toLowerCase())),
 );
-if (subjects.length === 0) throw new Error(`No subject matches "${values.subjects}"`);
+if (subjects.length === 0) usage(`no subject matches "${values.subjects}"`);
 const levels = list(values.levels)!.map(Number);
-if (levels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--levels must be positive integers, got ${values.levels}`);
+if (levels.some((n) => !Number.isInteger(n) || n < 1)) usage(`--levels must be positive integers, got ${values.levels}`);
 const measureMs = Number(values['measure-ms'] ?? (values.quick ? 400 : 3000));
+if (!Number.isInteger(measureMs) || measureMs < 1) usage(`--measure-ms must be a positive integer, got ${values['measure-ms']}`);
 // Long enough in quick mode for worker threads to open and statements to be prepared.
 const warmupMs = values.quick ? 200 : 1000;
 const out = resolve(values.out);
@@ -88,8 +107,7 @@ const info: RunInfo = {
 };
 
 if (values.network !== undefined) {
-  if (values.network !== 'sshfs' && values.network !== 'bindfs')
-    throw new Error(`--network must be sshfs or bindfs, got "${values.network}"`);
+  if (values.network !== 'sshfs' && values.network !== 'bindfs') usage(`--network must be sshfs or bindfs, got "${values.network}"`);
   await networkRun(values.network);
 } else {
   await localRun();
@@ -111,6 +129,12 @@ async function networkRun(mount: MountKind): Promise<void> {
   writeFileSync(join(out, 'network.json'), `${JSON.stringify({ info, results }, null, 2)}\n`);
   writeFileSync(join(out, 'network.md'), networkMarkdown(results, info));
   process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/network.{json,md}\n`);
+}
+
+/** Seconds as m:ss. */
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 async function localRun(): Promise<void> {
@@ -139,8 +163,10 @@ async function localRun(): Promise<void> {
             buffer = buffer.slice(newline + 1);
             results.push(cell);
             const errors = Object.values(cell.errors).reduce((a, b) => a + b, 0);
+            const elapsed = (performance.now() - started) / 1000;
+            const eta = (elapsed / results.length) * (total - results.length);
             process.stderr.write(
-              `[${String(results.length).padStart(3)}/${total}] ${cell.subject} | ${cell.workload} | ${cell.concurrency} in flight: ${Math.round(cell.throughput).toLocaleString('en-US')} ops/s${errors ? `, ${errors} errors` : ''}${cell.lostUpdates ? `, ${cell.lostUpdates} lost` : ''}\n`,
+              `[${String(results.length).padStart(3)}/${total} ${clock(elapsed)} elapsed, ~${clock(eta)} left] ${cell.subject} | ${cell.workload} | ${cell.concurrency} in flight: ${Math.round(cell.throughput).toLocaleString('en-US')} ops/s${errors ? `, ${errors} errors` : ''}${cell.lostUpdates ? `, ${cell.lostUpdates} lost` : ''}\n`,
             );
           }
         });

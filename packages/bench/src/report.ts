@@ -114,8 +114,38 @@ export function networkMarkdown(results: readonly NetworkResult[], info: RunInfo
   return `${lines.join('\n')}\n`;
 }
 
-/** The Markdown report: run info, targets, then one table per workload. */
+/** A cell with fewer operations than this is too short to trust; the tables mark it. */
+export const FEW_OPS = 200;
+/** The event-loop p99 a recommended subject stays under, in ms. */
+const LOOP_P99_LIMIT = 20;
+
+/** Whether a cell is correct (no errors, no lost updates) and keeps the event loop free. */
+function sound(cell: CellResult): boolean {
+  return Object.keys(cell.errors).length === 0 && (cell.lostUpdates ?? 0) === 0 && cell.eventLoopP99 < LOOP_P99_LIMIT;
+}
+
+/**
+ * Per workload and level: the fastest subject whose cell had no errors, no
+ * lost updates and an event-loop p99 under 20 ms (undefined if none did).
+ */
+export function recommendations(results: readonly CellResult[]): { workload: string; concurrency: number; best: CellResult | undefined }[] {
+  const levels = [...new Set(results.map((r) => r.concurrency))].sort((a, b) => a - b);
+  return WORKLOADS.filter((w) => results.some((r) => r.workload === w.id)).flatMap((workload) =>
+    levels.map((concurrency) => {
+      const candidates = results.filter((r) => r.workload === workload.id && r.concurrency === concurrency && sound(r));
+      const best = candidates.reduce<CellResult | undefined>((a, b) => (a === undefined || b.throughput > a.throughput ? b : a), undefined);
+      return { workload: workload.id, concurrency, best };
+    }),
+  );
+}
+
+/** Throughput, with a mark when the cell measured too few operations to trust. */
+const ops = (cell: CellResult): string => `${fmt(cell.throughput)}${cell.ops < FEW_OPS ? ' †' : ''}`;
+
+/** The Markdown report: run info, targets, recommendations, then one table per workload. */
 export function markdown(results: readonly CellResult[], info: RunInfo): string {
+  const levels = [...new Set(results.map((r) => r.concurrency))].sort((a, b) => a - b);
+  const recommended = recommendations(results);
   const lines = [
     ...header('litepool benchmark results', info),
     '## Targets (ratios of throughput in this run, 64 in flight)',
@@ -126,6 +156,20 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
       (t) =>
         `| ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value)} | ${t.goal} | ${t.met === null ? '-' : t.met ? 'yes' : 'NO'} |`,
     ),
+    '',
+    `## Which to use: the fastest subject with 0 errors, 0 lost updates and an event-loop p99 under ${LOOP_P99_LIMIT} ms`,
+    '',
+    `| workload | ${levels.map((level) => `${level} in flight`).join(' | ')} |`,
+    `| --- | ${levels.map(() => '---').join(' | ')} |`,
+    ...WORKLOADS.filter((w) => results.some((r) => r.workload === w.id)).map((workload) => {
+      const cells = levels.map((level) => {
+        const best = recommended.find((r) => r.workload === workload.id && r.concurrency === level)?.best;
+        return best === undefined ? 'none qualifies' : `${best.subject} (${ops(best)} ops/s)`;
+      });
+      return `| ${workload.title} | ${cells.join(' | ')} |`;
+    }),
+    '',
+    `† fewer than ${FEW_OPS} operations measured: too few to trust (lengthen --measure-ms).`,
   ];
   for (const workload of WORKLOADS) {
     const cells = results.filter((r) => r.workload === workload.id);
@@ -144,26 +188,44 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
           .map(([code, n]) => `${code}: ${n}`)
           .join(', ') || '0';
       lines.push(
-        `| ${r.subject} | ${r.concurrency} | ${fmt(r.throughput)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
+        `| ${r.subject} | ${r.concurrency} | ${ops(r)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
       );
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
-const COLORS = ['#1f77b4', '#2ca02c', '#17becf', '#9467bd', '#7f7f7f', '#d62728', '#ff7f0e', '#8c564b', '#e377c2', '#bcbd22'];
+const COLORS = [
+  '#1f77b4',
+  '#2ca02c',
+  '#17becf',
+  '#9467bd',
+  '#7f7f7f',
+  '#d62728',
+  '#ff7f0e',
+  '#8c564b',
+  '#e377c2',
+  '#bcbd22',
+  '#393b79',
+  '#637939',
+];
 const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-/** A chart a person can read at a glance: for each workload, throughput at the highest level, relative to raw, on a log scale. */
+/**
+ * A chart a person can read at a glance: for each workload, throughput at the
+ * highest level relative to raw better-sqlite3, on a log scale, each bar drawn
+ * from 1x outward (right: faster, left: slower), labelled with the ratio, the
+ * latency p99 and the event-loop p99.
+ */
 export function chart(results: readonly CellResult[], info: RunInfo): string {
   const level = Math.max(...results.map((r) => r.concurrency));
   const subjects = [...new Set(results.map((r) => r.subject))];
   const workloads = WORKLOADS.filter((w) => results.some((r) => r.workload === w.id));
-  const bar = 12;
+  const bar = 13;
   const groupGap = 26;
   const left = 250;
-  const width = 900;
-  const plot = width - left - 70;
+  const width = 1100;
+  const plot = 560;
   const top = 70;
   const groupHeight = subjects.length * bar + groupGap;
   const height = top + workloads.length * groupHeight + 40;
@@ -173,7 +235,7 @@ export function chart(results: readonly CellResult[], info: RunInfo): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="15" font-weight="bold">Throughput relative to raw better-sqlite3 on the main thread (${level} in flight, log scale)</text>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">Throughput relative to raw better-sqlite3 on the main thread (${level} in flight, log scale; bars from 1x)</text>`,
     `<text x="10" y="38" fill="#555">${escape(`${info.machine}; Node ${info.node}; SQLite ${info.sqlite}; ${info.command}`)}</text>`,
   ];
   for (const tick of [0.01, 0.1, 0.5, 1, 2, 5, 10, 100]) {
@@ -190,11 +252,13 @@ export function chart(results: readonly CellResult[], info: RunInfo): string {
       out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${escape(subject)}</text>`);
       if (cell === undefined || base === undefined || base.throughput === 0) return;
       const value = cell.throughput / base.throughput;
+      const from = Math.min(x(1), x(value));
       const broken = Object.keys(cell.errors).length > 0 || (cell.lostUpdates ?? 0) > 0;
       out.push(
-        `<rect x="${x(0.01)}" y="${y + 1}" width="${Math.max(1, x(value) - x(0.01))}" height="${bar - 2}" fill="${COLORS[i % COLORS.length]}"/>`,
+        `<rect x="${from}" y="${y + 1}" width="${Math.max(1, Math.abs(x(value) - x(1)))}" height="${bar - 2}" fill="${COLORS[i % COLORS.length]}"/>`,
       );
-      out.push(`<text x="${x(value) + 4}" y="${y + bar - 3}">${fmt(value)}x${broken ? ' (errors/lost updates)' : ''}</text>`);
+      const label = `${fmt(value)}x · p99 ${fmt(cell.p99)} ms · loop p99 ${fmt(cell.eventLoopP99)} ms${cell.ops < FEW_OPS ? ' · too few ops' : ''}${broken ? ' · errors/lost updates' : ''}`;
+      out.push(`<text x="${left + plot + 10}" y="${y + bar - 3}" fill="${broken ? '#c00' : '#000'}">${escape(label)}</text>`);
     });
   });
   out.push('</svg>');

@@ -101,7 +101,33 @@ export const NOTADB = 26;
 
 /** Every primary result code by name: the `errno` of an error (`ERRNO.CONSTRAINT` is 19). */
 export const ERRNO: Readonly<Record<string, number>> = Object.freeze({
-  OK, ERROR, INTERNAL, PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, NOTFOUND, FULL, CANTOPEN, PROTOCOL, EMPTY, SCHEMA, TOOBIG, CONSTRAINT, MISMATCH, MISUSE, NOLFS, AUTH, FORMAT, RANGE, NOTADB,
+  OK,
+  ERROR,
+  INTERNAL,
+  PERM,
+  ABORT,
+  BUSY,
+  LOCKED,
+  NOMEM,
+  READONLY,
+  INTERRUPT,
+  IOERR,
+  CORRUPT,
+  NOTFOUND,
+  FULL,
+  CANTOPEN,
+  PROTOCOL,
+  EMPTY,
+  SCHEMA,
+  TOOBIG,
+  CONSTRAINT,
+  MISMATCH,
+  MISUSE,
+  NOLFS,
+  AUTH,
+  FORMAT,
+  RANGE,
+  NOTADB,
 });
 
 /** An error as node-sqlite3 gives it: `message` "SQLITE_X: …", `errno` and `code` of SQLite's primary result code. */

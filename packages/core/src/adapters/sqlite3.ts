@@ -158,7 +158,7 @@ type Callback = (this: RunContext, err: Sqlite3Error | null, ...results: unknown
 type Job = (target: Pool | Lease) => Promise<void>;
 
 function sqlite3Error(code: string, message: string, cause?: unknown): Sqlite3Error {
-  const name = code.replace(/^SQLITE_/, '') as keyof typeof ERRNO;
+  const name = code.replace(/^SQLITE_/, '');
   const error = new Error(`SQLITE_${name}: ${message}`, { cause }) as Sqlite3Error;
   error.errno = ERRNO[name] ?? ERROR;
   error.code = `SQLITE_${name}`;

@@ -13,11 +13,11 @@
 export { createPool } from './create-pool.js';
 export { Pool, LitepoolWarning } from './pool/pool.js';
 export type { AcquireOptions, BatchCounts, CloseOptions, GroupCounts, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
-export { Lease } from './pool/session.js';
-export type { LeaseRelease } from './pool/session.js';
+export { Lease } from './pool/lease.js';
+export type { LeaseRelease } from './pool/lease.js';
 export { connectClient } from './pool/port.js';
 export type { ClientTransaction, PoolClient } from './pool/port.js';
-export type { Queryable, Transaction, TransactionMode } from './pool/session.js';
+export type { Queryable, Transaction, TransactionMode } from './pool/lease.js';
 export type { BindValue, Params, QueryOptions, Row, RunResult } from './types.js';
 export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS, MAX_TIMER_MS } from './config/options.js';
 export type { Defaults, PoolOptions, ResolvedPoolOptions } from './config/options.js';

@@ -4,7 +4,7 @@
  * clients, Kysely): the pool's callback transaction with the callback's end
  * in the caller's hands, so its rollback-on-failure logic is reused.
  */
-import type { Transaction } from './session.js';
+import type { Transaction } from './lease.js';
 
 /** An open transaction; end it with exactly one of `commit` or `rollback`. */
 export interface HeldTransaction {

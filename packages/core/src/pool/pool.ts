@@ -24,7 +24,7 @@ import type { Params, QueryOptions, Row, RunResult } from '../types.js';
 import type { Connection, ConnectionFactory, ConnectionFactoryMaker, ConnectionHooks, Op, Pending, Request } from './connection.js';
 import { Lane, type Grant, type LeaseJob } from './lane.js';
 import { PortServer } from './port.js';
-import { Lease, Reroute, runMember, runScoped, type Queryable, type Transaction, type TransactionMode } from './session.js';
+import { Lease, Reroute, runMember, runScoped, type Queryable, type Transaction, type TransactionMode } from './lease.js';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {

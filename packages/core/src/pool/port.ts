@@ -10,7 +10,7 @@ import { LitepoolError, PoolClosedError, TransactionError } from '../errors.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
 import type { Params, QueryOptions } from '../types.js';
 import type { Pool } from './pool.js';
-import { CLOSED_TRANSACTION, QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './session.js';
+import { CLOSED_TRANSACTION, QueryMethods, type Queryable, type StatementOp, type Transaction, type TransactionMode } from './lease.js';
 import { holdTransaction, type HeldTransaction } from './held-transaction.js';
 import { blobsToBuffers } from '../values.js';
 

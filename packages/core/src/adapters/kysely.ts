@@ -28,7 +28,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { ArgumentError, QueryError, type Params, type Pool, type Queryable } from '../index.js';
+import { ArgumentError, type Params, type Pool, type Queryable } from '../index.js';
 import { holdTransaction, type HeldTransaction } from '../pool/held-transaction.js';
 
 /** Options of {@link LitepoolDialect}. */
@@ -55,14 +55,7 @@ class LitepoolConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const { sql } = compiledQuery;
     const params = compiledQuery.parameters as Params;
-    if (RETURNS_ROWS.test(sql)) {
-      try {
-        return { rows: await this.#target.all<R>(sql, params) };
-      } catch (error) {
-        // A `WITH … INSERT` without RETURNING: the driver says it returns no data.
-        if (!(error instanceof QueryError && /does not return data/.test(error.message))) throw error;
-      }
-    }
+    if (RETURNS_ROWS.test(sql)) return { rows: await this.#target.all<R>(sql, params) };
     const { changes, lastInsertRowid } = await this.#target.run(sql, params);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   }

@@ -318,6 +318,13 @@ export class WorkerSession {
       );
     }
     const args = bindArgs(request.params);
+    if (op !== 'run' && !statement.reader) {
+      // get/all/iterate on a statement that returns no rows (DDL, an INSERT without RETURNING): run it, as
+      // node-sqlite3 does, and answer with no rows, instead of better-sqlite3's "does not return data" error.
+      statement.run(...args);
+      const empty = op === 'get' ? undefined : op === 'all' ? [] : { cursor: 0, rows: [], done: true };
+      return ok(seq, empty, false, request.probe && !statement.readonly);
+    }
     switch (op) {
       case 'run': {
         const { changes, lastInsertRowid } = statement.run(...args);

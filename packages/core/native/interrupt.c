@@ -1,6 +1,7 @@
 /*
  * litepool_interrupt: a SQLite loadable extension that lets one thread stop a
- * statement running on another thread's connection.
+ * statement running on another thread's connection (and sets the few
+ * connection options better-sqlite3 does not expose).
  *
  * better-sqlite3 exposes neither sqlite3_interrupt() nor a progress handler
  * (its build omits progress callbacks). Every connection litepool opens loads
@@ -67,6 +68,22 @@ static void interrupt_function(sqlite3_context *context, int argc, sqlite3_value
   sqlite3_result_int(context, done);
 }
 
+/*
+ * litepool_dqs(on): allows (1) or refuses (0) double-quoted string literals on
+ * this connection, in DML and DDL (sqlite3_db_config, not exposed by
+ * better-sqlite3, whose build refuses them; node-sqlite3's allows them).
+ * Returns 1 when both settings took.
+ */
+static void dqs_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  sqlite3 *db = sqlite3_context_db_handle(context);
+  int on = sqlite3_value_int(argv[0]) != 0;
+  int dml = -1, ddl = -1;
+  (void)argc;
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, on, &dml);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, on, &ddl);
+  sqlite3_result_int(context, dml == on && ddl == on);
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -94,5 +111,7 @@ int sqlite3_litepoolinterrupt_init(sqlite3 *db, char **error, const sqlite3_api_
     return rc;
   }
   /* sqlite3_create_function_v2 calls the destructor itself when it fails. */
-  return sqlite3_create_function_v2(db, "litepool_interrupt", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, interrupt_function, 0, 0, 0);
+  rc = sqlite3_create_function_v2(db, "litepool_interrupt", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, interrupt_function, 0, 0, 0);
+  if (rc != SQLITE_OK) return rc;
+  return sqlite3_create_function_v2(db, "litepool_dqs", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, dqs_function, 0, 0, 0);
 }

@@ -110,17 +110,29 @@ const isWordPart = (c: string): boolean => /[A-Za-z0-9_$]/.test(c) || c.charCode
 /** Most leading tokens kept per statement: enough for `CREATE UNIQUE INDEX IF NOT EXISTS temp.x`. */
 const KEPT = 10;
 
+/** One statement of a script: its leading tokens and where its text is. */
+export interface StatementSpan {
+  /** Leading tokens (words upper-cased; quoted names and strings as `"`). */
+  readonly head: Token[];
+  /** The statement's text, from its first token to (not including) its semicolon. */
+  readonly text: string;
+}
+
 /**
- * The leading tokens of each statement of `sql` (words upper-cased; quoted
- * names and strings as `"`; comments and whitespace dropped), split where
- * SQLite would end the statements. Empty statements are left out.
+ * The statements of `sql`, split where SQLite would end them, each with its
+ * leading tokens (comments and whitespace dropped). Empty statements are left out.
  */
-export function statementHeads(sql: string): Token[][] {
-  const statements: Token[][] = [];
+export function statements(sql: string): StatementSpan[] {
+  const found: StatementSpan[] = [];
   let current: Token[] = [];
+  let start = -1;
   let state = START;
   const step = (token: number): void => {
     state = TRANSITIONS[state]![token]!;
+  };
+  const keep = (token: Token, at: number): void => {
+    if (start < 0) start = at;
+    if (current.length < KEPT) current.push(token);
   };
   let i = 0;
   while (i < sql.length) {
@@ -153,31 +165,37 @@ export function statementHeads(sql: string): Token[][] {
         j = k + 1;
         break;
       }
+      keep(c === "'" ? "'" : '"', i);
       i = j;
-      if (current.length < KEPT) current.push(c === "'" ? "'" : '"');
       step(OTHER);
     } else if (c === ';') {
-      i++;
       step(SEMI);
       if (state === START) {
-        if (current.length > 0) statements.push(current);
+        if (current.length > 0) found.push({ head: current, text: sql.slice(start, i) });
         current = [];
+        start = -1;
       }
+      i++;
     } else if (isWordStart(c)) {
       let j = i + 1;
       while (j < sql.length && isWordPart(sql[j]!)) j++;
       const word = sql.slice(i, j).toUpperCase();
+      keep(word, i);
       i = j;
-      if (current.length < KEPT) current.push(word);
       step(wordClass(word));
     } else {
+      keep(c, i);
       i++;
-      if (current.length < KEPT) current.push(c);
       step(OTHER);
     }
   }
-  if (current.length > 0) statements.push(current);
-  return statements;
+  if (current.length > 0) found.push({ head: current, text: sql.slice(start).trimEnd() });
+  return found;
+}
+
+/** The leading tokens of each statement of `sql` (see {@link statements}). */
+export function statementHeads(sql: string): Token[][] {
+  return statements(sql).map((statement) => statement.head);
 }
 
 /** What one statement does, from its leading tokens. */
@@ -256,4 +274,81 @@ export function summarize(sql: string): StatementSummary {
   if (summaries.size >= 10_000) summaries.clear();
   summaries.set(sql, summary);
   return summary;
+}
+
+/** One parameter of a statement, as SQLite numbers it. */
+export interface Parameter {
+  /** Its index (1-based): `?` takes one more than the largest so far, `?NNN` takes NNN, a name its first index. */
+  readonly index: number;
+  /** Its name with the prefix (`:id`, `@id`, `$id`), `?NNN` for a numbered one, undefined for a plain `?`. */
+  readonly name: string | undefined;
+  /** Where its text starts and ends in the SQL. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The parameters of `sql` in order of appearance, numbered as SQLite numbers
+ * them (strings, quoted names and comments skipped). A repeated name keeps
+ * its first index.
+ */
+export function parameters(sql: string): Parameter[] {
+  const found: Parameter[] = [];
+  const byName = new Map<string, number>();
+  let largest = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
+      const close = c === '[' ? ']' : c;
+      let j = i + 1;
+      for (;;) {
+        const k = sql.indexOf(close, j);
+        if (k < 0) {
+          j = sql.length;
+          break;
+        }
+        if (close !== ']' && sql[k + 1] === close) {
+          j = k + 2;
+          continue;
+        }
+        j = k + 1;
+        break;
+      }
+      i = j;
+    } else if (c === '?') {
+      let j = i + 1;
+      while (j < sql.length && sql[j]! >= '0' && sql[j]! <= '9') j++;
+      const digits = sql.slice(i + 1, j);
+      const index = digits === '' ? largest + 1 : Number(digits);
+      largest = Math.max(largest, index);
+      found.push({ index, name: digits === '' ? undefined : `?${digits}`, start: i, end: j });
+      i = j;
+    } else if ((c === ':' || c === '@' || c === '$') && i + 1 < sql.length && isWordPart(sql[i + 1]!)) {
+      let j = i + 1;
+      while (j < sql.length && isWordPart(sql[j]!)) j++;
+      const name = sql.slice(i, j);
+      let index = byName.get(name);
+      if (index === undefined) {
+        index = ++largest;
+        byName.set(name, index);
+      }
+      found.push({ index, name, start: i, end: j });
+      i = j;
+    } else if (isWordStart(c)) {
+      // A word (which may hold `$` or digits): skipped whole, so `a$b` is not a parameter.
+      let j = i + 1;
+      while (j < sql.length && isWordPart(sql[j]!)) j++;
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return found;
 }

@@ -14,6 +14,8 @@ export { createPool } from './create-pool.js';
 export { Pool, LitepoolWarning } from './pool/pool.js';
 export type { AcquireOptions, BatchCounts, CloseOptions, GroupCounts, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
 export { Lease } from './pool/lease.js';
+export { Session } from './pool/pool-session.js';
+export type { SessionOptions } from './pool/pool-session.js';
 export type { LeaseRelease } from './pool/lease.js';
 export { connectClient } from './pool/port.js';
 export type { ClientTransaction, PoolClient } from './pool/port.js';

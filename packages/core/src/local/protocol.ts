@@ -3,7 +3,7 @@
  * shared memory beside them. Requests and results travel in batches: one
  * message carries many of them.
  */
-import type { Op, Request } from '../pool/connection.js';
+import type { Op, Request, Settings } from '../pool/connection.js';
 import type { ConnectionRole, JournalMode, PragmaValue } from '../strategy.js';
 import type { Params } from '../types.js';
 
@@ -154,6 +154,8 @@ export type ToWorker =
       readonly oneShot: boolean;
       /** Set to 1 by the pool when the strategy's hold is lost: run nothing more, commit nothing. */
       readonly abortFlag: Int32Array | undefined;
+      /** The settings every request of the batch runs with (undefined: the pool's own). */
+      readonly settings: Settings | undefined;
     }
   | { readonly type: 'close' };
 

@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { Control, Status, sinceOrigin, type WireError, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
+import type { Settings } from '../pool/connection.js';
 import type { Params } from '../types.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -81,6 +82,14 @@ function rowsHaveBlob(rows: readonly unknown[]): boolean {
   return false;
 }
 
+/** A PRAGMA value as SQL text: booleans as 1 and 0, numbers and bare words as they are. */
+function pragmaLiteral(value: unknown): string {
+  return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+}
+
+/** PRAGMAs that cannot be read back, with the value a fresh connection has. */
+const WRITE_ONLY_DEFAULTS: Readonly<Record<string, number>> = { case_sensitive_like: 0 };
+
 const ok = (seq: number, value: unknown, blobs: boolean, writes = false): WireResponse => ({
   seq,
   status: blobs ? Status.OkBlobs : Status.Ok,
@@ -102,6 +111,12 @@ export class WorkerSession {
   readonly #cursors = new Map<number, IterableIterator<unknown>>();
   #nextCursor = 1;
   readonly #mask: number;
+  /** The id of the settings the connection runs with now (0: the pool's own). */
+  #settings = 0;
+  /** The PRAGMAs those settings changed, with the values to put back. */
+  readonly #baseline = new Map<string, unknown>();
+  /** Those settings allowed double-quoted string literals. */
+  #doubleQuoted = false;
 
   constructor(private readonly config: WorkerConfig) {
     this.#mask = config.claims.length - 1;
@@ -164,6 +179,9 @@ export class WorkerSession {
     }
     this.#cursors.clear();
     this.#statements.clear();
+    this.#settings = 0;
+    this.#baseline.clear();
+    this.#doubleQuoted = false;
     Atomics.store(this.config.control, Control.Token, 0);
     try {
       if (this.#db?.open === true) this.#db.close();
@@ -208,6 +226,40 @@ export class WorkerSession {
         Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
       }
     }
+  }
+
+  /**
+   * Switches the connection to a session's settings (undefined: the pool's
+   * own), first putting back what the previous session's settings changed.
+   * Called before a batch, never inside a transaction of its own.
+   */
+  useSettings(settings: Settings | undefined): void {
+    const id = settings?.id ?? 0;
+    if (id === this.#settings) return;
+    const db = this.#db!;
+    // Inside a transaction some PRAGMAs (foreign_keys) do nothing: switching now would leak settings. Only a
+    // transaction left open could bring another session's requests here; refuse rather than run them in it.
+    if (db.inTransaction)
+      throw new KindedError('transaction-control', 'A transaction was left open on this connection; its requests were not run');
+    for (const [name, value] of this.#baseline) db.pragma(`${name} = ${pragmaLiteral(value)}`);
+    this.#baseline.clear();
+    if (this.#doubleQuoted) {
+      db.prepare('SELECT litepool_dqs(0)').get();
+      this.#doubleQuoted = false;
+    }
+    this.#settings = 0;
+    if (settings !== undefined) {
+      for (const [name, value] of Object.entries(settings.pragmas)) {
+        if (!this.#baseline.has(name)) this.#baseline.set(name, db.pragma(name, { simple: true }) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
+        db.pragma(`${name} = ${pragmaLiteral(value)}`);
+      }
+      // Without the litepool extension (not built for this platform) the setting cannot be made: SQLite's stays.
+      if (settings.doubleQuotedStrings === true && this.config.interruptExtension !== undefined) {
+        db.prepare('SELECT litepool_dqs(1)').get();
+        this.#doubleQuoted = true;
+      }
+    }
+    this.#settings = id;
   }
 
   /**

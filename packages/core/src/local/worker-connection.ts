@@ -245,6 +245,8 @@ export class WorkerConnection implements Connection {
       group: options.group ?? false,
       oneShot: options.oneShot ?? false,
       abortFlag: options.abortFlag,
+      // A lane never batches requests of different settings together.
+      settings: requests[0]?.settings,
     };
     try {
       this.#worker.postMessage(message);

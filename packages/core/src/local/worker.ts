@@ -244,6 +244,13 @@ port.on('message', (message: ToWorker) => {
     return;
   }
   try {
+    session.useSettings(message.settings);
+  } catch (error) {
+    for (const request of requests) answers.add(session.failed(request.seq, error), false);
+    post({ type: 'results', items: packResponses(answers.items, answers.open), retries: 0 });
+    return;
+  }
+  try {
     if (message.group) runGroup(requests, message.abortFlag, answers);
     else if (snapshotable(requests)) runSnapshot(requests, message.abortFlag, answers);
     else runEach(requests, message.abortFlag, message.oneShot, answers);

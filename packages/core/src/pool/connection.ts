@@ -6,11 +6,25 @@
  */
 import type { LitepoolError } from '../errors.js';
 import type { ResolvedPoolOptions } from '../config/options.js';
-import type { ConnectionRole, Strategy } from '../strategy.js';
+import type { ConnectionRole, PragmaValue, Strategy } from '../strategy.js';
 import type { Params } from '../types.js';
 
 /** What a request asks a connection to do. */
 export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor';
+
+/**
+ * Connection settings a session's statements run with (see `Pool.session`):
+ * a connection switches to them before running the session's requests and
+ * back to the pool's own before running anyone else's.
+ */
+export interface Settings {
+  /** Identity: requests with the same id run with the same settings; a lane never batches two ids together. */
+  readonly id: number;
+  /** Connection-scoped PRAGMAs (foreign_keys, cache_size, …). */
+  readonly pragmas: Readonly<Record<string, PragmaValue>>;
+  /** Allow double-quoted string literals (node-sqlite3's default), when set. */
+  readonly doubleQuotedStrings: boolean | undefined;
+}
 
 /** One request inside a batch. */
 export interface Request {
@@ -25,6 +39,8 @@ export interface Request {
   readonly inTransaction?: boolean;
   /** The cursor of `next` and `close-cursor`. */
   readonly cursor?: number;
+  /** The settings of the session it belongs to (undefined: the pool's own). */
+  readonly settings?: Settings;
 }
 
 /** Someone waiting for one request's result, with the limits of that call. */

@@ -444,7 +444,8 @@ export class Lane {
   private takeQueries(jobs: QueryJob[], limit: number): void {
     while (jobs.length < limit) {
       const next = this.queue.peek();
-      if (next === undefined || next.kind !== 'query' || next.alone === true) return;
+      // A batch runs with one set of settings: a request of another session starts the next batch.
+      if (next === undefined || next.kind !== 'query' || next.alone === true || next.request.settings !== jobs[0]!.request.settings) return;
       this.queue.shift();
       if (next.cancelled) continue;
       this.queued--;

@@ -8,7 +8,7 @@ import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row, RunResult } from '../types.js';
-import type { Op, Pending, Request } from './connection.js';
+import type { Op, Pending, Request, Settings } from './connection.js';
 import type { Grant } from './lane.js';
 
 /** The query methods shared by the pool, leases and transactions. */
@@ -91,6 +91,16 @@ export interface LeaseHooks {
   warn(code: string, message: string): void;
 }
 
+/**
+ * Who keeps track of connection state a caller creates on purpose: a session,
+ * whose TEMP objects and ATTACHed databases live on the writer until it
+ * closes (instead of being wiped when its lease ends).
+ */
+export interface StateTracker {
+  /** Records `sql` if it creates or drops such state; true when it did (the connection then needs no reset). */
+  track(sql: string): boolean;
+}
+
 /** How a lease was taken. */
 export interface LeaseSettings {
   /** Whether this lease is on the writer. */
@@ -103,6 +113,10 @@ export interface LeaseSettings {
   readonly stack: string | undefined;
   /** Limit of each statement's run time when the call sets none (0: none). */
   readonly statementTimeoutMs: number;
+  /** The connection settings of the session it was taken for (undefined: the pool's own). */
+  readonly connection: Settings | undefined;
+  /** The session's record of its TEMP objects and ATTACHed databases, if any. */
+  readonly tracker: StateTracker | undefined;
 }
 
 /** @internal How a request of a lease is sent. */
@@ -227,7 +241,7 @@ export class Lease extends QueryMethods implements Queryable {
             ),
           );
         }
-        this.#dirty = true;
+        if (this.settings.tracker?.track(sql) !== true) this.#dirty = true;
       }
     }
     const { hold } = this.grant;
@@ -245,6 +259,7 @@ export class Lease extends QueryMethods implements Queryable {
       readOnly: this.readOnly,
       inTransaction: flags.inTransaction === true,
       cursor: flags.cursor,
+      settings: this.settings.connection,
     };
     return this.#send(request, this.grant.abortFlag, options);
   }
@@ -255,7 +270,7 @@ export class Lease extends QueryMethods implements Queryable {
    */
   control(op: Op, sql: string, cursor?: number): Promise<unknown> {
     if (this.#returned) return Promise.reject(this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'));
-    return this.#send({ op, sql, params: undefined, cursor }, undefined, undefined);
+    return this.#send({ op, sql, params: undefined, cursor, settings: this.settings.connection }, undefined, undefined);
   }
 
   #send(request: Request, abortFlag: Int32Array | undefined, options: QueryOptions | undefined): Promise<unknown> {
@@ -311,7 +326,10 @@ export class Lease extends QueryMethods implements Queryable {
       `A ${this.write ? 'writer' : 'reader'} lease was released inside a transaction; the transaction was rolled back before the connection was reused (end it with COMMIT before release())`,
     );
     void new Promise<void>((settle) => {
-      void connection.send([{ op: 'exec', sql: 'ROLLBACK', params: undefined }], [{ resolve: () => settle(), reject: () => settle() }]);
+      void connection.send(
+        [{ op: 'exec', sql: 'ROLLBACK', params: undefined, settings: this.settings.connection }],
+        [{ resolve: () => settle(), reject: () => settle() }],
+      );
     }).then(() => finish(true, this.#dirty || connection.transactionOpen));
   }
 }

@@ -21,10 +21,29 @@ import {
 import { summarize } from '../sql/statements.js';
 import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
-import type { Connection, ConnectionFactory, ConnectionFactoryMaker, ConnectionHooks, Op, Pending, Request } from './connection.js';
+import type {
+  Connection,
+  ConnectionFactory,
+  ConnectionFactoryMaker,
+  ConnectionHooks,
+  Op,
+  Pending,
+  Request,
+  Settings,
+} from './connection.js';
 import { Lane, type Grant, type LeaseJob } from './lane.js';
 import { PortServer } from './port.js';
-import { Lease, Reroute, runMember, runScoped, type Queryable, type Transaction, type TransactionMode } from './lease.js';
+import {
+  Lease,
+  Reroute,
+  runMember,
+  runScoped,
+  type Queryable,
+  type StateTracker,
+  type Transaction,
+  type TransactionMode,
+} from './lease.js';
+import { Session, type SessionOptions } from './pool-session.js';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {
@@ -131,6 +150,20 @@ export interface PoolStats {
   readonly strategyStats: Readonly<Record<string, number | string | boolean>>;
 }
 
+/**
+ * @internal Where a call runs: with a session's connection settings, pinned to
+ * the writer when the session keeps state there (TEMP objects, ATTACHed
+ * databases), and who tracks that state.
+ */
+export interface Scope {
+  readonly settings: Settings | undefined;
+  readonly pinned: boolean;
+  readonly tracker: StateTracker | undefined;
+}
+
+/** The pool's own scope: its own settings, routed by what statements do. */
+const POOL_SCOPE: Scope = Object.freeze({ settings: undefined, pinned: false, tracker: undefined });
+
 /** Grace given to connections when the pool is destroyed (or close() ran out of time). */
 const DESTROY_GRACE_MS = 250;
 
@@ -210,28 +243,48 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   }
 
   run(sql: string, params?: Params, options?: QueryOptions): Promise<RunResult> {
-    return this.#query('run', sql, params, options) as Promise<RunResult>;
+    return this.query('run', sql, params, options, POOL_SCOPE) as Promise<RunResult>;
   }
 
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T | undefined> {
-    return this.#query('get', sql, params, options) as Promise<T | undefined>;
+    return this.query('get', sql, params, options, POOL_SCOPE) as Promise<T | undefined>;
   }
 
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
-    return this.#query('all', sql, params, options) as Promise<T[]>;
+    return this.query('all', sql, params, options, POOL_SCOPE) as Promise<T[]>;
   }
 
   /** Runs a script on the writer. */
   exec(sql: string, options?: QueryOptions): Promise<void> {
-    return this.#query('exec', sql, undefined, options) as Promise<void>;
+    return this.query('exec', sql, undefined, options, POOL_SCOPE) as Promise<void>;
   }
 
   /** Streams rows on a connection held until the loop ends (or breaks). */
-  async *iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
-    const invalid = this.#refuse() ?? checkCall(sql, params) ?? checkQueryOptions(options) ?? refuseOneShot(sql);
+  iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
+    return this.stream<T>(sql, params, options, POOL_SCOPE);
+  }
+
+  /**
+   * A session: a view of the pool whose statements run with connection
+   * settings of their own (`pragmas`, double-quoted strings), as if it had
+   * its own connection, while it shares the pool's connections. A
+   * connection-scoped `PRAGMA … = …` run through it changes its settings, not
+   * a connection; TEMP objects and ATTACHed databases keep it on the writer,
+   * where they live, until it closes. The node-sqlite3 drop-in makes one per
+   * `Database`.
+   */
+  session(options: SessionOptions = {}): Session {
+    const refused = this.#refuse();
+    if (refused !== undefined) throw refused;
+    return new Session(this, options);
+  }
+
+  /** @internal Streams rows in `scope` on a connection held until the loop ends (or breaks). */
+  async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined, scope: Scope): AsyncIterableIterator<T> {
+    const invalid = this.#refuse() ?? checkCall(sql, params) ?? checkQueryOptions(options) ?? refuseOneShot(sql, scope.pinned);
     if (invalid !== undefined) throw invalid;
-    const writes = this.#readers === undefined || this.#routes.get(sql) === true;
-    let lease = await this.#lease(writes ? 'write' : 'read', options?.signal, !writes);
+    const writes = this.#readers === undefined || scope.pinned || summarize(sql).writerState || this.#routes.get(sql) === true;
+    let lease = await this.#lease(writes ? 'write' : 'read', options?.signal, !writes, scope);
     try {
       try {
         yield* lease.stream<T>(sql, params, options, { probe: !writes });
@@ -239,7 +292,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
         if (!(error instanceof Reroute)) throw error;
         this.#remember(sql, true);
         void lease.release();
-        lease = await this.#lease('write', options?.signal, false);
+        lease = await this.#lease('write', options?.signal, false, scope);
         yield* lease.stream<T>(sql, params, options, {});
       }
     } finally {
@@ -252,13 +305,18 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * commits when it resolves, rolls back and rethrows when it throws. Use the
    * `tx` it receives for every statement inside.
    */
-  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
+    return this.transactionIn(fn, options, POOL_SCOPE);
+  }
+
+  /** @internal A transaction in `scope` (a session's own are never grouped: the group's connection has one set of settings). */
+  async transactionIn<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions, scope: Scope): Promise<T> {
     if (typeof fn !== 'function') throw new ArgumentError(`transaction(fn) needs a function, got ${typeof fn}`);
     const mode = options.mode ?? 'immediate';
     if (mode !== 'immediate' && mode !== 'deferred' && mode !== 'read') {
       throw new ArgumentError(`options.mode must be "immediate", "deferred" or "read", got ${JSON.stringify(mode)}`);
     }
-    if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true) {
+    if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true && scope.settings === undefined) {
       const refused = this.#admit();
       if (refused !== undefined) throw refused;
       return new Promise<T>((resolve, reject) => {
@@ -266,7 +324,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
         this.#grouping ??= this.#runGroups();
       });
     }
-    const lease = await this.#lease(mode === 'read' ? 'read' : 'write', undefined, mode === 'read');
+    const read = mode === 'read' && !scope.pinned;
+    const lease = await this.#lease(read ? 'read' : 'write', undefined, mode === 'read', scope);
     try {
       return await runScoped(lease, mode, fn, {
         begin: mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED',
@@ -298,7 +357,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     let lease: Lease;
     try {
       // Admitted when queued: a pool that started closing since still runs them.
-      lease = await this.#lease('write', undefined, false, false, true);
+      lease = await this.#lease('write', undefined, false, POOL_SCOPE, false, true);
       await lease.request('exec', 'BEGIN IMMEDIATE', undefined, undefined, { internal: true }).catch((error: unknown) => {
         void lease.release();
         throw error;
@@ -344,10 +403,16 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * rolled back then, and a connection whose settings you changed is reset.
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
+    return this.leaseIn(options, POOL_SCOPE);
+  }
+
+  /** @internal A lease in `scope`. */
+  leaseIn(options: AcquireOptions, scope: Scope): Promise<Lease> {
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
       return Promise.reject(new ArgumentError('options.signal must be an AbortSignal'));
     }
-    return this.#lease(options.write === true ? 'write' : 'read', options.signal, options.write !== true);
+    const write = options.write === true || scope.pinned;
+    return this.#lease(write ? 'write' : 'read', options.signal, options.write !== true, scope);
   }
 
   /**
@@ -479,14 +544,17 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     else process.emitWarning(warning);
   }
 
-  #query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
-    const invalid = this.#admit() ?? checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options) ?? refuseOneShot(sql);
+  /** @internal A one-shot statement in `scope`. */
+  query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined, scope: Scope): Promise<unknown> {
+    const invalid =
+      this.#admit() ?? checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options) ?? refuseOneShot(sql, scope.pinned);
     if (invalid !== undefined) return Promise.reject(invalid);
     if (options?.signal?.aborted === true) return Promise.reject(new AbortError({ cause: options.signal.reason }));
     return new Promise((resolve, reject) => {
       const limits = { timeoutMs: options?.timeoutMs, signal: options?.signal };
-      const request: Request = { op, sql, params };
-      const writes = op === 'exec' || this.#readers === undefined ? true : this.#routes.get(sql);
+      const request: Request = { op, sql, params, settings: scope.settings };
+      const writes =
+        op === 'exec' || this.#readers === undefined || scope.pinned || summarize(sql).writerState ? true : this.#routes.get(sql);
       const toWriter = (): void => this.#enqueueWrite(request, { resolve, reject, ...limits });
       if (writes === true) {
         toWriter();
@@ -533,7 +601,14 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     this.#routes.set(sql, writes);
   }
 
-  #lease(kind: AccessKind, signal: AbortSignal | undefined, readOnly: boolean, maintenance = false, admitted = false): Promise<Lease> {
+  #lease(
+    kind: AccessKind,
+    signal: AbortSignal | undefined,
+    readOnly: boolean,
+    scope = POOL_SCOPE,
+    maintenance = false,
+    admitted = false,
+  ): Promise<Lease> {
     const refused = admitted ? undefined : this.#admit();
     if (refused !== undefined) return Promise.reject(refused);
     if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
@@ -556,7 +631,15 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
           if (lane === this.#writer) this.#markWriterOpened();
           const lease = new Lease(
             grant,
-            { write: lane === this.#writer, readOnly, leakDetectionMs, stack, statementTimeoutMs },
+            {
+              write: lane === this.#writer,
+              readOnly,
+              leakDetectionMs,
+              stack,
+              statementTimeoutMs,
+              connection: scope.settings,
+              tracker: scope.tracker,
+            },
             {
               released: (done) => this.#leases.delete(done),
               warn: (code, message) => this.#warn(code, message),
@@ -657,7 +740,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
       void (async () => {
         try {
           if (this.#state !== 'open') return;
-          const lease = await this.#lease('write', undefined, false, true);
+          const lease = await this.#lease('write', undefined, false, POOL_SCOPE, true);
           try {
             await this.strategy.onWriterIdle?.({
               all: (sql) => lease.request('all', sql, undefined, undefined, { internal: true }) as Promise<Record<string, unknown>[]>,
@@ -680,7 +763,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
  * caller gets that connection as they left it: transaction control and
  * changes to the connection's settings are refused there.
  */
-function refuseOneShot(sql: string): Error | undefined {
+function refuseOneShot(sql: string, stateAllowed = false): Error | undefined {
   const { transaction, savepoint, state } = summarize(sql);
   const control = transaction ?? savepoint;
   if (control !== undefined) {
@@ -689,7 +772,7 @@ function refuseOneShot(sql: string): Error | undefined {
       'ERR_TRANSACTION_CONTROL',
     );
   }
-  if (state !== undefined) {
+  if (state !== undefined && !stateAllowed) {
     return new ConnectionStateError(
       `${state} changes one connection's settings, and a one-shot statement runs on whichever connection is free: set PRAGMAs for every connection with createPool({ pragmas }) (or a setup module), or run this on a lease from pool.acquire(), whose connection is reset when released`,
     );

@@ -18,7 +18,7 @@ export type StatementKind =
   | 'other';
 
 /** PRAGMAs whose setting lives on one connection (or, for the strategy's, belongs to the pool). */
-const CONNECTION_PRAGMAS = new Set([
+export const CONNECTION_PRAGMAS: ReadonlySet<string> = new Set([
   'analysis_limit',
   'automatic_index',
   'busy_timeout',
@@ -236,6 +236,8 @@ export interface StatementSummary {
   readonly state: string | undefined;
   /** It holds a statement that cannot run inside a transaction (VACUUM). */
   readonly standalone: boolean;
+  /** It reads what only the connection that ran the last write knows: last_insert_rowid(), changes(), total_changes(). */
+  readonly writerState: boolean;
 }
 
 const PLAIN: StatementSummary = Object.freeze({
@@ -244,7 +246,9 @@ const PLAIN: StatementSummary = Object.freeze({
   poolSavepoint: false,
   state: undefined,
   standalone: false,
+  writerState: false,
 });
+const WRITER_STATE = /\b(last_insert_rowid|changes|total_changes)\s*\(/i;
 const summaries = new Map<string, StatementSummary>();
 
 /** The {@link StatementSummary} of `sql`, memoized per text (the same SQL text comes back again and again). */
@@ -266,10 +270,11 @@ export function summarize(sql: string): StatementSummary {
     } else if (kind === 'state') state ??= words();
     else if (kind === 'standalone') standalone = true;
   }
+  const writerState = WRITER_STATE.test(sql);
   summary =
-    transaction === undefined && savepoint === undefined && state === undefined && !standalone
+    transaction === undefined && savepoint === undefined && state === undefined && !standalone && !writerState
       ? PLAIN
-      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone });
+      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone, writerState });
   // Bounded: an app that builds SQL text dynamically must not grow this forever.
   if (summaries.size >= 10_000) summaries.clear();
   summaries.set(sql, summary);

@@ -1,0 +1,276 @@
+/**
+ * Sessions: a view of a pool whose statements run with connection settings of
+ * their own, as if it had a connection to itself, while it shares the pool's
+ * connections. A connection switches to a session's settings before running
+ * its requests and back before running anyone else's (local/session.ts).
+ */
+import { describe, suggest } from '../config/options.js';
+import { ConnectionStateError, OptionsError, PoolClosedError } from '../errors.js';
+import { CONNECTION_PRAGMAS, classify, statements, type StatementSpan } from '../sql/statements.js';
+import type { PragmaValue } from '../strategy.js';
+import type { Params, QueryOptions, Row } from '../types.js';
+import type { Settings } from './connection.js';
+import { QueryMethods, type Lease, type Queryable, type StateTracker, type StatementOp, type Transaction } from './lease.js';
+import type { AcquireOptions, Pool, Scope, TransactionOptions } from './pool.js';
+
+/** Options of {@link Pool.session}. */
+export interface SessionOptions {
+  /** Connection-scoped PRAGMAs its statements run with, e.g. `{ foreign_keys: false }`. Default: the pool's. */
+  readonly pragmas?: Readonly<Record<string, PragmaValue>>;
+  /**
+   * Allow double-quoted string literals (`WHERE name = "bob"`), as node-sqlite3's
+   * SQLite does and better-sqlite3's refuses. Needs the litepool extension
+   * (built for Linux x64); elsewhere the setting has no effect. Default: false.
+   */
+  readonly doubleQuotedStrings?: boolean;
+}
+
+/** Connection-scoped PRAGMAs a session may not hold: the strategy's, and process-wide ones. */
+const NOT_PER_SESSION = new Set([
+  'journal_mode',
+  'locking_mode',
+  'data_store_directory',
+  'temp_store_directory',
+  'soft_heap_limit',
+  'hard_heap_limit',
+]);
+const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
+const PRAGMA_SET = /^PRAGMA\s+(?:\w+\s*\.\s*)?(\w+)\s*(?:=\s*(.+?)|\(\s*(.+?)\s*\))\s*$/is;
+const NAME = String.raw`("(?:[^"]|"")+"|\[[^\]]+\]|` + '`[^`]+`' + String.raw`|[^\s(;]+)`;
+const CREATE_TEMP = new RegExp(
+  String.raw`^CREATE\s+(?:(?:TEMP|TEMPORARY)\s+(TABLE|VIEW|TRIGGER)|(TABLE|VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?temp\s*\.)\s*(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`,
+  'i',
+);
+const DROP = new RegExp(String.raw`^DROP\s+(TABLE|VIEW|TRIGGER)\s+(?:IF\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`, 'i');
+const ATTACH = new RegExp(String.raw`^ATTACH\s+.+\s+AS\s+${NAME}\s*$`, 'is');
+const DETACH = new RegExp(String.raw`^DETACH\s+(?:DATABASE\s+)?${NAME}`, 'i');
+
+let nextSettings = 1;
+
+/** A name as SQLite compares it: quotes removed, case folded. */
+function bare(name: string): string {
+  const quoted = /^["`[](.*)["`\]]$/s.exec(name);
+  return (quoted === null ? name : quoted[1]!.replace(/""/g, '"')).toLowerCase();
+}
+
+const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** A PRAGMA value as written in SQL: a quoted string unquoted, numbers as numbers, ON/OFF as booleans. */
+function pragmaValue(text: string): PragmaValue {
+  const unquoted = /^'(.*)'$|^"(.*)"$/s.exec(text);
+  const value = unquoted === null ? text : (unquoted[1] ?? unquoted[2]!);
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
+  if (/^(on|true|yes)$/i.test(value)) return true;
+  if (/^(off|false|no)$/i.test(value)) return false;
+  return value;
+}
+
+/** Checks one PRAGMA a session is to hold; throws `error(message)` when it may not. */
+function checkPragma(name: string, value: unknown, error: (message: string) => Error): void {
+  const lower = name.toLowerCase();
+  if (NOT_PER_SESSION.has(lower)) {
+    throw error(
+      `PRAGMA ${name} cannot be a session's own: ${lower === 'journal_mode' || lower === 'locking_mode' ? 'the strategy chooses it' : 'it applies to the whole process'}`,
+    );
+  }
+  if (!CONNECTION_PRAGMAS.has(lower)) {
+    const hint = suggest(lower, [...CONNECTION_PRAGMAS]);
+    throw error(
+      `PRAGMA ${name} is not a connection-scoped PRAGMA a session can hold${hint === undefined ? '' : `; did you mean ${hint}?`}`,
+    );
+  }
+  const ok =
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value)) ||
+    (typeof value === 'string' && PRAGMA_WORD.test(value));
+  if (!ok) throw error(`PRAGMA ${name} must be a finite number, a boolean or a bare word, got ${describe(value)}`);
+}
+
+/**
+ * A view of a pool whose statements run with connection settings of its own
+ * (see {@link Pool.session}). Query methods, transactions and leases work as
+ * on the pool.
+ */
+export class Session extends QueryMethods implements Queryable, StateTracker {
+  readonly #pool: Pool;
+  #pragmas: Readonly<Record<string, PragmaValue>>;
+  readonly #doubleQuoted: boolean | undefined;
+  #settings: Settings;
+  #pinned = false;
+  #closed = false;
+  /** TEMP objects it created (bare name → type), dropped when it closes. */
+  readonly #temp = new Map<string, string>();
+  /** Databases it ATTACHed (bare name), detached when it closes. */
+  readonly #attached = new Set<string>();
+
+  /** @internal Use {@link Pool.session}. */
+  constructor(pool: Pool, options: SessionOptions) {
+    super();
+    if (typeof options !== 'object' || options === null)
+      throw new OptionsError(`session options must be an object, got ${describe(options)}`);
+    for (const key of Object.keys(options)) {
+      if (key !== 'pragmas' && key !== 'doubleQuotedStrings')
+        throw new OptionsError(`Unknown session option ${key}; a session takes { pragmas, doubleQuotedStrings }`);
+    }
+    const pragmas = options.pragmas ?? {};
+    if (typeof pragmas !== 'object' || pragmas === null || Array.isArray(pragmas)) {
+      throw new OptionsError(`session pragmas must be an object of PRAGMA names to values, got ${describe(pragmas)}`);
+    }
+    for (const [name, value] of Object.entries(pragmas)) checkPragma(name, value, (message) => new OptionsError(`session ${message}`));
+    if (options.doubleQuotedStrings !== undefined && typeof options.doubleQuotedStrings !== 'boolean') {
+      throw new OptionsError(`session doubleQuotedStrings must be a boolean, got ${describe(options.doubleQuotedStrings)}`);
+    }
+    this.#pool = pool;
+    this.#pragmas = Object.freeze({ ...pragmas });
+    this.#doubleQuoted = options.doubleQuotedStrings;
+    this.#settings = this.#makeSettings();
+  }
+
+  /** The connection-scoped PRAGMAs its statements run with now (its options, and what it has set since). */
+  get pragmas(): Readonly<Record<string, PragmaValue>> {
+    return this.#pragmas;
+  }
+
+  /** Whether it keeps state on the writer (TEMP objects, ATTACHed databases), so that all its statements run there. */
+  get pinned(): boolean {
+    return this.#pinned;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #makeSettings(): Settings {
+    return Object.freeze({ id: nextSettings++, pragmas: this.#pragmas, doubleQuotedStrings: this.#doubleQuoted });
+  }
+
+  get #scope(): Scope {
+    return { settings: this.#settings, pinned: this.#pinned, tracker: this };
+  }
+
+  #refuse(): PoolClosedError | undefined {
+    return this.#closed ? new PoolClosedError('The session is closed') : undefined;
+  }
+
+  protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    if (typeof sql !== 'string') return this.#pool.query(op, sql, params, options, this.#scope); // the pool refuses it
+    try {
+      if (op === 'exec') return this.#exec(sql, options);
+      const [only, ...more] = statements(sql);
+      if (only !== undefined && more.length === 0 && this.#absorb(only)) {
+        return Promise.resolve(op === 'run' ? { changes: 0, lastInsertRowid: 0 } : op === 'get' ? undefined : []);
+      }
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    this.track(sql);
+    return this.#pool.query(op, sql, params, options, this.#scope);
+  }
+
+  /** A script: the session's PRAGMA settings among it change its settings; the rest runs, in order, with them. */
+  async #exec(script: string, options: QueryOptions | undefined): Promise<void> {
+    let pending: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const chunk = pending.join(';\n');
+      pending = [];
+      this.track(chunk);
+      await this.#pool.query('exec', chunk, undefined, options, this.#scope);
+    };
+    for (const statement of statements(script)) {
+      if (classify(statement.head) === 'state' && statement.head[0] === 'PRAGMA') {
+        await flush();
+        this.#absorb(statement);
+      } else {
+        pending.push(statement.text);
+      }
+    }
+    await flush();
+  }
+
+  /** A connection-scoped `PRAGMA x = y` becomes part of the session's settings: true when `statement` was one. */
+  #absorb(statement: StatementSpan): boolean {
+    if (statement.head[0] !== 'PRAGMA' || classify(statement.head) !== 'state') return false;
+    const match = PRAGMA_SET.exec(statement.text);
+    if (match === null) return false;
+    const name = match[1]!.toLowerCase();
+    const value = pragmaValue((match[2] ?? match[3]!).trim());
+    checkPragma(name, value, (message) => new ConnectionStateError(message));
+    this.#pragmas = Object.freeze({ ...this.#pragmas, [name]: value });
+    this.#settings = this.#makeSettings();
+    return true;
+  }
+
+  /** @internal Records the TEMP objects and ATTACHed databases `sql` creates or drops; true when it did any. */
+  track(sql: string): boolean {
+    let tracked = false;
+    for (const statement of statements(sql)) {
+      const text = statement.text;
+      const created = CREATE_TEMP.exec(text);
+      if (created !== null) {
+        this.#temp.set(bare(created[3]!), (created[1] ?? created[2]!).toUpperCase());
+        tracked = this.#pinned = true;
+        continue;
+      }
+      const attached = ATTACH.exec(text);
+      if (attached !== null) {
+        this.#attached.add(bare(attached[1]!));
+        tracked = this.#pinned = true;
+        continue;
+      }
+      const detached = DETACH.exec(text);
+      if (detached !== null) {
+        this.#attached.delete(bare(detached[1]!));
+        tracked = true;
+        continue;
+      }
+      const dropped = DROP.exec(text);
+      if (dropped !== null && this.#temp.delete(bare(dropped[2]!))) tracked = true;
+    }
+    return tracked;
+  }
+
+  iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused) as never;
+    return this.#pool.stream<T>(sql, params, options, this.#scope);
+  }
+
+  /** A transaction with the session's settings (see {@link Pool.transaction}). */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#pool.transactionIn(fn, options, this.#scope);
+  }
+
+  /** A lease with the session's settings (see {@link Pool.acquire}); the writer when the session is pinned to it. */
+  acquire(options: AcquireOptions = {}): Promise<Lease> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#pool.leaseIn(options, this.#scope);
+  }
+
+  /**
+   * Ends the session: the TEMP objects it created are dropped and the
+   * databases it attached detached (as closing a connection would). Later
+   * calls reject with `ERR_POOL_CLOSED`. Never rejects; idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const cleanup = [
+      ...[...this.#temp].sort(([, a], [, b]) => order(a) - order(b)).map(([name, type]) => `DROP ${type} IF EXISTS temp.${quote(name)}`),
+      ...[...this.#attached].map((name) => `DETACH ${quote(name)}`),
+    ];
+    const scope = this.#scope;
+    this.#closed = true;
+    if (cleanup.length > 0) await this.#pool.query('exec', cleanup.join(';\n'), undefined, undefined, scope).catch(() => {});
+  }
+}
+
+/** Dropping order: triggers, then views, then tables. */
+function order(type: string): number {
+  return type === 'TRIGGER' ? 0 : type === 'VIEW' ? 1 : 2;
+}

@@ -1,0 +1,103 @@
+/**
+ * Sessions: statements with connection settings of their own on the pool's
+ * shared connections, as if each session had its own connection.
+ */
+import { ConnectionStateError, OptionsError, PoolClosedError } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { testPool } from './helpers/pool.js';
+
+const FK_SCHEMA = 'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid INTEGER REFERENCES p(id))';
+
+test("a session's PRAGMAs apply to its statements only, on readers and the writer alike", async (t) => {
+  const pool = testPool(t, { readers: 1 }); // one reader: both sessions' reads share it
+  await pool.exec(FK_SCHEMA);
+  const loose = pool.session({ pragmas: { foreign_keys: false, case_sensitive_like: true } });
+  const strict = pool.session();
+  for (let i = 0; i < 3; i++) {
+    // Interleaved on the same connections: each sees its own settings every time.
+    assert.deepEqual(await loose.get('PRAGMA foreign_keys'), { foreign_keys: 0 });
+    assert.deepEqual(await strict.get('PRAGMA foreign_keys'), { foreign_keys: 1 });
+    assert.deepEqual(await loose.get("SELECT 'A' LIKE 'a' AS m"), { m: 0 });
+    assert.deepEqual(await pool.get("SELECT 'A' LIKE 'a' AS m"), { m: 1 });
+  }
+  await loose.run('INSERT INTO c VALUES (1)');
+  await assert.rejects(strict.run('INSERT INTO c VALUES (2)'), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+  await assert.rejects(pool.run('INSERT INTO c VALUES (3)'), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+  await loose.transaction(async (tx) => void (await tx.run('INSERT INTO c VALUES (4)')));
+  assert.deepEqual(await pool.all('SELECT pid FROM c ORDER BY pid'), [{ pid: 1 }, { pid: 4 }]);
+});
+
+test('under group commit, writes of different sessions never share a batch', async (t) => {
+  const pool = testPool(t, { strategy: 'single-writer' });
+  await pool.exec(FK_SCHEMA);
+  const loose = pool.session({ pragmas: { foreign_keys: false } });
+  const held = await pool.acquire({ write: true }); // everything below queues, and would batch together
+  const calls = [
+    pool.run('INSERT INTO c VALUES (10)'),
+    loose.run('INSERT INTO c VALUES (11)'),
+    pool.run('INSERT INTO c VALUES (12)'),
+    loose.run('INSERT INTO c VALUES (13)'),
+  ];
+  await held.release();
+  const outcomes = await Promise.allSettled(calls);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['rejected', 'fulfilled', 'rejected', 'fulfilled'],
+  );
+  assert.deepEqual(await pool.all('SELECT pid FROM c ORDER BY pid'), [{ pid: 11 }, { pid: 13 }]);
+});
+
+test('a connection-scoped PRAGMA run through a session becomes part of its settings', async (t) => {
+  const pool = testPool(t);
+  await pool.exec(FK_SCHEMA);
+  const session = pool.session();
+  assert.deepEqual(await session.run('PRAGMA foreign_keys = OFF'), { changes: 0, lastInsertRowid: 0 });
+  assert.deepEqual(session.pragmas, { foreign_keys: false });
+  await session.exec('PRAGMA cache_size = -4000; INSERT INTO c VALUES (1); PRAGMA foreign_keys = ON');
+  assert.deepEqual(session.pragmas, { foreign_keys: true, cache_size: -4000 });
+  await assert.rejects(session.run('INSERT INTO c VALUES (2)'), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+  assert.deepEqual(await session.get('PRAGMA cache_size'), { cache_size: -4000 });
+  assert.notDeepEqual(await pool.get('PRAGMA cache_size'), { cache_size: -4000 });
+  // The strategy's PRAGMAs and process-wide ones are not a session's.
+  await assert.rejects(session.run('PRAGMA journal_mode = DELETE'), (error: unknown) => {
+    assert.ok(error instanceof ConnectionStateError);
+    assert.match(error.message, /PRAGMA journal_mode cannot be a session's own: the strategy chooses it/);
+    return true;
+  });
+  assert.throws(() => pool.session({ pragmas: { hard_heap_limit: 1 } }), OptionsError);
+  assert.throws(() => pool.session({ pragmas: { foreign_key: false } }), /did you mean foreign_keys\?/);
+  assert.throws(() => pool.session({ pragma: {} } as never), /Unknown session option pragma/);
+});
+
+test('TEMP objects and ATTACHed databases keep a session on the writer, and go when it closes', async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  const session = pool.session();
+  await session.exec('CREATE TEMP TABLE scratch (v); INSERT INTO scratch VALUES (1), (2)');
+  assert.equal(session.pinned, true);
+  // Reads included: they run where the TEMP table lives.
+  for (let i = 0; i < 5; i++) assert.deepEqual(await session.all('SELECT v FROM scratch ORDER BY v'), [{ v: 1 }, { v: 2 }]);
+  await session.transaction(async (tx) => void (await tx.run('INSERT INTO scratch VALUES (3)')));
+  assert.deepEqual(await session.get('SELECT count(*) AS n FROM scratch'), { n: 3 });
+  await session.close();
+  const lease = await pool.acquire({ write: true });
+  assert.deepEqual(await lease.all("SELECT name FROM temp.sqlite_master WHERE name = 'scratch'"), []);
+  await lease.release();
+  await assert.rejects(session.get('SELECT 1'), PoolClosedError);
+});
+
+test('last_insert_rowid() and changes() are read where the last write ran: the writer', async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  const session = pool.session();
+  await session.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+  const { lastInsertRowid } = await session.run('INSERT INTO t (v) VALUES (1)');
+  assert.deepEqual(await session.get('SELECT last_insert_rowid() AS id, changes() AS n'), { id: lastInsertRowid, n: 1 });
+});
+
+test('double-quoted string literals, per session (node-sqlite3 allows them; better-sqlite3 does not)', async (t) => {
+  const pool = testPool(t);
+  const legacy = pool.session({ doubleQuotedStrings: true });
+  assert.deepEqual(await legacy.get('SELECT "bob" AS name'), { name: 'bob' });
+  await assert.rejects(pool.get('SELECT "bob" AS name'), { code: 'SQLITE_ERROR' });
+  assert.deepEqual(await legacy.get('SELECT "bob" AS name'), { name: 'bob' });
+});

@@ -184,3 +184,8 @@ export class AbortError extends LitepoolError {
     super('The operation was aborted', 'ABORT_ERR', options);
   }
 }
+
+/** @internal `value` as an Error (a non-Error thrown value wrapped), for rejections. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

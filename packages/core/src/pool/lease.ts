@@ -5,7 +5,7 @@
  * holder.
  */
 import { checkCall, checkQueryOptions } from '../config/validate.js';
-import { TransactionError } from '../errors.js';
+import { TransactionError, toError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row, RunResult } from '../types.js';
 import type { Op, Pending, Request, Settings } from './connection.js';
@@ -248,7 +248,7 @@ export class Lease extends QueryMethods implements Queryable {
     try {
       hold.assertHeld?.();
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
     if (hold.signal?.aborted === true) return Promise.reject(hold.signal.reason as Error);
     const request: Request = {

@@ -5,7 +5,7 @@
  * its requests and back before running anyone else's (local/session.ts).
  */
 import { describe, suggest } from '../config/options.js';
-import { ConnectionStateError, OptionsError, PoolClosedError } from '../errors.js';
+import { ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
 import { CONNECTION_PRAGMAS, classify, statements, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
@@ -164,7 +164,7 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
         return Promise.resolve(op === 'run' ? { changes: 0, lastInsertRowid: 0 } : op === 'get' ? undefined : []);
       }
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toError(error));
     }
     this.track(sql);
     return this.#pool.query(op, sql, params, options, this.#scope);

@@ -12,7 +12,17 @@
  */
 export { createPool } from './create-pool.js';
 export { Pool, LitepoolWarning } from './pool/pool.js';
-export type { AcquireOptions, BatchCounts, CloseOptions, GroupCounts, PoolEvents, PoolStats, TransactionOptions } from './pool/pool.js';
+export type {
+  AcquireOptions,
+  BackupOptions,
+  BatchCounts,
+  CloseOptions,
+  GroupCounts,
+  PoolEvents,
+  PoolStats,
+  TransactionOptions,
+} from './pool/pool.js';
+export type { BackupProgress } from './pool/connection.js';
 export { Lease } from './pool/lease.js';
 export { Session } from './pool/pool-session.js';
 export type { SessionOptions } from './pool/pool-session.js';

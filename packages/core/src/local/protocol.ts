@@ -46,7 +46,8 @@ export type PackedRequests = readonly unknown[];
 /** Results as they cross the boundary: 3 slots per result, `[seq, status | TX_OPEN, value or error]`. */
 export type PackedResponses = readonly unknown[];
 
-const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor'];
+// A backup request carries its destination path as `sql` and `[method, pagesPerStep]` as params.
+const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor', 'backup'];
 const OP_MASK = 15;
 const PROBE = 16;
 const READ_ONLY = 32;
@@ -164,6 +165,7 @@ export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
+  | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number }
   | { readonly type: 'closed' };
 
 /**

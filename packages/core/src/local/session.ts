@@ -350,6 +350,7 @@ export class WorkerSession {
       }
       return ok(seq, undefined, false);
     }
+    if (op === 'backup') throw new KindedError('query', 'A backup runs alone, on a lease (pool.backup)');
     if (op === 'next' || op === 'close-cursor') {
       const cursor = request.cursor ?? 0;
       const iterator = this.#cursors.get(cursor);
@@ -411,6 +412,44 @@ export class WorkerSession {
       rows.push(step.value);
     }
     return { cursor, rows, done: false };
+  }
+
+  /**
+   * An online backup of the connection's database to `request.sql` (its
+   * params: `[method, pagesPerStep]`). With SQLite's backup API it runs in one
+   * read transaction: the source stays one snapshot, so the backup never
+   * restarts, and in WAL mode writers go on beside it. `vacuum` uses VACUUM
+   * INTO instead (a compacted copy; the destination must not exist).
+   */
+  async backup(
+    request: WireRequest,
+    onProgress: (progress: { totalPages: number; remainingPages: number }) => void,
+  ): Promise<WireResponse> {
+    const db = this.#db!;
+    const [method, pagesPerStep] = (request.params ?? []) as [string, number];
+    try {
+      if (method === 'vacuum') {
+        const totalPages = Number(db.pragma('page_count', { simple: true }));
+        db.prepare('VACUUM INTO ?').run(request.sql);
+        return ok(request.seq, { totalPages, remainingPages: 0 }, false);
+      }
+      db.exec('BEGIN');
+      try {
+        db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get(); // the snapshot starts here
+        const result = await db.backup(request.sql, {
+          progress: (progress) => {
+            onProgress(progress);
+            return pagesPerStep;
+          },
+        });
+        return ok(request.seq, result, false);
+      } finally {
+        if (db.inTransaction) db.exec('COMMIT');
+      }
+    } catch (error) {
+      if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+      return failed(request.seq, error);
+    }
   }
 
   /** Whether cursors are open (a reader then never wraps a batch in its own read transaction). */

@@ -183,6 +183,9 @@ export class WorkerConnection implements Connection {
           reject(fromWireError(message.error));
         } else if (message.type === 'results') {
           connection.#settle(message.items, message.retries);
+        } else if (message.type === 'progress') {
+          const { totalPages, remainingPages } = message;
+          connection.#pending.get(message.seq)?.waiter.progress?.({ totalPages, remainingPages });
         }
       });
       worker.on('error', (error) => {

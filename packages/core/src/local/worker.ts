@@ -224,11 +224,39 @@ function openError(error: unknown): unknown {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? error : Object.assign(error as object, { code: 'SQLITE_CANTOPEN' });
 }
 
-port.on('message', (message: ToWorker) => {
+/** Messages that arrived while an asynchronous request (a backup) ran: handled, in order, once it is done. */
+let held: ToWorker[] | undefined;
+
+function receive(message: ToWorker): void {
+  if (held !== undefined) held.push(message);
+  else handle(message);
+}
+
+port.on('message', receive);
+
+/** Runs a backup, then what arrived meanwhile. */
+async function backUp(request: WireRequest): Promise<void> {
+  held = [];
+  const answers = new Answers();
+  if (!session.claim(request.seq)) answers.add(session.skipped(request.seq));
+  else {
+    const response = await session.backup(request, ({ totalPages, remainingPages }) =>
+      post({ type: 'progress', seq: request.seq, totalPages, remainingPages }),
+    );
+    session.idle();
+    answers.add(response);
+  }
+  post({ type: 'results', items: packResponses(answers.items, answers.open), retries: 0 });
+  const waiting = held;
+  held = undefined;
+  for (const message of waiting) receive(message);
+}
+
+function handle(message: ToWorker): void {
   if (message.type === 'close') {
     session.close();
     post({ type: 'closed' });
-    port.close();
+    port!.close();
     return;
   }
   const requests = unpackRequests(message.items);
@@ -250,6 +278,10 @@ port.on('message', (message: ToWorker) => {
     post({ type: 'results', items: packResponses(answers.items, answers.open), retries: 0 });
     return;
   }
+  if (requests.length === 1 && requests[0]!.op === 'backup') {
+    void backUp(requests[0]!);
+    return;
+  }
   try {
     if (message.group) runGroup(requests, message.abortFlag, answers);
     else if (snapshotable(requests)) runSnapshot(requests, message.abortFlag, answers);
@@ -263,7 +295,7 @@ port.on('message', (message: ToWorker) => {
     for (const request of requests) if (!answered.has(request.seq)) answers.add(session.failed(request.seq, error), false);
   }
   post({ type: 'results', items: packResponses(answers.items, answers.open), retries: session.retries - before });
-});
+}
 
 try {
   if (!config.deferOpen) session.ensureOpen(false);

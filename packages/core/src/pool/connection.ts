@@ -10,7 +10,7 @@ import type { ConnectionRole, PragmaValue, Strategy } from '../strategy.js';
 import type { Params } from '../types.js';
 
 /** What a request asks a connection to do. */
-export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor';
+export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup';
 
 /**
  * Connection settings a session's statements run with (see `Pool.session`):
@@ -24,6 +24,14 @@ export interface Settings {
   readonly pragmas: Readonly<Record<string, PragmaValue>>;
   /** Allow double-quoted string literals (node-sqlite3's default), when set. */
   readonly doubleQuotedStrings: boolean | undefined;
+}
+
+/** How far an online backup has come. */
+export interface BackupProgress {
+  /** Pages in the database being copied. */
+  readonly totalPages: number;
+  /** Pages still to copy. */
+  readonly remainingPages: number;
 }
 
 /** One request inside a batch. */
@@ -51,6 +59,8 @@ export interface Pending {
   reroute?(): void;
   /** For a probe that ran: whether its statement writes (called before resolve). */
   learn?(writes: boolean): void;
+  /** For a backup: its progress after each step. */
+  progress?(progress: BackupProgress): void;
   /** Longest time the statement may run once started, in ms; 0 or undefined: no limit. */
   readonly timeoutMs?: number;
   /** Stops the request: before it starts it never runs; while it runs it is interrupted. */

@@ -8,7 +8,7 @@ import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { TransactionError, toError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row, RunResult } from '../types.js';
-import type { Op, Pending, Request, Settings } from './connection.js';
+import type { BackupProgress, Op, Pending, Request, Settings } from './connection.js';
 import type { Grant } from './lane.js';
 
 /** The query methods shared by the pool, leases and transactions. */
@@ -264,6 +264,24 @@ export class Lease extends QueryMethods implements Queryable {
     return this.#send(request, this.grant.abortFlag, options);
   }
 
+  /** @internal An online backup on this lease's connection (see `Pool.backup`). */
+  backup(
+    destination: string,
+    method: 'api' | 'vacuum',
+    pagesPerStep: number,
+    progress: ((progress: BackupProgress) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<BackupProgress> {
+    if (this.#released) return Promise.reject(this.#revoked ?? new TransactionError(CLOSED_LEASE, 'ERR_TRANSACTION_CLOSED'));
+    const request: Request = { op: 'backup', sql: destination, params: [method, pagesPerStep], settings: this.settings.connection };
+    return this.#send(
+      request,
+      this.grant.abortFlag,
+      { timeoutMs: 0, ...(signal === undefined ? {} : { signal }) },
+      progress,
+    ) as Promise<BackupProgress>;
+  }
+
   /**
    * @internal Sends a control statement (ROLLBACK, RELEASE, closing a cursor):
    * allowed after the hold was lost, since it only undoes work.
@@ -273,7 +291,12 @@ export class Lease extends QueryMethods implements Queryable {
     return this.#send({ op, sql, params: undefined, cursor, settings: this.settings.connection }, undefined, undefined);
   }
 
-  #send(request: Request, abortFlag: Int32Array | undefined, options: QueryOptions | undefined): Promise<unknown> {
+  #send(
+    request: Request,
+    abortFlag: Int32Array | undefined,
+    options: QueryOptions | undefined,
+    progress?: (progress: BackupProgress) => void,
+  ): Promise<unknown> {
     this.#inFlight++;
     return new Promise((resolve, reject) => {
       const waiter: Pending = {
@@ -291,6 +314,7 @@ export class Lease extends QueryMethods implements Queryable {
         },
         timeoutMs: options?.timeoutMs ?? this.settings.statementTimeoutMs,
         signal: options?.signal,
+        progress,
       };
       void this.grant.connection.send([request], [waiter], { abortFlag });
     });

@@ -4,8 +4,9 @@
  * start, a bounded drain on close, reject-everything on destroy).
  */
 import { EventEmitter } from 'node:events';
+import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { MAX_TIMER_MS, resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
+import { describe, MAX_TIMER_MS, resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
 import { onNetworkFilesystem } from '../config/filesystem.js';
 import { resolveStrategy } from '../config/resolve-strategy.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
@@ -22,6 +23,7 @@ import { summarize } from '../sql/statements.js';
 import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
 import type {
+  BackupProgress,
   Connection,
   ConnectionFactory,
   ConnectionFactoryMaker,
@@ -59,6 +61,23 @@ export interface AcquireOptions {
   /** Lease the writer (true) or a reader (false, default). */
   readonly write?: boolean;
   /** Gives up waiting when it aborts; the promise rejects with `ABORT_ERR`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Pool.backup}. */
+export interface BackupOptions {
+  /**
+   * `api` (default): SQLite's online backup API, in steps, from one snapshot
+   * (it never restarts, and in WAL mode writers go on beside it); an existing
+   * destination is overwritten. `vacuum`: VACUUM INTO, a compacted copy in one
+   * statement; the destination must not exist.
+   */
+  readonly method?: 'api' | 'vacuum';
+  /** Pages copied per step with the backup API; -1 copies all at once. Default: 100. */
+  readonly pagesPerStep?: number;
+  /** Called after each step with how far the backup has come. */
+  readonly progress?: (progress: BackupProgress) => void;
+  /** Stops the backup (or the wait for a connection); rejects with `ABORT_ERR`. */
   readonly signal?: AbortSignal;
 }
 
@@ -413,6 +432,39 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     }
     const write = options.write === true || scope.pinned;
     return this.#lease(write ? 'write' : 'read', options.signal, options.write !== true, scope);
+  }
+
+  /**
+   * An online backup of the database to the file `destination`, taken on a
+   * reader (the writer when there are none) from one consistent snapshot:
+   * writers are not blocked in WAL mode, and with the rollback journal only
+   * for as long as the copy holds its read lock. Resolves with the pages
+   * copied once the copy is complete.
+   */
+  async backup(destination: string, options: BackupOptions = {}): Promise<BackupProgress> {
+    if (typeof destination !== 'string' || destination.length === 0)
+      throw new ArgumentError(`backup(destination) needs a file path, got ${describe(destination)}`);
+    if (typeof options !== 'object' || options === null)
+      throw new ArgumentError(`backup options must be an object, got ${describe(options)}`);
+    for (const key of Object.keys(options)) {
+      if (!['method', 'pagesPerStep', 'progress', 'signal'].includes(key))
+        throw new ArgumentError(`Unknown backup option ${key}; backup takes { method, pagesPerStep, progress, signal }`);
+    }
+    const { method = 'api', pagesPerStep = 100, progress, signal } = options;
+    if (method !== 'api' && method !== 'vacuum')
+      throw new ArgumentError(`options.method must be "api" or "vacuum", got ${describe(method)}`);
+    if (!(Number.isInteger(pagesPerStep) && (pagesPerStep === -1 || (pagesPerStep >= 1 && pagesPerStep <= 2 ** 31 - 1)))) {
+      throw new ArgumentError(`options.pagesPerStep must be -1 or a positive integer, got ${describe(pagesPerStep)}`);
+    }
+    if (progress !== undefined && typeof progress !== 'function')
+      throw new ArgumentError(`options.progress must be a function, got ${describe(progress)}`);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ArgumentError('options.signal must be an AbortSignal');
+    const lease = await this.#lease(this.#readers === undefined ? 'write' : 'read', signal, true);
+    try {
+      return await lease.backup(resolvePath(destination), method, pagesPerStep, progress, signal);
+    } finally {
+      void lease.release();
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
  * checked against its documented methods: open, get/all/run/exec/each,
  * prepare, migrate, close.
  */
-import { open, type Database } from '@litepool/core/sqlite';
+import { Database, open } from '@litepool/core/sqlite';
 import sqlite3 from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -110,5 +110,38 @@ describe('sqlite (promise wrapper) compatible API', () => {
     const db = await openDb(t);
     await db.close();
     await assert.rejects(db.close(), { code: 'SQLITE_MISUSE' });
+  });
+
+  test('new Database({ filename, driver }).open(); query objects { sql, values } (sql-template-strings); configure("busyTimeout")', async (t) => {
+    const db = new Database({ filename: tempDb(t), driver: sqlite3.Database });
+    assert.throws(() => db.getDatabaseInstance(), /not open/);
+    await db.open();
+    t.after(() => db.close().catch(() => {}));
+    db.configure('busyTimeout', 2000);
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
+    const name = "o'brien";
+    await db.run({ sql: 'INSERT INTO t (name) VALUES (?)', values: [name] });
+    assert.deepEqual(await db.get({ sql: 'SELECT name FROM t WHERE name = ?', values: [name] }), { name });
+    assert.deepEqual(await db.all({ sql: 'SELECT count(*) AS n FROM t WHERE id > ?', values: [0] }), [{ n: 1 }]);
+    const stmt = await db.prepare({ sql: 'SELECT id FROM t WHERE name = ?', values: [name] });
+    assert.deepEqual(await stmt.get(), { id: 1 });
+    await stmt.finalize();
+    await assert.rejects(db.loadExtension('/nowhere/ext.so'), /not supported/);
+  });
+
+  test('migrate: file names with any separator (001-initial.sql), an empty Down part; no matching file is an error', async (t) => {
+    const db = await openDb(t);
+    const dir = tempDir(t);
+    writeFileSync(join(dir, '001-initial.sql'), '-- Up\nCREATE TABLE a (v INTEGER);\n-- Down\n');
+    writeFileSync(join(dir, '002_second.sql'), '-- Up\nCREATE TABLE b (v INTEGER);\n-- Down\nDROP TABLE b;\n');
+    writeFileSync(join(dir, 'notes.txt'), 'not a migration');
+    await db.migrate({ migrationsPath: dir });
+    assert.deepEqual(await db.all('SELECT id, name, down FROM migrations ORDER BY id'), [
+      { id: 1, name: 'initial', down: '' },
+      { id: 2, name: 'second', down: 'DROP TABLE b;' },
+    ]);
+    const empty = tempDir(t);
+    mkdirSync(join(empty, 'sub'));
+    await assert.rejects(db.migrate({ migrationsPath: empty }), /no migration files/);
   });
 });

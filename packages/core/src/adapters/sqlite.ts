@@ -62,6 +62,25 @@ export interface MigrationParams {
 /** The row callback of `each`. */
 export type EachCallback<T> = (err: Sqlite3Error | null, row: T) => void;
 
+/** A query object, as sql-template-strings makes them (`SQL\`SELECT … ${value}\``): the text and its values. */
+export interface SqlQuery {
+  /** The SQL text with `?` placeholders. */
+  readonly sql: string;
+  /** The values of its placeholders. */
+  readonly values?: readonly unknown[];
+}
+
+/** SQL text, or a query object carrying its own values. */
+export type Sql = string | SqlQuery;
+
+/** The text and parameters of `sql` and `params`: a query object brings its values. */
+function toCall(sql: Sql, params: readonly unknown[]): [string, ...unknown[]] {
+  if (typeof sql === 'string') return [sql, ...params];
+  if (typeof sql === 'object' && sql !== null && typeof sql.sql === 'string')
+    return [sql.sql, ...(sql.values === undefined ? [] : [[...sql.values]]), ...params];
+  throw new ArgumentError(`SQL must be a string or a query object { sql, values }, got ${typeof sql}`);
+}
+
 function promised<T>(
   start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
   pick: (context: RunContext, value: unknown) => T,
@@ -145,23 +164,56 @@ export class Statement {
 
 /** A `sqlite` Database: promise methods over litepool's node-sqlite3 layer. */
 export class Database {
+  /** The options it opens with (`new Database(config)`), as `sqlite` keeps them. */
+  readonly config: OpenOptions | undefined;
+  #db: Sqlite3Database | undefined;
+
   /**
-   * @internal Use {@link open}.
-   * @param db the node-sqlite3 layer's database
+   * `new Database({ filename, driver?, mode? })`, then {@link open}; or {@link open | open()} the function, which does both.
+   * @param source the options to open with, or an open node-sqlite3 layer database to wrap
    */
-  constructor(
-    /** The node-sqlite3 layer's database this one wraps. */
-    readonly db: Sqlite3Database,
-  ) {}
+  constructor(source: OpenOptions | Sqlite3Database) {
+    if (source instanceof Sqlite3Database) {
+      this.#db = source;
+      this.config = undefined;
+    } else {
+      checkOpenOptions(source);
+      this.config = source;
+    }
+  }
+
+  /** The node-sqlite3 layer's database this one wraps (throws before {@link open}). */
+  get db(): Sqlite3Database {
+    if (this.#db === undefined) throw new ArgumentError('The database is not open: call open() first');
+    return this.#db;
+  }
+
+  /** Opens it with the options it was made with; resolves once the pool's first connection answered. */
+  open(): Promise<void> {
+    if (this.#db !== undefined) return Promise.resolve();
+    const { filename, driver: _driver, ...rest } = this.config!;
+    return new Promise((resolvePromise, reject) => {
+      const db: Sqlite3Database = new Sqlite3Database(filename, rest, (err) => {
+        if (err !== null) return reject(err);
+        this.#db = db;
+        resolvePromise();
+      });
+    });
+  }
 
   /** The node-sqlite3 layer's database. */
   getDatabaseInstance(): Sqlite3Database {
     return this.db;
   }
 
+  /** Loading an extension is not supported (connections live on worker threads): rejects with SQLITE_ERROR. */
+  loadExtension(path: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.loadExtension(path, (err) => (err === null ? resolve() : reject(err))));
+  }
+
   /** The litepool pool behind it. */
   get pool(): Pool | undefined {
-    return this.db.pool;
+    return this.#db?.pool;
   }
 
   /** Listens to the node-sqlite3 layer's events (`error`, `close`, …). */
@@ -170,44 +222,43 @@ export class Database {
     return this;
   }
 
-  /** `configure('busyTimeout', ms)`: see the node-sqlite3 layer (only before the first statement). */
+  /** `configure('busyTimeout', ms)`: accepted (litepool queues writers instead of retrying on SQLITE_BUSY); see the node-sqlite3 layer. */
   configure(option: 'busyTimeout', value: number): void {
     this.db.configure(option, value);
   }
 
   /** Runs a statement: `{ lastID, changes }`. */
-  run(sql: string, ...params: unknown[]): Promise<RunResult> {
+  run(sql: Sql, ...params: unknown[]): Promise<RunResult> {
     return promised(
-      (done) => this.db.run(sql, ...params, done),
+      (done) => this.db.run(...toCall(sql, params), done),
       (context) => ({ lastID: context.lastID, changes: context.changes }),
     );
   }
 
   /** The first row, or undefined. */
-  get<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+  get<T = Row>(sql: Sql, ...params: unknown[]): Promise<T | undefined> {
     return promised(
-      (done) => this.db.get(sql, ...params, done),
+      (done) => this.db.get(...toCall(sql, params), done),
       (_, row) => row as T | undefined,
     );
   }
 
   /** Every row. */
-  all<T = Row[]>(sql: string, ...params: unknown[]): Promise<T> {
+  all<T = Row[]>(sql: Sql, ...params: unknown[]): Promise<T> {
     return promised(
-      (done) => this.db.all(sql, ...params, done),
+      (done) => this.db.all(...toCall(sql, params), done),
       (_, rows) => rows as T,
     );
   }
 
   /** `callback(err, row)` per row (streamed); resolves with the row count. */
-  each<T = Row>(sql: string, ...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
+  each<T = Row>(sql: Sql, ...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
     const callback: unknown = args.pop();
     if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
     return promised(
       (done) =>
         this.db.each(
-          sql,
-          ...args,
+          ...toCall(sql, args),
           (err: Sqlite3Error | null, row: T) => (callback as (err: Sqlite3Error | null, row: T) => void)(err, row),
           done,
         ),
@@ -216,14 +267,15 @@ export class Database {
   }
 
   /** Runs a script of statements. */
-  exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err === null ? resolve() : reject(err))));
+  exec(sql: Sql): Promise<void> {
+    const [text] = toCall(sql, []);
+    return new Promise((resolve, reject) => this.db.exec(text, (err) => (err === null ? resolve() : reject(err))));
   }
 
   /** Prepares a statement; rejects on a syntax error. */
-  prepare(sql: string, ...params: unknown[]): Promise<Statement> {
+  prepare(sql: Sql, ...params: unknown[]): Promise<Statement> {
     return new Promise((resolve, reject) => {
-      const stmt = this.db.prepare(sql, ...params, (err: Sqlite3Error | null) =>
+      const stmt = this.db.prepare(...toCall(sql, params), (err: Sqlite3Error | null) =>
         err === null ? resolve(new Statement(stmt)) : reject(err),
       );
     });
@@ -298,10 +350,11 @@ export class Database {
   }
 }
 
-/** Reads `NNN.name.sql` files and splits each at `-- Up` / `-- Down`. */
+/** Reads `NNN<separator>name.sql` files (`001.initial.sql`, `001-initial.sql`) and splits each at `-- Up` / `-- Down`. */
 async function readMigrations(path: string): Promise<MigrationData[]> {
   const dir = resolve(path);
-  const files = (await readdir(dir)).map((file) => /^(\d+)\.(.*?)\.sql$/.exec(file)).filter((m) => m !== null);
+  const files = (await readdir(dir)).map((file) => /^(\d+).(.*?)\.sql$/.exec(file)).filter((m) => m !== null);
+  if (files.length === 0) throw new ArgumentError(`migrate: no migration files (NNN-name.sql) found in ${dir}`);
   return Promise.all(
     files.map(async ([file, id, name]) => {
       const text = (await readFile(join(dir, file), 'utf8')).replace(/\r\n/g, '\n');
@@ -311,13 +364,16 @@ async function readMigrations(path: string): Promise<MigrationData[]> {
   );
 }
 
-/** Opens a database: resolves once the pool's first connection answered. */
-export function open(options: OpenOptions): Promise<Database> {
+function checkOpenOptions(options: OpenOptions): void {
   if (typeof options !== 'object' || options === null || typeof options.filename !== 'string') {
-    return Promise.reject(new ArgumentError('open({ filename }) needs a filename string'));
+    throw new ArgumentError('open({ filename }) needs a filename string');
   }
-  const { filename, driver: _driver, ...rest } = options;
-  return new Promise((resolvePromise, reject) => {
-    const db = new Sqlite3Database(filename, rest, (err) => (err === null ? resolvePromise(new Database(db)) : reject(err)));
-  });
+}
+
+/** Opens a database: resolves once the pool's first connection answered. */
+export async function open(options: OpenOptions): Promise<Database> {
+  checkOpenOptions(options);
+  const db = new Database(options);
+  await db.open();
+  return db;
 }

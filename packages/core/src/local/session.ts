@@ -436,10 +436,12 @@ export class WorkerSession {
       db.exec('BEGIN');
       try {
         db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get(); // the snapshot starts here
+        // better-sqlite3 takes the next step's page count from the callback; 0 (or less) would pause it forever.
+        const nextStep = pagesPerStep === -1 ? 0x7fffffff : pagesPerStep;
         const result = await db.backup(request.sql, {
           progress: (progress) => {
             onProgress(progress);
-            return pagesPerStep;
+            return nextStep;
           },
         });
         return ok(request.seq, result, false);

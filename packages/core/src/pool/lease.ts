@@ -173,6 +173,14 @@ export class Lease extends QueryMethods implements Queryable {
   }
 
   /**
+   * Whether the connection is inside a transaction, as SQLite reported after
+   * the last statement that settled (false once released).
+   */
+  get inTransaction(): boolean {
+    return !this.#returned && this.grant.connection.transactionOpen;
+  }
+
+  /**
    * Gives the connection back to the pool. Safe to call more than once. A
    * transaction left open is rolled back first (and reported): the promise
    * says so once the connection is back; it never rejects.

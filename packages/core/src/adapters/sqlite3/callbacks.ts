@@ -1,0 +1,37 @@
+/**
+ * node-sqlite3's callback rules: a callback runs in the async context it was
+ * passed in (request-scoped logging and tracing survive the trip through a
+ * worker thread), and what it throws is the application's exception, not a
+ * database error: it surfaces as an uncaught exception, as it would from
+ * node-sqlite3's native callbacks.
+ */
+import { AsyncResource } from 'node:async_hooks';
+
+/** Any callback the API takes. */
+export type AnyCallback = (...args: never[]) => unknown;
+
+/** `fn` bound to the current async context (undefined stays undefined). */
+export function bindCallback<F extends AnyCallback>(fn: F | undefined): F | undefined {
+  return fn === undefined ? undefined : (AsyncResource.bind(fn as unknown as (...args: unknown[]) => unknown) as unknown as F);
+}
+
+/** Calls `fn` with `self` as `this`; an exception it throws is rethrown outside the database's promise chains. */
+export function invoke(fn: AnyCallback | undefined, self: unknown, ...args: unknown[]): void {
+  if (fn === undefined) return;
+  try {
+    (fn as (...values: unknown[]) => unknown).apply(self, args);
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
+/** Splits `(params…, callback?)`, or with `count` 2 `(params…, rowCallback?, completeCallback?)`; callbacks come bound. */
+export function splitCallbacks(args: readonly unknown[], count: 1 | 2): { params: unknown[]; callbacks: (AnyCallback | undefined)[] } {
+  const params = [...args];
+  const found: (AnyCallback | undefined)[] = [];
+  while (found.length < count && typeof params.at(-1) === 'function') found.unshift(bindCallback(params.pop() as AnyCallback));
+  while (found.length < count) found.push(undefined);
+  return { params, callbacks: found };
+}

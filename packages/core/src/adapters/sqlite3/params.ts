@@ -1,0 +1,85 @@
+/**
+ * node-sqlite3's parameter binding, reproduced on better-sqlite3: values bind
+ * by SQLite's own parameter numbers, from an array (value i to index i + 1),
+ * from spread arguments, or from an object (keys with their prefix, `$id`,
+ * or by number, `{ 1: … }`); missing values bind NULL; more values than
+ * parameters fail with SQLITE_RANGE. Each statement's parameters become plain
+ * `?` in order of appearance, bound positionally, so every form better-sqlite3
+ * refuses (named placeholders from an array, gaps like `?2, ?4`, too few
+ * values) works as it does in node-sqlite3.
+ */
+import type { BindValue, Params } from '../../index.js';
+import { parameters } from '../../sql/statements.js';
+import { sqlite3Error } from './errors.js';
+
+/** A statement rewritten for positional binding: `indexes[k]` is SQLite's number of its k-th placeholder. */
+interface Plan {
+  readonly sql: string;
+  readonly indexes: readonly number[];
+  readonly names: readonly (string | undefined)[];
+  readonly max: number;
+}
+
+const plans = new Map<string, Plan>();
+
+function plan(sql: string): Plan {
+  let found = plans.get(sql);
+  if (found !== undefined) return found;
+  const tokens = parameters(sql);
+  let text = '';
+  let at = 0;
+  for (const token of tokens) {
+    text += `${sql.slice(at, token.start)}?`;
+    at = token.end;
+  }
+  found = {
+    sql: tokens.length === 0 ? sql : text + sql.slice(at),
+    indexes: tokens.map((token) => token.index),
+    names: tokens.map((token) => token.name),
+    max: tokens.reduce((max, token) => Math.max(max, token.index), 0),
+  };
+  // Bounded: an app that builds SQL text dynamically must not grow this forever.
+  if (plans.size >= 10_000) plans.clear();
+  plans.set(sql, found);
+  return found;
+}
+
+/** A value as node-sqlite3 binds it: undefined as NULL, booleans as 1/0, Dates as milliseconds, other objects as their string. */
+export function bindValue(value: unknown): BindValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
+  // node-sqlite3 binds any other object as its string, '[object Object]' included.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
+  return String(value);
+}
+
+function isBindObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Date);
+}
+
+/**
+ * The SQL and positional values to run `sql` with `args` (the parameter
+ * arguments of a node-sqlite3 call: none, `undefined`, one array, one object,
+ * or the values spread). Throws node-sqlite3's SQLITE_RANGE error for more
+ * values than parameters.
+ */
+export function bindArguments(sql: string, args: readonly unknown[]): { sql: string; params: Params | undefined } {
+  const { sql: rewritten, indexes, names, max } = plan(sql);
+  const [first] = args;
+  if (args.length === 0 || (args.length === 1 && first === undefined)) {
+    return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map(() => null) };
+  }
+  if (args.length === 1 && isBindObject(first)) {
+    const params = indexes.map((index, k) => {
+      const name = names[k];
+      const value = name === undefined ? first[String(index)] : (first[name] ?? first[name.slice(1)] ?? first[String(index)]);
+      return bindValue(value);
+    });
+    return { sql: rewritten, params: params.length === 0 ? undefined : params };
+  }
+  const values = args.length === 1 && Array.isArray(first) ? (first as unknown[]) : args;
+  if (values.length > max) throw sqlite3Error('RANGE', 'column index out of range');
+  return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map((index) => bindValue(values[index - 1])) };
+}

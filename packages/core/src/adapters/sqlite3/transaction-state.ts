@@ -1,0 +1,80 @@
+/**
+ * Whether node-sqlite3's one connection would be inside a transaction, read
+ * from the SQL as it is issued (before it runs): what a `Database` issues
+ * between BEGIN (or an outermost SAVEPOINT) and its end must go to the one
+ * connection that holds the transaction, in order.
+ */
+import { classify, statementHeads } from '../../sql/statements.js';
+
+/** What one piece of SQL does to the transaction. */
+export interface TransactionStep {
+  /** A transaction was open before it. */
+  readonly wasOpen: boolean;
+  /** A transaction is open after it. */
+  readonly isOpen: boolean;
+  /** It is COMMIT, END or ROLLBACK (not TO) issued with no transaction open. */
+  readonly endsNothing: 'commit' | 'rollback' | undefined;
+}
+
+/** The transaction state of one node-sqlite3 connection, followed statement by statement. */
+export class TransactionState {
+  #open = false;
+  /** The transaction was started by SAVEPOINT: releasing its outermost savepoint ends it. */
+  #bySavepoint = false;
+  /** Savepoint names, outermost first. */
+  #savepoints: string[] = [];
+
+  /** Whether a transaction is open, as far as the SQL issued so far says. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Forgets the transaction (it ended some other way: it failed to begin, or SQLite rolled it back). */
+  reset(): void {
+    this.#open = false;
+    this.#bySavepoint = false;
+    this.#savepoints = [];
+  }
+
+  /** Follows `sql` (one statement or a script). */
+  apply(sql: string): TransactionStep {
+    const wasOpen = this.#open;
+    let endsNothing: TransactionStep['endsNothing'];
+    for (const head of statementHeads(sql)) {
+      const kind = classify(head);
+      if (kind === 'transaction') {
+        if (head[0] === 'BEGIN') {
+          if (!this.#open) {
+            this.#open = true;
+            this.#bySavepoint = false;
+            this.#savepoints = [];
+          }
+        } else {
+          if (!this.#open) endsNothing ??= head[0] === 'ROLLBACK' ? 'rollback' : 'commit';
+          this.reset();
+        }
+      } else if (kind === 'savepoint') {
+        this.#savepoint(head);
+      }
+    }
+    return { wasOpen, isOpen: this.#open, endsNothing };
+  }
+
+  #savepoint(head: readonly string[]): void {
+    if (head[0] === 'SAVEPOINT') {
+      if (!this.#open) {
+        this.#open = true;
+        this.#bySavepoint = true;
+        this.#savepoints = [];
+      }
+      this.#savepoints.push(head[1] ?? '');
+      return;
+    }
+    if (head[0] !== 'RELEASE') return; // ROLLBACK TO keeps the transaction open
+    const name = head[1] === 'SAVEPOINT' ? head[2] : head[1];
+    const at = this.#savepoints.lastIndexOf(name ?? '');
+    if (at < 0) return;
+    this.#savepoints.length = at;
+    if (this.#bySavepoint && at === 0) this.reset();
+  }
+}

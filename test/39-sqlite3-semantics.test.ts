@@ -1,0 +1,280 @@
+/**
+ * The node-sqlite3 semantics ORMs and legacy code rely on (issue 11, items
+ * A–I), each checked as node-sqlite3's documentation describes it: statements
+ * without rows through all/get/each, its parameter binding, finalize after
+ * queued runs, per-Database connection state, its SQL defaults, the APIs that
+ * were missing, one shared pool per file, close that always settles, and the
+ * smaller ones (each's compile error, exec(''), async context).
+ */
+import sqlite3, { Database, Statement, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { tempDb, tempDir } from './helpers/temp.js';
+
+/** A database closed after the test; resolves once open. */
+async function openDb(t: TestContext, filename = tempDb(t), mode?: ConstructorParameters<typeof Database>[1]): Promise<Database> {
+  const db = await new Promise<Database>((resolve, reject) => {
+    const opened: Database = new Database(filename, mode, (err) => (err ? reject(err) : resolve(opened)));
+  });
+  t.after(() => closeDb(db));
+  return db;
+}
+
+const closeDb = (db: Database): Promise<void> => new Promise((resolve) => (db.open ? db.close(() => resolve()) : resolve()));
+
+/** One callback call as a promise, keeping `this`. */
+function call<T = unknown>(
+  start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
+): Promise<{ self: RunContext; value: T }> {
+  return new Promise((resolve, reject) =>
+    start(function (err, value) {
+      if (err) reject(err);
+      else resolve({ self: this, value: value as T });
+    }),
+  );
+}
+
+const failure = (promise: Promise<unknown>): Promise<Sqlite3Error> =>
+  promise.then(
+    () => assert.fail('expected an error'),
+    (error: Sqlite3Error) => error,
+  );
+
+const run = (db: Database, sql: string, ...params: unknown[]): Promise<{ self: RunContext; value: unknown }> =>
+  call((done) => db.run(sql, ...params, done));
+const get = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
+  (await call<T>((done) => db.get(sql, ...params, done))).value;
+const all = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
+  (await call<T>((done) => db.all(sql, ...params, done))).value;
+
+describe('node-sqlite3 semantics (issue 11 A–I)', () => {
+  test('A: all, get and each run statements that return no rows (DDL, BEGIN, COMMIT) and answer with no rows', async (t) => {
+    const db = await openDb(t);
+    assert.deepEqual(await all(db, 'CREATE TABLE t (v INTEGER)'), []);
+    assert.deepEqual(await all(db, 'BEGIN;'), []);
+    assert.equal(await get(db, 'INSERT INTO t VALUES (1)'), undefined);
+    assert.deepEqual(await all(db, 'COMMIT;'), []);
+    const count = await new Promise((resolve, reject) =>
+      db.each(
+        'INSERT INTO t VALUES (2)',
+        () => reject(new Error('no row expected')),
+        (err: Sqlite3Error | null, n: number) => (err ? reject(err) : resolve(n)),
+      ),
+    );
+    assert.equal(count, 0);
+    assert.deepEqual(await all(db, 'SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 2 }]);
+  });
+
+  test('B: binding as node-sqlite3 does it: undefined, too few values (NULL), names and ?NNN from an array, {index: value}, too many (SQLITE_RANGE)', async (t) => {
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (a, b)');
+    await run(db, 'INSERT INTO t VALUES (1, 2)', undefined);
+    await run(db, 'INSERT INTO t VALUES (?, ?)', 'only-a');
+    await run(db, 'INSERT INTO t VALUES (@a, $b)', ['named-a', 'named-b']);
+    await run(db, 'INSERT INTO t VALUES (?2, ?4)', [null, 'second', null, 'fourth']);
+    assert.deepEqual(await all(db, 'SELECT a, b FROM t'), [
+      { a: 1, b: 2 },
+      { a: 'only-a', b: null },
+      { a: 'named-a', b: 'named-b' },
+      { a: 'second', b: 'fourth' },
+    ]);
+    assert.deepEqual(await get(db, 'SELECT ? AS x, ?5 AS y', { 1: 'a', 5: 'b' }), { x: 'a', y: 'b' });
+    assert.deepEqual(await get(db, 'SELECT :v AS v', { v: 'without prefix' }), { v: 'without prefix' });
+    assert.deepEqual(await get(db, 'SELECT ? AS d, ? AS flag', new Date(1000), true), { d: 1000, flag: 1 });
+    const tooMany = await failure(run(db, 'INSERT INTO t VALUES (?, ?)', 1, 2, 3));
+    assert.equal(tooMany.errno, sqlite3.RANGE);
+    assert.equal(tooMany.code, 'SQLITE_RANGE');
+  });
+
+  test('C: finalize(callback) runs after the statement’s queued calls (five runs, then finalize: all five done)', async (t) => {
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (v INTEGER)');
+    const stmt = db.prepare('INSERT INTO t VALUES (?)');
+    let done = 0;
+    for (let i = 0; i < 5; i++) stmt.run(i, (err: Sqlite3Error | null) => (err ? assert.fail(err) : done++));
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    assert.equal(done, 5);
+    assert.equal((await get<{ n: number }>(db, 'SELECT count(*) AS n FROM t')).n, 5);
+    const late = await failure(call((cb) => stmt.run(9, cb)));
+    assert.equal(late.code, 'SQLITE_MISUSE');
+    assert.ok(stmt instanceof Statement);
+    assert.equal(typeof stmt.on, 'function', 'a Statement is an EventEmitter');
+  });
+
+  test('D: connection state follows the Database: TEMP tables, last_insert_rowid(), changes(), PRAGMA foreign_keys', async (t) => {
+    const filename = tempDb(t);
+    const db = await openDb(t, filename);
+    await run(db, 'CREATE TEMP TABLE scratch (v INTEGER)');
+    await run(db, 'INSERT INTO scratch VALUES (?)', 5);
+    assert.deepEqual(await all(db, 'SELECT v FROM scratch'), [{ v: 5 }]);
+    await run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+    await run(db, 'INSERT INTO t (v) VALUES (1), (2), (3)');
+    assert.deepEqual(await get(db, 'SELECT last_insert_rowid() AS id, changes() AS n'), { id: 3, n: 3 });
+    await run(db, 'CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+    await run(db, 'CREATE TABLE child (parent INTEGER REFERENCES parent(id))');
+    await run(db, 'PRAGMA foreign_keys = ON');
+    assert.equal((await failure(run(db, 'INSERT INTO child VALUES (42)'))).code, 'SQLITE_CONSTRAINT');
+    await run(db, 'PRAGMA foreign_keys = OFF');
+    await run(db, 'INSERT INTO child VALUES (42)');
+    // Another Database on the file keeps its own settings and does not see the TEMP table.
+    const other = await openDb(t, filename);
+    assert.deepEqual(await get(other, 'PRAGMA foreign_keys'), { foreign_keys: 0 });
+    await closeDb(db);
+    assert.equal(
+      (await failure(run(other, 'INSERT INTO scratch VALUES (1)'))).code,
+      'SQLITE_ERROR',
+      'the TEMP table went with its Database',
+    );
+  });
+
+  test('E: node-sqlite3’s SQL defaults: foreign keys off, double-quoted string literals accepted', async (t) => {
+    const db = await openDb(t);
+    assert.deepEqual(await get(db, 'PRAGMA foreign_keys'), { foreign_keys: 0 });
+    await run(db, 'CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+    await run(db, 'CREATE TABLE child (parent INTEGER REFERENCES parent(id))');
+    await run(db, 'INSERT INTO child VALUES (7)');
+    await run(db, 'CREATE TABLE people (name TEXT)');
+    await run(db, `INSERT INTO people VALUES ("bob")`);
+    assert.deepEqual(await all(db, `SELECT name FROM people WHERE name = "bob"`), [{ name: 'bob' }]);
+    // The strategy owns the journal mode: setting it answers with the mode in force.
+    const mode = await get<{ journal_mode: string }>(db, 'PRAGMA journal_mode = DELETE');
+    assert.equal(typeof mode.journal_mode, 'string');
+  });
+
+  test('F: Database#map, Database#backup with the Backup class, sqlite3.cached, VERSION; the change event refused clearly', async (t) => {
+    const dir = tempDir(t);
+    const db = await openDb(t, join(dir, 'source.db'));
+    await call((done) =>
+      db.exec('CREATE TABLE t (k TEXT, v INTEGER, w INTEGER); INSERT INTO t VALUES (?, 1, 10)'.replace('?', "'a'"), done as never),
+    );
+    await run(db, 'INSERT INTO t VALUES (?, ?, ?)', 'b', 2, 20);
+    assert.deepEqual((await call((done) => db.map('SELECT k, v FROM t', done))).value, { a: 1, b: 2 });
+    assert.deepEqual((await call((done) => db.map('SELECT k, v, w FROM t', done))).value, {
+      a: { k: 'a', v: 1, w: 10 },
+      b: { k: 'b', v: 2, w: 20 },
+    });
+    const destination = join(dir, 'copy.db');
+    const backup = await new Promise<InstanceType<typeof sqlite3.Backup>>((resolve, reject) => {
+      const made = db.backup(destination, (err: Sqlite3Error | null) => (err ? reject(err) : resolve(made)));
+    });
+    assert.deepEqual(backup.retryErrors, [sqlite3.BUSY, sqlite3.LOCKED]);
+    await new Promise<void>((resolve, reject) => backup.step(-1, (err) => (err ? reject(err) : resolve())));
+    assert.equal(backup.completed, true);
+    assert.equal(backup.remaining, 0);
+    assert.ok(backup.pageCount > 0);
+    await new Promise<void>((resolve) => backup.finish(() => resolve()));
+    const copy = new BetterSqlite3(destination, { readonly: true });
+    assert.equal((copy.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 2);
+    copy.close();
+
+    const cachedFile = join(dir, 'cached.db');
+    const first = sqlite3.cached.Database(cachedFile);
+    const second = await new Promise<Database>((resolve, reject) => {
+      const found = sqlite3.cached.Database(cachedFile, (err) => (err ? reject(err) : resolve(found)));
+    });
+    assert.equal(first, second);
+    t.after(() => closeDb(first));
+    assert.match(sqlite3.VERSION, /^3\.\d+\.\d+$/);
+    assert.ok(sqlite3.VERSION_NUMBER > 3_000_000);
+    assert.throws(() => db.on('change', () => {}), { code: 'ERR_INVALID_ARGUMENT', message: /update hook/ });
+  });
+
+  test('G: Databases on one file share one pool (one writer lane): 32 Databases x 5 BEGIN/read/await/write/COMMIT, exact, 0 errors', async (t) => {
+    const filename = tempDb(t);
+    const connections = await Promise.all(Array.from({ length: 32 }, () => openDb(t, filename)));
+    const [first] = connections;
+    assert.ok(
+      connections.every((db) => db.pool === first!.pool),
+      'one pool for the file',
+    );
+    await run(first!, 'CREATE TABLE c (n INTEGER)');
+    await run(first!, 'INSERT INTO c VALUES (0)');
+    const errors: unknown[] = [];
+    await Promise.all(
+      connections.map(async (db) => {
+        for (let i = 0; i < 5; i++) {
+          try {
+            await run(db, 'BEGIN');
+            const { n } = await get<{ n: number }>(db, 'SELECT n FROM c');
+            await new Promise((resolve) => setImmediate(resolve));
+            await run(db, 'UPDATE c SET n = ?', n + 1);
+            await run(db, 'COMMIT');
+          } catch (error) {
+            errors.push(error);
+          }
+        }
+      }),
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await get(first!, 'SELECT n FROM c'), { n: 160 });
+    await Promise.all(connections.map(closeDb));
+    await assert.rejects(first!.pool!.get('SELECT 1'), { code: 'ERR_POOL_CLOSED' }, 'the pool closed with its last Database');
+  });
+
+  test('H: close always settles: a transaction left open is rolled back and the writer freed', async (t) => {
+    const filename = tempDb(t);
+    const keeper = await openDb(t, filename);
+    const db = await openDb(t, filename);
+    await run(db, 'CREATE TABLE t (v INTEGER)');
+    await run(db, 'BEGIN');
+    await run(db, 'INSERT INTO t VALUES (1)');
+    await closeDb(db);
+    await run(keeper, 'INSERT INTO t VALUES (2)');
+    assert.deepEqual(await all(keeper, 'SELECT v FROM t'), [{ v: 2 }]);
+    const twice = await new Promise<Sqlite3Error | null>((resolve) => db.close(resolve));
+    assert.equal(twice?.code, 'SQLITE_MISUSE');
+  });
+
+  test('I: each sends a compile error only to complete; exec("") is a no-op; callbacks keep their async context', async (t) => {
+    const db = await openDb(t);
+    const seen: string[] = [];
+    await new Promise<void>((resolve) =>
+      db.each(
+        'SELEC nothing',
+        () => seen.push('row'),
+        (err: Sqlite3Error | null) => {
+          seen.push(`complete ${err?.code}`);
+          resolve();
+        },
+      ),
+    );
+    assert.deepEqual(seen, ['complete SQLITE_ERROR']);
+    await call((done) => db.exec('', done as never));
+    await call((done) => db.exec('-- only a comment', done as never));
+    const context = new AsyncLocalStorage<string>();
+    const ids = await Promise.all(
+      ['req-1', 'req-2', 'req-3'].map((id) =>
+        context.run(id, () => new Promise<string | undefined>((resolve) => db.get('SELECT 1', () => resolve(context.getStore())))),
+      ),
+    );
+    assert.deepEqual(ids, ['req-1', 'req-2', 'req-3']);
+  });
+
+  test('I: an exception thrown in a callback is the application’s (uncaught), not a database error', () => {
+    const script = join(import.meta.dirname, 'helpers', 'callback-throws.mjs');
+    const output = execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
+    assert.deepEqual(JSON.parse(output), { message: 'from the callback', calls: 1 });
+  });
+
+  test('trace and profile events; interrupt() stops a running query with SQLITE_INTERRUPT; loadExtension and limit refused clearly', async (t) => {
+    const db = await openDb(t);
+    const traced: string[] = [];
+    const profiled: [string, number][] = [];
+    db.on('trace', (sql: string) => traced.push(sql));
+    db.on('profile', (sql: string, ms: number) => profiled.push([sql, ms]));
+    await get(db, 'SELECT 1 AS one');
+    assert.deepEqual(traced, ['SELECT 1 AS one']);
+    assert.equal(profiled[0]?.[0], 'SELECT 1 AS one');
+    assert.equal(typeof profiled[0]?.[1], 'number');
+    const endless = failure(get(db, 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r'));
+    setTimeout(() => db.interrupt(), 100);
+    assert.equal((await endless).code, 'SQLITE_INTERRUPT');
+    const extension = await new Promise<Sqlite3Error | null>((resolve) => db.loadExtension('/nowhere/ext.so', resolve));
+    assert.match(extension?.message ?? '', /not supported/);
+    assert.throws(() => db.configure('limit', sqlite3.LIMIT_SQL_LENGTH, 10), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});

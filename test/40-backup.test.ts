@@ -1,0 +1,78 @@
+/**
+ * pool.backup(): SQLite's online backup API from one snapshot (writers go on
+ * beside it), in steps with progress, or VACUUM INTO; stopped by a signal.
+ */
+import { createPool } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { tempDir } from './helpers/temp.js';
+
+const rowsIn = (file: string): number => {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+};
+
+describe('pool.backup', () => {
+  test('the backup API in steps reports progress, copies one snapshot while a writer goes on, and -1 copies all at once', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db'), strategy: 'wal' });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)');
+    await pool.transaction(async (tx) => {
+      for (let i = 0; i < 2000; i++) await tx.run('INSERT INTO t (pad) VALUES (?)', ['x'.repeat(500)]);
+    });
+    const steps: number[] = [];
+    let writes = 0;
+    const writing = (async () => {
+      while (steps.length === 0 || steps.at(-1)! > 0) {
+        await pool.run('INSERT INTO t (pad) VALUES (?)', ['late']);
+        writes++;
+        if (writes > 5000) break;
+      }
+    })();
+    const result = await pool.backup(join(dir, 'stepped.db'), { pagesPerStep: 5, progress: (p) => steps.push(p.remainingPages) });
+    await writing;
+    assert.equal(result.remainingPages, 0);
+    assert.ok(result.totalPages > 100);
+    assert.ok(steps.length > 10, `progress after each step (${steps.length} reports)`);
+    assert.ok(writes > 0, 'the writer went on during the backup');
+    assert.ok(
+      steps.every((remaining, i) => i === 0 || remaining <= steps[i - 1]!),
+      'the copy never restarted (remaining pages only went down)',
+    );
+    const copied = rowsIn(join(dir, 'stepped.db'));
+    assert.ok(copied >= 2000 && copied < 2000 + writes, `one snapshot, taken when the backup started (${copied} rows)`);
+
+    const whole = await pool.backup(join(dir, 'whole.db'), { pagesPerStep: -1 });
+    assert.equal(whole.remainingPages, 0);
+    assert.equal(rowsIn(join(dir, 'whole.db')), 2000 + writes);
+  });
+
+  test('VACUUM INTO makes a compacted copy; it refuses an existing destination; a bad pagesPerStep is refused', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db') });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2), (3)');
+    const destination = join(dir, 'vacuumed.db');
+    await pool.backup(destination, { method: 'vacuum' });
+    assert.equal(rowsIn(destination), 3);
+    await assert.rejects(pool.backup(destination, { method: 'vacuum' }), { code: 'SQLITE_ERROR' });
+    await assert.rejects(pool.backup(join(dir, 'x.db'), { pagesPerStep: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.equal(existsSync(join(dir, 'x.db')), false);
+  });
+
+  test('an aborted signal stops it with ABORT_ERR', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db') });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (v INTEGER)');
+    await assert.rejects(pool.backup(join(dir, 'copy.db'), { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  });
+});

@@ -10,6 +10,7 @@ import { statements } from '../../sql/statements.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
 import { Database, withStrategyPragmas, type Job, type Target } from './database.js';
 import { sqlite3Error, type Sqlite3Error } from './errors.js';
+import { toError } from '../../errors.js';
 import { bindArguments } from './params.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
@@ -150,7 +151,7 @@ export class Statement extends EventEmitter implements RunContext {
     try {
       bound = bindArguments(this.#text, this.#args);
     } catch (error) {
-      this.#enqueue(kind, callback, () => Promise.reject(error), onError);
+      this.#enqueue(kind, callback, () => Promise.reject(toError(error)), onError);
       return this;
     }
     this.#enqueue(kind, callback, (target, options, ran) => run(target, options, ran, bound), onError);

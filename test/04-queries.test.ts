@@ -182,3 +182,14 @@ test('a batch of reads runs in one snapshot: a failing read rejects alone, ackno
     assert.deepEqual(new Set(reads.map((r) => r?.v)), new Set([round]), 'every read issued after the acknowledged write sees it');
   }
 });
+
+test('values(): rows as arrays in column order, so columns that share a name (a self-join) all come back; BLOBs as Buffers', async (t) => {
+  const pool = testPool(t);
+  await pool.exec("CREATE TABLE a (id INTEGER, b BLOB); INSERT INTO a VALUES (1, x'0102'), (2, NULL)");
+  assert.deepEqual(await pool.values('SELECT x.id, y.id, x.b FROM a AS x JOIN a AS y ON y.id = x.id + 1'), [[1, 2, Buffer.from([1, 2])]]);
+  assert.deepEqual(await pool.transaction((tx) => tx.values('SELECT ?, ?', [7, 7])), [[7, 7]]);
+  assert.deepEqual(await pool.values('CREATE TABLE IF NOT EXISTS z (v)'), [], 'a statement without rows answers with none');
+  const lease = await pool.acquire();
+  t.after(() => lease.release());
+  assert.deepEqual(await lease.values('SELECT count(*) FROM a'), [[2]]);
+});

@@ -1,7 +1,10 @@
 /** close() drains, destroy() rejects; use after close is a typed error. */
 import { PoolClosedError, createPool } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { testPool, tick, within } from './helpers/pool.js';
 import { tempDb } from './helpers/temp.js';
@@ -93,4 +96,18 @@ test('destroy() lets a statement already running finish', async (t) => {
   const [result] = outcome;
   if (result.status === 'fulfilled') assert.equal(result.value?.s, (300000 * 300001) / 2);
   else assert.equal((result.reason as PoolClosedError).code, 'ERR_POOL_CLOSED');
+});
+
+test('a pool works from `node --input-type=module -e …` (workers start from a file and must not inherit --input-type)', () => {
+  const code = `import { createPool } from '@litepool/core';
+const pool = createPool({ filename: ${JSON.stringify(join(tmpdir(), `litepool-eval-${process.pid}.db`))} });
+console.log(JSON.stringify(await pool.get('SELECT 6 * 7 AS answer')));
+await pool.close();`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: import.meta.dirname,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.deepEqual(JSON.parse(output), { answer: 42 });
+  rmSync(join(tmpdir(), `litepool-eval-${process.pid}.db`), { force: true });
 });

@@ -47,7 +47,7 @@ export type PackedRequests = readonly unknown[];
 export type PackedResponses = readonly unknown[];
 
 // A backup request carries its destination path as `sql` and `[method, pagesPerStep]` as params.
-const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor', 'backup'];
+const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor', 'backup', 'values'];
 const OP_MASK = 15;
 const PROBE = 16;
 const READ_ONLY = 32;

@@ -375,7 +375,7 @@ export class WorkerSession {
       // get/all/iterate on a statement that returns no rows (DDL, an INSERT without RETURNING): run it, as
       // node-sqlite3 does, and answer with no rows, instead of better-sqlite3's "does not return data" error.
       statement.run(...args);
-      const empty = op === 'get' ? undefined : op === 'all' ? [] : { cursor: 0, rows: [], done: true };
+      const empty = op === 'get' ? undefined : op === 'iterate' ? { cursor: 0, rows: [], done: true } : [];
       return ok(seq, empty, false, request.probe && !statement.readonly);
     }
     switch (op) {
@@ -390,6 +390,16 @@ export class WorkerSession {
       case 'all': {
         const rows = statement.all(...args);
         return ok(seq, rows, rowsHaveBlob(rows), request.probe && !statement.readonly);
+      }
+      case 'values': {
+        // Arrays of column values, for callers whose columns may share a name (a join's two `id`s).
+        statement.raw(true);
+        try {
+          const rows = statement.all(...args);
+          return ok(seq, rows, rowsHaveBlob(rows), request.probe && !statement.readonly);
+        } finally {
+          statement.raw(false);
+        }
       }
       case 'iterate': {
         const cursor = this.#nextCursor++;

@@ -103,6 +103,24 @@ function startError(role: string, error: unknown): WorkerCrashedError {
   );
 }
 
+/**
+ * The parent's Node options for a worker, less those about how the parent's
+ * own entry is read: `node --input-type=module -e …` would otherwise make
+ * every worker (which starts from a file) fail to start.
+ */
+function workerExecArgv(): string[] | undefined {
+  const argv = process.execArgv;
+  // Left alone otherwise: a worker inherits the parent's options, less those Node knows it must not take.
+  if (!argv.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='))) return undefined;
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--input-type') i++;
+    else if (!arg.startsWith('--input-type=')) kept.push(arg);
+  }
+  return kept;
+}
+
 /** One worker thread owning one better-sqlite3 connection. */
 export class WorkerConnection implements Connection {
   epoch = -1;
@@ -151,7 +169,12 @@ export class WorkerConnection implements Connection {
     const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
     const origin = Math.floor(performance.timeOrigin + performance.now());
     const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
-    const options = { workerData, ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }) };
+    const execArgv = workerExecArgv();
+    const options = {
+      workerData,
+      ...(execArgv === undefined ? {} : { execArgv }),
+      ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
+    };
     let worker: Worker;
     try {
       // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.

@@ -91,7 +91,7 @@ function runEach(items: readonly WireRequest[], flag: Int32Array | undefined, on
 /** Whether a reader may run this batch in one read transaction: plain one-shot reads, nothing open. */
 function snapshotable(items: readonly WireRequest[]): boolean {
   if (config.role !== 'reader' || items.length < 2 || session.inTransaction || session.cursorsOpen) return false;
-  for (const request of items) if (request.op !== 'get' && request.op !== 'all') return false;
+  for (const request of items) if (request.op !== 'get' && request.op !== 'all' && request.op !== 'values') return false;
   return true;
 }
 

@@ -10,7 +10,7 @@ import type { ConnectionRole, PragmaValue, Strategy } from '../strategy.js';
 import type { Params } from '../types.js';
 
 /** What a request asks a connection to do. */
-export type Op = 'run' | 'get' | 'all' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup';
+export type Op = 'run' | 'get' | 'all' | 'values' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup';
 
 /**
  * Connection settings a session's statements run with (see `Pool.session`):

@@ -19,6 +19,8 @@ export interface Queryable {
   get<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T | undefined>;
   /** Runs a statement and returns all its rows. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]>;
+  /** Runs a statement and returns all its rows as arrays of column values, in column order. */
+  values<T extends unknown[] = unknown[]>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]>;
   /** Runs a script of one or more statements without parameters. */
   exec(sql: string, options?: QueryOptions): Promise<void>;
   /** Streams a statement's rows, a chunk per message; `break` stops the statement. */
@@ -37,7 +39,7 @@ export interface Transaction extends Queryable {
 }
 
 /** The one-shot statements every handle offers. */
-export type StatementOp = 'run' | 'get' | 'all' | 'exec';
+export type StatementOp = 'run' | 'get' | 'all' | 'values' | 'exec';
 
 /** @internal `run`/`get`/`all`/`exec` on top of one `dispatch`, for handles that forward statements elsewhere. */
 export abstract class QueryMethods {
@@ -62,6 +64,15 @@ export abstract class QueryMethods {
   /** Runs a statement and returns all its rows. */
   all<T = Row>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
     return this.dispatch('all', sql, params, options) as Promise<T[]>;
+  }
+
+  /**
+   * Runs a statement and returns all its rows as arrays of column values, in
+   * column order (for callers whose columns may share a name, as a join's
+   * two `id` columns do).
+   */
+  values<T extends unknown[] = unknown[]>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
+    return this.dispatch('values', sql, params, options) as Promise<T[]>;
   }
 
   /** Runs a script of one or more statements without parameters. */

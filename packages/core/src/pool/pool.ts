@@ -273,6 +273,10 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     return this.query('all', sql, params, options, POOL_SCOPE) as Promise<T[]>;
   }
 
+  values<T extends unknown[] = unknown[]>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]> {
+    return this.query('values', sql, params, options, POOL_SCOPE) as Promise<T[]>;
+  }
+
   /** Runs a script on the writer. */
   exec(sql: string, options?: QueryOptions): Promise<void> {
     return this.query('exec', sql, undefined, options, POOL_SCOPE) as Promise<void>;

@@ -126,7 +126,12 @@ export class PortServer {
         ...(message.timeoutMs === undefined ? {} : { timeoutMs: message.timeoutMs }),
         ...(controller === undefined ? {} : { signal: controller.signal }),
       };
-      const work = message.op === 'exec' ? target.exec(message.sql, options) : target[message.op](message.sql, message.params, options);
+      const work =
+        message.op === 'exec'
+          ? target.exec(message.sql, options)
+          : message.op === 'values'
+            ? target.values(message.sql, message.params, options)
+            : target[message.op](message.sql, message.params, options);
       this.#answer(
         message.id,
         work.finally(() => this.#abortable.delete(message.id)),

@@ -291,7 +291,7 @@ export class Database extends EventEmitter {
 
   #oneShot(op: 'run' | 'get' | 'all' | 'map' | 'each', sql: string, args: unknown[]): this {
     const statement = Statement.oneShot(this, sql);
-    (statement[op])(...args);
+    statement[op](...args);
     statement.finalize();
     return this;
   }

@@ -16,7 +16,14 @@ import { tempDir } from './helpers/temp.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = ['core', 'strategies'];
-const TOOLS = ['typescript@5.9.3', '@types/node@22', 'kysely@0.29.9', 'publint@0.3.25', '@arethetypeswrong/cli@0.18.5'];
+const TOOLS = [
+  'typescript@5.9.3',
+  '@types/node@22',
+  'kysely@0.29.9',
+  'drizzle-orm@0.45.4',
+  'publint@0.3.25',
+  '@arethetypeswrong/cli@0.18.5',
+];
 
 function run(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(command, args, {
@@ -68,12 +75,15 @@ import { wal } from '@litepool/strategies';
 import sqlite3 from '@litepool/core/sqlite3';
 import { open } from '@litepool/core/sqlite';
 import { LitepoolDialect } from '@litepool/core/kysely';
+import { drizzle } from '@litepool/core/drizzle';
+import { connectionPerQueryRunner } from '@litepool/core/typeorm';
 const pool = createPool({ filename: process.argv[2], strategy: 'single-writer' });
 await pool.exec('CREATE TABLE t (v INTEGER)');
 await pool.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', [41]); });
 const row = await pool.get('SELECT v + 1 AS v FROM t');
+const orm = await drizzle(pool).values('SELECT count(*) FROM t');
 await pool.close();
-console.log(JSON.stringify({ v: row.v, wal: wal().name, fileLock: fileLock().name, error: typeof LitepoolError, drop: typeof sqlite3.Database, open: typeof open, dialect: typeof LitepoolDialect }));`;
+console.log(JSON.stringify({ v: row.v, wal: wal().name, fileLock: fileLock().name, error: typeof LitepoolError, drop: typeof sqlite3.Database, open: typeof open, dialect: typeof LitepoolDialect, orm, typeorm: typeof connectionPerQueryRunner }));`;
 
 const CJS = `
 const { createPool } = require('@litepool/core');
@@ -142,6 +152,8 @@ test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript co
     drop: 'function',
     open: 'function',
     dialect: 'function',
+    orm: [[1]],
+    typeorm: 'function',
   });
   writeFileSync(join(dir, 'app.cjs'), CJS);
   assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.cjs', join(dir, 'cjs.db')])), { v: 42, drop: 42 });

@@ -33,6 +33,9 @@ export type Target = Session | Lease;
  */
 export type Job = (target: Target, options: QueryOptions, ran: () => void) => Promise<void>;
 
+/** An event listener, whatever its parameters. */
+export type Listener = (...args: never[]) => void;
+
 /** A transaction this database holds: the writer's lease, and whether it is over. */
 interface Holder {
   readonly lease: Promise<Lease>;
@@ -376,20 +379,20 @@ export class Database extends EventEmitter {
   }
 
   /** node-sqlite3 turns on `change` events when a listener is added: here that throws, as the update hook is not supported. */
-  override on(event: string | symbol, listener: (...args: unknown[]) => void): this {
+  override on(event: string | symbol, listener: Listener): this {
     if (event === 'change') this.configure('change', true);
-    return super.on(event, listener);
+    return super.on(event, listener as (...args: unknown[]) => void);
   }
 
   /** As {@link on}. */
-  override addListener(event: string | symbol, listener: (...args: unknown[]) => void): this {
+  override addListener(event: string | symbol, listener: Listener): this {
     return this.on(event, listener);
   }
 
   /** As {@link on}, for one event. */
-  override once(event: string | symbol, listener: (...args: unknown[]) => void): this {
+  override once(event: string | symbol, listener: Listener): this {
     if (event === 'change') this.configure('change', true);
-    return super.once(event, listener);
+    return super.once(event, listener as (...args: unknown[]) => void);
   }
 
   /** Loading an extension into a `Database` is not supported: its connections live on worker threads. `callback(err)`. */

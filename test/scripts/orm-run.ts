@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drizzleScenario, knexScenario, sequelizeScenario, typeormScenario, type Driver } from '../helpers/orm-scenarios.js';
+import { drizzleScenario, knexScenario, sequelizeScenario, typeormScenario } from '../helpers/orm-scenarios.js';
 
 const scenarios = { knex: knexScenario, sequelize: sequelizeScenario, typeorm: typeormScenario, drizzle: drizzleScenario };
 const [orm = '', driver = 'litepool', poolSize = '1'] = process.argv.slice(2);

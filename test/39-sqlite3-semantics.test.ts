@@ -278,3 +278,33 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.throws(() => db.configure('limit', sqlite3.LIMIT_SQL_LENGTH, 10), { code: 'ERR_INVALID_ARGUMENT' });
   });
 });
+
+describe('node-sqlite3 drop-in: what stays different (README, "What stays different")', () => {
+  test('TEMP objects live on the shared writer: another Database’s writes (which run there) see them until their creator closes', async (t) => {
+    const filename = tempDb(t);
+    const owner = await openDb(t, filename);
+    const other = await openDb(t, filename);
+    await run(owner, 'CREATE TEMP TABLE scratch (v INTEGER)');
+    await run(owner, 'INSERT INTO scratch VALUES (1)');
+    await run(other, 'INSERT INTO temp.scratch VALUES (2)');
+    assert.deepEqual(await all(owner, 'SELECT v FROM scratch ORDER BY v'), [{ v: 1 }, { v: 2 }]);
+    await closeDb(owner);
+    assert.equal((await failure(run(other, 'INSERT INTO temp.scratch VALUES (3)'))).code, 'SQLITE_ERROR');
+  });
+
+  test('Backup: the first step copies every page (in steps of the size asked for) from one snapshot', async (t) => {
+    const dir = tempDir(t);
+    const db = await openDb(t, join(dir, 'source.db'));
+    await call((done) =>
+      db.exec(
+        "CREATE TABLE t (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO t SELECT printf('%0500d', i) FROM n",
+        done as never,
+      ),
+    );
+    const backup = db.backup(join(dir, 'copy.db'));
+    await new Promise<void>((resolve, reject) => backup.step(1, (err) => (err ? reject(err) : resolve())));
+    assert.equal(backup.completed, true);
+    assert.equal(backup.remaining, 0);
+    assert.ok(backup.pageCount > 20);
+  });
+});

@@ -16,6 +16,7 @@ import {
   ConnectionStateError,
   PoolClosedError,
   QueueFullError,
+  SqliteError,
   StrategyError,
   TransactionError,
 } from '../errors.js';
@@ -628,7 +629,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
               // First sight of this SQL: a reader prepares it and either runs it or sends it back as a write.
               resolve,
               learn: (wrote) => this.#remember(sql, wrote),
-              reject: rejectOrRecover,
+              // A table only the writer has (a session's TEMP table, an ATTACHed database) fails to prepare on a
+              // reader: the writer answers instead, with its own result or error.
+              reject: (error) => (error instanceof SqliteError && error.code === 'SQLITE_ERROR' ? toWriter() : rejectOrRecover(error)),
               reroute: () => {
                 this.#remember(sql, true);
                 toWriter();

@@ -22,6 +22,7 @@ export type LitepoolErrorCode =
   | 'ERR_TRANSACTION_CONTROL'
   | 'ERR_TRANSACTION_ABORTED'
   | 'ERR_CONNECTION_STATE'
+  | 'ERR_SETUP'
   | 'ABORT_ERR';
 
 /** Brand shared by every copy of this package (loaders such as tsx can load a second copy). */
@@ -177,12 +178,50 @@ export class LockCompromisedError extends LitepoolError {
   }
 }
 
+/**
+ * The pool's `setup` (or `procedures`) module could not be loaded, or its
+ * setup function threw, on a connection: that connection did not open, and
+ * the calls waiting for it fail with this error (the module is named in the
+ * message; the original error is `cause`). The next call tries again.
+ */
+export class SetupError extends LitepoolError {
+  /** @param message the module and what failed @param options the module's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_SETUP', options);
+  }
+}
+
 /** The caller's `AbortSignal` fired; `cause` is the signal's reason. */
 export class AbortError extends LitepoolError {
   /** @param options the signal's reason as `cause` */
   constructor(options?: { cause?: unknown }) {
     super('The operation was aborted', 'ABORT_ERR', options);
   }
+}
+
+/** Built-in error classes, by name. */
+const BUILT_IN_ERRORS: Readonly<Record<string, ErrorConstructor>> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * @internal An error from another thread, rebuilt: a built-in class as that
+ * class, another as an Error keeping its `name`; with its `code` and, if
+ * given, its stack.
+ */
+export function errorNamed(name: string, message: string, code: string | undefined, stack?: string): Error {
+  const Class = BUILT_IN_ERRORS[name] ?? Error;
+  const error = new Class(message);
+  if (Class === Error && name !== 'Error') Object.defineProperty(error, 'name', { value: name, configurable: true, writable: true });
+  if (code !== undefined) Object.assign(error, { code });
+  if (stack !== undefined) error.stack = stack;
+  return error;
 }
 
 /** @internal `value` as an Error (a non-Error thrown value wrapped), for rejections. */

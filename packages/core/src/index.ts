@@ -25,6 +25,8 @@ export type {
 export type { BackupProgress } from './pool/connection.js';
 export { Lease } from './pool/lease.js';
 export { Session } from './pool/pool-session.js';
+export { PreparedStatement } from './pool/prepared.js';
+export { readOnlyProcedure, type Procedure, type ReadOnlyProcedure, type SetupContext } from './procedures.js';
 export type { SessionOptions } from './pool/pool-session.js';
 export type { LeaseRelease } from './pool/lease.js';
 export { connectClient } from './pool/port.js';
@@ -66,6 +68,7 @@ export {
   PoolClosedError,
   QueryError,
   QueueFullError,
+  SetupError,
   SqliteError,
   StatementTimeoutError,
   StrategyError,

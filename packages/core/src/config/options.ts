@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
@@ -60,6 +61,25 @@ export interface PoolOptions {
    */
   closeTimeoutMs?: number;
   /**
+   * A module (a path or a file URL) every connection, readers and writer,
+   * imports in its thread; its export named `setup` (or its default export)
+   * is called with the better-sqlite3 `Database` and `{ role, filename }`
+   * after the connection opens and before any work, and again whenever the
+   * connection is reopened. The place for `db.function()`, aggregates,
+   * collations, virtual tables, `db.loadExtension()` and per-connection
+   * PRAGMAs. It runs synchronously (await at the module's top level instead).
+   * If it throws, that connection's callers fail with `ERR_SETUP`.
+   */
+  setup?: string | URL;
+  /**
+   * A module (a path or a file URL; it may be the `setup` module) whose
+   * exported functions `(db, ...args)` are procedures, called by name with
+   * {@link Pool.call}: each runs in a worker thread, synchronously, a write
+   * procedure in a transaction on the writer, one marked read-only
+   * (`readOnlyProcedure(fn)`) on a reader.
+   */
+  procedures?: string | URL;
+  /**
    * The worker threads' entry module (a path or a file URL), for bundled apps
    * that ship it as its own file (see docs/bundling.md). Default: the
    * `worker.js` beside litepool's own module.
@@ -105,6 +125,10 @@ export interface ResolvedPoolOptions {
   readonly leakDetectionMs: number;
   /** How long close() waits before destroying, in ms. */
   readonly closeTimeoutMs: number;
+  /** The setup module, as a file URL, if set. */
+  readonly setup: string | undefined;
+  /** The procedures module, as a file URL, if set. */
+  readonly procedures: string | undefined;
   /** The worker threads' entry module, if set. */
   readonly workerFile: string | URL | undefined;
   /** better-sqlite3's native binding, if set. */
@@ -178,6 +202,8 @@ const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
   'closeTimeoutMs',
   'workerFile',
   'nativeBinding',
+  'setup',
+  'procedures',
   'interruptExtension',
 ];
 
@@ -352,6 +378,20 @@ function validateWorkerFile(value: unknown): string | URL | undefined {
   throw new OptionsError(`options.workerFile must be a path or a file URL, got ${describe(value)}`);
 }
 
+/** A module option (a path or a file URL) as a file URL; the file must exist. */
+function validateModule(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  if (value instanceof URL) url = value;
+  else if (typeof value === 'string' && value.length > 0) url = value.startsWith('file:') ? new URL(value) : pathToFileURL(resolve(value));
+  else throw new OptionsError(`${where} must be a path or a file URL, got ${describe(value)}`);
+  if (url.protocol !== 'file:') throw new OptionsError(`${where} must be a file, got ${url.href}`);
+  if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile() !== true) {
+    throw new OptionsError(`${where}: ${fileURLToPath(url)} does not exist`);
+  }
+  return url.href;
+}
+
 function validatePath(where: string, value: unknown, falseAllowed = false): string | false | undefined {
   if (value === undefined || (falseAllowed && value === false)) return value;
   if (typeof value === 'string' && value.length > 0) return value;
@@ -385,6 +425,8 @@ export function resolveOptions(options: unknown): ResolvedPoolOptions {
     workerResourceLimits: validateResourceLimits(options.workerResourceLimits),
     leakDetectionMs: integerOption('options.leakDetectionMs', options.leakDetectionMs, DEFAULTS.leakDetectionMs, 0, ms),
     closeTimeoutMs: integerOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs, 0, ms),
+    setup: validateModule('options.setup', options.setup),
+    procedures: validateModule('options.procedures', options.procedures),
     workerFile: validateWorkerFile(options.workerFile),
     nativeBinding,
     interruptExtension: validatePath('options.interruptExtension', options.interruptExtension, true),

@@ -59,6 +59,8 @@ export function workerConnections(options: ResolvedPoolOptions, strategy: Strate
             deferOpen: strategy.openUnderHold === true,
             interruptExtension: extension,
             nativeBinding,
+            setup: options.setup,
+            procedures: options.procedures,
           },
           workerFile,
           resourceLimits: options.workerResourceLimits,

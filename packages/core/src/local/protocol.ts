@@ -29,7 +29,18 @@ export interface WireError {
    * abort); `transaction-lost`: SQLite had already ended the transaction;
    * `transaction-control`: a one-shot statement left a transaction open (rolled back).
    */
-  readonly kind: 'sqlite' | 'query' | 'read-only' | 'aborted' | 'interrupted' | 'transaction-lost' | 'transaction-control';
+  readonly kind:
+    | 'sqlite'
+    | 'query'
+    | 'read-only'
+    | 'aborted'
+    | 'interrupted'
+    | 'transaction-lost'
+    | 'transaction-control'
+    /** The setup or procedures module failed to load, or setup threw. */
+    | 'setup'
+    /** A procedure threw: `name`, `message`, `code` and `stack` are its error's. */
+    | 'procedure';
   readonly name: string;
   readonly message: string;
   readonly code: string | undefined;
@@ -47,40 +58,62 @@ export type PackedRequests = readonly unknown[];
 export type PackedResponses = readonly unknown[];
 
 // A backup request carries its destination path as `sql` and `[method, pagesPerStep]` as params.
-const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor', 'backup', 'values'];
+// A procedure call carries the procedure's name as `sql` and its arguments as params.
+const OPS: readonly Op[] = ['run', 'get', 'all', 'exec', 'iterate', 'next', 'close-cursor', 'backup', 'values', 'call'];
 const OP_MASK = 15;
 const PROBE = 16;
 const READ_ONLY = 32;
 const IN_TRANSACTION = 64;
+/** The sql slot holds a prepared statement's id (`[id, sql]` the first time a connection sees it). */
+const PREPARED = 128;
 
-/** Packs requests for postMessage, numbering them from `firstSeq`. */
-export function packRequests(items: readonly Request[], firstSeq: number): PackedRequests {
+/**
+ * Packs requests for postMessage, numbering them from `firstSeq`. A prepared
+ * statement travels as its id once the connection knows it (`known`, which
+ * this updates): its SQL text crosses once per connection.
+ */
+export function packRequests(items: readonly Request[], firstSeq: number, known?: Set<number>): PackedRequests {
   const packed: unknown[] = new Array(items.length * 4);
   for (let i = 0, j = 0; i < items.length; i++, j += 4) {
     const request = items[i]!;
+    const id = known === undefined ? undefined : request.statementId;
     packed[j] = firstSeq + i;
     packed[j + 1] =
       OPS.indexOf(request.op) |
       (request.probe === true ? PROBE : 0) |
       (request.readOnly === true ? READ_ONLY : 0) |
-      (request.inTransaction === true ? IN_TRANSACTION : 0);
-    packed[j + 2] = request.sql;
+      (request.inTransaction === true ? IN_TRANSACTION : 0) |
+      (id === undefined ? 0 : PREPARED);
+    if (id === undefined) packed[j + 2] = request.sql;
+    else if (known!.has(id)) packed[j + 2] = id;
+    else {
+      known!.add(id);
+      packed[j + 2] = [id, request.sql];
+    }
     packed[j + 3] = request.op === 'next' || request.op === 'close-cursor' ? request.cursor : request.params;
   }
   return packed;
 }
 
-/** Unpacks what {@link packRequests} packed. */
-export function unpackRequests(packed: PackedRequests): WireRequest[] {
+/** Unpacks what {@link packRequests} packed; `statements` maps prepared statement ids to their SQL (and learns new ones). */
+export function unpackRequests(packed: PackedRequests, statements: Map<number, string>): WireRequest[] {
   const items: WireRequest[] = new Array(packed.length / 4);
   for (let i = 0, j = 0; j < packed.length; i++, j += 4) {
     const code = packed[j + 1] as number;
     const op = OPS[code & OP_MASK]!;
     const cursored = op === 'next' || op === 'close-cursor';
+    let sql = packed[j + 2] as string | number | [number, string];
+    if ((code & PREPARED) !== 0) {
+      if (typeof sql === 'number') sql = statements.get(sql) ?? '';
+      else if (Array.isArray(sql)) {
+        statements.set(sql[0], sql[1]);
+        sql = sql[1];
+      }
+    }
     items[i] = {
       seq: packed[j] as number,
       op,
-      sql: packed[j + 2] as string,
+      sql: sql as string,
       params: cursored ? undefined : (packed[j + 3] as Params | undefined),
       probe: (code & PROBE) !== 0,
       readOnly: (code & READ_ONLY) !== 0,
@@ -162,7 +195,7 @@ export type ToWorker =
 
 /** Worker to main thread. */
 export type FromWorker =
-  | { readonly type: 'ready' }
+  | { readonly type: 'ready'; readonly procedures: readonly (readonly [name: string, readOnly: boolean])[] }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
   | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number }
@@ -221,4 +254,8 @@ export interface WorkerConfig {
   readonly claims: Int32Array;
   /** Wall-clock ms that `Control.Since` counts from. */
   readonly origin: number;
+  /** The setup module (a file URL): its setup function runs on every connection after it opens. */
+  readonly setup: string | undefined;
+  /** The procedures module (a file URL): its exported functions, callable by name. */
+  readonly procedures: string | undefined;
 }

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { Control, Status, sinceOrigin, type WireError, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
 import type { Settings } from '../pool/connection.js';
+import type { LoadedProcedure, WorkerCode } from './worker-code.js';
 import type { Params } from '../types.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -25,6 +26,25 @@ export class KindedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A procedure's result, refused when it is a promise (the transaction it ran in would end before it settles). */
+function synchronous(name: string, result: unknown): unknown {
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    throw new TypeError(`The procedure ${name} returned a promise: procedures run synchronously, inside their transaction`);
+  }
+  return result;
+}
+
+/** What a procedure threw, as the pool passes it on: SQLite's errors stay SQLite's; others keep their name, message, code and stack. */
+function procedureError(error: unknown): unknown {
+  const code = codeOf(error);
+  if (code?.startsWith('SQLITE_') === true) return error;
+  const original = error instanceof Error ? error : new Error(String(error));
+  const kinded = new KindedError('procedure', original.message, code);
+  Object.defineProperty(kinded, 'name', { value: original.name, configurable: true, writable: true });
+  kinded.stack = original.stack;
+  return kinded;
 }
 
 /** SQLite result codes after which a connection's state is unknown: it is closed and reopened before the next statement. */
@@ -118,7 +138,13 @@ export class WorkerSession {
   /** Those settings allowed double-quoted string literals. */
   #doubleQuoted = false;
 
-  constructor(private readonly config: WorkerConfig) {
+  /** Write procedures wrapped in better-sqlite3 transactions, per connection (cleared when it closes). */
+  readonly #transactional = new Map<string, (...args: unknown[]) => unknown>();
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly code: WorkerCode = { setup: undefined, procedures: new Map() },
+  ) {
     this.#mask = config.claims.length - 1;
   }
 
@@ -160,6 +186,7 @@ export class WorkerSession {
         db.loadExtension(config.interruptExtension);
         Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
       }
+      this.#runSetup(db);
     } catch (error) {
       db.close();
       throw error;
@@ -168,8 +195,31 @@ export class WorkerSession {
     this.#broken = false;
   }
 
+  /** The setup module's function, on a connection that has just opened. */
+  #runSetup(db: Database.Database): void {
+    const { setup } = this.code;
+    if (setup === undefined) return;
+    const { role, filename } = this.config;
+    let result: unknown;
+    try {
+      result = setup(db, { role, filename });
+    } catch (error) {
+      throw new KindedError(
+        'setup',
+        `The setup module ${this.config.setup} threw on a ${role} connection: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      throw new KindedError(
+        'setup',
+        `The setup module ${this.config.setup} returned a promise: setup runs synchronously on each connection (await what it needs at the module's top level)`,
+      );
+    }
+  }
+
   /** Closes the connection (an open transaction rolls back). Never throws. */
   close(): void {
+    this.#transactional.clear();
     for (const iterator of this.#cursors.values()) {
       try {
         iterator.return?.();
@@ -351,6 +401,7 @@ export class WorkerSession {
       return ok(seq, undefined, false);
     }
     if (op === 'backup') throw new KindedError('query', 'A backup runs alone, on a lease (pool.backup)');
+    if (op === 'call') return this.#call(request);
     if (op === 'next' || op === 'close-cursor') {
       const cursor = request.cursor ?? 0;
       const iterator = this.#cursors.get(cursor);
@@ -409,6 +460,46 @@ export class WorkerSession {
         return ok(seq, chunk, rowsHaveBlob(chunk.rows));
       }
     }
+  }
+
+  /**
+   * A procedure call: a read-only procedure (or any on a reader) runs as it
+   * is; a write procedure runs in a transaction of its own (BEGIN IMMEDIATE),
+   * or in a SAVEPOINT when one is open already (a group commit, a lease).
+   */
+  #call(request: WireRequest): WireResponse {
+    const procedure = this.code.procedures.get(request.sql);
+    if (procedure === undefined) {
+      throw new KindedError(
+        'query',
+        `No procedure named ${JSON.stringify(request.sql)} in ${this.config.procedures ?? '(no procedures module)'}`,
+      );
+    }
+    const args = bindArgs(request.params);
+    let result: unknown;
+    try {
+      result =
+        procedure.readOnly || request.readOnly || this.config.role === 'reader'
+          ? synchronous(request.sql, (procedure.fn as (...values: unknown[]) => unknown)(this.#db!, ...args))
+          : this.#inTransaction(request.sql, procedure)(...args);
+    } catch (error) {
+      throw procedureError(error);
+    }
+    return ok(request.seq, result, typeof result === 'object' && result !== null);
+  }
+
+  #inTransaction(name: string, procedure: LoadedProcedure): (...args: unknown[]) => unknown {
+    let wrapped = this.#transactional.get(name);
+    if (wrapped === undefined) {
+      const db = this.#db!;
+      const fn = procedure.fn as (...values: unknown[]) => unknown;
+      const transaction = db.transaction((...args: unknown[]) => synchronous(name, fn(db, ...args)));
+      // Outside a transaction, take the write lock at BEGIN (a read-then-write never fails on the upgrade);
+      // inside one, better-sqlite3 nests it as a SAVEPOINT.
+      wrapped = (...args: unknown[]) => (db.inTransaction ? transaction(...args) : transaction.immediate(...args));
+      this.#transactional.set(name, wrapped);
+    }
+    return wrapped;
   }
 
   #nextChunk(cursor: number, iterator: IterableIterator<unknown>): { cursor: number; rows: unknown[]; done: boolean } {

@@ -1,11 +1,11 @@
 /** Errors as they come back from a worker thread. */
-import { type LitepoolError, LockCompromisedError, QueryError, SqliteError, TransactionError } from '../errors.js';
+import { errorNamed, LockCompromisedError, QueryError, SetupError, SqliteError, TransactionError } from '../errors.js';
 import type { WireError } from './protocol.js';
 
 export { blobsToBuffers } from '../values.js';
 
 /** Rebuilds a typed error from its wire form; the worker's original becomes `cause`. */
-export function fromWireError(wire: WireError): LitepoolError {
+export function fromWireError(wire: WireError): Error {
   const original = Object.assign(new Error(wire.message), { name: wire.name, code: wire.code });
   if (wire.stack !== undefined) original.stack = wire.stack;
   switch (wire.kind) {
@@ -22,5 +22,10 @@ export function fromWireError(wire: WireError): LitepoolError {
       return new LockCompromisedError(wire.message, { cause: original });
     case 'query':
       return new QueryError(wire.message, { cause: original });
+    case 'setup':
+      return new SetupError(wire.message, { cause: original });
+    case 'procedure':
+      // A procedure's error, as close to the original as a thread boundary allows.
+      return errorNamed(wire.name, wire.message, wire.code, wire.stack);
   }
 }

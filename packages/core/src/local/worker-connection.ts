@@ -127,8 +127,12 @@ export class WorkerConnection implements Connection {
   dead: LitepoolError | undefined;
   /** Whether a transaction was open on the connection after its last answered request. */
   transactionOpen = false;
+  /** The procedures its worker loaded, by name: whether each is read-only. */
+  procedures: ReadonlyMap<string, boolean> = new Map();
 
   readonly #worker: Worker;
+  /** Prepared statements whose SQL this worker has been sent (later calls send only the id). */
+  readonly #knownStatements = new Set<number>();
   readonly #config: WorkerConnectionConfig;
   readonly #hooks: ConnectionHooks;
   readonly #control: Int32Array;
@@ -200,9 +204,12 @@ export class WorkerConnection implements Connection {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           settled = true;
+          connection.procedures = new Map(message.procedures);
           resolve(connection);
         } else if (message.type === 'open-failed') {
           settled = true;
+          // The worker exits next, on purpose: not a crash.
+          connection.#closing = Promise.resolve();
           reject(fromWireError(message.error));
         } else if (message.type === 'results') {
           connection.#settle(message.items, message.retries);
@@ -266,7 +273,7 @@ export class WorkerConnection implements Connection {
     }
     const message: ToWorker = {
       type: 'batch',
-      items: packRequests(requests, first),
+      items: packRequests(requests, first, this.#knownStatements),
       reopen: options.reopen ?? false,
       group: options.group ?? false,
       oneShot: options.oneShot ?? false,

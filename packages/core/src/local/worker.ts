@@ -18,11 +18,15 @@ import {
   type WorkerConfig,
 } from './protocol.js';
 import { KindedError, WorkerSession, toWireError } from './session.js';
+import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 
 const config = workerData as WorkerConfig;
 const port = parentPort;
 if (port === null) throw new Error('litepool worker started outside a worker thread');
-const session = new WorkerSession(config);
+/** Set once the application's modules are loaded, before the thread reports ready (no batch arrives before). */
+let session!: WorkerSession;
+/** Prepared statements' SQL by id (see `Pool.prepare`): kept across reopens, as the pool sends each id's SQL once. */
+const statements = new Map<number, string>();
 
 function post(message: FromWorker): void {
   port!.postMessage(message);
@@ -259,7 +263,7 @@ function handle(message: ToWorker): void {
     port!.close();
     return;
   }
-  const requests = unpackRequests(message.items);
+  const requests = unpackRequests(message.items, statements);
   const answers = new Answers();
   const before = session.retries;
   try {
@@ -297,10 +301,17 @@ function handle(message: ToWorker): void {
   post({ type: 'results', items: packResponses(answers.items, answers.open), retries: session.retries - before });
 }
 
-try {
-  if (!config.deferOpen) session.ensureOpen(false);
-  post({ type: 'ready' });
-} catch (error) {
-  post({ type: 'open-failed', error: toWireError(openError(error)) });
-  port.close();
+async function start(): Promise<void> {
+  try {
+    const code = await loadWorkerCode(config.setup, config.procedures);
+    session = new WorkerSession(config, code);
+    if (!config.deferOpen) session.ensureOpen(false);
+    post({ type: 'ready', procedures: [...code.procedures].map(([name, procedure]) => [name, procedure.readOnly] as const) });
+  } catch (error) {
+    const wire = error instanceof CodeLoadError ? toWireError(new KindedError('setup', error.message)) : toWireError(openError(error));
+    post({ type: 'open-failed', error: wire });
+    port!.close();
+  }
 }
+
+void start();

@@ -10,7 +10,7 @@ import type { ConnectionRole, PragmaValue, Strategy } from '../strategy.js';
 import type { Params } from '../types.js';
 
 /** What a request asks a connection to do. */
-export type Op = 'run' | 'get' | 'all' | 'values' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup';
+export type Op = 'run' | 'get' | 'all' | 'values' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup' | 'call';
 
 /**
  * Connection settings a session's statements run with (see `Pool.session`):
@@ -49,6 +49,8 @@ export interface Request {
   readonly cursor?: number;
   /** The settings of the session it belongs to (undefined: the pool's own). */
   readonly settings?: Settings;
+  /** A prepared statement's id (see `Pool.prepare`): a connection that knows it gets the id instead of the SQL. */
+  readonly statementId?: number;
 }
 
 /** Someone waiting for one request's result, with the limits of that call. */
@@ -113,6 +115,8 @@ export interface Connection {
   send(requests: readonly Request[], waiters: readonly Pending[], options?: SendOptions): Promise<void>;
   /** Whether a transaction was open on the connection after its last answered request. */
   readonly transactionOpen: boolean;
+  /** The procedures this connection can run (see `PoolOptions.procedures`), by name: whether each is read-only. */
+  readonly procedures?: ReadonlyMap<string, boolean>;
   /** Takes back every request sent but not started (in order); they will not run here. */
   reclaim(): Reclaimed[];
   /** Stops everything sent: what has not started never runs, what runs is interrupted; callers get `reason`. */

@@ -5,7 +5,7 @@
  * holder.
  */
 import { checkCall, checkQueryOptions } from '../config/validate.js';
-import { TransactionError, toError } from '../errors.js';
+import { ArgumentError, TransactionError, toError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row, RunResult } from '../types.js';
 import type { BackupProgress, Op, Pending, Request, Settings } from './connection.js';
@@ -36,6 +36,8 @@ export interface Transaction extends Queryable {
   readonly mode: TransactionMode;
   /** A nested transaction: a SAVEPOINT, released on success and rolled back on a throw. */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T>;
+  /** Calls a procedure of the pool's `procedures` module inside this transaction (a write procedure nests as a SAVEPOINT). */
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
 }
 
 /** The one-shot statements every handle offers. */
@@ -424,6 +426,13 @@ class TransactionScope extends QueryMethods implements Transaction {
 
   #ensureOpen(): void {
     if (this.#closed) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
+  }
+
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    if (this.#closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    if (typeof name !== 'string' || name.length === 0) return Promise.reject(new ArgumentError('call(name): a procedure name is expected'));
+    // The worker resolves the name (an unknown one fails there); the arguments are not bind values, so not checked as such.
+    return this.lease.request('call', name, args as Params, undefined, { inTransaction: true, internal: true }) as Promise<T>;
   }
 
   protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {

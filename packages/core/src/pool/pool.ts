@@ -47,6 +47,7 @@ import {
   type TransactionMode,
 } from './lease.js';
 import { Session, type SessionOptions } from './pool-session.js';
+import { PreparedStatement } from './prepared.js';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {
@@ -182,7 +183,8 @@ export interface Scope {
 }
 
 /** The pool's own scope: its own settings, routed by what statements do. */
-const POOL_SCOPE: Scope = Object.freeze({ settings: undefined, pinned: false, tracker: undefined });
+/** @internal */
+export const POOL_SCOPE: Scope = Object.freeze({ settings: undefined, pinned: false, tracker: undefined });
 
 /** Grace given to connections when the pool is destroyed (or close() ran out of time). */
 const DESTROY_GRACE_MS = 250;
@@ -197,6 +199,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   readonly #factory: ConnectionFactory;
   readonly #writer: Lane;
   readonly #readers: Lane | undefined;
+  /** The procedures module's exports by name (whether each is read-only), from the first connection that opened. */
+  #procedures: ReadonlyMap<string, boolean> | undefined;
+  #nextStatementId = 1;
   /** Per SQL text: does it write? Learnt from the readers' `stmt.readonly`. */
   readonly #routes = new Map<string, boolean>();
   readonly #leases = new Set<Lease>();
@@ -301,6 +306,55 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     const refused = this.#refuse();
     if (refused !== undefined) throw refused;
     return new Session(this, options);
+  }
+
+  /**
+   * A prepared statement: its SQL is checked once, here, and crosses to each
+   * connection once; each call sends only the statement's id and parameters,
+   * and its route (reader or writer) is learnt on first use.
+   */
+  prepare(sql: string): PreparedStatement {
+    const refused = this.#refuse();
+    if (refused !== undefined) throw refused;
+    const invalid = checkCall(sql, undefined) ?? refuseOneShot(sql);
+    if (invalid !== undefined) throw invalid;
+    return new PreparedStatement(this, sql, this.#nextStatementId++);
+  }
+
+  /**
+   * Calls a procedure of the pool's `procedures` module by name: it runs in
+   * a worker thread, synchronously, with the connection and `args` (values
+   * that can cross threads: no functions). A write procedure runs on the
+   * writer in a transaction of its own (under `single-writer`, group-committed
+   * with other writes, in its own SAVEPOINT), acknowledged after COMMIT; one
+   * marked read-only runs on a reader. Resolves with its return value;
+   * rejects with what it threw (class, message and `code` kept).
+   */
+  async call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ArgumentError(`call(name): a procedure name is expected, got ${describe(name)}`);
+    const refused = this.#admit();
+    if (refused !== undefined) throw refused;
+    if (this.options.procedures === undefined) {
+      throw new ArgumentError(`call(${JSON.stringify(name)}): the pool has no procedures module (createPool({ procedures }))`);
+    }
+    if (this.#procedures === undefined) {
+      await this.#initialize();
+      await this.#warmWriter();
+    }
+    const readOnly = this.#procedures?.get(name);
+    if (readOnly === undefined) {
+      throw new ArgumentError(
+        `call(${JSON.stringify(name)}): no such procedure in ${this.options.procedures}; it exports ${[...(this.#procedures?.keys() ?? [])].join(', ')}`,
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
+      const waiter: Pending = { resolve: resolve as (value: unknown) => void, reject };
+      if (readOnly && this.#readers !== undefined) {
+        this.#readers.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false });
+      } else this.#enqueueWrite(request, waiter);
+    });
   }
 
   /** @internal Streams rows in `scope` on a connection held until the loop ends (or breaks). */
@@ -601,15 +655,27 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     else process.emitWarning(warning);
   }
 
-  /** @internal A one-shot statement in `scope`. */
-  query(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined, scope: Scope): Promise<unknown> {
+  /**
+   * @internal A one-shot statement in `scope`; `statementId` for a prepared
+   * statement (its SQL was checked when it was prepared).
+   */
+  query(
+    op: Op,
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+    scope: Scope,
+    statementId?: number,
+  ): Promise<unknown> {
     const invalid =
-      this.#admit() ?? checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options) ?? refuseOneShot(sql, scope.pinned);
+      this.#admit() ??
+      (statementId === undefined ? (checkCall(sql, params, op === 'exec') ?? refuseOneShot(sql, scope.pinned)) : checkCall(sql, params)) ??
+      checkQueryOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
     if (options?.signal?.aborted === true) return Promise.reject(new AbortError({ cause: options.signal.reason }));
     return new Promise((resolve, reject) => {
       const limits = { timeoutMs: options?.timeoutMs, signal: options?.signal };
-      const request: Request = { op, sql, params, settings: scope.settings };
+      const request: Request = { op, sql, params, settings: scope.settings, statementId };
       const writes =
         op === 'exec' || this.#readers === undefined || scope.pinned || summarize(sql).writerState ? true : this.#routes.get(sql);
       const toWriter = (): void => this.#enqueueWrite(request, { resolve, reject, ...limits });
@@ -730,6 +796,12 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
       onWarning: (code, message) => this.#warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
     const opening = this.#factory.open(role, hooks);
+    void opening.then(
+      (connection) => {
+        if (connection.procedures !== undefined && connection.procedures.size > 0) this.#procedures ??= connection.procedures;
+      },
+      () => {},
+    );
     if (role === 'writer' && this.strategy.openUnderHold !== true) {
       // Readers open read-only and may start as soon as any writer connection has created the file.
       void opening.then(

@@ -26,6 +26,7 @@ type ClientRequest =
       readonly timeoutMs: number | undefined;
       readonly abortable: boolean;
     }
+  | { readonly t: 'call'; readonly name: string; readonly args: readonly unknown[]; readonly tx: number | undefined }
   | { readonly t: 'begin'; readonly mode: TransactionMode; readonly tx: number | undefined }
   | { readonly t: 'end'; readonly tx: number; readonly commit: boolean }
   | { readonly t: 'abort'; readonly target: number; readonly tx: undefined };
@@ -55,13 +56,13 @@ function toPortError(error: unknown): PortError {
   };
 }
 
-/** Rebuilds litepool's error classes by name (so `instanceof SqliteError` holds in the client's thread). */
+/** Rebuilds litepool's error classes by name (so `instanceof SqliteError` holds in the client's thread), and built-in ones. */
 function fromPortError(wire: PortError): Error {
   const known = (errors as Record<string, unknown>)[wire.name];
   if (typeof known === 'function' && (known === LitepoolError || known.prototype instanceof LitepoolError)) {
     return Reflect.construct(LitepoolError, [wire.message, wire.code ?? 'ERR_QUERY'], known) as Error;
   }
-  return Object.assign(new Error(wire.message), { name: wire.name, code: wire.code });
+  return errors.errorNamed(wire.name, wire.message, wire.code);
 }
 
 /**
@@ -136,6 +137,8 @@ export class PortServer {
         message.id,
         work.finally(() => this.#abortable.delete(message.id)),
       );
+    } else if (message.t === 'call') {
+      this.#answer(message.id, target.call(message.name, ...message.args));
     } else if (message.t === 'begin') {
       const begin = (body: (tx: Transaction) => Promise<void>): Promise<void> =>
         target === this.pool ? this.pool.transaction(body, { mode: message.mode }) : target.transaction(body);
@@ -163,6 +166,8 @@ export interface PoolClient extends Omit<Queryable, 'iterate'> {
    * resolves, rolls back and rethrows when it throws.
    */
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options?: { mode?: TransactionMode }): Promise<T>;
+  /** Calls a procedure of the pool's `procedures` module (see `Pool.call`). */
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
   /** Closes this client's port. Open transactions roll back; pending calls reject with `ERR_POOL_CLOSED`. */
   close(): void;
   /** Whether the client or the pool closed. */
@@ -173,6 +178,8 @@ export interface PoolClient extends Omit<Queryable, 'iterate'> {
 export interface ClientTransaction extends Omit<Queryable, 'iterate'> {
   /** A nested transaction (a SAVEPOINT). */
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T>;
+  /** Calls a procedure inside this transaction (a write procedure nests as a SAVEPOINT). */
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
 }
 
 class Client extends QueryMethods implements PoolClient {
@@ -212,7 +219,7 @@ class Client extends QueryMethods implements PoolClient {
   }
 
   /** @internal Sends one message and waits for its answer; a `signal` sends an abort for it. */
-  call(message: ClientRequest, signal?: AbortSignal): Promise<unknown> {
+  send(message: ClientRequest, signal?: AbortSignal): Promise<unknown> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     if (signal?.aborted === true) return Promise.reject(new errors.AbortError({ cause: signal.reason }));
     const id = this.#nextId++;
@@ -259,7 +266,7 @@ class Client extends QueryMethods implements PoolClient {
   ): Promise<unknown> {
     const invalid = checkCall(sql, params, op === 'exec') ?? checkQueryOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.call(
+    return this.send(
       { t: 'q', op, sql, params, tx, timeoutMs: options?.timeoutMs, abortable: options?.signal !== undefined },
       options?.signal,
     );
@@ -272,6 +279,10 @@ class Client extends QueryMethods implements PoolClient {
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T, options: { mode?: TransactionMode } = {}): Promise<T> {
     return scoped(this, undefined, options.mode ?? 'immediate', fn);
   }
+
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    return this.send({ t: 'call', name, args, tx: undefined }) as Promise<T>;
+  }
 }
 
 /** Begins a (nested) transaction on the server, runs `fn` with a scope on it, ends it. */
@@ -282,18 +293,18 @@ async function scoped<T>(
   fn: (tx: ClientTransaction) => Promise<T> | T,
 ): Promise<T> {
   if (typeof fn !== 'function') throw new TransactionError('transaction(fn) needs a function', 'ERR_INVALID_ARGUMENT');
-  const tx = (await client.call({ t: 'begin', mode, tx: parent })) as number;
+  const tx = (await client.send({ t: 'begin', mode, tx: parent })) as number;
   const scope = new ClientScope(client, tx, mode);
   let result: T;
   try {
     result = await fn(scope);
   } catch (error) {
     scope.closed = true;
-    await client.call({ t: 'end', tx, commit: false }).catch(() => {});
+    await client.send({ t: 'end', tx, commit: false }).catch(() => {});
     throw error;
   }
   scope.closed = true;
-  await client.call({ t: 'end', tx, commit: true });
+  await client.send({ t: 'end', tx, commit: true });
   return result;
 }
 
@@ -316,6 +327,11 @@ class ClientScope extends QueryMethods implements ClientTransaction {
   transaction<T>(fn: (tx: ClientTransaction) => Promise<T> | T): Promise<T> {
     if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
     return scoped(this.client, this.tx, this.mode, fn);
+  }
+
+  call<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    return this.client.send({ t: 'call', name, args, tx: this.tx }) as Promise<T>;
   }
 }
 

@@ -350,7 +350,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     }
     return new Promise<T>((resolve, reject) => {
       const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
-      const waiter: Pending = { resolve: resolve as (value: unknown) => void, reject };
+      const waiter: Pending = { resolve: resolve, reject };
       if (readOnly && this.#readers !== undefined) {
         this.#readers.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false });
       } else this.#enqueueWrite(request, waiter);

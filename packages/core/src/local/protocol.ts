@@ -17,6 +17,8 @@ export interface WireRequest {
   readonly probe: boolean;
   readonly readOnly: boolean;
   readonly inTransaction: boolean;
+  /** The pool's COMMIT: roll back at once if it fails. */
+  readonly final: boolean;
   readonly cursor: number | undefined;
 }
 
@@ -66,6 +68,7 @@ const READ_ONLY = 32;
 const IN_TRANSACTION = 64;
 /** The sql slot holds a prepared statement's id (`[id, sql]` the first time a connection sees it). */
 const PREPARED = 128;
+const FINAL = 256;
 
 /**
  * Packs requests for postMessage, numbering them from `firstSeq`. A prepared
@@ -83,7 +86,8 @@ export function packRequests(items: readonly Request[], firstSeq: number, known?
       (request.probe === true ? PROBE : 0) |
       (request.readOnly === true ? READ_ONLY : 0) |
       (request.inTransaction === true ? IN_TRANSACTION : 0) |
-      (id === undefined ? 0 : PREPARED);
+      (id === undefined ? 0 : PREPARED) |
+      (request.final === true ? FINAL : 0);
     if (id === undefined) packed[j + 2] = request.sql;
     else if (known!.has(id)) packed[j + 2] = id;
     else {
@@ -118,6 +122,7 @@ export function unpackRequests(packed: PackedRequests, statements: Map<number, s
       probe: (code & PROBE) !== 0,
       readOnly: (code & READ_ONLY) !== 0,
       inTransaction: (code & IN_TRANSACTION) !== 0,
+      final: (code & FINAL) !== 0,
       cursor: cursored ? (packed[j + 3] as number) : undefined,
     };
   }

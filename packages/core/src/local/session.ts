@@ -341,6 +341,13 @@ export class WorkerSession {
    * that has just finished is retried the same way.
    */
   run(request: WireRequest): WireResponse {
+    const response = this.#runWithRetries(request);
+    // The pool's COMMIT failed: roll back now, as the next holder's work may already wait behind it.
+    if (request.final && response.status === Status.Failed && this.inTransaction) this.rollback();
+    return response;
+  }
+
+  #runWithRetries(request: WireRequest): WireResponse {
     const inTransaction = this.inTransaction;
     const retryable = !inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
     for (let attempt = 0; ; attempt++) {

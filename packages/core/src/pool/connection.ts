@@ -51,6 +51,8 @@ export interface Request {
   readonly settings?: Settings;
   /** A prepared statement's id (see `Pool.prepare`): a connection that knows it gets the id instead of the SQL. */
   readonly statementId?: number;
+  /** The pool's COMMIT of a transaction: if it fails, the connection rolls back at once (the next holder may already wait behind it). */
+  readonly final?: boolean;
 }
 
 /** Someone waiting for one request's result, with the limits of that call. */

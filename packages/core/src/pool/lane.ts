@@ -520,6 +520,11 @@ export class Lane {
     this.armTimer();
   }
 
+  /** Whether nothing is queued or running on this lane now. */
+  get idle(): boolean {
+    return this.queued === 0 && this.active === 0;
+  }
+
   private settleIfIdle(): void {
     if (this.queued !== 0 || this.active !== 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();

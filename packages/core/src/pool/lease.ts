@@ -140,6 +140,37 @@ interface RequestFlags {
   readonly inTransaction?: boolean;
   /** Issued by the pool itself (BEGIN, COMMIT, SAVEPOINT): not subject to the rules for callers' statements. */
   readonly internal?: boolean;
+  /** Ends the transaction (the pool's COMMIT): if it fails, the worker rolls back at once. */
+  readonly final?: boolean;
+}
+
+/** A request handed on with its connection (a transaction's COMMIT), to travel in the next holder's first message. */
+interface Carried {
+  readonly request: Request;
+  readonly waiter: Pending;
+  /** Sends it alone when no one else sent anything by then. */
+  readonly flush: NodeJS.Immediate;
+}
+
+/** COMMITs waiting, per connection, to go with the next message sent on it. */
+const carried = new WeakMap<object, Carried[]>();
+
+/** Takes what waits to go with the next message on `connection`; those of other settings are sent first, alone. */
+function takeCarried(connection: Grant['connection'], settings: Settings | undefined): Carried[] {
+  const waiting = carried.get(connection);
+  if (waiting === undefined) return [];
+  carried.delete(connection);
+  for (const item of waiting) clearImmediate(item.flush);
+  const along = waiting.filter((item) => item.request.settings === settings);
+  for (const item of waiting) if (item.request.settings !== settings) void connection.send([item.request], [item.waiter]);
+  return along;
+}
+
+/** A BEGIN held back to travel with the transaction's first statement, and how it went. */
+interface DeferredBegin {
+  readonly request: Request;
+  sent: boolean;
+  failure: Error | undefined;
 }
 
 /** A connection lent exclusively to one caller until {@link release}. */
@@ -150,6 +181,7 @@ export class Lease extends QueryMethods implements Queryable {
   readonly readOnly: boolean;
 
   #released = false;
+  #begin: DeferredBegin | undefined;
   #revoked: Error | undefined;
   #inFlight = 0;
   #returned = false;
@@ -281,8 +313,72 @@ export class Lease extends QueryMethods implements Queryable {
       inTransaction: flags.inTransaction === true,
       cursor: flags.cursor,
       settings: this.settings.connection,
+      final: flags.final === true,
     };
     return this.#send(request, this.grant.abortFlag, options);
+  }
+
+  /**
+   * @internal Holds `sql` (the transaction's BEGIN) back until the first
+   * request, which it travels with: one message instead of two. If it fails,
+   * that request fails with BEGIN's error.
+   */
+  deferBegin(sql: string): void {
+    this.#begin = { request: { op: 'exec', sql, params: undefined, settings: this.settings.connection }, sent: false, failure: undefined };
+  }
+
+  /** @internal The deferred BEGIN's state: `unsent` (no statement ran, so there is no transaction), `failed` (with its error), or `ok`. */
+  get beginState(): { readonly state: 'none' | 'unsent' | 'ok' } | { readonly state: 'failed'; readonly error: Error } {
+    const begin = this.#begin;
+    if (begin === undefined) return { state: 'none' };
+    if (!begin.sent) return { state: 'unsent' };
+    return begin.failure === undefined ? { state: 'ok' } : { state: 'failed', error: begin.failure };
+  }
+
+  /**
+   * @internal Gives the connection back while the transaction's final COMMIT
+   * is in flight: the worker runs the next holder's work after it (and rolls
+   * back itself if COMMIT fails). Only for holds that cannot be lost and a
+   * connection whose settings did not change; false (nothing done) otherwise.
+   */
+  handOff(): boolean {
+    const { hold } = this.grant;
+    if (this.#released || this.#dirty || this.#inFlight > 0 || hold.signal !== undefined || hold.assertHeld !== undefined) return false;
+    this.#released = true;
+    this.#returned = true;
+    clearTimeout(this.#leakTimer);
+    this.hooks.released(this);
+    this.grant.giveBack();
+    this.#resolveDone({ rolledBack: false });
+    return true;
+  }
+
+  /**
+   * @internal Ends the transaction with `sql` (its COMMIT) and hands the
+   * connection on at once (see {@link handOff}): the COMMIT travels in the
+   * next holder's first message, or alone if none is sent by the next turn.
+   * Resolves when it is answered. Undefined when the lease cannot be handed on.
+   */
+  commitAndHandOff(sql: string): Promise<unknown> | undefined {
+    const { connection } = this.grant;
+    const settings = this.settings.connection;
+    if (!this.handOff()) return undefined;
+    return new Promise((resolve, reject) => {
+      const request: Request = { op: 'exec', sql, params: undefined, inTransaction: true, final: true, settings };
+      const waiter: Pending = { resolve, reject, timeoutMs: this.settings.statementTimeoutMs };
+      const flush = setImmediate(() => {
+        const waiting = carried.get(connection);
+        if (waiting === undefined) return;
+        carried.delete(connection);
+        void connection.send(
+          waiting.map((item) => item.request),
+          waiting.map((item) => item.waiter),
+        );
+      });
+      const waiting = carried.get(connection) ?? [];
+      waiting.push({ request, waiter, flush });
+      carried.set(connection, waiting);
+    });
   }
 
   /** @internal An online backup on this lease's connection (see `Pool.backup`). */
@@ -319,7 +415,10 @@ export class Lease extends QueryMethods implements Queryable {
     progress?: (progress: BackupProgress) => void,
   ): Promise<unknown> {
     this.#inFlight++;
+    const begin = this.#begin !== undefined && !this.#begin.sent && request.op !== 'backup' ? this.#begin : undefined;
+    if (begin !== undefined) begin.sent = true;
     return new Promise((resolve, reject) => {
+      const fail = (error: Error): void => reject(begin?.failure ?? error);
       const waiter: Pending = {
         resolve: (value) => {
           this.#settled();
@@ -327,7 +426,7 @@ export class Lease extends QueryMethods implements Queryable {
         },
         reject: (error) => {
           this.#settled();
-          reject(error);
+          fail(error);
         },
         reroute: () => {
           this.#settled();
@@ -337,7 +436,29 @@ export class Lease extends QueryMethods implements Queryable {
         signal: options?.signal,
         progress,
       };
-      void this.grant.connection.send([request], [waiter], { abortFlag });
+      if (begin === undefined) {
+        const along = takeCarried(this.grant.connection, this.settings.connection);
+        if (along.length === 0) void this.grant.connection.send([request], [waiter], { abortFlag });
+        else
+          void this.grant.connection.send([...along.map((item) => item.request), request], [...along.map((item) => item.waiter), waiter], {
+            abortFlag,
+          });
+        return;
+      }
+      // BEGIN first, in the same message; its answer comes before the statement's.
+      const beginWaiter: Pending = {
+        resolve: () => {},
+        reject: (error) => {
+          begin.failure = error;
+        },
+        timeoutMs: this.settings.statementTimeoutMs,
+      };
+      const along = takeCarried(this.grant.connection, this.settings.connection);
+      void this.grant.connection.send(
+        [...along.map((item) => item.request), begin.request, request],
+        [...along.map((item) => item.waiter), beginWaiter, waiter],
+        { abortFlag },
+      );
     });
   }
 
@@ -474,19 +595,30 @@ export async function runScoped<T>(
   mode: TransactionMode,
   fn: (tx: Transaction) => Promise<T> | T,
   statements: { readonly begin: string; readonly commit: string; readonly rollback: string; readonly depth: number },
+  handOff = false,
 ): Promise<T> {
   const { begin, commit, rollback, depth } = statements;
-  await lease.request('exec', begin, undefined, undefined, { internal: true, inTransaction: depth > 0 });
+  // A transaction's BEGIN travels with its first statement (a nested one's SAVEPOINT is sent at once).
+  if (depth === 0) lease.deferBegin(begin);
+  else await lease.request('exec', begin, undefined, undefined, { internal: true, inTransaction: depth > 0 });
   const scope = new TransactionScope(lease, mode, depth);
   let result: T;
   try {
     result = await fn(scope);
     scope.close();
-    await lease.request('exec', commit, undefined, undefined, { internal: true, inTransaction: true });
+    const started = lease.beginState;
+    if (started.state === 'unsent') return result; // no statement ran: there is nothing to commit
+    if (started.state === 'failed') throw started.error;
+    const committed =
+      (handOff === true ? lease.commitAndHandOff(commit) : undefined) ??
+      lease.request('exec', commit, undefined, undefined, { internal: true, inTransaction: true, final: depth === 0 });
+    await committed;
   } catch (error) {
     scope.close();
-    await lease.control('exec', rollback).catch(() => {});
-    throw error;
+    const started = lease.beginState;
+    // Nothing to undo when BEGIN never ran or failed; a failed final COMMIT was rolled back by the worker.
+    if (started.state !== 'unsent' && started.state !== 'failed' && !lease.released) await lease.control('exec', rollback).catch(() => {});
+    throw started.state === 'failed' ? started.error : error;
   }
   return result;
 }

@@ -202,6 +202,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   /** The procedures module's exports by name (whether each is read-only), from the first connection that opened. */
   #procedures: ReadonlyMap<string, boolean> | undefined;
   #nextStatementId = 1;
+  /** Transactions that may hand their writer on before their COMMIT is answered (see `Lease.handOff`), until they settle. */
+  readonly #commits = new Set<Promise<void>>();
   /** Per SQL text: does it write? Learnt from the readers' `stmt.readonly`. */
   readonly #routes = new Map<string, boolean>();
   readonly #leases = new Set<Lease>();
@@ -405,12 +407,29 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     const read = mode === 'read' && !scope.pinned;
     const lease = await this.#lease(read ? 'read' : 'write', undefined, mode === 'read', scope);
     try {
-      return await runScoped(lease, mode, fn, {
-        begin: mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED',
-        commit: 'COMMIT',
-        rollback: 'ROLLBACK',
-        depth: 0,
-      });
+      // Once COMMIT is on its way, the next holder takes the writer: its first message carries the COMMIT.
+      const handOff = lease.write && !lease.readOnly;
+      const work = runScoped(
+        lease,
+        mode,
+        fn,
+        { begin: mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED', commit: 'COMMIT', rollback: 'ROLLBACK', depth: 0 },
+        handOff,
+      );
+      if (!handOff) return await work;
+      // Closing waits for it too: its lease may be back before its COMMIT is answered.
+      const settled = work.then(
+        () => {},
+        () => {},
+      );
+      this.#commits.add(settled);
+      try {
+        return await work;
+      } finally {
+        this.#commits.delete(settled);
+        // Maintenance waited for this COMMIT (the writer looked idle while it was in flight).
+        if (this.#writer.idle) this.#maintain();
+      }
     } finally {
       void lease.release();
     }
@@ -597,6 +616,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     try {
       const drained = (async () => {
         while (this.#grouping !== undefined) await this.#grouping;
+        await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle(), ...this.#commits]);
+        // A COMMIT answered after the writer went idle may have let queued work in behind it.
         await Promise.all([this.#writer.whenIdle(), this.#readers?.whenIdle()]);
       })();
       if (!(await settlesWithin(drained, timeoutMs))) {
@@ -864,13 +885,20 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
 
   /** When the writer goes idle after writes, lets the strategy do maintenance (a WAL checkpoint, …). */
   #maintain(): void {
-    if (!this.#dirty || this.#maintaining || this.strategy.onWriterIdle === undefined || this.#state !== 'open') return;
+    if (!this.#dirty || this.#maintaining || this.#commits.size > 0 || this.strategy.onWriterIdle === undefined || this.#state !== 'open') {
+      return;
+    }
     this.#dirty = false;
     this.#maintaining = true;
     setImmediate(() => {
       void (async () => {
         try {
           if (this.#state !== 'open') return;
+          if (!this.#writer.idle || this.#commits.size > 0) {
+            // Work arrived meanwhile: maintenance waits for the writer's next idle moment.
+            this.#dirty = true;
+            return;
+          }
           const lease = await this.#lease('write', undefined, false, POOL_SCOPE, true);
           try {
             await this.strategy.onWriterIdle?.({

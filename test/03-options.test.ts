@@ -122,7 +122,7 @@ test('defaults are documented values and frozen', (t) => {
   assert.equal(pool.options.busyTimeoutMs, 5000);
   assert.equal(pool.options.maxQueue, Number.POSITIVE_INFINITY);
   assert.equal(pool.options.safeIntegers, false);
-  assert.equal(pool.strategy.name, 'wal');
+  assert.equal(pool.strategy.name, 'single-writer');
   assert.ok(Object.isFrozen(pool.options) && Object.isFrozen(DEFAULTS));
 });
 

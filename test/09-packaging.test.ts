@@ -66,7 +66,7 @@ test('strategy as an instance, a name, a config object, or omitted', (t) => {
   assert.ok(WalStrategy.name === 'WalStrategy');
   const configured = testPool(t, { strategy: { name: 'wal', maxWalBytes: 1024 } }).strategy as WalStrategy;
   assert.equal(configured.options.maxWalBytes, 1024);
-  assert.equal(testPool(t).strategy.name, 'wal');
+  assert.equal(testPool(t).strategy.name, 'single-writer');
 });
 
 /** A minimal custom strategy (WAL, SQLite's own locks), with members replaced by `overrides`. */

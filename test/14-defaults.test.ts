@@ -1,4 +1,4 @@
-/** The default strategy follows the filesystem: wal locally, file-lock on network and FUSE mounts. */
+/** The default strategy follows the filesystem: single-writer (WAL) locally, file-lock on network and FUSE mounts. */
 import { createPool, filesystemType, isNetworkFsType, StrategyError, type Pool } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,12 +15,12 @@ test('network and FUSE mount types are recognised', () => {
   for (const type of ['ext4', 'xfs', 'btrfs', 'tmpfs', 'overlay', 'zfs', 'apfs']) assert.equal(isNetworkFsType(type), false, type);
 });
 
-test('a local database defaults to wal', async (t) => {
+test('a local database defaults to single-writer, in WAL mode', async (t) => {
   const filename = tempDb(t);
   assert.equal(typeof filesystemType(filename), 'string');
   const pool = createPool({ filename });
   t.after(() => pool.close());
-  assert.equal(pool.strategy.name, 'wal');
+  assert.equal(pool.strategy.name, 'single-writer');
   assert.deepEqual(await pool.get('PRAGMA journal_mode'), { journal_mode: 'wal' });
 });
 

@@ -32,7 +32,7 @@ describe('sqlite (promise wrapper) compatible API', () => {
     assert.equal(await db.each('SELECT name FROM t ORDER BY id', (err, row) => seen.push(err ?? row)), 2);
     assert.deepEqual(seen, [{ name: 'a' }, { name: 'b' }]);
     await assert.rejects(db.run('INSERT INTO t (name) VALUES (?)', 'a'), { code: 'SQLITE_CONSTRAINT', errno: 19 });
-    assert.equal(db.pool?.strategy.name, 'wal');
+    assert.equal(db.pool?.strategy.name, 'single-writer');
   });
 
   test('prepare: statement reuse, get steps, all, finalize; a syntax error rejects', async (t) => {

@@ -195,7 +195,7 @@ test('with only @litepool/core installed (pnpm-packed): the default pool, a stra
 import sqlite3 from '@litepool/core/sqlite3';
 const [file] = process.argv.slice(2);
 const pool = createPool({ filename: file });
-const named = createPool({ filename: file + '.2', strategy: { name: 'single-writer', maxBatch: 64 } });
+const named = createPool({ filename: file + '.2', strategy: { name: 'wal', maxWalBytes: 1048576 } });
 const a = await pool.get('SELECT 1 AS v');
 const b = await named.get('SELECT 2 AS v');
 await Promise.all([pool.close(), named.close()]);
@@ -207,7 +207,7 @@ db.get('SELECT 3 AS v', (err, row) => {
 });`,
   );
   assert.deepEqual(JSON.parse(run(dir, process.execPath, ['only-core.mjs', join(dir, 'app.db')])), {
-    strategies: ['wal', 'single-writer'],
+    strategies: ['single-writer', 'wal'],
     values: [1, 2, 3],
   });
 });

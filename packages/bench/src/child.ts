@@ -21,6 +21,7 @@ const job = JSON.parse(process.argv[2] ?? '{}') as ChildJob;
 const subject = SUBJECTS.find((s) => s.name === job.subject);
 if (subject === undefined) throw new Error(`unknown subject ${job.subject}`);
 for (const id of job.workloads) {
+  if (subject.workloads !== undefined && !subject.workloads.includes(id)) continue;
   const workload = WORKLOADS.find((w) => w.id === id)!;
   const filename = join(job.dir, `${id}.db`);
   const driver = await subject.open(filename, workload.synchronous);

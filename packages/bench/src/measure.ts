@@ -62,32 +62,51 @@ export async function runCell(
   const warmEnd = start + warmupMs;
   const end = warmEnd + measureMs;
   let measureStart = warmEnd;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, handler) => {
-      const random = seeded(1 + handler * 7919 + concurrency);
-      for (;;) {
-        const now = performance.now();
-        if (now >= end) return;
-        if (!measuring && now >= warmEnd) {
+  const plain = driver.plain?.(workload.id);
+  if (plain !== undefined) {
+    // One synchronous loop, whatever the concurrency: no promise per operation, on one core.
+    const random = seeded(1 + concurrency);
+    for (let now = performance.now(); now < end;) {
+      const t0 = now;
+      plain(random);
+      now = performance.now();
+      if (workload.rmw === true) acknowledged++;
+      if (t0 >= warmEnd) {
+        if (!measuring) {
           measuring = true;
-          measureStart = now;
+          measureStart = t0;
         }
-        const counted = measuring;
-        const t0 = performance.now();
-        try {
-          await workload.op(driver, random);
-          if (workload.rmw === true) acknowledged++;
-          if (counted) {
-            ops++;
-            histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-          }
-        } catch (error) {
-          const code = (error as { code?: string }).code ?? (error as Error).message.slice(0, 40);
-          errors[code] = (errors[code] ?? 0) + 1;
-        }
+        ops++;
+        histogram.recordValue(Math.max(1, Math.round((now - t0) * 1000)));
       }
-    }),
-  );
+    }
+  } else
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, handler) => {
+        const random = seeded(1 + handler * 7919 + concurrency);
+        for (;;) {
+          const now = performance.now();
+          if (now >= end) return;
+          if (!measuring && now >= warmEnd) {
+            measuring = true;
+            measureStart = now;
+          }
+          const counted = measuring;
+          const t0 = performance.now();
+          try {
+            await workload.op(driver, random);
+            if (workload.rmw === true) acknowledged++;
+            if (counted) {
+              ops++;
+              histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+            }
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? (error as Error).message.slice(0, 40);
+            errors[code] = (errors[code] ?? 0) + 1;
+          }
+        }
+      }),
+    );
   // One more tick records the last gap (the whole cell, for a driver that never yielded).
   await new Promise((resolve) => setTimeout(resolve, 5));
   loopDelay.disable();

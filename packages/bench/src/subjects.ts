@@ -3,11 +3,12 @@
  * subject runs in its own child process, so none warms another's caches.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { createPool, type Pool, type StrategyConfig } from '@litepool/core';
+import { createPool, type Pool, type PreparedStatement, type StrategyConfig } from '@litepool/core';
 import knexFactory from 'knex';
 import type { StatementSync } from 'node:sqlite';
 import sqlite3 from 'sqlite3';
 import { createConnectionPool, sql } from '@matteo.collina/sqlite-pool';
+import { COUNTERS, ROWS } from './workloads.js';
 
 type Value = number | string | null;
 
@@ -18,6 +19,19 @@ export interface Driver {
   run(query: string, params: Value[]): Promise<void>;
   /** Read-modify-write of `counter.n` for one id, the way users of this driver write it. */
   increment(id: number): Promise<void>;
+  /**
+   * The same increment as one call that runs next to the data: litepool's
+   * procedure (`pool.call`); drivers without one use {@link increment}.
+   */
+  incrementInOneCall?(id: number): Promise<void>;
+  /** A point read through a statement prepared once (drivers without prepared statements: {@link get}). */
+  getPrepared?(query: string, params: Value[]): Promise<unknown>;
+  /**
+   * A plain synchronous operation for a workload, run in a loop with no
+   * promise per operation (the one-core ceiling); undefined when the subject
+   * has none for that workload.
+   */
+  plain?(workload: string): ((random: (n: number) => number) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -26,6 +40,8 @@ export interface Subject {
   readonly name: string;
   /** Whether it is a litepool strategy (the targets require 0 errors and 0 lost updates). */
   readonly litepool: boolean;
+  /** The workloads it runs (all when absent). */
+  readonly workloads?: readonly string[];
   open(filename: string, synchronous: 'FULL' | 'NORMAL'): Promise<Driver>;
 }
 
@@ -36,9 +52,21 @@ function litepool(name: string, strategy: StrategyConfig): Subject {
     name,
     litepool: true,
     async open(filename, synchronous) {
-      const pool: Pool = createPool({ filename, strategy, pragmas: { synchronous } });
+      const pool: Pool = createPool({
+        filename,
+        strategy,
+        pragmas: { synchronous },
+        procedures: new URL('./procedures.js', import.meta.url),
+      });
+      const prepared = new Map<string, PreparedStatement>();
       return {
         get: (q, p) => pool.get(q, p),
+        getPrepared: (q, p) => {
+          let statement = prepared.get(q);
+          if (statement === undefined) prepared.set(q, (statement = pool.prepare(q)));
+          return statement.get(p);
+        },
+        incrementInOneCall: (id) => pool.call('increment', id),
         all: (q, p) => pool.all(q, p),
         run: async (q, p) => void (await pool.run(q, p)),
         increment: (id) =>
@@ -83,6 +111,53 @@ const raw: Subject = {
       run: async (q, p) => void prepare(q).run(...p),
       increment: async (id) => increment(id),
       close: async () => void db.close(),
+    };
+  },
+};
+
+/**
+ * better-sqlite3 in a plain synchronous loop: the same statements as the raw
+ * subject, with no promise per operation, on one core. The ceiling a
+ * single-threaded app reaches; it blocks the event loop for the whole cell.
+ */
+const plainLoop: Subject = {
+  name: 'better-sqlite3 (plain loop)',
+  litepool: false,
+  workloads: ['point-read', 'point-read-prepared', 'rmw-counter', 'rmw-procedure'],
+  async open(filename, synchronous) {
+    const driver = await raw.open(filename, synchronous);
+    const db = betterSqlite3(filename, synchronous);
+    // Prepared on first use: the workload's setup creates the tables after open().
+    let read: BetterSqlite3.Statement | undefined;
+    let increment: ((id: number) => void) | undefined;
+    const pointRead = (random: (n: number) => number): void => {
+      read ??= db.prepare('SELECT v FROM kv WHERE id = ?');
+      read.get(1 + random(ROWS));
+    };
+    const rmw = (random: (n: number) => number): void => {
+      if (increment === undefined) {
+        const select = db.prepare('SELECT n FROM counter WHERE id = ?');
+        const update = db.prepare('UPDATE counter SET n = ? WHERE id = ?');
+        increment = db.transaction((id: number) => {
+          const { n } = select.get(id) as { n: number };
+          update.run(n + 1, id);
+        });
+      }
+      increment(1 + random(COUNTERS));
+    };
+    const loops: Record<string, (random: (n: number) => number) => void> = {
+      'point-read': pointRead,
+      'point-read-prepared': pointRead,
+      'rmw-counter': rmw,
+      'rmw-procedure': rmw,
+    };
+    return {
+      ...driver,
+      plain: (workload) => loops[workload],
+      close: async () => {
+        db.close();
+        await driver.close();
+      },
     };
   },
 };
@@ -251,6 +326,7 @@ export const SUBJECTS: readonly Subject[] = [
   litepool('litepool single-writer', { name: 'single-writer' }),
   litepool('litepool file-lock', { name: 'file-lock' }),
   raw,
+  plainLoop,
   nodeSqlite,
   naive,
   nodeSqlite3,

@@ -19,7 +19,7 @@ export interface Workload {
 }
 
 export const ROWS = 10_000;
-const COUNTERS = 100;
+export const COUNTERS = 100;
 
 async function kv(driver: Driver): Promise<void> {
   await driver.run('CREATE TABLE IF NOT EXISTS kv (id INTEGER PRIMARY KEY, v TEXT NOT NULL)', []);
@@ -86,6 +86,21 @@ export const WORKLOADS: readonly Workload[] = [
     setup: counters,
     op: (d, r) => d.increment(1 + r(COUNTERS)),
     rmw: true,
+  },
+  {
+    id: 'rmw-procedure',
+    title: 'Read-modify-write counter in one call next to the data (a litepool procedure)',
+    synchronous: 'NORMAL',
+    setup: counters,
+    op: (d, r) => (d.incrementInOneCall ?? d.increment)(1 + r(COUNTERS)),
+    rmw: true,
+  },
+  {
+    id: 'point-read-prepared',
+    title: 'Point reads through a prepared statement',
+    synchronous: 'NORMAL',
+    setup: kv,
+    op: async (d, r) => void (await (d.getPrepared ?? d.get)('SELECT v FROM kv WHERE id = ?', [1 + r(ROWS)])),
   },
   {
     id: 'durable-write-full',

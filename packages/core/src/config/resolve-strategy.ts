@@ -10,6 +10,6 @@ import { createStrategy } from '../strategies/registry.js';
 export function resolveStrategy(value: Strategy | string | StrategyConfig | undefined, networkFilesystem: boolean): Strategy {
   if (isStrategy(value)) return value;
   const config: StrategyConfig =
-    value === undefined ? { name: networkFilesystem ? 'file-lock' : 'wal' } : typeof value === 'string' ? { name: value } : value;
+    value === undefined ? { name: networkFilesystem ? 'file-lock' : 'single-writer' } : typeof value === 'string' ? { name: value } : value;
   return createStrategy(config);
 }

@@ -74,7 +74,7 @@ test('under group commit, the interrupted write fails alone; the writes of its g
 
 test("a write waiting for another connection's lock is told the timeout only once it has really stopped: nothing is written", async (t) => {
   const filename = tempDb(t);
-  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0 });
+  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0, strategy: 'wal' });
   await pool.exec('CREATE TABLE t (v INTEGER)');
   // Another process's connection holds the write lock; SQLite's busy wait cannot be interrupted.
   const other = new Database(filename);
@@ -91,6 +91,27 @@ test("a write waiting for another connection's lock is told the timeout only onc
   other.exec('ROLLBACK');
   await assert.rejects(within(10_000, write, 'the write after the lock frees'), timedOut(300));
   assert.deepEqual(other.prepare('SELECT count(*) AS n FROM t').get(), { n: 0 });
+});
+
+test('under group commit (single-writer), a write that waited for the lock past its timeout runs once the lock frees, and its caller is told so', async (t) => {
+  const filename = tempDb(t);
+  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0, strategy: 'single-writer' });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  const other = new Database(filename);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  // The group's BEGIN IMMEDIATE waits for the lock: the statement itself has not started, so its time limit has not either.
+  const write = pool.run('INSERT INTO t VALUES (1)');
+  let settled = false;
+  void write.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.equal(settled, false, 'the caller is not answered while the write might still commit');
+  other.exec('ROLLBACK');
+  await within(10_000, write, 'the write after the lock frees');
+  assert.deepEqual(other.prepare('SELECT count(*) AS n FROM t').get(), { n: 1 });
 });
 
 test('a timeout inside a transaction rolls the transaction back; the writer is free afterwards', async (t) => {

@@ -7,17 +7,29 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
+import { isBackend, type Backend } from '../backend.js';
 import { OptionsError } from '../errors.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 import { knownPragmas, WIDE_PRAGMAS } from './pragmas.js';
 
-/** Options of {@link createPool}. Only `filename` is required. */
+/** Options of {@link createPool}. Only `filename` is required (or `backend`). */
 export interface PoolOptions {
-  /** Path of the database file; created if missing (its directory must exist). `:memory:` is refused: it cannot be shared between threads. */
-  filename: string;
+  /**
+   * Path of the database file; created if missing (its directory must exist).
+   * `:memory:` is refused: it cannot be shared between threads. Required
+   * unless `backend` is given.
+   */
+  filename?: string;
+  /**
+   * Another kind of connection than the local file's worker threads: a
+   * dqlite cluster (`dqlite({ servers, database })` from `@litepool/dqlite`).
+   * The pool's API stays the same; `filename`, `strategy`, `setup` and
+   * `procedures` do not apply.
+   */
+  backend?: Backend;
   /**
    * How access is coordinated: an instance (`wal({ … })`), a name (`'wal'`),
-   * or a config object (`{ name: 'wal', … }`). Default: `'wal'`, or
+   * or a config object (`{ name: 'wal', … }`). Default: `'single-writer'`, or
    * `'file-lock'` when the database is on a network or FUSE filesystem.
    */
   strategy?: Strategy | string | StrategyConfig;
@@ -97,8 +109,10 @@ export interface PoolOptions {
 
 /** Options after defaults and validation (see {@link PoolOptions} for each). */
 export interface ResolvedPoolOptions {
-  /** The database file, as an absolute path. */
+  /** The database file, as an absolute path (for a backend, its location). */
   readonly filename: string;
+  /** The backend, if any. */
+  readonly backend: Backend | undefined;
   /** The strategy as given (undefined: the default for where the database lives). */
   readonly strategy: Strategy | string | StrategyConfig | undefined;
   /** Reader threads. */
@@ -187,6 +201,7 @@ export const MAX_BATCH = 10_000;
 
 const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
   'filename',
+  'backend',
   'strategy',
   'readers',
   'acquireTimeoutMs',
@@ -378,6 +393,22 @@ function validateWorkerFile(value: unknown): string | URL | undefined {
   throw new OptionsError(`options.workerFile must be a path or a file URL, got ${describe(value)}`);
 }
 
+/** The backend, if given: it takes the place of `filename`, and of the options that only concern local files. */
+function validateBackend(options: Record<string, unknown>): Backend | undefined {
+  if (options.backend === undefined) return undefined;
+  if (!isBackend(options.backend)) {
+    throw new OptionsError(`options.backend must be a backend such as dqlite({ servers, database }), got ${describe(options.backend)}`);
+  }
+  for (const key of ['filename', 'strategy', 'setup', 'procedures', 'workerFile', 'nativeBinding', 'interruptExtension'] as const) {
+    if (options[key] !== undefined) {
+      throw new OptionsError(
+        `options.${key} does not apply with options.backend (${options.backend.kind}): the backend decides where the data is and how it is reached`,
+      );
+    }
+  }
+  return options.backend;
+}
+
 /** A module option (a path or a file URL) as a file URL; the file must exist. */
 function validateModule(where: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -406,11 +437,13 @@ export function resolveOptions(options: unknown): ResolvedPoolOptions {
     throw new OptionsError(`options.safeIntegers must be a boolean, got ${describe(options.safeIntegers)}`);
   }
   const nativeBinding = validatePath('options.nativeBinding', options.nativeBinding) as string | undefined;
+  const backend = validateBackend(options);
   const ms = { max: MAX_TIMER_MS };
   return Object.freeze({
-    filename: validateFilename(options.filename),
+    filename: backend === undefined ? validateFilename(options.filename) : backend.location,
+    backend,
     strategy: validateStrategy(options.strategy),
-    readers: integerOption('options.readers', options.readers, defaultReaders(), 0, { max: MAX_READERS }),
+    readers: integerOption('options.readers', options.readers, backend?.defaultReaders ?? defaultReaders(), 0, { max: MAX_READERS }),
     acquireTimeoutMs: integerOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, {
       ...ms,
       infinity: true,

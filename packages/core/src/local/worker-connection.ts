@@ -133,6 +133,9 @@ export class WorkerConnection implements Connection {
   readonly #worker: Worker;
   /** Prepared statements whose SQL this worker has been sent (later calls send only the id). */
   readonly #knownStatements = new Set<number>();
+  /** Requests held to go in front of the next batch (see {@link carry}). */
+  readonly #carried: { request: Request; waiter: Pending }[] = [];
+  #carryFlush: NodeJS.Immediate | undefined;
   readonly #config: WorkerConnectionConfig;
   readonly #hooks: ConnectionHooks;
   readonly #control: Int32Array;
@@ -248,7 +251,45 @@ export class WorkerConnection implements Connection {
     return Atomics.load(this.#control, Control.Running) !== 0 && this.#elapsed() >= STALL_MS;
   }
 
+  carry(request: Request, waiter: Pending): void {
+    this.#carried.push({ request, waiter });
+    this.#carryFlush ??= setImmediate(() => {
+      this.#carryFlush = undefined;
+      this.#sendCarried();
+    });
+  }
+
+  /** Sends what {@link carry} holds, alone (nothing else was sent since). */
+  #sendCarried(): void {
+    if (this.#carried.length === 0) return;
+    const carried = this.#carried.splice(0);
+    void this.#post(
+      carried.map((item) => item.request),
+      carried.map((item) => item.waiter),
+      {},
+    );
+  }
+
   send(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
+    if (this.#carried.length > 0) {
+      clearImmediate(this.#carryFlush);
+      this.#carryFlush = undefined;
+      // A plain batch of the same settings takes the carried COMMIT in front; any other goes after it, in its own message.
+      const plain = options.group !== true && options.oneShot !== true && options.reopen !== true;
+      if (plain && this.#carried.every((item) => item.request.settings === requests[0]?.settings)) {
+        const carried = this.#carried.splice(0);
+        return this.#post(
+          [...carried.map((item) => item.request), ...requests],
+          [...carried.map((item) => item.waiter), ...waiters],
+          options,
+        );
+      }
+      this.#sendCarried();
+    }
+    return this.#post(requests, waiters, options);
+  }
+
+  #post(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
     if (this.dead !== undefined) {
       for (const waiter of waiters) waiter.reject(this.dead);
       return Promise.resolve();
@@ -329,10 +370,12 @@ export class WorkerConnection implements Connection {
 
   /** Stops everything in flight with `reason` (the pool is being destroyed). */
   stopAll(reason: Error): void {
+    this.#sendCarried(); // in flight like the rest, so stopped like the rest
     for (const seq of [...this.#pending.keys()]) this.#stop(seq, reason);
   }
 
   close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.#sendCarried();
     this.#closing ??= this.#close(graceMs);
     return this.#closing;
   }

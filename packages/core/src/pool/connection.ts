@@ -115,6 +115,13 @@ export interface Connection {
    * or the connection is gone; it never rejects.
    */
   send(requests: readonly Request[], waiters: readonly Pending[], options?: SendOptions): Promise<void>;
+  /**
+   * Holds `request` (a transaction's COMMIT, its writer already handed on)
+   * to go in front of whatever is sent next on this connection, or alone on
+   * the next turn: it always runs before anything sent after it. Optional: a
+   * connection without it gets the request sent at once.
+   */
+  carry?(request: Request, waiter: Pending): void;
   /** Whether a transaction was open on the connection after its last answered request. */
   readonly transactionOpen: boolean;
   /** The procedures this connection can run (see `PoolOptions.procedures`), by name: whether each is read-only. */

@@ -144,28 +144,6 @@ interface RequestFlags {
   readonly final?: boolean;
 }
 
-/** A request handed on with its connection (a transaction's COMMIT), to travel in the next holder's first message. */
-interface Carried {
-  readonly request: Request;
-  readonly waiter: Pending;
-  /** Sends it alone when no one else sent anything by then. */
-  readonly flush: NodeJS.Immediate;
-}
-
-/** COMMITs waiting, per connection, to go with the next message sent on it. */
-const carried = new WeakMap<object, Carried[]>();
-
-/** Takes what waits to go with the next message on `connection`; those of other settings are sent first, alone. */
-function takeCarried(connection: Grant['connection'], settings: Settings | undefined): Carried[] {
-  const waiting = carried.get(connection);
-  if (waiting === undefined) return [];
-  carried.delete(connection);
-  for (const item of waiting) clearImmediate(item.flush);
-  const along = waiting.filter((item) => item.request.settings === settings);
-  for (const item of waiting) if (item.request.settings !== settings) void connection.send([item.request], [item.waiter]);
-  return along;
-}
-
 /** A BEGIN held back to travel with the transaction's first statement, and how it went. */
 interface DeferredBegin {
   readonly request: Request;
@@ -362,22 +340,10 @@ export class Lease extends QueryMethods implements Queryable {
   commitAndHandOff(sql: string): Promise<unknown> | undefined {
     const { connection } = this.grant;
     const settings = this.settings.connection;
-    if (!this.handOff()) return undefined;
+    if (connection.carry === undefined || !this.handOff()) return undefined;
     return new Promise((resolve, reject) => {
       const request: Request = { op: 'exec', sql, params: undefined, inTransaction: true, final: true, settings };
-      const waiter: Pending = { resolve, reject, timeoutMs: this.settings.statementTimeoutMs };
-      const flush = setImmediate(() => {
-        const waiting = carried.get(connection);
-        if (waiting === undefined) return;
-        carried.delete(connection);
-        void connection.send(
-          waiting.map((item) => item.request),
-          waiting.map((item) => item.waiter),
-        );
-      });
-      const waiting = carried.get(connection) ?? [];
-      waiting.push({ request, waiter, flush });
-      carried.set(connection, waiting);
+      connection.carry!(request, { resolve, reject, timeoutMs: this.settings.statementTimeoutMs });
     });
   }
 
@@ -437,12 +403,7 @@ export class Lease extends QueryMethods implements Queryable {
         progress,
       };
       if (begin === undefined) {
-        const along = takeCarried(this.grant.connection, this.settings.connection);
-        if (along.length === 0) void this.grant.connection.send([request], [waiter], { abortFlag });
-        else
-          void this.grant.connection.send([...along.map((item) => item.request), request], [...along.map((item) => item.waiter), waiter], {
-            abortFlag,
-          });
+        void this.grant.connection.send([request], [waiter], { abortFlag });
         return;
       }
       // BEGIN first, in the same message; its answer comes before the statement's.
@@ -453,12 +414,7 @@ export class Lease extends QueryMethods implements Queryable {
         },
         timeoutMs: this.settings.statementTimeoutMs,
       };
-      const along = takeCarried(this.grant.connection, this.settings.connection);
-      void this.grant.connection.send(
-        [...along.map((item) => item.request), begin.request, request],
-        [...along.map((item) => item.waiter), beginWaiter, waiter],
-        { abortFlag },
-      );
+      void this.grant.connection.send([begin.request, request], [beginWaiter, waiter], { abortFlag });
     });
   }
 

@@ -5,6 +5,7 @@
  *
  *   pnpm bench [--quick] [--out DIR] [--workloads a,b] [--subjects text,…] [--levels 1,8,64] [--measure-ms N]
  *   pnpm bench --network sshfs|bindfs [--quick] [--out DIR]
+ *   pnpm bench --dqlite [--quick] [--out DIR]
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CellResult } from './measure.js';
 import { runNetworkBench, type MountKind } from './network.js';
+import {
+  DQLITE_OPS,
+  DQLITE_SUBJECTS,
+  dqliteMarkdown,
+  dqliteTarget,
+  runDqliteCell,
+  startCluster as startDqliteCluster,
+  type DqliteResult,
+} from './dqlite.js';
 import { chart, markdown, networkMarkdown, targets, type RunInfo } from './report.js';
 import { SUBJECTS } from './subjects.js';
 import { WORKLOADS } from './workloads.js';
@@ -30,6 +40,11 @@ const HELP = `Usage: pnpm bench [options]
   --network KIND      instead: the network-drive workload over two sshfs or bindfs mounts of one
                       directory (as root; needs sshfs, openssh-server, bindfs, fuse3); writes
                       network.json and network.md (default measured time 3000 with --quick, 10000 otherwise)
+  --dqlite            instead: a 3-node dqlite cluster on loopback (needs dqlite-demo: apt-get install
+                      go-dqlite): one-shot writes and read-modify-write transactions at 1 and 64 in
+                      flight through litepool's pool, one connection per caller, and one connection
+                      behind a mutex; writes dqlite.json and dqlite.md (default measured time 2000
+                      with --quick, 5000 otherwise)
   --help              this text
 `;
 
@@ -57,6 +72,7 @@ function parseOptions() {
       levels: { type: 'string', default: '1,8,64' },
       'measure-ms': { type: 'string' },
       network: { type: 'string' },
+      dqlite: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -106,7 +122,9 @@ const info: RunInfo = {
   date: new Date().toISOString(),
 };
 
-if (values.network !== undefined) {
+if (values.dqlite) {
+  await dqliteRun();
+} else if (values.network !== undefined) {
   if (values.network !== 'sshfs' && values.network !== 'bindfs') usage(`--network must be sshfs or bindfs, got "${values.network}"`);
   await networkRun(values.network);
 } else {
@@ -129,6 +147,50 @@ async function networkRun(mount: MountKind): Promise<void> {
   writeFileSync(join(out, 'network.json'), `${JSON.stringify({ info, results }, null, 2)}\n`);
   writeFileSync(join(out, 'network.md'), networkMarkdown(results, info));
   process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/network.{json,md}\n`);
+}
+
+async function dqliteRun(): Promise<void> {
+  const ms = Number(values['measure-ms'] ?? (values.quick ? 2000 : 5000));
+  const started = performance.now();
+  process.stderr.write(`litepool bench, dqlite: a 3-node cluster on loopback, ${ms} ms per cell\n`);
+  const cluster = await startDqliteCluster();
+  const results: DqliteResult[] = [];
+  try {
+    let cell = 0;
+    for (const op of DQLITE_OPS) {
+      for (const concurrency of [1, 64]) {
+        for (const subject of DQLITE_SUBJECTS) {
+          // Each cell on its own database, so no cell inherits another's rows.
+          const result = await runDqliteCell(cluster.servers, subject, op, concurrency, ms, `bench${cell++}`);
+          results.push(result);
+          const errors = Object.values(result.errors).reduce((a, b) => a + b, 0);
+          process.stderr.write(
+            `  ${subject} | ${op} | ${concurrency} in flight: ${Math.round(result.throughput).toLocaleString('en-US')} ops/s, ${errors} errors, ${result.retries} retries${result.lostUpdates ? `, ${result.lostUpdates} lost` : ''}\n`,
+          );
+        }
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  mkdirSync(out, { recursive: true });
+  const target = dqliteTarget(results);
+  writeFileSync(join(out, 'dqlite.json'), `${JSON.stringify({ info, target, results }, null, 2)}\n`);
+  writeFileSync(
+    join(out, 'dqlite.md'),
+    dqliteMarkdown(results, [
+      '# litepool over dqlite',
+      '',
+      `- machine: ${info.machine}`,
+      `- Node ${info.node}; dqlite-demo (go-dqlite, libdqlite) from Debian, 3 nodes on loopback`,
+      `- date: ${info.date}`,
+      `- command: \`${info.command}\``,
+      '',
+    ]),
+  );
+  process.stderr.write(
+    `done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/dqlite.{json,md}\n  ${target.met === null ? '-  ' : target.met ? 'ok ' : 'MISS'} one-shot writes at 64, pool vs one connection per caller: ${target.value === null ? 'not measured' : target.value.toFixed(1)}x (goal >= 10x, 0 errors, 0 lost)\n`,
+  );
 }
 
 /** Seconds as m:ss. */

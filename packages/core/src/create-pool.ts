@@ -5,8 +5,11 @@ import { Pool } from './pool/pool.js';
 
 /**
  * Creates a pool. Validates `options` synchronously (throwing
- * `ERR_INVALID_OPTIONS`); threads and connections start on first use.
+ * `ERR_INVALID_OPTIONS`); threads and connections start on first use. With
+ * `backend`, the backend's connections take the place of worker threads.
  */
 export function createPool(options: PoolOptions): Pool {
-  return new Pool(options, workerConnections);
+  return new Pool(options, (resolved, strategy) =>
+    resolved.backend === undefined ? workerConnections(resolved, strategy) : resolved.backend.connections(resolved, strategy),
+  );
 }

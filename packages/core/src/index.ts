@@ -11,6 +11,22 @@
  * ```
  */
 export { createPool } from './create-pool.js';
+export { isBackend, type Backend } from './backend.js';
+export type {
+  Connection,
+  ConnectionFactory,
+  ConnectionFactoryMaker,
+  ConnectionHooks,
+  Op,
+  Pending,
+  Reclaimed,
+  Request,
+  SendOptions,
+  Settings,
+} from './pool/connection.js';
+export { classify, parameters, statements, summarize } from './sql/statements.js';
+export type { Parameter, StatementKind, StatementSpan, StatementSummary } from './sql/statements.js';
+export { TransactionState, type TransactionStep } from './sql/transaction-state.js';
 export { Pool, LitepoolWarning } from './pool/pool.js';
 export type {
   AcquireOptions,

@@ -234,8 +234,9 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   constructor(options: PoolOptions, factory: ConnectionFactoryMaker) {
     super();
     this.options = resolveOptions(options);
-    this.#networkFilesystem = onNetworkFilesystem(this.options.filename);
-    this.strategy = resolveStrategy(this.options.strategy, this.#networkFilesystem);
+    const { backend } = this.options;
+    this.#networkFilesystem = backend === undefined && onNetworkFilesystem(this.options.filename);
+    this.strategy = backend === undefined ? resolveStrategy(this.options.strategy, this.#networkFilesystem) : backend.strategy();
     this.#factory = factory(this.options, this.strategy);
     const common = {
       strategy: this.strategy,

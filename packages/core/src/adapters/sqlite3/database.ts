@@ -15,7 +15,7 @@ import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callba
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, sqlite3Error, toSqlite3Error, type Sqlite3Error } from './errors.js';
 import { openShared, type PoolReference } from './shared-pools.js';
 import { Statement } from './statement.js';
-import { TransactionState } from './transaction-state.js';
+import { TransactionState } from '../../sql/transaction-state.js';
 
 /** Options accepted in place of `mode`: the open flags plus the pool's options. */
 export interface DatabaseOptions extends Partial<Omit<PoolOptions, 'filename'>> {
@@ -120,10 +120,10 @@ export class Database extends EventEmitter {
 
   async #openSession(): Promise<Session> {
     const memory = this.filename === ':memory:' || this.filename === '';
-    if (!memory && !existsSync(this.filename) && (this.mode & OPEN_CREATE) === 0) {
+    if (this.#options.backend === undefined && !memory && !existsSync(this.filename) && (this.mode & OPEN_CREATE) === 0) {
       throw sqlite3Error('CANTOPEN', 'unable to open database file');
     }
-    const strategy = this.#options.strategy ?? (process.env.LITEPOOL_STRATEGY || undefined);
+    const strategy = this.#options.backend === undefined ? (this.#options.strategy ?? (process.env.LITEPOOL_STRATEGY || undefined)) : undefined;
     this.#reference = await openShared(this.filename, { ...this.#options, ...(strategy === undefined ? {} : { strategy }) });
     const readOnly = (this.mode & OPEN_READONLY) !== 0 && (this.mode & OPEN_READWRITE) === 0;
     // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.

@@ -38,7 +38,7 @@ function optionsKey(options: Omit<PoolOptions, 'filename'>): string | undefined 
 }
 
 function start(filename: string, options: Omit<PoolOptions, 'filename'>, scratch: string | undefined): Entry {
-  const pool = createPool({ ...options, filename });
+  const pool = createPool(options.backend === undefined ? { ...options, filename } : options);
   // The first statement opens a connection: a file that cannot be opened fails here, once, for every Database.
   const opened = pool.get('SELECT 1').then(() => undefined);
   opened.catch(() => {});
@@ -61,9 +61,12 @@ async function stop(entry: Entry): Promise<void> {
  * worker threads cannot share a memory database), removed when it closes.
  */
 export async function openShared(filename: string, options: Omit<PoolOptions, 'filename'>): Promise<PoolReference> {
-  const memory = filename === ':memory:' || filename === '';
-  const optionsText = optionsKey(options);
-  const key = memory || optionsText === undefined ? undefined : `${resolve(filename)}\0${optionsText}`;
+  const { backend, ...rest } = options;
+  // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
+  const memory = backend === undefined && (filename === ':memory:' || filename === '');
+  const optionsText = optionsKey(rest);
+  const where = backend === undefined ? resolve(filename) : backend.location;
+  const key = memory || optionsText === undefined ? undefined : `${where}\0${optionsText}`;
   let entry = key === undefined ? undefined : shared.get(key);
   if (entry === undefined) {
     const scratch = memory ? mkdtempSync(join(tmpdir(), 'litepool-memory-')) : undefined;

@@ -1,10 +1,11 @@
 /**
- * Whether node-sqlite3's one connection would be inside a transaction, read
- * from the SQL as it is issued (before it runs): what a `Database` issues
- * between BEGIN (or an outermost SAVEPOINT) and its end must go to the one
- * connection that holds the transaction, in order.
+ * Whether a connection is inside a transaction, read from the SQL sent on it
+ * (before it runs): BEGIN or an outermost SAVEPOINT opens one; COMMIT, END,
+ * ROLLBACK (not TO) or releasing that SAVEPOINT ends it. The node-sqlite3
+ * drop-in routes a `Database`'s statements by it; a backend whose engine does
+ * not report autocommit (dqlite) tracks its connections with it.
  */
-import { classify, statementHeads } from '../../sql/statements.js';
+import { classify, statementHeads } from './statements.js';
 
 /** What one piece of SQL does to the transaction. */
 export interface TransactionStep {

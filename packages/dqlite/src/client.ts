@@ -1,0 +1,187 @@
+/**
+ * A dqlite client: finds the leader (any node tells who leads), registers
+ * with it, opens a database, and runs SQL with parameters. One client is one
+ * connection to the leader; it does not reconnect (see connection.ts).
+ */
+import { SqliteError } from '@litepool/core';
+import { codeName, isLeadershipCode } from './codes.js';
+import { ClusterUnavailableError, DqliteProtocolError } from './errors.js';
+import { DqliteSocket, SocketClosedError, type Message } from './socket.js';
+import { Request, Response, Writer, decodeRows, type Reader, type WireValue } from './wire.js';
+
+/** What the leader answered a statement that writes. */
+export interface ExecResult {
+  readonly lastInsertId: bigint;
+  readonly rowsAffected: number;
+}
+
+/** A result set. */
+export interface QueryResult {
+  readonly columns: readonly string[];
+  readonly rows: unknown[][];
+}
+
+/** An error the node reported, with SQLite's (or dqlite's) result code. */
+export class NodeFailure extends Error {
+  /** @param code the numeric result code @param message the node's message */
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** Whether the node is not, or stopped being, the leader. */
+  get leadership(): boolean {
+    return isLeadershipCode(this.code);
+  }
+
+  /** As litepool's `SqliteError`, with the code's name (`SQLITE_CONSTRAINT_UNIQUE`). */
+  toSqliteError(): SqliteError {
+    return new SqliteError(this.message, codeName(this.code), { cause: this });
+  }
+}
+
+function failure(message: Message): NodeFailure {
+  const code = Number(message.body.uint64());
+  return new NodeFailure(code, message.body.string());
+}
+
+function expect(message: Message | undefined, type: number, what: string): Reader {
+  if (message === undefined) throw new DqliteProtocolError(`dqlite: no response to ${what}`);
+  if (message.type === Response.Failure) throw failure(message);
+  if (message.type !== type) throw new DqliteProtocolError(`dqlite: ${what} answered with message type ${message.type}, expected ${type}`);
+  return message.body;
+}
+
+/** One connection to the leader, with a database open on it. */
+export class DqliteClient {
+  private constructor(
+    readonly socket: DqliteSocket,
+    readonly database: number,
+    /** The leader's address. */
+    readonly leader: string,
+  ) {}
+
+  /**
+   * Finds the leader among `servers` (each tells who leads), connects to it,
+   * registers and opens `database`. Rejects with `ERR_CLUSTER_UNAVAILABLE`
+   * when no leader answers within `timeoutMs` (tried again and again until then).
+   */
+  static async connect(servers: readonly string[], database: string, timeoutMs: number): Promise<DqliteClient> {
+    const deadline = performance.now() + timeoutMs;
+    let lastError: unknown;
+    for (let round = 0; ; round++) {
+      for (const server of servers) {
+        const left = deadline - performance.now();
+        if (left <= 0) break;
+        try {
+          const client = await DqliteClient.#tryLeader(server, database, Math.min(left, 2_000));
+          if (client !== undefined) return client;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      // No leader yet (an election): wait a little, longer each round.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50 * 2 ** Math.min(round, 5))));
+    }
+    throw new ClusterUnavailableError(
+      `No dqlite leader answered within ${timeoutMs} ms (tried ${servers.join(', ')})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      { cause: lastError },
+    );
+  }
+
+  /**
+   * Asks `server` who leads; connects to that leader (possibly `server`
+   * itself). Undefined when no leader is known. Every step is bounded by
+   * `timeoutMs` (a node in the middle of an election may not answer).
+   */
+  static async #tryLeader(server: string, database: string, timeoutMs: number): Promise<DqliteClient | undefined> {
+    const sockets: DqliteSocket[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        for (const socket of sockets) socket.close();
+        reject(new SocketClosedError(`dqlite node ${server}: no answer within ${timeoutMs} ms`, false));
+      }, timeoutMs);
+    });
+    expired.catch(() => {});
+    const attempt = async (): Promise<DqliteClient | undefined> => {
+      const asked = await DqliteSocket.connect(server, timeoutMs);
+      sockets.push(asked);
+      const leader = await askLeader(asked);
+      if (leader === '') return undefined;
+      let socket = asked;
+      if (leader !== server) {
+        asked.close();
+        socket = await DqliteSocket.connect(leader, timeoutMs);
+        sockets.push(socket);
+        // The leader itself confirms it leads (it may have just stepped down).
+        if ((await askLeader(socket)) !== leader) return undefined;
+      }
+      const [welcome] = await socket.request(new Writer().uint64(0).message(Request.Client));
+      expect(welcome, Response.Welcome, 'client registration');
+      const [opened] = await socket.request(new Writer().string(database).uint64(0).string('volatile').message(Request.Open));
+      const db = expect(opened, Response.Db, `opening database ${database}`).body.readUInt32LE(0);
+      return new DqliteClient(socket, db, leader);
+    };
+    try {
+      const client = await Promise.race([attempt(), expired]);
+      for (const socket of sockets) if (socket !== client?.socket) socket.close();
+      return client;
+    } catch (error) {
+      for (const socket of sockets) socket.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the connection is gone. */
+  get closed(): boolean {
+    return this.socket.closed;
+  }
+
+  /** Runs SQL that writes (every statement of it; parameters bind the first). */
+  async exec(sql: string, params: readonly WireValue[]): Promise<ExecResult> {
+    const [message] = await this.socket.request(new Writer().uint64(this.database).string(sql).parameters(params).message(Request.ExecSql));
+    const body = expect(message, Response.Result, 'exec');
+    return { lastInsertId: body.uint64(), rowsAffected: Number(body.uint64()) };
+  }
+
+  /** Runs a query: its columns and every row (all parts of the result set). */
+  async query(sql: string, params: readonly WireValue[], safeIntegers: boolean): Promise<QueryResult> {
+    let columns: readonly string[] = [];
+    const rows: unknown[][] = [];
+    let failed: NodeFailure | undefined;
+    await this.socket.request(new Writer().uint64(this.database).string(sql).parameters(params).message(Request.QuerySql), (message) => {
+      if (message.type === Response.Failure) {
+        failed = failure(message);
+        return true;
+      }
+      if (message.type !== Response.Rows) throw new DqliteProtocolError(`dqlite: a query answered with message type ${message.type}`);
+      const part = decodeRows(message.body, { safeIntegers });
+      columns = part.columns;
+      for (const row of part.rows) rows.push(row);
+      return !part.more;
+    });
+    if (failed !== undefined) throw failed;
+    return { columns, rows };
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.socket.close();
+  }
+}
+
+async function askLeader(socket: DqliteSocket): Promise<string> {
+  const [answer] = await socket.request(new Writer().uint64(0).message(Request.Leader));
+  const body = expect(answer, Response.Node, 'the leader request');
+  body.uint64(); // its id
+  return body.string();
+}
+
+export { SocketClosedError };

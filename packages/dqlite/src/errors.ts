@@ -1,0 +1,51 @@
+/**
+ * What can go wrong with a cluster, as typed errors (all `LitepoolError`s with
+ * a stable `code`), beside SQLite's own errors (`SqliteError`, with SQLite's
+ * extended code), which the leader reports as they are.
+ */
+import { LitepoolError } from '@litepool/core';
+
+/**
+ * The leader was lost while a write's COMMIT (or an autocommit write) was on
+ * its way, and no answer came: it may or may not have committed. The app
+ * decides: re-read to see whether it took effect, or make the write
+ * idempotent and run it again. `code`: `ERR_COMMIT_UNKNOWN`.
+ */
+export class CommitUnknownError extends LitepoolError {
+  /** @param message what was lost @param options the connection's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_COMMIT_UNKNOWN', options);
+  }
+}
+
+/**
+ * The leader was lost before the write reached it (or while its transaction
+ * was still open, which then rolled back): nothing of it was committed, and
+ * it is safe to run again. `code`: `ERR_LEADER_LOST`.
+ */
+export class LeaderLostError extends LitepoolError {
+  /** @param message what was lost @param options the connection's error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_LEADER_LOST', options);
+  }
+}
+
+/**
+ * No node answered as leader within `reconnectTimeoutMs` (or `connectTimeoutMs`
+ * at start): the cluster is down or has no quorum. Callers get this instead of
+ * waiting forever. `code`: `ERR_CLUSTER_UNAVAILABLE`.
+ */
+export class ClusterUnavailableError extends LitepoolError {
+  /** @param message which nodes were tried @param options the last error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_CLUSTER_UNAVAILABLE', options);
+  }
+}
+
+/** The server broke the protocol (an unexpected response type): a bug here or there. `code`: `ERR_DQLITE_PROTOCOL`. */
+export class DqliteProtocolError extends LitepoolError {
+  /** @param message what was unexpected */
+  constructor(message: string) {
+    super(message, 'ERR_DQLITE_PROTOCOL');
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * @litepool/dqlite: the litepool pool API over a dqlite cluster (Raft-replicated
+ * SQLite), with a dqlite wire-protocol client in TypeScript and no dependency
+ * beyond Node and @litepool/core.
+ *
+ * ```ts
+ * import { createPool } from '@litepool/core';
+ * import { dqlite } from '@litepool/dqlite';
+ * const pool = createPool({ backend: dqlite({ servers: ['127.0.0.1:9001', '127.0.0.1:9002', '127.0.0.1:9003'], database: 'app' }) });
+ * ```
+ */
+export { dqlite, type DqliteOptions } from './backend.js';
+export { DqliteClient, NodeFailure, type ExecResult, type QueryResult } from './client.js';
+export { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderLostError } from './errors.js';
+export { readsOnly } from './connection.js';

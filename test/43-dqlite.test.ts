@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { contractSuite } from './helpers/contract.js';
 import { startCluster, type Cluster } from './helpers/dqlite-cluster.js';
-import { hasTool } from './helpers/tools.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { hasTool, needTools } from './helpers/tools.js';
 import { runCounter, setupCounter } from './helpers/workloads.js';
 
 const available = hasTool('dqlite-demo');
@@ -180,5 +182,22 @@ describe('dqlite failover', { skip: available ? false : 'needs dqlite-demo (apt-
     t.diagnostic(
       `writes resumed ${resumedMs} ms after SIGKILL of ${leader}; new leader ${newLeader}; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}; ${acked.size} acknowledged, 0 missing`,
     );
+  });
+});
+
+describe('litepool-dqlite-node', { timeout: 300_000 }, () => {
+  test('built by one command (packages/dqlite/node/build.sh); a 3-node cluster of it serves a pool', async (t) => {
+    if (!needTools(t, 'go')) return;
+    const dir = join(import.meta.dirname, '..', 'packages', 'dqlite', 'node');
+    execFileSync('sh', [join(dir, 'build.sh')], { stdio: 'ignore', timeout: 240_000 });
+    const cluster = (await startCluster(t, { litepoolNode: join(dir, 'litepool-dqlite-node') }))!;
+    const pool = createPool({ backend: dqlite({ servers: [...cluster.servers], database: 'nodes' }) });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (v INTEGER)');
+    await pool.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (1)');
+      await tx.run('INSERT INTO t VALUES (2)');
+    });
+    assert.deepEqual(await pool.get('SELECT sum(v) AS s FROM t'), { s: 3 });
   });
 });

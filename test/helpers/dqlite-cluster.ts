@@ -38,12 +38,15 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The node program: Debian's `dqlite-demo`, or litepool's own node (a path to the built `litepool-dqlite-node`). */
+export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string };
+
 /**
  * Starts 3 nodes and waits until they have a leader. Outside CI, skips the
  * test (returning undefined) when `dqlite-demo` is missing.
  */
-export async function startCluster(t: TestContext): Promise<Cluster | undefined> {
-  if (!needTools(t, 'dqlite-demo')) return undefined;
+export async function startCluster(t: TestContext, program: NodeProgram = 'dqlite-demo'): Promise<Cluster | undefined> {
+  if (program === 'dqlite-demo' && !needTools(t, 'dqlite-demo')) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'litepool-dqlite-'));
   const ports = await Promise.all(Array.from({ length: 6 }, freePort));
   const nodes = [0, 1, 2].map((i) => ({
@@ -55,9 +58,15 @@ export async function startCluster(t: TestContext): Promise<Cluster | undefined>
   const first = nodes[0]!.db;
   const launch = (node: (typeof nodes)[number]): void => {
     mkdirSync(node.dir, { recursive: true });
-    const args = ['--api', node.api, '--db', node.db, '--dir', node.dir];
-    if (node.db !== first) args.push('--join', first);
-    node.process = spawn('dqlite-demo', args, { stdio: 'ignore' });
+    if (program === 'dqlite-demo') {
+      const args = ['--api', node.api, '--db', node.db, '--dir', node.dir];
+      if (node.db !== first) args.push('--join', first);
+      node.process = spawn('dqlite-demo', args, { stdio: 'ignore' });
+    } else {
+      const args = ['--address', node.db, '--dir', node.dir];
+      if (node.db !== first) args.push('--join', first);
+      node.process = spawn(program.litepoolNode, args, { stdio: 'ignore' });
+    }
   };
   const stopped = (node: (typeof nodes)[number]): Promise<void> =>
     new Promise((resolve) => {

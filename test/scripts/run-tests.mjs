@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Queries, transactions, the contract and concurrency suites, the drop-ins and ORMs, backups, the native lifecycle. */
 const CORE =
-  /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle|39-sqlite3-semantics|40-backup|41-orms)\./;
+  /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle|39-sqlite3-semantics|40-backup|41-orms|42-code-next-to-data)\./;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/temp.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['core', 'strategies'];
+const PACKAGES = ['core', 'strategies', 'dqlite'];
 const TOOLS = [
   'typescript@5.9.3',
   '@types/node@22',
@@ -77,13 +77,14 @@ import { open } from '@litepool/core/sqlite';
 import { LitepoolDialect } from '@litepool/core/kysely';
 import { drizzle } from '@litepool/core/drizzle';
 import { connectionPerQueryRunner } from '@litepool/core/typeorm';
+import { dqlite } from '@litepool/dqlite';
 const pool = createPool({ filename: process.argv[2], strategy: 'single-writer' });
 await pool.exec('CREATE TABLE t (v INTEGER)');
 await pool.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', [41]); });
 const row = await pool.get('SELECT v + 1 AS v FROM t');
 const orm = await drizzle(pool).values('SELECT count(*) FROM t');
 await pool.close();
-console.log(JSON.stringify({ v: row.v, wal: wal().name, fileLock: fileLock().name, error: typeof LitepoolError, drop: typeof sqlite3.Database, open: typeof open, dialect: typeof LitepoolDialect, orm, typeorm: typeof connectionPerQueryRunner }));`;
+console.log(JSON.stringify({ v: row.v, wal: wal().name, fileLock: fileLock().name, error: typeof LitepoolError, drop: typeof sqlite3.Database, open: typeof open, dialect: typeof LitepoolDialect, orm, typeorm: typeof connectionPerQueryRunner, dqlite: dqlite({ servers: ['127.0.0.1:9001'], database: 'x' }).kind }));`;
 
 const CJS = `
 const { createPool } = require('@litepool/core');
@@ -141,7 +142,7 @@ test('npm pack and pnpm pack write installable manifests (no workspace: protocol
 
 test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript consumers; publint and attw are clean', (t) => {
   const tarballs = pack(t, 'npm');
-  const dir = project(t, [tarballs.core!, tarballs.strategies!, ...TOOLS]);
+  const dir = project(t, [tarballs.core!, tarballs.strategies!, tarballs.dqlite!, ...TOOLS]);
   const db = join(dir, 'app.db');
   writeFileSync(join(dir, 'app.mjs'), ESM);
   assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.mjs', db])), {
@@ -154,6 +155,7 @@ test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript co
     dialect: 'function',
     orm: [[1]],
     typeorm: 'function',
+    dqlite: 'dqlite',
   });
   writeFileSync(join(dir, 'app.cjs'), CJS);
   assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.cjs', join(dir, 'cjs.db')])), { v: 42, drop: 42 });

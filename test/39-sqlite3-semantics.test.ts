@@ -307,4 +307,34 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.equal(backup.remaining, 0);
     assert.ok(backup.pageCount > 20);
   });
+
+  test('lastID after a statement that inserts nothing is the writer connection’s last insert rowid; trace shows the SQL as written', async (t) => {
+    const filename = tempDb(t);
+    const db = await openDb(t, filename);
+    const other = await openDb(t, filename);
+    await run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+    await run(other, 'INSERT INTO t (v) VALUES (1), (2), (3)');
+    const { self } = await run(db, 'UPDATE t SET v = v + 1 WHERE id = ?', 1);
+    assert.equal(self.lastID, 3, 'the other Database’s insert, on the shared writer');
+    const traced: string[] = [];
+    db.on('trace', (sql: string) => traced.push(sql));
+    await get(db, 'SELECT v FROM t WHERE id = ?', 2);
+    assert.deepEqual(traced, ['SELECT v FROM t WHERE id = ?']);
+  });
+
+  test('a read-only transaction holds the writer like any transaction: another Database’s write waits for its COMMIT', async (t) => {
+    const filename = tempDb(t);
+    const reader = await openDb(t, filename);
+    const writer = await openDb(t, filename);
+    await run(reader, 'CREATE TABLE t (v)');
+    await run(reader, 'BEGIN');
+    await get(reader, 'SELECT count(*) AS n FROM t');
+    let written = false;
+    const write = run(writer, 'INSERT INTO t VALUES (1)').then(() => (written = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(written, false, 'the write waits for the open transaction');
+    await run(reader, 'COMMIT');
+    await write;
+    assert.equal(written, true);
+  });
 });

@@ -53,6 +53,11 @@ describe('pool.backup', () => {
     const whole = await pool.backup(join(dir, 'whole.db'), { pagesPerStep: -1 });
     assert.equal(whole.remainingPages, 0);
     assert.equal(rowsIn(join(dir, 'whole.db')), 2000 + writes);
+    // Restored: a pool on the copy holds exactly what the source holds.
+    const restored = createPool({ filename: join(dir, 'whole.db') });
+    t.after(() => restored.close());
+    assert.deepEqual(await restored.all('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    assert.deepEqual(await restored.all('SELECT id, pad FROM t ORDER BY id'), await pool.all('SELECT id, pad FROM t ORDER BY id'));
   });
 
   test('VACUUM INTO makes a compacted copy; it refuses an existing destination; a bad pagesPerStep is refused', async (t) => {

@@ -9,6 +9,8 @@
  *   await tx.run('UPDATE counter SET n = ?', [row!.n + 1]);
  * });
  * ```
+ *
+ * @module @litepool/core
  */
 export { createPool } from './create-pool.js';
 export { isBackend, type Backend } from './backend.js';

@@ -8,6 +8,8 @@
  * import { dqlite } from '@litepool/dqlite';
  * const pool = createPool({ backend: dqlite({ servers: ['127.0.0.1:9001', '127.0.0.1:9002', '127.0.0.1:9003'], database: 'app' }) });
  * ```
+ *
+ * @module @litepool/dqlite
  */
 export { dqlite, type DqliteOptions } from './backend.js';
 export { DqliteClient, NodeFailure, type ExecResult, type QueryResult } from './client.js';

@@ -15,6 +15,8 @@
  * transactions queue instead of interleaving (Drizzle's better-sqlite3
  * driver cannot await inside a transaction at all). Nested transactions are
  * savepoints.
+ *
+ * @module @litepool/core/drizzle
  */
 import * as drizzleCore from 'drizzle-orm';
 import {

@@ -12,6 +12,8 @@
  * rolls back, so it keeps the writer across awaits and concurrent
  * transactions queue instead of interleaving. SQL is compiled by Kysely's own
  * SQLite compiler, adapter and introspector.
+ *
+ * @module @litepool/core/kysely
  */
 import {
   CompiledQuery,

@@ -3,6 +3,8 @@
  * litepool pool: change `import { open } from 'sqlite'` to
  * `import { open } from '@litepool/core/sqlite'`. Built on the node-sqlite3
  * layer ({@link Sqlite3Database}), as `sqlite` is built on node-sqlite3.
+ *
+ * @module @litepool/core/sqlite
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

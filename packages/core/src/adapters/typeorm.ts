@@ -16,6 +16,8 @@
  * a session of the one shared pool, opened with TypeORM's own setup
  * (`PRAGMA foreign_keys = ON`, …) and closed when the runner is released.
  * Concurrent transactions then queue for the writer instead of interleaving.
+ *
+ * @module @litepool/core/typeorm
  */
 import { ArgumentError } from '../index.js';
 import { Database } from './sqlite3/database.js';

@@ -86,7 +86,7 @@ export interface PoolOptions {
   /**
    * A module (a path or a file URL; it may be the `setup` module) whose
    * exported functions `(db, ...args)` are procedures, called by name with
-   * {@link Pool.call}: each runs in a worker thread, synchronously, a write
+   * `pool.call`: each runs in a worker thread, synchronously, a write
    * procedure in a transaction on the writer, one marked read-only
    * (`readOnlyProcedure(fn)`) on a reader.
    */

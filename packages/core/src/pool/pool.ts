@@ -91,7 +91,7 @@ export interface CloseOptions {
 
 /** Something the application should know about; a pool emits it as a `warning` event. */
 export class LitepoolWarning extends Error {
-  /** A stable code: `LITEPOOL_LEASE_HELD`, `LITEPOOL_LEASE_ROLLED_BACK`, `LITEPOOL_NO_INTERRUPT`, `LITEPOOL_STATEMENT_ABANDONED`, `LITEPOOL_CONNECTION_ABANDONED`. */
+  /** A stable code: `LITEPOOL_LEASE_HELD`, `LITEPOOL_LEASE_ROLLED_BACK`, `LITEPOOL_NO_INTERRUPT`, `LITEPOOL_STATEMENT_ABANDONED`, `LITEPOOL_CONNECTION_ABANDONED`, `LITEPOOL_LEADER_CHANGED` (dqlite). */
   readonly code: string;
 
   /** @param code the stable code @param message what happened, for people */

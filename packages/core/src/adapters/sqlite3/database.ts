@@ -123,7 +123,8 @@ export class Database extends EventEmitter {
     if (this.#options.backend === undefined && !memory && !existsSync(this.filename) && (this.mode & OPEN_CREATE) === 0) {
       throw sqlite3Error('CANTOPEN', 'unable to open database file');
     }
-    const strategy = this.#options.backend === undefined ? (this.#options.strategy ?? (process.env.LITEPOOL_STRATEGY || undefined)) : undefined;
+    const strategy =
+      this.#options.backend === undefined ? (this.#options.strategy ?? (process.env.LITEPOOL_STRATEGY || undefined)) : undefined;
     this.#reference = await openShared(this.filename, { ...this.#options, ...(strategy === undefined ? {} : { strategy }) });
     const readOnly = (this.mode & OPEN_READONLY) !== 0 && (this.mode & OPEN_READWRITE) === 0;
     // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.

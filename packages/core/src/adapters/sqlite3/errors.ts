@@ -146,14 +146,6 @@ export const LIMIT_TRIGGER_DEPTH = 10;
 /** SQLITE_LIMIT_WORKER_THREADS. */
 export const LIMIT_WORKER_THREADS = 11;
 
-/** An error as node-sqlite3 gives it: `message` "SQLITE_X: …", `errno` and `code` of SQLite's primary result code. */
-export interface Sqlite3Error extends Error {
-  /** SQLite's primary result code (19 for any constraint failure). */
-  errno: number;
-  /** `SQLITE_` and the primary code's name (`SQLITE_CONSTRAINT`). */
-  code: string;
-}
-
 /** @internal A node-sqlite3 error of primary code `code` (`CONSTRAINT` or `SQLITE_CONSTRAINT`). */
 export function sqlite3Error(code: string, message: string, cause?: unknown): Sqlite3Error {
   const name = code.replace(/^SQLITE_/, '');

@@ -66,7 +66,7 @@ async function litepool() {
 }
 
 const expected = HANDLERS * INCREMENTS;
-const rows = { 'one shared connection': await naive(), 'litepool (wal)': await litepool() };
+const rows = { 'one shared connection': await naive(), 'litepool (default strategy)': await litepool() };
 console.log(`${HANDLERS} handlers x ${INCREMENTS} increments, expected final count ${expected}\n`);
 console.log('| subject | failed calls | final count | lost updates | time (ms) |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
@@ -74,5 +74,5 @@ for (const [name, r] of Object.entries(rows)) {
   console.log(`| ${name} | ${r.errors} | ${r.final} | ${expected - r.errors - r.final} | ${r.ms.toFixed(0)} |`);
 }
 rmSync(dir, { recursive: true, force: true });
-const ok = rows['litepool (wal)'].errors === 0 && rows['litepool (wal)'].final === expected;
+const ok = rows['litepool (default strategy)'].errors === 0 && rows['litepool (default strategy)'].final === expected;
 process.exit(ok ? 0 : 1);

@@ -38,6 +38,26 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Waits until the cluster has `count` voters: nodes join as spares and are
+ * promoted over the following seconds, and until then the leader is the only
+ * voter (killing it would leave no quorum).
+ */
+export async function waitForVoters(servers: readonly string[], count: number): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const client = await DqliteClient.connect(servers, 'probe', 20_000);
+    try {
+      const voters = (await client.cluster()).filter((node) => node.role === 'voter').length;
+      if (voters >= count) return;
+      if (performance.now() > deadline) throw new Error(`The dqlite cluster has ${voters} voters after 60 s, expected ${count}`);
+    } finally {
+      client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** The node program: Debian's `dqlite-demo`, or litepool's own node (a path to the built `litepool-dqlite-node`). */
 export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string };
 
@@ -110,8 +130,6 @@ export async function startCluster(t: TestContext, program: NodeProgram = 'dqlit
     },
   };
   t.after(() => cluster.stop());
-  // Every node known to the cluster (joins take a moment after the leader is elected).
-  await cluster.leader();
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await waitForVoters(servers, 3);
   return cluster;
 }

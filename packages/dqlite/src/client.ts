@@ -21,6 +21,16 @@ export interface QueryResult {
   readonly rows: unknown[][];
 }
 
+/** A node of the cluster, as the leader knows it. */
+export interface ClusterNode {
+  readonly id: bigint;
+  readonly address: string;
+  /** `voter` (takes part in elections and commits), `standby` (replicates, may be promoted), `spare`. */
+  readonly role: 'voter' | 'standby' | 'spare';
+}
+
+const ROLES = ['voter', 'standby', 'spare'] as const;
+
 /** An error the node reported, with SQLite's (or dqlite's) result code. */
 export class NodeFailure extends Error {
   /** @param code the numeric result code @param message the node's message */
@@ -169,6 +179,20 @@ export class DqliteClient {
     });
     if (failed !== undefined) throw failed;
     return { columns, rows };
+  }
+
+  /** The cluster's nodes and their roles, as the leader knows them. */
+  async cluster(): Promise<ClusterNode[]> {
+    const [message] = await this.socket.request(new Writer().uint64(1).message(Request.Cluster));
+    const body = expect(message, Response.Nodes, 'the cluster request');
+    const count = Number(body.uint64());
+    const nodes: ClusterNode[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = body.uint64();
+      const address = body.string();
+      nodes.push({ id, address, role: ROLES[Number(body.uint64())] ?? 'spare' });
+    }
+    return nodes;
   }
 
   /** Closes the connection. */

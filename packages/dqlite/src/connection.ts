@@ -361,69 +361,72 @@ export class DqliteConnection implements Connection {
   }
 
   /**
-   * Group commit: one transaction, each request in its own SAVEPOINT (rolled
-   * back alone on a failure), all answered after the one COMMIT, which is one
-   * entry of the replicated log.
+   * Group commit: the queued writes in one transaction, all answered after
+   * the one COMMIT, which is one entry of the replicated log. Each member is
+   * one round trip (no SAVEPOINT around it): when one fails, the whole group
+   * is rolled back (so nothing of it can have stayed, whatever SQLite did to
+   * the transaction), that member is answered with its error, and the others,
+   * none of them acknowledged, run again in a new group.
    */
   async #runGroup(batch: Batch): Promise<void> {
-    const results: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
     const control = (sql: string): Request => ({ op: 'exec', sql, params: undefined });
-    const fail = (error: Error): void => {
-      for (let i = 0; i < batch.waiters.length; i++) {
-        const result = results[i];
-        if (result !== undefined && !result.ok) batch.waiters[i]!.reject(result.error);
-        else batch.waiters[i]!.reject(error);
-      }
-    };
-    try {
-      await this.#run(control('BEGIN IMMEDIATE'), { resolve() {}, reject() {} });
-      for (let i = 0; i < batch.requests.length; i++) {
-        const request = batch.requests[i]!;
-        await this.#run(control('SAVEPOINT litepool_group'), { resolve() {}, reject() {} });
-        try {
-          results.push({ ok: true, value: await this.#run(request, batch.waiters[i]!) });
-          await this.#run(control('RELEASE litepool_group'), { resolve() {}, reject() {} });
-        } catch (error) {
-          if (error instanceof LeaderGone) throw error;
-          results.push({ ok: false, error: error as Error });
-          await this.#run(control('ROLLBACK TO litepool_group; RELEASE litepool_group'), { resolve() {}, reject() {} });
+    const quiet: Pending = { resolve() {}, reject() {} };
+    let pending = batch.requests.map((_, i) => i);
+    while (pending.length > 0) {
+      const values = new Map<number, unknown>();
+      let failed: { at: number; error: Error } | undefined;
+      try {
+        await this.#run(control('BEGIN IMMEDIATE'), quiet);
+        for (const [position, i] of pending.entries()) {
+          try {
+            values.set(i, await this.#run(batch.requests[i]!, batch.waiters[i]!));
+          } catch (error) {
+            if (error instanceof LeaderGone) throw error;
+            failed = { at: position, error: error as Error };
+            break;
+          }
         }
+      } catch (error) {
+        // Nothing was committed: COMMIT was never sent.
+        if (error instanceof LeaderGone) this.#dropClient();
+        else await this.#rollback();
+        const lost =
+          error instanceof LeaderGone
+            ? new LeaderLostError(
+                'The dqlite leader was lost before this group of writes committed: nothing of it was applied; it is safe to run again',
+                {
+                  cause: error.cause,
+                },
+              )
+            : (error as Error);
+        for (const i of pending) batch.waiters[i]!.reject(lost);
+        return;
       }
-    } catch (error) {
-      // Nothing was committed: COMMIT was never sent.
-      if (error instanceof LeaderGone) this.#dropClient();
-      else await this.#rollback();
-      fail(
-        error instanceof LeaderGone
-          ? new LeaderLostError(
-              'The dqlite leader was lost before this group of writes committed: nothing of it was applied; it is safe to run again',
-              {
-                cause: error.cause,
-              },
-            )
-          : (error as Error),
-      );
-      return;
-    }
-    try {
-      await this.#run(control('COMMIT'), { resolve() {}, reject() {} });
-    } catch (error) {
-      if (error instanceof LeaderGone) {
-        this.#dropClient();
-        fail(
-          error.applied
+      if (failed !== undefined) {
+        await this.#rollback();
+        const member = pending[failed.at]!;
+        batch.waiters[member]!.reject(failed.error);
+        pending = pending.filter((i) => i !== member);
+        continue;
+      }
+      try {
+        await this.#run(control('COMMIT'), quiet);
+      } catch (error) {
+        let reason = error as Error;
+        if (error instanceof LeaderGone) {
+          this.#dropClient();
+          reason = error.applied
             ? new CommitUnknownError('The dqlite leader was lost while COMMIT was on its way: these writes may or may not have committed', {
                 cause: error.cause,
               })
-            : new LeaderLostError('The dqlite leader refused COMMIT as no longer the leader: nothing was applied', { cause: error.cause }),
-        );
-      } else {
-        await this.#rollback();
-        fail(error as Error);
+            : new LeaderLostError('The dqlite leader refused COMMIT as no longer the leader: nothing was applied', { cause: error.cause });
+        } else await this.#rollback();
+        for (const i of pending) batch.waiters[i]!.reject(reason);
+        return;
       }
+      for (const i of pending) batch.waiters[i]!.resolve(values.get(i));
       return;
     }
-    results.forEach((result, i) => (result.ok ? batch.waiters[i]!.resolve(result.value) : batch.waiters[i]!.reject(result.error)));
   }
 
   async #rollback(): Promise<void> {

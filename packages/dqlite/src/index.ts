@@ -12,6 +12,6 @@
  * @module @litepool/dqlite
  */
 export { dqlite, type DqliteOptions } from './backend.js';
-export { DqliteClient, NodeFailure, type ExecResult, type QueryResult } from './client.js';
+export { DqliteClient, NodeFailure, type ClusterNode, type ExecResult, type QueryResult } from './client.js';
 export { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderLostError } from './errors.js';
 export { readsOnly } from './connection.js';

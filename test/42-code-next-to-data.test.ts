@@ -124,7 +124,7 @@ describe('procedures', () => {
     const funds = await p.call('transfer', 1, 2, 1000).catch((e: unknown) => e);
     assert.ok(funds instanceof RangeError);
     assert.equal((funds as RangeError & { code: string }).code, 'E_FUNDS');
-    assert.match((funds).message, /account 1 has 70, needs 1000/);
+    assert.match(funds.message, /account 1 has 70, needs 1000/);
     const domain = await p.call('domainFailure').catch((e: unknown) => e);
     assert.equal((domain as Error).name, 'DomainError');
     assert.equal((domain as Error & { code: string }).code, 'E_DOMAIN');

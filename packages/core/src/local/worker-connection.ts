@@ -25,6 +25,7 @@ import {
 } from './protocol.js';
 import { blobsToBuffers } from '../values.js';
 import { fromWireError } from './values.js';
+import { addSeq, InFlightRing } from './in-flight.js';
 
 /** A statement running this long, with requests waiting behind it, lets them move to another connection. */
 export const STALL_MS = 20;
@@ -61,6 +62,17 @@ interface InFlight {
   /** When the running request was interrupted (performance.now()). */
   interruptedAt?: number;
   onAbort?: () => void;
+}
+
+/** A batch waiting for room in the ring: more requests were sent than the claim ring can tell apart. */
+interface HeldBatch {
+  readonly requests: Request[];
+  readonly waiters: Pending[];
+  readonly options: SendOptions;
+  /** Resolves the promise {@link WorkerConnection.send} returned, once the batch is answered. */
+  readonly done: () => void;
+  /** Stop watching the callers' signals (the batch is sent, or failed). */
+  readonly detach: (() => void)[];
 }
 
 /** Connections that can be interrupted, across every pool of the process. */
@@ -143,7 +155,13 @@ export class WorkerConnection implements Connection {
   readonly #mask: number;
   readonly #origin: number;
   readonly #exited: Promise<void>;
-  readonly #pending = new Map<number, InFlight>();
+  readonly #pending: InFlightRing<InFlight>;
+  /**
+   * Batches sent while the ring had no room for them (a transaction that
+   * issues thousands of statements without awaiting them), sent in order as
+   * earlier requests are answered.
+   */
+  readonly #held: HeldBatch[] = [];
   /** One resolver per batch sent, oldest first: a worker answers its batches in order. */
   readonly #batches: (() => void)[] = [];
   #seq = 0;
@@ -166,6 +184,7 @@ export class WorkerConnection implements Connection {
     this.#control = control;
     this.#claims = claims;
     this.#mask = claims.length - 1;
+    this.#pending = new InFlightRing(claims.length);
     this.#origin = origin;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
@@ -294,8 +313,15 @@ export class WorkerConnection implements Connection {
       for (const waiter of waiters) waiter.reject(this.dead);
       return Promise.resolve();
     }
-    const first = this.#seq + 1;
-    this.#seq += requests.length;
+    if (this.#held.length > 0 || (this.#pending.size > 0 && !this.#pending.fits(requests.length))) {
+      return this.#hold(requests, waiters, options);
+    }
+    return this.#postNow(requests, waiters, options);
+  }
+
+  #postNow(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
+    const first = addSeq(this.#seq, 1);
+    this.#seq = addSeq(this.#seq, requests.length);
     for (let i = 0; i < requests.length; i++) {
       const waiter = waiters[i]!;
       const entry: InFlight = {
@@ -304,8 +330,8 @@ export class WorkerConnection implements Connection {
         timeoutMs: waiter.timeoutMs ?? this.#config.statementTimeoutMs,
         settled: false,
       };
-      const seq = first + i;
-      this.#pending.set(seq, entry);
+      const seq = addSeq(first, i);
+      this.#pending.add(seq, entry);
       const { signal } = waiter;
       if (signal !== undefined) {
         entry.onAbort = () => this.#stop(seq, abortReason(signal));
@@ -329,9 +355,48 @@ export class WorkerConnection implements Connection {
     }
     // Aborted before the message even left: it is taken back now (the worker will skip it).
     for (let i = 0; i < requests.length; i++)
-      if (waiters[i]!.signal?.aborted === true) this.#stop(first + i, abortReason(waiters[i]!.signal!));
+      if (waiters[i]!.signal?.aborted === true) this.#stop(addSeq(first, i), abortReason(waiters[i]!.signal!));
     this.#arm(STALL_MS);
     return new Promise((resolve) => this.#batches.push(resolve));
+  }
+
+  /** Keeps a batch until the ring has room; a caller that aborts meanwhile is answered at once. */
+  #hold(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
+    return new Promise((done) => {
+      const held: HeldBatch = { requests: [...requests], waiters: [...waiters], options, done, detach: [] };
+      for (const waiter of waiters) {
+        const { signal } = waiter;
+        if (signal === undefined) continue;
+        const onAbort = (): void => {
+          const at = held.waiters.indexOf(waiter);
+          if (at < 0) return;
+          held.requests.splice(at, 1);
+          held.waiters.splice(at, 1);
+          waiter.reject(abortReason(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        held.detach.push(() => signal.removeEventListener('abort', onAbort));
+      }
+      this.#held.push(held);
+    });
+  }
+
+  /** Takes held batches off the list (to send, take back or fail them). */
+  #unhold(count = this.#held.length): HeldBatch[] {
+    const taken = this.#held.splice(0, count);
+    for (const held of taken) for (const detach of held.detach) detach();
+    return taken;
+  }
+
+  /** Sends held batches, in order, while the ring has room for them. */
+  #sendHeld(): void {
+    while (this.#held.length > 0 && this.dead === undefined) {
+      const next = this.#held[0]!;
+      if (this.#pending.size > 0 && !this.#pending.fits(next.requests.length)) return;
+      const [held] = this.#unhold(1);
+      if (held!.requests.length === 0) held!.done();
+      else void this.#postNow(held!.requests, held!.waiters, held!.options).then(held!.done);
+    }
   }
 
   /**
@@ -346,7 +411,7 @@ export class WorkerConnection implements Connection {
     first: number,
     error: unknown,
   ): Promise<void> {
-    for (let i = 0; i < requests.length; i++) this.#forget(first + i);
+    for (let i = 0; i < requests.length; i++) this.#forget(addSeq(first, i));
     if (requests.length === 1) {
       waiters[0]!.reject(
         new ArgumentError(
@@ -360,10 +425,14 @@ export class WorkerConnection implements Connection {
 
   reclaim(): Reclaimed[] {
     const taken: Reclaimed[] = [];
-    for (const [seq, entry] of this.#pending) {
+    for (const [seq, entry] of this.#pending.entries()) {
       if (entry.settled || !this.#cancel(seq)) continue;
       this.#forget(seq);
       taken.push({ request: entry.request, waiter: entry.waiter });
+    }
+    for (const held of this.#unhold()) {
+      held.requests.forEach((request, i) => taken.push({ request, waiter: held.waiters[i]! }));
+      held.done();
     }
     return taken;
   }
@@ -371,7 +440,11 @@ export class WorkerConnection implements Connection {
   /** Stops everything in flight with `reason` (the pool is being destroyed). */
   stopAll(reason: Error): void {
     this.#sendCarried(); // in flight like the rest, so stopped like the rest
-    for (const seq of [...this.#pending.keys()]) this.#stop(seq, reason);
+    for (const held of this.#unhold()) {
+      for (const waiter of held.waiters) waiter.reject(reason);
+      held.done();
+    }
+    for (const [seq] of this.#pending.entries()) this.#stop(seq, reason);
   }
 
   close(graceMs = CLOSE_GRACE_MS): Promise<void> {
@@ -383,6 +456,11 @@ export class WorkerConnection implements Connection {
   async #close(graceMs: number): Promise<void> {
     this.dead ??= new WorkerCrashedError('The connection was closed');
     clearTimeout(this.#watchdog);
+    // Never to be sent now: their callers learn it at once.
+    for (const held of this.#unhold()) {
+      for (const waiter of held.waiters) waiter.reject(this.dead);
+      held.done();
+    }
     try {
       this.#worker.postMessage({ type: 'close' } satisfies ToWorker);
     } catch {
@@ -438,6 +516,7 @@ export class WorkerConnection implements Connection {
     if (this.#cancel(seq)) {
       this.#forget(seq);
       entry.waiter.reject(reason);
+      this.#sendHeld();
       return;
     }
     entry.interruptedAt = performance.now();
@@ -518,8 +597,12 @@ export class WorkerConnection implements Connection {
 
   /** Whether requests were sent after `running` and wait behind it. */
   #waitingBehind(running: number): boolean {
-    for (const [seq, entry] of this.#pending) if (seq > running && !entry.settled) return true;
-    return false;
+    let after = false;
+    for (const [seq, entry] of this.#pending.entries()) {
+      if (after && !entry.settled) return true;
+      after ||= seq === running;
+    }
+    return this.#held.length > 0;
   }
 
   /**
@@ -562,13 +645,18 @@ export class WorkerConnection implements Connection {
       }
     });
     this.#batches.shift()?.();
+    this.#sendHeld();
   }
 
   #failAll(error: Error): void {
-    const entries = [...this.#pending.entries()];
+    const entries = this.#pending.entries();
     for (const [seq] of entries) this.#forget(seq);
     for (const [, entry] of entries) if (!entry.settled) entry.waiter.reject(entry.stopping ?? error);
     for (const done of this.#batches.splice(0)) done();
+    for (const held of this.#unhold()) {
+      for (const waiter of held.waiters) waiter.reject(error);
+      held.done();
+    }
   }
 }
 

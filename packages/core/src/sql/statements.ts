@@ -118,6 +118,36 @@ export interface StatementSpan {
   readonly text: string;
 }
 
+/** Where a comment starting at `i` ends (the index after it); undefined when none starts there. */
+function commentEnd(sql: string, i: number): number | undefined {
+  const c = sql[i];
+  if (c === '-' && sql[i + 1] === '-') {
+    const end = sql.indexOf('\n', i);
+    return end < 0 ? sql.length : end + 1;
+  }
+  if (c === '/' && sql[i + 1] === '*') {
+    const end = sql.indexOf('*/', i + 2);
+    return end < 0 ? sql.length : end + 2;
+  }
+  return undefined;
+}
+
+/** Whether `c` opens a string or a quoted name. */
+const isQuote = (c: string): boolean => c === "'" || c === '"' || c === '`' || c === '[';
+
+/** Where the string or quoted name opening at `i` ends (the index after its closing quote, or the end of `sql`). */
+function quotedEnd(sql: string, i: number): number {
+  const close = sql[i] === '[' ? ']' : sql[i]!;
+  let j = i + 1;
+  for (;;) {
+    const k = sql.indexOf(close, j);
+    if (k < 0) return sql.length;
+    // A doubled quote is an escaped quote (not for [brackets]).
+    if (close !== ']' && sql[k + 1] === close) j = k + 2;
+    else return k + 1;
+  }
+}
+
 /**
  * The statements of `sql`, split where SQLite would end them, each with its
  * leading tokens (comments and whitespace dropped). Empty statements are left out.
@@ -137,36 +167,16 @@ export function statements(sql: string): StatementSpan[] {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
+    const comment = commentEnd(sql, i);
     if (isSpace(c)) {
       i++;
       step(WS);
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? sql.length : end + 1;
+    } else if (comment !== undefined) {
+      i = comment;
       step(WS);
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? sql.length : end + 2;
-      step(WS);
-    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      for (;;) {
-        const k = sql.indexOf(close, j);
-        if (k < 0) {
-          j = sql.length;
-          break;
-        }
-        // A doubled quote is an escaped quote (not for [brackets]).
-        if (close !== ']' && sql[k + 1] === close) {
-          j = k + 2;
-          continue;
-        }
-        j = k + 1;
-        break;
-      }
+    } else if (isQuote(c)) {
       keep(c === "'" ? "'" : '"', i);
-      i = j;
+      i = quotedEnd(sql, i);
       step(OTHER);
     } else if (c === ';') {
       step(SEMI);
@@ -304,29 +314,11 @@ export function parameters(sql: string): Parameter[] {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i]!;
-    if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? sql.length : end + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end < 0 ? sql.length : end + 2;
-    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      for (;;) {
-        const k = sql.indexOf(close, j);
-        if (k < 0) {
-          j = sql.length;
-          break;
-        }
-        if (close !== ']' && sql[k + 1] === close) {
-          j = k + 2;
-          continue;
-        }
-        j = k + 1;
-        break;
-      }
-      i = j;
+    const comment = commentEnd(sql, i);
+    if (comment !== undefined) {
+      i = comment;
+    } else if (isQuote(c)) {
+      i = quotedEnd(sql, i);
     } else if (c === '?') {
       let j = i + 1;
       while (j < sql.length && sql[j]! >= '0' && sql[j]! <= '9') j++;

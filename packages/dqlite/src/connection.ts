@@ -70,8 +70,21 @@ const READ_HEADS = new Set(['SELECT', 'VALUES', 'EXPLAIN']);
 const CONTROL_HEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
 const WRITE_WORD = /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i;
 
+/** What {@link readsOnly} found, by SQL text (apps reuse their SQL; bounded for those that build it). */
+const readOnlySql = new Map<string, boolean>();
+
 /** Whether `sql` only reads: its statements start with SELECT/VALUES/EXPLAIN, a PRAGMA that sets nothing, or a WITH that does not write. */
 export function readsOnly(sql: string): boolean {
+  let known = readOnlySql.get(sql);
+  if (known === undefined) {
+    known = scanReadsOnly(sql);
+    if (readOnlySql.size >= 10_000) readOnlySql.clear();
+    readOnlySql.set(sql, known);
+  }
+  return known;
+}
+
+function scanReadsOnly(sql: string): boolean {
   const found = statements(sql);
   if (found.length === 0) return true;
   return found.every(({ head, text }) => {
@@ -116,10 +129,10 @@ export class DqliteConnection implements Connection {
   #connecting: Promise<DqliteClient> | undefined;
   readonly #queue: Batch[] = [];
   #running = false;
+  /** Waiting for the queue to run empty (close). */
+  readonly #idleWaiters: (() => void)[] = [];
   #closing: Promise<void> | undefined;
   readonly #transaction = new TransactionState();
-  readonly #carried: { request: Request; waiter: Pending }[] = [];
-  #carryFlush: NodeJS.Immediate | undefined;
   #lastLeader: string | undefined;
 
   private constructor(
@@ -146,30 +159,16 @@ export class DqliteConnection implements Connection {
   }
 
   send(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
-    if (this.#carried.length > 0) {
-      clearImmediate(this.#carryFlush);
-      this.#carryFlush = undefined;
-      this.#sendCarried();
-    }
     return this.#enqueue(requests, waiters, options);
   }
 
+  /**
+   * A transaction's COMMIT, its writer already handed on: queued now. Batches
+   * run in the order queued, so it runs before anything sent after it; there
+   * is no message to share (each request is its own round trip).
+   */
   carry(request: Request, waiter: Pending): void {
-    this.#carried.push({ request, waiter });
-    this.#carryFlush ??= setImmediate(() => {
-      this.#carryFlush = undefined;
-      this.#sendCarried();
-    });
-  }
-
-  #sendCarried(): void {
-    const carried = this.#carried.splice(0);
-    if (carried.length === 0) return;
-    void this.#enqueue(
-      carried.map((item) => item.request),
-      carried.map((item) => item.waiter),
-      {},
-    );
+    void this.#enqueue([request], [waiter], {});
   }
 
   #enqueue(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
@@ -197,6 +196,7 @@ export class DqliteConnection implements Connection {
       }
     } finally {
       this.#running = false;
+      for (const idle of this.#idleWaiters.splice(0)) idle();
     }
   }
 
@@ -477,7 +477,6 @@ export class DqliteConnection implements Connection {
   }
 
   stopAll(reason: Error): void {
-    this.#sendCarried();
     for (const batch of this.#queue.splice(0)) {
       for (const waiter of batch.waiters) waiter.reject(reason);
       batch.done();
@@ -487,15 +486,9 @@ export class DqliteConnection implements Connection {
   }
 
   close(graceMs = 10_000): Promise<void> {
-    this.#sendCarried();
     this.#closing ??= (async () => {
-      const drained = new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (!this.#running && this.#queue.length === 0) resolve();
-          else setTimeout(check, 5).unref();
-        };
-        check();
-      });
+      const drained =
+        !this.#running && this.#queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);

@@ -16,15 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CellResult } from './measure.js';
 import { runNetworkBench, type MountKind } from './network.js';
-import {
-  DQLITE_OPS,
-  DQLITE_SUBJECTS,
-  dqliteMarkdown,
-  dqliteTarget,
-  runDqliteCell,
-  startCluster as startDqliteCluster,
-  type DqliteResult,
-} from './dqlite.js';
+import { DQLITE_OPS, DQLITE_SUBJECTS, dqliteMarkdown, dqliteTarget, runDqliteCell, type DqliteResult } from './dqlite.js';
+import { startLocalCluster } from './dqlite-cluster.js';
 import { chart, markdown, networkMarkdown, targets, type RunInfo } from './report.js';
 import { SUBJECTS } from './subjects.js';
 import { WORKLOADS } from './workloads.js';
@@ -153,7 +146,7 @@ async function dqliteRun(): Promise<void> {
   const ms = Number(values['measure-ms'] ?? (values.quick ? 2000 : 5000));
   const started = performance.now();
   process.stderr.write(`litepool bench, dqlite: a 3-node cluster on loopback, ${ms} ms per cell\n`);
-  const cluster = await startDqliteCluster();
+  const cluster = await startLocalCluster();
   const results: DqliteResult[] = [];
   try {
     let cell = 0;

@@ -10,11 +10,7 @@
 import { createPool, type Pool } from '@litepool/core';
 import { DqliteClient, NodeFailure, dqlite } from '@litepool/dqlite';
 import { Mutex } from 'async-mutex';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { countError } from './errors.js';
 
 /** The ways of talking to the cluster that are compared. */
 export type DqliteSubject = 'litepool pool' | 'one connection per caller' | 'one connection + mutex';
@@ -43,52 +39,6 @@ export const DQLITE_OPS: readonly DqliteOp[] = ['one-shot write', 'rmw transacti
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Starts 3 dqlite-demo nodes; resolves with their addresses and a stop function. */
-export async function startCluster(): Promise<{ servers: string[]; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-dqlite-'));
-  const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-  const children: ChildProcess[] = [];
-  const servers: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const db = `127.0.0.1:${ports[i * 2 + 1]!}`;
-    const data = join(dir, `node${i + 1}`);
-    mkdirSync(data);
-    const args = ['--api', `127.0.0.1:${ports[i * 2]!}`, '--db', db, '--dir', data, ...(i === 0 ? [] : ['--join', servers[0]!])];
-    children.push(spawn('dqlite-demo', args, { stdio: 'ignore' }));
-    servers.push(db);
-    if (i === 0) await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  (await DqliteClient.connect(servers, 'bench', 20_000)).close();
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  return {
-    servers,
-    stop: async () => {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGKILL');
-            }),
-        ),
-      );
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** What a subject does for one operation. */
 interface Driver {
   write(value: number): Promise<void>;
@@ -100,7 +50,21 @@ interface Driver {
 
 const isLocked = (error: unknown): boolean => error instanceof NodeFailure && (error.code & 0xff) === 5;
 
-async function openDriver(subject: DqliteSubject, servers: string[], database: string, concurrency: number): Promise<Driver> {
+/** One read-modify-write transaction on a bare client, rolled back on failure. */
+async function incrementOn(client: DqliteClient): Promise<void> {
+  await client.exec('BEGIN', []);
+  try {
+    const { rows } = await client.query('SELECT n FROM counter WHERE id = 1', [], false);
+    await tick();
+    await client.exec('UPDATE counter SET n = ? WHERE id = 1', [(rows[0]![0] as number) + 1]);
+    await client.exec('COMMIT', []);
+  } catch (error) {
+    await client.exec('ROLLBACK', []).catch(() => {});
+    throw error;
+  }
+}
+
+async function openDriver(subject: DqliteSubject, servers: readonly string[], database: string, concurrency: number): Promise<Driver> {
   if (subject === 'litepool pool') {
     const pool: Pool = createPool({ backend: dqlite({ servers, database }) });
     return {
@@ -122,19 +86,7 @@ async function openDriver(subject: DqliteSubject, servers: string[], database: s
     return {
       retries: 0,
       write: (value) => mutex.runExclusive(async () => void (await client.exec('INSERT INTO log (v) VALUES (?)', [value]))),
-      increment: () =>
-        mutex.runExclusive(async () => {
-          await client.exec('BEGIN', []);
-          try {
-            const { rows } = await client.query('SELECT n FROM counter WHERE id = 1', [], false);
-            await tick();
-            await client.exec('UPDATE counter SET n = ? WHERE id = 1', [(rows[0]![0] as number) + 1]);
-            await client.exec('COMMIT', []);
-          } catch (error) {
-            await client.exec('ROLLBACK', []).catch(() => {});
-            throw error;
-          }
-        }),
+      increment: () => mutex.runExclusive(() => incrementOn(client)),
       total: async () => (await client.query('SELECT n FROM counter WHERE id = 1', [], false)).rows[0]![0] as number,
       close: async () => client.close(),
     };
@@ -142,43 +94,23 @@ async function openDriver(subject: DqliteSubject, servers: string[], database: s
   // One connection per caller, each retrying "database is locked" with a short backoff, as a dqlite user must.
   const clients = await Promise.all(Array.from({ length: concurrency }, () => DqliteClient.connect(servers, database, 20_000)));
   let next = 0;
+  /** Runs `work` on the next caller's connection, retrying "database is locked" (up to 50 times). */
+  const retrying = async (work: (client: DqliteClient) => Promise<void>): Promise<void> => {
+    const client = clients[next++ % clients.length]!;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work(client);
+      } catch (error) {
+        if (!isLocked(error) || attempt >= 50) throw error;
+        driver.retries++;
+        await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 5));
+      }
+    }
+  };
   const driver: Driver = {
     retries: 0,
-    write: async (value) => {
-      const client = clients[next++ % clients.length]!;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await client.exec('INSERT INTO log (v) VALUES (?)', [value]);
-          return;
-        } catch (error) {
-          if (!isLocked(error) || attempt >= 50) throw error;
-          driver.retries++;
-          await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 5));
-        }
-      }
-    },
-    increment: async () => {
-      const client = clients[next++ % clients.length]!;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await client.exec('BEGIN', []);
-          try {
-            const { rows } = await client.query('SELECT n FROM counter WHERE id = 1', [], false);
-            await tick();
-            await client.exec('UPDATE counter SET n = ? WHERE id = 1', [(rows[0]![0] as number) + 1]);
-            await client.exec('COMMIT', []);
-            return;
-          } catch (error) {
-            await client.exec('ROLLBACK', []).catch(() => {});
-            throw error;
-          }
-        } catch (error) {
-          if (!isLocked(error) || attempt >= 50) throw error;
-          driver.retries++;
-          await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 5));
-        }
-      }
-    },
+    write: (value) => retrying(async (client) => void (await client.exec('INSERT INTO log (v) VALUES (?)', [value]))),
+    increment: () => retrying(incrementOn),
     total: async () => (await clients[0]!.query('SELECT n FROM counter WHERE id = 1', [], false)).rows[0]![0] as number,
     close: async () => {
       for (const client of clients) client.close();
@@ -189,7 +121,7 @@ async function openDriver(subject: DqliteSubject, servers: string[], database: s
 
 /** Runs one cell: `concurrency` callers in a closed loop for `ms`. */
 export async function runDqliteCell(
-  servers: string[],
+  servers: readonly string[],
   subject: DqliteSubject,
   op: DqliteOp,
   concurrency: number,
@@ -220,9 +152,7 @@ export async function runDqliteCell(
           ok++;
           latencies.push(performance.now() - t0);
         } catch (error) {
-          const code = (error as { code?: unknown }).code;
-          const key = typeof code === 'string' ? code : typeof code === 'number' ? `SQLite ${code}` : (error as Error).message.slice(0, 40);
-          errors[key] = (errors[key] ?? 0) + 1;
+          countError(errors, error);
         }
       }
     }),

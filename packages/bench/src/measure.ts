@@ -3,6 +3,7 @@ import * as hdr from 'hdr-histogram-js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Driver } from './subjects.js';
 import type { Workload } from './workloads.js';
+import { countError } from './errors.js';
 
 /** The measurements of one cell. */
 export interface CellResult {
@@ -101,8 +102,7 @@ export async function runCell(
               histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
             }
           } catch (error) {
-            const code = (error as { code?: string }).code ?? (error as Error).message.slice(0, 40);
-            errors[code] = (errors[code] ?? 0) + 1;
+            countError(errors, error);
           }
         }
       }),

@@ -12,6 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import * as hdr from 'hdr-histogram-js';
 import { once } from 'node:events';
 import lockfile from 'proper-lockfile';
+import { countError } from './errors.js';
 
 /** How each increment is written. */
 export type NetworkOp = 'rmw-transaction' | 'increment';
@@ -111,8 +112,7 @@ await Promise.all(
         ok++;
         histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
       } catch (error) {
-        const code = (error as { code?: string }).code ?? (error as Error).message.slice(0, 40);
-        errors[code] = (errors[code] ?? 0) + 1;
+        countError(errors, error);
       }
     }
   }),

@@ -180,7 +180,7 @@ export class WorkerSession {
         }
       }
       for (const [name, value] of Object.entries(config.pragmas)) {
-        db.pragma(`${name} = ${typeof value === 'boolean' ? (value ? 1 : 0) : value}`);
+        db.pragma(`${name} = ${pragmaLiteral(value)}`);
       }
       if (config.interruptExtension !== undefined) {
         db.loadExtension(config.interruptExtension);

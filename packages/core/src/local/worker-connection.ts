@@ -26,6 +26,7 @@ import {
 import { blobsToBuffers } from '../values.js';
 import { fromWireError } from './values.js';
 import { addSeq, InFlightRing } from './in-flight.js';
+import { settlesWithin } from '../settles-within.js';
 
 /** A statement running this long, with requests waiting behind it, lets them move to another connection. */
 export const STALL_MS = 20;
@@ -86,17 +87,6 @@ const live = new Set<WorkerConnection>();
  */
 function interruptAllOnExit(): void {
   for (const connection of live) connection.interruptRunning();
-}
-
-function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Why a worker thread could not start, with what to do when the cause is a bundle. */
@@ -466,14 +456,14 @@ export class WorkerConnection implements Connection {
     } catch {
       // The worker is already gone.
     }
-    if (await within(this.#exited, graceMs)) return;
+    if (await settlesWithin(this.#exited, graceMs, true)) return;
     // Still running a statement: interrupt it; the worker then reads the close message and exits.
     this.interruptRunning();
-    if (await within(this.#exited, EXIT_GRACE_MS)) return;
+    if (await settlesWithin(this.#exited, EXIT_GRACE_MS, true)) return;
     // Terminating a thread inside a native call can take the process down: only when it is not in one.
     if (Atomics.load(this.#control, Control.Running) === 0) {
       void this.#worker.terminate();
-      if (await within(this.#exited, EXIT_GRACE_MS)) return;
+      if (await settlesWithin(this.#exited, EXIT_GRACE_MS, true)) return;
     }
     this.#worker.unref();
     this.#hooks.onWarning(

@@ -51,14 +51,14 @@ function aborted(flag: Int32Array | undefined): boolean {
 const lostHold = (seq: number): WireResponse =>
   session.failed(seq, new KindedError('aborted', 'The strategy hold was lost before this request ran'));
 
-/** Reopens a connection whose state became unknown; false (and every remaining request failed) if it cannot. */
-function recover(rest: readonly WireRequest[], answers: Answers): boolean {
+/** Reopens a connection whose state became unknown; false (and the requests from `from` on failed) if it cannot. */
+function recover(items: readonly WireRequest[], from: number, answers: Answers): boolean {
   if (!session.broken) return true;
   try {
     session.ensureOpen(false);
     return true;
   } catch (error) {
-    for (const request of rest) answers.add(session.failed(request.seq, openError(error)), false);
+    for (let i = from; i < items.length; i++) answers.add(session.failed(items[i]!.seq, openError(error)), false);
     return false;
   }
 }
@@ -67,7 +67,7 @@ function recover(rest: readonly WireRequest[], answers: Answers): boolean {
 function runEach(items: readonly WireRequest[], flag: Int32Array | undefined, oneShot: boolean, answers: Answers): void {
   for (let i = 0; i < items.length; i++) {
     const request = items[i]!;
-    if (!recover(items.slice(i), answers)) return;
+    if (!recover(items, i, answers)) return;
     if (aborted(flag)) {
       answers.add(lostHold(request.seq));
       continue;

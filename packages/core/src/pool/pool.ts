@@ -48,6 +48,7 @@ import {
 } from './lease.js';
 import { Session, type SessionOptions } from './pool-session.js';
 import { PreparedStatement } from './prepared.js';
+import { settlesWithin } from '../settles-within.js';
 
 /** Options of {@link Pool.transaction}. */
 export interface TransactionOptions {
@@ -696,11 +697,12 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     if (invalid !== undefined) return Promise.reject(invalid);
     if (options?.signal?.aborted === true) return Promise.reject(new AbortError({ cause: options.signal.reason }));
     return new Promise((resolve, reject) => {
-      const limits = { timeoutMs: options?.timeoutMs, signal: options?.signal };
+      const timeoutMs = options?.timeoutMs;
+      const signal = options?.signal;
       const request: Request = { op, sql, params, settings: scope.settings, statementId };
       const writes =
         op === 'exec' || this.#readers === undefined || scope.pinned || summarize(sql).writerState ? true : this.#routes.get(sql);
-      const toWriter = (): void => this.#enqueueWrite(request, { resolve, reject, ...limits });
+      const toWriter = (): void => this.#enqueueWrite(request, { resolve, reject, timeoutMs, signal });
       if (writes === true) {
         toWriter();
         return;
@@ -712,7 +714,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
       };
       const waiter: Pending =
         writes === false
-          ? { resolve, reject: rejectOrRecover, ...limits }
+          ? { resolve, reject: rejectOrRecover, timeoutMs, signal }
           : {
               // First sight of this SQL: a reader prepares it and either runs it or sends it back as a write.
               resolve,
@@ -724,7 +726,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
                 this.#remember(sql, true);
                 toWriter();
               },
-              ...limits,
+              timeoutMs,
+              signal,
             };
       this.#readers!.enqueue({
         kind: 'query',
@@ -938,17 +941,4 @@ function refuseOneShot(sql: string, stateAllowed = false): Error | undefined {
     );
   }
   return undefined;
-}
-
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

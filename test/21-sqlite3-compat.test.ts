@@ -3,31 +3,11 @@
  * what node-sqlite3's documentation promises: callbacks and their `this`,
  * parameter forms, error shapes, statements, serialize ordering, events.
  */
-import sqlite3, { Database, OPEN_READONLY, OPEN_READWRITE, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
+import sqlite3, { Database, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
+import { call, openDb } from './helpers/sqlite3.js';
 import { tempDb } from './helpers/temp.js';
-
-/** A database closed after the test; resolves once open. */
-async function openDb(t: TestContext, filename = tempDb(t), mode?: ConstructorParameters<typeof Database>[1]): Promise<Database> {
-  const db = await new Promise<Database>((resolve, reject) => {
-    const opened: Database = new Database(filename, mode, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  t.after(() => new Promise<void>((resolve) => (db.open ? db.close(() => resolve()) : resolve())));
-  return db;
-}
-
-/** Promisifies one callback call, keeping `this`. */
-function call<T = unknown>(
-  start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
-): Promise<{ self: RunContext; value: T }> {
-  return new Promise((resolve, reject) =>
-    start(function (err, value) {
-      if (err) reject(err);
-      else resolve({ self: this, value: value as T });
-    }),
-  );
-}
 
 describe('node-sqlite3 compatible API', () => {
   test('module shape: verbose(), Database, Statement, OPEN_* and error constants', () => {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { testPool, within } from './helpers/pool.js';
 import { tempDb } from './helpers/temp.js';
@@ -72,11 +72,19 @@ test('under group commit, the interrupted write fails alone; the writes of its g
   assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 2 }, { v: 3 }]);
 });
 
-test("a write waiting for another connection's lock is told the timeout only once it has really stopped: nothing is written", async (t) => {
+/**
+ * A write (statement timeout 300 ms) sent while another connection holds the
+ * write lock for 1 s: asserts its caller is not answered meanwhile (SQLite's
+ * busy wait cannot be interrupted, and the write might still commit), then
+ * frees the lock. Returns the write and the other connection.
+ */
+async function writeBehindForeignLock(
+  t: TestContext,
+  strategy: 'wal' | 'single-writer',
+): Promise<{ write: Promise<unknown>; other: Database.Database }> {
   const filename = tempDb(t);
-  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0, strategy: 'wal' });
+  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0, strategy });
   await pool.exec('CREATE TABLE t (v INTEGER)');
-  // Another process's connection holds the write lock; SQLite's busy wait cannot be interrupted.
   const other = new Database(filename);
   t.after(() => other.close());
   other.exec('BEGIN IMMEDIATE');
@@ -89,27 +97,18 @@ test("a write waiting for another connection's lock is told the timeout only onc
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assert.equal(settled, false, 'the caller is not answered while the write might still commit');
   other.exec('ROLLBACK');
+  return { write, other };
+}
+
+test("a write waiting for another connection's lock is told the timeout only once it has really stopped: nothing is written", async (t) => {
+  const { write, other } = await writeBehindForeignLock(t, 'wal');
   await assert.rejects(within(10_000, write, 'the write after the lock frees'), timedOut(300));
   assert.deepEqual(other.prepare('SELECT count(*) AS n FROM t').get(), { n: 0 });
 });
 
 test('under group commit (single-writer), a write that waited for the lock past its timeout runs once the lock frees, and its caller is told so', async (t) => {
-  const filename = tempDb(t);
-  const pool = testPool(t, { filename, busyTimeoutMs: 20_000, statementTimeoutMs: 300, readers: 0, strategy: 'single-writer' });
-  await pool.exec('CREATE TABLE t (v INTEGER)');
-  const other = new Database(filename);
-  t.after(() => other.close());
-  other.exec('BEGIN IMMEDIATE');
   // The group's BEGIN IMMEDIATE waits for the lock: the statement itself has not started, so its time limit has not either.
-  const write = pool.run('INSERT INTO t VALUES (1)');
-  let settled = false;
-  void write.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  assert.equal(settled, false, 'the caller is not answered while the write might still commit');
-  other.exec('ROLLBACK');
+  const { write, other } = await writeBehindForeignLock(t, 'single-writer');
   await within(10_000, write, 'the write after the lock frees');
   assert.deepEqual(other.prepare('SELECT count(*) AS n FROM t').get(), { n: 1 });
 });

@@ -6,37 +6,15 @@
  * were missing, one shared pool per file, close that always settles, and the
  * smaller ones (each's compile error, exec(''), async context).
  */
-import sqlite3, { Database, Statement, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
+import sqlite3, { type Database, Statement, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { call, closeDb, openDb } from './helpers/sqlite3.js';
 import { tempDb, tempDir } from './helpers/temp.js';
-
-/** A database closed after the test; resolves once open. */
-async function openDb(t: TestContext, filename = tempDb(t), mode?: ConstructorParameters<typeof Database>[1]): Promise<Database> {
-  const db = await new Promise<Database>((resolve, reject) => {
-    const opened: Database = new Database(filename, mode, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  t.after(() => closeDb(db));
-  return db;
-}
-
-const closeDb = (db: Database): Promise<void> => new Promise((resolve) => (db.open ? db.close(() => resolve()) : resolve()));
-
-/** One callback call as a promise, keeping `this`. */
-function call<T = unknown>(
-  start: (done: (this: RunContext, err: Sqlite3Error | null, value?: unknown) => void) => void,
-): Promise<{ self: RunContext; value: T }> {
-  return new Promise((resolve, reject) =>
-    start(function (err, value) {
-      if (err) reject(err);
-      else resolve({ self: this, value: value as T });
-    }),
-  );
-}
 
 const failure = (promise: Promise<unknown>): Promise<Sqlite3Error> =>
   promise.then(

@@ -6,7 +6,7 @@
  */
 import { describe, suggest } from '../config/options.js';
 import { ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
-import { CONNECTION_PRAGMAS, classify, statements, type StatementSpan } from '../sql/statements.js';
+import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
 import type { Settings } from './connection.js';
@@ -156,7 +156,8 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
   protected dispatch(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
     const refused = this.#refuse();
     if (refused !== undefined) return Promise.reject(refused);
-    if (typeof sql !== 'string') return this.#pool.query(op, sql, params, options, this.#scope); // the pool refuses it
+    // Most statements change no connection state: the memoized summary says so without lexing them again.
+    if (typeof sql !== 'string' || !this.#mayChangeState(sql)) return this.#pool.query(op, sql, params, options, this.#scope);
     try {
       if (op === 'exec') return this.#exec(sql, options);
       const [only, ...more] = statements(sql);
@@ -204,8 +205,14 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
     return true;
   }
 
+  /** Whether `sql` may set a PRAGMA, create or drop a TEMP object, or attach a database (a DROP only matters once there are TEMP objects). */
+  #mayChangeState(sql: string): boolean {
+    return summarize(sql).state !== undefined || this.#temp.size > 0;
+  }
+
   /** @internal Records the TEMP objects and ATTACHed databases `sql` creates or drops; true when it did any. */
   track(sql: string): boolean {
+    if (!this.#mayChangeState(sql)) return false;
     let tracked = false;
     for (const statement of statements(sql)) {
       const text = statement.text;

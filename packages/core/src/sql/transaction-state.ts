@@ -5,7 +5,7 @@
  * drop-in routes a `Database`'s statements by it; a backend whose engine does
  * not report autocommit (dqlite) tracks its connections with it.
  */
-import { classify, statementHeads } from './statements.js';
+import { classify, statementHeads, summarize } from './statements.js';
 
 /** What one piece of SQL does to the transaction. */
 export interface TransactionStep {
@@ -40,6 +40,9 @@ export class TransactionState {
   /** Follows `sql` (one statement or a script). */
   apply(sql: string): TransactionStep {
     const wasOpen = this.#open;
+    // Most SQL neither begins nor ends anything: the memoized summary says so without lexing it again.
+    const { transaction, savepoint } = summarize(sql);
+    if (transaction === undefined && savepoint === undefined) return { wasOpen, isOpen: wasOpen, endsNothing: undefined };
     let endsNothing: TransactionStep['endsNothing'];
     for (const head of statementHeads(sql)) {
       const kind = classify(head);

@@ -40,6 +40,26 @@ function toMap(rows: readonly Row[]): Record<string, unknown> {
   return map;
 }
 
+/** What {@link textToRun} made of each SQL text (the drop-in makes a Statement per `db.get(sql)`). */
+const texts = new Map<string, string>();
+
+/**
+ * The SQL a statement runs: its first statement (node-sqlite3 prepares only
+ * that), with the strategy's PRAGMAs answered as they are; an empty statement
+ * compiles and does nothing in node-sqlite3, and a query of no rows does the
+ * same here. Memoized per text.
+ */
+function textToRun(sql: string): string {
+  let text = texts.get(sql);
+  if (text === undefined) {
+    text = withStrategyPragmas(statements(sql)[0]?.text ?? 'SELECT 1 WHERE 0');
+    // Bounded: an app that builds SQL text dynamically must not grow this forever.
+    if (texts.size >= 10_000) texts.clear();
+    texts.set(sql, text);
+  }
+  return text;
+}
+
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
 export class Statement extends EventEmitter implements RunContext {
   /** The statement's SQL. */
@@ -76,8 +96,7 @@ export class Statement extends EventEmitter implements RunContext {
     if (callback !== undefined && typeof callback !== 'function') throw new TypeError('Callback expected');
     this.sql = sql;
     this.#db = db;
-    // An empty statement compiles and does nothing in node-sqlite3: a query of no rows does the same here.
-    this.#text = withStrategyPragmas(statements(sql)[0]?.text ?? 'SELECT 1 WHERE 0');
+    this.#text = textToRun(sql);
     this.#oneShot = oneShotting;
     if (this.#oneShot) {
       this.#prepared = Promise.resolve(true);

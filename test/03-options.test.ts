@@ -1,7 +1,7 @@
 /** Options validation: one test per message, exact text. */
 import { createPool, defaultReaders, DEFAULTS, OptionsError, type PoolOptions } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { strategyNames } from '@litepool/strategies';
+import { strategyNames } from '@litepool/core';
 import { test } from 'node:test';
 import { testPool } from './helpers/pool.js';
 

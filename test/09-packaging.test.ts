@@ -1,6 +1,5 @@
 /** The packages load from import and require, and strategies resolve by instance, name and config. */
-import { createPool, isStrategy, FREE_HOLD, type Strategy } from '@litepool/core';
-import { wal, WalStrategy } from '@litepool/strategies';
+import { createPool, isStrategy, FREE_HOLD, wal, WalStrategy, type Strategy } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
@@ -15,11 +14,10 @@ function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: here, encoding: 'utf8' }).trim();
 }
 
-test('require() loads both packages (CommonJS consumers)', (t) => {
+test('require() loads the package (CommonJS consumers)', (t) => {
   const filename = tempDb(t);
   const script = `
-    const { createPool, LitepoolError } = require('@litepool/core');
-    const { wal } = require('@litepool/strategies');
+    const { createPool, LitepoolError, wal } = require('@litepool/core');
     const pool = createPool({ filename: ${JSON.stringify(filename)}, strategy: 'wal' });
     pool.get('SELECT 40 + 2 AS n').then(async (row) => {
       console.log(JSON.stringify({ n: row.n, error: typeof LitepoolError, wal: wal().name }));
@@ -28,10 +26,9 @@ test('require() loads both packages (CommonJS consumers)', (t) => {
   assert.equal(node(['-e', script]), '{"n":42,"error":"function","wal":"wal"}');
 });
 
-test('import loads both packages (ES module consumers)', () => {
+test('import loads the package (ES module consumers)', () => {
   const script = `
-    import { createPool } from '@litepool/core';
-    import { createStrategy } from '@litepool/strategies';
+    import { createPool, createStrategy } from '@litepool/core';
     console.log(typeof createPool, createStrategy({ name: 'wal' }).name);`;
   assert.equal(node(['--input-type=module', '-e', script]), 'function wal');
 });
@@ -61,7 +58,7 @@ test('the drop-in entry points load with require() and import, as node-sqlite3 u
 test('strategy as an instance, a name, a config object, or omitted', (t) => {
   const instance = wal();
   assert.equal(testPool(t, { strategy: instance }).strategy, instance);
-  // By name the strategy is built by @litepool/strategies (a second copy of it under tsx, so no instanceof here).
+  // By name the strategy is built by the registry (a second copy of it under tsx, so no instanceof here).
   assert.equal(testPool(t, { strategy: 'wal' }).strategy.name, 'wal');
   assert.ok(WalStrategy.name === 'WalStrategy');
   const configured = testPool(t, { strategy: { name: 'wal', maxWalBytes: 1024 } }).strategy as WalStrategy;

@@ -1,6 +1,6 @@
 /** single-writer: group commit, failure isolation inside a batch, and a writer crash mid-batch. */
 import { createPool, WorkerCrashedError, type Pool } from '@litepool/core';
-import { singleWriter } from '@litepool/strategies';
+import { singleWriter } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { within } from './helpers/pool.js';

@@ -1,6 +1,6 @@
 /** file-lock: a killed holder, a compromised lock, and its options. */
 import { createPool, LockCompromisedError } from '@litepool/core';
-import { fileLock } from '@litepool/strategies';
+import { fileLock } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

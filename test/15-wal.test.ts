@@ -1,6 +1,6 @@
 /** wal: idle checkpoints keep the WAL bounded, and its size is reported in stats(). */
 import { createPool } from '@litepool/core';
-import { wal } from '@litepool/strategies';
+import { wal } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { test } from 'node:test';

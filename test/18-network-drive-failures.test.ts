@@ -4,7 +4,7 @@
  * past the stale time, a stale-takeover race, and long-lived connections.
  */
 import { createPool, type Pool } from '@litepool/core';
-import { fileLock } from '@litepool/strategies';
+import { fileLock } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';

@@ -2,7 +2,7 @@
  * groupTransactions (single-writer, file-lock): queued pool.transaction calls
  * share one outer transaction and one COMMIT, each in its own SAVEPOINT.
  */
-import { createStrategy } from '@litepool/strategies';
+import { createStrategy } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { testPool, tick } from './helpers/pool.js';

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/temp.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['core', 'strategies', 'dqlite'];
+const PACKAGES = ['core', 'dqlite'];
 const TOOLS = [
   'typescript@5.9.3',
   '@types/node@22',
@@ -70,8 +70,7 @@ function project(t: Parameters<typeof tempDir>[0], dependencies: string[]): stri
 }
 
 const ESM = `
-import { createPool, fileLock, LitepoolError } from '@litepool/core';
-import { wal } from '@litepool/strategies';
+import { createPool, fileLock, LitepoolError, wal } from '@litepool/core';
 import sqlite3 from '@litepool/core/sqlite3';
 import { open } from '@litepool/core/sqlite';
 import { LitepoolDialect } from '@litepool/core/kysely';
@@ -87,8 +86,7 @@ await pool.close();
 console.log(JSON.stringify({ v: row.v, wal: wal().name, fileLock: fileLock().name, error: typeof LitepoolError, drop: typeof sqlite3.Database, open: typeof open, dialect: typeof LitepoolDialect, orm, typeorm: typeof connectionPerQueryRunner, dqlite: dqlite({ servers: ['127.0.0.1:9001'], database: 'x' }).kind }));`;
 
 const CJS = `
-const { createPool } = require('@litepool/core');
-const { singleWriter } = require('@litepool/strategies');
+const { createPool, singleWriter } = require('@litepool/core');
 const sqlite3 = require('@litepool/core/sqlite3').verbose();
 const pool = createPool({ filename: process.argv[2], strategy: singleWriter() });
 pool.get('SELECT 41 + 1 AS v').then(async (row) => {
@@ -142,7 +140,7 @@ test('npm pack and pnpm pack write installable manifests (no workspace: protocol
 
 test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript consumers; publint and attw are clean', (t) => {
   const tarballs = pack(t, 'npm');
-  const dir = project(t, [tarballs.core!, tarballs.strategies!, tarballs.dqlite!, ...TOOLS]);
+  const dir = project(t, [tarballs.core!, tarballs.dqlite!, ...TOOLS]);
   const db = join(dir, 'app.db');
   writeFileSync(join(dir, 'app.mjs'), ESM);
   assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.mjs', db])), {

@@ -4,7 +4,7 @@
  * lock meanwhile), then tries to go on. Prints what happened as JSON.
  */
 import { createPool } from '@litepool/core';
-import { fileLock } from '@litepool/strategies';
+import { fileLock } from '@litepool/core';
 
 const [filename, blockMs] = process.argv.slice(2);
 const pool = createPool({ filename: filename!, strategy: fileLock({ staleMs: 2000, updateMs: 1000, retryMs: 5 }) });

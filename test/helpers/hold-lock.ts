@@ -3,7 +3,7 @@
  * journal), says "held", and waits to be killed.
  */
 import { createPool } from '@litepool/core';
-import { fileLock } from '@litepool/strategies';
+import { fileLock } from '@litepool/core';
 
 const [filename, staleMs] = process.argv.slice(2);
 const pool = createPool({ filename: filename!, strategy: fileLock({ staleMs: Number(staleMs) }) });

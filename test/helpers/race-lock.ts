@@ -4,7 +4,7 @@
  * release it leaves a stale lock behind (as if it had died), so the next
  * acquisitions are stale takeovers raced by every process.
  */
-import { fileLock } from '@litepool/strategies';
+import { fileLock } from '@litepool/core';
 import { join } from 'node:path';
 import { criticalSection, plantStaleLock, sleep } from './race-round.js';
 

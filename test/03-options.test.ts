@@ -67,7 +67,8 @@ test('the directory of filename must exist', () =>
   ));
 test('filename must not be a directory', () =>
   rejects({ filename: '/tmp' }, 'options.filename "/tmp" is a directory, not a database file'));
-test('safeIntegers must be a boolean', () => rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be a boolean, got 1'));
+test('safeIntegers must be a boolean', () =>
+  rejects({ filename: f, safeIntegers: 1 }, 'options.safeIntegers must be true or false, got 1'));
 test('pragmas must be an object', () =>
   rejects({ filename: f, pragmas: ['synchronous'] }, 'options.pragmas must be an object of PRAGMA names to values, got an array'));
 test('pragma names must be identifiers', () =>

@@ -164,14 +164,14 @@ test('mode "deferred" works and commits', async (t) => {
   assert.deepEqual(await pool.get('SELECT v FROM a'), { v: 5 });
 });
 
-test('bad transaction arguments are ArgumentError', async (t) => {
+test('a bad transaction callback is an ArgumentError, bad transaction options an OptionsError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);
   await assert.rejects(
     pool.transaction(async () => {}, { mode: 'exclusive' as never }),
     {
-      code: 'ERR_INVALID_ARGUMENT',
-      message: 'options.mode must be "immediate", "deferred" or "read", got "exclusive"',
+      code: 'ERR_INVALID_OPTIONS',
+      message: 'transaction.mode must be one of "immediate", "deferred", "read", got "exclusive"',
     },
   );
 });

@@ -35,6 +35,6 @@ test('the WAL is truncated at idle once past maxWalBytes, and walBytes reports i
 test('wal options are validated', () => {
   assert.throws(() => wal({ maxWalBytes: -1 }), { message: 'wal.maxWalBytes must be an integer >= 0, got -1' });
   assert.throws(() => wal({ synchronous: 'SOMETIMES' as never }), {
-    message: 'wal.synchronous must be one of OFF, NORMAL, FULL, EXTRA, got "SOMETIMES"',
+    message: 'wal.synchronous must be one of "OFF", "NORMAL", "FULL", "EXTRA", got "SOMETIMES"',
   });
 });

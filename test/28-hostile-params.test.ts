@@ -100,18 +100,22 @@ test('a value that passes the checks but cannot be cloned fails alone; the reque
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 49 });
 });
 
-test('per-call options are checked too', async (t) => {
+test('per-call options are checked too, as every options object is (OptionsError, with a suggestion)', async (t) => {
   const pool = testPool(t);
+  const optionsError = (message: string) => ({ name: 'OptionsError', code: 'ERR_INVALID_OPTIONS', message });
   await assert.rejects(
     pool.get('SELECT 1', [], { signal: 'stop' } as never),
-    argumentError('options.signal must be an AbortSignal, got "stop"'),
+    optionsError('options.signal must be an AbortSignal, got "stop"'),
   );
   await assert.rejects(
     pool.get('SELECT 1', [], { timeoutMs: -1 }),
-    argumentError('options.timeoutMs must be an integer from 0 (no limit) to 2147483647, got -1'),
+    optionsError('options.timeoutMs must be an integer from 0 to 2147483647, got -1'),
   );
   await assert.rejects(
     pool.get('SELECT 1', [], { timout: 5 } as never),
-    argumentError('Unknown option timout; a call takes { signal, timeoutMs }'),
+    optionsError('Unknown option options.timout; did you mean options.timeoutMs?'),
   );
+  await assert.rejects(pool.acquire({ wirte: true } as never), optionsError('Unknown option acquire.wirte; did you mean acquire.write?'));
+  await assert.rejects(pool.close({ timeout: 5 } as never), optionsError('Unknown option close.timeout; did you mean close.timeoutMs?'));
+  await assert.rejects(pool.backup('x.db', { pageSize: 5 } as never), optionsError('Unknown option backup.pageSize'));
 });

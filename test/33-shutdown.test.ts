@@ -67,7 +67,7 @@ test('close() with a lease never released settles after its timeout: the lease i
   const held = await other.acquire({ write: true });
   await within(5_000, other.close(), 'close() with closeTimeoutMs: 200');
   assert.equal(held.released, true);
-  await assert.rejects(other.close({ timeoutMs: -1 }), { code: 'ERR_INVALID_ARGUMENT' });
+  await assert.rejects(other.close({ timeoutMs: -1 }), { code: 'ERR_INVALID_OPTIONS' });
 });
 
 test('a worker thread that cannot start fails its callers, and close() still settles', async (t) => {

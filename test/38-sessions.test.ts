@@ -67,7 +67,7 @@ test('a connection-scoped PRAGMA run through a session becomes part of its setti
   });
   assert.throws(() => pool.session({ pragmas: { hard_heap_limit: 1 } }), OptionsError);
   assert.throws(() => pool.session({ pragmas: { foreign_key: false } }), /did you mean foreign_keys\?/);
-  assert.throws(() => pool.session({ pragma: {} } as never), /Unknown session option pragma/);
+  assert.throws(() => pool.session({ pragma: {} } as never), /Unknown option session\.pragma; did you mean session\.pragmas\?/);
 });
 
 test('TEMP objects and ATTACHed databases keep a session on the writer, and go when it closes', async (t) => {

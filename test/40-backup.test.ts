@@ -69,7 +69,7 @@ describe('pool.backup', () => {
     await pool.backup(destination, { method: 'vacuum' });
     assert.equal(rowsIn(destination), 3);
     await assert.rejects(pool.backup(destination, { method: 'vacuum' }), { code: 'SQLITE_ERROR' });
-    await assert.rejects(pool.backup(join(dir, 'x.db'), { pagesPerStep: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(pool.backup(join(dir, 'x.db'), { pagesPerStep: 0 }), { code: 'ERR_INVALID_OPTIONS' });
     assert.equal(existsSync(join(dir, 'x.db')), false);
   });
 

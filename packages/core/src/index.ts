@@ -51,7 +51,8 @@ export { connectClient } from './pool/port.js';
 export type { ClientTransaction, PoolClient } from './pool/port.js';
 export type { Queryable, Transaction, TransactionMode } from './pool/lease.js';
 export type { BindValue, Params, QueryOptions, Row, RunResult } from './types.js';
-export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS, MAX_TIMER_MS } from './config/options.js';
+export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS } from './config/options.js';
+export { MAX_TIMER_MS } from './config/checks.js';
 export type { Defaults, PoolOptions, ResolvedPoolOptions } from './config/options.js';
 export { FREE_HOLD, isStrategy } from './strategy.js';
 export type {
@@ -73,8 +74,17 @@ export { singleWriter, SingleWriterStrategy, type SingleWriterOptions } from './
 export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLockOptions } from './strategies/file-lock.js';
 export { createStrategy, strategyNames } from './strategies/registry.js';
 export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './config/filesystem.js';
-export { rejectUnknownKeys, integerOption, describe, suggest } from './config/options.js';
-export type { IntegerRange } from './config/options.js';
+export {
+  booleanOption,
+  describe,
+  enumOption,
+  integerOption,
+  msOption,
+  optionsObject,
+  rejectUnknownKeys,
+  suggest,
+} from './config/checks.js';
+export type { IntegerRange } from './config/checks.js';
 export {
   AbortError,
   AcquireTimeoutError,

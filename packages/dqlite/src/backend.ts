@@ -6,7 +6,16 @@
  * one transaction, each in a SAVEPOINT), since each COMMIT is one entry of
  * the replicated log.
  */
-import { ArgumentError, FREE_HOLD, MAX_TIMER_MS, type Backend, type ConnectionFactory, type Strategy } from '@litepool/core';
+import {
+  FREE_HOLD,
+  OptionsError,
+  integerOption,
+  msOption,
+  optionsObject,
+  type Backend,
+  type ConnectionFactory,
+  type Strategy,
+} from '@litepool/core';
 import { DqliteConnection } from './connection.js';
 import { parseAddress } from './socket.js';
 
@@ -31,14 +40,6 @@ export interface DqliteOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_RECONNECT_TIMEOUT_MS = 15_000;
 
-function timeoutOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
-    throw new ArgumentError(`dqlite({ ${name} }) must be an integer from 1 to ${MAX_TIMER_MS}, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** The strategy of a dqlite pool: no local locks (the leader serializes), group commit of one-shot writes. */
 function dqliteStrategy(maxBatch: number): Strategy {
   return {
@@ -55,30 +56,28 @@ function dqliteStrategy(maxBatch: number): Strategy {
 
 /**
  * A backend on a dqlite cluster: `createPool({ backend: dqlite({ servers:
- * ['127.0.0.1:9001', …], database: 'app' }) })`. Throws `ERR_INVALID_ARGUMENT`
+ * ['127.0.0.1:9001', …], database: 'app' }) })`. Throws `ERR_INVALID_OPTIONS`
  * for bad options; connecting happens on first use.
  */
 export function dqlite(options: DqliteOptions): Backend {
-  if (typeof options !== 'object' || options === null) throw new ArgumentError('dqlite(options): { servers, database } expected');
-  const { servers, database } = options;
-  if (!Array.isArray(servers) || servers.length === 0)
-    throw new ArgumentError('dqlite({ servers }): at least one node address (host:port) is expected');
+  const raw = optionsObject('dqlite', options, ['servers', 'database', 'connectTimeoutMs', 'reconnectTimeoutMs', 'maxBatch']);
+  const { servers, database } = raw;
+  if (!Array.isArray(servers) || servers.length === 0) {
+    throw new OptionsError('dqlite.servers must be a non-empty array of node addresses (host:port)');
+  }
   for (const server of servers) {
     try {
       parseAddress(server as string);
     } catch (error) {
-      throw new ArgumentError(`dqlite({ servers }): ${(error as Error).message}`);
+      throw new OptionsError(`dqlite.servers: ${(error as Error).message}`);
     }
   }
   if (typeof database !== 'string' || database.length === 0 || database.includes('\0')) {
-    throw new ArgumentError('dqlite({ database }): a database name is expected');
+    throw new OptionsError('dqlite.database must be a non-empty database name without NUL characters');
   }
-  const connectTimeoutMs = timeoutOption('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-  const reconnectTimeoutMs = timeoutOption('reconnectTimeoutMs', options.reconnectTimeoutMs, DEFAULT_RECONNECT_TIMEOUT_MS);
-  const maxBatch = options.maxBatch ?? 256;
-  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 10_000) {
-    throw new ArgumentError(`dqlite({ maxBatch }) must be an integer from 1 to 10000, got ${String(maxBatch)}`);
-  }
+  const connectTimeoutMs = msOption('dqlite.connectTimeoutMs', raw.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1);
+  const reconnectTimeoutMs = msOption('dqlite.reconnectTimeoutMs', raw.reconnectTimeoutMs, DEFAULT_RECONNECT_TIMEOUT_MS, 1);
+  const maxBatch = integerOption('dqlite.maxBatch', raw.maxBatch, 256, 1, { max: 10_000 });
   const nodes = [...(servers as string[])];
   return {
     kind: 'dqlite',

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { isBackend, type Backend } from '../backend.js';
 import { OptionsError } from '../errors.js';
+import { booleanOption, describe, integerOption, isPlainObject, msOption, optionsObject, suggest, MAX_TIMER_MS } from './checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 import { knownPragmas, WIDE_PRAGMAS } from './pragmas.js';
 
@@ -191,9 +192,6 @@ export function defaultReaders(): number {
   return Math.min(4, availableParallelism());
 }
 
-/** The longest delay a Node timer takes (about 24.8 days): the bound of every time option. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The most reader threads a pool may have. */
 export const MAX_READERS = 64;
 /** The most one-shot requests in one batch. */
@@ -225,79 +223,6 @@ const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
 const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
 const PRAGMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
-
-/** A short, exact rendering of a bad value for messages. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
-
-/** The known key closest to `key`, when it is a likely misspelling. */
-export function suggest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-/** Rejects keys of `object` not in `known`, naming the closest known key. */
-export function rejectUnknownKeys(object: object, known: readonly string[], where: string): void {
-  for (const key of Object.keys(object)) {
-    if (known.includes(key)) continue;
-    const hint = suggest(key, known);
-    throw new OptionsError(`Unknown option ${where}.${key}${hint === undefined ? '' : `; did you mean ${where}.${hint}?`}`);
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** Optional bounds of {@link integerOption}. */
-export interface IntegerRange {
-  /** Largest value allowed. Default: `Number.MAX_SAFE_INTEGER`. */
-  readonly max?: number;
-  /** Whether `Infinity` is allowed (meaning no limit). Default: false. */
-  readonly infinity?: boolean;
-}
-
-/** Validates an integer option in `[min, max]` (or `Infinity`, when allowed). */
-export function integerOption(where: string, value: unknown, fallback: number, min: number, range: IntegerRange = {}): number {
-  if (value === undefined) return fallback;
-  const max = range.max ?? Number.MAX_SAFE_INTEGER;
-  const infinity = range.infinity === true;
-  const ok =
-    typeof value === 'number' &&
-    ((Number.isInteger(value) && value >= min && value <= max) || (infinity && value === Number.POSITIVE_INFINITY));
-  if (!ok) {
-    const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new OptionsError(`${where} must be an integer ${bound}${infinity ? ' or Infinity' : ''}, got ${describe(value)}`);
-  }
-  return value;
-}
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -339,12 +264,9 @@ function validatePragmas(value: unknown, nativeBinding: string | undefined): Rea
 
 function validateResourceLimits(value: unknown): ResourceLimits | undefined {
   if (value === undefined) return undefined;
-  if (!isPlainObject(value)) {
-    throw new OptionsError(`options.workerResourceLimits must be an object, got ${describe(value)}`);
-  }
-  rejectUnknownKeys(value, RESOURCE_LIMIT_KEYS, 'options.workerResourceLimits');
+  optionsObject('options.workerResourceLimits', value, RESOURCE_LIMIT_KEYS);
   for (const key of RESOURCE_LIMIT_KEYS) {
-    const limit = value[key];
+    const limit = (value as Record<string, unknown>)[key];
     if (limit !== undefined && !(typeof limit === 'number' && Number.isFinite(limit) && limit > 0 && limit <= 1_048_576)) {
       throw new OptionsError(`options.workerResourceLimits.${key} must be a number of MB from 1 to 1048576, got ${describe(limit)}`);
     }
@@ -432,32 +354,25 @@ function validatePath(where: string, value: unknown, falseAllowed = false): stri
 /** Validates `options` and fills in defaults. Throws {@link OptionsError} with an exact message. */
 export function resolveOptions(options: unknown): ResolvedPoolOptions {
   if (!isPlainObject(options)) throw new OptionsError(`options must be an object, got ${describe(options)}`);
-  rejectUnknownKeys(options, KNOWN_KEYS, 'options');
-  if (options.safeIntegers !== undefined && typeof options.safeIntegers !== 'boolean') {
-    throw new OptionsError(`options.safeIntegers must be a boolean, got ${describe(options.safeIntegers)}`);
-  }
+  optionsObject('options', options, KNOWN_KEYS);
   const nativeBinding = validatePath('options.nativeBinding', options.nativeBinding) as string | undefined;
   const backend = validateBackend(options);
-  const ms = { max: MAX_TIMER_MS };
   return Object.freeze({
     filename: backend === undefined ? validateFilename(options.filename) : backend.location,
     backend,
     strategy: validateStrategy(options.strategy),
     readers: integerOption('options.readers', options.readers, backend?.defaultReaders ?? defaultReaders(), 0, { max: MAX_READERS }),
-    acquireTimeoutMs: integerOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, {
-      ...ms,
-      infinity: true,
-    }),
-    statementTimeoutMs: integerOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 0, ms),
+    acquireTimeoutMs: msOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, true),
+    statementTimeoutMs: msOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs),
     maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 1, { infinity: true }),
-    busyTimeoutMs: integerOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs, 0, ms),
+    busyTimeoutMs: msOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs),
     pragmas: validatePragmas(options.pragmas, nativeBinding),
-    safeIntegers: options.safeIntegers ?? DEFAULTS.safeIntegers,
+    safeIntegers: booleanOption('options.safeIntegers', options.safeIntegers, DEFAULTS.safeIntegers),
     maxBatch: integerOption('options.maxBatch', options.maxBatch, DEFAULTS.maxBatch, 1, { max: MAX_BATCH }),
     iterateChunkRows: integerOption('options.iterateChunkRows', options.iterateChunkRows, DEFAULTS.iterateChunkRows, 1, { max: 100_000 }),
     workerResourceLimits: validateResourceLimits(options.workerResourceLimits),
-    leakDetectionMs: integerOption('options.leakDetectionMs', options.leakDetectionMs, DEFAULTS.leakDetectionMs, 0, ms),
-    closeTimeoutMs: integerOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs, 0, ms),
+    leakDetectionMs: msOption('options.leakDetectionMs', options.leakDetectionMs, DEFAULTS.leakDetectionMs),
+    closeTimeoutMs: msOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
     setup: validateModule('options.setup', options.setup),
     procedures: validateModule('options.procedures', options.procedures),
     workerFile: validateWorkerFile(options.workerFile),

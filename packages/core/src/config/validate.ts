@@ -5,15 +5,9 @@
  * DataCloneError or a misleading "too few parameter values".
  */
 import { ArgumentError } from '../errors.js';
-import type { QueryOptions } from '../types.js';
-import { describe, MAX_TIMER_MS } from './options.js';
+import { describe, isPlainObject, msOption, optionsObject, signalOption } from './checks.js';
 
 const BINDABLE = 'a parameter must be null, a number, a bigint, a string or a Buffer/Uint8Array';
-
-function isPlainObject(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
 
 /** Why `value` cannot be bound, or undefined when it can. */
 function unbindable(value: unknown): string | undefined {
@@ -76,24 +70,15 @@ export function checkCall(sql: unknown, params: unknown, emptyAllowed = false): 
 
 const OPTION_KEYS = ['signal', 'timeoutMs'];
 
-/** Returns the error for bad per-call options, or undefined. */
-export function checkQueryOptions(options: unknown): ArgumentError | undefined {
+/** Returns the error (an `OptionsError`) for bad per-call options `{ signal, timeoutMs }`, or undefined. */
+export function checkQueryOptions(options: unknown): Error | undefined {
   if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return new ArgumentError(`options must be an object ({ signal, timeoutMs }), got ${describe(options)}`);
+  try {
+    const { signal, timeoutMs } = optionsObject('options', options, OPTION_KEYS);
+    signalOption('options.signal', signal);
+    msOption('options.timeoutMs', timeoutMs, 0);
+    return undefined;
+  } catch (error) {
+    return error as Error;
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) return new ArgumentError(`Unknown option ${key}; a call takes { signal, timeoutMs }`);
-  }
-  const { signal, timeoutMs } = options as QueryOptions;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    return new ArgumentError(`options.signal must be an AbortSignal, got ${describe(signal)}`);
-  }
-  if (
-    timeoutMs !== undefined &&
-    !(typeof timeoutMs === 'number' && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS && Number.isInteger(timeoutMs))
-  ) {
-    return new ArgumentError(`options.timeoutMs must be an integer from 0 (no limit) to ${MAX_TIMER_MS}, got ${describe(timeoutMs)}`);
-  }
-  return undefined;
 }

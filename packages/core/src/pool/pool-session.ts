@@ -4,7 +4,7 @@
  * connections. A connection switches to a session's settings before running
  * its requests and back before running anyone else's (local/session.ts).
  */
-import { describe, suggest } from '../config/options.js';
+import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import { ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
 import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
@@ -106,23 +106,17 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
   /** @internal Use {@link Pool.session}. */
   constructor(pool: Pool, options: SessionOptions) {
     super();
-    if (typeof options !== 'object' || options === null)
-      throw new OptionsError(`session options must be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options)) {
-      if (key !== 'pragmas' && key !== 'doubleQuotedStrings')
-        throw new OptionsError(`Unknown session option ${key}; a session takes { pragmas, doubleQuotedStrings }`);
-    }
-    const pragmas = options.pragmas ?? {};
-    if (typeof pragmas !== 'object' || pragmas === null || Array.isArray(pragmas)) {
-      throw new OptionsError(`session pragmas must be an object of PRAGMA names to values, got ${describe(pragmas)}`);
-    }
-    for (const [name, value] of Object.entries(pragmas)) checkPragma(name, value, (message) => new OptionsError(`session ${message}`));
-    if (options.doubleQuotedStrings !== undefined && typeof options.doubleQuotedStrings !== 'boolean') {
-      throw new OptionsError(`session doubleQuotedStrings must be a boolean, got ${describe(options.doubleQuotedStrings)}`);
-    }
+    const raw = optionsObject('session', options, ['pragmas', 'doubleQuotedStrings']);
+    const pragmas = raw.pragmas ?? {};
+    if (!isPlainObject(pragmas))
+      throw new OptionsError(`session.pragmas must be an object of PRAGMA names to values, got ${describe(pragmas)}`);
+    for (const [name, value] of Object.entries(pragmas))
+      checkPragma(name, value, (message) => new OptionsError(`session.pragmas: ${message}`));
+    const doubleQuoted =
+      raw.doubleQuotedStrings === undefined ? undefined : booleanOption('session.doubleQuotedStrings', raw.doubleQuotedStrings, false);
     this.#pool = pool;
-    this.#pragmas = Object.freeze({ ...pragmas });
-    this.#doubleQuoted = options.doubleQuotedStrings;
+    this.#pragmas = Object.freeze({ ...(pragmas as Record<string, PragmaValue>) });
+    this.#doubleQuoted = doubleQuoted;
     this.#settings = this.#makeSettings();
   }
 

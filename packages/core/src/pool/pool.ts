@@ -6,7 +6,17 @@
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { describe, MAX_TIMER_MS, resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
+import { resolveOptions, type PoolOptions, type ResolvedPoolOptions } from '../config/options.js';
+import {
+  describe,
+  enumOption,
+  functionOption,
+  integerOption,
+  msOption,
+  optionsObject,
+  signalOption,
+  booleanOption,
+} from '../config/checks.js';
 import { onNetworkFilesystem } from '../config/filesystem.js';
 import { resolveStrategy } from '../config/resolve-strategy.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
@@ -394,10 +404,12 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   /** @internal A transaction in `scope` (a session's own are never grouped: the group's connection has one set of settings). */
   async transactionIn<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions, scope: Scope): Promise<T> {
     if (typeof fn !== 'function') throw new ArgumentError(`transaction(fn) needs a function, got ${typeof fn}`);
-    const mode = options.mode ?? 'immediate';
-    if (mode !== 'immediate' && mode !== 'deferred' && mode !== 'read') {
-      throw new ArgumentError(`options.mode must be "immediate", "deferred" or "read", got ${JSON.stringify(mode)}`);
-    }
+    const mode = enumOption(
+      'transaction.mode',
+      optionsObject('transaction', options, ['mode']).mode,
+      ['immediate', 'deferred', 'read'],
+      'immediate',
+    );
     if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true && scope.settings === undefined) {
       const refused = this.#admit();
       if (refused !== undefined) throw refused;
@@ -507,11 +519,16 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
 
   /** @internal A lease in `scope`. */
   leaseIn(options: AcquireOptions, scope: Scope): Promise<Lease> {
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      return Promise.reject(new ArgumentError('options.signal must be an AbortSignal'));
+    let write: boolean;
+    let signal: AbortSignal | undefined;
+    try {
+      const raw = optionsObject('acquire', options, ['write', 'signal']);
+      write = booleanOption('acquire.write', raw.write, false);
+      signal = signalOption('acquire.signal', raw.signal);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    const write = options.write === true || scope.pinned;
-    return this.#lease(write ? 'write' : 'read', options.signal, options.write !== true, scope);
+    return this.#lease(write || scope.pinned ? 'write' : 'read', signal, !write, scope);
   }
 
   /**
@@ -524,21 +541,12 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
   async backup(destination: string, options: BackupOptions = {}): Promise<BackupProgress> {
     if (typeof destination !== 'string' || destination.length === 0)
       throw new ArgumentError(`backup(destination) needs a file path, got ${describe(destination)}`);
-    if (typeof options !== 'object' || options === null)
-      throw new ArgumentError(`backup options must be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options)) {
-      if (!['method', 'pagesPerStep', 'progress', 'signal'].includes(key))
-        throw new ArgumentError(`Unknown backup option ${key}; backup takes { method, pagesPerStep, progress, signal }`);
-    }
-    const { method = 'api', pagesPerStep = 100, progress, signal } = options;
-    if (method !== 'api' && method !== 'vacuum')
-      throw new ArgumentError(`options.method must be "api" or "vacuum", got ${describe(method)}`);
-    if (!(Number.isInteger(pagesPerStep) && (pagesPerStep === -1 || (pagesPerStep >= 1 && pagesPerStep <= 2 ** 31 - 1)))) {
-      throw new ArgumentError(`options.pagesPerStep must be -1 or a positive integer, got ${describe(pagesPerStep)}`);
-    }
-    if (progress !== undefined && typeof progress !== 'function')
-      throw new ArgumentError(`options.progress must be a function, got ${describe(progress)}`);
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ArgumentError('options.signal must be an AbortSignal');
+    const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal']);
+    const method = enumOption('backup.method', raw.method, ['api', 'vacuum'], 'api');
+    const pagesPerStep =
+      raw.pagesPerStep === -1 ? -1 : integerOption('backup.pagesPerStep', raw.pagesPerStep, 100, 1, { max: 2 ** 31 - 1 });
+    const progress = functionOption<(progress: BackupProgress) => void>('backup.progress', raw.progress);
+    const signal = signalOption('backup.signal', raw.signal);
     const lease = await this.#lease(this.#readers === undefined ? 'write' : 'read', signal, true);
     try {
       return await lease.backup(resolvePath(destination), method, pagesPerStep, progress, signal);
@@ -593,11 +601,11 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * running statements are interrupted. Idempotent; never rejects.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? this.options.closeTimeoutMs;
-    if (!(Number.isInteger(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)) {
-      return Promise.reject(
-        new ArgumentError(`close({ timeoutMs }) must be an integer from 0 to ${MAX_TIMER_MS}, got ${String(timeoutMs)}`),
-      );
+    let timeoutMs: number;
+    try {
+      timeoutMs = msOption('close.timeoutMs', optionsObject('close', options, ['timeoutMs']).timeoutMs, this.options.closeTimeoutMs);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
     this.#closing ??= this.#shutdown(timeoutMs);
     return this.#closing;

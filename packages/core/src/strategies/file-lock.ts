@@ -11,10 +11,10 @@ import lockfile from 'proper-lockfile';
 import { dirname } from 'node:path';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { LockCompromisedError, OptionsError, StrategyError } from '../errors.js';
-import { describe, integerOption, MAX_BATCH, MAX_TIMER_MS } from '../config/options.js';
+import { booleanOption, integerOption, msOption, optionsObject, stringOption } from '../config/checks.js';
+import { MAX_BATCH } from '../config/options.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyContext, StrategyHold, WriteBatching } from '../strategy.js';
-import { synchronousOption } from './mutex.js';
-import { booleanOption, checkStrategyOptions } from './options.js';
+import { synchronousOption } from './synchronous.js';
 
 /** Options of {@link fileLock}. */
 export interface FileLockOptions {
@@ -103,17 +103,15 @@ export class FileLockStrategy implements Strategy {
 
   /** @param options see {@link FileLockOptions} */
   constructor(options?: FileLockOptions) {
-    const raw = checkStrategyOptions('file-lock', options, KEYS);
-    if (raw.lockfilePath !== undefined && (typeof raw.lockfilePath !== 'string' || raw.lockfilePath === '')) {
-      throw new OptionsError(`file-lock.lockfilePath must be a non-empty string, got ${describe(raw.lockfilePath)}`);
-    }
-    const staleMs = integerOption('file-lock.staleMs', raw.staleMs, 10_000, 2_000, { max: MAX_TIMER_MS });
-    const updateMs = integerOption('file-lock.updateMs', raw.updateMs, Math.floor(staleMs / 2), 1_000, { max: MAX_TIMER_MS });
+    const raw = optionsObject('file-lock', options, ['name', ...KEYS]);
+    const lockfilePath = stringOption('file-lock.lockfilePath', raw.lockfilePath);
+    const staleMs = msOption('file-lock.staleMs', raw.staleMs, 10_000, 2_000);
+    const updateMs = msOption('file-lock.updateMs', raw.updateMs, Math.floor(staleMs / 2), 1_000);
     if (updateMs >= staleMs) {
       throw new OptionsError(`file-lock.updateMs must be below file-lock.staleMs (${staleMs}), got ${updateMs}`);
     }
     this.options = Object.freeze({
-      lockfilePath: raw.lockfilePath,
+      lockfilePath,
       staleMs,
       updateMs,
       retryMs: integerOption('file-lock.retryMs', raw.retryMs, 20, 1, { max: 60_000 }),

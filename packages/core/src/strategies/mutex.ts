@@ -4,10 +4,9 @@
  * reads run together but never beside a write.
  */
 import { Mutex, Semaphore } from 'async-mutex';
-import { OptionsError } from '../errors.js';
-import { describe } from '../config/options.js';
+import { booleanOption, optionsObject } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyHold, AccessKind, StrategyContext } from '../strategy.js';
-import { checkStrategyOptions } from './options.js';
+import { synchronousOption } from './synchronous.js';
 
 /** Options of {@link mutex}. */
 export interface MutexOptions {
@@ -15,17 +14,6 @@ export interface MutexOptions {
   readWrite?: boolean;
   /** `synchronous` for every connection. Default: FULL (the rollback journal's safe setting). */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
-}
-
-const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
-
-/** Validates a `synchronous` option value. */
-export function synchronousOption(where: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !SYNCHRONOUS.includes(value.toUpperCase())) {
-    throw new OptionsError(`${where} must be one of ${SYNCHRONOUS.join(', ')}, got ${describe(value)}`);
-  }
-  return value.toUpperCase();
 }
 
 // A writer takes every permit, so it excludes all readers; readers take one each.
@@ -47,11 +35,8 @@ export class MutexStrategy implements Strategy {
 
   /** @param options see {@link MutexOptions} */
   constructor(options?: MutexOptions) {
-    const raw = checkStrategyOptions('mutex', options, ['readWrite', 'synchronous']);
-    if (raw.readWrite !== undefined && typeof raw.readWrite !== 'boolean') {
-      throw new OptionsError(`mutex.readWrite must be a boolean, got ${describe(raw.readWrite)}`);
-    }
-    this.readWrite = raw.readWrite === true;
+    const raw = optionsObject('mutex', options, ['name', 'readWrite', 'synchronous']);
+    this.readWrite = booleanOption('mutex.readWrite', raw.readWrite, false);
     this.#synchronous = synchronousOption('mutex.synchronous', raw.synchronous, 'FULL');
     this.capabilities = Object.freeze({
       crossProcess: true,

@@ -1,6 +1,6 @@
 /** Strategies by name, so a pool can be configured from JSON or an environment variable. */
 import { OptionsError } from '../errors.js';
-import { describe, suggest } from '../config/options.js';
+import { describe, suggest } from '../config/checks.js';
 import type { Strategy, StrategyConfig } from '../strategy.js';
 import { fileLock, type FileLockOptions } from './file-lock.js';
 import { mutex, type MutexOptions } from './mutex.js';

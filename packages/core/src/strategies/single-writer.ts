@@ -5,9 +5,9 @@
  * back and rejects alone; none is acknowledged before the COMMIT. Reads run
  * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
  */
-import { integerOption, MAX_BATCH } from '../config/options.js';
+import { booleanOption, integerOption, optionsObject } from '../config/checks.js';
+import { MAX_BATCH } from '../config/options.js';
 import type { WriteBatching } from '../strategy.js';
-import { booleanOption, checkStrategyOptions } from './options.js';
 import { WalStrategy, type WalOptions } from './wal.js';
 
 /** Options of {@link singleWriter}. */
@@ -33,7 +33,7 @@ export class SingleWriterStrategy extends WalStrategy {
   /** @param options see {@link SingleWriterOptions} */
   constructor(options?: SingleWriterOptions) {
     super(options, 'single-writer', BATCH_KEYS);
-    const raw = checkStrategyOptions('single-writer', options, [...BATCH_KEYS, 'maxWalBytes', 'autoCheckpointPages', 'synchronous']);
+    const raw = optionsObject('single-writer', options, ['name', ...BATCH_KEYS, 'maxWalBytes', 'autoCheckpointPages', 'synchronous']);
     this.writeBatching = Object.freeze({
       maxBatch: integerOption('single-writer.maxBatch', raw.maxBatch, 256, 1, { max: MAX_BATCH }),
       maxWaitMs: integerOption('single-writer.maxWaitMs', raw.maxWaitMs, 0, 0, { max: 10_000 }),

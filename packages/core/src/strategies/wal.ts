@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { StrategyError } from '../errors.js';
-import { integerOption } from '../config/options.js';
+import { integerOption, optionsObject } from '../config/checks.js';
 import {
   FREE_HOLD,
   type MaintenanceConnection,
@@ -15,8 +15,7 @@ import {
   type StrategyContext,
   type StrategyHold,
 } from '../strategy.js';
-import { synchronousOption } from './mutex.js';
-import { checkStrategyOptions } from './options.js';
+import { synchronousOption } from './synchronous.js';
 
 /** Options of {@link wal}. */
 export interface WalOptions {
@@ -42,7 +41,7 @@ export interface ResolvedWalOptions {
 
 /** Parses and validates {@link WalOptions}; `extraKeys` are other options the caller validates. */
 export function resolveWalOptions(options: unknown, strategy = 'wal', extraKeys: readonly string[] = []): ResolvedWalOptions {
-  const raw = checkStrategyOptions(strategy, options, [...WAL_KEYS, ...extraKeys]);
+  const raw = optionsObject(strategy, options, ['name', ...WAL_KEYS, ...extraKeys]);
   return Object.freeze({
     maxWalBytes: integerOption(`${strategy}.maxWalBytes`, raw.maxWalBytes, 64 * 1024 * 1024, 0),
     autoCheckpointPages: integerOption(`${strategy}.autoCheckpointPages`, raw.autoCheckpointPages, 1000, 0, { max: 2 ** 31 - 1 }),

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { isBackend, type Backend } from '../backend.js';
 import { OptionsError } from '../errors.js';
-import { booleanOption, describe, integerOption, isPlainObject, msOption, optionsObject, suggest, MAX_TIMER_MS } from './checks.js';
+import { booleanOption, describe, integerOption, isPlainObject, msOption, optionsObject, suggest } from './checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 import { knownPragmas, WIDE_PRAGMAS } from './pragmas.js';
 

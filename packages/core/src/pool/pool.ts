@@ -29,6 +29,7 @@ import {
   SqliteError,
   StrategyError,
   TransactionError,
+  toError,
 } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { AccessKind, ConnectionRole, Strategy } from '../strategy.js';
@@ -526,7 +527,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
       write = booleanOption('acquire.write', raw.write, false);
       signal = signalOption('acquire.signal', raw.signal);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toError(error));
     }
     return this.#lease(write || scope.pinned ? 'write' : 'read', signal, !write, scope);
   }
@@ -605,7 +606,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     try {
       timeoutMs = msOption('close.timeoutMs', optionsObject('close', options, ['timeoutMs']).timeoutMs, this.options.closeTimeoutMs);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toError(error));
     }
     this.#closing ??= this.#shutdown(timeoutMs);
     return this.#closing;

@@ -1,7 +1,7 @@
 /** Runs one cell (subject x workload x concurrency) as a closed loop and measures it. */
 import * as hdr from 'hdr-histogram-js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Driver } from './subjects.js';
+import type { Driver } from './driver.js';
 import type { Workload } from './workloads.js';
 import { countError } from './errors.js';
 

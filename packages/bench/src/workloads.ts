@@ -2,7 +2,7 @@
  * The workloads: a table of trials. Add a row to add a workload. Each trial
  * sets up its own database and draws its operations from a seeded generator.
  */
-import type { Driver } from './subjects.js';
+import type { Driver } from './driver.js';
 
 /** One benchmark workload. */
 export interface Workload {

@@ -1,6 +1,6 @@
-/** Where the pool meets its default kind of connection. */
-import type { PoolOptions } from './config/options.js';
-import { workerConnections } from './local/factory.js';
+/** Where a pool is made: options resolved, the backend bound (worker threads unless another is given). */
+import { resolveOptions, type PoolOptions } from './config/options.js';
+import { workerThreads } from './local/backend.js';
 import { Pool } from './pool/pool.js';
 
 /**
@@ -9,7 +9,5 @@ import { Pool } from './pool/pool.js';
  * `backend`, the backend's connections take the place of worker threads.
  */
 export function createPool(options: PoolOptions): Pool {
-  return new Pool(options, (resolved, strategy) =>
-    resolved.backend === undefined ? workerConnections(resolved, strategy) : resolved.backend.connections(resolved, strategy),
-  );
+  return new Pool(resolveOptions(options, workerThreads));
 }

@@ -15,7 +15,6 @@ export type LitepoolErrorCode =
   | 'ERR_TRANSACTION_CLOSED'
   | 'ERR_READ_ONLY'
   | 'ERR_QUERY'
-  | 'ERR_STRATEGY_UNAVAILABLE'
   | 'ERR_STRATEGY_UNSUPPORTED'
   | 'ERR_LOCK_COMPROMISED'
   | 'ERR_STATEMENT_TIMEOUT'
@@ -23,6 +22,7 @@ export type LitepoolErrorCode =
   | 'ERR_TRANSACTION_ABORTED'
   | 'ERR_CONNECTION_STATE'
   | 'ERR_SETUP'
+  | 'ERR_COMMIT_UNKNOWN'
   | 'ABORT_ERR';
 
 /** Brand shared by every copy of this package (loaders such as tsx can load a second copy). */
@@ -164,7 +164,7 @@ export class StatementTimeoutError extends LitepoolError {
   }
 }
 
-/** The strategy cannot be found or cannot run on this database (WAL on a network filesystem, …). */
+/** The strategy cannot run on this database (WAL on a network filesystem, …): `ERR_STRATEGY_UNSUPPORTED`. */
 export class StrategyError extends LitepoolError {}
 
 /**
@@ -191,6 +191,21 @@ export class SetupError extends LitepoolError {
   }
 }
 
+/**
+ * A write was under way when its connection was lost (its worker thread
+ * died, its dqlite leader went away) and no answer came: it may or may not
+ * have committed. Nothing else is ever reported this way: a rejection with
+ * any other error means the write is not in the database. The app decides:
+ * read to see whether it took effect, or make the write idempotent and run it
+ * again. `cause`: what happened to the connection.
+ */
+export class CommitUnknownError extends LitepoolError {
+  /** @param message what was lost @param options what happened to the connection as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_COMMIT_UNKNOWN', options);
+  }
+}
+
 /** The caller's `AbortSignal` fired; `cause` is the signal's reason. */
 export class AbortError extends LitepoolError {
   /** @param options the signal's reason as `cause` */
@@ -211,7 +226,7 @@ const BUILT_IN_ERRORS: Readonly<Record<string, ErrorConstructor>> = {
 };
 
 /**
- * @internal An error from another thread, rebuilt: a built-in class as that
+ * An error from another thread, rebuilt: a built-in class as that
  * class, another as an Error keeping its `name`; with its `code` and, if
  * given, its stack.
  */
@@ -224,7 +239,7 @@ export function errorNamed(name: string, message: string, code: string | undefin
   return error;
 }
 
-/** @internal `value` as an Error (a non-Error thrown value wrapped), for rejections. */
+/** `value` as an Error (a non-Error thrown value wrapped), for rejections. */
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }

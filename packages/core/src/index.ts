@@ -13,11 +13,13 @@
  * @module @litepool/core
  */
 export { createPool } from './create-pool.js';
-export { isBackend, type Backend } from './backend.js';
+export { isBackend, PIPELINE_DEPTH } from './backend.js';
 export type {
+  Backend,
+  BackendBinding,
+  BackupProgress,
+  CommonOptions,
   Connection,
-  ConnectionFactory,
-  ConnectionFactoryMaker,
   ConnectionHooks,
   Op,
   Pending,
@@ -25,31 +27,27 @@ export type {
   Request,
   SendOptions,
   Settings,
-} from './pool/connection.js';
+} from './backend.js';
+export { workerThreads } from './local/backend.js';
 export { classify, parameters, statements, summarize } from './sql/statements.js';
 export type { Parameter, StatementKind, StatementSpan, StatementSummary } from './sql/statements.js';
 export { TransactionState, type TransactionStep } from './sql/transaction-state.js';
-export { Pool, LitepoolWarning } from './pool/pool.js';
-export type {
-  AcquireOptions,
-  BackupOptions,
-  BatchCounts,
-  CloseOptions,
-  GroupCounts,
-  PoolEvents,
-  PoolStats,
-  TransactionOptions,
-} from './pool/pool.js';
-export type { BackupProgress } from './pool/connection.js';
-export { Lease } from './pool/lease.js';
-export { Session } from './pool/pool-session.js';
-export { PreparedStatement } from './pool/prepared.js';
+export { Pool } from './pool/pool.js';
+export type { CloseOptions, PoolEvents } from './pool/pool.js';
+export { LitepoolWarning } from './pool/warning.js';
+export type { AcquireOptions, BackupOptions, TransactionOptions } from './pool/call-rules.js';
+export type { BatchCounts, GroupCounts, PoolStats } from './pool/stats.js';
+export type { Lease, LeaseRelease } from './pool/lease.js';
+export type { Session, SessionOptions } from './pool/session.js';
+export type { PreparedStatement } from './pool/prepared.js';
+export type { Queryable } from './pool/query-methods.js';
+export type { Transaction, TransactionMode } from './pool/transaction-scope.js';
+export type { OpenTransaction } from './pool/transaction.js';
+export { driveGroup, driveGroupAsync, groupCommit } from './pool/group-commit.js';
+export type { GroupOptions, GroupStep, MemberOutcome, StepResult } from './pool/group-commit.js';
+export { connectClient } from './pool/port-client.js';
+export type { ClientTransaction, PoolClient } from './pool/port-client.js';
 export { readOnlyProcedure, type Procedure, type ReadOnlyProcedure, type SetupContext } from './procedures.js';
-export type { SessionOptions } from './pool/pool-session.js';
-export type { LeaseRelease } from './pool/lease.js';
-export { connectClient } from './pool/port.js';
-export type { ClientTransaction, PoolClient } from './pool/port.js';
-export type { Queryable, Transaction, TransactionMode } from './pool/lease.js';
 export type { BindValue, Params, QueryOptions, Row, RunResult } from './types.js';
 export { DEFAULTS, defaultReaders, MAX_BATCH, MAX_READERS } from './config/options.js';
 export { MAX_TIMER_MS } from './config/checks.js';
@@ -73,7 +71,8 @@ export { mutex, MutexStrategy, type MutexOptions } from './strategies/mutex.js';
 export { singleWriter, SingleWriterStrategy, type SingleWriterOptions } from './strategies/single-writer.js';
 export { fileLock, FileLockStrategy, type FileLockOptions, type ResolvedFileLockOptions } from './strategies/file-lock.js';
 export { createStrategy, strategyNames } from './strategies/registry.js';
-export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './config/filesystem.js';
+export { filesystemType, isNetworkFsType, onNetworkFilesystem } from './local/filesystem.js';
+export { sqliteBuild, type SqliteBuild } from './local/sqlite-build.js';
 export {
   booleanOption,
   describe,
@@ -89,6 +88,7 @@ export {
   AbortError,
   AcquireTimeoutError,
   ArgumentError,
+  CommitUnknownError,
   ConnectionStateError,
   LitepoolError,
   LockCompromisedError,

@@ -13,11 +13,12 @@ import {
   msOption,
   optionsObject,
   type Backend,
-  type ConnectionFactory,
+  type BackendBinding,
   type Strategy,
 } from '@litepool/core';
 import { DqliteConnection } from './connection.js';
 import { parseAddress } from './socket.js';
+import { readsOnly } from './sql-text.js';
 
 /** Options of {@link dqlite}. */
 export interface DqliteOptions {
@@ -81,20 +82,26 @@ export function dqlite(options: DqliteOptions): Backend {
   const nodes = [...(servers as string[])];
   return {
     kind: 'dqlite',
-    location: `dqlite://${nodes.join(',')}/${database}`,
+    ownOptions: [],
     defaultReaders: 1,
-    strategy: () => dqliteStrategy(maxBatch),
-    connections(resolved): ConnectionFactory {
+    bind(_given, common): BackendBinding {
       const config = {
         servers: nodes,
         database,
         connectTimeoutMs,
         reconnectTimeoutMs,
-        safeIntegers: resolved.safeIntegers,
-        statementTimeoutMs: resolved.statementTimeoutMs,
+        safeIntegers: common.safeIntegers,
+        statementTimeoutMs: common.statementTimeoutMs,
       };
+      const location = `dqlite://${nodes.join(',')}/${database}`;
       return {
+        location,
+        strategy: dqliteStrategy(maxBatch),
+        strategyContext: { filename: location, networkFilesystem: false },
+        options: {},
         open: (_role, hooks) => DqliteConnection.open(config, hooks),
+        // dqlite answers queries and executions with different requests: the text says which, no reader probes it.
+        readsOnly,
         close() {},
       };
     },

@@ -22,21 +22,19 @@ import {
   StatementTimeoutError,
   TransactionError,
   TransactionState,
-  parameters,
-  statements,
   type Connection,
   type ConnectionHooks,
   type LitepoolError,
-  type Params,
   type Pending,
-  type Reclaimed,
   type Request,
   type SendOptions,
 } from '@litepool/core';
 import { DqliteClient, NodeFailure, SocketClosedError } from './client.js';
 import { codeName } from './codes.js';
-import { ClusterUnavailableError, CommitUnknownError, LeaderLostError } from './errors.js';
-import type { WireValue } from './wire.js';
+import { ClusterUnavailableError, CommitUnknownError, LeaderGone } from './errors.js';
+import { runGroup } from './group.js';
+import { execute } from './execute.js';
+import { controlsOnly, readsOnly } from './sql-text.js';
 
 /** What a connection needs to reach the cluster. */
 export interface ConnectionConfig {
@@ -55,76 +53,9 @@ interface Batch {
   readonly done: () => void;
 }
 
-/** The leader is gone (or refused as not the leader); `applied`: whether the request may have taken effect. */
-class LeaderGone extends Error {
-  constructor(
-    readonly applied: boolean,
-    options: { cause?: unknown },
-  ) {
-    super('The dqlite leader was lost', options);
-  }
-}
-
-const READ_HEADS = new Set(['SELECT', 'VALUES', 'EXPLAIN']);
-/** Transaction control: allowed on a read-only lease (a read transaction begins and ends with it). */
-const CONTROL_HEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
-const WRITE_WORD = /\b(INSERT|UPDATE|DELETE|REPLACE)\b/i;
-
-/** What {@link readsOnly} found, by SQL text (apps reuse their SQL; bounded for those that build it). */
-const readOnlySql = new Map<string, boolean>();
-
-/** Whether `sql` only reads: its statements start with SELECT/VALUES/EXPLAIN, a PRAGMA that sets nothing, or a WITH that does not write. */
-export function readsOnly(sql: string): boolean {
-  let known = readOnlySql.get(sql);
-  if (known === undefined) {
-    known = scanReadsOnly(sql);
-    if (readOnlySql.size >= 10_000) readOnlySql.clear();
-    readOnlySql.set(sql, known);
-  }
-  return known;
-}
-
-function scanReadsOnly(sql: string): boolean {
-  const found = statements(sql);
-  if (found.length === 0) return true;
-  return found.every(({ head, text }) => {
-    const first = head[0];
-    if (first === undefined) return true;
-    if (READ_HEADS.has(first)) return true;
-    if (first === 'PRAGMA') return !head.includes('=') && !(head.length > 2 && head[2] === '(' && head.length > 4);
-    if (first === 'WITH') return !WRITE_WORD.test(text);
-    return false;
-  });
-}
-
-/** Whether `sql` is only transaction control (BEGIN, COMMIT, SAVEPOINT, …). */
-function controlsOnly(sql: string): boolean {
-  return statements(sql).every(({ head }) => head[0] !== undefined && CONTROL_HEADS.has(head[0]));
-}
-
-/** Parameters as dqlite takes them: positional, named ones placed by SQLite's numbering of the statement. */
-function wireParams(sql: string, params: Params | undefined): WireValue[] {
-  if (params === undefined) return [];
-  if (Array.isArray(params)) return params as WireValue[];
-  const named = params as Record<string, WireValue>;
-  const values: WireValue[] = [];
-  for (const parameter of parameters(sql)) {
-    const key = parameter.name?.slice(1) ?? String(parameter.index);
-    if (!(key in named)) throw new ArgumentError(`Missing named parameter ${parameter.name ?? `?${parameter.index}`}`);
-    values[parameter.index - 1] = named[key] ?? null;
-  }
-  for (let i = 0; i < values.length; i++) values[i] ??= null;
-  return values;
-}
-
-const toObjects = (columns: readonly string[], rows: readonly unknown[][]): Record<string, unknown>[] =>
-  rows.map((row) => Object.fromEntries(columns.map((name, i) => [name, row[i]])));
-
 /** A connection to the leader, for one lane. */
 export class DqliteConnection implements Connection {
-  epoch = 0;
   dead: LitepoolError | undefined;
-  readonly stalled = false;
   #client: DqliteClient | undefined;
   #connecting: Promise<DqliteClient> | undefined;
   readonly #queue: Batch[] = [];
@@ -157,6 +88,14 @@ export class DqliteConnection implements Connection {
   get leader(): string | undefined {
     return this.#client?.leader;
   }
+
+  /** A dqlite connection has no cache of its own to drop: it never reopens for a hold. */
+  opensFor(): boolean {
+    return false;
+  }
+
+  /** Nothing to reset: a dqlite connection carries no settings of its holder's. */
+  reset(): void {}
 
   send(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
     return this.#enqueue(requests, waiters, options);
@@ -312,7 +251,7 @@ export class DqliteConnection implements Connection {
     const onAbort = (): void => client.close();
     waiter.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const value = await this.#execute(client, request);
+      const value = await execute(client, request, this.config.safeIntegers);
       this.#transaction.apply(request.sql);
       return value;
     } catch (error) {
@@ -333,100 +272,13 @@ export class DqliteConnection implements Connection {
     }
   }
 
-  async #execute(client: DqliteClient, request: Request): Promise<unknown> {
-    const { sql } = request;
-    switch (request.op) {
-      case 'exec':
-        await client.exec(sql, []);
-        return undefined;
-      case 'run': {
-        const result = await client.exec(sql, wireParams(sql, request.params));
-        return {
-          changes: result.rowsAffected,
-          lastInsertRowid: this.config.safeIntegers ? result.lastInsertId : Number(result.lastInsertId),
-        };
-      }
-      case 'next':
-      case 'close-cursor':
-        return { cursor: request.cursor ?? 0, rows: [], done: true };
-      default: {
-        const { columns, rows } = await client.query(sql, wireParams(sql, request.params), this.config.safeIntegers);
-        if (request.op === 'values') return rows;
-        const objects = toObjects(columns, rows);
-        if (request.op === 'get') return objects[0];
-        // iterate: the leader sends the whole result set; it is handed out as one chunk.
-        return request.op === 'iterate' ? { cursor: 0, rows: objects, done: true } : objects;
-      }
-    }
-  }
-
-  /**
-   * Group commit: the queued writes in one transaction, all answered after
-   * the one COMMIT, which is one entry of the replicated log. Each member is
-   * one round trip (no SAVEPOINT around it): when one fails, the whole group
-   * is rolled back (so nothing of it can have stayed, whatever SQLite did to
-   * the transaction), that member is answered with its error, and the others,
-   * none of them acknowledged, run again in a new group.
-   */
-  async #runGroup(batch: Batch): Promise<void> {
-    const control = (sql: string): Request => ({ op: 'exec', sql, params: undefined });
-    const quiet: Pending = { resolve() {}, reject() {} };
-    let pending = batch.requests.map((_, i) => i);
-    while (pending.length > 0) {
-      const values = new Map<number, unknown>();
-      let failed: { at: number; error: Error } | undefined;
-      try {
-        await this.#run(control('BEGIN IMMEDIATE'), quiet);
-        for (const [position, i] of pending.entries()) {
-          try {
-            values.set(i, await this.#run(batch.requests[i]!, batch.waiters[i]!));
-          } catch (error) {
-            if (error instanceof LeaderGone) throw error;
-            failed = { at: position, error: error as Error };
-            break;
-          }
-        }
-      } catch (error) {
-        // Nothing was committed: COMMIT was never sent.
-        if (error instanceof LeaderGone) this.#dropClient();
-        else await this.#rollback();
-        const lost =
-          error instanceof LeaderGone
-            ? new LeaderLostError(
-                'The dqlite leader was lost before this group of writes committed: nothing of it was applied; it is safe to run again',
-                {
-                  cause: error.cause,
-                },
-              )
-            : (error as Error);
-        for (const i of pending) batch.waiters[i]!.reject(lost);
-        return;
-      }
-      if (failed !== undefined) {
-        await this.#rollback();
-        const member = pending[failed.at]!;
-        batch.waiters[member]!.reject(failed.error);
-        pending = pending.filter((i) => i !== member);
-        continue;
-      }
-      try {
-        await this.#run(control('COMMIT'), quiet);
-      } catch (error) {
-        let reason = error as Error;
-        if (error instanceof LeaderGone) {
-          this.#dropClient();
-          reason = error.applied
-            ? new CommitUnknownError('The dqlite leader was lost while COMMIT was on its way: these writes may or may not have committed', {
-                cause: error.cause,
-              })
-            : new LeaderLostError('The dqlite leader refused COMMIT as no longer the leader: nothing was applied', { cause: error.cause });
-        } else await this.#rollback();
-        for (const i of pending) batch.waiters[i]!.reject(reason);
-        return;
-      }
-      for (const i of pending) batch.waiters[i]!.resolve(values.get(i));
-      return;
-    }
+  #runGroup(batch: Batch): Promise<void> {
+    return runGroup(batch.requests, batch.waiters, {
+      run: (request, waiter) => this.#run(request, waiter),
+      rollback: () => this.#rollback(),
+      transactionOpen: () => this.#transaction.open,
+      dropClient: () => this.#dropClient(),
+    });
   }
 
   async #rollback(): Promise<void> {
@@ -470,10 +322,6 @@ export class DqliteConnection implements Connection {
     this.#client?.close();
     this.#client = undefined;
     this.#transaction.reset();
-  }
-
-  reclaim(): Reclaimed[] {
-    return [];
   }
 
   stopAll(reason: Error): void {

@@ -5,18 +5,8 @@
  */
 import { LitepoolError } from '@litepool/core';
 
-/**
- * The leader was lost while a write's COMMIT (or an autocommit write) was on
- * its way, and no answer came: it may or may not have committed. The app
- * decides: re-read to see whether it took effect, or make the write
- * idempotent and run it again. `code`: `ERR_COMMIT_UNKNOWN`.
- */
-export class CommitUnknownError extends LitepoolError {
-  /** @param message what was lost @param options the connection's error as `cause` */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'ERR_COMMIT_UNKNOWN', options);
-  }
-}
+/** `ERR_COMMIT_UNKNOWN` is core's (the worker-thread backend reports it too): re-exported here as before. */
+export { CommitUnknownError } from '@litepool/core';
 
 /**
  * The leader was lost before the write reached it (or while its transaction
@@ -47,5 +37,15 @@ export class DqliteProtocolError extends LitepoolError {
   /** @param message what was unexpected */
   constructor(message: string) {
     super(message, 'ERR_DQLITE_PROTOCOL');
+  }
+}
+
+/** Inside the backend: the leader is gone (or refused as not the leader); `applied`: whether the request may have taken effect. */
+export class LeaderGone extends Error {
+  constructor(
+    readonly applied: boolean,
+    options: { cause?: unknown },
+  ) {
+    super('The dqlite leader was lost', options);
   }
 }

@@ -30,8 +30,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { ArgumentError, type Params, type Pool, type Queryable } from '../index.js';
-import { holdTransaction, type HeldTransaction } from '../pool/held-transaction.js';
+import { ArgumentError, type OpenTransaction, type Params, type Pool, type Queryable } from '../index.js';
 
 /** Options of {@link LitepoolDialect}. */
 export interface LitepoolDialectConfig {
@@ -46,12 +45,12 @@ const RETURNS_ROWS = /^\s*(select|with|pragma|values|explain)\b|\breturning\b/i;
 
 class LitepoolConnection implements DatabaseConnection {
   /** Set between beginTransaction and commit/rollback. */
-  held: HeldTransaction | undefined;
+  held: OpenTransaction | undefined;
 
   constructor(private readonly pool: Pool) {}
 
   get #target(): Queryable {
-    return this.held?.tx ?? this.pool;
+    return this.held ?? this.pool;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
@@ -86,7 +85,7 @@ class LitepoolDriver implements Driver {
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const mode = settings.accessMode === 'read only' ? 'read' : 'immediate';
-    (connection as LitepoolConnection).held = await holdTransaction((body) => this.config.pool.transaction(body, { mode }));
+    (connection as LitepoolConnection).held = await this.config.pool.begin({ mode });
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -99,7 +98,7 @@ class LitepoolDriver implements Driver {
     await held.rollback();
   }
 
-  #end(connection: DatabaseConnection): HeldTransaction {
+  #end(connection: DatabaseConnection): OpenTransaction {
     const litepool = connection as LitepoolConnection;
     const held = litepool.held;
     if (held === undefined) throw new ArgumentError('No transaction is open on this connection');

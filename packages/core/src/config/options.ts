@@ -1,17 +1,14 @@
 /**
- * Public pool options, their frozen defaults, and validation with exact
- * messages. Unknown or misspelled keys are rejected with a suggestion.
+ * The pool's options: their types, frozen defaults, and the resolution of
+ * the options every backend shares. A backend checks its own (the
+ * worker-threads backend: `filename`, `strategy`, `pragmas`, …) when it binds.
  */
 import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
-import { isBackend, type Backend } from '../backend.js';
+import { isBackend, type Backend, type BackendBinding } from '../backend.js';
 import { OptionsError } from '../errors.js';
-import { booleanOption, describe, integerOption, isPlainObject, msOption, optionsObject, suggest } from './checks.js';
+import { booleanOption, describe, integerOption, isPlainObject, msOption, optionsObject } from './checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
-import { knownPragmas, WIDE_PRAGMAS } from './pragmas.js';
 
 /** Options of {@link createPool}. Only `filename` is required (or `backend`). */
 export interface PoolOptions {
@@ -197,186 +194,88 @@ export const MAX_READERS = 64;
 /** The most one-shot requests in one batch. */
 export const MAX_BATCH = 10_000;
 
-const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [
-  'filename',
+/** The options every backend shares. */
+const COMMON_KEYS = [
   'backend',
-  'strategy',
   'readers',
   'acquireTimeoutMs',
   'statementTimeoutMs',
   'maxQueue',
   'busyTimeoutMs',
-  'pragmas',
   'safeIntegers',
   'maxBatch',
   'iterateChunkRows',
-  'workerResourceLimits',
   'leakDetectionMs',
   'closeTimeoutMs',
-  'workerFile',
-  'nativeBinding',
+] as const;
+
+/** The options of the default backend (worker threads on a local file). */
+export const LOCAL_KEYS = [
+  'filename',
+  'strategy',
+  'pragmas',
   'setup',
   'procedures',
+  'workerResourceLimits',
+  'workerFile',
+  'nativeBinding',
   'interruptExtension',
-];
+] as const;
 
-const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
-const PRAGMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
+const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [...COMMON_KEYS, ...LOCAL_KEYS];
 
-const INT32_MAX = 2 ** 31 - 1;
-
-function validatePragmas(value: unknown, nativeBinding: string | undefined): Readonly<Record<string, PragmaValue>> {
-  if (value === undefined) return Object.freeze({});
-  if (!isPlainObject(value)) {
-    throw new OptionsError(`options.pragmas must be an object of PRAGMA names to values, got ${describe(value)}`);
-  }
-  const known = Object.keys(value).length > 0 ? knownPragmas(nativeBinding) : undefined;
-  const pragmas: Record<string, PragmaValue> = {};
-  for (const [name, raw] of Object.entries(value)) {
-    if (!PRAGMA_NAME.test(name)) throw new OptionsError(`options.pragmas has an invalid PRAGMA name ${describe(name)}`);
-    const lower = name.toLowerCase();
-    if (lower === 'journal_mode') {
-      throw new OptionsError(
-        'options.pragmas.journal_mode is chosen by the strategy; pick a strategy instead (wal, mutex, single-writer, file-lock)',
-      );
-    }
-    if (known !== undefined && !known.has(lower)) {
-      const hint = suggest(lower, [...known]);
-      throw new OptionsError(
-        `options.pragmas.${name} is not a PRAGMA this SQLite knows${hint === undefined ? '' : `; did you mean ${hint}?`}`,
-      );
-    }
-    const limit = WIDE_PRAGMAS.has(lower) ? Number.MAX_SAFE_INTEGER : INT32_MAX;
-    const ok =
-      typeof raw === 'boolean' ||
-      (typeof raw === 'number' && Number.isFinite(raw) && Math.abs(raw) <= limit) ||
-      (typeof raw === 'string' && PRAGMA_WORD.test(raw));
-    if (!ok) {
-      throw new OptionsError(
-        `options.pragmas.${name} must be a number between -${limit} and ${limit}, a boolean or a bare word such as FULL, got ${describe(raw)}`,
-      );
-    }
-    pragmas[name] = raw;
-  }
-  return Object.freeze(pragmas);
+/** Options resolved, and the backend bound to the pool. */
+export interface Resolved {
+  /** The options after defaults, frozen. */
+  readonly options: ResolvedPoolOptions;
+  /** The backend bound to the pool. */
+  readonly binding: BackendBinding;
 }
 
-function validateResourceLimits(value: unknown): ResourceLimits | undefined {
-  if (value === undefined) return undefined;
-  optionsObject('options.workerResourceLimits', value, RESOURCE_LIMIT_KEYS);
-  for (const key of RESOURCE_LIMIT_KEYS) {
-    const limit = (value as Record<string, unknown>)[key];
-    if (limit !== undefined && !(typeof limit === 'number' && Number.isFinite(limit) && limit > 0 && limit <= 1_048_576)) {
-      throw new OptionsError(`options.workerResourceLimits.${key} must be a number of MB from 1 to 1048576, got ${describe(limit)}`);
-    }
-  }
-  return Object.freeze({ ...value });
-}
-
-function validateStrategy(value: unknown): Strategy | string | StrategyConfig | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string') {
-    if (value.length === 0) throw new OptionsError('options.strategy must not be an empty string');
-    return value;
-  }
-  if (typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string') {
-    return value as Strategy | StrategyConfig;
-  }
-  throw new OptionsError(
-    `options.strategy must be a strategy instance, a name such as "wal", or a config object { name: "wal", … }, got ${describe(value)}`,
-  );
-}
-
-/** The database file must be in a directory that exists, and must not be a directory itself. */
-function validateFilename(filename: unknown): string {
-  if (typeof filename !== 'string' || filename.length === 0) {
-    throw new OptionsError(`options.filename must be a non-empty string, got ${describe(filename)}`);
-  }
-  if (filename === ':memory:' || filename.startsWith('file:')) {
-    throw new OptionsError(
-      `options.filename ${describe(filename)} is not supported: each worker thread opens its own connection, so the database must be a file path`,
-    );
-  }
-  const path = resolve(filename);
-  const directory = statSync(dirname(path), { throwIfNoEntry: false });
-  if (directory === undefined || !directory.isDirectory()) {
-    throw new OptionsError(`options.filename ${describe(filename)}: the directory ${dirname(path)} does not exist`);
-  }
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
-    throw new OptionsError(`options.filename ${describe(filename)} is a directory, not a database file`);
-  }
-  return path;
-}
-
-function validateWorkerFile(value: unknown): string | URL | undefined {
-  if (value === undefined) return undefined;
-  if ((typeof value === 'string' && value.length > 0) || value instanceof URL) return value;
-  throw new OptionsError(`options.workerFile must be a path or a file URL, got ${describe(value)}`);
-}
-
-/** The backend, if given: it takes the place of `filename`, and of the options that only concern local files. */
-function validateBackend(options: Record<string, unknown>): Backend | undefined {
-  if (options.backend === undefined) return undefined;
-  if (!isBackend(options.backend)) {
-    throw new OptionsError(`options.backend must be a backend such as dqlite({ servers, database }), got ${describe(options.backend)}`);
-  }
-  for (const key of ['filename', 'strategy', 'setup', 'procedures', 'workerFile', 'nativeBinding', 'interruptExtension'] as const) {
-    if (options[key] !== undefined) {
-      throw new OptionsError(
-        `options.${key} does not apply with options.backend (${options.backend.kind}): the backend decides where the data is and how it is reached`,
-      );
-    }
-  }
-  return options.backend;
-}
-
-/** A module option (a path or a file URL) as a file URL; the file must exist. */
-function validateModule(where: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  if (value instanceof URL) url = value;
-  else if (typeof value === 'string' && value.length > 0) url = value.startsWith('file:') ? new URL(value) : pathToFileURL(resolve(value));
-  else throw new OptionsError(`${where} must be a path or a file URL, got ${describe(value)}`);
-  if (url.protocol !== 'file:') throw new OptionsError(`${where} must be a file, got ${url.href}`);
-  if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile() !== true) {
-    throw new OptionsError(`${where}: ${fileURLToPath(url)} does not exist`);
-  }
-  return url.href;
-}
-
-function validatePath(where: string, value: unknown, falseAllowed = false): string | false | undefined {
-  if (value === undefined || (falseAllowed && value === false)) return value;
-  if (typeof value === 'string' && value.length > 0) return value;
-  throw new OptionsError(`${where} must be a path${falseAllowed ? ' or false' : ''}, got ${describe(value)}`);
-}
-
-/** Validates `options` and fills in defaults. Throws {@link OptionsError} with an exact message. */
-export function resolveOptions(options: unknown): ResolvedPoolOptions {
+/**
+ * Validates `options` and fills in defaults; binds the backend (`options.backend`,
+ * else `fallback`). Throws {@link OptionsError} with an exact message.
+ */
+export function resolveOptions(options: unknown, fallback: () => Backend): Resolved {
   if (!isPlainObject(options)) throw new OptionsError(`options must be an object, got ${describe(options)}`);
   optionsObject('options', options, KNOWN_KEYS);
-  const nativeBinding = validatePath('options.nativeBinding', options.nativeBinding) as string | undefined;
-  const backend = validateBackend(options);
-  return Object.freeze({
-    filename: backend === undefined ? validateFilename(options.filename) : backend.location,
-    backend,
-    strategy: validateStrategy(options.strategy),
-    readers: integerOption('options.readers', options.readers, backend?.defaultReaders ?? defaultReaders(), 0, { max: MAX_READERS }),
+  if (options.backend !== undefined && !isBackend(options.backend)) {
+    throw new OptionsError(`options.backend must be a backend such as dqlite({ servers, database }), got ${describe(options.backend)}`);
+  }
+  const backend = options.backend ?? fallback();
+  for (const key of LOCAL_KEYS) {
+    if (options[key] !== undefined && !backend.ownOptions.includes(key)) {
+      throw new OptionsError(
+        `options.${key} does not apply with options.backend (${backend.kind}): the backend decides where the data is and how it is reached`,
+      );
+    }
+  }
+  const common = {
+    readers: integerOption('options.readers', options.readers, backend.defaultReaders, 0, { max: MAX_READERS }),
     acquireTimeoutMs: msOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, true),
     statementTimeoutMs: msOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs),
     maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 1, { infinity: true }),
     busyTimeoutMs: msOption('options.busyTimeoutMs', options.busyTimeoutMs, DEFAULTS.busyTimeoutMs),
-    pragmas: validatePragmas(options.pragmas, nativeBinding),
     safeIntegers: booleanOption('options.safeIntegers', options.safeIntegers, DEFAULTS.safeIntegers),
     maxBatch: integerOption('options.maxBatch', options.maxBatch, DEFAULTS.maxBatch, 1, { max: MAX_BATCH }),
     iterateChunkRows: integerOption('options.iterateChunkRows', options.iterateChunkRows, DEFAULTS.iterateChunkRows, 1, { max: 100_000 }),
-    workerResourceLimits: validateResourceLimits(options.workerResourceLimits),
     leakDetectionMs: msOption('options.leakDetectionMs', options.leakDetectionMs, DEFAULTS.leakDetectionMs),
     closeTimeoutMs: msOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
-    setup: validateModule('options.setup', options.setup),
-    procedures: validateModule('options.procedures', options.procedures),
-    workerFile: validateWorkerFile(options.workerFile),
-    nativeBinding,
-    interruptExtension: validatePath('options.interruptExtension', options.interruptExtension, true),
+  };
+  const binding = backend.bind(options, common);
+  const resolved: ResolvedPoolOptions = Object.freeze({
+    filename: binding.location,
+    backend: options.backend,
+    strategy: undefined,
+    pragmas: Object.freeze({}),
+    workerResourceLimits: undefined,
+    setup: undefined,
+    procedures: undefined,
+    workerFile: undefined,
+    nativeBinding: undefined,
+    interruptExtension: undefined,
+    ...common,
+    ...(binding.options as Partial<ResolvedPoolOptions>),
   });
+  return { options: resolved, binding };
 }

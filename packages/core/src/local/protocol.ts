@@ -3,7 +3,7 @@
  * shared memory beside them. Requests and results travel in batches: one
  * message carries many of them.
  */
-import type { Op, Request, Settings } from '../pool/connection.js';
+import type { Op, Request, Settings } from '../backend.js';
 import type { ConnectionRole, JournalMode, PragmaValue } from '../strategy.js';
 import type { Params } from '../types.js';
 
@@ -203,8 +203,7 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly procedures: readonly (readonly [name: string, readOnly: boolean])[] }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
-  | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number }
-  | { readonly type: 'closed' };
+  | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number };
 
 /**
  * Slots of a connection's control block, an Int32Array on shared memory that
@@ -219,13 +218,20 @@ export const Control = {
   Target: 2,
   /** The connection's token for the interrupt extension; 0 when it is not loaded. */
   Token: 3,
-  Length: 4,
+  /**
+   * 1 from the moment a group's COMMIT starts until the worker takes its next
+   * batch: if the worker dies meanwhile, that group may have committed.
+   */
+  Committing: 4,
+  Length: 5,
 } as const;
 
 /**
  * The claim ring: one slot per request in flight (indexed by sequence number).
- * The worker writes `seq` when it starts a request, the pool writes `-seq`
- * to cancel one that has not started; compare-and-swap decides which won.
+ * The worker writes `seq` when it starts a request (and `seq | WROTE` once it
+ * has written), the pool writes `-seq` to cancel one that has not started;
+ * compare-and-swap decides which won. If the worker dies, the ring tells the
+ * pool which requests had started and which had written.
  */
 export function ringSize(maxInFlight: number): number {
   let size = 64;

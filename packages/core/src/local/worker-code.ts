@@ -7,6 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { ConnectionRole } from '../strategy.js';
+import { KindedError } from './answers.js';
 
 /** What a setup function receives beside the connection. */
 export interface SetupContext {
@@ -67,4 +68,30 @@ export async function loadWorkerCode(setupHref: string | undefined, proceduresHr
     if (procedures.size === 0) throw new CodeLoadError(`The procedures module ${proceduresHref} exports no functions`);
   }
   return { setup, procedures };
+}
+
+/** The setup module's function, on a connection that has just opened (a failure, or a promise returned, is a setup error). */
+export function runSetup(
+  db: Database.Database,
+  code: WorkerCode,
+  config: { readonly role: ConnectionRole; readonly filename: string; readonly setup: string | undefined },
+): void {
+  const { setup } = code;
+  if (setup === undefined) return;
+  const { role, filename } = config;
+  let result: unknown;
+  try {
+    result = setup(db, { role, filename });
+  } catch (error) {
+    throw new KindedError(
+      'setup',
+      `The setup module ${config.setup} threw on a ${role} connection: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    throw new KindedError(
+      'setup',
+      `The setup module ${config.setup} returned a promise: setup runs synchronously on each connection (await what it needs at the module's top level)`,
+    );
+  }
 }

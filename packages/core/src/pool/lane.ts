@@ -1,56 +1,16 @@
 /**
- * A lane: the wait queue in front of one kind of connection (the writer, or
- * the readers), backed by a generic-pool of connections. It sends queued
- * one-shot requests in batches under one strategy hold, lends whole
- * connections to leases and transactions, expires waiters after
- * `acquireTimeoutMs`, moves work away from a connection stuck in a long
- * statement, and replaces connections that die.
+ * A lane: one kind of connection (the writer, or the readers), backed by a
+ * generic-pool of them, serving its wait queue. It sends queued one-shot
+ * requests in batches under one strategy hold (group-committed on a batching
+ * writer), lends whole connections to leases and transactions, moves work
+ * away from a connection stuck in a long statement, and replaces connections
+ * that die.
  */
 import genericPool from 'generic-pool';
-import { AbortError, AcquireTimeoutError } from '../errors.js';
+import { PIPELINE_DEPTH, type Connection } from '../backend.js';
 import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
-import type { Connection, Pending, Request } from './connection.js';
-import { JobQueue } from './job-queue.js';
-
-/** A one-shot request waiting to be sent in a batch. */
-export interface QueryJob {
-  readonly kind: 'query';
-  readonly request: Request;
-  readonly waiter: Pending;
-  enqueuedAt: number;
-  /** Its caller aborted while it waited in the queue. */
-  cancelled: boolean;
-  /** Stops watching the caller's signal (the job left the queue; its connection watches it from then on). */
-  detach?: () => void;
-  /** Cannot run inside a transaction (VACUUM): sent in a batch of its own, never group-committed. */
-  readonly alone?: boolean;
-}
-
-/** What a lease receives: a connection for its exclusive use, under a strategy hold. */
-export interface Grant {
-  readonly connection: Connection;
-  readonly hold: StrategyHold;
-  /** Shared flag set when the hold is lost; passed with every batch. */
-  readonly abortFlag: Int32Array | undefined;
-  /** Hands the connection back to the lane. Call once, when no request is in flight. */
-  readonly giveBack: () => void;
-}
-
-/** A request for a whole connection (a lease or a transaction). */
-export interface LeaseJob {
-  readonly kind: 'lease';
-  readonly grant: (grant: Grant) => void;
-  readonly fail: (error: Error) => void;
-  enqueuedAt: number;
-  cancelled: boolean;
-  /** Set when the lane takes it from the queue: too late to cancel. */
-  taken?: boolean;
-}
-
-type Job = QueryJob | LeaseJob;
-
-/** Batches in flight per connection: one running in the worker, one waiting behind it. */
-export const PIPELINE_DEPTH = 2;
+import { takeHold } from './strategy-hold.js';
+import { WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
 
 /** How a lane is set up by its pool. */
 export interface LaneConfig {
@@ -63,12 +23,14 @@ export interface LaneConfig {
   readonly acquireTimeoutMs: number;
   /** Group commit settings (writer of a batching strategy), else undefined. */
   readonly group: WriteBatching | undefined;
-  /** Opens one connection. */
-  readonly open: () => Promise<Connection>;
+  /** Opens one connection; gives up when `signal` aborts (the lane is being stopped). */
+  readonly open: (signal: AbortSignal) => Promise<Connection>;
   /** Awaited before a connection is acquired (strategy init, the writer's first open); undefined once passed. */
   readonly gate: () => Promise<void> | undefined;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
+  /** Called when the lane, idle until now, gets work. */
+  readonly onBusy?: () => void;
   /**
    * Takes a one-shot job this lane cannot serve soon (every one of its
    * connections is stuck in a long statement); false if it will not. The
@@ -84,22 +46,6 @@ class OpenFailure {
 
 type Resource = Connection | OpenFailure;
 
-/** One shared flag per hold signal (a hold serves many batches): one listener, not one per batch. */
-const flags = new WeakMap<AbortSignal, Int32Array>();
-
-/** The shared abort flag that follows `signal`, for the worker to check between requests. */
-export function flagFor(signal: AbortSignal | undefined): Int32Array | undefined {
-  if (signal === undefined) return undefined;
-  let flag = flags.get(signal);
-  if (flag === undefined) {
-    const created = new Int32Array(new SharedArrayBuffer(4));
-    if (signal.aborted) Atomics.store(created, 0, 1);
-    else signal.addEventListener('abort', () => Atomics.store(created, 0, 1), { once: true });
-    flags.set(signal, (flag = created));
-  }
-  return flag;
-}
-
 /** One queue and the connections that serve it. */
 export class Lane {
   /** Jobs that could not start at once because every connection was busy. */
@@ -111,26 +57,30 @@ export class Lane {
   /** One-shot requests taken back from a stalled connection and run elsewhere. */
   moved = 0;
 
-  private readonly queue = new JobQueue<Job>();
-  private queued = 0;
+  private readonly queue: WaitQueue;
   private active = 0;
   /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
   private starting = 0;
   private readonly serving = new Set<Connection>();
   private readonly pool: genericPool.Pool<Resource>;
-  private timer: NodeJS.Timeout | undefined;
-  private lastFailure: unknown;
   private idleWaiters: (() => void)[] = [];
   /** Serve loops waiting for work while their batches run. */
   private wakers: (() => void)[] = [];
+  /** How long a closing connection may take before it is given up (undefined: the connection's default). */
+  private closeGraceMs: number | undefined;
+  /** Whether the lane has had work since it was last idle (onBusy was called, onIdle not yet). */
+  private busyNow = false;
+  /** Aborts connections still opening when the lane is stopped (a setup module that never settles). */
+  private readonly opening = new AbortController();
 
   constructor(private readonly config: LaneConfig) {
+    this.queue = new WaitQueue(config.acquireTimeoutMs, () => this.settleIfIdle());
     this.pool = genericPool.createPool<Resource>(
       {
         // Through a promise: a synchronous throw while opening must become an OpenFailure, not escape generic-pool.
         create: () =>
           Promise.resolve()
-            .then(() => config.open())
+            .then(() => config.open(this.opening.signal))
             .catch((error: unknown) => new OpenFailure(error)),
         destroy: async (resource) => {
           if (!(resource instanceof OpenFailure)) await resource.close(this.closeGraceMs);
@@ -144,7 +94,7 @@ export class Lane {
 
   /** Jobs waiting for a connection. */
   get pending(): number {
-    return this.queued;
+    return this.queue.size;
   }
 
   /** Connections serving work (or being acquired for it). */
@@ -157,6 +107,11 @@ export class Lane {
     return this.pool.size;
   }
 
+  /** Whether nothing is queued or running on this lane now. */
+  get idle(): boolean {
+    return this.queue.size === 0 && this.active === 0;
+  }
+
   /** Queues a job; it starts as soon as a connection is free. */
   enqueue(job: Job): void {
     if (job.kind === 'query' && this.allStalled() && this.config.overflow?.(job) === true) {
@@ -165,70 +120,45 @@ export class Lane {
     }
     if (this.active >= this.config.size) this.waits++;
     this.queue.push(job);
-    this.queued++;
-    if (job.kind === 'query' && job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
-    this.armTimer();
+    if (!this.busyNow) {
+      this.busyNow = true;
+      this.config.onBusy?.();
+    }
     this.pump();
     this.wake();
   }
 
-  /** A queued one-shot call whose caller aborts leaves the queue at once. */
-  private watchAbort(job: QueryJob, signal: AbortSignal): void {
-    const onAbort = (): void => {
-      job.cancelled = true;
-      this.queued--;
-      job.waiter.reject(new AbortError({ cause: signal.reason }));
-      this.settleIfIdle();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    job.detach = () => signal.removeEventListener('abort', onAbort);
-  }
-
-  /** Marks a queued lease job cancelled (its caller gave up); a no-op once the lane has taken it. */
-  cancel(job: LeaseJob): void {
-    if (job.cancelled || job.taken === true) return;
-    job.cancelled = true;
-    this.queued--;
-    this.settleIfIdle();
+  /** Cancels a waiting lease job (its caller gave up); false once the lane has taken it (too late). */
+  cancel(job: LeaseJob): boolean {
+    return this.queue.cancel(job);
   }
 
   /** Rejects every queued job with `error`. */
   failQueued(error: unknown): void {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    for (const job of this.queue.drain()) {
-      if (job.cancelled) continue;
-      if (job.kind === 'query') {
-        job.detach?.();
-        job.waiter.reject(failure);
-      } else {
-        job.taken = true;
-        job.fail(failure);
-      }
-    }
-    this.queued = 0;
-    this.settleIfIdle();
+    this.queue.failAll(error);
   }
 
   /** Stops every request running or sent on this lane's connections (the pool is being destroyed). */
   stopAll(reason: Error): void {
+    this.opening.abort(reason);
     for (const connection of this.serving) connection.stopAll(reason);
   }
 
   /** Resolves when nothing is queued or running. */
   whenIdle(): Promise<void> {
-    if (this.queued === 0 && this.active === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
-
-  /** How long a closing connection may take before it is given up (undefined: the connection's default). */
-  private closeGraceMs: number | undefined;
 
   /** Waits until idle, then closes every connection, each given `graceMs` to finish what it runs. */
   async close(graceMs?: number): Promise<void> {
     this.closeGraceMs = graceMs;
-    if (graceMs !== undefined) for (const connection of this.serving) void connection.close(graceMs);
+    if (graceMs !== undefined) {
+      this.opening.abort(new Error('The pool was destroyed'));
+      for (const connection of this.serving) void connection.close(graceMs);
+    }
     await this.whenIdle();
-    clearTimeout(this.timer);
+    this.queue.stop();
     await this.pool.drain();
     await this.pool.clear();
   }
@@ -242,12 +172,16 @@ export class Lane {
     const handOver = this.config.overflow !== undefined && this.allStalled();
     if (this.config.size === 1 && connection.dead === undefined && !handOver) return; // nowhere else to run them
     const now = performance.now();
-    const reclaimed: Job[] = connection
-      .reclaim()
-      .map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: now, cancelled: false }));
+    const reclaimed: QueryJob[] = (connection.reclaim?.() ?? []).map(({ request, waiter }) => ({
+      kind: 'query',
+      request,
+      waiter,
+      enqueuedAt: now,
+      cancelled: false,
+    }));
     this.moved += reclaimed.length;
     // When no connection of this lane can run them soon, the queued jobs go to the other lane too.
-    const back = handOver ? [...reclaimed, ...this.takeQueued()] : reclaimed;
+    const back: Job[] = handOver ? [...reclaimed, ...this.queue.takeAll()] : reclaimed;
     const requeue: Job[] = [];
     for (const job of back) {
       if (handOver && job.kind === 'query' && this.config.overflow(job)) {
@@ -256,32 +190,15 @@ export class Lane {
         requeue.push(job);
       }
     }
-    if (requeue.length > 0) {
-      this.queue.unshift(requeue);
-      this.queued += requeue.length;
-      for (const job of requeue) if (job.kind === 'query' && job.waiter.signal !== undefined) this.watchAbort(job, job.waiter.signal);
-      this.armTimer();
-      this.pump();
-    }
+    this.queue.unshift(requeue);
+    if (requeue.length > 0) this.pump();
     this.settleIfIdle();
-  }
-
-  /** Removes and returns every job waiting in the queue (not cancelled), in order. */
-  private takeQueued(): Job[] {
-    const jobs: Job[] = [];
-    for (const job of this.queue.drain()) {
-      if (job.cancelled) continue;
-      if (job.kind === 'query') job.detach?.();
-      jobs.push(job);
-    }
-    this.queued = 0;
-    return jobs;
   }
 
   /** Whether every connection of the lane is serving and stuck in a long statement. */
   private allStalled(): boolean {
     if (this.serving.size < this.config.size) return false;
-    for (const connection of this.serving) if (!connection.stalled) return false;
+    for (const connection of this.serving) if (connection.stalled !== true) return false;
     return true;
   }
 
@@ -290,7 +207,7 @@ export class Lane {
   }
 
   private pump(): void {
-    while (this.queued > this.starting && this.active < this.config.size) {
+    while (this.queue.size > this.starting && this.active < this.config.size) {
       this.active++;
       this.starting++;
       void this.serveNext();
@@ -310,7 +227,7 @@ export class Lane {
       connection = resource;
     } catch (error) {
       // tarn's propagateCreateError: a connection that cannot open fails the waiting callers, never hangs them.
-      this.lastFailure = error;
+      this.queue.lastFailure = error;
       this.starting--;
       this.active--;
       this.failQueued(error);
@@ -333,8 +250,8 @@ export class Lane {
     this.serving.add(connection);
     try {
       while (connection.dead === undefined) {
-        const mayPipeline = outstanding.size === 0 || (this.queued > this.starting && !connection.stalled);
-        const job = mayPipeline ? this.shift() : undefined;
+        const mayPipeline = outstanding.size === 0 || (this.queue.size > this.starting && connection.stalled !== true);
+        const job = mayPipeline ? this.queue.shift() : undefined;
         if (job === undefined) {
           if (outstanding.size === 0) break;
           // Wake on a finished batch or on new work, whichever comes first.
@@ -357,47 +274,8 @@ export class Lane {
       this.active--;
       if (connection.dead !== undefined) void this.pool.destroy(connection);
       else void this.pool.release(connection);
-      if (this.queued > 0) this.pump();
+      if (this.queue.size > 0) this.pump();
       else this.settleIfIdle();
-    }
-  }
-
-  private shift(): Job | undefined {
-    for (;;) {
-      const job = this.queue.shift();
-      if (job === undefined) return undefined;
-      if (job.cancelled) continue;
-      this.queued--;
-      if (job.kind === 'query') job.detach?.();
-      else job.taken = true;
-      return job;
-    }
-  }
-
-  /** Takes the strategy's hold, racing it against the remaining acquire time when it must be waited for. */
-  private async hold(since: number): Promise<StrategyHold> {
-    const pending = this.config.strategy.acquire(this.config.access);
-    if (!(pending instanceof Promise)) return pending;
-    const remaining = this.config.acquireTimeoutMs - (performance.now() - since);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        pending,
-        new Promise<never>((_, reject) => {
-          if (Number.isFinite(remaining)) {
-            timer = setTimeout(() => reject(new AcquireTimeoutError(this.config.acquireTimeoutMs)), Math.max(0, remaining));
-          }
-        }),
-      ]);
-    } catch (error) {
-      // A hold granted after we gave up is given straight back.
-      pending.then(
-        (late) => late.release(),
-        () => {},
-      );
-      throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -406,7 +284,7 @@ export class Lane {
     const limit =
       first.alone === true
         ? 1
-        : (this.config.group?.maxBatch ?? Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queued + 1) / this.config.size))));
+        : (this.config.group?.maxBatch ?? Math.max(1, Math.min(this.config.maxBatch, Math.ceil((this.queue.size + 1) / this.config.size))));
     const jobs: QueryJob[] = [first];
     this.takeQueries(jobs, limit);
     if (group && jobs.length < limit && this.config.group.maxWaitMs > 0) {
@@ -415,41 +293,36 @@ export class Lane {
     }
     let hold: StrategyHold;
     try {
-      hold = await this.hold(first.enqueuedAt);
+      hold = await takeHold(this.config.strategy, this.config.access, first.enqueuedAt, this.config.acquireTimeoutMs);
       hold.assertHeld?.();
       if (hold.signal?.aborted === true) {
         hold.release();
         throw hold.signal.reason as Error;
       }
     } catch (error) {
-      this.lastFailure = error;
+      this.queue.lastFailure = error;
       for (const job of jobs) job.waiter.reject(error as Error);
       return;
     }
     this.batches++;
     this.requests += jobs.length;
     try {
-      const reopen = connection.epoch !== hold.epoch;
-      connection.epoch = hold.epoch;
       await connection.send(
         jobs.map((job) => job.request),
         jobs.map((job) => job.waiter),
-        { reopen, group, oneShot: true, abortFlag: flagFor(hold.signal) },
+        { epoch: hold.epoch, group, oneShot: true, holdSignal: hold.signal },
       );
     } finally {
       hold.release();
     }
   }
 
+  /** Adds queued one-shot requests to `jobs`, up to `limit`: a batch runs with one set of settings, never with a VACUUM. */
   private takeQueries(jobs: QueryJob[], limit: number): void {
+    const settings = jobs[0]!.request.settings;
     while (jobs.length < limit) {
-      const next = this.queue.peek();
-      // A batch runs with one set of settings: a request of another session starts the next batch.
-      if (next === undefined || next.kind !== 'query' || next.alone === true || next.request.settings !== jobs[0]!.request.settings) return;
-      this.queue.shift();
-      if (next.cancelled) continue;
-      this.queued--;
-      next.detach?.();
+      const next = this.queue.shiftQuery((job) => job.alone !== true && job.request.settings === settings);
+      if (next === undefined) return;
       jobs.push(next);
     }
   }
@@ -457,9 +330,9 @@ export class Lane {
   private async lend(connection: Connection, job: LeaseJob): Promise<void> {
     let hold: StrategyHold;
     try {
-      hold = await this.hold(job.enqueuedAt);
+      hold = await takeHold(this.config.strategy, this.config.access, job.enqueuedAt, this.config.acquireTimeoutMs);
     } catch (error) {
-      this.lastFailure = error;
+      this.queue.lastFailure = error;
       job.fail(error as Error);
       return;
     }
@@ -468,66 +341,34 @@ export class Lane {
       return;
     }
     try {
-      if (connection.epoch !== hold.epoch) {
+      if (connection.opensFor(hold.epoch)) {
         // Open (or reopen) under the hold before lending, so an open failure reaches the caller.
         const opened = await new Promise<Error | undefined>((settle) => {
           void connection.send(
             [{ op: 'get', sql: 'SELECT 1', params: undefined }],
             [{ resolve: () => settle(undefined), reject: settle }],
-            { reopen: true },
+            { epoch: hold.epoch },
           );
         });
         if (opened !== undefined) {
-          this.lastFailure = opened;
+          this.queue.lastFailure = opened;
           job.fail(opened);
           return;
         }
-        connection.epoch = hold.epoch;
       }
       await new Promise<void>((giveBack) => {
-        job.grant({ connection, hold, abortFlag: flagFor(hold.signal), giveBack });
+        job.grant({ connection, hold, giveBack });
       });
     } finally {
       hold.release();
     }
   }
 
-  private armTimer(): void {
-    if (this.timer !== undefined || this.queued === 0 || !Number.isFinite(this.config.acquireTimeoutMs)) return;
-    const head = this.queue.peek();
-    if (head === undefined) return;
-    const delay = Math.max(0, head.enqueuedAt + this.config.acquireTimeoutMs - performance.now());
-    this.timer = setTimeout(() => this.expire(), delay);
-    this.timer.unref();
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    for (;;) {
-      const head = this.queue.peek();
-      if (head === undefined || (!head.cancelled && now - head.enqueuedAt < this.config.acquireTimeoutMs)) break;
-      this.queue.shift();
-      if (head.cancelled) continue;
-      this.queued--;
-      if (head.kind === 'query') head.detach?.();
-      else head.taken = true;
-      const error = new AcquireTimeoutError(this.config.acquireTimeoutMs, { cause: this.lastFailure });
-      if (head.kind === 'query') head.waiter.reject(error);
-      else head.fail(error);
-    }
-    this.settleIfIdle();
-    this.armTimer();
-  }
-
-  /** Whether nothing is queued or running on this lane now. */
-  get idle(): boolean {
-    return this.queued === 0 && this.active === 0;
-  }
-
   private settleIfIdle(): void {
-    if (this.queued !== 0 || this.active !== 0) return;
+    if (!this.idle) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (!this.busyNow) return;
+    this.busyNow = false;
     this.config.onIdle?.();
   }
 }

@@ -5,44 +5,53 @@
  * on first use, as for any statement of the pool.
  */
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
-import { POOL_SCOPE, type Pool } from './pool.js';
+import type { Engine } from './engine.js';
+import { POOL_SCOPE } from './scope.js';
 
-/** A statement prepared with {@link Pool.prepare}; use it as long as the pool is open. */
-export class PreparedStatement {
+/** A statement prepared with `pool.prepare(sql)`; use it as long as the pool is open. */
+export interface PreparedStatement {
   /** The statement's SQL. */
   readonly sql: string;
-  readonly #pool: Pool;
+  /** Runs it (it returns no rows, or they are ignored): `{ changes, lastInsertRowid }`. */
+  run(params?: Params, options?: QueryOptions): Promise<RunResult>;
+  /** Its first row, or undefined. */
+  get<T = Row>(params?: Params, options?: QueryOptions): Promise<T | undefined>;
+  /** All its rows. */
+  all<T = Row>(params?: Params, options?: QueryOptions): Promise<T[]>;
+  /** All its rows as arrays of column values, in column order. */
+  values<T extends unknown[] = unknown[]>(params?: Params, options?: QueryOptions): Promise<T[]>;
+  /** Streams its rows (see `Pool.iterate`). */
+  iterate<T = Row>(params?: Params, options?: QueryOptions): AsyncIterableIterator<T>;
+}
+
+/** The pool's prepared statement (see {@link PreparedStatement}). */
+export class PoolPreparedStatement implements PreparedStatement {
   readonly #id: number;
 
-  /** @internal Use {@link Pool.prepare}. */
-  constructor(pool: Pool, sql: string, id: number) {
-    this.#pool = pool;
-    this.sql = sql;
-    this.#id = id;
+  constructor(
+    private readonly engine: Engine,
+    readonly sql: string,
+  ) {
+    this.#id = engine.prepareId(sql);
   }
 
-  /** Runs it (it returns no rows, or they are ignored): `{ changes, lastInsertRowid }`. */
   run(params?: Params, options?: QueryOptions): Promise<RunResult> {
-    return this.#pool.query('run', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<RunResult>;
+    return this.engine.query('run', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<RunResult>;
   }
 
-  /** Its first row, or undefined. */
   get<T = Row>(params?: Params, options?: QueryOptions): Promise<T | undefined> {
-    return this.#pool.query('get', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T | undefined>;
+    return this.engine.query('get', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T | undefined>;
   }
 
-  /** All its rows. */
   all<T = Row>(params?: Params, options?: QueryOptions): Promise<T[]> {
-    return this.#pool.query('all', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T[]>;
+    return this.engine.query('all', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T[]>;
   }
 
-  /** All its rows as arrays of column values, in column order. */
   values<T extends unknown[] = unknown[]>(params?: Params, options?: QueryOptions): Promise<T[]> {
-    return this.#pool.query('values', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T[]>;
+    return this.engine.query('values', this.sql, params, options, POOL_SCOPE, this.#id) as Promise<T[]>;
   }
 
-  /** Streams its rows (see {@link Pool.iterate}). */
   iterate<T = Row>(params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
-    return this.#pool.iterate<T>(this.sql, params, options);
+    return this.engine.stream<T>(this.sql, params, options, POOL_SCOPE);
   }
 }

@@ -251,7 +251,7 @@ export class Database extends EventEmitter {
           this.#transaction.reset();
         }
         // A failed COMMIT leaves the transaction open: roll it back before the writer goes back.
-        if (lease.inTransaction) await lease.control('exec', 'ROLLBACK').catch(() => {});
+        if (lease.inTransaction) await lease.rollback().catch(() => {});
         await lease.release();
       }
     }
@@ -472,7 +472,7 @@ export class Database extends EventEmitter {
     if (holder !== undefined && !holder.ended) {
       holder.ended = true;
       const lease = await holder.lease.catch(() => undefined);
-      if (lease?.inTransaction === true) await lease.control('exec', 'ROLLBACK').catch(() => {});
+      if (lease?.inTransaction === true) await lease.rollback().catch(() => {});
       await lease?.release();
     }
     await this.#session?.close();

@@ -10,7 +10,7 @@
  * from `LITEPOOL_STRATEGY`, else litepool's default.
  */
 import { resolve } from 'node:path';
-import { sqliteBuild } from '../../config/pragmas.js';
+import { sqliteBuild } from '../../index.js';
 import { bindCallback, invoke } from './callbacks.js';
 import { Database, type DatabaseOptions } from './database.js';
 import * as constants from './errors.js';

@@ -27,6 +27,15 @@ interface Entry {
 
 const shared = new Map<string, Entry>();
 
+/** A key per backend object: Databases opened with the same backend share its pool. */
+const backendKeys = new WeakMap<NonNullable<PoolOptions['backend']>, string>();
+let nextBackend = 1;
+function backendKey(backend: NonNullable<PoolOptions['backend']>): string {
+  let key = backendKeys.get(backend);
+  if (key === undefined) backendKeys.set(backend, (key = `${backend.kind}#${nextBackend++}`));
+  return key;
+}
+
 /** Options as a key: equal options share a pool; functions (which JSON drops) make the options unique. */
 function optionsKey(options: Omit<PoolOptions, 'filename'>): string | undefined {
   let unique = false;
@@ -65,7 +74,7 @@ export async function openShared(filename: string, options: Omit<PoolOptions, 'f
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
   const memory = backend === undefined && (filename === ':memory:' || filename === '');
   const optionsText = optionsKey(rest);
-  const where = backend === undefined ? resolve(filename) : backend.location;
+  const where = backend === undefined ? resolve(filename) : backendKey(backend);
   const key = memory || optionsText === undefined ? undefined : `${where}\0${optionsText}`;
   let entry = key === undefined ? undefined : shared.get(key);
   if (entry === undefined) {

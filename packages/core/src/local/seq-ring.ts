@@ -1,6 +1,7 @@
 /**
- * The requests one connection has in flight, by sequence number, in a ring
- * laid out like the claim ring the worker shares (slot = seq & mask).
+ * Sequence numbers of a connection's requests, and a ring keyed by them,
+ * laid out like the claim ring the worker shares (slot = seq & mask): the
+ * store of the requests in flight (see flights.ts).
  *
  * Not a Map: a Map keyed by ever-growing numbers, with one insert and one
  * delete per request, keeps allocating hash tables, and each retired table
@@ -10,8 +11,11 @@
  * and each young-generation pause took about 12 ms of the event loop.
  */
 
-/** Sequence numbers run 1..MAX_SEQ, then start again at 1 (they cross threads as Int32). */
-export const MAX_SEQ = 2 ** 30;
+/** Sequence numbers run 1..MAX_SEQ, then start again at 1 (they cross threads as Int32, with bit 30 free for {@link WROTE}). */
+export const MAX_SEQ = 2 ** 30 - 1;
+
+/** Set on a request's claim once it has written (see the claim ring in protocol.ts). */
+export const WROTE = 2 ** 30;
 
 /** The sequence number after `seq`. */
 export function nextSeq(seq: number): number {

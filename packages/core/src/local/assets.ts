@@ -73,7 +73,7 @@ export function bundledInterruptExtension(): string | undefined {
   const url = moduleUrl();
   if (url !== undefined) {
     // Through a variable: a bundler must not take this for an asset of its own to copy.
-    const relative = `../native/${process.platform}-${process.arch}/${name}`;
+    const relative = `../../native/${process.platform}-${process.arch}/${name}`;
     const packaged = fileURLToPath(new URL(relative, url));
     if (existsSync(packaged)) return packaged;
   }

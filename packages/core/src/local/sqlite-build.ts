@@ -5,7 +5,7 @@
  * `createPool` instead of being silently ignored by SQLite on every connection.
  */
 import Database from 'better-sqlite3';
-import { bundledNativeBinding } from '../assets.js';
+import { bundledNativeBinding } from './assets.js';
 
 /** Facts about the SQLite that better-sqlite3 carries. */
 export interface SqliteBuild {

@@ -4,14 +4,19 @@
  * connections. A connection switches to a session's settings before running
  * its requests and back before running anyone else's (local/session.ts).
  */
+import type { Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import { ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
 import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
-import type { Settings } from './connection.js';
-import { QueryMethods, type Lease, type Queryable, type StateTracker, type StatementOp, type Transaction } from './lease.js';
-import type { AcquireOptions, Pool, Scope, TransactionOptions } from './pool.js';
+import type { AcquireOptions, TransactionOptions } from './call-rules.js';
+import type { Engine } from './engine.js';
+import type { Lease, StateTracker } from './lease.js';
+import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
+import type { Scope } from './scope.js';
+import type { OpenTransaction } from './transaction.js';
+import type { Transaction } from './transaction-scope.js';
 
 /** Options of {@link Pool.session}. */
 export interface SessionOptions {
@@ -88,11 +93,33 @@ function checkPragma(name: string, value: unknown, error: (message: string) => E
 
 /**
  * A view of a pool whose statements run with connection settings of its own
- * (see {@link Pool.session}). Query methods, transactions and leases work as
- * on the pool.
+ * (from `pool.session()`). Query methods, transactions and leases work as on
+ * the pool.
  */
-export class Session extends QueryMethods implements Queryable, StateTracker {
-  readonly #pool: Pool;
+export interface Session extends Queryable {
+  /** The connection-scoped PRAGMAs its statements run with now (its options, and what it has set since). */
+  readonly pragmas: Readonly<Record<string, PragmaValue>>;
+  /** Whether it keeps state on the writer (TEMP objects, ATTACHed databases), so that all its statements run there. */
+  readonly pinned: boolean;
+  /** Whether {@link close} was called. */
+  readonly closed: boolean;
+  /** A transaction with the session's settings (see `Pool.transaction`). */
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T>;
+  /** A transaction with the session's settings, held until the caller ends it (see `Pool.begin`). */
+  begin(options?: TransactionOptions): Promise<OpenTransaction>;
+  /** A lease with the session's settings (see `Pool.acquire`); the writer when the session is pinned to it. */
+  acquire(options?: AcquireOptions): Promise<Lease>;
+  /**
+   * Ends the session: the TEMP objects it created are dropped and the
+   * databases it attached detached (as closing a connection would). Later
+   * calls reject with `ERR_POOL_CLOSED`. Never rejects; idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** The pool's session (see {@link Session}). */
+export class PoolSession extends QueryMethods implements Session, StateTracker {
+  readonly #pool: Engine;
   #pragmas: Readonly<Record<string, PragmaValue>>;
   readonly #doubleQuoted: boolean | undefined;
   #settings: Settings;
@@ -103,8 +130,7 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
   /** Databases it ATTACHed (bare name), detached when it closes. */
   readonly #attached = new Set<string>();
 
-  /** @internal Use {@link Pool.session}. */
-  constructor(pool: Pool, options: SessionOptions) {
+  constructor(pool: Engine, options: SessionOptions) {
     super();
     const raw = optionsObject('session', options, ['pragmas', 'doubleQuotedStrings']);
     const pragmas = raw.pragmas ?? {};
@@ -120,17 +146,14 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
     this.#settings = this.#makeSettings();
   }
 
-  /** The connection-scoped PRAGMAs its statements run with now (its options, and what it has set since). */
   get pragmas(): Readonly<Record<string, PragmaValue>> {
     return this.#pragmas;
   }
 
-  /** Whether it keeps state on the writer (TEMP objects, ATTACHed databases), so that all its statements run there. */
   get pinned(): boolean {
     return this.#pinned;
   }
 
-  /** Whether {@link close} was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -204,7 +227,7 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
     return summarize(sql).state !== undefined || this.#temp.size > 0;
   }
 
-  /** @internal Records the TEMP objects and ATTACHed databases `sql` creates or drops; true when it did any. */
+  /** Records the TEMP objects and ATTACHed databases `sql` creates or drops; true when it did any. */
   track(sql: string): boolean {
     if (!this.#mayChangeState(sql)) return false;
     let tracked = false;
@@ -240,25 +263,24 @@ export class Session extends QueryMethods implements Queryable, StateTracker {
     return this.#pool.stream<T>(sql, params, options, this.#scope);
   }
 
-  /** A transaction with the session's settings (see {@link Pool.transaction}). */
-  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     const refused = this.#refuse();
     if (refused !== undefined) return Promise.reject(refused);
-    return this.#pool.transactionIn(fn, options, this.#scope);
+    return this.#pool.transaction(fn, options, this.#scope);
   }
 
-  /** A lease with the session's settings (see {@link Pool.acquire}); the writer when the session is pinned to it. */
-  acquire(options: AcquireOptions = {}): Promise<Lease> {
+  begin(options?: TransactionOptions): Promise<OpenTransaction> {
     const refused = this.#refuse();
     if (refused !== undefined) return Promise.reject(refused);
-    return this.#pool.leaseIn(options, this.#scope);
+    return this.#pool.begin(options, this.#scope);
   }
 
-  /**
-   * Ends the session: the TEMP objects it created are dropped and the
-   * databases it attached detached (as closing a connection would). Later
-   * calls reject with `ERR_POOL_CLOSED`. Never rejects; idempotent.
-   */
+  acquire(options?: AcquireOptions): Promise<Lease> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#pool.acquire(options, this.#scope);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     const cleanup = [

@@ -1,8 +1,6 @@
-/** Errors as they come back from a worker thread. */
+/** Errors as they come back from a worker thread, rebuilt as litepool's typed errors. */
 import { errorNamed, LockCompromisedError, QueryError, SetupError, SqliteError, TransactionError } from '../errors.js';
 import type { WireError } from './protocol.js';
-
-export { blobsToBuffers } from '../values.js';
 
 /** Rebuilds a typed error from its wire form; the worker's original becomes `cause`. */
 export function fromWireError(wire: WireError): Error {

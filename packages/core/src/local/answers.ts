@@ -1,0 +1,99 @@
+/**
+ * The worker's answers: results and errors as they cross back to the pool
+ * (errors flattened and typed by kind), and parameters as better-sqlite3
+ * takes them (Buffers restored).
+ */
+import { Status, type WireError, type WireResponse } from './protocol.js';
+import type { Params } from '../types.js';
+
+/** An error that reaches the pool as a typed error of `kind`. */
+export class KindedError extends Error {
+  constructor(
+    readonly kind: WireError['kind'],
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The `code` of an error, if it is a string. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** SQLITE_BUSY or one of its extended codes. */
+export const isBusy = (error: unknown): boolean => codeOf(error)?.startsWith('SQLITE_BUSY') === true;
+
+/** SQLITE_INTERRUPT. */
+export const isInterrupt = (error: unknown): boolean => codeOf(error) === 'SQLITE_INTERRUPT';
+
+/** SQLite result codes after which a connection's state is unknown: it is closed and reopened before the next statement. */
+export function leavesStateUnknown(code: string | undefined): boolean {
+  return (
+    code !== undefined && /^SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|NOMEM|PROTOCOL|READONLY_(ROLLBACK|RECOVERY|DBMOVED))/.test(code)
+  );
+}
+
+/** The error of a request, flattened for the trip to the main thread. */
+export function toWireError(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const code = codeOf(e);
+  const kind = e instanceof KindedError ? e.kind : code?.startsWith('SQLITE_') === true ? 'sqlite' : 'query';
+  return { kind, name: e.name, message: e.message, code, stack: e.stack };
+}
+
+/** A result; `blobs`: it holds Uint8Arrays the pool turns back into Buffers; `writes`: a probe found it writes. */
+export const ok = (seq: number, value: unknown, blobs: boolean, writes = false): WireResponse => ({
+  seq,
+  status: blobs ? Status.OkBlobs : Status.Ok,
+  value,
+  writes,
+});
+
+/** A failure. */
+export const failed = (seq: number, error: unknown): WireResponse => ({ seq, status: Status.Failed, value: toWireError(error) });
+
+/** A request cancelled before it started. */
+export const skipped = (seq: number): WireResponse => ({ seq, status: Status.Skipped, value: undefined });
+
+/** A probe that found its statement writes: the pool sends it to the writer. */
+export const reroute = (seq: number): WireResponse => ({ seq, status: Status.Reroute, value: undefined });
+
+const NO_ARGS: unknown[] = [];
+
+/** Buffers cross postMessage as Uint8Array: turn them back into Buffers for better-sqlite3. */
+function toBuffer(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+}
+
+/** A request's parameters as better-sqlite3's arguments. */
+export function bindArgs(params: Params | undefined): readonly unknown[] {
+  if (params === undefined) return NO_ARGS;
+  if (Array.isArray(params)) {
+    // Copy only when a BLOB needs converting: most parameter lists are scalars.
+    for (const value of params) if (value instanceof Uint8Array) return params.map(toBuffer);
+    return params;
+  }
+  const named: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) named[key] = toBuffer(value);
+  return [named];
+}
+
+/** Whether a row holds a BLOB (any object value). */
+export function hasBlob(row: unknown): boolean {
+  if (row === null || typeof row !== 'object') return false;
+  const record = row as Record<string, unknown>;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) return true;
+  }
+  return false;
+}
+
+/** Whether any of `rows` holds a BLOB. */
+export function rowsHaveBlob(rows: readonly unknown[]): boolean {
+  for (const row of rows) if (hasBlob(row)) return true;
+  return false;
+}

@@ -1,0 +1,119 @@
+/**
+ * The worker-threads backend, the default: each connection a worker thread
+ * owning one better-sqlite3 connection to a local file, with the pool's
+ * interrupt handle beside them. It checks the local-file options, picks the
+ * strategy for where the file lives, and opens the workers.
+ */
+import { PIPELINE_DEPTH, type Backend, type BackendBinding, type CommonOptions } from '../backend.js';
+import { defaultReaders, LOCAL_KEYS } from '../config/options.js';
+import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from './assets.js';
+import { resolveStrategy } from './default-strategy.js';
+import { onNetworkFilesystem } from './filesystem.js';
+import { Interrupter } from './interrupter.js';
+import { resolveLocalOptions, type LocalOptions } from './local-options.js';
+import { WorkerConnection } from './worker-connection.js';
+import type { Strategy } from '../strategy.js';
+
+/** The interrupt handle of a pool's workers: opened with the first connection; undefined (with the reason) where it cannot be. */
+class InterruptHandle {
+  #started = false;
+  #interrupter: Interrupter | undefined;
+  #extension: string | undefined;
+  #unavailable: string | undefined;
+
+  constructor(private readonly options: LocalOptions) {}
+
+  /** The extension each connection loads (undefined: none), the handle, and why there is none. */
+  start(nativeBinding: string | undefined): {
+    extension: string | undefined;
+    interrupter: Interrupter | undefined;
+    unavailable: string | undefined;
+  } {
+    if (!this.#started) {
+      this.#started = true;
+      const { interruptExtension } = this.options;
+      if (interruptExtension !== false) {
+        this.#extension = interruptExtension ?? bundledInterruptExtension();
+        if (this.#extension === undefined) this.#unavailable = `no interrupt extension is built for ${process.platform}-${process.arch}`;
+        else {
+          try {
+            this.#interrupter = Interrupter.open(this.#extension, nativeBinding);
+          } catch (error) {
+            this.#unavailable = `the interrupt extension ${this.#extension} could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
+            this.#extension = undefined;
+          }
+        }
+      }
+    }
+    return { extension: this.#extension, interrupter: this.#interrupter, unavailable: this.#unavailable };
+  }
+
+  close(): void {
+    this.#interrupter?.close();
+  }
+}
+
+function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): BackendBinding {
+  const local = resolveLocalOptions(given);
+  const networkFilesystem = onNetworkFilesystem(local.filename);
+  const strategy: Strategy = resolveStrategy(local.strategy, networkFilesystem);
+  const nativeBinding = local.nativeBinding ?? bundledNativeBinding();
+  // Undefined: litepool's own worker.js (see WorkerConnection.open).
+  const workerFile = local.workerFile ?? bundledWorkerFile();
+  const interrupts = new InterruptHandle(local);
+  const maxInFlight = PIPELINE_DEPTH * Math.max(common.maxBatch, strategy.writeBatching?.maxBatch ?? 0) + 8;
+  let procedures: ReadonlyMap<string, boolean> | undefined;
+  return {
+    location: local.filename,
+    strategy,
+    strategyContext: { filename: local.filename, networkFilesystem },
+    options: { ...local },
+    async open(role, hooks, signal) {
+      const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
+      if (unavailable !== undefined && common.statementTimeoutMs > 0) {
+        hooks.onWarning(
+          'LITEPOOL_NO_INTERRUPT',
+          `Statements cannot be interrupted (${unavailable}): a statement past statementTimeoutMs fails its caller but runs on until it ends`,
+        );
+      }
+      const connection = await WorkerConnection.open(
+        {
+          worker: {
+            filename: local.filename,
+            role,
+            journalMode: strategy.journalMode,
+            busyTimeoutMs: common.busyTimeoutMs,
+            safeIntegers: common.safeIntegers,
+            pragmas: { ...strategy.pragmas(role), ...local.pragmas },
+            iterateChunkRows: common.iterateChunkRows,
+            deferOpen: strategy.openUnderHold === true,
+            interruptExtension: extension,
+            nativeBinding,
+            setup: local.setup,
+            procedures: local.procedures,
+          },
+          workerFile,
+          resourceLimits: local.workerResourceLimits,
+          interrupter,
+          statementTimeoutMs: common.statementTimeoutMs,
+          maxInFlight,
+        },
+        hooks,
+        signal,
+      );
+      if (connection.procedures.size > 0) procedures ??= connection.procedures;
+      return connection;
+    },
+    procedures: () => procedures,
+    close: () => interrupts.close(),
+  };
+}
+
+/**
+ * The worker-threads backend (the default when `createPool` is given no
+ * `backend`): worker threads, each owning a better-sqlite3 connection to
+ * `options.filename`.
+ */
+export function workerThreads(): Backend {
+  return { kind: 'worker-threads', ownOptions: LOCAL_KEYS, defaultReaders: defaultReaders(), bind };
+}

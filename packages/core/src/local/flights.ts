@@ -1,0 +1,145 @@
+/**
+ * The requests one worker connection has sent and not yet had answered: each
+ * with its caller and limits, indexed by sequence number, and the claim ring
+ * shared with the worker that decides, by compare-and-swap, whether a request
+ * the pool wants back has already started.
+ */
+import type { Pending, Request } from '../backend.js';
+import { CommitUnknownError } from '../errors.js';
+import { InFlightRing, WROTE } from './seq-ring.js';
+
+/** One request in flight. */
+export interface Flight {
+  readonly request: Request;
+  readonly waiter: Pending;
+  readonly timeoutMs: number;
+  /** The caller has been answered (early, by a stop): the worker's answer is dropped. */
+  settled: boolean;
+  /** The error the caller gets once the pool decided to stop the request (a timeout, an abort). */
+  stopping?: Error;
+  /** When the running request was interrupted (performance.now()). */
+  interruptedAt?: number;
+  /** Stops watching the caller's signal. */
+  onAbort?: () => void;
+  /** Sent as a member of a group commit (it commits only with its group's COMMIT). */
+  readonly group: boolean;
+  /** A one-shot request: it may be taken back and run on another connection (a lease's never is: its connection is its own). */
+  readonly movable: boolean;
+}
+
+/** The requests in flight on one connection. */
+export class Flights {
+  readonly #ring: InFlightRing<Flight>;
+  readonly #mask: number;
+
+  /** @param claims the claim ring shared with the worker */
+  constructor(private readonly claims: Int32Array) {
+    this.#ring = new InFlightRing(claims.length);
+    this.#mask = claims.length - 1;
+  }
+
+  /** Requests in flight. */
+  get size(): number {
+    return this.#ring.size;
+  }
+
+  /** Whether `count` more requests fit in the ring now. */
+  fits(count: number): boolean {
+    return this.#ring.size === 0 || this.#ring.fits(count);
+  }
+
+  get(seq: number): Flight | undefined {
+    return this.#ring.get(seq);
+  }
+
+  /** Records request `seq`; `onAbort` runs if its caller's signal aborts while it is in flight. */
+  add(
+    seq: number,
+    request: Request,
+    waiter: Pending,
+    defaults: { readonly timeoutMs: number; readonly group: boolean; readonly movable: boolean },
+    onAbort: ((signal: AbortSignal) => void) | undefined,
+  ): void {
+    const flight: Flight = {
+      request,
+      waiter,
+      timeoutMs: waiter.timeoutMs ?? defaults.timeoutMs,
+      settled: false,
+      group: defaults.group,
+      movable: defaults.movable,
+    };
+    this.#ring.add(seq, flight);
+    const { signal } = waiter;
+    if (signal !== undefined && onAbort !== undefined) {
+      flight.onAbort = () => onAbort(signal);
+      signal.addEventListener('abort', flight.onAbort, { once: true });
+    }
+  }
+
+  /** Removes request `seq` (answered, taken back, or given up). */
+  forget(seq: number): void {
+    const flight = this.#ring.get(seq);
+    if (flight === undefined) return;
+    this.#ring.delete(seq);
+    if (flight.onAbort !== undefined) flight.waiter.signal?.removeEventListener('abort', flight.onAbort);
+  }
+
+  /** How far request `seq` got, as the worker recorded it: not started, started, or written. */
+  progress(seq: number): 'waiting' | 'started' | 'wrote' {
+    const seen = Atomics.load(this.claims, seq & this.#mask);
+    return seen === (seq | WROTE) ? 'wrote' : seen === seq ? 'started' : 'waiting';
+  }
+
+  /** Takes request `seq` back if it has not started: true when it will not run. */
+  cancel(seq: number): boolean {
+    const slot = seq & this.#mask;
+    for (;;) {
+      const seen = Atomics.load(this.claims, slot);
+      if (seen === seq || seen === (seq | WROTE)) return false;
+      if (seen === -seq || Atomics.compareExchange(this.claims, slot, seen, -seq) === seen) return true;
+    }
+  }
+
+  /** Whether one-shot requests sent after `running` wait behind it (and could run elsewhere). */
+  sentAfter(running: number): boolean {
+    let after = false;
+    for (const [seq, flight] of this.entries()) {
+      if (after && !flight.settled && flight.movable) return true;
+      after ||= seq === running;
+    }
+    return false;
+  }
+
+  /** The requests in flight, oldest first (a snapshot: callers may forget them as they go). */
+  entries(): [number, Flight][] {
+    return this.#ring.entries();
+  }
+
+  /**
+   * Fails every request in flight with `error`. With `writerGone` (the
+   * writer's thread died), a write that had started and may have committed
+   * gets `ERR_COMMIT_UNKNOWN` instead, by what the claim ring recorded: a
+   * COMMIT that started; an autocommit statement that wrote; a member of a
+   * group whose COMMIT had started (`committing`). Every other rejection
+   * means "not in the database".
+   */
+  failAll(error: Error, writerGone: boolean, committing: boolean): void {
+    for (const [seq, flight] of this.entries()) {
+      const progress = this.progress(seq);
+      this.forget(seq);
+      if (flight.settled) continue;
+      const reason = flight.stopping ?? error;
+      const { request } = flight;
+      const wrote = progress === 'wrote';
+      const maybeCommitted =
+        request.final === true ? progress !== 'waiting' : flight.group ? wrote && committing : wrote && request.inTransaction !== true;
+      flight.waiter.reject(
+        writerGone && maybeCommitted
+          ? new CommitUnknownError('The writer connection was lost while this write was under way: it may or may not have committed', {
+              cause: reason,
+            })
+          : reason,
+      );
+    }
+  }
+}

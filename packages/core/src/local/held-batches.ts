@@ -1,0 +1,117 @@
+/**
+ * Requests a worker connection holds back: batches waiting for room in the
+ * claim ring (a transaction that issues thousands of statements without
+ * awaiting them), sent in order as earlier requests are answered, a caller
+ * who aborts meanwhile answered at once; and requests carried to go in
+ * front of the next batch (a handed-off COMMIT).
+ */
+import type { Pending, Request, Settings, SendOptions } from '../backend.js';
+import { AbortError } from '../errors.js';
+
+/** A batch waiting for room. */
+export interface HeldBatch {
+  readonly requests: Request[];
+  readonly waiters: Pending[];
+  readonly options: SendOptions;
+  /** Resolves the promise the connection's `send` returned, once the batch is answered. */
+  readonly done: () => void;
+  /** Stop watching the callers' signals (the batch is sent, or failed). */
+  readonly detach: (() => void)[];
+}
+
+/** The held batches of one connection, oldest first. */
+export class HeldBatches {
+  readonly #batches: HeldBatch[] = [];
+
+  /** Whether any batch is held. */
+  get length(): number {
+    return this.#batches.length;
+  }
+
+  /** The oldest held batch, still held. */
+  peek(): HeldBatch | undefined {
+    return this.#batches[0];
+  }
+
+  /** Holds a batch; resolves once it has been sent and answered (or taken back, or failed). */
+  hold(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
+    return new Promise((done) => {
+      const held: HeldBatch = { requests: [...requests], waiters: [...waiters], options, done, detach: [] };
+      for (const waiter of waiters) {
+        const { signal } = waiter;
+        if (signal === undefined) continue;
+        const onAbort = (): void => {
+          const at = held.waiters.indexOf(waiter);
+          if (at < 0) return;
+          held.requests.splice(at, 1);
+          held.waiters.splice(at, 1);
+          waiter.reject(new AbortError({ cause: signal.reason }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        held.detach.push(() => signal.removeEventListener('abort', onAbort));
+      }
+      this.#batches.push(held);
+    });
+  }
+
+  /** How many of the oldest held batches are one-shot requests (which may be taken back to run elsewhere). */
+  oneShotCount(): number {
+    const first = this.#batches.findIndex((held) => held.options.oneShot !== true);
+    return first < 0 ? this.#batches.length : first;
+  }
+
+  /** Takes the `count` oldest batches (all by default) off the list: to send, take back or fail them. */
+  take(count = this.#batches.length): HeldBatch[] {
+    const taken = this.#batches.splice(0, count);
+    for (const held of taken) for (const detach of held.detach) detach();
+    return taken;
+  }
+
+  /** Fails every held batch with `error`. */
+  failAll(error: Error): void {
+    for (const held of this.take()) {
+      for (const waiter of held.waiters) waiter.reject(error);
+      held.done();
+    }
+  }
+}
+
+/**
+ * Requests carried to go in front of whatever is sent next (a transaction's
+ * COMMIT, its connection already handed on), or alone on the next turn.
+ */
+export class CarriedRequests {
+  #requests: Request[] = [];
+  #waiters: Pending[] = [];
+  #flush: NodeJS.Immediate | undefined;
+
+  /** Requests carried now. */
+  get length(): number {
+    return this.#requests.length;
+  }
+
+  /** Carries a request; `flush` sends what is carried on the next turn, if nothing took it by then. */
+  push(request: Request, waiter: Pending, flush: () => void): void {
+    this.#requests.push(request);
+    this.#waiters.push(waiter);
+    if (this.#flush !== undefined) return;
+    this.#flush = setImmediate(() => {
+      this.#flush = undefined;
+      flush();
+    });
+  }
+
+  /** Whether every carried request runs with `settings` (so a batch of those settings may follow them in one message). */
+  allWith(settings: Settings | undefined): boolean {
+    return this.#requests.every((request) => request.settings === settings);
+  }
+
+  /** Takes what is carried (undefined when nothing is). */
+  take(): { readonly requests: Request[]; readonly waiters: Pending[] } | undefined {
+    if (this.#requests.length === 0) return undefined;
+    const taken = { requests: this.#requests, waiters: this.#waiters };
+    this.#requests = [];
+    this.#waiters = [];
+    return taken;
+  }
+}

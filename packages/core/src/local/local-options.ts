@@ -1,0 +1,166 @@
+/**
+ * The options of the worker-threads backend (the local file's), checked when
+ * it binds to a pool: the file, the strategy, PRAGMAs (against SQLite's own
+ * list), the modules that run in each worker, and where the worker's files are.
+ */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ResourceLimits } from 'node:worker_threads';
+import { OptionsError } from '../errors.js';
+import { describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
+import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
+import { knownPragmas, WIDE_PRAGMAS } from './sqlite-build.js';
+
+const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+const PRAGMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
+
+const INT32_MAX = 2 ** 31 - 1;
+
+function validatePragmas(value: unknown, nativeBinding: string | undefined): Readonly<Record<string, PragmaValue>> {
+  if (value === undefined) return Object.freeze({});
+  if (!isPlainObject(value)) {
+    throw new OptionsError(`options.pragmas must be an object of PRAGMA names to values, got ${describe(value)}`);
+  }
+  const known = Object.keys(value).length > 0 ? knownPragmas(nativeBinding) : undefined;
+  const pragmas: Record<string, PragmaValue> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    if (!PRAGMA_NAME.test(name)) throw new OptionsError(`options.pragmas has an invalid PRAGMA name ${describe(name)}`);
+    const lower = name.toLowerCase();
+    if (lower === 'journal_mode') {
+      throw new OptionsError(
+        'options.pragmas.journal_mode is chosen by the strategy; pick a strategy instead (wal, mutex, single-writer, file-lock)',
+      );
+    }
+    if (known !== undefined && !known.has(lower)) {
+      const hint = suggest(lower, [...known]);
+      throw new OptionsError(
+        `options.pragmas.${name} is not a PRAGMA this SQLite knows${hint === undefined ? '' : `; did you mean ${hint}?`}`,
+      );
+    }
+    const limit = WIDE_PRAGMAS.has(lower) ? Number.MAX_SAFE_INTEGER : INT32_MAX;
+    const ok =
+      typeof raw === 'boolean' ||
+      (typeof raw === 'number' && Number.isFinite(raw) && Math.abs(raw) <= limit) ||
+      (typeof raw === 'string' && PRAGMA_WORD.test(raw));
+    if (!ok) {
+      throw new OptionsError(
+        `options.pragmas.${name} must be a number between -${limit} and ${limit}, a boolean or a bare word such as FULL, got ${describe(raw)}`,
+      );
+    }
+    pragmas[name] = raw;
+  }
+  return Object.freeze(pragmas);
+}
+
+function validateResourceLimits(value: unknown): ResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  optionsObject('options.workerResourceLimits', value, RESOURCE_LIMIT_KEYS);
+  for (const key of RESOURCE_LIMIT_KEYS) {
+    const limit = (value as Record<string, unknown>)[key];
+    if (limit !== undefined && !(typeof limit === 'number' && Number.isFinite(limit) && limit > 0 && limit <= 1_048_576)) {
+      throw new OptionsError(`options.workerResourceLimits.${key} must be a number of MB from 1 to 1048576, got ${describe(limit)}`);
+    }
+  }
+  return Object.freeze({ ...value });
+}
+
+function validateStrategy(value: unknown): Strategy | string | StrategyConfig | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') {
+    if (value.length === 0) throw new OptionsError('options.strategy must not be an empty string');
+    return value;
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string') {
+    return value as Strategy | StrategyConfig;
+  }
+  throw new OptionsError(
+    `options.strategy must be a strategy instance, a name such as "wal", or a config object { name: "wal", … }, got ${describe(value)}`,
+  );
+}
+
+/** The database file must be in a directory that exists, and must not be a directory itself. */
+function validateFilename(filename: unknown): string {
+  if (typeof filename !== 'string' || filename.length === 0) {
+    throw new OptionsError(`options.filename must be a non-empty string, got ${describe(filename)}`);
+  }
+  if (filename === ':memory:' || filename.startsWith('file:')) {
+    throw new OptionsError(
+      `options.filename ${describe(filename)} is not supported: each worker thread opens its own connection, so the database must be a file path`,
+    );
+  }
+  const path = resolve(filename);
+  const directory = statSync(dirname(path), { throwIfNoEntry: false });
+  if (directory === undefined || !directory.isDirectory()) {
+    throw new OptionsError(`options.filename ${describe(filename)}: the directory ${dirname(path)} does not exist`);
+  }
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new OptionsError(`options.filename ${describe(filename)} is a directory, not a database file`);
+  }
+  return path;
+}
+
+function validateWorkerFile(value: unknown): string | URL | undefined {
+  if (value === undefined) return undefined;
+  if ((typeof value === 'string' && value.length > 0) || value instanceof URL) return value;
+  throw new OptionsError(`options.workerFile must be a path or a file URL, got ${describe(value)}`);
+}
+
+/** A module option (a path or a file URL) as a file URL; the file must exist. */
+function validateModule(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  if (value instanceof URL) url = value;
+  else if (typeof value === 'string' && value.length > 0) url = value.startsWith('file:') ? new URL(value) : pathToFileURL(resolve(value));
+  else throw new OptionsError(`${where} must be a path or a file URL, got ${describe(value)}`);
+  if (url.protocol !== 'file:') throw new OptionsError(`${where} must be a file, got ${url.href}`);
+  if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile() !== true) {
+    throw new OptionsError(`${where}: ${fileURLToPath(url)} does not exist`);
+  }
+  return url.href;
+}
+
+function validatePath(where: string, value: unknown, falseAllowed = false): string | false | undefined {
+  if (value === undefined || (falseAllowed && value === false)) return value;
+  if (typeof value === 'string' && value.length > 0) return value;
+  throw new OptionsError(`${where} must be a path${falseAllowed ? ' or false' : ''}, got ${describe(value)}`);
+}
+
+/** The worker-threads backend's options, resolved. */
+export interface LocalOptions {
+  /** The database file, as an absolute path. */
+  readonly filename: string;
+  /** The strategy as given (undefined: the default for where the database lives). */
+  readonly strategy: Strategy | string | StrategyConfig | undefined;
+  /** PRAGMAs every connection opens with (after the strategy's). */
+  readonly pragmas: Readonly<Record<string, PragmaValue>>;
+  /** V8 heap limits of each worker thread, if set. */
+  readonly workerResourceLimits: ResourceLimits | undefined;
+  /** The setup module, as a file URL, if set. */
+  readonly setup: string | undefined;
+  /** The procedures module, as a file URL, if set. */
+  readonly procedures: string | undefined;
+  /** The worker threads' entry module, if set. */
+  readonly workerFile: string | URL | undefined;
+  /** better-sqlite3's native binding, if set. */
+  readonly nativeBinding: string | undefined;
+  /** The interrupt extension's path, `false` (off), or undefined (the bundled one). */
+  readonly interruptExtension: string | false | undefined;
+}
+
+/** Checks and resolves the local-file options of a pool (`given`: the pool options as passed). */
+export function resolveLocalOptions(given: Readonly<Record<string, unknown>>): LocalOptions {
+  const nativeBinding = validatePath('options.nativeBinding', given.nativeBinding) as string | undefined;
+  return {
+    filename: validateFilename(given.filename),
+    strategy: validateStrategy(given.strategy),
+    pragmas: validatePragmas(given.pragmas, nativeBinding),
+    workerResourceLimits: validateResourceLimits(given.workerResourceLimits),
+    setup: validateModule('options.setup', given.setup),
+    procedures: validateModule('options.procedures', given.procedures),
+    workerFile: validateWorkerFile(given.workerFile),
+    nativeBinding,
+    interruptExtension: validatePath('options.interruptExtension', given.interruptExtension, true),
+  };
+}

@@ -1,0 +1,378 @@
+/**
+ * The worker's side of one connection: opens it (and reopens it when its
+ * state is unknown), runs requests on it one at a time, and records in shared
+ * memory which request runs and since when, so the pool can time it out,
+ * interrupt it, or take back what has not started.
+ */
+import Database from 'better-sqlite3';
+import type { Settings } from '../backend.js';
+import {
+  bindArgs,
+  codeOf,
+  failed,
+  hasBlob,
+  isBusy,
+  isInterrupt,
+  KindedError,
+  leavesStateUnknown,
+  ok,
+  reroute,
+  rowsHaveBlob,
+} from './answers.js';
+import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
+import { ProcedureRunner } from './procedure-runner.js';
+import { WROTE } from './seq-ring.js';
+import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
+import { backUp, type BackupStep } from './worker-backup.js';
+import { runSetup, type WorkerCode } from './worker-code.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+const STATEMENT_CACHE_SIZE = 500;
+const BUSY_RETRIES = 3;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** A PRAGMA read answers from the connection's schema in memory: checked against the file's first (see {@link StatementRunner.run}). */
+const PRAGMA = /^\s*PRAGMA\b/i;
+
+/** One connection and the requests it runs. */
+export class StatementRunner {
+  /** Statements retried after SQLITE_BUSY since the last report. */
+  retries = 0;
+
+  #db: Database.Database | undefined;
+  /** Set after an error that leaves the connection's state unknown: reopen before the next statement. */
+  #broken = false;
+  /** The request running now has written (or may have: a script, a write procedure). */
+  #wrote = false;
+  readonly #statements = new Map<string, Statement>();
+  readonly #cursors = new Map<number, IterableIterator<unknown>>();
+  #nextCursor = 1;
+  readonly #mask: number;
+  readonly #settings: ConnectionSettings;
+  readonly #procedures: ProcedureRunner;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly code: WorkerCode = { setup: undefined, procedures: new Map() },
+  ) {
+    this.#mask = config.claims.length - 1;
+    this.#settings = new ConnectionSettings(config.interruptExtension !== undefined);
+    this.#procedures = new ProcedureRunner(code, config.procedures);
+  }
+
+  /** Whether a transaction is open on the connection. */
+  get inTransaction(): boolean {
+    return this.#db?.inTransaction === true;
+  }
+
+  /** Whether the connection must be reopened before the next statement (its state is unknown). */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** Whether cursors are open (a reader then never wraps a batch in its own read transaction). */
+  get cursorsOpen(): boolean {
+    return this.#cursors.size > 0;
+  }
+
+  /** Opens the connection if it is not open, or reopens it when asked to or when its state is unknown. */
+  ensureOpen(reopen: boolean): void {
+    if (!reopen && !this.#broken && this.#db?.open === true) return;
+    this.close();
+    this.#open();
+  }
+
+  #open(): void {
+    const { config } = this;
+    const readonly = config.role === 'reader';
+    const db = new Database(config.filename, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: config.busyTimeoutMs,
+      ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
+    });
+    try {
+      db.defaultSafeIntegers(config.safeIntegers);
+      if (!readonly) {
+        const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
+        if (String(mode).toLowerCase() !== config.journalMode) {
+          throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
+            code: 'SQLITE_CANTOPEN',
+          });
+        }
+      }
+      for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
+      if (config.interruptExtension !== undefined) {
+        db.loadExtension(config.interruptExtension);
+        Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
+      }
+      runSetup(db, this.code, this.config);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#broken = false;
+  }
+
+  /** Closes the connection (an open transaction rolls back). Never throws. */
+  close(): void {
+    this.#procedures.forget();
+    for (const iterator of this.#cursors.values()) {
+      try {
+        iterator.return?.();
+      } catch {
+        // The cursor's statement is gone with the connection either way.
+      }
+    }
+    this.#cursors.clear();
+    this.#statements.clear();
+    this.#settings.forget();
+    Atomics.store(this.config.control, Control.Token, 0);
+    try {
+      if (this.#db?.open === true) this.#db.close();
+    } catch {
+      // Closing fails only with statements still running, which closing the cursors above ended.
+    }
+    this.#db = undefined;
+  }
+
+  /** Switches the connection to a session's settings (undefined: the pool's own). Called before a batch. */
+  useSettings(settings: Settings | undefined): void {
+    this.#settings.use(this.#db!, settings);
+  }
+
+  #prepare(sql: string): Statement {
+    const db = this.#db!;
+    let statement = this.#statements.get(sql);
+    if (statement !== undefined) {
+      // An open cursor is using the cached statement: give this call its own.
+      return statement.busy ? db.prepare(sql) : statement;
+    }
+    statement = db.prepare(sql);
+    this.#statements.set(sql, statement);
+    // Evict the oldest prepared (insertion order): cheap, and hot statements are re-prepared at most once per cycle.
+    if (this.#statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.#statements.keys().next().value;
+      if (oldest !== undefined) this.#statements.delete(oldest);
+    }
+    return statement;
+  }
+
+  /** Runs a control statement of the worker's own (BEGIN, COMMIT, SAVEPOINT, …), prepared once. */
+  control(sql: string): void {
+    this.#prepare(sql).run();
+  }
+
+  /** {@link control} with SQLITE_BUSY retried (BEGIN IMMEDIATE, COMMIT: SQLite documents both as retryable). */
+  runControl(sql: string): void {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.control(sql);
+        return;
+      } catch (error) {
+        if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+        if (attempt >= BUSY_RETRIES || !isBusy(error)) throw error;
+        this.retries++;
+        Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Marks request `seq` started, unless the pool cancelled it first: the claim ring decides by compare-and-swap which came first. */
+  claim(seq: number): boolean {
+    const { claims, control, origin } = this.config;
+    const slot = seq & this.#mask;
+    for (;;) {
+      const seen = Atomics.load(claims, slot);
+      if (seen === -seq) return false;
+      if (Atomics.compareExchange(claims, slot, seen, seq) === seen) break;
+    }
+    Atomics.store(control, Control.Since, sinceOrigin(origin));
+    Atomics.store(control, Control.Running, seq);
+    return true;
+  }
+
+  /** Marks that nothing runs now. */
+  idle(): void {
+    Atomics.store(this.config.control, Control.Running, 0);
+  }
+
+  /** Marks, for the pool, whether a group's COMMIT may have happened (set before COMMIT, cleared at the next batch). */
+  committing(on: boolean): void {
+    Atomics.store(this.config.control, Control.Committing, on ? 1 : 0);
+  }
+
+  /**
+   * Runs one claimed request. SQLITE_BUSY is retried (after the busy timeout
+   * already waited) only where a retry is safe: an autocommit statement that
+   * changed nothing, or a COMMIT. An interrupt meant for an earlier request
+   * that has just finished is retried the same way.
+   */
+  run(request: WireRequest): WireResponse {
+    this.#wrote = false;
+    const response = this.#runWithRetries(request);
+    // Told to the pool through the claim ring: if this thread dies before answering, the write may have committed.
+    if (this.#wrote && response.status !== Status.Failed) Atomics.store(this.config.claims, request.seq & this.#mask, request.seq | WROTE);
+    // The pool's COMMIT failed: roll back now, as the next holder's work may already wait behind it.
+    if (request.final && response.status === Status.Failed && this.inTransaction) this.rollback();
+    return response;
+  }
+
+  #runWithRetries(request: WireRequest): WireResponse {
+    const inTransaction = this.inTransaction;
+    const retryable = !inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.#execute(request);
+      } catch (error) {
+        if (isInterrupt(error)) {
+          if (Atomics.load(this.config.control, Control.Target) === request.seq) {
+            return failed(request.seq, new KindedError('interrupted', 'The statement was interrupted', 'SQLITE_INTERRUPT'));
+          }
+          // A stray interrupt, meant for a request that finished just before: only this statement was undone,
+          // unless SQLite ended the transaction it ran in, so it may run again.
+          if (attempt < BUSY_RETRIES && (!inTransaction || this.inTransaction)) continue;
+        }
+        if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+        if (!retryable || attempt >= BUSY_RETRIES || !isBusy(error)) return failed(request.seq, error);
+        this.retries++;
+        Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
+      }
+    }
+  }
+
+  #execute(request: WireRequest): WireResponse {
+    const db = this.#db!;
+    const { seq, op, sql } = request;
+    if (request.inTransaction && !db.inTransaction) {
+      throw new KindedError(
+        'transaction-lost',
+        'The transaction was already rolled back (SQLite ends a transaction after an interrupt, SQLITE_FULL or an I/O error); nothing of it was committed',
+      );
+    }
+    if (op === 'exec') {
+      this.#wrote = this.config.role === 'writer' && !request.readOnly;
+      if (request.readOnly && this.config.role === 'writer') {
+        db.pragma('query_only = 1');
+        try {
+          db.exec(sql);
+        } finally {
+          db.pragma('query_only = 0');
+        }
+      } else {
+        db.exec(sql);
+      }
+      return ok(seq, undefined, false);
+    }
+    if (op === 'backup') throw new KindedError('query', 'A backup runs alone, on a lease (pool.backup)');
+    if (op === 'call') {
+      const readOnly = request.readOnly || this.config.role === 'reader';
+      this.#wrote = !readOnly;
+      const result = this.#procedures.call(db, sql, bindArgs(request.params), readOnly);
+      return ok(seq, result, typeof result === 'object' && result !== null);
+    }
+    if (op === 'next' || op === 'close-cursor') return this.#cursor(request);
+    const statement = this.#prepare(sql);
+    const writes = !statement.readonly;
+    if (writes && (this.config.role === 'reader' || request.readOnly)) {
+      if (request.probe) return reroute(seq);
+      throw new KindedError(
+        'read-only',
+        'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',
+      );
+    }
+    this.#wrote = writes;
+    // A PRAGMA that reads the schema (index_list, foreign_key_list) answers from memory, which lags another
+    // connection's schema change until a statement checks the file: one does, first.
+    if (!writes && !db.inTransaction && PRAGMA.test(sql)) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
+    const args = bindArgs(request.params);
+    const probed = request.probe && writes;
+    if (op !== 'run' && !statement.reader) {
+      // get/all/iterate on a statement that returns no rows (DDL, an INSERT without RETURNING): run it, as
+      // node-sqlite3 does, and answer with no rows, instead of better-sqlite3's "does not return data" error.
+      statement.run(...args);
+      const empty = op === 'get' ? undefined : op === 'iterate' ? { cursor: 0, rows: [], done: true } : [];
+      return ok(seq, empty, false, probed);
+    }
+    switch (op) {
+      case 'run': {
+        const { changes, lastInsertRowid } = statement.run(...args);
+        return ok(seq, { changes, lastInsertRowid }, false, probed);
+      }
+      case 'get': {
+        const row = statement.get(...args);
+        return ok(seq, row, hasBlob(row), probed);
+      }
+      case 'all': {
+        const rows = statement.all(...args);
+        return ok(seq, rows, rowsHaveBlob(rows), probed);
+      }
+      case 'values': {
+        // Arrays of column values, for callers whose columns may share a name (a join's two `id`s).
+        statement.raw(true);
+        try {
+          const rows = statement.all(...args);
+          return ok(seq, rows, rowsHaveBlob(rows), probed);
+        } finally {
+          statement.raw(false);
+        }
+      }
+      case 'iterate': {
+        const cursor = this.#nextCursor++;
+        this.#cursors.set(cursor, statement.iterate(...args));
+        return this.#cursor({ ...request, op: 'next', cursor });
+      }
+    }
+  }
+
+  /** The next chunk of a cursor's rows (`next`), or its end (`close-cursor`, or a cursor that is gone). */
+  #cursor(request: WireRequest): WireResponse {
+    const cursor = request.cursor ?? 0;
+    const iterator = this.#cursors.get(cursor);
+    if (request.op === 'close-cursor' || iterator === undefined) {
+      iterator?.return?.();
+      this.#cursors.delete(cursor);
+      return ok(request.seq, { cursor, rows: [], done: true }, false);
+    }
+    const rows: unknown[] = [];
+    let done = false;
+    while (rows.length < this.config.iterateChunkRows) {
+      const step = iterator.next();
+      if (step.done === true) {
+        this.#cursors.delete(cursor);
+        done = true;
+        break;
+      }
+      rows.push(step.value);
+    }
+    return ok(request.seq, { cursor, rows, done }, rowsHaveBlob(rows));
+  }
+
+  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep]`. */
+  async backup(request: WireRequest, onProgress: (step: BackupStep) => void): Promise<WireResponse> {
+    const [method, pagesPerStep] = (request.params ?? []) as [string, number];
+    try {
+      const result = await backUp(
+        this.#db!,
+        { destination: request.sql, method, pagesPerStep, busyTimeoutMs: this.config.busyTimeoutMs },
+        onProgress,
+      );
+      return ok(request.seq, result, false);
+    } catch (error) {
+      if (leavesStateUnknown(codeOf(error))) this.#broken = true;
+      return failed(request.seq, error);
+    }
+  }
+
+  /** Rolls back whatever transaction is open; false when even that failed (the connection is then reopened). */
+  rollback(): boolean {
+    try {
+      if (this.#db?.inTransaction === true) this.#db.exec('ROLLBACK');
+      return true;
+    } catch {
+      this.#broken = true;
+      return false;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * An online backup in a worker thread, with SQLite's backup API from one
+ * snapshot of the source (a read transaction held throughout: it never
+ * restarts, and in WAL mode writers go on beside it), or with VACUUM INTO.
+ *
+ * better-sqlite3 takes a destination that is locked at the first step for a
+ * finished backup of nothing, and retries a destination locked later on
+ * without end. Here a locked destination is waited for up to the busy
+ * timeout, then the backup fails with SQLITE_BUSY; and it resolves only
+ * once the destination holds every page of the source.
+ */
+import type Database from 'better-sqlite3';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** How far a backup has come. */
+export interface BackupStep {
+  readonly totalPages: number;
+  readonly remainingPages: number;
+}
+
+/** A backup's options, as the pool sends them. */
+export interface BackupJob {
+  readonly destination: string;
+  readonly method: string;
+  readonly pagesPerStep: number;
+  /** How long a locked destination is waited for, in ms. */
+  readonly busyTimeoutMs: number;
+}
+
+function busy(destination: string, waited: number): Error {
+  return Object.assign(
+    new Error(`database is locked: the backup destination ${destination} is held by another connection (waited ${waited} ms)`),
+    {
+      code: 'SQLITE_BUSY',
+    },
+  );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The pages the destination holds, from its header (bytes 16-17: page size;
+ * 28-31: pages) and its size, read without opening it with SQLite; 0 when it
+ * is not a whole database file.
+ */
+function destinationPages(destination: string): number {
+  const header = Buffer.alloc(100);
+  const fd = openSync(destination, 'r');
+  try {
+    if (readSync(fd, header, 0, 100, 0) < 100) return 0;
+    const pageSize = header.readUInt16BE(16) === 1 ? 65_536 : header.readUInt16BE(16);
+    const pages = header.readUInt32BE(28);
+    return fstatSync(fd).size >= pages * pageSize ? pages : 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Copies `db` to `job.destination`; `onProgress` after each step. Throws
+ * SQLITE_BUSY when the destination stays locked past the busy timeout.
+ */
+export async function backUp(db: Database.Database, job: BackupJob, onProgress: (step: BackupStep) => void): Promise<BackupStep> {
+  if (job.method === 'vacuum') {
+    const totalPages = Number(db.pragma('page_count', { simple: true }));
+    db.prepare('VACUUM INTO ?').run(job.destination);
+    return { totalPages, remainingPages: 0 };
+  }
+  db.exec('BEGIN');
+  try {
+    // The snapshot starts here; its size is what the destination must end up with.
+    const totalPages = Number(db.pragma('page_count', { simple: true }));
+    // better-sqlite3 takes the next step's page count from the callback; 0 (or less) would pause it forever.
+    const nextStep = job.pagesPerStep === -1 ? 0x7fffffff : job.pagesPerStep;
+    const started = performance.now();
+    for (;;) {
+      let stuckSince: number | undefined;
+      let lastRemaining = -1;
+      const result = await db.backup(job.destination, {
+        progress: (progress) => {
+          // A step that copied nothing met a locked destination: waited for, within the busy timeout.
+          if (progress.remainingPages === lastRemaining) {
+            stuckSince ??= performance.now();
+            if (performance.now() - stuckSince > job.busyTimeoutMs) throw busy(job.destination, Math.round(performance.now() - stuckSince));
+          } else stuckSince = undefined;
+          lastRemaining = progress.remainingPages;
+          onProgress(progress);
+          return nextStep;
+        },
+      });
+      if (totalPages === 0 || result.totalPages > 0) {
+        if (destinationPages(job.destination) !== totalPages) throw busy(job.destination, Math.round(performance.now() - started));
+        return { totalPages, remainingPages: 0 };
+      }
+      // The first step found the destination locked and copied nothing.
+      const waited = performance.now() - started;
+      if (waited > job.busyTimeoutMs) throw busy(job.destination, Math.round(waited));
+      await sleep(Math.min(50, job.busyTimeoutMs));
+    }
+  } finally {
+    if (db.inTransaction) db.exec('COMMIT');
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The rules of calls: per-call options objects (a transaction's, a lease's,
+ * a backup's) parsed into what the engine uses, and what a one-shot
+ * statement may not do.
+ */
+import type { BackupProgress } from '../backend.js';
+import { booleanOption, enumOption, functionOption, integerOption, optionsObject, signalOption } from '../config/checks.js';
+import { ConnectionStateError, TransactionError } from '../errors.js';
+import { summarize } from '../sql/statements.js';
+import type { TransactionMode } from './transaction-scope.js';
+
+/** Options of a backup (see `Pool.backup`). */
+export interface BackupOptions {
+  /**
+   * `api` (default): SQLite's online backup API, in steps, from one snapshot
+   * (it never restarts, and in WAL mode writers go on beside it); an existing
+   * destination is overwritten. `vacuum`: VACUUM INTO, a compacted copy in one
+   * statement; the destination must not exist.
+   */
+  readonly method?: 'api' | 'vacuum';
+  /** Pages copied per step with the backup API; -1 copies all at once. Default: 100. */
+  readonly pagesPerStep?: number;
+  /** Called after each step with how far the backup has come. */
+  readonly progress?: (progress: BackupProgress) => void;
+  /** Stops the backup (or the wait for a connection); rejects with `ABORT_ERR`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of a transaction (see `Pool.transaction`). */
+export interface TransactionOptions {
+  /**
+   * `immediate` (default): takes the write lock at BEGIN, so a read-then-write never fails on the lock upgrade.
+   * `deferred`: as SQLite's BEGIN DEFERRED, no lock until needed: reads on a reader, the writer at the first
+   * write (SQLITE_BUSY_SNAPSHOT if another connection committed since the first read). `read`: a reader, one
+   * consistent snapshot, writes refused.
+   */
+  readonly mode?: TransactionMode;
+}
+
+/** Options of a lease (see `Pool.acquire`). */
+export interface AcquireOptions {
+  /** Lease the writer (true) or a reader (false, default). */
+  readonly write?: boolean;
+  /** Gives up waiting when it aborts; the promise rejects with `ABORT_ERR`. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One-shot statements run on whichever connection is free, and the next
+ * caller gets that connection as they left it: transaction control and
+ * changes to the connection's settings are refused there.
+ */
+export function refuseOneShot(sql: string, stateAllowed = false): Error | undefined {
+  const { transaction, savepoint, state } = summarize(sql);
+  const control = transaction ?? savepoint;
+  if (control !== undefined) {
+    return new TransactionError(
+      `${control} cannot run as a one-shot statement: it would leave its connection inside a transaction for the next caller; use pool.transaction(fn), pool.begin(), or a lease from pool.acquire({ write: true })`,
+      'ERR_TRANSACTION_CONTROL',
+    );
+  }
+  if (state !== undefined && !stateAllowed) {
+    return new ConnectionStateError(
+      `${state} changes one connection's settings, and a one-shot statement runs on whichever connection is free: set PRAGMAs for every connection with createPool({ pragmas }) (or a setup module), or run this on a lease from pool.acquire(), whose connection is reset when released`,
+    );
+  }
+  return undefined;
+}
+
+const MODES: readonly TransactionMode[] = ['immediate', 'deferred', 'read'];
+
+/** A transaction's mode, from its options. */
+export function transactionMode(options: TransactionOptions | undefined): TransactionMode {
+  return enumOption('transaction.mode', optionsObject('transaction', options, ['mode']).mode, MODES, 'immediate');
+}
+
+/** A lease's options, checked. */
+export function leaseOptions(options: AcquireOptions | undefined): { readonly write: boolean; readonly signal: AbortSignal | undefined } {
+  const raw = optionsObject('acquire', options, ['write', 'signal']);
+  return { write: booleanOption('acquire.write', raw.write, false), signal: signalOption('acquire.signal', raw.signal) };
+}
+
+/** A backup's options, checked, with their defaults. */
+export function backupOptions(options: BackupOptions | undefined): {
+  readonly method: 'api' | 'vacuum';
+  readonly pagesPerStep: number;
+  readonly progress: ((progress: BackupProgress) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+} {
+  const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal']);
+  return {
+    method: enumOption('backup.method', raw.method, ['api', 'vacuum'], 'api'),
+    pagesPerStep: raw.pagesPerStep === -1 ? -1 : integerOption('backup.pagesPerStep', raw.pagesPerStep, 100, 1, { max: 2 ** 31 - 1 }),
+    progress: functionOption<(progress: BackupProgress) => void>('backup.progress', raw.progress),
+    signal: signalOption('backup.signal', raw.signal),
+  };
+}

@@ -1,0 +1,378 @@
+/**
+ * The engine behind a pool: the backend's connections in two lanes (the
+ * writer and the readers), wired to the router, leases, transactions and
+ * their groups, maintenance and the lifecycle. The `Pool` facade, sessions,
+ * prepared statements and cross-thread clients all run their calls here.
+ */
+import { resolve as resolvePath } from 'node:path';
+import type { BackendBinding, BackupProgress, Connection, ConnectionHooks, Pending, Request } from '../backend.js';
+import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
+import { checkCall, checkQueryOptions } from '../config/validate.js';
+import { AbortError, ArgumentError, QueueFullError, toError, type PoolClosedError } from '../errors.js';
+import {
+  backupOptions,
+  leaseOptions,
+  refuseOneShot,
+  transactionMode,
+  type AcquireOptions,
+  type BackupOptions,
+  type TransactionOptions,
+} from './call-rules.js';
+import { summarize } from '../sql/statements.js';
+import type { ConnectionRole, Strategy } from '../strategy.js';
+import type { Params, QueryOptions } from '../types.js';
+import { KeepAlive } from './keep-alive.js';
+import { Lane } from './lane.js';
+import { Reroute, type Lease, type PoolLease } from './lease.js';
+import { Leasing } from './leasing.js';
+import { Lifecycle, type Shutdown } from './lifecycle.js';
+import { Maintenance } from './maintenance.js';
+import type { Op } from '../backend.js';
+import { Router } from './router.js';
+import { POOL_SCOPE, type Scope } from './scope.js';
+import { openByLease, StartGate } from './start-gate.js';
+import type { PoolStats } from './stats.js';
+import { TransactionGroups } from './transaction-groups.js';
+import { PoolTransaction, type OpenTransaction, type TransactionHost } from './transaction.js';
+import type { Transaction, TransactionMode } from './transaction-scope.js';
+
+/** The engine of one pool (see the module description). */
+export class Engine implements Shutdown, TransactionHost {
+  readonly options: ResolvedPoolOptions;
+  readonly strategy: Strategy;
+  readonly router: Router;
+  readonly readers: boolean;
+  readonly lifecycle: Lifecycle;
+  readonly #binding: BackendBinding;
+  readonly #writer: Lane;
+  readonly #readerLane: Lane | undefined;
+  readonly #gate: StartGate;
+  readonly #leasing: Leasing;
+  readonly #groups: TransactionGroups;
+  readonly #maintenance: Maintenance;
+  /** COMMITs handed off with the writer and not yet answered: closing waits for them. */
+  readonly #commits = new Set<Promise<void>>();
+  /** The process stays alive while the pool has work. */
+  readonly #keepAlive = new KeepAlive();
+  /** What else closes with the pool (cross-thread ports). */
+  readonly #closers = new Set<() => void>();
+  #crashes = 0;
+  #retries = 0;
+  #nextStatementId = 1;
+
+  constructor(
+    { options, binding }: Resolved,
+    private readonly warn: (code: string, message: string, once?: boolean) => void,
+  ) {
+    this.options = options;
+    this.#binding = binding;
+    this.strategy = binding.strategy;
+    this.readers = options.readers > 0;
+    this.router = new Router(this.readers, binding.readsOnly?.bind(binding));
+    this.lifecycle = new Lifecycle(this);
+    this.#leasing = new Leasing(options, (code, message) => warn(code, message));
+    this.#gate = new StartGate(binding.strategy, binding.strategyContext, (onOpened) => openByLease(this.#writer, onOpened));
+    this.#maintenance = new Maintenance(binding.strategy, {
+      isOpen: () => this.lifecycle.state === 'open',
+      writerQuiet: () => this.#writer.idle && this.#commits.size === 0,
+      leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
+    });
+    this.#groups = new TransactionGroups({
+      leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
+      maxMembers: binding.strategy.writeBatching?.maxBatch ?? options.maxBatch,
+    });
+    const common = { strategy: binding.strategy, maxBatch: options.maxBatch, acquireTimeoutMs: options.acquireTimeoutMs };
+    this.#writer = new Lane({
+      ...common,
+      size: 1,
+      access: 'write',
+      group: binding.strategy.writeBatching,
+      open: (signal) => this.#open('writer', signal),
+      gate: () => this.#gate.writerGate(),
+      onIdle: () => {
+        this.#keepAlive.release();
+        this.#maintenance.onWriterIdle();
+      },
+      onBusy: () => this.#keepAlive.hold(),
+    });
+    this.#readerLane = this.readers
+      ? new Lane({
+          ...common,
+          size: options.readers,
+          access: 'read',
+          group: undefined,
+          open: (signal) => this.#open('reader', signal),
+          gate: () => this.#gate.readerGate(),
+          onIdle: () => this.#keepAlive.release(),
+          onBusy: () => this.#keepAlive.hold(),
+          // Every reader stuck in a long statement: reads run on the writer rather than wait.
+          overflow: (job) => {
+            this.#writer.enqueue(job);
+            return true;
+          },
+        })
+      : undefined;
+  }
+
+  /** Why a new call is refused now (closed, or the queue is full), if it is. */
+  admit(): Error | undefined {
+    const refused = this.lifecycle.refuse();
+    if (refused !== undefined) return refused;
+    if (this.#queued() >= this.options.maxQueue) return new QueueFullError(this.options.maxQueue);
+    return undefined;
+  }
+
+  /** An id for a prepared statement of `sql` (checked here: a bad statement fails at prepare). */
+  prepareId(sql: string): number {
+    const invalid = this.lifecycle.refuse() ?? checkCall(sql, undefined) ?? refuseOneShot(sql);
+    if (invalid !== undefined) throw invalid;
+    return this.#nextStatementId++;
+  }
+
+  /** A one-shot statement in `scope`; `statementId` for a prepared statement (its SQL was checked when it was prepared). */
+  query(
+    op: Op,
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+    scope: Scope,
+    statementId?: number,
+  ): Promise<unknown> {
+    const invalid =
+      this.admit() ??
+      (statementId === undefined ? (checkCall(sql, params, op === 'exec') ?? refuseOneShot(sql, scope.pinned)) : checkCall(sql, params)) ??
+      checkQueryOptions(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    const signal = options?.signal;
+    if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
+    return new Promise((resolve, reject) => {
+      const request: Request = { op, sql, params, settings: scope.settings, statementId };
+      const caller: Pending = { resolve, reject, timeoutMs: options?.timeoutMs, signal };
+      const route = this.router.route(op, sql, scope.pinned);
+      if (route === 'write') this.#toWriter(request, caller);
+      else
+        this.#toReaders(
+          { ...request, probe: route === 'probe' },
+          this.router.readerWaiter(route, sql, caller, () => this.#toWriter(request, caller)),
+        );
+    });
+  }
+
+  /** Streams rows in `scope` on a connection held until the loop ends (or breaks). */
+  async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined, scope: Scope): AsyncIterableIterator<T> {
+    const invalid = this.lifecycle.refuse() ?? checkCall(sql, params) ?? checkQueryOptions(options) ?? refuseOneShot(sql, scope.pinned);
+    if (invalid !== undefined) throw invalid;
+    const route = this.router.route('iterate', sql, scope.pinned);
+    const writes = route === 'write';
+    let lease = await this.lease(writes ? 'write' : 'read', scope, !writes, options?.signal);
+    try {
+      try {
+        yield* lease.stream<T>(sql, params, options, { probe: route === 'probe' });
+      } catch (error) {
+        if (!(error instanceof Reroute)) throw error;
+        this.router.remember(sql, true);
+        void lease.release();
+        lease = await this.lease('write', scope, false, options?.signal);
+        yield* lease.stream<T>(sql, params, options, {});
+      }
+    } finally {
+      void lease.release();
+    }
+  }
+
+  /** Calls a procedure by name (see `Pool.call`). */
+  async call(name: string, args: unknown[]): Promise<unknown> {
+    if (typeof name !== 'string' || name.length === 0)
+      throw new ArgumentError(`call(name): a procedure name is expected, got ${typeof name}`);
+    const refused = this.admit();
+    if (refused !== undefined) throw refused;
+    if (this.options.procedures === undefined) {
+      throw new ArgumentError(`call(${JSON.stringify(name)}): the pool has no procedures module (createPool({ procedures }))`);
+    }
+    if (this.#binding.procedures?.() === undefined) {
+      await this.#gate.initialize();
+      await this.#gate.warmWriter();
+    }
+    const procedures = this.#binding.procedures?.();
+    const readOnly = procedures?.get(name);
+    if (readOnly === undefined) {
+      throw new ArgumentError(
+        `call(${JSON.stringify(name)}): no such procedure in ${this.options.procedures}; it exports ${[...(procedures?.keys() ?? [])].join(', ')}`,
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
+      if (readOnly && this.#readerLane !== undefined) this.#toReaders(request, { resolve, reject });
+      else this.#toWriter(request, { resolve, reject });
+    });
+  }
+
+  /** Runs `fn` in a transaction in `scope` (see `Pool.transaction`). */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options: TransactionOptions | undefined, scope: Scope): Promise<T> {
+    if (typeof fn !== 'function') throw new ArgumentError(`transaction(fn) needs a function, got ${typeof fn}`);
+    const mode = transactionMode(options);
+    // A session's own are never grouped: the group's connection runs with one set of settings.
+    if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true && scope.settings === undefined) {
+      const refused = this.admit();
+      if (refused !== undefined) throw refused;
+      return this.#groups.run(fn);
+    }
+    const transaction = await this.#begin(mode, scope);
+    return transaction.run(fn);
+  }
+
+  /** Begins a transaction held until the caller commits or rolls it back (see `Pool.begin`). */
+  async begin(options: TransactionOptions | undefined, scope: Scope): Promise<OpenTransaction> {
+    return (await this.#begin(transactionMode(options), scope)).open();
+  }
+
+  #begin(mode: TransactionMode, scope: Scope): Promise<PoolTransaction> {
+    const refused = this.admit();
+    if (refused !== undefined) return Promise.reject(refused);
+    return PoolTransaction.begin(this, mode, scope);
+  }
+
+  /** A caller's lease in `scope` (see `Pool.acquire`). */
+  acquire(options: AcquireOptions | undefined, scope: Scope): Promise<Lease> {
+    let write: boolean;
+    let signal: AbortSignal | undefined;
+    try {
+      ({ write, signal } = leaseOptions(options));
+    } catch (error) {
+      return Promise.reject(toError(error));
+    }
+    const refused = this.admit();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.lease(write || scope.pinned ? 'write' : 'read', scope, !write, signal);
+  }
+
+  /** A lease of the writer (`write`) or a reader (the writer when there are none). */
+  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, signal?: AbortSignal, maintenance = false): Promise<PoolLease> {
+    const write = kind === 'write' || this.#readerLane === undefined;
+    if (write && !readOnly && !maintenance) this.#maintenance.touched();
+    const lease = this.#leasing.take({ lane: write ? this.#writer : this.#readerLane, write, readOnly, scope, signal });
+    return write ? lease.then((granted) => (this.#gate.writerOpened(), granted)) : lease;
+  }
+
+  /** An online backup to `destination` (see `Pool.backup`). */
+  async backup(destination: string, options: BackupOptions | undefined): Promise<BackupProgress> {
+    if (typeof destination !== 'string' || destination.length === 0) {
+      throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
+    }
+    const { method, pagesPerStep, progress, signal } = backupOptions(options);
+    const refused = this.admit();
+    if (refused !== undefined) throw refused;
+    const lease = await this.lease('read', POOL_SCOPE, true, signal);
+    try {
+      return await lease.backup(resolvePath(destination), method, pagesPerStep, progress, signal);
+    } finally {
+      void lease.release();
+    }
+  }
+
+  /** Registers something that closes with the pool (a cross-thread port); returns how to unregister it. */
+  onClose(close: () => void): () => void {
+    this.#closers.add(close);
+    return () => this.#closers.delete(close);
+  }
+
+  committing(settled: Promise<void>): void {
+    this.#commits.add(settled);
+    void settled.then(() => {
+      this.#commits.delete(settled);
+      // Maintenance waited for this COMMIT (the writer looked idle while it was in flight).
+      if (this.#writer.idle) this.#maintenance.onWriterIdle();
+    });
+  }
+
+  /** A snapshot of counters and gauges. */
+  stats(): PoolStats {
+    const readers = this.#readerLane;
+    return {
+      strategy: this.strategy.name,
+      readers: readers?.open ?? 0,
+      writerOpen: this.#writer.open > 0,
+      busy: this.#writer.busy + (readers?.busy ?? 0),
+      queued: this.#queued(),
+      queuedWrites: this.#writer.pending,
+      waits: this.#writer.waits + (readers?.waits ?? 0),
+      writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
+      transactionGroups: { groups: this.#groups.groups, transactions: this.#groups.acknowledged },
+      readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
+      moved: this.#writer.moved + (readers?.moved ?? 0),
+      retries: this.#retries,
+      crashes: this.#crashes,
+      maintenanceErrors: this.#maintenance.errors,
+      state: this.lifecycle.state,
+      strategyStats: this.strategy.stats?.() ?? {},
+    };
+  }
+
+  async drained(): Promise<void> {
+    // Closing is work too: the process stays alive until the pool has closed (release() lets go).
+    this.#keepAlive.hold();
+    await this.#groups.drained();
+    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle(), ...this.#commits]);
+    // A COMMIT answered after the writer went idle may have let queued work in behind it.
+    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle()]);
+  }
+
+  abandon(error: PoolClosedError): void {
+    this.#groups.failQueued(error);
+    this.#writer.failQueued(error);
+    this.#readerLane?.failQueued(error);
+    this.#leasing.revokeAll(error);
+    this.#writer.stopAll(error);
+    this.#readerLane?.stopAll(error);
+  }
+
+  async closeConnections(graceMs: number | undefined): Promise<void> {
+    // Readers first: the writer closes last, so WAL cleanup sees no other connection.
+    await this.#readerLane?.close(graceMs);
+    await this.#writer.close(graceMs);
+  }
+
+  async release(): Promise<void> {
+    this.#keepAlive.stop();
+    if (this.#gate.started) await this.strategy.close().catch(() => {});
+    this.#binding.close();
+    for (const close of [...this.#closers]) close();
+  }
+
+  #queued(): number {
+    return this.#writer.pending + (this.#readerLane?.pending ?? 0) + this.#groups.queued;
+  }
+
+  #toWriter(request: Request, waiter: Pending): void {
+    this.#maintenance.touched();
+    const alone = summarize(request.sql).standalone;
+    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false, alone });
+  }
+
+  #toReaders(request: Request, waiter: Pending): void {
+    this.#readerLane!.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false });
+  }
+
+  #open(role: ConnectionRole, signal: AbortSignal): Promise<Connection> {
+    const lane = role === 'writer' ? this.#writer : this.#readerLane!;
+    const hooks: ConnectionHooks = {
+      onCrash: () => {
+        this.#crashes++;
+      },
+      onRetries: (count) => {
+        this.#retries += count;
+      },
+      onStall: (connection) => lane.onStall(connection),
+      onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
+    };
+    const opening = this.#binding.open(role, hooks, signal);
+    // Readers open read-only and may start as soon as any writer connection has created the file.
+    if (role === 'writer' && this.strategy.openUnderHold !== true) {
+      void opening.then(
+        () => this.#gate.writerOpened(),
+        () => {},
+      );
+    }
+    return opening;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Group commit, written once: many writes (one-shot statements, procedures,
+ * or whole transactions) in one transaction and one COMMIT, with the rules
+ * that make an acknowledgement mean "durable" and a rejection mean "not
+ * there". Every backend drives the same policy: the worker threads
+ * synchronously, transaction groups and dqlite asynchronously. The policy is
+ * a generator of steps; a driver takes each step on its connection and
+ * answers what happened.
+ *
+ * The member outcome rules:
+ * - a member that succeeds is acknowledged only after the COMMIT succeeds;
+ * - a member that fails while the transaction stays open is undone alone (a
+ *   SAVEPOINT rolled back) and rejected with its own error; where members
+ *   have no savepoints (`isolation: 'rerun'`), the whole transaction is
+ *   rolled back, that member rejected, and the others run again;
+ * - when the transaction ends underneath (SQLite rolls it back after an
+ *   interrupt of a write, SQLITE_FULL or an I/O error), the member that
+ *   caused it is rejected with its own error, and every other member that
+ *   had run (none acknowledged) runs again in a new transaction, up to
+ *   `maxAttempts` times in all;
+ * - a fatal failure (a lost strategy hold, a lost leader) rejects every
+ *   member not yet acknowledged with it: nothing of the group committed;
+ * - a COMMIT that fails rejects every member that ran with its error; with
+ *   `unknown`, that error says the outcome is unknown (a remote COMMIT whose
+ *   answer was lost).
+ */
+
+/** A step the policy asks its driver to take. */
+export type GroupStep =
+  | { readonly kind: 'begin' }
+  | { readonly kind: 'savepoint' }
+  | { readonly kind: 'member'; readonly index: number }
+  | { readonly kind: 'release' }
+  | { readonly kind: 'rollback-member' }
+  | { readonly kind: 'commit' }
+  | { readonly kind: 'rollback' };
+
+/** What a step came to, as the driver saw it. */
+export interface StepResult {
+  /** The step succeeded. */
+  readonly ok: boolean;
+  /** Whether the group's transaction is open after the step. */
+  readonly open: boolean;
+  /** A member's value. */
+  readonly value?: unknown;
+  /** Why it failed. */
+  readonly error?: unknown;
+  /** A failed member failed by its own doing (its statement failed, or its caller stopped it), not by something done to the group. */
+  readonly own?: boolean;
+  /** The member was cancelled before it started (it did not run). */
+  readonly skipped?: boolean;
+  /** Nothing of the group may commit (a lost hold or leader): every member not acknowledged fails with `error`. */
+  readonly fatal?: boolean;
+}
+
+/** How one member ended. */
+export type MemberOutcome =
+  | { readonly status: 'ok'; readonly value: unknown }
+  | { readonly status: 'failed'; readonly error: unknown }
+  | { readonly status: 'skipped' };
+
+/** How a group is run. */
+export interface GroupOptions {
+  /** `savepoint`: each member in a SAVEPOINT, undone alone; `rerun`: no savepoints, a failing member's group runs again without it. */
+  readonly isolation: 'savepoint' | 'rerun';
+  /** Transactions tried in all before the members still pending fail. */
+  readonly maxAttempts: number;
+}
+
+/** The policy: the steps to take for `count` members, ending with each member's outcome. */
+export function* groupCommit(count: number, options: GroupOptions): Generator<GroupStep, MemberOutcome[], StepResult> {
+  const outcomes: (MemberOutcome | undefined)[] = new Array<MemberOutcome | undefined>(count).fill(undefined);
+  let pending = Array.from({ length: count }, (_, i) => i);
+  let lastError: unknown = new Error('The group transaction could not be completed');
+  const savepoints = options.isolation === 'savepoint';
+  const failAll = (members: readonly number[], error: unknown): MemberOutcome[] => {
+    for (const i of members) outcomes[i] ??= { status: 'failed', error };
+    return outcomes.map((outcome) => outcome ?? { status: 'failed', error });
+  };
+  for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
+    const begun = yield { kind: 'begin' };
+    if (!begun.ok) return failAll(pending, begun.error);
+    const ran: { index: number; value: unknown }[] = [];
+    /** Members to run again in a new transaction (the transaction ended underneath, or must be redone without one). */
+    let again: number[] | undefined;
+    for (let at = 0; at < pending.length && again === undefined; at++) {
+      const i = pending[at]!;
+      const rest = (from: number): number[] => [...ran.map((member) => member.index), ...pending.slice(from)];
+      if (savepoints) {
+        const marked = yield { kind: 'savepoint' };
+        if (!marked.ok) {
+          lastError = marked.error;
+          if (marked.fatal === true) return failAll([...ran.map((member) => member.index), ...pending.slice(at)], marked.error);
+          again = rest(at);
+          break;
+        }
+      }
+      const result = yield { kind: 'member', index: i };
+      if (result.skipped === true) {
+        outcomes[i] = { status: 'skipped' };
+        if (savepoints) yield { kind: 'release' };
+        continue;
+      }
+      if (result.fatal === true) return failAll([...ran.map((member) => member.index), ...pending.slice(at)], result.error);
+      if (result.ok && result.open) {
+        if (savepoints) {
+          const released = yield { kind: 'release' };
+          if (!released.ok || !released.open) {
+            lastError = released.error;
+            again = rest(at);
+            break;
+          }
+        }
+        ran.push({ index: i, value: result.value });
+        continue;
+      }
+      if (!result.ok) lastError = result.error;
+      const own = !result.ok && result.own !== false;
+      if (!result.ok && result.open && savepoints) {
+        const undone = yield { kind: 'rollback-member' };
+        if (undone.ok && undone.open) {
+          outcomes[i] = { status: 'failed', error: result.error };
+          continue;
+        }
+      }
+      // The transaction cannot go on as it is: this member is rejected if the failure was its own; the others run again.
+      if (own) outcomes[i] = { status: 'failed', error: result.error };
+      again = own ? rest(at + 1) : rest(at);
+    }
+    if (again !== undefined) {
+      yield { kind: 'rollback' };
+      pending = again;
+      continue;
+    }
+    const committed = yield { kind: 'commit' };
+    if (committed.ok) {
+      for (const member of ran) outcomes[member.index] = { status: 'ok', value: member.value };
+      return outcomes.map((outcome) => outcome ?? { status: 'failed', error: lastError });
+    }
+    if (committed.open) yield { kind: 'rollback' };
+    return failAll(
+      ran.map((member) => member.index),
+      committed.error,
+    );
+  }
+  return failAll(pending, lastError);
+}
+
+/** Runs the policy with a synchronous driver (a worker thread's connection). */
+export function driveGroup(count: number, options: GroupOptions, take: (step: GroupStep) => StepResult): MemberOutcome[] {
+  const steps = groupCommit(count, options);
+  let next = steps.next();
+  while (next.done !== true) next = steps.next(take(next.value));
+  return next.value;
+}
+
+/** Runs the policy with an asynchronous driver (a lease's round trips, a remote engine). */
+export async function driveGroupAsync(
+  count: number,
+  options: GroupOptions,
+  take: (step: GroupStep) => Promise<StepResult>,
+): Promise<MemberOutcome[]> {
+  const steps = groupCommit(count, options);
+  let next = steps.next();
+  while (next.done !== true) next = steps.next(await take(next.value));
+  return next.value;
+}

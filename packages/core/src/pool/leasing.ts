@@ -1,0 +1,99 @@
+/**
+ * Taking a lease: a whole connection from a lane, for a caller who may give
+ * up waiting (an AbortSignal). A connection granted after its caller gave up
+ * (the abort landed while it was being opened for them) goes straight back:
+ * it is never lent to nobody.
+ */
+import { AbortError } from '../errors.js';
+import type { Lane } from './lane.js';
+import { PoolLease, type LeaseHooks } from './lease.js';
+import type { Scope } from './scope.js';
+import type { LeaseJob } from './wait-queue.js';
+
+/** How leases are taken on a pool. */
+export interface LeaseTerms {
+  /** Limit of each statement's run time when a call sets none (0: none). */
+  readonly statementTimeoutMs: number;
+  /** Report a lease held this long (0: never). */
+  readonly leakDetectionMs: number;
+}
+
+/** A lease request. */
+export interface LeaseRequest {
+  /** The lane to take a connection from. */
+  readonly lane: Lane;
+  /** Whether it is the writer's lane. */
+  readonly write: boolean;
+  /** Whether statements that write are refused. */
+  readonly readOnly: boolean;
+  /** Whose call it is. */
+  readonly scope: Scope;
+  /** Gives up waiting when it aborts (`ABORT_ERR`). */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Takes leases for one pool and keeps the ones out, so the pool can revoke them. */
+export class Leasing {
+  /** Leases lent and not yet given back. */
+  readonly out = new Set<PoolLease>();
+
+  constructor(
+    private readonly terms: LeaseTerms,
+    private readonly warn: (code: string, message: string) => void,
+  ) {}
+
+  /** A lease from `request.lane`, once a connection is free. */
+  take(request: LeaseRequest): Promise<PoolLease> {
+    const { lane, signal } = request;
+    if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
+    // Capturing a stack costs microseconds: only when leak detection will report it.
+    const stack = this.terms.leakDetectionMs > 0 ? new Error('lease taken here').stack : undefined;
+    const hooks: LeaseHooks = { released: (lease) => this.out.delete(lease as PoolLease), warn: this.warn };
+    return new Promise((resolve, reject) => {
+      let gaveUp = false;
+      const onAbort = (): void => {
+        gaveUp = true;
+        lane.cancel(job);
+        reject(new AbortError({ cause: signal?.reason }));
+      };
+      const job: LeaseJob = {
+        kind: 'lease',
+        enqueuedAt: performance.now(),
+        cancelled: false,
+        grant: (grant) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (gaveUp) {
+            grant.giveBack();
+            return;
+          }
+          const lease = new PoolLease(
+            grant,
+            {
+              write: request.write,
+              readOnly: request.readOnly,
+              statementTimeoutMs: this.terms.statementTimeoutMs,
+              settings: request.scope.settings,
+              tracker: request.scope.tracker,
+              leakDetectionMs: this.terms.leakDetectionMs,
+              stack,
+            },
+            hooks,
+          );
+          this.out.add(lease);
+          resolve(lease);
+        },
+        fail: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      lane.enqueue(job);
+    });
+  }
+
+  /** The pool is destroyed: every lease out is revoked (later calls reject with `error`). */
+  revokeAll(error: Error): void {
+    for (const lease of this.out) lease.revoke(error);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Routing: whether a statement runs on a reader or the writer, decided once
+ * here for one-shot calls, streams, transactions and procedures. A statement
+ * known to write goes to the writer; one known to read goes to a reader;
+ * one never seen is sent to a reader as a probe, which prepares it and either
+ * runs it (a read) or sends it back (a write). What was learnt is kept per
+ * SQL text. The writer also answers what a reader cannot: a read that meets
+ * a hot journal, a table only the writer has, or a reader that cannot open.
+ */
+import type { Pending } from '../backend.js';
+import { summarize } from '../sql/statements.js';
+
+/** Where a statement goes. */
+export type Route = 'write' | 'read' | 'probe';
+
+/** Error codes after which the writer runs what a reader could not. */
+const WRITER_ANSWERS = new Set([
+  // A reader cannot roll back a killed writer's hot journal; the writer can.
+  'SQLITE_READONLY_ROLLBACK',
+  // A reader whose setup module fails (or that cannot open) must not take every read down with it.
+  'ERR_SETUP',
+]);
+
+/** Bound on the routes kept: an app that builds SQL text dynamically must not grow the table forever. */
+const MAX_ROUTES = 10_000;
+
+/** The pool's routing table. */
+export class Router {
+  readonly #routes = new Map<string, boolean>();
+
+  /**
+   * @param readers whether the pool has readers at all
+   * @param readsOnly the backend's own answer from the text alone (see `BackendBinding.readsOnly`), if it has one
+   */
+  constructor(
+    private readonly readers: boolean,
+    private readonly readsOnly: ((sql: string) => boolean | undefined) | undefined,
+  ) {}
+
+  /** Where `sql` goes for `op`; `pinned`: the caller's state lives on the writer. */
+  route(op: string, sql: string, pinned: boolean): Route {
+    if (op === 'exec' || !this.readers || pinned || summarize(sql).writerState) return 'write';
+    const writes = this.#routes.get(sql);
+    if (writes !== undefined) return writes ? 'write' : 'read';
+    const reads = this.readsOnly?.(sql);
+    if (reads === undefined) return 'probe';
+    this.remember(sql, !reads);
+    return reads ? 'read' : 'write';
+  }
+
+  /** What is now known of `sql`. */
+  remember(sql: string, writes: boolean): void {
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(sql, writes);
+  }
+
+  /**
+   * The waiter for `caller`'s statement sent to a reader (`route` read or
+   * probe): a probe learns the route, or goes to the writer when the reader
+   * finds it writes; `toWriter` runs it on the writer when the reader cannot.
+   */
+  readerWaiter(route: 'read' | 'probe', sql: string, caller: Pending, toWriter: () => void): Pending {
+    const fallBack = (error: Error): void => {
+      const code = (error as { code?: unknown }).code;
+      // A table only the writer has (a session's TEMP table, an ATTACHed database) fails to prepare on a reader.
+      const writerOnly = route === 'probe' && code === 'SQLITE_ERROR';
+      if (writerOnly || (typeof code === 'string' && WRITER_ANSWERS.has(code))) toWriter();
+      else caller.reject(error);
+    };
+    const resolve = (value: unknown): void => caller.resolve(value);
+    if (route === 'read') return { resolve, reject: fallBack, timeoutMs: caller.timeoutMs, signal: caller.signal };
+    return {
+      resolve,
+      learn: (writes) => this.remember(sql, writes),
+      reject: fallBack,
+      reroute: () => {
+        this.remember(sql, true);
+        toWriter();
+      },
+      timeoutMs: caller.timeoutMs,
+      signal: caller.signal,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/** The figures `pool.stats()` reports. */
+
+/** Batches sent to connections, and the requests they carried. */
+export interface BatchCounts {
+  /** Batches sent. */
+  readonly batches: number;
+  /** Requests carried by those batches. */
+  readonly requests: number;
+}
+
+/** Groups of transactions committed together, and the transactions they carried. */
+export interface GroupCounts {
+  /** Groups committed (or failed) together. */
+  readonly groups: number;
+  /** Transactions acknowledged in those groups. */
+  readonly transactions: number;
+}
+
+/** A snapshot of the pool's state, from `pool.stats()`. */
+export interface PoolStats {
+  /** The strategy's name. */
+  readonly strategy: string;
+  /** Reader connections open now (at most `options.readers`). */
+  readonly readers: number;
+  /** Whether the writer connection is open now. */
+  readonly writerOpen: boolean;
+  /** Connections running work or lent out now (readers and writer). */
+  readonly busy: number;
+  /** Requests waiting for a connection now. */
+  readonly queued: number;
+  /** Of those, the ones waiting for the writer. */
+  readonly queuedWrites: number;
+  /** Requests that had to wait because every connection of their kind was busy (since start). */
+  readonly waits: number;
+  /** One-shot batches sent to the writer and the one-shot requests they carried (since start). */
+  readonly writeBatches: BatchCounts;
+  /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
+  readonly readBatches: BatchCounts;
+  /** Requests taken back from a connection stuck in a long statement and run on another (since start). */
+  readonly moved: number;
+  /**
+   * Groups of transactions committed together and the transactions they carried
+   * (since start; strategies with `writeBatching.transactions` only).
+   */
+  readonly transactionGroups: GroupCounts;
+  /** Statements retried after SQLITE_BUSY (since start). */
+  readonly retries: number;
+  /** Connections that died and were replaced (since start). */
+  readonly crashes: number;
+  /** Idle-writer maintenance runs that failed (since start). */
+  readonly maintenanceErrors: number;
+  /** `open`, `closing` or `closed`. */
+  readonly state: 'open' | 'closing' | 'closed';
+  /** The strategy's own figures (WAL size, lock holds, …). */
+  readonly strategyStats: Readonly<Record<string, number | string | boolean>>;
+}

@@ -1,0 +1,332 @@
+/**
+ * A transaction on the pool, with SQLite's locking semantics per mode:
+ *
+ * - `immediate` holds the writer from the start; its BEGIN IMMEDIATE travels
+ *   with its first statement, and its COMMIT with the next holder's first
+ *   message (the writer is handed on while the COMMIT is in flight).
+ * - `read` holds a reader: one snapshot, writes refused.
+ * - `deferred` takes no lock until it needs one, as SQLite's BEGIN DEFERRED:
+ *   its reads run in a read transaction on a reader (the snapshot starts at
+ *   the first read), and at its first write it takes the writer. If another
+ *   connection committed since its snapshot began, that write fails with
+ *   SQLITE_BUSY_SNAPSHOT, as it would in SQLite, and the transaction is over.
+ *   So a deferred transaction that waits on other work never deadlocks it.
+ *
+ * Callback transactions (`pool.transaction(fn)`) and held ones
+ * (`pool.begin()`) are the same object, ended by the callback or by the caller.
+ */
+import type { Op } from '../backend.js';
+import { SqliteError, TransactionError } from '../errors.js';
+import { summarize } from '../sql/statements.js';
+import type { Params, QueryOptions } from '../types.js';
+import { Reroute, type PoolLease } from './lease.js';
+import type { StatementOp } from './query-methods.js';
+import type { Router } from './router.js';
+import type { Scope } from './scope.js';
+import {
+  CLOSED_TRANSACTION,
+  TransactionScope,
+  type Transaction,
+  type TransactionChannel,
+  type TransactionMode,
+} from './transaction-scope.js';
+
+/** A transaction held open until the caller ends it (see `Pool.begin`). */
+export interface OpenTransaction extends Transaction {
+  /** Commits; rejects if COMMIT failed (the transaction was then rolled back). Later calls reject with `ERR_TRANSACTION_CLOSED`. */
+  commit(): Promise<void>;
+  /** Rolls back. Resolves once the connection is back in the pool; never rejects for a transaction that is still open. */
+  rollback(): Promise<void>;
+  /** Whether `commit` or `rollback` was called. */
+  readonly ended: boolean;
+}
+
+/** What a transaction needs from its pool. */
+export interface TransactionHost {
+  /** Leases a connection: the writer (`write`) or a reader, read-only or not. */
+  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean): Promise<PoolLease>;
+  /** What is known of statements' routes (a deferred transaction sends reads to its reader). */
+  readonly router: Router;
+  /** Whether the pool has readers (without them a deferred transaction runs on the writer from the start). */
+  readonly readers: boolean;
+  /** A COMMIT handed off with the writer: the pool waits for it before closing. */
+  committing(settled: Promise<void>): void;
+}
+
+const BUSY_SNAPSHOT =
+  'database is locked: another connection committed after this deferred transaction began reading, so it cannot write (SQLITE_BUSY_SNAPSHOT); roll it back and run it again';
+
+/** Where a deferred transaction is: no connection yet, a reader's read transaction, the writer, or over after BUSY_SNAPSHOT. */
+type Stage = 'unbound' | 'reader' | 'writer' | 'stale';
+
+/** One transaction of the pool (see the module description). */
+export class PoolTransaction implements TransactionChannel {
+  #lease: PoolLease | undefined;
+  #stage: Stage = 'unbound';
+  /** A read ran on the reader: the snapshot has begun (a later write must check it is still current). */
+  #snapshot = false;
+  /** Savepoint statements run on the reader, replayed on the writer when the transaction moves there. */
+  readonly #savepoints: string[] = [];
+  /** While not on the writer, statements of a deferred transaction run one after another (a write moves it). */
+  #chain: Promise<unknown> = Promise.resolve();
+  #ended = false;
+
+  private constructor(
+    private readonly host: TransactionHost,
+    readonly mode: TransactionMode,
+    private readonly scope: Scope,
+  ) {}
+
+  /** Begins a transaction: takes its connection now (`immediate`, `read`), or at its first statement (`deferred`). */
+  static async begin(host: TransactionHost, mode: TransactionMode, scope: Scope): Promise<PoolTransaction> {
+    const transaction = new PoolTransaction(host, mode, scope);
+    if (mode === 'immediate' || (mode === 'deferred' && (!host.readers || scope.pinned))) {
+      await transaction.#bindWriter(mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED');
+    } else if (mode === 'read') {
+      const onWriter = !host.readers || scope.pinned;
+      transaction.#lease = await host.lease(onWriter ? 'write' : 'read', scope, true);
+      transaction.#lease.prelude('BEGIN');
+      transaction.#stage = 'reader';
+    }
+    return transaction;
+  }
+
+  /** The handle of a caller (see {@link OpenTransaction}), closed when the transaction ends. */
+  open(): OpenTransaction {
+    return new OpenScope(this);
+  }
+
+  /** Whether the transaction was committed or rolled back. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Runs `fn` in the transaction: commits when it resolves, rolls back and rethrows when it throws. */
+  async run<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    const scope = new TransactionScope(this, this.mode, 0);
+    let result: T;
+    try {
+      result = await fn(scope);
+    } catch (error) {
+      scope.close();
+      await this.rollback();
+      throw error;
+    }
+    scope.close();
+    await this.commit();
+    return result;
+  }
+
+  statement(op: StatementOp, sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<unknown> {
+    return this.#send(op, sql, params, options, false);
+  }
+
+  internal(op: Op, sql: string, params?: Params): Promise<unknown> {
+    return this.#send(op, sql, params, undefined, true);
+  }
+
+  async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined): AsyncIterableIterator<T> {
+    if (this.#ended) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
+    const flags = { inTransaction: true };
+    if (this.#stage !== 'writer' && this.mode === 'deferred') {
+      // The stream starts in order with the other statements; its rows then come from the connection it started on.
+      const placed = this.#chain.then(() => this.#place('iterate', sql, false));
+      this.#chain = placed.catch(() => {});
+      const probe = await placed;
+      if (this.#stage === 'reader') this.#snapshot = true;
+      try {
+        yield* this.#current().stream<T>(sql, params, options, { ...flags, probe });
+        return;
+      } catch (error) {
+        if (!(error instanceof Reroute)) throw error;
+        this.host.router.remember(sql, true);
+        await this.#toWriter();
+      }
+    }
+    yield* this.#current().stream<T>(sql, params, options, flags);
+  }
+
+  /** Commits (nothing to do when no statement ran); the lease goes back. */
+  async commit(): Promise<void> {
+    const lease = this.#end();
+    if (lease === undefined) return;
+    try {
+      const begun = lease.preludeState;
+      if (begun.state === 'unsent') return; // no statement ran: there is nothing to commit
+      if (begun.state === 'failed') throw begun.error;
+      if (lease.write && !lease.readOnly) {
+        const handedOff = lease.commitAndHandOff('COMMIT');
+        if (handedOff !== undefined) {
+          this.host.committing(
+            handedOff.then(
+              () => {},
+              () => {},
+            ),
+          );
+          await handedOff;
+          return;
+        }
+      }
+      await lease.request('exec', 'COMMIT', undefined, undefined, { internal: true, inTransaction: true, final: true });
+    } catch (error) {
+      // A failed COMMIT was rolled back by the connection (the request was final); roll back in any case.
+      if (!lease.released) await lease.rollback().catch(() => {});
+      throw error;
+    } finally {
+      void lease.release();
+    }
+  }
+
+  /** Rolls back whatever ran; the lease goes back. Never rejects. */
+  async rollback(): Promise<void> {
+    const lease = this.#end();
+    if (lease === undefined) return;
+    const begun = lease.preludeState;
+    if (begun.state !== 'unsent' && begun.state !== 'failed' && !lease.released) await lease.rollback().catch(() => {});
+    void lease.release();
+  }
+
+  /** Marks the transaction over; the lease it held, if any, is the caller's to end. */
+  #end(): PoolLease | undefined {
+    if (this.#ended) return undefined;
+    this.#ended = true;
+    const lease = this.#lease;
+    this.#lease = undefined;
+    this.#stage = 'stale';
+    return lease;
+  }
+
+  #current(): PoolLease {
+    if (this.#lease === undefined) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
+    return this.#lease;
+  }
+
+  #send(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined, internal: boolean): Promise<unknown> {
+    if (this.#ended) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
+    const flags = { inTransaction: true, internal };
+    if (this.#stage === 'writer' || this.mode !== 'deferred') {
+      return this.#current().request(op, sql, params, options, flags);
+    }
+    const run = this.#chain.then(async () => {
+      const probe = await this.#place(op, sql, internal);
+      const lease = this.#current();
+      try {
+        const value = await lease.request(op, sql, params, options, { ...flags, probe });
+        if (this.#stage === 'reader') {
+          if (summarize(sql).savepoint !== undefined) this.#savepoints.push(sql);
+          else this.#snapshot = true;
+        }
+        return value;
+      } catch (error) {
+        if (!(error instanceof Reroute)) throw error;
+        this.host.router.remember(sql, true);
+        await this.#toWriter();
+        return this.#current().request(op, sql, params, options, flags);
+      }
+    });
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Puts a deferred transaction where `sql` must run: the writer for a write,
+   * a reader otherwise (taken at the first statement). Returns whether the
+   * statement goes as a probe (its route is unknown: the reader sends it back
+   * if it writes).
+   */
+  async #place(op: Op, sql: string, internal: boolean): Promise<boolean> {
+    if (this.#stage === 'stale') {
+      throw new TransactionError(
+        'This transaction was rolled back after SQLITE_BUSY_SNAPSHOT; roll it back and run it again',
+        'ERR_TRANSACTION_ABORTED',
+      );
+    }
+    const neutral = summarize(sql).savepoint !== undefined;
+    const route = neutral ? 'read' : op === 'exec' || op === 'call' ? 'write' : this.host.router.route(op, sql, this.scope.pinned);
+    if (route === 'write') {
+      await this.#toWriter();
+      return false;
+    }
+    if (this.#stage === 'unbound') {
+      this.#lease = await this.host.lease('read', this.scope, true);
+      this.#lease.prelude('BEGIN');
+      this.#stage = 'reader';
+    }
+    return route === 'probe' && !internal;
+  }
+
+  async #bindWriter(begin: string): Promise<void> {
+    this.#lease = await this.host.lease('write', this.scope, false);
+    this.#lease.prelude(begin);
+    this.#stage = 'writer';
+  }
+
+  /**
+   * Moves a deferred transaction to the writer: takes it (waiting, as
+   * SQLite's busy handler would), begins there (replaying savepoints), and
+   * checks that nothing was committed since the reader's snapshot began.
+   */
+  async #toWriter(): Promise<void> {
+    if (this.#stage === 'writer') return;
+    const reader = this.#lease;
+    if (reader === undefined) {
+      await this.#bindWriter('BEGIN IMMEDIATE');
+      return;
+    }
+    const writer = await this.host.lease('write', this.scope, false);
+    try {
+      await writer.request('exec', ['BEGIN IMMEDIATE', ...this.#savepoints].join(';\n'), undefined, undefined, { internal: true });
+    } catch (error) {
+      void writer.release();
+      throw error;
+    }
+    let stale = false;
+    if (this.#snapshot) {
+      // data_version stays put inside the read transaction and moves once it ends if anyone committed meanwhile.
+      const flags = { internal: true, inTransaction: true };
+      const [before, , after] = await Promise.all([
+        reader.request('get', 'PRAGMA data_version', undefined, undefined, flags),
+        reader.request('exec', 'COMMIT', undefined, undefined, flags),
+        reader.request('get', 'PRAGMA data_version', undefined, undefined, { internal: true }),
+      ]);
+      stale = (before as { data_version: number }).data_version !== (after as { data_version: number }).data_version;
+    } else {
+      await reader.rollback().catch(() => {});
+    }
+    void reader.release();
+    if (stale) {
+      await writer.rollback().catch(() => {});
+      void writer.release();
+      this.#lease = undefined;
+      this.#stage = 'stale';
+      throw new SqliteError(BUSY_SNAPSHOT, 'SQLITE_BUSY_SNAPSHOT');
+    }
+    this.#lease = writer;
+    this.#stage = 'writer';
+  }
+}
+
+/** The handle of a held transaction: `tx` and the means to end it. */
+class OpenScope extends TransactionScope implements OpenTransaction {
+  readonly #owner: PoolTransaction;
+
+  constructor(owner: PoolTransaction) {
+    super(owner, owner.mode, 0);
+    this.#owner = owner;
+  }
+
+  get ended(): boolean {
+    return this.#owner.ended;
+  }
+
+  async commit(): Promise<void> {
+    if (this.#owner.ended) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
+    this.close();
+    await this.#owner.commit();
+  }
+
+  async rollback(): Promise<void> {
+    this.close();
+    await this.#owner.rollback();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A lane's wait queue: the jobs waiting for one of its connections, in
+ * order. A waiting job leaves it when its caller aborts, when it has waited
+ * `acquireTimeoutMs` (rejected with `ERR_ACQUIRE_TIMEOUT` and the last
+ * underlying failure as cause), or when the pool is destroyed.
+ */
+import type { Pending, Request } from '../backend.js';
+import { AbortError, AcquireTimeoutError } from '../errors.js';
+import { JobQueue } from './job-queue.js';
+import type { Grant } from './lease.js';
+
+/** A one-shot request waiting to be sent in a batch. */
+export interface QueryJob {
+  readonly kind: 'query';
+  readonly request: Request;
+  readonly waiter: Pending;
+  enqueuedAt: number;
+  /** Its caller aborted while it waited in the queue. */
+  cancelled: boolean;
+  /** Stops watching the caller's signal (the job left the queue; its connection watches it from then on). */
+  detach?: () => void;
+  /** Cannot run inside a transaction (VACUUM): sent in a batch of its own, never group-committed. */
+  readonly alone?: boolean;
+}
+
+/** A request for a whole connection (a lease or a transaction). */
+export interface LeaseJob {
+  readonly kind: 'lease';
+  /** Called with the connection once it is this job's; the job gives it back through the grant. */
+  readonly grant: (grant: Grant) => void;
+  /** Called instead when the job cannot be served. */
+  readonly fail: (error: Error) => void;
+  enqueuedAt: number;
+  cancelled: boolean;
+  /** Set when the lane takes it from the queue: too late to cancel. */
+  taken?: boolean;
+}
+
+/** Anything a lane serves. */
+export type Job = QueryJob | LeaseJob;
+
+/** The queue in front of a lane's connections. */
+export class WaitQueue {
+  readonly #jobs = new JobQueue<Job>();
+  #count = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** The last reason a connection could not be had, for the timeout's cause. */
+  lastFailure: unknown;
+
+  /**
+   * @param acquireTimeoutMs longest wait before `ERR_ACQUIRE_TIMEOUT` (may be Infinity)
+   * @param onLeave called whenever jobs left without being served (the lane may have gone idle)
+   */
+  constructor(
+    private readonly acquireTimeoutMs: number,
+    private readonly onLeave: () => void,
+  ) {}
+
+  /** Jobs waiting (not cancelled). */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Adds a job at the end. */
+  push(job: Job): void {
+    this.#jobs.push(job);
+    this.#count++;
+    if (job.kind === 'query' && job.waiter.signal !== undefined) this.#watchAbort(job, job.waiter.signal);
+    this.#arm();
+  }
+
+  /** Puts `jobs` back at the front, in their order (work taken back from a stalled connection). */
+  unshift(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
+    this.#jobs.unshift(jobs);
+    this.#count += jobs.length;
+    for (const job of jobs) if (job.kind === 'query' && job.waiter.signal !== undefined) this.#watchAbort(job, job.waiter.signal);
+    this.#arm();
+  }
+
+  /** The next job to serve, taken out of the queue. */
+  shift(): Job | undefined {
+    for (;;) {
+      const job = this.#jobs.shift();
+      if (job === undefined) return undefined;
+      if (job.cancelled) continue;
+      this.#taken(job);
+      return job;
+    }
+  }
+
+  /** The next job, if it is a one-shot query that `accept`s; taken out when it is. */
+  shiftQuery(accept: (job: QueryJob) => boolean): QueryJob | undefined {
+    for (;;) {
+      const next = this.#jobs.peek();
+      if (next === undefined || next.kind !== 'query' || !accept(next)) return undefined;
+      this.#jobs.shift();
+      if (next.cancelled) continue;
+      this.#taken(next);
+      return next;
+    }
+  }
+
+  /** Every waiting job, taken out, in order. */
+  takeAll(): Job[] {
+    const jobs: Job[] = [];
+    for (const job of this.#jobs.drain()) {
+      if (job.cancelled) continue;
+      this.#taken(job);
+      jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /** Marks a waiting lease job cancelled (its caller gave up); false once the lane has taken it (too late). */
+  cancel(job: LeaseJob): boolean {
+    if (job.taken === true) return false;
+    if (job.cancelled) return true;
+    job.cancelled = true;
+    this.#count--;
+    this.onLeave();
+    return true;
+  }
+
+  /** Rejects every waiting job with `error`. */
+  failAll(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    for (const job of this.takeAll()) {
+      if (job.kind === 'query') job.waiter.reject(failure);
+      else job.fail(failure);
+    }
+    this.onLeave();
+  }
+
+  /** Stops the timeout timer (the lane is closing). */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #taken(job: Job): void {
+    this.#count--;
+    if (job.kind === 'query') job.detach?.();
+    else job.taken = true;
+  }
+
+  /** A waiting one-shot call whose caller aborts leaves the queue at once. */
+  #watchAbort(job: QueryJob, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      job.cancelled = true;
+      this.#count--;
+      job.waiter.reject(new AbortError({ cause: signal.reason }));
+      this.onLeave();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.detach = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#count === 0 || !Number.isFinite(this.acquireTimeoutMs)) return;
+    const head = this.#jobs.peek();
+    if (head === undefined) return;
+    const delay = Math.max(0, head.enqueuedAt + this.acquireTimeoutMs - performance.now());
+    this.#timer = setTimeout(() => this.#expire(), delay);
+    this.#timer.unref();
+  }
+
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (;;) {
+      const head = this.#jobs.peek();
+      if (head === undefined || (!head.cancelled && now - head.enqueuedAt < this.acquireTimeoutMs)) break;
+      this.#jobs.shift();
+      if (head.cancelled) continue;
+      this.#taken(head);
+      const error = new AcquireTimeoutError(this.acquireTimeoutMs, { cause: this.lastFailure });
+      if (head.kind === 'query') head.waiter.reject(error);
+      else head.fail(error);
+    }
+    this.onLeave();
+    this.#arm();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Group commit on dqlite: the pool's shared policy (`groupCommit` in core)
+ * driven over the leader connection. Each COMMIT is one entry of the
+ * replicated log, so many writes share one.
+ */
+import { driveGroupAsync, type Pending, type Request, type StepResult } from '@litepool/core';
+import { CommitUnknownError, LeaderGone, LeaderLostError } from './errors.js';
+
+/** What a group needs from its connection. */
+export interface GroupHost {
+  /** Runs one request on the leader (LeaderGone when the leader is lost). */
+  run(request: Request, waiter: Pending): Promise<unknown>;
+  /** Rolls back the open transaction, if any. */
+  rollback(): Promise<void>;
+  /** Whether a transaction is open on the leader connection. */
+  transactionOpen(): boolean;
+  /** Forgets the leader connection (its transaction is gone with it). */
+  dropClient(): void;
+}
+
+/**
+ * Group commit: the queued writes in one transaction, all answered after
+ * the one COMMIT, which is one entry of the replicated log. The shared
+ * policy (group-commit in core), with no SAVEPOINT per member (each would
+ * cost a round trip): a member that fails rolls the group back, is rejected,
+ * and the others run again. A lost leader is fatal to the group: nothing of
+ * it committed (`ERR_LEADER_LOST`), or, lost while COMMIT was on its way,
+ * its outcome is unknown (`ERR_COMMIT_UNKNOWN`).
+ */
+export async function runGroup(requests: readonly Request[], waiters: readonly Pending[], host: GroupHost): Promise<void> {
+  const control = (sql: string): Request => ({ op: 'exec', sql, params: undefined });
+  const quiet: Pending = { resolve() {}, reject() {} };
+  const open = (): boolean => host.transactionOpen();
+  const outcomes = await driveGroupAsync(requests.length, { isolation: 'rerun', maxAttempts: 3 }, async (step): Promise<StepResult> => {
+    try {
+      switch (step.kind) {
+        case 'member':
+          return { ok: true, value: await host.run(requests[step.index]!, waiters[step.index]!), open: open() };
+        case 'rollback':
+          await host.rollback();
+          return { ok: true, open: open() };
+        case 'begin':
+          await host.run(control('BEGIN IMMEDIATE'), quiet);
+          return { ok: true, open: open() };
+        case 'commit':
+          await host.run(control('COMMIT'), quiet);
+          return { ok: true, open: open() };
+        default:
+          return { ok: true, open: open() }; // no savepoints here
+      }
+    } catch (error) {
+      if (!(error instanceof LeaderGone)) return { ok: false, error, open: open(), own: true };
+      host.dropClient();
+      const lost =
+        step.kind === 'commit'
+          ? error.applied
+            ? new CommitUnknownError('The dqlite leader was lost while COMMIT was on its way: these writes may or may not have committed', {
+                cause: error.cause,
+              })
+            : new LeaderLostError('The dqlite leader refused COMMIT as no longer the leader: nothing was applied', { cause: error.cause })
+          : new LeaderLostError(
+              'The dqlite leader was lost before this group of writes committed: nothing of it was applied; it is safe to run again',
+              { cause: error.cause },
+            );
+      return { ok: false, error: lost, open: false, fatal: step.kind !== 'commit' };
+    }
+  });
+  outcomes.forEach((outcome, i) => {
+    const waiter = waiters[i]!;
+    if (outcome.status === 'ok') waiter.resolve(outcome.value);
+    else waiter.reject(outcome.status === 'failed' ? (outcome.error as Error) : new Error('The write did not run'));
+  });
+}

@@ -26,7 +26,10 @@ test('one-shot transaction control is refused, and what was acknowledged stays a
   await assert.rejects(pool.exec('INSERT INTO t VALUES (0); BEGIN; INSERT INTO t VALUES (0)'), transactionControl);
   await assert.rejects(pool.get('BEGIN'), (error: unknown) => {
     transactionControl(error);
-    assert.match((error as Error).message, /use pool\.transaction\(fn\), or a lease from pool\.acquire\(\{ write: true \}\)/);
+    assert.match(
+      (error as Error).message,
+      /use pool\.transaction\(fn\), pool\.begin\(\), or a lease from pool\.acquire\(\{ write: true \}\)/,
+    );
     return true;
   });
   await pool.run('INSERT INTO t VALUES (1)');

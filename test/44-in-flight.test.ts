@@ -7,7 +7,7 @@
 import { AbortError } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addSeq, InFlightRing, MAX_SEQ, nextSeq } from '../packages/core/src/local/in-flight.js';
+import { addSeq, InFlightRing, MAX_SEQ, nextSeq } from '../packages/core/src/local/seq-ring.js';
 import { testPool, within } from './helpers/pool.js';
 
 const LONG_READ = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20000000) SELECT count(*) AS n FROM c';

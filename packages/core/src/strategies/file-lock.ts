@@ -14,7 +14,9 @@ import { LockCompromisedError, OptionsError, StrategyError } from '../errors.js'
 import { booleanOption, integerOption, msOption, optionsObject, stringOption } from '../config/checks.js';
 import { MAX_BATCH } from '../config/options.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyContext, StrategyHold, WriteBatching } from '../strategy.js';
+import { racedOnNetworkFs } from './network-races.js';
 import { synchronousOption } from './synchronous.js';
+import { clearImmediate, clearInterval, now, setImmediate, setInterval, setTimeout } from '../timers.js';
 
 /** Options of {@link fileLock}. */
 export interface FileLockOptions {
@@ -145,7 +147,7 @@ export class FileLockStrategy implements Strategy {
 
   acquire(): StrategyHold | Promise<StrategyHold> {
     this.#holds++;
-    if (this.#held && !this.#yielding && performance.now() - this.#heldSince > this.options.maxHoldMs) {
+    if (this.#held && !this.#yielding && now() - this.#heldSince > this.options.maxHoldMs) {
       // Held long enough: finish what runs, release, and let other processes in before taking it again.
       this.#yielding = true;
     }
@@ -226,7 +228,7 @@ export class FileLockStrategy implements Strategy {
       this.#pauseBeforeTake = false;
       await sleep(this.options.retryMs * 2);
     }
-    const started = performance.now();
+    const started = now();
     for (;;) {
       if (this.#closed) throw new StrategyError('The file-lock strategy is closed', 'ERR_STRATEGY_UNSUPPORTED');
       const controller = new AbortController();
@@ -246,15 +248,13 @@ export class FileLockStrategy implements Strategy {
         this.#held = true;
         this.#refs = 0;
         this.#epoch++;
-        this.#heldSince = performance.now();
+        this.#heldSince = now();
         this.#acquisitions++;
         this.#waitMs += this.#heldSince - started;
         this.#startHeartbeat();
         return;
       } catch (error) {
-        // ENOENT: on sshfs a mkdir racing another host's removal of the same lock fails transiently.
-        const code = (error as { code?: string }).code;
-        if (code !== 'ELOCKED' && code !== 'ENOENT') {
+        if ((error as { code?: string }).code !== 'ELOCKED' && !racedOnNetworkFs(error)) {
           throw new StrategyError(`file-lock could not take ${this.#lockPath}: ${(error as Error).message}`, 'ERR_STRATEGY_UNSUPPORTED', {
             cause: error,
           });
@@ -280,9 +280,8 @@ export class FileLockStrategy implements Strategy {
     try {
       await mkdir(guard);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ENOENT') return false; // sshfs: racing another host's removal; try again
-      if (code !== 'EEXIST') throw error;
+      if (racedOnNetworkFs(error)) return false; // try again
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
       // A taker that died inside the guard leaves it behind: clear it once it is stale too.
       const guardStat = await stat(guard).catch(() => undefined);
       if (guardStat !== undefined && Date.now() - guardStat.mtimeMs > this.options.staleMs) await rmdir(guard).catch(() => {});
@@ -334,7 +333,7 @@ export class FileLockStrategy implements Strategy {
    */
   #assertHeld(controller: AbortController): void {
     if (!controller.signal.aborted) {
-      const stalled = performance.now() - this.#lastBeat;
+      const stalled = now() - this.#lastBeat;
       if (controller === this.#controller && this.#held && stalled > this.options.staleMs - this.options.updateMs) {
         this.#onCompromised(
           controller,
@@ -349,8 +348,8 @@ export class FileLockStrategy implements Strategy {
   #heartbeat: NodeJS.Timeout | undefined;
 
   #startHeartbeat(): void {
-    this.#lastBeat = performance.now();
-    this.#heartbeat ??= setInterval(() => (this.#lastBeat = performance.now()), Math.max(10, Math.floor(this.options.updateMs / 4)));
+    this.#lastBeat = now();
+    this.#heartbeat ??= setInterval(() => (this.#lastBeat = now()), Math.max(10, Math.floor(this.options.updateMs / 4)));
     this.#heartbeat.unref();
   }
 

@@ -22,10 +22,35 @@ const f = '/tmp/litepool-options.db';
 test('options must be an object', () => rejects('app.db', 'options must be an object, got "app.db"'));
 test('filename is required', () => rejects({}, 'options.filename must be a non-empty string, got undefined'));
 test('filename must not be empty', () => rejects({ filename: '' }, 'options.filename must be a non-empty string, got ""'));
-test(':memory: is refused', () =>
+test('a filename with a NUL is refused', () => rejects({ filename: 'a\0b' }, 'options.filename "a\\u0000b" contains a NUL character'));
+test('a filename too long for the kernel is refused', () =>
   rejects(
-    { filename: ':memory:' },
-    'options.filename ":memory:" is not supported: each worker thread opens its own connection, so the database must be a file path',
+    { filename: `/tmp/${'x'.repeat(300)}` },
+    `options.filename "/tmp/${'x'.repeat(72)}..." is too long for a file name (4096 bytes a path, 255 a name)`,
+  ));
+test('a device is refused', () =>
+  rejects(
+    { filename: '/dev/null' },
+    'options.filename "/dev/null" is not a regular file (a device, a socket or a pipe cannot hold a database)',
+  ));
+test('a file: URI with an unknown mode is refused', () =>
+  rejects(
+    { filename: 'file:/tmp/x.db?mode=zz' },
+    'options.filename "file:/tmp/x.db?mode=zz": mode must be ro, rw, rwc or memory, got "zz"',
+  ));
+test('a file: URI naming a VFS other than memdb is refused', () =>
+  rejects({ filename: 'file:/tmp/x.db?vfs=unix' }, 'options.filename "file:/tmp/x.db?vfs=unix": only vfs=memdb is supported'));
+test('a file: URI naming a host is refused', () =>
+  rejects(
+    { filename: 'file://host/tmp/x.db' },
+    'options.filename "file://host/tmp/x.db": a file: URI may name no host but localhost, got "host"',
+  ));
+test('a file: URI naming no file is refused', () =>
+  rejects({ filename: 'file:?mode=ro' }, 'options.filename "file:?mode=ro" names no file'));
+test('readers for an in-memory database are refused', () =>
+  rejects(
+    { filename: ':memory:', readers: 2 },
+    'options.readers must be at most 0 for ":memory:", got 2: one connection holds an in-memory database',
   ));
 test('unknown keys are rejected with a suggestion', () =>
   rejects({ filename: f, reader: 2 }, 'Unknown option options.reader; did you mean options.readers?'));

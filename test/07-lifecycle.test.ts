@@ -111,3 +111,26 @@ await pool.close();`;
   assert.deepEqual(JSON.parse(output), { answer: 42 });
   rmSync(join(tmpdir(), `litepool-eval-${process.pid}.db`), { force: true });
 });
+
+test('an idle pool never closed does not keep the process alive (nor does an unclosed node-sqlite3 Database)', (t) => {
+  const filename = tempDb(t);
+  const scripts = {
+    pool: `import { createPool } from '@litepool/core';
+const pool = createPool({ filename: ${JSON.stringify(filename)}, readers: 2 });
+await pool.run('CREATE TABLE IF NOT EXISTS t (v)');
+await pool.run('INSERT INTO t VALUES (1)');
+console.log(JSON.stringify(await pool.get('SELECT count(*) AS n FROM t')));`,
+    sqlite3: `import sqlite3 from '@litepool/core/sqlite3';
+const db = new sqlite3.Database(${JSON.stringify(filename)});
+db.get('SELECT count(*) AS n FROM t', (err, row) => console.log(JSON.stringify(err ?? row)));`,
+  };
+  for (const [name, code] of Object.entries(scripts)) {
+    // A process kept alive by the pool is killed by the timeout: execFileSync then throws.
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+      cwd: import.meta.dirname,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.match(output, /\{"n":1\}/, name);
+  }
+});

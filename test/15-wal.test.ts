@@ -38,3 +38,19 @@ test('wal options are validated', () => {
     message: 'wal.synchronous must be one of "OFF", "NORMAL", "FULL", "EXTRA", got "SOMETIMES"',
   });
 });
+
+test('PRAGMA wal_checkpoint runs outside any group commit and returns its row (busy, log, checkpointed)', async (t) => {
+  const pool = createPool({ filename: tempDb(t) });
+  t.after(() => pool.close());
+  await pool.run('CREATE TABLE t (v)');
+  // Writes queued beside it would be group-committed with it in one transaction, where SQLite refuses a checkpoint (SQLITE_LOCKED).
+  const [checkpoint] = await Promise.all([
+    pool.get<{ busy: number; log: number; checkpointed: number }>('PRAGMA wal_checkpoint'),
+    ...Array.from({ length: 8 }, (_, i) => pool.run('INSERT INTO t VALUES (?)', [i])),
+  ]);
+  assert.deepEqual(Object.keys(checkpoint ?? {}), ['busy', 'log', 'checkpointed']);
+  assert.equal(checkpoint?.busy, 0);
+  await pool.run('INSERT INTO t VALUES (9)');
+  assert.deepEqual(await pool.all('PRAGMA wal_checkpoint(TRUNCATE)'), [{ busy: 0, log: 0, checkpointed: 0 }]);
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 9 });
+});

@@ -119,3 +119,30 @@ test('per-call options are checked too, as every options object is (OptionsError
   await assert.rejects(pool.close({ timeout: 5 } as never), optionsError('Unknown option close.timeout; did you mean close.timeoutMs?'));
   await assert.rejects(pool.backup('x.db', { pageSize: 5 } as never), optionsError('Unknown option backup.pageSize'));
 });
+
+test('parameters that throw when read (a Proxy trap, a getter) reject with ArgumentError, never a synchronous throw', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+  const trap = new Proxy([1], {
+    get() {
+      throw new Error('trap');
+    },
+  });
+  const getter = Object.defineProperty({}, 'v', {
+    enumerable: true,
+    get() {
+      throw new Error('getter');
+    },
+  });
+  for (const [sql, params] of [
+    [INSERT, trap],
+    ['INSERT INTO t (v) VALUES (:v)', getter],
+  ] as const) {
+    for (const method of ['run', 'get', 'all'] as const) {
+      let promise: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => (promise = pool[method](sql, params)), `${method} must not throw synchronously`);
+      await assert.rejects(promise!, argumentError(/^params could not be read: (trap|getter)$/));
+    }
+  }
+  assert.deepEqual(await pool.all('SELECT v FROM t'), []);
+});

@@ -4,6 +4,7 @@
  */
 import { createPool } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -80,4 +81,37 @@ describe('pool.backup', () => {
     await pool.exec('CREATE TABLE t (v INTEGER)');
     await assert.rejects(pool.backup(join(dir, 'copy.db'), { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
   });
+});
+
+test('a destination another process holds exclusively: the backup fails with SQLITE_BUSY after busyTimeoutMs and writes nothing; once released it succeeds', async (t) => {
+  const dir = tempDir(t);
+  const pool = createPool({ filename: join(dir, 'source.db') });
+  t.after(() => pool.close());
+  await pool.exec("CREATE TABLE t (v); INSERT INTO t VALUES ('a'), ('b')");
+  const destination = join(dir, 'dest.db');
+  // Another process: this process's own SQLite copies would not see each other's POSIX locks.
+  const script = `const db = new (require('better-sqlite3'))(process.argv[1]);
+db.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE held (x)');
+process.stdout.write('held');
+process.stdin.on('data', () => { db.exec('ROLLBACK'); db.close(); process.exit(0); });`;
+  const holder = spawn(process.execPath, ['-e', script, destination], { cwd: import.meta.dirname, stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => holder.kill());
+  await new Promise((resolve, reject) => {
+    holder.stdout.once('data', resolve);
+    holder.once('exit', (code) => reject(new Error(`the holder exited with ${String(code)}`)));
+  });
+  await assert.rejects(pool.backup(destination, { busyTimeoutMs: 50 }), { code: 'SQLITE_BUSY' });
+  const exited = new Promise((resolve) => {
+    holder.removeAllListeners('exit');
+    holder.once('exit', resolve);
+  });
+  holder.stdin.write('release');
+  await exited;
+  const copyBefore = new BetterSqlite3(destination, { readonly: true });
+  assert.deepEqual(copyBefore.prepare("SELECT name FROM sqlite_master WHERE name = 't'").all(), [], 'the failed backup wrote nothing');
+  copyBefore.close();
+  await pool.backup(destination);
+  const copy = new BetterSqlite3(destination, { readonly: true });
+  t.after(() => copy.close());
+  assert.deepEqual(copy.prepare('SELECT v FROM t ORDER BY v').all(), [{ v: 'a' }, { v: 'b' }]);
 });

@@ -217,3 +217,22 @@ describe('prepared statements', () => {
     await assert.rejects(p.prepare('SELEC 1').get(), { code: 'SQLITE_ERROR' });
   });
 });
+
+describe('procedure results that do not travel as plain values', () => {
+  test('a cyclic result arrives with its cycle; an unclonable one (a function, a Proxy) rejects with ERR_QUERY and its write is rolled back', async (t) => {
+    const p = pool(t, { procedures: fixture('procedures.mjs') });
+    await p.exec('CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counters VALUES (1, 0)');
+    const root = await p.call<{ name: string; self: unknown; children: { parent: unknown }[] }>('cyclic');
+    assert.equal(root.self, root);
+    assert.equal(root.children[0]?.parent, root);
+    for (const what of ['function', 'proxy']) {
+      await assert.rejects(p.call('unclonable', 1, what), { code: 'ERR_QUERY', message: /cannot be sent back.*rolled back/ });
+      // Alone and in a group with another write: only the refused call is undone.
+      const [refused, other] = await Promise.allSettled([p.call('unclonable', 1, what), p.run('UPDATE counters SET n = n + 10')]);
+      assert.equal(refused.status, 'rejected');
+      assert.equal(other.status, 'fulfilled');
+    }
+    assert.deepEqual(await p.get('SELECT n FROM counters'), { n: 20 });
+    assert.equal(p.stats().crashes, 0);
+  });
+});

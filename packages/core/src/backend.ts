@@ -160,6 +160,8 @@ export interface BackendBinding {
   readonly strategyContext: StrategyContext;
   /** The backend's own pool options after defaults; they become part of `pool.options`. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** The most readers the place allows, and why (an in-memory database: 0, one connection holds it); undefined: no limit of its own. */
+  readonly maxReaders?: { readonly count: number; readonly reason: string };
   /**
    * Opens a connection playing `role`; its events go to `hooks`. When
    * `signal` aborts before it is open (the pool is being destroyed), it stops

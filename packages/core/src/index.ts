@@ -104,3 +104,4 @@ export {
   WorkerCrashedError,
 } from './errors.js';
 export type { LitepoolErrorCode } from './errors.js';
+export * as clock from './timers.js';

@@ -3,7 +3,7 @@
  * with it, opens a database, and runs SQL with parameters. One client is one
  * connection to the leader; it does not reconnect (see connection.ts).
  */
-import { SqliteError } from '@litepool/core';
+import { clock, SqliteError } from '@litepool/core';
 import { codeName, isLeadershipCode } from './codes.js';
 import { ClusterUnavailableError, DqliteProtocolError } from './errors.js';
 import { DqliteSocket, SocketClosedError, type Message } from './socket.js';
@@ -79,11 +79,11 @@ export class DqliteClient {
    * when no leader answers within `timeoutMs` (tried again and again until then).
    */
   static async connect(servers: readonly string[], database: string, timeoutMs: number): Promise<DqliteClient> {
-    const deadline = performance.now() + timeoutMs;
+    const deadline = clock.now() + timeoutMs;
     let lastError: unknown;
     for (let round = 0; ; round++) {
       for (const server of servers) {
-        const left = deadline - performance.now();
+        const left = deadline - clock.now();
         if (left <= 0) break;
         try {
           const client = await DqliteClient.#tryLeader(server, database, Math.min(left, 2_000));
@@ -92,10 +92,10 @@ export class DqliteClient {
           lastError = error;
         }
       }
-      const left = deadline - performance.now();
+      const left = deadline - clock.now();
       if (left <= 0) break;
       // No leader yet (an election): wait a little, longer each round.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50 * 2 ** Math.min(round, 5))));
+      await new Promise((resolve) => clock.setTimeout(resolve, Math.min(left, 50 * 2 ** Math.min(round, 5))));
     }
     throw new ClusterUnavailableError(
       `No dqlite leader answered within ${timeoutMs} ms (tried ${servers.join(', ')})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
@@ -112,7 +112,7 @@ export class DqliteClient {
     const sockets: DqliteSocket[] = [];
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = clock.setTimeout(() => {
         for (const socket of sockets) socket.close();
         reject(new SocketClosedError(`dqlite node ${server}: no answer within ${timeoutMs} ms`, false));
       }, timeoutMs);
@@ -145,7 +145,7 @@ export class DqliteClient {
       for (const socket of sockets) socket.close();
       throw error;
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   }
 

@@ -17,6 +17,7 @@
  * request fails with `ERR_CLUSTER_UNAVAILABLE`.
  */
 import {
+  clock,
   AbortError,
   ArgumentError,
   StatementTimeoutError,
@@ -200,7 +201,7 @@ export class DqliteConnection implements Connection {
    * again is safe; otherwise fails with what the loss means for it.
    */
   async #withRetry(request: Request, reads: boolean, waiter: Pending): Promise<unknown> {
-    const deadline = performance.now() + this.config.reconnectTimeoutMs;
+    const deadline = clock.now() + this.config.reconnectTimeoutMs;
     for (;;) {
       const inTransaction = this.#transaction.open;
       try {
@@ -228,7 +229,7 @@ export class DqliteConnection implements Connection {
             cause: error.cause,
           });
         }
-        if (performance.now() >= deadline)
+        if (clock.now() >= deadline)
           throw new ClusterUnavailableError('No dqlite leader within reconnectTimeoutMs', { cause: error.cause });
         // A read, or a write the leader never applied: it runs on the new leader.
       }
@@ -242,7 +243,7 @@ export class DqliteConnection implements Connection {
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     if (timeoutMs > 0) {
-      timer = setTimeout(() => {
+      timer = clock.setTimeout(() => {
         timedOut = true;
         // dqlite cannot interrupt a write: the connection is closed, and the outcome of a write is unknown.
         client.close();
@@ -267,7 +268,7 @@ export class DqliteConnection implements Connection {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       waiter.signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -338,8 +339,8 @@ export class DqliteConnection implements Connection {
       const drained =
         !this.#running && this.#queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, graceMs)))]);
+      clock.clearTimeout(timer);
       this.dead ??= new ClusterUnavailableError('The connection was closed');
       this.stopAll(this.dead);
       this.#client?.close();

@@ -5,6 +5,7 @@
  * broken connection fails what is in flight with `SocketClosedError`, saying
  * whether each request had been written to the socket.
  */
+import { clock } from '@litepool/core';
 import { createConnection, type Socket } from 'node:net';
 import { PROTOCOL_VERSION, Reader, WORD } from './wire.js';
 
@@ -62,16 +63,16 @@ export class DqliteSocket {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host, port, noDelay: true });
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         socket.destroy();
         reject(new SocketClosedError(`dqlite node ${address}: no connection within ${timeoutMs} ms`, false));
       }, timeoutMs);
       socket.once('error', (error) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         reject(new SocketClosedError(`dqlite node ${address}: ${error.message}`, false, { cause: error }));
       });
       socket.once('connect', () => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         socket.setKeepAlive(true, 1_000);
         const version = Buffer.alloc(WORD);
         version.writeBigUInt64LE(PROTOCOL_VERSION);

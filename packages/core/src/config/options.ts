@@ -263,6 +263,15 @@ export function resolveOptions(options: unknown, fallback: () => Backend): Resol
     closeTimeoutMs: msOption('options.closeTimeoutMs', options.closeTimeoutMs, DEFAULTS.closeTimeoutMs),
   };
   const binding = backend.bind(options, common);
+  const limit = binding.maxReaders;
+  if (limit !== undefined && common.readers > limit.count) {
+    if (options.readers !== undefined) {
+      throw new OptionsError(
+        `options.readers must be at most ${limit.count} for ${describe(binding.location)}, got ${common.readers}: ${limit.reason}`,
+      );
+    }
+    common.readers = limit.count;
+  }
   const resolved: ResolvedPoolOptions = Object.freeze({
     filename: binding.location,
     backend: options.backend,

@@ -62,10 +62,15 @@ export function checkCall(sql: unknown, params: unknown, emptyAllowed = false): 
     return new ArgumentError(`sql must be a non-empty string, got ${describe(sql)}`);
   }
   if (params === undefined) return undefined;
-  if (typeof params !== 'object' || params === null || !(Array.isArray(params) || isPlainObject(params))) {
-    return new ArgumentError(`params must be an array (positional) or a plain object (named), got ${describe(params)}`);
+  try {
+    if (typeof params !== 'object' || params === null || !(Array.isArray(params) || isPlainObject(params))) {
+      return new ArgumentError(`params must be an array (positional) or a plain object (named), got ${describe(params)}`);
+    }
+    return checkValues(params);
+  } catch (error) {
+    // A Proxy whose trap throws, a getter that throws: the caller hears it as a typed error, from a rejected promise.
+    return new ArgumentError(`params could not be read: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return checkValues(params);
 }
 
 const OPTION_KEYS = ['signal', 'timeoutMs'];

@@ -6,6 +6,7 @@
  */
 import { PIPELINE_DEPTH, type Backend, type BackendBinding, type CommonOptions } from '../backend.js';
 import { defaultReaders, LOCAL_KEYS } from '../config/options.js';
+import { OptionsError } from '../errors.js';
 import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from './assets.js';
 import { resolveStrategy } from './default-strategy.js';
 import { onNetworkFilesystem } from './filesystem.js';
@@ -21,7 +22,7 @@ class InterruptHandle {
   #extension: string | undefined;
   #unavailable: string | undefined;
 
-  constructor(private readonly options: LocalOptions) {}
+  constructor(private readonly options: Pick<LocalOptions, 'interruptExtension'>) {}
 
   /** The extension each connection loads (undefined: none), the handle, and why there is none. */
   start(nativeBinding: string | undefined): {
@@ -54,9 +55,12 @@ class InterruptHandle {
 }
 
 function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): BackendBinding {
-  const local = resolveLocalOptions(given);
-  const networkFilesystem = onNetworkFilesystem(local.filename);
+  const { location, ...local } = resolveLocalOptions(given);
+  const networkFilesystem = !location.memory && onNetworkFilesystem(local.filename);
   const strategy: Strategy = resolveStrategy(local.strategy, networkFilesystem);
+  if (location.memory && strategy.openUnderHold === true) {
+    throw new OptionsError(`The ${strategy.name} strategy coordinates access to a file: an in-memory database has no file to lock`);
+  }
   const nativeBinding = local.nativeBinding ?? bundledNativeBinding();
   // Undefined: litepool's own worker.js (see WorkerConnection.open).
   const workerFile = local.workerFile ?? bundledWorkerFile();
@@ -67,7 +71,8 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     location: local.filename,
     strategy,
     strategyContext: { filename: local.filename, networkFilesystem },
-    options: { ...local },
+    options: local,
+    ...(location.memory ? { maxReaders: { count: 0, reason: 'one connection holds an in-memory database' } } : {}),
     async open(role, hooks, signal) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
@@ -80,6 +85,8 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
         {
           worker: {
             filename: local.filename,
+            readOnly: location.readOnly,
+            create: location.create,
             role,
             journalMode: strategy.journalMode,
             busyTimeoutMs: common.busyTimeoutMs,

@@ -7,6 +7,7 @@
  */
 import type { Pending, Request, Settings, SendOptions } from '../backend.js';
 import { AbortError } from '../errors.js';
+import { setImmediate } from '../timers.js';
 
 /** A batch waiting for room. */
 export interface HeldBatch {

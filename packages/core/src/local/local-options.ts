@@ -4,12 +4,13 @@
  * list), the modules that run in each worker, and where the worker's files are.
  */
 import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
 import { describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
+import { parseFilename, type DatabaseLocation } from './filename.js';
 import { knownPragmas, WIDE_PRAGMAS } from './sqlite-build.js';
 
 const RESOURCE_LIMIT_KEYS = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
@@ -80,27 +81,6 @@ function validateStrategy(value: unknown): Strategy | string | StrategyConfig | 
   );
 }
 
-/** The database file must be in a directory that exists, and must not be a directory itself. */
-function validateFilename(filename: unknown): string {
-  if (typeof filename !== 'string' || filename.length === 0) {
-    throw new OptionsError(`options.filename must be a non-empty string, got ${describe(filename)}`);
-  }
-  if (filename === ':memory:' || filename.startsWith('file:')) {
-    throw new OptionsError(
-      `options.filename ${describe(filename)} is not supported: each worker thread opens its own connection, so the database must be a file path`,
-    );
-  }
-  const path = resolve(filename);
-  const directory = statSync(dirname(path), { throwIfNoEntry: false });
-  if (directory === undefined || !directory.isDirectory()) {
-    throw new OptionsError(`options.filename ${describe(filename)}: the directory ${dirname(path)} does not exist`);
-  }
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
-    throw new OptionsError(`options.filename ${describe(filename)} is a directory, not a database file`);
-  }
-  return path;
-}
-
 function validateWorkerFile(value: unknown): string | URL | undefined {
   if (value === undefined) return undefined;
   if ((typeof value === 'string' && value.length > 0) || value instanceof URL) return value;
@@ -129,8 +109,10 @@ function validatePath(where: string, value: unknown, falseAllowed = false): stri
 
 /** The worker-threads backend's options, resolved. */
 export interface LocalOptions {
-  /** The database file, as an absolute path. */
+  /** The database file, as an absolute path (or `:memory:`). */
   readonly filename: string;
+  /** Where it is and how it opens (a file or memory, read-only or not). */
+  readonly location: DatabaseLocation;
   /** The strategy as given (undefined: the default for where the database lives). */
   readonly strategy: Strategy | string | StrategyConfig | undefined;
   /** PRAGMAs every connection opens with (after the strategy's). */
@@ -152,8 +134,10 @@ export interface LocalOptions {
 /** Checks and resolves the local-file options of a pool (`given`: the pool options as passed). */
 export function resolveLocalOptions(given: Readonly<Record<string, unknown>>): LocalOptions {
   const nativeBinding = validatePath('options.nativeBinding', given.nativeBinding) as string | undefined;
+  const location = parseFilename(given.filename);
   return {
-    filename: validateFilename(given.filename),
+    filename: location.path,
+    location,
     strategy: validateStrategy(given.strategy),
     pragmas: validatePragmas(given.pragmas, nativeBinding),
     workerResourceLimits: validateResourceLimits(given.workerResourceLimits),

@@ -6,6 +6,7 @@
 import type { Op, Request, Settings } from '../backend.js';
 import type { ConnectionRole, JournalMode, PragmaValue } from '../strategy.js';
 import type { Params } from '../types.js';
+import { now } from '../timers.js';
 
 /** A request as the worker sees it: numbered by its connection. */
 export interface WireRequest {
@@ -241,12 +242,17 @@ export function ringSize(maxInFlight: number): number {
 
 /** Milliseconds since `origin` (wall-clock ms), as both threads measure it. */
 export function sinceOrigin(origin: number): number {
-  return Math.floor(performance.timeOrigin + performance.now() - origin);
+  return Math.floor(performance.timeOrigin + now() - origin);
 }
 
 /** What a worker needs to open its connection (its `workerData`). */
 export interface WorkerConfig {
+  /** The database: an absolute path, or `:memory:`. */
   readonly filename: string;
+  /** Open it read-only (the writer too: writes fail with SQLITE_READONLY). */
+  readonly readOnly: boolean;
+  /** Create the file if it is missing. */
+  readonly create: boolean;
   readonly role: ConnectionRole;
   readonly journalMode: JournalMode;
   readonly busyTimeoutMs: number;

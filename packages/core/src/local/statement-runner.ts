@@ -84,16 +84,18 @@ export class StatementRunner {
 
   #open(): void {
     const { config } = this;
-    const readonly = config.role === 'reader';
+    const memory = config.filename === ':memory:';
+    const readonly = config.role === 'reader' || config.readOnly;
     const db = new Database(config.filename, {
-      readonly,
-      fileMustExist: readonly,
+      readonly: readonly && !memory,
+      fileMustExist: !memory && (readonly || !config.create),
       timeout: config.busyTimeoutMs,
       ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
     });
     try {
       db.defaultSafeIntegers(config.safeIntegers);
-      if (!readonly) {
+      // The writer sets the journal mode; a memory database keeps its own, a read-only one cannot change it.
+      if (!readonly && !memory) {
         const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
         if (String(mode).toLowerCase() !== config.journalMode) {
           throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
@@ -349,15 +351,12 @@ export class StatementRunner {
     return ok(request.seq, { cursor, rows, done }, rowsHaveBlob(rows));
   }
 
-  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep]`. */
+  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs]` (-1: the pool's). */
   async backup(request: WireRequest, onProgress: (step: BackupStep) => void): Promise<WireResponse> {
-    const [method, pagesPerStep] = (request.params ?? []) as [string, number];
+    const [method, pagesPerStep, wait] = (request.params ?? []) as [string, number, number];
     try {
-      const result = await backUp(
-        this.#db!,
-        { destination: request.sql, method, pagesPerStep, busyTimeoutMs: this.config.busyTimeoutMs },
-        onProgress,
-      );
+      const busyTimeoutMs = wait >= 0 ? wait : this.config.busyTimeoutMs;
+      const result = await backUp(this.#db!, { destination: request.sql, method, pagesPerStep, busyTimeoutMs }, onProgress);
       return ok(request.seq, result, false);
     } catch (error) {
       if (leavesStateUnknown(codeOf(error))) this.#broken = true;

@@ -7,6 +7,7 @@
  */
 import { StatementTimeoutError } from '../errors.js';
 import type { Flight } from './flights.js';
+import { clearTimeout, now, setTimeout } from '../timers.js';
 
 /** A statement running this long, with requests waiting behind it, lets them move to another connection. */
 export const STALL_MS = 20;
@@ -59,7 +60,7 @@ export class Watchdog {
     if (running !== undefined) {
       const { seq, flight, elapsed } = running;
       if (flight.interruptedAt !== undefined) {
-        const waited = performance.now() - flight.interruptedAt;
+        const waited = now() - flight.interruptedAt;
         if (waited >= INTERRUPT_GRACE_MS && this.watched.replaceable) {
           this.watched.giveUp(seq);
           return;

@@ -18,6 +18,7 @@ import type { Interrupter } from './interrupter.js';
 import { Control, forEachResponse, packRequests, sinceOrigin, Status, type ToWorker, type WireError, type FromWorker } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
 import { interruptOnExit, startWorker, type StartConfig, type StartedWorker } from './worker-start.js';
+import { now } from '../timers.js';
 
 /** How long close() lets the worker finish what it runs before stopping it. */
 export const CLOSE_GRACE_MS = 10_000;
@@ -85,8 +86,6 @@ export class WorkerConnection implements Connection {
   static async open(config: WorkerConnectionConfig, hooks: ConnectionHooks, signal?: AbortSignal): Promise<WorkerConnection> {
     const started = await startWorker(config, signal);
     const connection = new WorkerConnection(started, config, hooks);
-    // An idle connection does not keep the process alive; one with requests in flight does (see #postNow, #settle).
-    started.worker.unref();
     if (config.interrupter !== undefined) interruptOnExit(connection, started.exited);
     const { worker } = started;
     worker.on('message', (message: FromWorker) => {
@@ -108,6 +107,9 @@ export class WorkerConnection implements Connection {
       connection.#failAll(closing ? connection.dead : crash, true);
       if (!closing) hooks.onCrash(crash);
     });
+    // An idle connection does not keep the process alive; one with requests in flight does (see #postNow, #settle).
+    // Unref'd after the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     return connection;
   }
 
@@ -299,7 +301,7 @@ export class WorkerConnection implements Connection {
       this.#sendHeld();
       return;
     }
-    entry.interruptedAt = performance.now();
+    entry.interruptedAt = now();
     // Without an interrupt, a read's caller is answered now (a read changes nothing); a write's caller gets the
     // write's real outcome when it ends: it may yet commit, and a write reported failed must not have happened.
     if (!this.#interrupt(seq) && this.#config.worker.role === 'reader') {

@@ -11,6 +11,7 @@ import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
+import { now } from '../timers.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -111,7 +112,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   const role = config.worker.role;
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
   const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
-  const origin = Math.floor(performance.timeOrigin + performance.now());
+  const origin = Math.floor(performance.timeOrigin + now());
   const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
   const execArgv = workerExecArgv();
   const options = {

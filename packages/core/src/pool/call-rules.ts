@@ -4,7 +4,7 @@
  * statement may not do.
  */
 import type { BackupProgress } from '../backend.js';
-import { booleanOption, enumOption, functionOption, integerOption, optionsObject, signalOption } from '../config/checks.js';
+import { booleanOption, enumOption, functionOption, integerOption, msOption, optionsObject, signalOption } from '../config/checks.js';
 import { ConnectionStateError, TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { TransactionMode } from './transaction-scope.js';
@@ -24,6 +24,12 @@ export interface BackupOptions {
   readonly progress?: (progress: BackupProgress) => void;
   /** Stops the backup (or the wait for a connection); rejects with `ABORT_ERR`. */
   readonly signal?: AbortSignal;
+  /**
+   * How long a destination another connection holds (locked) is waited for
+   * before the backup fails with SQLITE_BUSY, in ms; 0 fails at once.
+   * Default: the pool's `busyTimeoutMs`.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /** Options of a transaction (see `Pool.transaction`). */
@@ -86,12 +92,15 @@ export function backupOptions(options: BackupOptions | undefined): {
   readonly pagesPerStep: number;
   readonly progress: ((progress: BackupProgress) => void) | undefined;
   readonly signal: AbortSignal | undefined;
+  /** -1: the pool's. */
+  readonly busyTimeoutMs: number;
 } {
-  const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal']);
+  const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal', 'busyTimeoutMs']);
   return {
     method: enumOption('backup.method', raw.method, ['api', 'vacuum'], 'api'),
     pagesPerStep: raw.pagesPerStep === -1 ? -1 : integerOption('backup.pagesPerStep', raw.pagesPerStep, 100, 1, { max: 2 ** 31 - 1 }),
     progress: functionOption<(progress: BackupProgress) => void>('backup.progress', raw.progress),
     signal: signalOption('backup.signal', raw.signal),
+    busyTimeoutMs: msOption('backup.busyTimeoutMs', raw.busyTimeoutMs, -1),
   };
 }

@@ -35,6 +35,7 @@ import type { PoolStats } from './stats.js';
 import { TransactionGroups } from './transaction-groups.js';
 import { PoolTransaction, type OpenTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
+import { now } from '../timers.js';
 
 /** The engine of one pool (see the module description). */
 export class Engine implements Shutdown, TransactionHost {
@@ -259,12 +260,12 @@ export class Engine implements Shutdown, TransactionHost {
     if (typeof destination !== 'string' || destination.length === 0) {
       throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
     }
-    const { method, pagesPerStep, progress, signal } = backupOptions(options);
+    const { progress, signal, ...job } = backupOptions(options);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
     const lease = await this.lease('read', POOL_SCOPE, true, signal);
     try {
-      return await lease.backup(resolvePath(destination), method, pagesPerStep, progress, signal);
+      return await lease.backup(resolvePath(destination), job, progress, signal);
     } finally {
       void lease.release();
     }
@@ -346,11 +347,11 @@ export class Engine implements Shutdown, TransactionHost {
   #toWriter(request: Request, waiter: Pending): void {
     this.#maintenance.touched();
     const alone = summarize(request.sql).standalone;
-    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false, alone });
+    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 
   #toReaders(request: Request, waiter: Pending): void {
-    this.#readerLane!.enqueue({ kind: 'query', request, waiter, enqueuedAt: performance.now(), cancelled: false });
+    this.#readerLane!.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false });
   }
 
   #open(role: ConnectionRole, signal: AbortSignal): Promise<Connection> {

@@ -3,6 +3,7 @@
  * or a connection lent out) it does, as a socket with a request in flight
  * does; an idle pool does not, so a script that forgot close() still exits.
  */
+import { clearInterval, setInterval } from '../timers.js';
 
 /** A counted reference on the event loop. */
 export class KeepAlive {

@@ -11,6 +11,7 @@ import { PIPELINE_DEPTH, type Connection } from '../backend.js';
 import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
 import { takeHold } from './strategy-hold.js';
 import { WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
+import { now, setTimeout } from '../timers.js';
 
 /** How a lane is set up by its pool. */
 export interface LaneConfig {
@@ -171,12 +172,12 @@ export class Lane {
   onStall(connection: Connection): void {
     const handOver = this.config.overflow !== undefined && this.allStalled();
     if (this.config.size === 1 && connection.dead === undefined && !handOver) return; // nowhere else to run them
-    const now = performance.now();
+    const at = now();
     const reclaimed: QueryJob[] = (connection.reclaim?.() ?? []).map(({ request, waiter }) => ({
       kind: 'query',
       request,
       waiter,
-      enqueuedAt: now,
+      enqueuedAt: at,
       cancelled: false,
     }));
     this.moved += reclaimed.length;

@@ -13,6 +13,7 @@ import { summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row } from '../types.js';
 import type { Grant, Lease, LeaseHooks, LeaseRelease, LeaseSettings, RequestFlags } from './lease-terms.js';
 import { QueryMethods, type StatementOp } from './query-methods.js';
+import { clearTimeout, setTimeout } from '../timers.js';
 
 export type { Grant, Lease, LeaseHooks, LeaseRelease, LeaseSettings, RequestFlags, StateTracker } from './lease-terms.js';
 
@@ -215,13 +216,13 @@ export class PoolLease extends QueryMethods implements Lease {
   /** An online backup on this lease's connection (see `Pool.backup`). */
   backup(
     destination: string,
-    method: 'api' | 'vacuum',
-    pagesPerStep: number,
+    job: { readonly method: 'api' | 'vacuum'; readonly pagesPerStep: number; readonly busyTimeoutMs: number },
     progress: ((progress: BackupProgress) => void) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<BackupProgress> {
     if (this.#released) return Promise.reject(this.#closedError());
-    const request: Request = { op: 'backup', sql: destination, params: [method, pagesPerStep], settings: this.settings.settings };
+    const params = [job.method, job.pagesPerStep, job.busyTimeoutMs];
+    const request: Request = { op: 'backup', sql: destination, params, settings: this.settings.settings };
     return this.#send(request, { timeoutMs: 0, ...(signal === undefined ? {} : { signal }) }, progress) as Promise<BackupProgress>;
   }
 

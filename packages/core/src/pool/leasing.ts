@@ -9,6 +9,7 @@ import type { Lane } from './lane.js';
 import { PoolLease, type LeaseHooks } from './lease.js';
 import type { Scope } from './scope.js';
 import type { LeaseJob } from './wait-queue.js';
+import { now } from '../timers.js';
 
 /** How leases are taken on a pool. */
 export interface LeaseTerms {
@@ -58,7 +59,7 @@ export class Leasing {
       };
       const job: LeaseJob = {
         kind: 'lease',
-        enqueuedAt: performance.now(),
+        enqueuedAt: now(),
         cancelled: false,
         grant: (grant) => {
           signal?.removeEventListener('abort', onAbort);

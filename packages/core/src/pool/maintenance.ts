@@ -5,6 +5,7 @@
  */
 import type { Strategy } from '../strategy.js';
 import type { PoolLease } from './lease.js';
+import { setImmediate } from '../timers.js';
 
 /** What maintenance needs from its pool. */
 export interface MaintenanceHost {

@@ -8,6 +8,7 @@ import { StrategyError } from '../errors.js';
 import type { Strategy, StrategyContext } from '../strategy.js';
 import type { Lane } from './lane.js';
 import type { LeaseJob } from './wait-queue.js';
+import { now } from '../timers.js';
 
 /** The gates of one pool's lanes. */
 export class StartGate {
@@ -85,7 +86,7 @@ export function openByLease(lane: Lane, onOpened: (done: () => void) => void): P
   return new Promise<void>((resolve, reject) => {
     const job: LeaseJob = {
       kind: 'lease',
-      enqueuedAt: performance.now(),
+      enqueuedAt: now(),
       cancelled: false,
       grant: (grant) => {
         grant.giveBack();

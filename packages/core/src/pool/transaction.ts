@@ -39,6 +39,13 @@ export interface OpenTransaction extends Transaction {
   rollback(): Promise<void>;
   /** Whether `commit` or `rollback` was called. */
   readonly ended: boolean;
+  /**
+   * Whether the transaction is still open: false once it ended, or once
+   * SQLite ended it itself (an `ON CONFLICT ROLLBACK`, an interrupt of a
+   * write, an I/O error), or after SQLITE_BUSY_SNAPSHOT. Call `rollback()` to
+   * give its connection back then.
+   */
+  readonly active: boolean;
 }
 
 /** What a transaction needs from its pool. */
@@ -99,6 +106,13 @@ export class PoolTransaction implements TransactionChannel {
   /** Whether the transaction was committed or rolled back. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Whether it is still open (see {@link OpenTransaction.active}). */
+  get active(): boolean {
+    if (this.#ended || this.#stage === 'stale') return false;
+    const lease = this.#lease;
+    return lease === undefined || lease.preludeState.state === 'unsent' || lease.inTransaction;
   }
 
   /** Runs `fn` in the transaction: commits when it resolves, rolls back and rethrows when it throws. */
@@ -317,6 +331,10 @@ class OpenScope extends TransactionScope implements OpenTransaction {
 
   get ended(): boolean {
     return this.#owner.ended;
+  }
+
+  get active(): boolean {
+    return this.#owner.active;
   }
 
   async commit(): Promise<void> {

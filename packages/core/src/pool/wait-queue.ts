@@ -8,6 +8,7 @@ import type { Pending, Request } from '../backend.js';
 import { AbortError, AcquireTimeoutError } from '../errors.js';
 import { JobQueue } from './job-queue.js';
 import type { Grant } from './lease.js';
+import { clearTimeout, now, setTimeout } from '../timers.js';
 
 /** A one-shot request waiting to be sent in a batch. */
 export interface QueryJob {
@@ -160,17 +161,17 @@ export class WaitQueue {
     if (this.#timer !== undefined || this.#count === 0 || !Number.isFinite(this.acquireTimeoutMs)) return;
     const head = this.#jobs.peek();
     if (head === undefined) return;
-    const delay = Math.max(0, head.enqueuedAt + this.acquireTimeoutMs - performance.now());
+    const delay = Math.max(0, head.enqueuedAt + this.acquireTimeoutMs - now());
     this.#timer = setTimeout(() => this.#expire(), delay);
     this.#timer.unref();
   }
 
   #expire(): void {
     this.#timer = undefined;
-    const now = performance.now();
+    const at = now();
     for (;;) {
       const head = this.#jobs.peek();
-      if (head === undefined || (!head.cancelled && now - head.enqueuedAt < this.acquireTimeoutMs)) break;
+      if (head === undefined || (!head.cancelled && at - head.enqueuedAt < this.acquireTimeoutMs)) break;
       this.#jobs.shift();
       if (head.cancelled) continue;
       this.#taken(head);

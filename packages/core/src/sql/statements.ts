@@ -13,7 +13,7 @@ export type StatementKind =
   | 'savepoint'
   /** Changes the connection, not the database: ATTACH, DETACH, CREATE TEMP …, a connection-scoped PRAGMA set. */
   | 'state'
-  /** Cannot run inside a transaction: VACUUM. */
+  /** Cannot run inside a transaction: VACUUM, PRAGMA wal_checkpoint. */
   | 'standalone'
   | 'other';
 
@@ -229,6 +229,7 @@ export function classify(head: readonly Token[]): StatementKind {
     const name = (qualified ? head[3] : head[1])?.toLowerCase();
     const next = qualified ? head[4] : head[2];
     const sets = next === '=' || next === '(';
+    if (name === 'wal_checkpoint') return 'standalone'; // SQLITE_LOCKED inside a transaction
     return name !== undefined && sets && CONNECTION_PRAGMAS.has(name) ? 'state' : 'other';
   }
   return 'other';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { call, closeDb, openDb } from './helpers/sqlite3.js';
 import { tempDb, tempDir } from './helpers/temp.js';
@@ -161,7 +161,8 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.throws(() => db.on('change', () => {}), { code: 'ERR_INVALID_ARGUMENT', message: /update hook/ });
   });
 
-  test('G: Databases on one file share one pool (one writer lane): 32 Databases x 5 BEGIN/read/await/write/COMMIT, exact, 0 errors', async (t) => {
+  /** 32 Databases on one file x 5 read-modify-write transactions opened with `begin`; the errors and the final count. */
+  async function readModifyWrite(t: TestContext, begin: string): Promise<{ errors: unknown[]; commits: number; n: number }> {
     const filename = tempDb(t);
     const connections = await Promise.all(Array.from({ length: 32 }, () => openDb(t, filename)));
     const [first] = connections;
@@ -172,25 +173,41 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     await run(first!, 'CREATE TABLE c (n INTEGER)');
     await run(first!, 'INSERT INTO c VALUES (0)');
     const errors: unknown[] = [];
+    let commits = 0;
     await Promise.all(
       connections.map(async (db) => {
         for (let i = 0; i < 5; i++) {
           try {
-            await run(db, 'BEGIN');
+            await run(db, begin);
             const { n } = await get<{ n: number }>(db, 'SELECT n FROM c');
             await new Promise((resolve) => setImmediate(resolve));
             await run(db, 'UPDATE c SET n = ?', n + 1);
             await run(db, 'COMMIT');
+            commits++;
           } catch (error) {
             errors.push(error);
+            await run(db, 'ROLLBACK');
           }
         }
       }),
     );
-    assert.deepEqual(errors, []);
-    assert.deepEqual(await get(first!, 'SELECT n FROM c'), { n: 160 });
+    const { n } = await get<{ n: number }>(first!, 'SELECT n FROM c');
     await Promise.all(connections.map(closeDb));
     await assert.rejects(first!.pool!.get('SELECT 1'), { code: 'ERR_POOL_CLOSED' }, 'the pool closed with its last Database');
+    return { errors, commits, n };
+  }
+
+  test('G: Databases on one file share one pool (one writer lane): 32 Databases x 5 BEGIN IMMEDIATE/read/await/write/COMMIT, exact, 0 errors', async (t) => {
+    const { errors, n } = await readModifyWrite(t, 'BEGIN IMMEDIATE');
+    assert.deepEqual(errors, []);
+    assert.equal(n, 160);
+  });
+
+  test("G: the same with a plain (deferred) BEGIN: SQLite's outcome, a write over a stale snapshot fails with SQLITE_BUSY, no update is lost", async (t) => {
+    const { errors, commits, n } = await readModifyWrite(t, 'BEGIN');
+    assert.equal(n, commits, 'every committed increment counted, none lost');
+    assert.equal(commits + errors.length, 160);
+    for (const error of errors) assert.equal((error as { code?: string }).code, 'SQLITE_BUSY');
   });
 
   test('H: close always settles: a transaction left open is rolled back and the writer freed', async (t) => {
@@ -270,7 +287,7 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.equal((await failure(run(other, 'INSERT INTO temp.scratch VALUES (3)'))).code, 'SQLITE_ERROR');
   });
 
-  test('Backup: the first step copies every page (in steps of the size asked for) from one snapshot', async (t) => {
+  test('Backup: a step that does not complete counts its pages; the step that completes copies the database as it is then', async (t) => {
     const dir = tempDir(t);
     const db = await openDb(t, join(dir, 'source.db'));
     await call((done) =>
@@ -280,10 +297,23 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
       ),
     );
     const backup = db.backup(join(dir, 'copy.db'));
-    await new Promise<void>((resolve, reject) => backup.step(1, (err) => (err ? reject(err) : resolve())));
-    assert.equal(backup.completed, true);
-    assert.equal(backup.remaining, 0);
+    const step = (pages: number): Promise<boolean> =>
+      new Promise((resolve, reject) => backup.step(pages, (err, completed) => (err ? reject(err) : resolve(completed))));
+    assert.equal(await step(0), false);
     assert.ok(backup.pageCount > 20);
+    assert.equal(backup.remaining, backup.pageCount, 'step(0) copies nothing');
+    assert.equal(await step(1), false);
+    assert.equal(backup.remaining, backup.pageCount - 1);
+    await run(db, "INSERT INTO t VALUES ('after the first step')");
+    assert.equal(await step(-1), true);
+    assert.equal(backup.remaining, 0);
+    const copy = new BetterSqlite3(join(dir, 'copy.db'), { readonly: true });
+    assert.deepEqual(
+      copy.prepare('SELECT count(*) AS n FROM t').get(),
+      { n: 201 },
+      'the completed copy has the row written after the first step',
+    );
+    copy.close();
   });
 
   test('lastID after a statement that inserts nothing is the writer connection’s last insert rowid; trace shows the SQL as written', async (t) => {
@@ -300,19 +330,16 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(traced, ['SELECT v FROM t WHERE id = ?']);
   });
 
-  test('a read-only transaction holds the writer like any transaction: another Database’s write waits for its COMMIT', async (t) => {
+  test('a deferred transaction that only reads holds no write lock: another Database writes meanwhile, and the reader keeps its snapshot', async (t) => {
     const filename = tempDb(t);
     const reader = await openDb(t, filename);
     const writer = await openDb(t, filename);
     await run(reader, 'CREATE TABLE t (v)');
     await run(reader, 'BEGIN');
-    await get(reader, 'SELECT count(*) AS n FROM t');
-    let written = false;
-    const write = run(writer, 'INSERT INTO t VALUES (1)').then(() => (written = true));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(written, false, 'the write waits for the open transaction');
+    assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 0 });
+    await run(writer, 'INSERT INTO t VALUES (1)');
+    assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 0 }, 'its snapshot');
     await run(reader, 'COMMIT');
-    await write;
-    assert.equal(written, true);
+    assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 1 });
   });
 });

@@ -20,7 +20,7 @@
  * @module @litepool/core/typeorm
  */
 import { ArgumentError } from '../index.js';
-import { Database } from './sqlite3/database.js';
+import { Database } from './sqlite3.js';
 
 /** The parts of TypeORM's query runner this uses. */
 interface QueryRunner {
@@ -43,7 +43,8 @@ const closeQuietly = (db: Database): Promise<void> => new Promise((resolve) => (
 /**
  * Gives each TypeORM query runner of `dataSource` its own litepool
  * connection (see the module's description). Call it on a `type: 'sqlite'`
- * DataSource whose `driver` is `@litepool/core/sqlite3`, before or after
+ * DataSource whose `driver` is `@litepool/core/sqlite3` (or a module from its
+ * `withDefaults()`), before or after
  * `initialize()`; it returns the DataSource. Throws `ERR_INVALID_ARGUMENT` for
  * any other DataSource.
  */
@@ -52,7 +53,8 @@ export function connectionPerQueryRunner<T extends object>(dataSource: T): T {
   if (typeof driver !== 'object' || driver === null || driver.options.type !== 'sqlite' || typeof driver.createQueryRunner !== 'function') {
     throw new ArgumentError('connectionPerQueryRunner(dataSource): a TypeORM DataSource of type "sqlite" is expected');
   }
-  if (driver.sqlite?.Database !== Database) {
+  const given = driver.sqlite?.Database;
+  if (given !== Database && !(typeof given === 'function' && given.prototype instanceof Database)) {
     throw new ArgumentError('connectionPerQueryRunner(dataSource): the DataSource must use @litepool/core/sqlite3 as its driver');
   }
   const Runner = driver.createQueryRunner().constructor as new (owner: SqliteDriver) => QueryRunner;

@@ -1,16 +1,27 @@
 /**
  * node-sqlite3's `Backup` over `Pool.backup`: SQLite's online backup API
- * from one snapshot of the database, on a reader connection. The copy cannot
- * pause between calls (its connection is shared), so the first `step` copies
- * every page, in steps of the size asked for; `remaining` is 0 and
- * `completed` true after it.
+ * from one snapshot of the database, on a reader connection. A backup cannot
+ * stay open on a connection between steps (connections are shared), so the
+ * destination is written whole, from one snapshot, at most twice: at the
+ * first step, and at the step that completes the backup (with the database
+ * as it is then, as SQLite's backup restarted after a change would copy it);
+ * the steps between count pages, so `remaining` and `completed` move as in
+ * node-sqlite3. `step(0)` only reads the page count. A destination another
+ * connection holds fails the step with SQLITE_BUSY; the backup stays usable
+ * and a later step retries. Until it is finished, the backup keeps its
+ * database from closing.
  */
 import { EventEmitter } from 'node:events';
 import { invoke, bindCallback, type AnyCallback } from './callbacks.js';
-import type { Database } from './database.js';
-import { BUSY, LOCKED, sqlite3Error, toSqlite3Error, type Sqlite3Error } from './errors.js';
+import { BUSY, LOCKED, OK, type Sqlite3Error } from './constants.js';
 
-/** A backup of a database to a file, made by {@link Database.backup}. */
+/** SQLite's result code of a backup step that copied the last page. */
+const DONE = 101;
+import { sqlite3Error, toSqlite3Error } from './error-shape.js';
+import type { Link } from './link.js';
+import { linkOf } from './link-registry.js';
+
+/** A backup of a database to a file, made by `Database#backup`. */
 export class Backup extends EventEmitter {
   /** True while no step runs. */
   idle = true;
@@ -25,66 +36,95 @@ export class Backup extends EventEmitter {
   /** Error codes (errno) that leave the backup usable: a later step may succeed. */
   retryErrors: number[] = [BUSY, LOCKED];
 
-  readonly #db: Database;
+  readonly #link: Link;
   readonly #filename: string;
   #finished = false;
+  /** Pages counted by steps so far, and whether a step has written a copy yet. */
+  #copied = 0;
+  #snapshotWritten = false;
   #queue: Promise<unknown>;
 
-  /** @internal Use {@link Database.backup}. */
-  constructor(db: Database, filename: string, callback: AnyCallback | undefined) {
+  /** Made by `Database#backup(filename, callback?)`; `callback(err)` once the source is open. */
+  constructor(db: object, filename: string, callback: AnyCallback | undefined) {
     super();
     if (typeof filename !== 'string' || filename === '') throw new TypeError('backup(filename): a filename is expected');
-    this.#db = db;
+    this.#link = linkOf(db);
     this.#filename = filename;
-    this.#queue = db.ready.then(
+    this.#link.hold(this);
+    this.#queue = this.#link.ready.then(
       () => invoke(callback, this, null),
-      (error: unknown) => db.deliverError(callback, this, toSqlite3Error(error), this),
+      (error: unknown) => this.#link.deliverError(callback, this, toSqlite3Error(error), this),
     );
   }
 
   /**
-   * Copies the database (`pages` per step of the backup API, -1 for all at
-   * once); `callback(err)` with `this` the backup. Steps after it completed
-   * do nothing.
+   * Copies pages (`pages` per step, -1 for all that remain; 0 reads the page
+   * count only); `callback(err, completed)` with `this` the backup. A step
+   * that does not complete the backup counts its pages toward `remaining`;
+   * the first such step writes a consistent copy of the database as it is
+   * then, and the step that completes it writes the database as it is then
+   * (see the module description). As in node-sqlite3, a step whose outcome
+   * is not in {@link retryErrors} (completion included) finishes the backup,
+   * unless `retryErrors` is empty.
    */
-  step(pages: number, callback?: (this: Backup, err: Sqlite3Error | null) => void): this {
-    if (!Number.isInteger(pages) || pages === 0 || pages < -1)
-      throw new TypeError(`step(pages): a positive integer or -1 is expected, got ${String(pages)}`);
+  step(pages: number, callback?: (this: Backup, err: Sqlite3Error | null, completed: boolean) => void): this {
+    if (!Number.isInteger(pages) || pages < -1)
+      throw new TypeError(`step(pages): a positive integer, 0 or -1 is expected, got ${String(pages)}`);
     const done = bindCallback(callback as AnyCallback | undefined);
     this.#queue = this.#queue.then(async () => {
-      if (this.#finished) return this.#db.deliverError(done, this, sqlite3Error('MISUSE', 'Backup is already finished'), this);
-      if (this.completed) return invoke(done, this, null);
+      if (this.completed) return invoke(done, this, null, true);
+      if (this.#finished) return this.#link.deliverError(done, this, sqlite3Error('MISUSE', 'Backup is already finished'), this);
       this.idle = false;
       try {
-        const pool = this.#db.pool!;
-        const progress = await pool.backup(this.#filename, {
-          pagesPerStep: pages,
-          progress: ({ totalPages, remainingPages }) => {
-            this.pageCount = totalPages;
-            this.remaining = remainingPages;
-          },
-        });
-        this.pageCount = progress.totalPages;
-        this.remaining = progress.remainingPages;
-        this.completed = true;
+        await this.#copy(pages);
         this.idle = true;
-        invoke(done, this, null);
+        this.#settle(this.completed ? DONE : OK);
+        invoke(done, this, null, this.completed);
       } catch (thrown) {
         const error = toSqlite3Error(thrown);
         this.idle = true;
         if (!this.retryErrors.includes(error.errno)) this.failed = true;
-        this.#db.deliverError(done, this, error, this);
+        this.#settle(error.errno);
+        this.#link.deliverError(done, this, error, this);
       }
     });
     return this;
   }
 
-  /** Ends the backup; `callback(err)`. Later steps fail with SQLITE_MISUSE. */
+  /** One step's copying (see {@link step}). */
+  async #copy(pages: number): Promise<void> {
+    const pool = this.#link.pool!;
+    const { page_count: total } = (await pool.get<{ page_count: number }>('PRAGMA page_count'))!;
+    this.pageCount = total;
+    if (pages === 0) {
+      this.remaining = total - this.#copied;
+      return;
+    }
+    const completes = pages === -1 || this.#copied + pages >= total;
+    // node-sqlite3's step meets a locked destination with SQLITE_BUSY at once: it does not wait.
+    if (completes || !this.#snapshotWritten) await pool.backup(this.#filename, { busyTimeoutMs: 0 });
+    this.#snapshotWritten = true;
+    this.#copied = completes ? total : this.#copied + pages;
+    this.remaining = total - this.#copied;
+    this.completed = completes;
+  }
+
+  /** node-sqlite3's rule: an outcome (OK, DONE or an error code) not in a non-empty `retryErrors` finishes the backup. */
+  #settle(outcome: number): void {
+    if (outcome === OK || this.retryErrors.length === 0 || this.retryErrors.includes(outcome)) return;
+    this.#finished = true;
+    this.#link.letGo(this);
+  }
+
+  /** Ends the backup (the database may close again); `callback(err)`. Later steps fail with SQLITE_MISUSE. */
   finish(callback?: (this: Backup, err: Sqlite3Error | null) => void): void {
     const done = bindCallback(callback as AnyCallback | undefined);
     this.#queue = this.#queue.then(() => {
       this.#finished = true;
+      this.#link.letGo(this);
       invoke(done, this, null);
     });
+    // close() waits for a finish queued before it.
+    this.#link.pending(this.#queue);
   }
 }

@@ -6,6 +6,7 @@
  * node-sqlite3's native callbacks.
  */
 import { AsyncResource } from 'node:async_hooks';
+import { clock } from '../../index.js';
 
 /** Any callback the API takes. */
 export type AnyCallback = (...args: never[]) => unknown;
@@ -19,22 +20,32 @@ export type AnyCallback = (...args: never[]) => unknown;
  */
 export function bindCallback<F extends AnyCallback>(fn: F | undefined): F | undefined {
   if (fn === undefined) return undefined;
-  const resource = new AsyncResource('litepool.sqlite3.callback');
+  const resource = new AsyncResource('sqlite3.Callback');
   return function (this: unknown, ...args: unknown[]) {
     return resource.runInAsyncScope(fn as unknown as (...values: unknown[]) => unknown, this, ...args);
   } as unknown as F;
 }
 
-/** Calls `fn` with `self` as `this`; an exception it throws is rethrown outside the database's promise chains. */
+/**
+ * Calls `fn` with `self` as `this`. An exception it throws is the app's: it
+ * is rethrown from a microtask of its own, so it surfaces as an uncaught
+ * exception at once (in the same turn, before a test runner moves on), not
+ * as a rejection of the database's promise chains.
+ */
 export function invoke(fn: AnyCallback | undefined, self: unknown, ...args: unknown[]): void {
   if (fn === undefined) return;
   try {
     (fn as (...values: unknown[]) => unknown).apply(self, args);
   } catch (error) {
-    process.nextTick(() => {
-      throw error;
-    });
+    rethrow(error);
   }
+}
+
+/** Throws `error` as an uncaught exception, in this turn (see {@link invoke}). */
+export function rethrow(error: unknown): void {
+  clock.queueMicrotask(() => {
+    throw error;
+  });
 }
 
 /** Splits `(params…, callback?)`, or with `count` 2 `(params…, rowCallback?, completeCallback?)`; callbacks come bound. */

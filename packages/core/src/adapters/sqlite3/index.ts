@@ -3,50 +3,71 @@
  * `require('sqlite3')` to `require('@litepool/core/sqlite3')`.
  *
  * Every `Database` on one file shares one pool: statements run on its worker
- * threads (reads in parallel, writes on its one writer), and what a `Database`
- * issues between BEGIN and the end of the transaction runs on the writer it
- * holds for that time, as on node-sqlite3's one connection. The strategy comes
- * from an options object in place of `mode` (`{ mode, strategy, … }`), else
- * from `LITEPOOL_STRATEGY`, else litepool's default.
+ * threads (reads in parallel, writes on its one writer), and each BEGIN means
+ * what it means in SQLite (a deferred transaction reads beside others and
+ * takes the writer at its first write). The strategy comes from an options
+ * object in place of `mode` (`{ mode, strategy, … }`), from
+ * `withDefaults({ … })`, else from `LITEPOOL_STRATEGY`, else litepool's default.
  */
 import { resolve } from 'node:path';
 import { sqliteBuild } from '../../index.js';
+import { Backup as BackupClass } from './backup.js';
 import { bindCallback, invoke } from './callbacks.js';
-import { Database, type DatabaseOptions } from './database.js';
-import * as constants from './errors.js';
-import { Statement } from './statement.js';
-import { Backup } from './backup.js';
-import type { Sqlite3Error } from './errors.js';
+import * as constants from './constants.js';
+import type { Sqlite3Error } from './constants.js';
+import { Database as DatabaseClass, defaultsOf, type DatabaseOptions } from './database.js';
+import { newOnly } from './new-only.js';
+import { Statement as StatementClass } from './statement.js';
+import { enableTraces } from './verbose.js';
 
-export { Database, type DatabaseOptions } from './database.js';
-export { Statement, type RunContext } from './statement.js';
-export { Backup } from './backup.js';
-export * from './errors.js';
+export type { DatabaseOptions, Listener } from './database.js';
+export type { RunContext } from './statement.js';
+export * from './constants.js';
+
+/** A node-sqlite3 `Database` backed by a shared litepool pool (see {@link DatabaseClass}). */
+export const Database = newOnly(DatabaseClass);
+/** A node-sqlite3 `Database`. */
+export type Database = DatabaseClass;
+/** A prepared statement (see {@link StatementClass}). */
+export const Statement = newOnly(StatementClass);
+/** A prepared statement. */
+export type Statement = StatementClass;
+/** A backup made by `Database#backup` (see {@link BackupClass}). */
+export const Backup = newOnly(BackupClass);
+/** A backup made by `Database#backup`. */
+export type Backup = BackupClass;
+
+/** The arguments of `new Database(…)` after the filename. */
+type OpenArguments = [
+  mode?: number | DatabaseOptions | ((err: Sqlite3Error | null) => void),
+  callback?: (err: Sqlite3Error | null) => void,
+];
 
 /** node-sqlite3's `sqlite3.cached`: one `Database` per resolved filename (`:memory:` and `''` are never cached). */
 export interface DatabaseCache {
-  /** The cached database for `filename`, opened on first use; `callback(err)` once it is open. */
-  Database(
-    filename: string,
-    mode?: number | DatabaseOptions | ((err: Sqlite3Error | null) => void),
-    callback?: (err: Sqlite3Error | null) => void,
-  ): Database;
-  /** The cached databases by resolved filename. */
+  /** The cached database for `filename`, opened on first use; `callback(err)` once it is open. Callable with or without `new`. */
+  Database: {
+    (filename: string, ...rest: OpenArguments): Database;
+    new (filename: string, ...rest: OpenArguments): Database;
+  };
+  /** The cached databases by resolved filename (a database leaves it when it closes). */
   readonly objects: Record<string, Database>;
 }
 
-/** One `Database` per resolved filename; callers share it. */
-export const cached: DatabaseCache = {
-  objects: {},
-  Database(filename, mode, callback) {
-    if (filename === '' || filename === ':memory:') return new Database(filename, mode, callback);
+/** A cache of `DatabaseClass` objects. */
+function makeCache(DatabaseClass: typeof Database): DatabaseCache {
+  const objects: Record<string, Database> = {};
+  // A function, not a method: node-sqlite3's apps call it with `new`, and what it returns is the object `new` gives.
+  function open(filename: string, ...rest: OpenArguments): Database {
+    const [mode, callback] = rest;
+    if (filename === '' || filename === ':memory:') return new DatabaseClass(filename, mode, callback);
     const key = resolve(filename);
-    const found = cached.objects[key];
+    const found = objects[key];
     if (found === undefined) {
-      const db = new Database(key, mode, callback);
-      cached.objects[key] = db;
+      const db = new DatabaseClass(key, mode, callback);
+      objects[key] = db;
       db.once('close', () => {
-        if (cached.objects[key] === db) delete cached.objects[key];
+        if (objects[key] === db) delete objects[key];
       });
       return db;
     }
@@ -56,12 +77,8 @@ export const cached: DatabaseCache = {
       else found.once('open', () => invoke(done, found, null));
     }
     return found;
-  },
-};
-
-/** node-sqlite3's `verbose()`: returns the module (litepool's stack traces are long already). */
-export function verbose(): Sqlite3Module {
-  return sqlite3;
+  }
+  return { objects, Database: open as DatabaseCache['Database'] };
 }
 
 /** The version of SQLite the connections run (`sqlite_version()`). */
@@ -81,8 +98,10 @@ export interface Sqlite3Module {
   readonly Backup: typeof Backup;
   /** One `Database` per filename. */
   readonly cached: DatabaseCache;
-  /** Returns this module. */
+  /** From now on, errors passed to callbacks name the call that queued them in their stack; returns this module. */
   readonly verbose: () => Sqlite3Module;
+  /** This module with `options` given to every `Database` it opens (a `Database`'s own options win). */
+  readonly withDefaults: (options: DatabaseOptions) => Sqlite3Module;
   /** The SQLite version string. */
   readonly VERSION: string;
   /** SQLite's source id. */
@@ -93,18 +112,50 @@ export interface Sqlite3Module {
   readonly [constant: string]: unknown;
 }
 
-const { ERRNO: _errno, sqlite3Error: _error, toSqlite3Error: _toError, ...namedConstants } = constants;
+const { ERRNO: _errno, ...namedConstants } = constants;
+
+/** The module object for `DatabaseClass`. */
+function moduleFor(DatabaseClass: typeof Database): Sqlite3Module {
+  const module: Sqlite3Module = {
+    ...namedConstants,
+    Database: DatabaseClass,
+    Statement,
+    Backup,
+    cached: makeCache(DatabaseClass),
+    verbose: () => {
+      enableTraces({ Database, Statement });
+      return module;
+    },
+    withDefaults,
+    VERSION,
+    SOURCE_ID,
+    VERSION_NUMBER,
+  };
+  return module;
+}
+
+/**
+ * The module with `options` (a strategy, pool options, `transactions:
+ * 'immediate'`, default open flags) given to every `Database` it opens; a
+ * `Database`'s own options object wins key by key. Nothing global changes:
+ * `require('@litepool/core/sqlite3')` itself keeps its defaults.
+ */
+export function withDefaults(options: DatabaseOptions): Sqlite3Module {
+  if (typeof options !== 'object' || options === null) throw new TypeError('withDefaults(options): an options object is expected');
+  const DatabaseWithDefaults = newOnly(class extends DatabaseClass {});
+  // Registered on the exported class itself: `new` through it makes it `new.target`.
+  defaultsOf.set(DatabaseWithDefaults, { ...options });
+  return moduleFor(DatabaseWithDefaults);
+}
 
 /** The module object, for `import sqlite3 from '@litepool/core/sqlite3'`. */
-const sqlite3: Sqlite3Module = {
-  ...namedConstants,
-  Database,
-  Statement,
-  Backup,
-  cached,
-  verbose,
-  VERSION,
-  SOURCE_ID,
-  VERSION_NUMBER,
-};
+const sqlite3 = moduleFor(Database);
+
+/** node-sqlite3's `sqlite3.cached`: one `Database` per resolved filename. */
+export const cached: DatabaseCache = sqlite3.cached;
+
+/** node-sqlite3's `verbose()`: errors passed to callbacks name the call that queued them (`--> in Database#run(…)`) in their stack. */
+export function verbose(): Sqlite3Module {
+  return sqlite3.verbose();
+}
 export default sqlite3;

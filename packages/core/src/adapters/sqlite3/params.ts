@@ -8,9 +8,8 @@
  * refuses (named placeholders from an array, gaps like `?2, ?4`, too few
  * values) works as it does in node-sqlite3.
  */
-import type { BindValue, Params } from '../../index.js';
-import { parameters } from '../../sql/statements.js';
-import { sqlite3Error } from './errors.js';
+import { parameters, type BindValue, type Params } from '../../index.js';
+import { sqlite3Error } from './error-shape.js';
 
 /** A statement rewritten for positional binding: `indexes[k]` is SQLite's number of its k-th placeholder. */
 interface Plan {
@@ -44,19 +43,36 @@ function plan(sql: string): Plan {
   return found;
 }
 
-/** A value as node-sqlite3 binds it: undefined as NULL, booleans as 1/0, Dates as milliseconds, other objects as their string. */
+/**
+ * A value as node-sqlite3 binds it: undefined (and a symbol) as NULL,
+ * booleans and 32-bit integers as INTEGER, other numbers as REAL, Dates as milliseconds, a RegExp and any other object as
+ * its string ('[object Object]' included; an object whose toString throws
+ * or is not a function as NULL).
+ */
 export function bindValue(value: unknown): BindValue {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === undefined || value === null || typeof value === 'symbol' || typeof value === 'function') return null;
+  // node-sqlite3 binds a number that fits 32 bits (and a boolean) as an INTEGER, any other as a REAL.
+  if (typeof value === 'boolean') return value ? 1n : 0n;
+  if (typeof value === 'number') return (value | 0) === value ? BigInt(value) : value;
   if (value instanceof Date) return value.getTime();
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
-  // node-sqlite3 binds any other object as its string, '[object Object]' included.
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  return String(value);
+  if (typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    return String(value);
+  } catch {
+    return null;
+  }
 }
 
 function isBindObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Date);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array) &&
+    !(value instanceof Date) &&
+    !(value instanceof RegExp)
+  );
 }
 
 /**
@@ -72,6 +88,14 @@ export function bindArguments(sql: string, args: readonly unknown[]): { sql: str
     return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map(() => null) };
   }
   if (args.length === 1 && isBindObject(first)) {
+    // Named values: every key must name a parameter (with or without its prefix) or number one, as in node-sqlite3.
+    const known = new Set<string>();
+    indexes.forEach((index, k) => {
+      known.add(String(index));
+      const name = names[k];
+      if (name !== undefined) known.add(name).add(name.slice(1));
+    });
+    for (const key of Object.keys(first)) if (!known.has(key)) throw sqlite3Error('RANGE', 'column index out of range');
     const params = indexes.map((index, k) => {
       const name = names[k];
       const value = name === undefined ? first[String(index)] : (first[name] ?? first[name.slice(1)] ?? first[String(index)]);

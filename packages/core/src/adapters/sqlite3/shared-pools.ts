@@ -1,14 +1,19 @@
 /**
- * One pool per database file and options in a process, shared by every
+ * One pool per database and options in a process, shared by every
  * `Database` opened on it: ORMs open several connections (Knex a pool of
  * them, Sequelize one per transaction), and they must all meet at the same
- * writer lane, not start worker threads each. The pool closes with the last
- * `Database` on it.
+ * writer, not start worker threads each. The pool closes with the last
+ * `Database` on it. An in-memory database is private to its `Database`, as
+ * in SQLite, unless it is a named one with `cache=shared`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createPool, type Pool, type PoolOptions } from '../../index.js';
+import { sqlite3Error } from './error-shape.js';
+
+/** The pool options a `Database` may give in place of its mode (all but `filename`). */
+export type SharedOptions = Partial<Omit<PoolOptions, 'filename'>>;
 
 /** A reference to a shared pool; `release()` once, when the `Database` closes. */
 export interface PoolReference {
@@ -21,8 +26,6 @@ interface Entry {
   readonly pool: Pool;
   readonly opened: Promise<void>;
   refs: number;
-  /** The temporary directory of a private `:memory:` database. */
-  readonly scratch: string | undefined;
 }
 
 const shared = new Map<string, Entry>();
@@ -37,7 +40,7 @@ function backendKey(backend: NonNullable<PoolOptions['backend']>): string {
 }
 
 /** Options as a key: equal options share a pool; functions (which JSON drops) make the options unique. */
-function optionsKey(options: Omit<PoolOptions, 'filename'>): string | undefined {
+function optionsKey(options: SharedOptions): string | undefined {
   let unique = false;
   const text = JSON.stringify(options, (_key, value: unknown) => {
     if (typeof value === 'function') unique = true;
@@ -46,40 +49,54 @@ function optionsKey(options: Omit<PoolOptions, 'filename'>): string | undefined 
   return unique ? undefined : text;
 }
 
-function start(filename: string, options: Omit<PoolOptions, 'filename'>, scratch: string | undefined): Entry {
-  const pool = createPool(options.backend === undefined ? { ...options, filename } : options);
-  // The first statement opens a connection: a file that cannot be opened fails here, once, for every Database.
-  const opened = pool.get('SELECT 1').then(() => undefined);
-  opened.catch(() => {});
-  return { pool, opened, refs: 0, scratch };
-}
-
-async function stop(entry: Entry): Promise<void> {
-  try {
-    await entry.pool.close();
-  } catch {
-    await entry.pool.destroy().catch(() => {});
-  } finally {
-    if (entry.scratch !== undefined) rmSync(entry.scratch, { recursive: true, force: true });
-  }
+/** Whether `filename` is an in-memory database, and whether it may be shared (a named one with `cache=shared`). */
+function memory(filename: string): { readonly memory: boolean; readonly shared: boolean } {
+  if (filename === '' || filename === ':memory:') return { memory: true, shared: false };
+  if (!filename.startsWith('file:')) return { memory: false, shared: false };
+  const query = new URLSearchParams(filename.includes('?') ? filename.slice(filename.indexOf('?') + 1) : '');
+  const inMemory = filename.startsWith('file::memory:') || query.get('mode') === 'memory' || query.get('vfs') === 'memdb';
+  return { memory: inMemory, shared: inMemory && query.get('cache') === 'shared' };
 }
 
 /**
- * A reference to the pool for `filename` with `options`, started if there is
- * none. `:memory:` and `''` get a private database (a temporary file, since
- * worker threads cannot share a memory database), removed when it closes.
+ * Where the pool's database is, for createPool: `''` (SQLite's private
+ * temporary database) is kept in memory; a read-only file opens as a
+ * `mode=ro` URI, so its connections refuse writes to it but keep their TEMP
+ * schema, as a read-only SQLite connection does.
  */
-export async function openShared(filename: string, options: Omit<PoolOptions, 'filename'>): Promise<PoolReference> {
+function poolFilename(filename: string, readOnly: boolean): string {
+  if (filename === '') return ':memory:';
+  if (!readOnly || filename.startsWith('file:')) return filename;
+  return `${pathToFileURL(resolve(filename)).href}?mode=ro`;
+}
+
+/** How a `Database` opens its file: node-sqlite3's OPEN_CREATE and OPEN_READONLY. */
+export interface OpenFlags {
+  /** The file may be created; without it a missing file fails with SQLITE_CANTOPEN. */
+  readonly create: boolean;
+  /** Writes to the database fail with SQLITE_READONLY. */
+  readonly readOnly: boolean;
+}
+
+/** A reference to the pool for `filename` with `options` and `flags`, started if there is none. */
+export async function openShared(filename: string, options: SharedOptions, flags: OpenFlags): Promise<PoolReference> {
   const { backend, ...rest } = options;
-  // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
-  const memory = backend === undefined && (filename === ':memory:' || filename === '');
+  const place = memory(filename);
+  if (backend === undefined && !place.memory && !flags.create && !filename.startsWith('file:') && !existsSync(filename)) {
+    throw sqlite3Error('CANTOPEN', 'unable to open database file');
+  }
   const optionsText = optionsKey(rest);
-  const where = backend === undefined ? resolve(filename) : backendKey(backend);
-  const key = memory || optionsText === undefined ? undefined : `${where}\0${optionsText}`;
+  const target = poolFilename(filename, flags.readOnly && !place.memory);
+  // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
+  const where = backend !== undefined ? backendKey(backend) : target.startsWith('file:') || place.memory ? target : resolve(target);
+  const key = optionsText === undefined || (place.memory && !place.shared) ? undefined : `${where}\0${optionsText}`;
   let entry = key === undefined ? undefined : shared.get(key);
   if (entry === undefined) {
-    const scratch = memory ? mkdtempSync(join(tmpdir(), 'litepool-memory-')) : undefined;
-    entry = start(scratch === undefined ? filename : join(scratch, 'memory.db'), options, scratch);
+    const pool = createPool(backend === undefined ? { ...options, filename: target } : options);
+    // The first statement opens a connection: a file that cannot be opened fails here, once, for every Database.
+    const opened = pool.get('SELECT 1').then(() => undefined);
+    opened.catch(() => {});
+    entry = { pool, opened, refs: 0 };
     if (key !== undefined) shared.set(key, entry);
   }
   const found = entry;
@@ -90,7 +107,7 @@ export async function openShared(filename: string, options: Omit<PoolOptions, 'f
     released = true;
     if (--found.refs > 0) return;
     if (key !== undefined && shared.get(key) === found) shared.delete(key);
-    await stop(found);
+    await found.pool.close().catch(() => found.pool.destroy().catch(() => {}));
   };
   try {
     await found.opened;

@@ -2,16 +2,18 @@
  * node-sqlite3's `Statement`: compiled once, then run any number of times with
  * the parameters bound last. Its calls run one at a time, in the order made;
  * `finalize` waits for them. Like node-sqlite3, it runs only the first
- * statement of its SQL.
+ * statement of its SQL, and a prepared statement keeps its database from
+ * closing until it is finalized.
  */
 import { EventEmitter } from 'node:events';
-import type { QueryOptions, Row } from '../../index.js';
-import { statements } from '../../sql/statements.js';
+import { clock, type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
-import { Database, withStrategyPragmas, type Job, type Target } from './database.js';
-import { sqlite3Error, type Sqlite3Error } from './errors.js';
-import { toError } from '../../errors.js';
+import type { Sqlite3Error } from './constants.js';
+import { sqlite3Error, toSqlite3Error } from './error-shape.js';
+import type { Link, Operation, Target } from './link.js';
+import { linkOf } from './link-registry.js';
 import { bindArguments } from './params.js';
+import { textToRun } from './statement-text.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
 export interface RunContext {
@@ -26,8 +28,8 @@ export interface RunContext {
 /** SQL and values ready to run. */
 type Binding = ReturnType<typeof bindArguments>;
 
-/** A statement's work: a {@link Job} that also gets its binding. */
-type BoundJob = (target: Target, options: QueryOptions, ran: () => void, bound: Binding) => Promise<void>;
+/** A statement's work: an {@link Operation} that also gets its binding. */
+type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding) => Promise<void>;
 
 /** Rows keyed by their first column: the value is the second column, or the whole row when it has more. */
 function toMap(rows: readonly Row[]): Record<string, unknown> {
@@ -40,58 +42,55 @@ function toMap(rows: readonly Row[]): Record<string, unknown> {
   return map;
 }
 
-/** What {@link textToRun} made of each SQL text (the drop-in makes a Statement per `db.get(sql)`). */
-const texts = new Map<string, string>();
-
-/**
- * The SQL a statement runs: its first statement (node-sqlite3 prepares only
- * that), with the strategy's PRAGMAs answered as they are; an empty statement
- * compiles and does nothing in node-sqlite3, and a query of no rows does the
- * same here. Memoized per text.
- */
-function textToRun(sql: string): string {
-  let text = texts.get(sql);
-  if (text === undefined) {
-    text = withStrategyPragmas(statements(sql)[0]?.text ?? 'SELECT 1 WHERE 0');
-    // Bounded: an app that builds SQL text dynamically must not grow this forever.
-    if (texts.size >= 10_000) texts.clear();
-    texts.set(sql, text);
-  }
-  return text;
+/** The rows a `get` steps through: those of one binding (`generation`), read once. */
+interface Stepping {
+  readonly generation: number;
+  rows: Row[] | undefined;
+  next: number;
 }
+
+/** Set while {@link Statement.oneShot} constructs. */
+let oneShotting = false;
 
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
 export class Statement extends EventEmitter implements RunContext {
   /** The statement's SQL. */
   readonly sql: string;
-  /** After `run`: the rowid of the last row inserted on its connection. */
-  lastID = 0;
-  /** After `run`: rows changed. */
-  changes = 0;
+  /** Set by `run` (absent before, as in node-sqlite3): the rowid of the last row inserted on its connection. */
+  declare lastID: number;
+  /** Set by `run` (absent before): rows changed. */
+  declare changes: number;
 
-  readonly #db: Database;
+  readonly #db: object;
+  readonly #link: Link;
   /** The statement node-sqlite3 would compile: the first of the SQL. */
   readonly #text: string;
-  /** Whether it compiled (false: its calls are dropped, as node-sqlite3 drops them). */
+  /** Whether it compiled, for a statement compiled at once (false: its calls are dropped, as node-sqlite3 drops them). */
   readonly #prepared: Promise<boolean>;
+  /** Known to compile (a call or the compile succeeded), or known not to (its calls are dropped). */
+  #compiled = false;
+  #broken = false;
+  /** Calls queued and not yet answered, and what runs once they all are (a finalize). */
+  #calls = 0;
+  #whenIdle: (() => void) | undefined;
   /** Made by `Database#run` and friends: compile errors reach the call's callback. */
   readonly #oneShot: boolean;
-  /** The parameter arguments bound last. */
+  /** The parameter arguments bound last, and how many bindings there have been (a `get` steps through one binding's rows). */
   #args: unknown[] = [];
-  /** Settles when its last call has. */
+  #generation = 0;
+  #stepping: Stepping | undefined;
+  /** Settles when its last call has; and when its last call but a write has. */
   #queue: Promise<unknown>;
+  #beforeWrites: Promise<unknown> = Promise.resolve();
   #finalized = false;
-  /** Rows of the current binding, for `get` stepping through them. */
-  #rows: Row[] | undefined;
-  #next = 0;
 
   /**
    * node-sqlite3's `new Statement(db, sql, callback?)`; usually made by
-   * {@link Database.prepare}. `callback(err)` once it is compiled.
+   * `Database#prepare`. `callback(err)` once it is compiled.
    */
-  constructor(db: Database, sql: string, callback?: (err: Sqlite3Error | null) => void) {
+  constructor(db: object, sql: string, callback?: (err: Sqlite3Error | null) => void) {
     super();
-    if (!(db instanceof Database)) throw new TypeError('Database object expected');
+    this.#link = linkOf(db);
     if (typeof sql !== 'string') throw new TypeError('SQL query expected');
     if (callback !== undefined && typeof callback !== 'function') throw new TypeError('Callback expected');
     this.sql = sql;
@@ -103,25 +102,61 @@ export class Statement extends EventEmitter implements RunContext {
       this.#queue = Promise.resolve();
       return;
     }
+    this.#link.hold(this);
+    if (callback === undefined) {
+      // Nobody waits to hear that it compiled: its first call compiles it (see #compileFailed), saving a round trip.
+      this.#prepared = Promise.resolve(true);
+      this.#queue = Promise.resolve();
+      return;
+    }
     const done = bindCallback(callback);
-    // Compiling happens on a connection: EXPLAIN compiles the statement without running it.
-    const compiled = bindArguments(this.#text, []);
     let ok = false;
-    this.#queue = db.schedule(
-      `EXPLAIN ${compiled.sql}`,
+    this.#queue = this.#link.schedule(
+      `EXPLAIN ${this.#text}`,
       'compile',
       async (target, options) => {
-        await target.get(`EXPLAIN ${compiled.sql}`, compiled.params, options);
-        ok = true;
+        await this.#explain(target, options);
+        ok = this.#compiled = true;
         invoke(done, this, null);
       },
-      (error) => db.deliverError(done, this, error, this),
+      (error) => this.#failCompile(done, error),
     );
     this.#prepared = this.#queue.then(() => ok);
+    this.#beforeWrites = this.#queue;
   }
 
-  /** @internal The statement behind `Database#run` and friends: compiled with its call, errors to that call's callback. */
-  static oneShot(db: Database, sql: string): Statement {
+  /** Compiles the statement on `target` without running it (EXPLAIN, its parameters unbound: NULL). */
+  async #explain(target: Target, options: QueryOptions): Promise<void> {
+    const compiled = bindArguments(this.#text, []);
+    await target.get(`EXPLAIN ${compiled.sql}`, compiled.params, options);
+  }
+
+  /** The statement did not compile: SQLite holds nothing for it (it does not keep the database open), and its calls are dropped. */
+  #failCompile(callback: AnyCallback | undefined, error: Sqlite3Error): void {
+    this.#broken = true;
+    this.#link.letGo(this);
+    this.#link.deliverError(callback, this, error, this);
+  }
+
+  /**
+   * Whether the first call of a statement prepared without a callback failed
+   * because the statement does not compile (checked with EXPLAIN, only when
+   * it failed with SQLITE_ERROR); if so the statement fails as node-sqlite3's
+   * prepare would, and the call is dropped.
+   */
+  async #compileFailed(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
+    if (this.#oneShot || this.#compiled || (error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return false;
+    try {
+      await this.#explain(target, options);
+      return false;
+    } catch {
+      this.#failCompile(undefined, toSqlite3Error(error));
+      return true;
+    }
+  }
+
+  /** The statement behind `Database#run` and friends: compiled with its call, errors to that call's callback. */
+  static oneShot(db: object, sql: string): Statement {
     oneShotting = true;
     try {
       return new Statement(db, sql);
@@ -134,43 +169,77 @@ export class Statement extends EventEmitter implements RunContext {
    * Queues one call: after the statement's earlier calls, in its database's
    * order. Dropped if the statement did not compile; refused after `finalize`.
    */
-  #enqueue(kind: 'read' | 'write', callback: AnyCallback | undefined, job: Job, onError?: (error: Sqlite3Error) => void): void {
-    const fail = onError ?? ((error: Sqlite3Error) => this.#db.deliverError(callback, this, error, this));
+  #enqueue(
+    kind: 'read' | 'write',
+    callback: AnyCallback | undefined,
+    operation: Operation,
+    onError?: (error: Sqlite3Error) => void,
+    runsSql = true,
+  ): void {
+    const fail = onError ?? ((error: Sqlite3Error) => this.#link.deliverError(callback, this, error, this));
     if (this.#finalized) {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      queueMicrotask(() => fail(error));
+      clock.queueMicrotask(() => fail(error));
       return;
     }
     const prepared = this.#prepared;
-    this.#queue = this.#db.schedule(
+    this.#calls++;
+    // Its calls run in the order made: a write waits for the calls before it but for writes, which the writer runs in order anyway.
+    const after = kind === 'write' ? this.#beforeWrites : this.#queue;
+    this.#queue = this.#link.schedule(
       this.#text,
       kind,
       async (target, options, ran) => {
-        if (await prepared) await job(target, options, ran);
+        if (!(await prepared) || this.#broken) return this.#callDone();
+        try {
+          // The operation answers through #answer, which counts the call done.
+          await operation(target, options, ran);
+          if (runsSql) this.#compiled = true;
+        } catch (error) {
+          if (this.#broken || (await this.#compileFailed(target, options, error))) return this.#callDone();
+          throw error;
+        }
       },
-      fail,
-      this.#queue,
+      (error) => {
+        fail(error);
+        this.#callDone();
+      },
+      after,
     );
+    if (kind !== 'write') this.#beforeWrites = this.#queue;
   }
 
-  /** Takes parameter arguments (if any) and callbacks; new parameters restart `get`'s stepping. */
+  /** A call's success: its callback, then (in the same turn) what waits for its calls to be done. */
+  #answer(callback: AnyCallback | undefined, ...args: unknown[]): void {
+    invoke(callback, this, ...args);
+    this.#callDone();
+  }
+
+  /** A call has delivered its outcome: once the last has, a requested finalize completes, in the same turn (as in node-sqlite3). */
+  #callDone(): void {
+    if (--this.#calls > 0 || this.#whenIdle === undefined) return;
+    const finish = this.#whenIdle;
+    this.#whenIdle = undefined;
+    finish();
+  }
+
+  /** Takes parameter arguments (if any) and callbacks; new parameters start a new binding (a `get` starts over). */
   #take(args: readonly unknown[], count: 1 | 2): (AnyCallback | undefined)[] {
     const { params, callbacks } = splitCallbacks(args, count);
     if (params.length > 0) {
       this.#args = params;
-      this.#rows = undefined;
-      this.#next = 0;
+      this.#generation++;
     }
     return callbacks;
   }
 
   /** A call that binds before it runs: a binding error goes to its callback. */
-  #call(kind: 'read' | 'write', callback: AnyCallback | undefined, run: BoundJob, onError?: (error: Sqlite3Error) => void): this {
+  #call(kind: 'read' | 'write', callback: AnyCallback | undefined, run: BoundOperation, onError?: (error: Sqlite3Error) => void): this {
     let bound: Binding;
     try {
       bound = bindArguments(this.#text, this.#args);
     } catch (error) {
-      this.#enqueue(kind, callback, () => Promise.reject(toError(error)), onError);
+      this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
       return this;
     }
     this.#enqueue(kind, callback, (target, options, ran) => run(target, options, ran, bound), onError);
@@ -180,30 +249,48 @@ export class Statement extends EventEmitter implements RunContext {
   /** Binds parameters for later calls (none given: keeps the current ones); `callback(err)`. */
   bind(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    return this.#call('read', callback, () => Promise.resolve(invoke(callback, this, null)));
+    return this.#call('read', callback, async (target, options) => {
+      // A statement prepared without a callback is compiled by its first call: bind is one.
+      if (!this.#compiled && !this.#oneShot) await this.#explain(target, options);
+      this.#answer(callback, null);
+    });
   }
 
   /** Rewinds `get` to the first row; `callback(err)`. */
   reset(callback?: (err: null) => void): this {
     const done = bindCallback(callback);
-    this.#enqueue('read', done, () => {
-      this.#rows = undefined;
-      this.#next = 0;
-      invoke(done, this, null);
-      return Promise.resolve();
-    });
+    const generation = ++this.#generation;
+    this.#enqueue(
+      'read',
+      done,
+      () => {
+        if (this.#stepping !== undefined && this.#stepping.generation < generation) this.#stepping = undefined;
+        this.#answer(done, null);
+        return Promise.resolve();
+      },
+      undefined,
+      false,
+    );
     return this;
   }
 
   /** Releases the statement once its queued calls have finished; `callback()` then. Later calls fail with SQLITE_MISUSE. */
-  finalize(callback?: () => void): Database {
+  finalize(callback?: () => void): object {
     const done = bindCallback(callback);
     if (!this.#finalized) {
       this.#finalized = true;
-      void this.#queue.then(() => invoke(done, this));
+      // A one-shot statement holds nothing: its call is already the link's work.
+      if (this.#oneShot) return this.#db;
+      const release = (): void => {
+        this.#link.letGo(this);
+        invoke(done, this);
+      };
+      // Right after its last call's callback, so that callback and this one see the same state; close() waits for it.
+      if (this.#calls === 0) this.#link.pending(this.#queue.then(release));
+      else this.#link.pending(new Promise<void>((resolve) => (this.#whenIdle = () => (release(), resolve()))));
     } else {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      queueMicrotask(() => this.#db.deliverError(done, this, error, this));
+      clock.queueMicrotask(() => this.#link.deliverError(done, this, error, this));
     }
     return this.#db;
   }
@@ -216,23 +303,28 @@ export class Statement extends EventEmitter implements RunContext {
       ran();
       this.lastID = Number(result.lastInsertRowid);
       this.changes = result.changes;
-      invoke(callback, this, null);
+      this.#answer(callback, null);
     });
   }
 
   /** `callback(err, row)` with the next row (the first after new parameters or `reset`), or no row when done. */
   get(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
+    const generation = this.#generation;
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
       let row: Row | undefined;
       if (this.#oneShot) row = await target.get<Row>(sql, params, options);
       else {
-        this.#rows ??= await target.all<Row>(sql, params, options);
-        row = this.#rows[this.#next++];
+        // A binding's rows are read once; later gets of the same binding step through them.
+        if (this.#stepping === undefined || this.#stepping.generation !== generation)
+          this.#stepping = { generation, rows: undefined, next: 0 };
+        const stepping = this.#stepping;
+        stepping.rows ??= await target.all<Row>(sql, params, options);
+        row = stepping.rows[stepping.next++];
       }
       ran();
-      if (row === undefined) invoke(callback, this, null);
-      else invoke(callback, this, null, row);
+      if (row === undefined) this.#answer(callback, null);
+      else this.#answer(callback, null, row);
     });
   }
 
@@ -242,7 +334,7 @@ export class Statement extends EventEmitter implements RunContext {
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
-      invoke(callback, this, null, rows);
+      this.#answer(callback, null, rows);
     });
   }
 
@@ -252,21 +344,21 @@ export class Statement extends EventEmitter implements RunContext {
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
-      invoke(callback, this, null, toMap(rows));
+      this.#answer(callback, null, toMap(rows));
     });
   }
 
   /**
    * `callback(err, row)` per row, then `complete(err, count)`. An error while
    * stepping goes to the row callback; for `Database#each`, one before any
-   * row (the statement did not compile) goes to `complete`.
+   * row (the statement did not compile, or could not be bound) goes to `complete`.
    */
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
     const onError = (error: Sqlite3Error): void => {
-      const compileError = this.#oneShot && count === 0 && complete !== undefined;
-      this.#db.deliverError(compileError ? complete : onRow, this, error, this);
+      const beforeRows = count === 0 && complete !== undefined && (this.#oneShot || error.errno === 25); /* SQLITE_RANGE */
+      this.#link.deliverError(beforeRows ? complete : onRow, this, error, this);
     };
     return this.#call(
       'read',
@@ -277,12 +369,9 @@ export class Statement extends EventEmitter implements RunContext {
           invoke(onRow, this, null, row);
         }
         ran();
-        invoke(complete, this, null, count);
+        this.#answer(complete, null, count);
       },
       onError,
     );
   }
 }
-
-/** Set while {@link Statement.oneShot} constructs. */
-let oneShotting = false;

@@ -1,14 +1,4 @@
-/** node-sqlite3's constants and its shape of errors. */
-import {
-  AbortError,
-  AcquireTimeoutError,
-  LitepoolError,
-  PoolClosedError,
-  QueryError,
-  QueueFullError,
-  SqliteError,
-  StatementTimeoutError,
-} from '../../index.js';
+/** node-sqlite3's constants: open flags, SQLite's primary result codes, limit ids, and its shape of errors. */
 
 /** Open read-only (writes fail with SQLITE_READONLY). */
 export const OPEN_READONLY = 0x00000001;
@@ -16,7 +6,7 @@ export const OPEN_READONLY = 0x00000001;
 export const OPEN_READWRITE = 0x00000002;
 /** Create the file if it does not exist. */
 export const OPEN_CREATE = 0x00000004;
-/** Accepted for compatibility; `file:` URIs are not interpreted. */
+/** Interpret the filename as a `file:` URI (litepool reads URIs whatever the flags). */
 export const OPEN_URI = 0x00000040;
 /** Accepted for compatibility (each connection has its own thread anyway). */
 export const OPEN_FULLMUTEX = 0x00010000;
@@ -145,36 +135,3 @@ export const LIMIT_VARIABLE_NUMBER = 9;
 export const LIMIT_TRIGGER_DEPTH = 10;
 /** SQLITE_LIMIT_WORKER_THREADS. */
 export const LIMIT_WORKER_THREADS = 11;
-
-/** @internal A node-sqlite3 error of primary code `code` (`CONSTRAINT` or `SQLITE_CONSTRAINT`). */
-export function sqlite3Error(code: string, message: string, cause?: unknown): Sqlite3Error {
-  const name = code.replace(/^SQLITE_/, '');
-  const error = new Error(`SQLITE_${name}: ${message}`, { cause }) as Sqlite3Error;
-  error.errno = ERRNO[name] ?? ERROR;
-  error.code = `SQLITE_${name}`;
-  return error;
-}
-
-/** The primary result code node-sqlite3 would report for a litepool error. */
-function primaryCodeOf(error: LitepoolError): string {
-  // The driver refusing the parameters is what node-sqlite3 reports as SQLITE_RANGE.
-  if (error instanceof QueryError && /parameter|bind|named/i.test(error.message)) return 'RANGE';
-  // Waiting for a writer another connection holds is what node-sqlite3 reports as SQLITE_BUSY.
-  if (error instanceof AcquireTimeoutError || error instanceof QueueFullError) return 'BUSY';
-  if (error instanceof StatementTimeoutError || error instanceof AbortError) return 'INTERRUPT';
-  if (error instanceof PoolClosedError) return 'MISUSE';
-  if (error.code === 'ERR_READ_ONLY') return 'READONLY';
-  return error.code === 'ERR_INVALID_ARGUMENT' || error.code === 'ERR_TRANSACTION_CONTROL' ? 'MISUSE' : 'ERROR';
-}
-
-/** @internal litepool's errors in node-sqlite3's shape; SQLite's extended codes fold to their primary code. */
-export function toSqlite3Error(error: unknown): Sqlite3Error {
-  if (error instanceof Error && typeof (error as Partial<Sqlite3Error>).errno === 'number' && !(error instanceof LitepoolError)) {
-    return error as Sqlite3Error; // already in this shape
-  }
-  if (error instanceof SqliteError) {
-    return sqlite3Error(error.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1'), error.message, error);
-  }
-  if (error instanceof LitepoolError) return sqlite3Error(primaryCodeOf(error), error.message, error);
-  return sqlite3Error('ERROR', error instanceof Error ? error.message : String(error), error);
-}

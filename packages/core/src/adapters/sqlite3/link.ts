@@ -1,0 +1,389 @@
+/**
+ * What a node-sqlite3 `Database` is underneath: a session of a shared pool;
+ * the order its statements run in (serialize/parallelize, a read issued
+ * after a write sees it, a statement's own calls in order); its transaction,
+ * with SQLite's meaning of each BEGIN (through the pool's held
+ * transactions); its trace and profile events; interrupt and close. The
+ * `Database`, `Statement` and `Backup` classes reach it through the registry
+ * (link-registry.ts), so none of them imports another.
+ */
+import type { EventEmitter } from 'node:events';
+import { clock, TransactionState, type OpenTransaction, type Queryable, type QueryOptions, type Session } from '../../index.js';
+import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js';
+import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
+import { sqlite3Error, toSqlite3Error } from './error-shape.js';
+import { openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
+import { beginMode, piecesOf, planPieces, type Planned } from './transaction-plan.js';
+
+/** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
+export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
+
+/**
+ * One statement's work, given where it runs, the signal `interrupt()` fires,
+ * and `ran`, to call once SQLite is done and before the caller's callbacks
+ * (it emits `profile`).
+ */
+export type Operation = (target: Target, options: QueryOptions, ran: () => void) => Promise<void>;
+
+/** How a statement is ordered: a read waits for earlier writes; `compile` only checks it compiles (no events). */
+export type Kind = 'read' | 'write' | 'compile';
+
+/** The answers of transaction control, as SQLite gives them: no rows, nothing changed. */
+const CONTROL_TARGET: Target = {
+  run: () => Promise.resolve({ changes: 0, lastInsertRowid: 0 }),
+  get: () => Promise.resolve(undefined),
+  all: () => Promise.resolve([]),
+  exec: () => Promise.resolve(),
+  iterate: async function* () {},
+};
+
+/** The node-sqlite3 face of a database a link belongs to. */
+export interface LinkOwner extends EventEmitter {
+  readonly filename: string;
+  readonly mode: number;
+}
+
+/** Options of a link: the pool's (shared by every `Database` on the file with the same options), and how BEGIN is taken. */
+export interface LinkOptions extends SharedOptions {
+  /** `sqlite` (default): each BEGIN as SQLite means it; `immediate`: every BEGIN takes the writer at once. */
+  readonly transactions?: 'sqlite' | 'immediate';
+}
+
+/** The internals of one node-sqlite3 `Database`. */
+export class Link {
+  /** Whether `open` has been emitted and `close` not yet begun. */
+  open = false;
+  readonly #owner: LinkOwner;
+  readonly #options: LinkOptions;
+  readonly #ready: Promise<Session>;
+  #reference: PoolReference | undefined;
+  #session: Session | undefined;
+  #serialized = false;
+  /** Work that later work must wait for: serialized statements and transactions. */
+  #barrier: Promise<unknown>;
+  /** Writes in flight outside a transaction: reads issued after them wait, so a caller reads its own writes. */
+  readonly #writes = new Set<Promise<unknown>>();
+  /** All work in flight (close and wait wait for it). */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Statements queued whose callbacks have not been called yet. */
+  readonly #unanswered = new Set<object>();
+  readonly #state = new TransactionState();
+  #tx: Promise<OpenTransaction | undefined> | undefined;
+  #closing: Promise<void> | undefined;
+  /** Closing has begun: the work queued before close() has finished, or there was none. */
+  #closeStarted = false;
+  #interrupt = new AbortController();
+  /** Statements prepared and not finalized, and backups not finished: close() refuses while there are any. */
+  readonly #open = new Set<object>();
+  readonly #events = { trace: false, profile: false };
+
+  constructor(owner: LinkOwner, options: LinkOptions, opened: AnyCallback | undefined) {
+    this.#owner = owner;
+    this.#options = options;
+    // Opens after this turn, as node-sqlite3 does: listeners and configure() calls made right after the constructor apply.
+    this.#ready = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(() => this.#openSession());
+    this.#ready.then(
+      () => {
+        this.open = true;
+        invoke(opened, owner, null);
+        owner.emit('open');
+      },
+      (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
+    );
+    this.#barrier = this.#ready.catch(() => {});
+  }
+
+  /** The session once open (rejects if opening failed). */
+  get ready(): Promise<Session> {
+    return this.#ready;
+  }
+
+  /** The pool behind the database once open. */
+  get pool(): PoolReference['pool'] | undefined {
+    return this.#reference?.pool;
+  }
+
+  /** Whether close() has completed. */
+  closed = false;
+
+  /** Whether close() was called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  get #readOnly(): boolean {
+    return (this.#owner.mode & OPEN_READONLY) !== 0 && (this.#owner.mode & OPEN_READWRITE) === 0;
+  }
+
+  async #openSession(): Promise<Session> {
+    const { transactions: _transactions, ...shared } = this.#options;
+    const flags = { create: (this.#owner.mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
+    this.#reference = await openShared(this.#owner.filename, shared, flags);
+    // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.
+    this.#session = this.#reference.pool.session({ pragmas: { foreign_keys: false }, doubleQuotedStrings: true });
+    return this.#session;
+  }
+
+  /** node-sqlite3's rule for an error: to the callback if there is one, else an `error` event (of `emitter`, else the database's). */
+  deliverError(callback: AnyCallback | undefined, self: unknown, error: Sqlite3Error, emitter: EventEmitter = this.#owner): void {
+    if (callback !== undefined) return invoke(callback, self, error);
+    const target = emitter !== this.#owner && emitter.listenerCount('error') === 0 ? this.#owner : emitter;
+    try {
+      target.emit('error', error);
+    } catch (thrown) {
+      rethrow(thrown); // no listener: an uncaught exception, as EventEmitter (and node-sqlite3) make it
+    }
+  }
+
+  /** Statements and backups keep the database from closing until they are finalized or finished. */
+  hold(thing: object): void {
+    this.#open.add(thing);
+  }
+
+  /** `thing` was finalized or finished. */
+  letGo(thing: object): void {
+    this.#open.delete(thing);
+  }
+
+  /** Turns trace or profile events on or off (node-sqlite3 follows `on`/`removeListener` calls, not the listener list). */
+  configureEvent(event: 'trace' | 'profile', on: boolean): void {
+    this.#events[event] = on;
+  }
+
+  /** Statements issued inside `callback` (or from now on) run one at a time, in order (`serialized`), or may run at once. */
+  setMode(serialized: boolean, callback: (() => void) | undefined): void {
+    const before = this.#serialized;
+    this.#serialized = serialized;
+    if (callback === undefined) return;
+    try {
+      callback();
+    } finally {
+      this.#serialized = before;
+    }
+  }
+
+  /**
+   * Queues one statement (or a script): after a serialized block or an open
+   * transaction, reads after earlier writes, after `after` (the statement's
+   * own earlier calls). Resolves when it has settled; its error goes to `onError`.
+   */
+  schedule(sql: string, kind: Kind, work: Operation, onError: (error: Sqlite3Error) => void, after?: Promise<unknown>): Promise<void> {
+    if (this.#closing !== undefined) {
+      const closed = sqlite3Error('MISUSE', 'Database is closed');
+      return Promise.resolve().then(() => onError(closed));
+    }
+    // Answered once SQLite is done, before its callbacks run: a close() they call finds nothing queued.
+    const ticket = {};
+    this.#unanswered.add(ticket);
+    const answered = (): boolean => this.#unanswered.delete(ticket);
+    const operation: Operation = (target, options, ran) =>
+      work(target, options, () => {
+        answered();
+        ran();
+      });
+    const wasOpen = this.#state.open;
+    const plan = planPieces(this.#state, piecesOf(sql));
+    let started: Promise<void>;
+    // Transaction control, or a statement of a transaction: in order, after whatever came before.
+    if (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined)) {
+      started = Promise.all([this.#barrier, after])
+        .then(() => this.#ready)
+        .then(() => this.#runPlan(sql, kind, plan, operation));
+      this.#barrier = started.catch(() => {});
+    } else {
+      const waits: unknown[] = [this.#barrier, after];
+      if (kind !== 'write' || this.#serialized) waits.push(...this.#writes);
+      if (this.#serialized) waits.push(...this.#inFlight);
+      started = Promise.all(waits)
+        .then(() => this.#ready)
+        .then((session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
+      if (this.#serialized) this.#barrier = started.catch(() => {});
+      else if (kind === 'write') {
+        const write = started.catch(() => {});
+        this.#writes.add(write);
+        void write.then(() => this.#writes.delete(write));
+      }
+    }
+    return this.#track(
+      started.catch((error: unknown) => {
+        answered();
+        onError(toSqlite3Error(error));
+      }),
+    ).finally(answered);
+  }
+
+  #track(work: Promise<void>): Promise<void> {
+    this.#inFlight.add(work);
+    void work.then(() => this.#inFlight.delete(work));
+    return work;
+  }
+
+  /**
+   * Runs planned pieces in order, inside the transaction where there is one;
+   * stops at the first error. A statement runs its own operation; a script's
+   * pieces run as scripts, then its operation completes it (on nothing).
+   */
+  async #runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
+    if (plan.length === 1) {
+      if (plan[0]!.error !== undefined) throw plan[0]!.error;
+      return this.#runPiece(sql, kind, plan[0]!, operation);
+    }
+    for (const piece of plan) {
+      if (piece.error !== undefined) throw piece.error;
+      await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(piece.sql, options));
+    }
+    await this.#run(undefined, operation, CONTROL_TARGET);
+  }
+
+  async #runPiece(sql: string, kind: Kind, piece: Planned, operation: Operation): Promise<void> {
+    const session = this.#session!;
+    switch (piece.control) {
+      case 'begin':
+      case 'savepoint-begin': {
+        const mode = this.#readOnly ? 'read' : this.#options.transactions === 'immediate' ? 'immediate' : beginMode(sql);
+        const begun = session.begin({ mode });
+        this.#tx = begun;
+        try {
+          await begun;
+        } catch (error) {
+          this.#tx = undefined;
+          this.#state.reset();
+          throw error;
+        }
+        // BEGIN is carried out by the pool; a SAVEPOINT that began the transaction runs inside it.
+        return piece.control === 'begin' ? this.#run(sql, operation, CONTROL_TARGET) : this.#inTransaction(sql, kind, operation);
+      }
+      case 'commit':
+      case 'rollback':
+      case 'release-commit': {
+        const tx = await this.#tx;
+        this.#tx = undefined;
+        if (piece.control === 'rollback') await tx?.rollback();
+        else await tx?.commit();
+        return this.#run(sql, operation, CONTROL_TARGET);
+      }
+      default:
+        return this.#tx === undefined
+          ? this.#run(kind === 'compile' ? undefined : sql, operation, session)
+          : this.#inTransaction(sql, kind, operation);
+    }
+  }
+
+  /**
+   * A statement inside the transaction; if SQLite ended the transaction
+   * meanwhile, its connection goes back. After SQLITE_BUSY_SNAPSHOT the
+   * transaction stays open, as in SQLite, until the caller's ROLLBACK.
+   */
+  async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
+    const tx = (await this.#tx)!;
+    let snapshotLost = false;
+    try {
+      await this.#run(kind === 'compile' ? undefined : sql, operation, tx);
+    } catch (error) {
+      snapshotLost = (error as { code?: unknown }).code === 'SQLITE_BUSY_SNAPSHOT';
+      throw error;
+    } finally {
+      if (!tx.active && !snapshotLost && this.#tx !== undefined) {
+        this.#tx = undefined;
+        this.#state.reset();
+        await tx.rollback();
+      }
+    }
+  }
+
+  /** Runs `operation` on `target`, with `trace` and `profile` events around it (none for checking a statement compiles: `sql` undefined). */
+  async #run(sql: string | undefined, operation: Operation, target: Target): Promise<void> {
+    const options = { signal: this.#interrupt.signal };
+    if (sql === undefined) return operation(target, options, () => {});
+    if (this.#events.trace) this.#emit('trace', sql);
+    const started = clock.now();
+    let profiled = false;
+    const ran = (): void => {
+      if (profiled) return;
+      profiled = true;
+      if (this.#events.profile) this.#emit('profile', sql, Math.round(clock.now() - started));
+    };
+    await operation(target, options, ran);
+    ran();
+  }
+
+  /** An event whose listener's exception is the app's (as from node-sqlite3's native callbacks), not the statement's. */
+  #emit(event: string, ...args: unknown[]): void {
+    try {
+      this.#owner.emit(event, ...args);
+    } catch (error) {
+      rethrow(error);
+    }
+  }
+
+  /** Interrupts the statements running or queued now: they fail with SQLITE_INTERRUPT. Throws before open, once closing has begun, after close. */
+  interrupt(): void {
+    if (this.#closeStarted) throw new Error(this.open ? 'Database is closing' : 'Database is not open');
+    if (!this.open) throw new Error('Database is not open');
+    const current = this.#interrupt;
+    this.#interrupt = new AbortController();
+    current.abort(sqlite3Error('INTERRUPT', 'interrupted'));
+  }
+
+  /** Runs `callback` when the statements queued so far have finished. */
+  wait(callback: AnyCallback | undefined): void {
+    const done = bindCallback(callback);
+    void this.#drained().then(() => invoke(done, this.#owner, null));
+  }
+
+  /** Work that close() and wait() wait for besides statements: a statement's finalize, a backup's finish. */
+  pending(work: Promise<unknown>): void {
+    void this.#track(work.then(() => undefined));
+  }
+
+  #drained(): Promise<unknown> {
+    return Promise.all([this.#barrier, ...this.#inFlight]);
+  }
+
+  /**
+   * Closes once the work queued before it has finished (statements issued
+   * after it fail with SQLITE_MISUSE), rolling back a transaction left open;
+   * the pool closes with the last `Database` on it. `callback(err)`, then
+   * `close`. As in node-sqlite3, it fails with SQLITE_BUSY (and the database
+   * stays open) if statements are still not finalized or backups not
+   * finished when it comes to close.
+   */
+  close(callback: AnyCallback | undefined): void {
+    const done = bindCallback(callback);
+    if (this.#closing !== undefined) {
+      const error = sqlite3Error('MISUSE', 'Database is closed');
+      clock.queueMicrotask(() => this.deliverError(done, this.#owner, error));
+      return;
+    }
+    // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
+    if (this.#unanswered.size === 0) this.#closeStarted = true;
+    const closing = this.#drained().then(() => {
+      this.#closeStarted = true;
+      if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
+      return this.#shutdown();
+    });
+    this.#closing = closing;
+    closing.then(
+      () => {
+        this.open = false;
+        this.closed = true;
+        invoke(done, this.#owner, null);
+        this.#owner.emit('close');
+      },
+      (error: unknown) => {
+        this.#closing = undefined;
+        this.#closeStarted = false;
+        this.deliverError(done, this.#owner, toSqlite3Error(error));
+      },
+    );
+  }
+
+  async #shutdown(): Promise<void> {
+    const tx = await this.#tx?.catch(() => undefined);
+    this.#tx = undefined;
+    this.#state.reset();
+    await tx?.rollback();
+    await this.#session?.close();
+    await this.#reference?.release();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The SQL a node-sqlite3 statement runs: its first statement only, with the
+ * PRAGMAs the strategy owns answered with the mode in force.
+ */
+import { statements } from '../../index.js';
+
+/** PRAGMAs the strategy owns. */
+const STRATEGY_PRAGMA = /^\s*PRAGMA\s+(?:(\w+)\s*\.\s*)?(journal_mode|locking_mode)\s*(?:=|\()/i;
+
+/**
+ * `PRAGMA journal_mode = …` (or `locking_mode`) as its query: the strategy
+ * owns the mode, so setting it answers with the mode in force, as SQLite does
+ * when it cannot change it.
+ */
+export function withStrategyPragmas(sql: string): string {
+  const found = STRATEGY_PRAGMA.exec(sql);
+  return found === null ? sql : `PRAGMA ${found[1] === undefined ? '' : `${found[1]}.`}${found[2]!}`;
+}
+
+/** What {@link textToRun} made of each SQL text (the drop-in makes a Statement per `db.get(sql)`). */
+const texts = new Map<string, string>();
+
+/**
+ * The SQL a statement runs: its first statement (node-sqlite3 prepares only
+ * that), with the strategy's PRAGMAs answered as they are; an empty statement
+ * compiles and does nothing in node-sqlite3, and a query of no rows does the
+ * same here. Memoized per text.
+ */
+export function textToRun(sql: string): string {
+  let text = texts.get(sql);
+  if (text === undefined) {
+    text = withStrategyPragmas(statements(sql)[0]?.text ?? 'SELECT 1 WHERE 0');
+    // Bounded: an app that builds SQL text dynamically must not grow this forever.
+    if (texts.size >= 10_000) texts.clear();
+    texts.set(sql, text);
+  }
+  return text;
+}

@@ -1,0 +1,70 @@
+/**
+ * How a `Database`'s SQL moves its transaction, planned when the SQL is
+ * issued (node-sqlite3 queues calls, so the transaction state moves in issue
+ * order, before anything runs): a script cut into its transaction-control
+ * statements and the rest, each piece's control, and the errors SQLite would
+ * give (`COMMIT` with no transaction, `BEGIN` inside one).
+ */
+import { statements, summarize, type TransactionState } from '../../index.js';
+import type { Sqlite3Error } from './constants.js';
+import { sqlite3Error } from './error-shape.js';
+
+/** Transaction control the link carries out itself rather than send. */
+export type Control = 'begin' | 'commit' | 'rollback' | 'savepoint-begin' | 'release-commit';
+
+/** A statement of a script, as planned when issued. */
+export interface Planned {
+  readonly sql: string;
+  readonly control: Control | undefined;
+  /** A transaction is open after it. */
+  readonly open: boolean;
+  /** Its error, known when issued. */
+  readonly error: Sqlite3Error | undefined;
+}
+
+const BEGIN_MODE = /^\s*BEGIN\s+(DEFERRED|IMMEDIATE|EXCLUSIVE)\b/i;
+
+/** A script's statements: each transaction-control statement alone, the others together. */
+export function piecesOf(sql: string): string[] {
+  const { transaction, savepoint } = summarize(sql);
+  if (transaction === undefined && savepoint === undefined) return [sql];
+  const pieces: string[] = [];
+  let plain: string[] = [];
+  for (const statement of statements(sql)) {
+    const control = summarize(statement.text);
+    if (control.transaction === undefined && control.savepoint === undefined) {
+      plain.push(statement.text);
+      continue;
+    }
+    if (plain.length > 0) pieces.push(plain.join(';\n'));
+    plain = [];
+    pieces.push(statement.text);
+  }
+  if (plain.length > 0) pieces.push(plain.join(';\n'));
+  return pieces;
+}
+
+/** Plans `pieces` against `state`, moving it as SQLite would when they run. */
+export function planPieces(state: TransactionState, pieces: readonly string[]): Planned[] {
+  return pieces.map((sql) => {
+    const open = state.open;
+    const { transaction, savepoint } = summarize(sql);
+    const step = state.apply(sql);
+    const planned = (control: Control | undefined, error?: Sqlite3Error): Planned => ({ sql, control, open: step.isOpen, error });
+    if (step.endsNothing !== undefined)
+      return planned(undefined, sqlite3Error('ERROR', `cannot ${step.endsNothing} - no transaction is active`));
+    if (transaction?.startsWith('BEGIN') === true) {
+      return open ? planned(undefined, sqlite3Error('ERROR', 'cannot start a transaction within a transaction')) : planned('begin');
+    }
+    if (transaction !== undefined) return planned(transaction.startsWith('ROLLBACK') ? 'rollback' : 'commit');
+    if (savepoint?.startsWith('SAVEPOINT') === true && !open) return planned('savepoint-begin');
+    if (savepoint?.startsWith('RELEASE') === true && open && !step.isOpen) return planned('release-commit');
+    return planned(undefined);
+  });
+}
+
+/** The pool's mode for a BEGIN: DEFERRED (SQLite's default) or IMMEDIATE (EXCLUSIVE is the same in WAL). */
+export function beginMode(sql: string): 'deferred' | 'immediate' {
+  const mode = BEGIN_MODE.exec(sql)?.[1]?.toUpperCase();
+  return mode === 'IMMEDIATE' || mode === 'EXCLUSIVE' ? 'immediate' : 'deferred';
+}

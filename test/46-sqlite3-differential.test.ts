@@ -1,0 +1,78 @@
+/**
+ * The drop-in against the real node-sqlite3, script for script: each scenario
+ * of fixtures/sqlite3-scenarios.mjs (one per item of issue 20) runs in a
+ * child process once with `sqlite3` and once with `@litepool/core/sqlite3`,
+ * and the two traces must be equal. An error message of the drop-in may add
+ * litepool's reason after SQLite's words (`database is locked: the backup
+ * destination … is held by another connection`); everything else is compared
+ * exactly, so a divergence shows as a diff.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const script = join(import.meta.dirname, 'fixtures', 'sqlite3-scenarios.mjs');
+
+const SCENARIOS = [
+  'stmt-get-rebind',
+  'pragma-after-schema-change',
+  'backup-locked-destination',
+  'deferred-begin-reads-beside-a-writer',
+  'deferred-begin-writer-and-reader',
+  'begin-immediate-queues',
+  'fake-timers',
+  'memory-and-uris',
+  'wal-checkpoint',
+  'cached',
+  'interrupt',
+  'errors',
+  'verbose',
+  'binding',
+  'trace-listeners',
+  'backup-steps-and-read-only',
+];
+
+/** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */
+async function traceOf(which: 'real' | 'litepool', scenario: string): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), `litepool-differential-${which}-`));
+  try {
+    const { stdout } = await run(process.execPath, [script, which, scenario, dir], { timeout: 60_000, encoding: 'utf8' });
+    return JSON.parse(stdout) as unknown;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The drop-in's trace with each error message cut back to the real one where it only adds `: reason` to it. */
+function alignMessages(real: unknown, dropIn: unknown): unknown {
+  if (Array.isArray(real) && Array.isArray(dropIn)) return dropIn.map((value, i) => alignMessages(real[i], value));
+  if (isRecord(real) && isRecord(dropIn)) {
+    const aligned: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(dropIn)) {
+      const expected = real[key];
+      aligned[key] =
+        key === 'message' && typeof value === 'string' && typeof expected === 'string' && value.startsWith(`${expected}: `)
+          ? expected
+          : alignMessages(expected, value);
+    }
+    return aligned;
+  }
+  return dropIn;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+for (const scenario of SCENARIOS) {
+  test(`node-sqlite3 and the drop-in leave the same trace: ${scenario}`, async () => {
+    const [real, dropIn] = await Promise.all([traceOf('real', scenario), traceOf('litepool', scenario)]);
+    assert.ok(Array.isArray(real) && real.length > 0, 'the scenario recorded something');
+    assert.deepEqual(alignMessages(real, dropIn), real);
+  });
+}

@@ -144,4 +144,41 @@ describe('sqlite (promise wrapper) compatible API', () => {
     mkdirSync(join(empty, 'sub'));
     await assert.rejects(db.migrate({ migrationsPath: empty }), /no migration files/);
   });
+
+  test("the driver option is honoured (a subclass of litepool's Database, a module from withDefaults); anything else is refused", async (t) => {
+    const opened: string[] = [];
+    class Recording extends sqlite3.Database {
+      constructor(...args: ConstructorParameters<typeof sqlite3.Database>) {
+        super(...args);
+        opened.push(args[0]);
+      }
+    }
+    const filename = tempDb(t);
+    const db = await open({ filename, driver: Recording });
+    t.after(() => db.close().catch(() => {}));
+    assert.deepEqual(opened, [filename]);
+    assert.ok(db.getDatabaseInstance() instanceof Recording);
+    const immediate = await open({ filename, driver: sqlite3.withDefaults({ transactions: 'immediate' }).Database });
+    t.after(() => immediate.close().catch(() => {}));
+    assert.deepEqual(await immediate.get('SELECT 1 AS one'), { one: 1 });
+    assert.throws(() => new Database({ filename, driver: 'sqlite3' as never }), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  test('open() after close() opens again; Statement#each with more values than placeholders rejects with SQLITE_RANGE', async (t) => {
+    const db = new Database({ filename: tempDb(t) });
+    await db.open();
+    await db.exec('CREATE TABLE t (v); INSERT INTO t VALUES (1), (2)');
+    await db.close();
+    await db.open();
+    t.after(() => db.close().catch(() => {}));
+    assert.deepEqual(await db.all('SELECT v FROM t'), [{ v: 1 }, { v: 2 }]);
+    const stmt = await db.prepare('SELECT v FROM t WHERE v = ?');
+    const rows: unknown[] = [];
+    const collect = (_err: unknown, row: unknown): void => void rows.push(row);
+    await assert.rejects(stmt.each(1, 2, collect), { code: 'SQLITE_RANGE' });
+    assert.deepEqual(rows, []);
+    assert.equal(await stmt.each(2, collect), 1);
+    assert.deepEqual(rows, [{ v: 2 }]);
+    await stmt.finalize();
+  });
 });

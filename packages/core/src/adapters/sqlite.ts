@@ -6,8 +6,6 @@
  *
  * @module @litepool/core/sqlite
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { ArgumentError, type Pool, type Row } from '../index.js';
 import {
   Database as Sqlite3Database,
@@ -16,6 +14,9 @@ import {
   type Sqlite3Error,
   type Statement as Sqlite3Statement,
 } from './sqlite3.js';
+import { applyMigrations, type MigrationParams } from './sqlite-migrations.js';
+
+export type { MigrationData, MigrationParams } from './sqlite-migrations.js';
 
 /** Options of {@link open}. */
 export interface OpenOptions extends Omit<DatabaseOptions, 'mode'> {
@@ -23,9 +24,21 @@ export interface OpenOptions extends Omit<DatabaseOptions, 'mode'> {
   filename: string;
   /** node-sqlite3 open flags. */
   mode?: number;
-  /** Accepted for compatibility and ignored: the driver is always litepool's. */
-  driver?: unknown;
+  /**
+   * The node-sqlite3 `Database` class to open with, as in `sqlite`: litepool's
+   * (`require('@litepool/core/sqlite3').Database`, the default), a subclass
+   * of it, or a class with the same constructor and callbacks (the
+   * `verbose()` or `cached` one). Anything that is not a constructor is
+   * refused with an ArgumentError.
+   */
+  driver?: Sqlite3DatabaseClass;
 }
+
+/** A node-sqlite3 `Database` class: `new driver(filename, mode?, callback)`. */
+export type Sqlite3DatabaseClass = new (
+  filename: string,
+  ...rest: [mode: number, callback: (err: Sqlite3Error | null) => void] | [callback: (err: Sqlite3Error | null) => void]
+) => Sqlite3Database;
 
 /** What `run` resolves to. */
 export interface RunResult {
@@ -35,30 +48,6 @@ export interface RunResult {
   lastID: number;
   /** Rows changed. */
   changes: number;
-}
-
-/** One migration, from a file `NNN.name.sql` or given inline. */
-export interface MigrationData {
-  /** Its number: the order migrations apply in. */
-  id: number;
-  /** Its name. */
-  name: string;
-  /** The SQL that applies it (the part after `-- Up`). */
-  up: string;
-  /** The SQL that undoes it (the part after `-- Down`). */
-  down: string;
-}
-
-/** Options of {@link Database.migrate}. */
-export interface MigrationParams {
-  /** Undo the last applied migration and apply it again. Default: false. */
-  force?: boolean;
-  /** The table that records applied migrations. Default: `migrations`. */
-  table?: string;
-  /** Where the `NNN.name.sql` files are. Default: `./migrations`. */
-  migrationsPath?: string;
-  /** Migrations given directly instead of read from files. */
-  migrations?: readonly MigrationData[];
 }
 
 /** The row callback of `each`. */
@@ -190,16 +179,23 @@ export class Database {
     return this.#db;
   }
 
-  /** Opens it with the options it was made with; resolves once the pool's first connection answered. */
+  /** Opens it with the options it was made with (again after {@link close}); resolves once the pool's first connection answered. */
   open(): Promise<void> {
     if (this.#db !== undefined) return Promise.resolve();
-    const { filename, driver: _driver, ...rest } = this.config!;
+    const { filename, driver, mode, ...rest } = this.config!;
     return new Promise((resolvePromise, reject) => {
-      const db: Sqlite3Database = new Sqlite3Database(filename, rest, (err) => {
+      const opened = (err: Sqlite3Error | null): void => {
         if (err !== null) return reject(err);
         this.#db = db;
         resolvePromise();
-      });
+      };
+      // litepool's own class takes its pool options too; another driver gets node-sqlite3's arguments.
+      const db: Sqlite3Database =
+        driver === undefined || driver === Sqlite3Database
+          ? new Sqlite3Database(filename, mode === undefined ? rest : { ...rest, mode }, opened)
+          : mode === undefined
+            ? new driver(filename, opened)
+            : new driver(filename, mode, opened);
     });
   }
 
@@ -298,77 +294,36 @@ export class Database {
    * transaction; undoes recorded ones whose file is gone, and with `force` the
    * last one, first. Files: `NNN.name.sql` with `-- Up` and `-- Down` parts.
    */
-  async migrate(config: MigrationParams = {}): Promise<void> {
-    const table = config.table ?? 'migrations';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table))
-      throw new ArgumentError(`migrate: table must be a plain identifier, got ${JSON.stringify(table)}`);
-    const migrations = [...(config.migrations ?? (await readMigrations(config.migrationsPath ?? './migrations')))].sort(
-      (a, b) => a.id - b.id,
-    );
-    await this.run(
-      `CREATE TABLE IF NOT EXISTS "${table}" (id INTEGER PRIMARY KEY, name TEXT NOT NULL, up TEXT NOT NULL, down TEXT NOT NULL)`,
-    );
-    const applied = await this.all<MigrationData[]>(`SELECT id, name, up, down FROM "${table}" ORDER BY id ASC`);
-    const last = migrations.at(-1);
-    for (const migration of [...applied].reverse()) {
-      const gone = !migrations.some((m) => m.id === migration.id);
-      if (!gone && !(config.force === true && migration.id === last?.id)) continue;
-      await this.#inTransaction(async () => {
-        await this.exec(migration.down);
-        await this.run(`DELETE FROM "${table}" WHERE id = ?`, migration.id);
-      });
-    }
-    const done = new Set((await this.all<{ id: number }[]>(`SELECT id FROM "${table}"`)).map((r) => r.id));
-    for (const migration of migrations) {
-      if (done.has(migration.id)) continue;
-      await this.#inTransaction(async () => {
-        await this.exec(migration.up);
-        await this.run(
-          `INSERT INTO "${table}" (id, name, up, down) VALUES (?, ?, ?, ?)`,
-          migration.id,
-          migration.name,
-          migration.up,
-          migration.down,
-        );
-      });
-    }
+  migrate(config: MigrationParams = {}): Promise<void> {
+    return applyMigrations(this, config);
   }
 
-  /** Runs `work` between BEGIN and COMMIT (through the node-sqlite3 layer, which holds the writer); ROLLBACK on a throw. */
-  async #inTransaction(work: () => Promise<void>): Promise<void> {
-    await this.exec('BEGIN');
-    try {
-      await work();
-      await this.exec('COMMIT');
-    } catch (error) {
-      await this.exec('ROLLBACK').catch(() => {});
-      throw error;
-    }
-  }
-
-  /** Waits for queued statements and closes the pool. */
+  /** Waits for queued statements and closes the pool; {@link open} opens it again. */
   close(): Promise<void> {
-    return new Promise((resolve, reject) => this.db.close((err) => (err === null ? resolve() : reject(err))));
+    // Closed already: the closed database answers, as node-sqlite3 does (SQLITE_MISUSE).
+    const db = this.#db ?? this.#closed ?? this.db;
+    return new Promise((resolve, reject) =>
+      db.close((err) => {
+        if (err !== null) return reject(err);
+        if (this.config !== undefined) {
+          this.#closed = db;
+          this.#db = undefined;
+        }
+        resolve();
+      }),
+    );
   }
-}
 
-/** Reads `NNN<separator>name.sql` files (`001.initial.sql`, `001-initial.sql`) and splits each at `-- Up` / `-- Down`. */
-async function readMigrations(path: string): Promise<MigrationData[]> {
-  const dir = resolve(path);
-  const files = (await readdir(dir)).map((file) => /^(\d+).(.*?)\.sql$/.exec(file)).filter((m) => m !== null);
-  if (files.length === 0) throw new ArgumentError(`migrate: no migration files (NNN-name.sql) found in ${dir}`);
-  return Promise.all(
-    files.map(async ([file, id, name]) => {
-      const text = (await readFile(join(dir, file), 'utf8')).replace(/\r\n/g, '\n');
-      const [up = '', down = ''] = text.split(/^--\s+?down\b/im);
-      return { id: Number(id), name: name!, up: up.replace(/^-- .*?$/gm, '').trim(), down: down.trim() };
-    }),
-  );
+  #closed: Sqlite3Database | undefined;
 }
 
 function checkOpenOptions(options: OpenOptions): void {
   if (typeof options !== 'object' || options === null || typeof options.filename !== 'string') {
     throw new ArgumentError('open({ filename }) needs a filename string');
+  }
+  const driver: unknown = options.driver;
+  if (driver !== undefined && (typeof driver !== 'function' || driver.prototype === undefined)) {
+    throw new ArgumentError(`open({ driver }): a node-sqlite3 Database class is expected, got ${typeof driver}`);
   }
 }
 

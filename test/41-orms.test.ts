@@ -7,12 +7,17 @@
  * recorded by scripts/orm-table.ts (they lose updates, fail or hang: that is
  * the point, so they are measured there, not asserted here).
  */
+import FakeTimers from '@sinonjs/fake-timers';
+import litepoolSqlite3 from '@litepool/core/sqlite3';
+import knexFactory from 'knex';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { DataTypes, Sequelize } from 'sequelize';
 import { describe, test } from 'node:test';
 import {
   drizzleScenario,
   knexScenario,
+  litepoolKnexClient,
   sequelizeScenario,
   typeormScenario,
   type Outcome,
@@ -59,5 +64,62 @@ describe('ORMs on litepool (32 callers x 20 read-modify-write transactions each)
     const failures: string[] = [];
     const outcome = await drizzleScenario({ filename: join(tempDir(t), 'app.db'), driver: 'litepool', check: checks(failures) });
     assertExact(outcome, failures);
+  });
+});
+
+describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout: 120_000 }, () => {
+  test('Knex, pool.max 2: a deferred transaction on one connection awaits writes on the other, and ends as SQLite ends it', async (t) => {
+    const knex = knexFactory({
+      client: litepoolKnexClient(),
+      connection: { filename: join(tempDir(t), 'two.db') },
+      useNullAsDefault: true,
+      pool: { min: 0, max: 2 },
+    });
+    t.after(() => knex.destroy());
+    await knex.schema.createTable('a', (table) => table.integer('v'));
+    await knex.schema.createTable('b', (table) => table.integer('v'));
+    // A deferred transaction takes no lock before its first write: the other connection writes meanwhile (the real
+    // driver in WAL does the same); the transaction's own write then finds its snapshot overtaken: SQLITE_BUSY.
+    const outcome = await knex
+      .transaction(async (trx) => {
+        assert.deepEqual(await trx('a').count({ n: '*' }), [{ n: 0 }]);
+        await knex('b').insert({ v: 1 }); // the second connection, outside the transaction
+        assert.deepEqual(await knex('b').count({ n: '*' }), [{ n: 1 }]);
+        await trx('a').insert({ v: 2 });
+      })
+      .then(
+        () => 'committed',
+        (error: { code?: string }) => error.code,
+      );
+    assert.equal(outcome, 'SQLITE_BUSY');
+    assert.deepEqual(await knex('a').count({ n: '*' }), [{ n: 0 }], 'the failed transaction left nothing');
+    // Reads outside a deferred transaction that has not written yet go on too, and a transaction nobody overtook commits.
+    await knex.transaction(async (trx) => {
+      await trx('a').count({ n: '*' });
+      await knex('b').count({ n: '*' });
+      await trx('a').insert({ v: 3 });
+    });
+    assert.deepEqual(await knex('a').select('v'), [{ v: 3 }]);
+  });
+
+  test('Sequelize with fake timers installed (as its model tests do): open, sync, queries and close all answer', async (t) => {
+    const clock = FakeTimers.install();
+    t.after(() => clock.uninstall());
+    const sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: join(tempDir(t), 'fake.db'),
+      logging: false,
+      dialectModule: litepoolSqlite3,
+    });
+    const Item = sequelize.define('Item', { name: DataTypes.STRING });
+    await sequelize.sync();
+    await Item.create({ name: 'under fake timers' });
+    assert.equal(await Item.count(), 1);
+    await sequelize.transaction(async (transaction) => {
+      await Item.create({ name: 'in a transaction' }, { transaction });
+    });
+    assert.equal(await Item.count(), 2);
+    await sequelize.close();
+    assert.equal(clock.now, 0, 'the fake clock never moved: nothing waited on it');
   });
 });

@@ -24,15 +24,15 @@ export type { DatabaseOptions, Listener } from './database.js';
 export type { RunContext } from './statement.js';
 export * from './constants.js';
 
-/** A node-sqlite3 `Database` backed by a shared litepool pool (see {@link DatabaseClass}). */
+/** A node-sqlite3 `Database` backed by a shared litepool pool. */
 export const Database = newOnly(DatabaseClass);
 /** A node-sqlite3 `Database`. */
 export type Database = DatabaseClass;
-/** A prepared statement (see {@link StatementClass}). */
+/** A prepared statement. */
 export const Statement = newOnly(StatementClass);
 /** A prepared statement. */
 export type Statement = StatementClass;
-/** A backup made by `Database#backup` (see {@link BackupClass}). */
+/** A backup made by `Database#backup`. */
 export const Backup = newOnly(BackupClass);
 /** A backup made by `Database#backup`. */
 export type Backup = BackupClass;

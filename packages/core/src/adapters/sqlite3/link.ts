@@ -169,7 +169,8 @@ export class Link {
    */
   schedule(sql: string, kind: Kind, work: Operation, onError: (error: Sqlite3Error) => void, after?: Promise<unknown>): Promise<void> {
     if (this.#closing !== undefined) {
-      const closed = sqlite3Error('MISUSE', 'Database is closed');
+      // node-sqlite3's words: queued behind a close still to run, or issued after it ran.
+      const closed = sqlite3Error('MISUSE', this.closed ? 'Database is closed' : 'Database handle is closed');
       return Promise.resolve().then(() => onError(closed));
     }
     // Answered once SQLite is done, before its callbacks run: a close() they call finds nothing queued.

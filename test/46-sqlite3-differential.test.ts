@@ -76,3 +76,26 @@ for (const scenario of SCENARIOS) {
     assert.deepEqual(alignMessages(real, dropIn), real);
   });
 }
+
+/** The `sqlite` wrapper script's trace for one of its three setups (see fixtures/sqlite-wrapper-scenario.mjs). */
+async function wrapperTrace(which: 'real' | 'sqlite-on-litepool' | 'litepool'): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), `litepool-wrapper-${which}-`));
+  try {
+    const wrapper = join(import.meta.dirname, 'fixtures', 'sqlite-wrapper-scenario.mjs');
+    const { stdout } = await run(process.execPath, [wrapper, which, dir], { timeout: 60_000, encoding: 'utf8' });
+    return JSON.parse(stdout) as unknown;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the `sqlite` wrapper: the real package on litepool’s sqlite3, and @litepool/core/sqlite, leave the trace the real package leaves on the real sqlite3', async () => {
+  const [real, onLitepool, litepool] = await Promise.all([
+    wrapperTrace('real'),
+    wrapperTrace('sqlite-on-litepool'),
+    wrapperTrace('litepool'),
+  ]);
+  assert.ok(Array.isArray(real) && real.length > 10, 'the scenario recorded something');
+  assert.deepEqual(alignMessages(real, onLitepool), real, 'the sqlite package with driver: litepool’s Database');
+  assert.deepEqual(alignMessages(real, litepool), real, '@litepool/core/sqlite');
+});

@@ -173,10 +173,11 @@ export class Database {
     }
   }
 
-  /** The node-sqlite3 layer's database this one wraps (throws before {@link open}). */
+  /** The node-sqlite3 layer's database this one wraps (throws before {@link open}; after {@link close}, the closed one, which fails every call with SQLITE_MISUSE as in `sqlite`). */
   get db(): Sqlite3Database {
-    if (this.#db === undefined) throw new ArgumentError('The database is not open: call open() first');
-    return this.#db;
+    const db = this.#db ?? this.#closed;
+    if (db === undefined) throw new ArgumentError('The database is not open: call open() first');
+    return db;
   }
 
   /** Opens it with the options it was made with (again after {@link close}); resolves once the pool's first connection answered. */
@@ -300,8 +301,7 @@ export class Database {
 
   /** Waits for queued statements and closes the pool; {@link open} opens it again. */
   close(): Promise<void> {
-    // Closed already: the closed database answers, as node-sqlite3 does (SQLITE_MISUSE).
-    const db = this.#db ?? this.#closed ?? this.db;
+    const db = this.db; // closed already: the closed database answers SQLITE_MISUSE, as in node-sqlite3
     return new Promise((resolve, reject) =>
       db.close((err) => {
         if (err !== null) return reject(err);

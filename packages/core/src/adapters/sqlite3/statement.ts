@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { clock, type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
-import type { Sqlite3Error } from './constants.js';
+import { RANGE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link, Operation, Target } from './link.js';
 import { linkOf } from './link-registry.js';
@@ -356,9 +356,15 @@ export class Statement extends EventEmitter implements RunContext {
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
+    // node-sqlite3's routing: a compile error of a one-shot each goes to `complete` alone; a binding error
+    // (SQLITE_RANGE) to the row callback, then `complete` with no error and no rows; any other to the row callback.
     const onError = (error: Sqlite3Error): void => {
-      const beforeRows = count === 0 && complete !== undefined && (this.#oneShot || error.errno === 25); /* SQLITE_RANGE */
-      this.#link.deliverError(beforeRows ? complete : onRow, this, error, this);
+      if (count === 0 && complete !== undefined && this.#oneShot && error.errno !== RANGE) {
+        this.#link.deliverError(complete, this, error, this);
+        return;
+      }
+      this.#link.deliverError(onRow, this, error, this);
+      if (error.errno === RANGE) invoke(complete, this, null, 0);
     };
     return this.#call(
       'read',

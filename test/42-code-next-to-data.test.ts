@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, test, type TestContext } from 'node:test';
+import { within } from './helpers/pool.js';
 import { tempDb } from './helpers/temp.js';
 
 const fixture = (name: string): URL => pathToFileURL(join(import.meta.dirname, 'fixtures', 'db-code', name));
@@ -234,5 +235,33 @@ describe('procedure results that do not travel as plain values', () => {
     }
     assert.deepEqual(await p.get('SELECT n FROM counters'), { n: 20 });
     assert.equal(p.stats().crashes, 0);
+  });
+});
+
+describe('procedures stuck in JavaScript (no interrupt reaches them)', () => {
+  for (const [name, role] of [
+    ['spin', 'the writer'],
+    ['spinRead', 'a reader'],
+  ] as const) {
+    test(`${role}: the call fails with ERR_STATEMENT_TIMEOUT, its write is not there, the thread is replaced, writes go on, close() settles`, async (t) => {
+      const p = pool(t, { procedures: fixture('procedures.mjs'), statementTimeoutMs: 300, closeTimeoutMs: 1_000 });
+      await p.exec('CREATE TABLE t (v)');
+      // The write procedure inserted a row before it got stuck, inside its transaction: never committed.
+      await assert.rejects(within(30_000, p.call(name), `${name} settles`), { code: 'ERR_STATEMENT_TIMEOUT' });
+      await within(30_000, p.run('INSERT INTO t VALUES (1)'), 'a write after the stuck call');
+      assert.deepEqual(await p.all('SELECT v FROM t'), [{ v: 1 }]);
+      await within(30_000, p.close(), 'close() after a stuck call');
+      assert.equal(p.stats().state, 'closed');
+    });
+  }
+
+  test('destroy() while a procedure spins: it settles, the call rejects, the process can exit', async (t) => {
+    const p = pool(t, { procedures: fixture('procedures.mjs'), statementTimeoutMs: 0 });
+    await p.exec('CREATE TABLE t (v)');
+    const spinning = p.call('spin');
+    spinning.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await within(30_000, p.destroy(), 'destroy() with a spinning procedure');
+    await assert.rejects(spinning, { code: 'ERR_POOL_CLOSED' });
   });
 });

@@ -20,8 +20,14 @@ export interface Watched {
   active(): boolean;
   /** The request running now, and for how long (ms), if any. */
   running(): { readonly seq: number; readonly flight: Flight; readonly elapsed: number } | undefined;
-  /** Whether a stuck statement may cost the connection (a reader's; the writer is never given up: a replacement would wait for the same lock, and the write's outcome is owed to its caller). */
-  readonly replaceable: boolean;
+  /**
+   * Whether `flight`, interrupted and still running, may cost the connection:
+   * a reader's always; the writer's only when terminating its thread cannot
+   * let a write commit after its caller was told it failed (a procedure, whose
+   * transaction commits only after it returns). A plain write waiting for a
+   * lock the busy handler does not interrupt is waited for instead.
+   */
+  replaceable(flight: Flight): boolean;
   /** Stops request `seq` with `reason` (an interrupt). */
   stop(seq: number, reason: Error): void;
   /** Gives the connection up: `seq` did not stop when interrupted. */
@@ -61,7 +67,7 @@ export class Watchdog {
       const { seq, flight, elapsed } = running;
       if (flight.interruptedAt !== undefined) {
         const waited = now() - flight.interruptedAt;
-        if (waited >= INTERRUPT_GRACE_MS && this.watched.replaceable) {
+        if (waited >= INTERRUPT_GRACE_MS && this.watched.replaceable(flight)) {
           this.watched.giveUp(seq);
           return;
         }

@@ -71,7 +71,7 @@ export class WorkerConnection implements Connection {
         const flight = seq === 0 ? undefined : this.#pending.get(seq);
         return flight === undefined ? undefined : { seq, flight, elapsed: this.#elapsed() };
       },
-      replaceable: config.worker.role === 'reader',
+      replaceable: (flight) => config.worker.role === 'reader' || flight.request.op === 'call',
       stop: (seq, reason) => this.#stop(seq, reason),
       giveUp: (seq) => this.#giveUp(seq),
       stall: (seq) => {
@@ -333,24 +333,28 @@ export class WorkerConnection implements Connection {
   }
 
   /**
-   * A read that was interrupted and did not stop (it waits for a lock, which
-   * SQLite's busy handler does not interrupt, for a hung filesystem, or it
-   * runs JavaScript): the connection is given up and stopped. Work not started
-   * moves to other connections; the stuck request's caller gets its stop
-   * reason; the lane replaces the connection.
+   * A statement that was interrupted and did not stop (it waits for a lock,
+   * which SQLite's busy handler does not interrupt, for a hung filesystem, or
+   * it runs JavaScript): the connection is given up and its thread
+   * terminated. Work not started moves to the lane's other connections or
+   * the replacement; the stuck request's caller gets its stop reason (on the
+   * writer, ERR_COMMIT_UNKNOWN if it may have committed); the lane replaces
+   * the connection.
    */
   #giveUp(running: number): void {
-    this.#hooks.onStall(this); // the lane takes back what has not started
     const entry = this.#pending.get(running);
     const reason = entry?.stopping ?? new StatementTimeoutError(entry?.timeoutMs ?? 0);
-    this.dead = new WorkerCrashedError(`A ${this.#config.worker.role} connection was given up: a statement did not stop when interrupted`, {
-      cause: reason,
-    });
+    this.dead = new WorkerCrashedError(
+      `A ${this.#config.worker.role} connection was given up: a statement did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted (JavaScript stuck in a procedure or setup code, or a hung filesystem)`,
+      { cause: reason },
+    );
+    this.#hooks.onStall(this); // the lane takes back what has not started, for the replacement
+    // As for a crash: a write that may have committed is told its outcome is unknown; the others get their stop reason.
+    this.#failAll(this.dead, true);
     this.#hooks.onWarning(
       'LITEPOOL_STATEMENT_ABANDONED',
       `A statement did not stop within ${INTERRUPT_GRACE_MS} ms of being interrupted; its connection was replaced`,
     );
-    this.#failAll(this.dead);
     void this.close(0);
   }
 

@@ -249,10 +249,15 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.deepEqual(ids, ['req-1', 'req-2', 'req-3']);
   });
 
-  test('I: an exception thrown in a callback is the application’s (uncaught), not a database error', () => {
+  test('I: an exception thrown in a callback or a trace listener is the application’s (uncaught, before the next turn), not a database error', () => {
     const script = join(import.meta.dirname, 'helpers', 'callback-throws.mjs');
     const output = execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });
-    assert.deepEqual(JSON.parse(output), { message: 'from the callback', calls: 1 });
+    const { seen, calls } = JSON.parse(output) as { seen: string[]; calls: number };
+    assert.equal(calls, 1);
+    assert.deepEqual(seen.slice(0, 2), ['callback', 'uncaught: from the callback'], 'raised right after the callback');
+    assert.ok(seen.indexOf('uncaught: from the callback') < seen.indexOf('next turn'), 'before the next turn of the event loop');
+    assert.ok(seen.includes('uncaught: from a trace listener'));
+    assert.ok(seen.includes('statement answered 2'), 'the statement is not failed by its listener');
   });
 
   test('trace and profile events; interrupt() stops a running query with SQLITE_INTERRUPT; loadExtension and limit refused clearly', async (t) => {

@@ -66,7 +66,7 @@ export class Link {
   /** All work in flight (close and wait wait for it). */
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Statements queued whose callbacks have not been called yet. */
-  readonly #unanswered = new Set<object>();
+  #unanswered = 0;
   readonly #state = new TransactionState();
   #tx: Promise<OpenTransaction | undefined> | undefined;
   #closing: Promise<void> | undefined;
@@ -174,9 +174,12 @@ export class Link {
       return Promise.resolve().then(() => onError(closed));
     }
     // Answered once SQLite is done, before its callbacks run: a close() they call finds nothing queued.
-    const ticket = {};
-    this.#unanswered.add(ticket);
-    const answered = (): boolean => this.#unanswered.delete(ticket);
+    let waiting = true;
+    this.#unanswered++;
+    const answered = (): void => {
+      if (waiting) this.#unanswered--;
+      waiting = false;
+    };
     const operation: Operation = (target, options, ran) =>
       work(target, options, () => {
         answered();
@@ -357,7 +360,7 @@ export class Link {
       return;
     }
     // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
-    if (this.#unanswered.size === 0) this.#closeStarted = true;
+    if (this.#unanswered === 0) this.#closeStarted = true;
     const closing = this.#drained().then(() => {
       this.#closeStarted = true;
       if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');

@@ -4,11 +4,11 @@
  */
 import { createPool } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { holdExclusively } from './helpers/exclusive-holder.mjs';
 import { tempDir } from './helpers/temp.js';
 
 const rowsIn = (file: string): number => {
@@ -89,24 +89,10 @@ test('a destination another process holds exclusively: the backup fails with SQL
   t.after(() => pool.close());
   await pool.exec("CREATE TABLE t (v); INSERT INTO t VALUES ('a'), ('b')");
   const destination = join(dir, 'dest.db');
-  // Another process: this process's own SQLite copies would not see each other's POSIX locks.
-  const script = `const db = new (require('better-sqlite3'))(process.argv[1]);
-db.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE held (x)');
-process.stdout.write('held');
-process.stdin.on('data', () => { db.exec('ROLLBACK'); db.close(); process.exit(0); });`;
-  const holder = spawn(process.execPath, ['-e', script, destination], { cwd: import.meta.dirname, stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = await holdExclusively(destination);
   t.after(() => holder.kill());
-  await new Promise((resolve, reject) => {
-    holder.stdout.once('data', resolve);
-    holder.once('exit', (code) => reject(new Error(`the holder exited with ${String(code)}`)));
-  });
   await assert.rejects(pool.backup(destination, { busyTimeoutMs: 50 }), { code: 'SQLITE_BUSY' });
-  const exited = new Promise((resolve) => {
-    holder.removeAllListeners('exit');
-    holder.once('exit', resolve);
-  });
-  holder.stdin.write('release');
-  await exited;
+  await holder.release();
   const copyBefore = new BetterSqlite3(destination, { readonly: true });
   assert.deepEqual(copyBefore.prepare("SELECT name FROM sqlite_master WHERE name = 't'").all(), [], 'the failed backup wrote nothing');
   copyBefore.close();

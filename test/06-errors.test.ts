@@ -90,6 +90,29 @@ test('acquire({ signal }): aborting stops the wait with ABORT_ERR and leaks noth
   assert.equal(pool.stats().queued, 0);
 });
 
+test('an abort that lands while a connection is being reopened for the caller leaks nothing', async (t) => {
+  // A lease that creates a TEMP table makes the writer reopen before its next lease, under the strategy's
+  // hold; a setup function that takes 60 ms keeps that reopen going when the caller's abort lands.
+  const setup = join(tempDir(t), 'slow-setup.mjs');
+  writeFileSync(setup, 'export function setup() {\n  const end = Date.now() + 60;\n  while (Date.now() < end);\n}\n');
+  const pool = testPool(t, { setup, acquireTimeoutMs: 3000 });
+  await pool.exec('CREATE TABLE x (v INTEGER)');
+  for (let round = 0; round < 3; round++) {
+    const dirty = await pool.acquire({ write: true });
+    await dirty.run('CREATE TEMP TABLE scratch (v)');
+    await dirty.release();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('gave up')), 20);
+    await assert.rejects(pool.acquire({ write: true, signal: controller.signal }), { code: 'ABORT_ERR' });
+    // The connection reopened for nobody went back: the next caller gets it at once.
+    const next = await within(2000, pool.acquire({ write: true }), 'a lease after the abort');
+    await next.run('INSERT INTO x VALUES (?)', [round]);
+    await next.release();
+  }
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM x'), { n: 3 });
+  await within(3000, pool.close(), 'close after the aborts');
+});
+
 test('a database that cannot open rejects every waiting caller; nothing hangs', async (t) => {
   const directory = join(tempDir(t), 'goes-away');
   mkdirSync(directory);

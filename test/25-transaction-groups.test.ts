@@ -61,6 +61,37 @@ for (const name of ['single-writer', 'file-lock'] as const) {
       assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 1 }, { v: 3 }, { v: 4 }]);
     });
 
+    for (const stop of ['an AbortSignal', 'a statement timeout'] as const) {
+      test(`a member whose endless write is stopped by ${stop} rejects alone; the members before and after it commit`, async (t) => {
+        const pool = testPool(t, { strategy });
+        await pool.exec('CREATE TABLE t (v INTEGER)');
+        const endless = 'INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c';
+        const options = stop === 'an AbortSignal' ? { signal: AbortSignal.timeout(150) } : { timeoutMs: 150 };
+        // Hold the writer so the members queue up and run as one group; member 4 is stopped mid-write, which
+        // ends the whole SQLite transaction: the others must run again, not be rejected with its error.
+        const gate = await pool.acquire({ write: true });
+        const members = Array.from({ length: 9 }, (_, i) =>
+          pool.transaction(async (tx) => {
+            await tx.run('INSERT INTO t VALUES (?)', [-i]);
+            if (i === 4) await tx.run(endless, [], options);
+            return i;
+          }),
+        );
+        void gate.release();
+        const settled = await Promise.allSettled(members);
+        const code = stop === 'an AbortSignal' ? 'ABORT_ERR' : 'ERR_STATEMENT_TIMEOUT';
+        assert.deepEqual(
+          settled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code)),
+          [0, 1, 2, 3, code, 5, 6, 7, 8],
+        );
+        const rows = await pool.all<{ v: number }>('SELECT v FROM t ORDER BY v DESC');
+        assert.deepEqual(
+          rows.map((row) => row.v),
+          [0, -1, -2, -3, -5, -6, -7, -8],
+        );
+      });
+    }
+
     test('a COMMIT that fails (a deferred foreign key) rejects every member of its group, and nothing of it is committed', async (t) => {
       const pool = testPool(t, { strategy, pragmas: { foreign_keys: 1 } });
       await pool.exec(

@@ -17,7 +17,7 @@ import {
   type Strategy,
 } from '@litepool/core';
 import { DqliteConnection } from './connection.js';
-import { parseAddress } from './socket.js';
+import { DEFAULT_LIMITS, parseAddress } from './socket.js';
 import { readsOnly } from './sql-text.js';
 
 /** Options of {@link dqlite}. */
@@ -36,6 +36,26 @@ export interface DqliteOptions {
   readonly reconnectTimeoutMs?: number;
   /** Most one-shot writes group-committed together. Default: 256. */
   readonly maxBatch?: number;
+  /**
+   * Longest message a node may send, in bytes (a row larger than this cannot
+   * be read). A longer one closes the connection with `ERR_DQLITE_PROTOCOL`.
+   * Default: 67108864 (64 MiB).
+   */
+  readonly maxFrameBytes?: number;
+  /**
+   * Most bytes of one result set, all its parts together. A larger one fails
+   * with `ERR_RESULT_TOO_LARGE` and closes its connection (the way to stop
+   * the node sending it). Default: 268435456 (256 MiB).
+   */
+  readonly maxResultBytes?: number;
+  /**
+   * How long a node may send nothing while a request waits for its answer,
+   * in ms, whatever the statement timeout: a node that hangs is then treated
+   * as lost (a read runs again on the leader found next, a write that was
+   * sent fails with `ERR_COMMIT_UNKNOWN`). Set it above your longest
+   * statement, or 0 for no limit. Default: 30000.
+   */
+  readonly silenceTimeoutMs?: number;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -61,7 +81,16 @@ function dqliteStrategy(maxBatch: number): Strategy {
  * for bad options; connecting happens on first use.
  */
 export function dqlite(options: DqliteOptions): Backend {
-  const raw = optionsObject('dqlite', options, ['servers', 'database', 'connectTimeoutMs', 'reconnectTimeoutMs', 'maxBatch']);
+  const raw = optionsObject('dqlite', options, [
+    'servers',
+    'database',
+    'connectTimeoutMs',
+    'reconnectTimeoutMs',
+    'maxBatch',
+    'maxFrameBytes',
+    'maxResultBytes',
+    'silenceTimeoutMs',
+  ]);
   const { servers, database } = raw;
   if (!Array.isArray(servers) || servers.length === 0) {
     throw new OptionsError('dqlite.servers must be a non-empty array of node addresses (host:port)');
@@ -79,6 +108,11 @@ export function dqlite(options: DqliteOptions): Backend {
   const connectTimeoutMs = msOption('dqlite.connectTimeoutMs', raw.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1);
   const reconnectTimeoutMs = msOption('dqlite.reconnectTimeoutMs', raw.reconnectTimeoutMs, DEFAULT_RECONNECT_TIMEOUT_MS, 1);
   const maxBatch = integerOption('dqlite.maxBatch', raw.maxBatch, 256, 1, { max: 10_000 });
+  const limits = {
+    maxFrameBytes: integerOption('dqlite.maxFrameBytes', raw.maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 64, { max: 2 ** 31 }),
+    maxResultBytes: integerOption('dqlite.maxResultBytes', raw.maxResultBytes, DEFAULT_LIMITS.maxResultBytes, 64),
+    silenceTimeoutMs: msOption('dqlite.silenceTimeoutMs', raw.silenceTimeoutMs, DEFAULT_LIMITS.silenceTimeoutMs, 0),
+  };
   const nodes = [...(servers as string[])];
   return {
     kind: 'dqlite',
@@ -92,6 +126,7 @@ export function dqlite(options: DqliteOptions): Backend {
         reconnectTimeoutMs,
         safeIntegers: common.safeIntegers,
         statementTimeoutMs: common.statementTimeoutMs,
+        limits,
       };
       const location = `dqlite://${nodes.join(',')}/${database}`;
       return {

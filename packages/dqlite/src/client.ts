@@ -6,7 +6,7 @@
 import { clock, SqliteError } from '@litepool/core';
 import { codeName, isLeadershipCode } from './codes.js';
 import { ClusterUnavailableError, DqliteProtocolError } from './errors.js';
-import { DqliteSocket, SocketClosedError, type Message } from './socket.js';
+import { DEFAULT_LIMITS, DqliteSocket, SocketClosedError, type Message, type SocketLimits } from './socket.js';
 import { Request, Response, Writer, decodeRows, type Reader, type WireValue } from './wire.js';
 
 /** What the leader answered a statement that writes. */
@@ -78,7 +78,12 @@ export class DqliteClient {
    * registers and opens `database`. Rejects with `ERR_CLUSTER_UNAVAILABLE`
    * when no leader answers within `timeoutMs` (tried again and again until then).
    */
-  static async connect(servers: readonly string[], database: string, timeoutMs: number): Promise<DqliteClient> {
+  static async connect(
+    servers: readonly string[],
+    database: string,
+    timeoutMs: number,
+    limits: SocketLimits = DEFAULT_LIMITS,
+  ): Promise<DqliteClient> {
     const deadline = clock.now() + timeoutMs;
     let lastError: unknown;
     for (let round = 0; ; round++) {
@@ -86,7 +91,7 @@ export class DqliteClient {
         const left = deadline - clock.now();
         if (left <= 0) break;
         try {
-          const client = await DqliteClient.#tryLeader(server, database, Math.min(left, 2_000));
+          const client = await DqliteClient.#tryLeader(server, database, Math.min(left, 2_000), limits);
           if (client !== undefined) return client;
         } catch (error) {
           lastError = error;
@@ -108,7 +113,7 @@ export class DqliteClient {
    * itself). Undefined when no leader is known. Every step is bounded by
    * `timeoutMs` (a node in the middle of an election may not answer).
    */
-  static async #tryLeader(server: string, database: string, timeoutMs: number): Promise<DqliteClient | undefined> {
+  static async #tryLeader(server: string, database: string, timeoutMs: number, limits: SocketLimits): Promise<DqliteClient | undefined> {
     const sockets: DqliteSocket[] = [];
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -119,14 +124,14 @@ export class DqliteClient {
     });
     expired.catch(() => {});
     const attempt = async (): Promise<DqliteClient | undefined> => {
-      const asked = await DqliteSocket.connect(server, timeoutMs);
+      const asked = await DqliteSocket.connect(server, timeoutMs, limits);
       sockets.push(asked);
       const leader = await askLeader(asked);
       if (leader === '') return undefined;
       let socket = asked;
       if (leader !== server) {
         asked.close();
-        socket = await DqliteSocket.connect(leader, timeoutMs);
+        socket = await DqliteSocket.connect(leader, timeoutMs, limits);
         sockets.push(socket);
         // The leader itself confirms it leads (it may have just stepped down).
         if ((await askLeader(socket)) !== leader) return undefined;
@@ -134,7 +139,8 @@ export class DqliteClient {
       const [welcome] = await socket.request(new Writer().uint64(0).message(Request.Client));
       expect(welcome, Response.Welcome, 'client registration');
       const [opened] = await socket.request(new Writer().string(database).uint64(0).string('volatile').message(Request.Open));
-      const db = expect(opened, Response.Db, `opening database ${database}`).body.readUInt32LE(0);
+      // The database id is the word's low 32 bits.
+      const db = Number(expect(opened, Response.Db, `opening database ${database}`).uint64() & 0xffffffffn);
       return new DqliteClient(socket, db, leader);
     };
     try {

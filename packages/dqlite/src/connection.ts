@@ -31,8 +31,9 @@ import {
   type SendOptions,
 } from '@litepool/core';
 import { DqliteClient, NodeFailure, SocketClosedError } from './client.js';
+import type { SocketLimits } from './socket.js';
 import { codeName } from './codes.js';
-import { ClusterUnavailableError, CommitUnknownError, LeaderGone } from './errors.js';
+import { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderGone, ResultTooLargeError } from './errors.js';
 import { runGroup } from './group.js';
 import { execute } from './execute.js';
 import { controlsOnly, readsOnly } from './sql-text.js';
@@ -45,6 +46,8 @@ export interface ConnectionConfig {
   readonly reconnectTimeoutMs: number;
   readonly safeIntegers: boolean;
   readonly statementTimeoutMs: number;
+  /** What a connection accepts from a node. */
+  readonly limits: SocketLimits;
 }
 
 interface Batch {
@@ -75,7 +78,7 @@ export class DqliteConnection implements Connection {
   /** Connects to the leader (bounded by `connectTimeoutMs`); rejects with `ERR_CLUSTER_UNAVAILABLE` otherwise. */
   static async open(config: ConnectionConfig, hooks: ConnectionHooks): Promise<DqliteConnection> {
     const connection = new DqliteConnection(config, hooks);
-    connection.#client = await DqliteClient.connect(config.servers, config.database, config.connectTimeoutMs);
+    connection.#client = await DqliteClient.connect(config.servers, config.database, config.connectTimeoutMs, config.limits);
     connection.#lastLeader = connection.#client.leader;
     return connection;
   }
@@ -224,6 +227,7 @@ export class DqliteConnection implements Connection {
             },
           );
         }
+        if (reads && !error.retry) throw error.cause as Error;
         if (!reads && error.applied) {
           throw new CommitUnknownError('The dqlite leader was lost while this write was on its way: it may or may not have committed', {
             cause: error.cause,
@@ -259,6 +263,11 @@ export class DqliteConnection implements Connection {
       if (timedOut) throw new StatementTimeoutError(timeoutMs, { cause: error });
       if (waiter.signal?.aborted === true) throw new AbortError({ cause: waiter.signal.reason });
       if (error instanceof SocketClosedError) throw new LeaderGone(error.sent, { cause: error });
+      if (error instanceof DqliteProtocolError || error instanceof ResultTooLargeError) {
+        // Nothing more from that node is believed: its connection goes, and with it any transaction on it.
+        client.close();
+        throw new LeaderGone(true, { cause: error }, false);
+      }
       if (error instanceof NodeFailure) {
         // Not the leader: refused before running. Leadership lost: it may have been applied.
         if (error.leadership) throw new LeaderGone(codeName(error.code) === 'SQLITE_IOERR_LEADERSHIP_LOST', { cause: error });
@@ -296,7 +305,12 @@ export class DqliteConnection implements Connection {
   #leader(): Promise<DqliteClient> {
     if (this.#client !== undefined && !this.#client.closed) return Promise.resolve(this.#client);
     if (this.dead !== undefined) return Promise.reject(this.dead);
-    this.#connecting ??= DqliteClient.connect(this.config.servers, this.config.database, this.config.reconnectTimeoutMs).then(
+    this.#connecting ??= DqliteClient.connect(
+      this.config.servers,
+      this.config.database,
+      this.config.reconnectTimeoutMs,
+      this.config.limits,
+    ).then(
       (client) => {
         this.#connecting = undefined;
         if (this.#closing !== undefined) {

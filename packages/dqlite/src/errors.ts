@@ -32,19 +32,41 @@ export class ClusterUnavailableError extends LitepoolError {
   }
 }
 
-/** The server broke the protocol (an unexpected response type): a bug here or there. `code`: `ERR_DQLITE_PROTOCOL`. */
+/**
+ * What came from the node is not the dqlite protocol (a malformed or
+ * unexpected message, a length past the limits): that connection is closed,
+ * nothing from it is believed. A read fails with it; a write that was sent
+ * fails with `ERR_COMMIT_UNKNOWN` and this as `cause`. `code`: `ERR_DQLITE_PROTOCOL`.
+ */
 export class DqliteProtocolError extends LitepoolError {
-  /** @param message what was unexpected */
+  /** @param message what was wrong */
   constructor(message: string) {
     super(message, 'ERR_DQLITE_PROTOCOL');
   }
 }
 
-/** Inside the backend: the leader is gone (or refused as not the leader); `applied`: whether the request may have taken effect. */
+/**
+ * A result set grew past `maxResultBytes`: its connection is closed (the
+ * only way to stop a node that is sending it). `code`: `ERR_RESULT_TOO_LARGE`.
+ */
+export class ResultTooLargeError extends LitepoolError {
+  /** @param limit the limit, in bytes */
+  constructor(readonly limit: number) {
+    super(`The result set is larger than maxResultBytes (${limit} bytes): its connection was closed`, 'ERR_RESULT_TOO_LARGE');
+  }
+}
+
+/**
+ * Inside the backend: the leader is gone (or refused as not the leader), or
+ * its connection was dropped for breaking the protocol; `applied`: whether
+ * the request may have taken effect; `retry`: whether a read may run again
+ * elsewhere (not after a protocol error: the read fails with it).
+ */
 export class LeaderGone extends Error {
   constructor(
     readonly applied: boolean,
     options: { cause?: unknown },
+    readonly retry = true,
   ) {
     super('The dqlite leader was lost', options);
   }

@@ -13,5 +13,5 @@
  */
 export { dqlite, type DqliteOptions } from './backend.js';
 export { DqliteClient, NodeFailure, type ClusterNode, type ExecResult, type QueryResult } from './client.js';
-export { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderLostError } from './errors.js';
+export { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderLostError, ResultTooLargeError } from './errors.js';
 export { readsOnly } from './sql-text.js';

@@ -4,10 +4,30 @@
  * a result set may come in several messages). Nothing here retries: a
  * broken connection fails what is in flight with `SocketClosedError`, saying
  * whether each request had been written to the socket.
+ *
+ * Nothing the node sends is trusted: a message longer than `maxFrameBytes`,
+ * an answer longer than `maxResultBytes` in all, a node silent for
+ * `silenceTimeoutMs` while a request waits, or a reply its reader cannot
+ * decode closes the connection and fails the request with a typed error;
+ * no throw escapes the socket's callbacks, and memory stays within the limits.
  */
 import { clock } from '@litepool/core';
 import { createConnection, type Socket } from 'node:net';
+import { DqliteProtocolError, ResultTooLargeError } from './errors.js';
 import { PROTOCOL_VERSION, Reader, WORD } from './wire.js';
+
+/** What one connection accepts from its node. */
+export interface SocketLimits {
+  /** Longest message body, in bytes. */
+  readonly maxFrameBytes: number;
+  /** Most bytes of all the messages answering one request (a result set in many parts). */
+  readonly maxResultBytes: number;
+  /** Longest silence of the node while a request waits for its answer, in ms (0: no limit). */
+  readonly silenceTimeoutMs: number;
+}
+
+/** The limits when none are given: a 64 MiB message, a 256 MiB result, 30 s of silence. */
+export const DEFAULT_LIMITS: SocketLimits = { maxFrameBytes: 64 * 2 ** 20, maxResultBytes: 256 * 2 ** 20, silenceTimeoutMs: 30_000 };
 
 /** The connection broke; `sent`: whether the request had been written before it did. */
 export class SocketClosedError extends Error {
@@ -28,10 +48,12 @@ export interface Message {
 }
 
 interface Waiter {
-  /** Takes one message; true when the request is answered in full. */
+  /** Takes one message; true when the request is answered in full. May throw: the connection is then abandoned. */
   readonly take: (message: Message) => boolean;
-  readonly fail: (error: SocketClosedError) => void;
+  readonly fail: (error: Error) => void;
   sent: boolean;
+  /** Bytes of the answer received so far. */
+  received: number;
 }
 
 /** `host:port` (or `[v6]:port`) split for net.connect. */
@@ -45,21 +67,36 @@ export function parseAddress(address: string): { host: string; port: number } {
 export class DqliteSocket {
   readonly #socket: Socket;
   readonly #waiters: Waiter[] = [];
-  #pending: Buffer = Buffer.alloc(0);
+  /** The header of the message coming in, as far as it has arrived. */
+  readonly #header = Buffer.alloc(WORD);
+  #headerBytes = 0;
+  /** The body of the message coming in (allocated once its header is read), and how much of it has arrived. */
+  #body: Buffer | undefined;
+  #bodyBytes = 0;
+  #type = 0;
   #closed: SocketClosedError | undefined;
+  /** Fires when the node stays silent while a request waits. */
+  #silence: NodeJS.Timeout | undefined;
 
   private constructor(
     socket: Socket,
     readonly address: string,
+    private readonly limits: SocketLimits,
   ) {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#receive(chunk);
+      } catch (error) {
+        this.#abandon(error);
+      }
+    });
     socket.on('error', (error) => this.#fail(new SocketClosedError(`dqlite node ${address}: ${error.message}`, true, { cause: error })));
     socket.on('close', () => this.#fail(new SocketClosedError(`dqlite node ${address} closed the connection`, true)));
   }
 
   /** Connects to `address` and sends the protocol version; rejects after `timeoutMs`. */
-  static connect(address: string, timeoutMs: number): Promise<DqliteSocket> {
+  static connect(address: string, timeoutMs: number, limits: SocketLimits = DEFAULT_LIMITS): Promise<DqliteSocket> {
     const { host, port } = parseAddress(address);
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host, port, noDelay: true });
@@ -77,7 +114,7 @@ export class DqliteSocket {
         const version = Buffer.alloc(WORD);
         version.writeBigUInt64LE(PROTOCOL_VERSION);
         socket.write(version);
-        resolve(new DqliteSocket(socket, address));
+        resolve(new DqliteSocket(socket, address, limits));
       });
     });
   }
@@ -104,8 +141,10 @@ export class DqliteSocket {
         },
         fail: reject,
         sent: false,
+        received: 0,
       };
       this.#waiters.push(waiter);
+      this.#watchSilence();
       this.#socket.write(message);
       waiter.sent = true;
     });
@@ -117,23 +156,86 @@ export class DqliteSocket {
     this.#socket.destroy();
   }
 
+  /** Reads messages out of `chunk`, copying each body once into a buffer of its announced size. */
   #receive(chunk: Buffer): void {
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    while (this.#pending.length >= WORD) {
-      const size = this.#pending.readUInt32LE(0) * WORD;
-      if (this.#pending.length < WORD + size) return;
-      const type = this.#pending[4]!;
-      const body = this.#pending.subarray(WORD, WORD + size);
-      this.#pending = this.#pending.subarray(WORD + size);
-      const waiter = this.#waiters[0];
-      if (waiter === undefined) continue; // nothing asked for it (a late part after a failure)
-      if (waiter.take({ type, body: new Reader(Buffer.from(body)) })) this.#waiters.shift();
+    this.#silence?.refresh();
+    let at = 0;
+    while (this.#closed === undefined) {
+      if (this.#body === undefined) {
+        const take = Math.min(WORD - this.#headerBytes, chunk.length - at);
+        chunk.copy(this.#header, this.#headerBytes, at, at + take);
+        this.#headerBytes += take;
+        at += take;
+        if (this.#headerBytes < WORD) return;
+        const size = this.#header.readUInt32LE(0) * WORD;
+        if (size > this.limits.maxFrameBytes) {
+          throw new DqliteProtocolError(
+            `dqlite node ${this.address} announced a ${size}-byte message, more than maxFrameBytes (${this.limits.maxFrameBytes})`,
+          );
+        }
+        this.#headerBytes = 0;
+        this.#type = this.#header[4]!;
+        // The whole body in this chunk (the usual case): read in place, no copy.
+        if (chunk.length - at >= size) {
+          const body = chunk.subarray(at, at + size);
+          at += size;
+          this.#deliver(body);
+          if (at === chunk.length) return;
+          continue;
+        }
+        this.#body = Buffer.allocUnsafe(size);
+        this.#bodyBytes = 0;
+      }
+      const take = Math.min(this.#body.length - this.#bodyBytes, chunk.length - at);
+      chunk.copy(this.#body, this.#bodyBytes, at, at + take);
+      this.#bodyBytes += take;
+      at += take;
+      if (this.#bodyBytes < this.#body.length) return;
+      const body = this.#body;
+      this.#body = undefined;
+      this.#deliver(body);
+      if (at === chunk.length) return;
     }
+  }
+
+  #deliver(body: Buffer): void {
+    const waiter = this.#waiters[0];
+    if (waiter === undefined) throw new DqliteProtocolError(`dqlite node ${this.address} sent a message no request asked for`);
+    waiter.received += WORD + body.length;
+    if (waiter.received > this.limits.maxResultBytes) throw new ResultTooLargeError(this.limits.maxResultBytes);
+    if (!waiter.take({ type: this.#type, body: new Reader(body) })) return;
+    this.#waiters.shift();
+    if (this.#waiters.length === 0) this.#stopWatchingSilence();
+  }
+
+  /** While a request waits, the node must send something every `silenceTimeoutMs`. */
+  #watchSilence(): void {
+    if (this.#silence !== undefined || this.limits.silenceTimeoutMs === 0) return;
+    const ms = this.limits.silenceTimeoutMs;
+    this.#silence = clock.setTimeout(() => {
+      this.#silence = undefined;
+      this.#abandon(new SocketClosedError(`dqlite node ${this.address} sent nothing for ${ms} ms while a request waited`, true));
+    }, ms);
+  }
+
+  #stopWatchingSilence(): void {
+    clock.clearTimeout(this.#silence);
+    this.#silence = undefined;
+  }
+
+  /** The node broke the protocol (or went silent): the request being answered fails with `error`, the connection is closed. */
+  #abandon(error: unknown): void {
+    const reason = error instanceof Error ? error : new DqliteProtocolError(String(error));
+    const head = this.#waiters.shift();
+    this.close();
+    head?.fail(reason);
   }
 
   #fail(error: SocketClosedError): void {
     if (this.#closed !== undefined) return;
     this.#closed = error;
+    this.#stopWatchingSilence();
+    this.#body = undefined;
     for (const waiter of this.#waiters.splice(0)) waiter.fail(new SocketClosedError(error.message, waiter.sent, { cause: error.cause }));
   }
 }

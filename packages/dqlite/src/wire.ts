@@ -6,6 +6,8 @@
  * type byte per value, and result sets whose rows carry 4-bit column types.
  */
 
+import { DqliteProtocolError } from './errors.js';
+
 /** Bytes per word: every field and message is padded to whole words. */
 export const WORD = 8;
 
@@ -53,6 +55,9 @@ export type WireValue = number | bigint | string | Buffer | Uint8Array | boolean
 
 /** The most parameters one statement may carry (the count is one byte). */
 export const MAX_PARAMETERS = 255;
+
+/** SQLite's hard limit on the columns of a result (SQLITE_MAX_COLUMN at most). */
+const MAX_COLUMNS = 32_767;
 
 /** The word after the last row of a part: more rows follow in the next message. */
 const ROWS_PART = 0xeeeeeeeeeeeeeeeen;
@@ -157,7 +162,7 @@ function typeOf(value: WireValue): number {
   return ValueType.Blob;
 }
 
-/** Reads one message body. */
+/** Reads one message body, trusting none of it: a read past its end is a protocol error, never a RangeError or a short value. */
 export class Reader {
   #offset = 0;
 
@@ -167,36 +172,55 @@ export class Reader {
     return this.#offset >= this.body.length;
   }
 
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.body.length - this.#offset;
+  }
+
+  #need(size: number, what: string): void {
+    if (size > this.remaining) throw new DqliteProtocolError(`dqlite message: ${what} runs past the end of the message`);
+  }
+
   uint64(): bigint {
+    this.#need(WORD, 'a word');
     const value = this.body.readBigUInt64LE(this.#offset);
     this.#offset += WORD;
     return value;
   }
 
   int64(): bigint {
+    this.#need(WORD, 'a word');
     const value = this.body.readBigInt64LE(this.#offset);
     this.#offset += WORD;
     return value;
   }
 
   float64(): number {
+    this.#need(WORD, 'a word');
     const value = this.body.readDoubleLE(this.#offset);
     this.#offset += WORD;
     return value;
   }
 
+  /** A count or size word, refused when it is more than `max`. */
+  count(max: number, what: string): number {
+    const value = this.uint64();
+    if (value > BigInt(max)) throw new DqliteProtocolError(`dqlite message: ${what} of ${value} is more than the message can hold`);
+    return Number(value);
+  }
+
   string(): string {
     const end = this.body.indexOf(0, this.#offset);
-    if (end < 0) throw new Error('dqlite message: a string without its NUL');
+    if (end < 0) throw new DqliteProtocolError('dqlite message: a string without its NUL');
     const value = this.body.toString('utf8', this.#offset, end);
-    this.#offset += padded(end - this.#offset + 1);
+    this.#offset = Math.min(this.body.length, this.#offset + padded(end - this.#offset + 1));
     return value;
   }
 
   blob(): Buffer {
-    const size = Number(this.uint64());
+    const size = this.count(this.remaining - WORD, 'a blob size');
     const value = Buffer.from(this.body.subarray(this.#offset, this.#offset + size));
-    this.#offset += padded(size);
+    this.#offset = Math.min(this.body.length, this.#offset + padded(size));
     return value;
   }
 
@@ -207,10 +231,8 @@ export class Reader {
 
   /** The next byte. */
   byte(): number {
-    const value = this.body[this.#offset];
-    if (value === undefined) throw new Error('dqlite message: short body');
-    this.#offset += 1;
-    return value;
+    this.#need(1, 'a byte');
+    return this.body[this.#offset++]!;
   }
 }
 
@@ -229,15 +251,18 @@ export interface DecodeOptions {
 
 /** Decodes a Rows response body: column names, then rows (a 4-bit type per column, padded to a word), then a part or end marker. */
 export function decodeRows(reader: Reader, options: DecodeOptions): RowsPart {
-  const count = Number(reader.uint64());
+  // Each column name takes at least a word; SQLite allows at most 32767 columns.
+  const count = reader.count(Math.min(MAX_COLUMNS, Math.floor(reader.remaining / WORD) - 1), 'a column count');
   const columns: string[] = [];
   for (let i = 0; i < count; i++) columns.push(reader.string());
   const rows: unknown[][] = [];
   const headerSize = padded(Math.ceil(count / 2));
   for (;;) {
     const next = reader.peekWord();
-    if (next === undefined || next === ROWS_DONE) return { columns, rows, more: false };
+    if (next === undefined) throw new DqliteProtocolError('dqlite message: rows without their end marker');
+    if (next === ROWS_DONE) return { columns, rows, more: false };
     if (next === ROWS_PART) return { columns, rows, more: true };
+    if (count === 0) throw new DqliteProtocolError('dqlite message: a row in a result without columns');
     const types: number[] = [];
     for (let i = 0; i < headerSize; i++) {
       const byte = reader.byte();
@@ -275,6 +300,6 @@ function decodeValue(reader: Reader, type: number, options: DecodeOptions): unkn
     case ValueType.Boolean:
       return reader.int64() !== 0n ? 1 : 0;
     default:
-      throw new Error(`dqlite message: unknown value type ${type}`);
+      throw new DqliteProtocolError(`dqlite message: unknown value type ${type}`);
   }
 }

@@ -9,7 +9,7 @@ import sqlite3 from '@litepool/core/sqlite3';
 import { ClusterUnavailableError, DqliteClient, dqlite } from '@litepool/dqlite';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { contractSuite } from './helpers/contract.js';
 import { startCluster, type Cluster } from './helpers/dqlite-cluster.js';
 import { execFileSync } from 'node:child_process';
@@ -125,9 +125,19 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
   });
 });
 
-describe('dqlite failover', { skip: available ? false : 'needs dqlite-demo (apt-get install go-dqlite)', timeout: 300_000 }, () => {
-  test('SIGKILL of the leader under load: every caller settles, every acknowledged write survives, writes resume on the new leader; the node rejoins', async (t) => {
-    const cluster = (await startCluster(t))!;
+/** Builds litepool-dqlite-node by its one command (packages/dqlite/node/build.sh); its path, or undefined when the test was skipped. */
+function buildNode(t: TestContext): string | undefined {
+  if (!needTools(t, 'go')) return undefined;
+  const dir = join(import.meta.dirname, '..', 'packages', 'dqlite', 'node');
+  execFileSync('sh', [join(dir, 'build.sh')], { stdio: 'ignore', timeout: 240_000 });
+  return join(dir, 'litepool-dqlite-node');
+}
+
+describe('dqlite failover', { timeout: 300_000 }, () => {
+  test('SIGKILL of the leader under load (litepool-dqlite-node): every caller settles, every acknowledged write survives, writes resume on the new leader; the node rejoins', async (t) => {
+    const program = buildNode(t);
+    if (program === undefined) return;
+    const cluster = (await startCluster(t, { litepoolNode: program }))!;
     const pool: Pool = createPool({ backend: dqlite({ servers: [...cluster.servers], database: 'failover', reconnectTimeoutMs: 20_000 }) });
     t.after(() => pool.destroy());
     const warnings: string[] = [];
@@ -187,10 +197,9 @@ describe('dqlite failover', { skip: available ? false : 'needs dqlite-demo (apt-
 
 describe('litepool-dqlite-node', { timeout: 300_000 }, () => {
   test('built by one command (packages/dqlite/node/build.sh); a 3-node cluster of it serves a pool', async (t) => {
-    if (!needTools(t, 'go')) return;
-    const dir = join(import.meta.dirname, '..', 'packages', 'dqlite', 'node');
-    execFileSync('sh', [join(dir, 'build.sh')], { stdio: 'ignore', timeout: 240_000 });
-    const cluster = (await startCluster(t, { litepoolNode: join(dir, 'litepool-dqlite-node') }))!;
+    const program = buildNode(t);
+    if (program === undefined) return;
+    const cluster = (await startCluster(t, { litepoolNode: program }))!;
     const pool = createPool({ backend: dqlite({ servers: [...cluster.servers], database: 'nodes' }) });
     t.after(() => pool.close());
     await pool.exec('CREATE TABLE t (v INTEGER)');

@@ -56,8 +56,8 @@ export async function waitForVoters(servers: readonly string[], count: number): 
   }
 }
 
-/** The node program: Debian's `dqlite-demo`, or litepool's own node (a path to the built `litepool-dqlite-node`). */
-export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string };
+/** The node program: Debian's `dqlite-demo`, or litepool's own node (a path to the built `litepool-dqlite-node`, and extra flags). */
+export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string; readonly args?: readonly string[] };
 
 /**
  * Starts 3 nodes and resolves once all 3 are voters (a leader killed before
@@ -80,7 +80,7 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
       if (node.db !== first) args.push('--join', first);
       node.process = spawn('dqlite-demo', args, { stdio: 'ignore' });
     } else {
-      const args = ['--address', node.db, '--dir', node.dir];
+      const args = ['--address', node.db, '--dir', node.dir, ...(program.args ?? [])];
       if (node.db !== first) args.push('--join', first);
       node.process = spawn(program.litepoolNode, args, { stdio: 'ignore' });
     }

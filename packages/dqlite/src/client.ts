@@ -74,9 +74,10 @@ export class DqliteClient {
   ) {}
 
   /**
-   * Finds the leader among `servers` (each tells who leads), connects to it,
-   * registers and opens `database`. Rejects with `ERR_CLUSTER_UNAVAILABLE`
-   * when no leader answers within `timeoutMs` (tried again and again until then).
+   * Finds the leader among `servers` (all asked at once; each tells who
+   * leads), connects to it, registers and opens `database`. Rejects with
+   * `ERR_CLUSTER_UNAVAILABLE` when no leader answers within `timeoutMs`
+   * (asked again and again until then).
    */
   static async connect(
     servers: readonly string[],
@@ -85,27 +86,54 @@ export class DqliteClient {
     limits: SocketLimits = DEFAULT_LIMITS,
   ): Promise<DqliteClient> {
     const deadline = clock.now() + timeoutMs;
-    let lastError: unknown;
+    const failures: unknown[] = [];
     for (let round = 0; ; round++) {
-      for (const server of servers) {
-        const left = deadline - clock.now();
-        if (left <= 0) break;
-        try {
-          const client = await DqliteClient.#tryLeader(server, database, Math.min(left, 2_000), limits);
-          if (client !== undefined) return client;
-        } catch (error) {
-          lastError = error;
-        }
-      }
       const left = deadline - clock.now();
       if (left <= 0) break;
-      // No leader yet (an election): wait a little, longer each round.
-      await new Promise((resolve) => clock.setTimeout(resolve, Math.min(left, 50 * 2 ** Math.min(round, 5))));
+      const client = await DqliteClient.#firstLeader(servers, database, Math.min(left, 2_000), limits, failures);
+      if (client !== undefined) return client;
+      const wait = deadline - clock.now();
+      if (wait <= 0) break;
+      // No leader yet (an election takes a second or two): ask again soon, a little later each round.
+      await new Promise((resolve) => clock.setTimeout(resolve, Math.min(wait, 25 * 2 ** Math.min(round, 3))));
     }
+    const lastError = failures.at(-1);
     throw new ClusterUnavailableError(
       `No dqlite leader answered within ${timeoutMs} ms (tried ${servers.join(', ')})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
       { cause: lastError },
     );
+  }
+
+  /**
+   * Asks every server at once; the first leader connection wins (a dead
+   * host's connect timeout does not delay the others). Undefined when none
+   * knows a leader; failures are added to `failures`.
+   */
+  static #firstLeader(
+    servers: readonly string[],
+    database: string,
+    timeoutMs: number,
+    limits: SocketLimits,
+    failures: unknown[],
+  ): Promise<DqliteClient | undefined> {
+    return new Promise((resolve) => {
+      let waiting = servers.length;
+      let winner: DqliteClient | undefined;
+      for (const server of servers) {
+        DqliteClient.#tryLeader(server, database, timeoutMs, limits)
+          .then(
+            (client) => {
+              if (client === undefined || winner !== undefined) return client?.close();
+              winner = client;
+              resolve(client);
+            },
+            (error: unknown) => void failures.push(error),
+          )
+          .finally(() => {
+            if (--waiting === 0 && winner === undefined) resolve(undefined);
+          });
+      }
+    });
   }
 
   /**

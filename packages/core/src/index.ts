@@ -105,3 +105,12 @@ export {
 } from './errors.js';
 export type { LitepoolErrorCode } from './errors.js';
 export * as clock from './timers.js';
+export { channels as diagnosticsChannels } from './diagnostics.js';
+export type {
+  BatchMessage,
+  ConnectionReplacedMessage,
+  LockWaitTrace,
+  QueryTrace,
+  TransactionGroupMessage,
+  TransactionTrace,
+} from './diagnostics.js';

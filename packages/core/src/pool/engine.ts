@@ -36,6 +36,7 @@ import { TransactionGroups } from './transaction-groups.js';
 import { PoolTransaction, type OpenTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
 import { now } from '../timers.js';
+import { channels, traced } from '../diagnostics.js';
 
 /** The engine of one pool (see the module description). */
 export class Engine implements Shutdown, TransactionHost {
@@ -79,10 +80,16 @@ export class Engine implements Shutdown, TransactionHost {
       leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
     });
     this.#groups = new TransactionGroups({
+      database: binding.location,
       leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
       maxMembers: binding.strategy.writeBatching?.maxBatch ?? options.maxBatch,
     });
-    const common = { strategy: binding.strategy, maxBatch: options.maxBatch, acquireTimeoutMs: options.acquireTimeoutMs };
+    const common = {
+      database: binding.location,
+      strategy: binding.strategy,
+      maxBatch: options.maxBatch,
+      acquireTimeoutMs: options.acquireTimeoutMs,
+    };
     this.#writer = new Lane({
       ...common,
       size: 1,
@@ -146,17 +153,20 @@ export class Engine implements Shutdown, TransactionHost {
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
-    return new Promise((resolve, reject) => {
-      const request: Request = { op, sql, params, settings: scope.settings, statementId };
-      const caller: Pending = { resolve, reject, timeoutMs: options?.timeoutMs, signal };
-      const route = this.router.route(op, sql, scope.pinned);
-      if (route === 'write') this.#toWriter(request, caller);
-      else
-        this.#toReaders(
-          { ...request, probe: route === 'probe' },
-          this.router.readerWaiter(route, sql, caller, () => this.#toWriter(request, caller)),
-        );
-    });
+    const send = (): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const request: Request = { op, sql, params, settings: scope.settings, statementId };
+        this.#route(request, { resolve, reject, timeoutMs: options?.timeoutMs, signal }, scope.pinned);
+      });
+    return traced(channels.query, () => ({ database: this.#binding.location, op, sql }), send);
+  }
+
+  /** Sends a one-shot request where the router says: the writer, or a reader (as a probe for a statement never seen). */
+  #route(request: Request, caller: Pending, pinned: boolean): void {
+    const route = this.router.route(request.op, request.sql, pinned);
+    if (route === 'write') return this.#toWriter(request, caller);
+    const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
+    this.#toReaders({ ...request, probe: route === 'probe' }, waiter);
   }
 
   /** Streams rows in `scope` on a connection held until the loop ends (or breaks). */
@@ -201,11 +211,13 @@ export class Engine implements Shutdown, TransactionHost {
         `call(${JSON.stringify(name)}): no such procedure in ${this.options.procedures}; it exports ${[...(procedures?.keys() ?? [])].join(', ')}`,
       );
     }
-    return new Promise((resolve, reject) => {
-      const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
-      if (readOnly && this.#readerLane !== undefined) this.#toReaders(request, { resolve, reject });
-      else this.#toWriter(request, { resolve, reject });
-    });
+    const run = (): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
+        if (readOnly && this.#readerLane !== undefined) this.#toReaders(request, { resolve, reject });
+        else this.#toWriter(request, { resolve, reject });
+      });
+    return traced(channels.query, () => ({ database: this.#binding.location, op: 'call', sql: name }), run);
   }
 
   /** Runs `fn` in a transaction in `scope` (see `Pool.transaction`). */
@@ -213,13 +225,17 @@ export class Engine implements Shutdown, TransactionHost {
     if (typeof fn !== 'function') throw new ArgumentError(`transaction(fn) needs a function, got ${typeof fn}`);
     const mode = transactionMode(options);
     // A session's own are never grouped: the group's connection runs with one set of settings.
-    if (mode === 'immediate' && this.strategy.writeBatching?.transactions === true && scope.settings === undefined) {
-      const refused = this.admit();
-      if (refused !== undefined) throw refused;
-      return this.#groups.run(fn);
-    }
-    const transaction = await this.#begin(mode, scope);
-    return transaction.run(fn);
+    const grouped = mode === 'immediate' && this.strategy.writeBatching?.transactions === true && scope.settings === undefined;
+    const run = async (): Promise<T> => {
+      if (grouped) {
+        const refused = this.admit();
+        if (refused !== undefined) throw refused;
+        return this.#groups.run(fn);
+      }
+      const transaction = await this.#begin(mode, scope);
+      return transaction.run(fn);
+    };
+    return traced(channels.transaction, () => ({ database: this.#binding.location, mode, grouped }), run);
   }
 
   /** Begins a transaction held until the caller commits or rolls it back (see `Pool.begin`). */
@@ -357,8 +373,10 @@ export class Engine implements Shutdown, TransactionHost {
   #open(role: ConnectionRole, signal: AbortSignal): Promise<Connection> {
     const lane = role === 'writer' ? this.#writer : this.#readerLane!;
     const hooks: ConnectionHooks = {
-      onCrash: () => {
+      onCrash: (error) => {
         this.#crashes++;
+        if (channels.connectionReplaced.hasSubscribers)
+          channels.connectionReplaced.publish({ database: this.#binding.location, role, error });
       },
       onRetries: (count) => {
         this.#retries += count;

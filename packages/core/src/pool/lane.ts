@@ -12,9 +12,12 @@ import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strat
 import { takeHold } from './strategy-hold.js';
 import { WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
 import { now, setTimeout } from '../timers.js';
+import { channels } from '../diagnostics.js';
 
 /** How a lane is set up by its pool. */
 export interface LaneConfig {
+  /** The pool's database, for diagnostics. */
+  readonly database: string;
   /** Connections in this lane (1 for the writer). */
   readonly size: number;
   /** What the strategy is asked for around each dispatch. */
@@ -294,7 +297,7 @@ export class Lane {
     }
     let hold: StrategyHold;
     try {
-      hold = await takeHold(this.config.strategy, this.config.access, first.enqueuedAt, this.config.acquireTimeoutMs);
+      hold = await takeHold(this.config, first.enqueuedAt);
       hold.assertHeld?.();
       if (hold.signal?.aborted === true) {
         hold.release();
@@ -307,6 +310,7 @@ export class Lane {
     }
     this.batches++;
     this.requests += jobs.length;
+    const sentAt = now();
     try {
       await connection.send(
         jobs.map((job) => job.request),
@@ -315,6 +319,10 @@ export class Lane {
       );
     } finally {
       hold.release();
+    }
+    if (channels.batch.hasSubscribers) {
+      const role = this.config.access === 'write' ? 'writer' : 'reader';
+      channels.batch.publish({ database: this.config.database, role, requests: jobs.length, group, durationMs: now() - sentAt });
     }
   }
 
@@ -331,7 +339,7 @@ export class Lane {
   private async lend(connection: Connection, job: LeaseJob): Promise<void> {
     let hold: StrategyHold;
     try {
-      hold = await takeHold(this.config.strategy, this.config.access, job.enqueuedAt, this.config.acquireTimeoutMs);
+      hold = await takeHold(this.config, job.enqueuedAt);
     } catch (error) {
       this.queue.lastFailure = error;
       job.fail(error as Error);

@@ -1,12 +1,34 @@
 /** Taking a strategy's hold for a dispatch, within what remains of the caller's acquire time. */
+import { channels, traced } from '../diagnostics.js';
 import { AcquireTimeoutError } from '../errors.js';
 import type { AccessKind, Strategy, StrategyHold } from '../strategy.js';
 import { clearTimeout, now, setTimeout } from '../timers.js';
 
-/** Takes the strategy's hold for `access`, racing it against what remains of the acquire time when it must be waited for. */
-export async function takeHold(strategy: Strategy, access: AccessKind, since: number, acquireTimeoutMs: number): Promise<StrategyHold> {
+/** Whose hold is taken: a lane's strategy, access kind, acquire limit, and database (for diagnostics). */
+export interface HoldTaker {
+  readonly strategy: Strategy;
+  readonly access: AccessKind;
+  readonly acquireTimeoutMs: number;
+  readonly database: string;
+}
+
+/**
+ * Takes the strategy's hold for `access`, racing it against what remains of
+ * the acquire time (counted from `since`) when it must be waited for; a wait
+ * is traced on `litepool:lock-wait`.
+ */
+export function takeHold(taker: HoldTaker, since: number): Promise<StrategyHold> | StrategyHold {
+  const { strategy, access, database } = taker;
   const pending = strategy.acquire(access);
   if (!(pending instanceof Promise)) return pending;
+  return traced(
+    channels.lockWait,
+    () => ({ database, strategy: strategy.name, access }),
+    () => waitForHold(pending, taker.acquireTimeoutMs, since),
+  );
+}
+
+async function waitForHold(pending: Promise<StrategyHold>, acquireTimeoutMs: number, since: number): Promise<StrategyHold> {
   const remaining = acquireTimeoutMs - (now() - since);
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -6,6 +6,8 @@
  * SQLite ends the shared transaction because of another member).
  */
 import type { Op } from '../backend.js';
+import { channels } from '../diagnostics.js';
+import { now } from '../timers.js';
 import type { Params, QueryOptions } from '../types.js';
 import { driveGroupAsync, type GroupStep, type StepResult } from './group-commit.js';
 import type { PoolLease } from './lease.js';
@@ -21,6 +23,8 @@ interface Member {
 
 /** What the groups need from their pool. */
 export interface GroupHost {
+  /** The pool's database, for diagnostics. */
+  readonly database: string;
   /** The writer, for one group (admitted when its members were queued). */
   leaseWriter(): Promise<PoolLease>;
   /** Most members per group. */
@@ -109,6 +113,7 @@ export class TransactionGroups {
   }
 
   async #runGroup(lease: PoolLease, members: Member[]): Promise<void> {
+    const startedAt = now();
     const channel = new MemberChannel(lease);
     const outcomes = await driveGroupAsync(
       members.length,
@@ -141,6 +146,15 @@ export class TransactionGroups {
     );
     void lease.release();
     this.groups++;
+    if (channels.transactionGroup.hasSubscribers) {
+      const committed = outcomes.filter((outcome) => outcome.status === 'ok').length;
+      channels.transactionGroup.publish({
+        database: this.host.database,
+        members: members.length,
+        committed,
+        durationMs: now() - startedAt,
+      });
+    }
     outcomes.forEach((outcome, i) => {
       const member = members[i]!;
       if (outcome.status === 'ok') {

@@ -120,17 +120,19 @@ export class Flights {
    * writer's thread died), a write that had started and may have committed
    * gets `ERR_COMMIT_UNKNOWN` instead, by what the claim ring recorded: a
    * COMMIT that started; an autocommit statement that wrote; a member of a
-   * group whose COMMIT had started (`committing`). Every other rejection
-   * means "not in the database".
+   * group whose COMMIT had started (`committing`); and, when the thread was
+   * left running a statement it could not be stopped from (`stillRunning`),
+   * an autocommit statement that had started (it commits if it ever ends).
+   * Every other rejection means "not in the database".
    */
-  failAll(error: Error, writerGone: boolean, committing: boolean): void {
+  failAll(error: Error, writerGone: boolean, committing: boolean, stillRunning = false): void {
     for (const [seq, flight] of this.entries()) {
       const progress = this.progress(seq);
       this.forget(seq);
       if (flight.settled) continue;
       const reason = flight.stopping ?? error;
       const { request } = flight;
-      const wrote = progress === 'wrote';
+      const wrote = progress === 'wrote' || (stillRunning && progress === 'started');
       const maybeCommitted =
         request.final === true ? progress !== 'waiting' : flight.group ? wrote && committing : wrote && request.inTransaction !== true;
       flight.waiter.reject(

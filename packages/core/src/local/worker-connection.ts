@@ -17,7 +17,8 @@ import { addSeq } from './seq-ring.js';
 import type { Interrupter } from './interrupter.js';
 import { Control, forEachResponse, packRequests, sinceOrigin, Status, type ToWorker, type WireError, type FromWorker } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
-import { interruptOnExit, startWorker, type StartConfig, type StartedWorker } from './worker-start.js';
+import { guardExit } from './exit-guard.js';
+import { startWorker, type StartConfig, type StartedWorker } from './worker-start.js';
 import { now } from '../timers.js';
 
 /** How long close() lets the worker finish what it runs before stopping it. */
@@ -86,7 +87,7 @@ export class WorkerConnection implements Connection {
   static async open(config: WorkerConnectionConfig, hooks: ConnectionHooks, signal?: AbortSignal): Promise<WorkerConnection> {
     const started = await startWorker(config, signal);
     const connection = new WorkerConnection(started, config, hooks);
-    if (config.interrupter !== undefined) interruptOnExit(connection, started.exited);
+    guardExit(connection, started.exited);
     const { worker } = started;
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'results') connection.#settle(message.items, message.retries);
@@ -275,6 +276,8 @@ export class WorkerConnection implements Connection {
     void worker.terminate();
     if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return;
     worker.unref();
+    // Answered now, as for a crash (a write that may yet commit: outcome unknown), so the lane can finish closing.
+    this.#failAll(this.dead, true, true);
     this.#hooks.onWarning(
       'LITEPOOL_CONNECTION_ABANDONED',
       `A ${this.#config.worker.role} connection did not stop within ${graceMs + EXIT_GRACE_MS} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
@@ -326,10 +329,10 @@ export class WorkerConnection implements Connection {
     return true;
   }
 
-  /** Interrupts whatever statement runs now (closing, or the process exiting). */
-  interruptRunning(): void {
+  /** Interrupts whatever statement runs now (closing, or the process exiting); false when one runs and cannot be interrupted. */
+  interruptRunning(): boolean {
     const running = Atomics.load(this.#started.control, Control.Running);
-    if (running !== 0) this.#interrupt(running);
+    return running === 0 || this.#interrupt(running);
   }
 
   /**
@@ -381,13 +384,10 @@ export class WorkerConnection implements Connection {
     this.#sendHeld();
   }
 
-  /**
-   * Fails everything in flight with `error`; when the worker is `gone`, a
-   * write that may have committed gets `ERR_COMMIT_UNKNOWN` (see Flights.failAll).
-   */
-  #failAll(error: Error, gone = false): void {
+  /** Fails everything in flight with `error`; a write that may have committed (the worker `gone`, or `stillRunning`) gets `ERR_COMMIT_UNKNOWN`. */
+  #failAll(error: Error, gone = false, stillRunning = false): void {
     const committing = Atomics.load(this.#started.control, Control.Committing) === 1;
-    this.#pending.failAll(error, gone && this.#config.worker.role === 'writer', committing);
+    this.#pending.failAll(error, gone && this.#config.worker.role === 'writer', committing, stillRunning);
     for (const done of this.#batches.splice(0)) done();
     this.#held.failAll(error);
   }

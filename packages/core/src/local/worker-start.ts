@@ -40,34 +40,6 @@ export interface StartedWorker {
   lastError(): unknown;
 }
 
-/** Something that can interrupt what its worker runs now. */
-export interface Interruptible {
-  interruptRunning(): void;
-}
-
-/** Connections that can be interrupted, across every pool of the process. */
-const live = new Set<Interruptible>();
-
-/**
- * process.exit() waits for every worker thread to stop, and a thread inside a
- * statement never does: as the process exits, interrupt what runs
- * (synchronously, as 'exit' listeners must), so that it can. One listener for
- * all pools, there only while a connection lives.
- */
-function interruptAllOnExit(): void {
-  for (const connection of live) connection.interruptRunning();
-}
-
-/** Interrupts `connection` as the process exits, until `exited` resolves. */
-export function interruptOnExit(connection: Interruptible, exited: Promise<void>): void {
-  live.add(connection);
-  if (live.size === 1) process.on('exit', interruptAllOnExit);
-  void exited.then(() => {
-    live.delete(connection);
-    if (live.size === 0) process.off('exit', interruptAllOnExit);
-  });
-}
-
 /** Why a worker thread could not start, with what to do when the cause is a bundle. */
 function startError(role: string, error: unknown): WorkerCrashedError {
   const message = error instanceof Error ? error.message : String(error);

@@ -7,7 +7,7 @@
  * wrote. A compromised lock aborts the hold: in-flight work fails with
  * `ERR_LOCK_COMPROMISED` and nothing more is committed under it.
  */
-import lockfile from 'proper-lockfile';
+import type { lock as takeLock } from 'proper-lockfile';
 import { dirname } from 'node:path';
 import { mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import { LockCompromisedError, OptionsError, StrategyError } from '../errors.js';
@@ -59,6 +59,14 @@ export interface ResolvedFileLockOptions {
   readonly maxHoldMs: number;
   /** `synchronous` of every connection. */
   readonly synchronous: string;
+}
+
+let lockFunction: Promise<typeof takeLock> | undefined;
+
+/** proper-lockfile, loaded when first used: importing it installs process-wide signal handlers (signal-exit). */
+function loadLock(): Promise<typeof takeLock> {
+  lockFunction ??= import('proper-lockfile').then((module) => module.lock);
+  return lockFunction;
 }
 
 /** Passed to proper-lockfile so it never takes a lock over itself (about 24 days). */
@@ -233,7 +241,8 @@ export class FileLockStrategy implements Strategy {
       if (this.#closed) throw new StrategyError('The file-lock strategy is closed', 'ERR_STRATEGY_UNSUPPORTED');
       const controller = new AbortController();
       try {
-        const release = await lockfile.lock(this.#target, {
+        const lock = await loadLock();
+        const release = await lock(this.#target, {
           lockfilePath: this.#lockPath,
           realpath: false,
           // proper-lockfile's own takeover (rmdir, then mkdir) lets two processes both win (its issue 121):

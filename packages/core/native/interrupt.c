@@ -19,6 +19,7 @@
  */
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT1
+#include <stdint.h> /* a compiler header: intptr_t, as wide as a pointer on every target (long is not, on Windows) */
 
 #define SLOTS 4096 /* connections registered at once, per process */
 
@@ -35,7 +36,7 @@ static void unlock(void) { __atomic_store_n(&table_lock, 0, __ATOMIC_RELEASE); }
 
 /* The slot index travels as the function's user data, offset by one so it is never NULL. */
 static void unregister(void *data) {
-  long index = (long)data - 1;
+  intptr_t index = (intptr_t)data - 1;
   lock();
   registered[index] = 0;
   unlock();
@@ -43,7 +44,7 @@ static void unregister(void *data) {
 
 /* litepool_slot(): this connection's token (generation << 12 | slot). */
 static void slot_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
-  long index = (long)sqlite3_user_data(context) - 1;
+  intptr_t index = (intptr_t)sqlite3_user_data(context) - 1;
   (void)argc;
   (void)argv;
   lock();
@@ -55,7 +56,7 @@ static void slot_function(sqlite3_context *context, int argc, sqlite3_value **ar
 /* litepool_interrupt(token): 1 if that connection was open and has been interrupted, else 0. */
 static void interrupt_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
   sqlite3_int64 token = sqlite3_value_int64(argv[0]);
-  long index = (long)(token & (SLOTS - 1));
+  intptr_t index = (intptr_t)(token & (SLOTS - 1));
   unsigned int wanted = (unsigned int)(token >> 12);
   int done = 0;
   (void)argc;
@@ -85,13 +86,21 @@ static void dqs_function(sqlite3_context *context, int argc, sqlite3_value **arg
 }
 
 #ifdef _WIN32
+/* Built without a C runtime (-nostdlib), the DLL brings its own entry point, which has nothing to do. */
+int __stdcall _DllMainCRTStartup(void *instance, unsigned long reason, void *reserved) {
+  (void)instance;
+  (void)reason;
+  (void)reserved;
+  return 1;
+}
+
 __declspec(dllexport)
 #endif
 int sqlite3_litepoolinterrupt_init(sqlite3 *db, char **error, const sqlite3_api_routines *api) {
   SQLITE_EXTENSION_INIT2(api);
-  long index = -1;
+  intptr_t index = -1;
   lock();
-  for (long i = 0; i < SLOTS; i++) {
+  for (intptr_t i = 0; i < SLOTS; i++) {
     if (registered[i] == 0) {
       registered[i] = db;
       generation[i] = (generation[i] + 1) & 0x7FFFF; /* tokens stay below 2^31 */

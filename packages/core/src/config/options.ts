@@ -100,7 +100,8 @@ export interface PoolOptions {
   /**
    * The SQLite extension that lets the pool interrupt a running statement (a
    * path), or `false` to run without it. Default: the one built for this
-   * platform in litepool's `native/` folder (Linux x64), if present.
+   * platform in litepool's `native/` folder (Linux, macOS and Windows, x64
+   * and arm64), if present.
    */
   interruptExtension?: string | false;
 }

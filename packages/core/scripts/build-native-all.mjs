@@ -9,7 +9,7 @@
 // first time. The same Zig and flags give the same bytes (see test/50).
 //   node scripts/build-native-all.mjs      (run by `prepack`)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +50,11 @@ export function buildAll() {
     mkdirSync(dirname(out), { recursive: true });
     // No C library (-nostdlib: the extension calls only SQLite, through its API table), stripped (-s).
     const args = ['cc', '-target', target, '-O2', '-shared', '-nostdlib', '-fno-stack-protector', '-s', '-Wall', '-Werror'];
-    const result = spawnSync(compiler, [...args, `-I${headers}`, '-o', out, source], { stdio: 'inherit' });
+    // Written aside, then renamed over: a process loading the extension meanwhile never reads half a file.
+    const partial = `${out}.${process.pid}.tmp`;
+    const result = spawnSync(compiler, [...args, `-I${headers}`, '-o', partial, source], { stdio: 'inherit' });
     if (result.status !== 0) throw new Error(`zig cc -target ${target} failed (status ${result.status})`);
+    renameSync(partial, out);
     rmSync(join(dirname(out), 'interrupt.lib'), { force: true }); // the import library lld writes beside a DLL: not needed
     built.push(out);
   }

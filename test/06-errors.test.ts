@@ -113,6 +113,17 @@ test('an abort that lands while a connection is being reopened for the caller le
   await within(3000, pool.close(), 'close after the aborts');
 });
 
+test('a setup module that fails only on readers: reads and writes are all answered by the writer (issue 19 item 9)', async (t) => {
+  const setup = join(tempDir(t), 'reader-setup.mjs');
+  writeFileSync(setup, "export function setup(db, { role }) {\n  if (role === 'reader') throw new Error('no readers here');\n}\n");
+  const pool = testPool(t, { setup, readers: 1 });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  // Never seen before, so probed on a reader first: the reader's ERR_SETUP hands it to the writer.
+  assert.deepEqual(await pool.run('INSERT INTO t VALUES (1)'), { changes: 1, lastInsertRowid: 1 });
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 });
+  assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 1 }]);
+});
+
 test('a database that cannot open rejects every waiting caller; nothing hangs', async (t) => {
   const directory = join(tempDir(t), 'goes-away');
   mkdirSync(directory);

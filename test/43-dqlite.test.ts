@@ -9,12 +9,11 @@ import sqlite3 from '@litepool/core/sqlite3';
 import { ClusterUnavailableError, DqliteClient, dqlite } from '@litepool/dqlite';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { contractSuite } from './helpers/contract.js';
 import { startCluster, type Cluster } from './helpers/dqlite-cluster.js';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { hasTool, needTools } from './helpers/tools.js';
+import { buildNode } from './helpers/dqlite-node.js';
+import { hasTool } from './helpers/tools.js';
 import { runCounter, setupCounter } from './helpers/workloads.js';
 
 const available = hasTool('dqlite-demo');
@@ -124,14 +123,6 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
     assert.ok((await pending) instanceof Error);
   });
 });
-
-/** Builds litepool-dqlite-node by its one command (packages/dqlite/node/build.sh); its path, or undefined when the test was skipped. */
-function buildNode(t: TestContext): string | undefined {
-  if (!needTools(t, 'go')) return undefined;
-  const dir = join(import.meta.dirname, '..', 'packages', 'dqlite', 'node');
-  execFileSync('sh', [join(dir, 'build.sh')], { stdio: 'ignore', timeout: 240_000 });
-  return join(dir, 'litepool-dqlite-node');
-}
 
 describe('dqlite failover', { timeout: 300_000 }, () => {
   test('SIGKILL of the leader under load (litepool-dqlite-node): every caller settles, every acknowledged write survives, writes resume on the new leader; the node rejoins', async (t) => {

@@ -1,6 +1,6 @@
 /**
  * A scripted dqlite node on loopback, for the client's fault tests: it does
- * the handshake as a leader (Leader, Client, Open), and answers each
+ * the handshake as a leader (Leader, Client, Open, Cluster), and answers each
  * EXEC_SQL / QUERY_SQL with whatever bytes the test's `answer` writes, well
  * formed or not. Its own small encoder (independent of the client's) builds
  * the well-formed replies, following dqlite's wire-protocol documentation.
@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 const WORD = 8;
 
 /** Message types of the protocol used here. */
-export const Type = { Failure: 0, Node: 1, Welcome: 2, Db: 4, Result: 6, Rows: 7, Empty: 8 } as const;
+export const Type = { Failure: 0, Node: 1, Welcome: 2, Nodes: 3, Db: 4, Result: 6, Rows: 7, Empty: 8 } as const;
 /** Request types the answer is called for. */
 export const ExecSql = 8;
 export const QuerySql = 9;
@@ -139,6 +139,8 @@ export async function fakeDqlite(answer: Answer = wellFormed): Promise<FakeNode>
     if (type === 0) socket.write(frame(Type.Node, Buffer.concat([uint64(1), text(node.address)])));
     else if (type === 1) socket.write(frame(Type.Welcome, uint64(15_000)));
     else if (type === 3) socket.write(frame(Type.Db, uint64(0)));
+    // The cluster: this node alone, a voter.
+    else if (type === 16) socket.write(frame(Type.Nodes, Buffer.concat([uint64(1), uint64(1), text(node.address), uint64(0)])));
     else if (type === ExecSql || type === QuerySql) {
       const sql = body.toString('utf8', WORD, body.indexOf(0, WORD));
       node.statements.push({ type, sql });

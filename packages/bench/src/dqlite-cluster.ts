@@ -2,9 +2,9 @@
  * A real 3-node dqlite cluster on loopback, for the benchmark and the tests:
  * Debian's `dqlite-demo` (the go-dqlite demo node) or litepool's own node
  * program, on free ports, data in a temp directory. Nodes can be killed and
- * started again (they rejoin with their data).
+ * started again (they rejoin with their data), and more can join.
  */
-import { DqliteClient } from '@litepool/dqlite';
+import { DqliteClient, type ClusterNode, type DqliteTlsOptions } from '@litepool/dqlite';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,8 +13,12 @@ import { join } from 'node:path';
 
 /** A running cluster. */
 export interface Cluster {
-  /** The nodes' database addresses (`127.0.0.1:port`). */
+  /** The first 3 nodes' database addresses (`127.0.0.1:port`). */
   readonly servers: readonly string[];
+  /** The members and their roles, as the leader lists them. */
+  members(): Promise<ClusterNode[]>;
+  /** Starts a new node that joins the cluster (litepool's node program only); its address once it is a member. */
+  add(): Promise<string>;
   /** The address of the node leading now (asks the cluster). */
   leader(): Promise<string>;
   /** Kills a node (SIGKILL by default); resolves once its process is gone. */
@@ -41,10 +45,10 @@ async function freePort(): Promise<number> {
  * promoted over the following seconds, and until then the leader is the only
  * voter (killing it would leave no quorum).
  */
-export async function waitForVoters(servers: readonly string[], count: number): Promise<void> {
+export async function waitForVoters(servers: readonly string[], count: number, tls?: DqliteTlsOptions): Promise<void> {
   const deadline = performance.now() + 60_000;
   for (;;) {
-    const client = await DqliteClient.connect(servers, 'probe', 20_000);
+    const client = await DqliteClient.connect(servers, 'probe', 20_000, { tls });
     try {
       const voters = (await client.cluster()).filter((node) => node.role === 'voter').length;
       if (voters >= count) return;
@@ -56,8 +60,13 @@ export async function waitForVoters(servers: readonly string[], count: number): 
   }
 }
 
-/** The node program: Debian's `dqlite-demo`, or litepool's own node (a path to the built `litepool-dqlite-node`, and extra flags). */
-export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string; readonly args?: readonly string[] };
+/**
+ * The node program: Debian's `dqlite-demo`, or litepool's own node (a path
+ * to the built `litepool-dqlite-node`, extra flags, and the TLS options the
+ * probes use when the flags turn TLS on).
+ */
+export type NodeProgram =
+  'dqlite-demo' | { readonly litepoolNode: string; readonly args?: readonly string[]; readonly clientTls?: DqliteTlsOptions };
 
 /**
  * Starts 3 nodes and resolves once all 3 are voters (a leader killed before
@@ -65,15 +74,23 @@ export type NodeProgram = 'dqlite-demo' | { readonly litepoolNode: string; reado
  */
 export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'litepool-dqlite-'));
-  const ports = await Promise.all(Array.from({ length: 6 }, freePort));
-  const nodes = [0, 1, 2].map((i) => ({
-    api: `127.0.0.1:${ports[i * 2]!}`,
-    db: `127.0.0.1:${ports[i * 2 + 1]!}`,
-    dir: join(dir, `node${i + 1}`),
-    process: undefined as ChildProcess | undefined,
-  }));
+  const tls = program === 'dqlite-demo' ? undefined : program.clientTls;
+  interface Node {
+    readonly api: string;
+    readonly db: string;
+    readonly dir: string;
+    process: ChildProcess | undefined;
+  }
+  const nodes: Node[] = [];
+  const newNode = async (): Promise<Node> => {
+    const [api, db] = await Promise.all([freePort(), freePort()]);
+    const node = { api: `127.0.0.1:${api}`, db: `127.0.0.1:${db}`, dir: join(dir, `node${nodes.length + 1}`), process: undefined };
+    nodes.push(node);
+    return node;
+  };
+  for (let i = 0; i < 3; i++) await newNode();
   const first = nodes[0]!.db;
-  const launch = (node: (typeof nodes)[number]): void => {
+  const launch = (node: Node): void => {
     mkdirSync(node.dir, { recursive: true });
     if (program === 'dqlite-demo') {
       const args = ['--api', node.api, '--db', node.db, '--dir', node.dir];
@@ -81,11 +98,19 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
       node.process = spawn('dqlite-demo', args, { stdio: 'ignore' });
     } else {
       const args = ['--address', node.db, '--dir', node.dir, ...(program.args ?? [])];
-      if (node.db !== first) args.push('--join', first);
+      // A node joins through every member started before it (the first may be down by then).
+      if (node.db !== first)
+        args.push(
+          '--join',
+          nodes
+            .filter((other) => other !== node && other.process !== undefined)
+            .map((other) => other.db)
+            .join(','),
+        );
       node.process = spawn(program.litepoolNode, args, { stdio: 'ignore' });
     }
   };
-  const stopped = (node: (typeof nodes)[number]): Promise<void> =>
+  const stopped = (node: Node): Promise<void> =>
     new Promise((resolve) => {
       const child = node.process;
       if (child === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -97,12 +122,32 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
     if (node === nodes[0]) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const servers = nodes.map((node) => node.db);
+  const everyAddress = (): string[] => nodes.map((node) => node.db);
   const cluster: Cluster = {
     servers,
     async leader() {
-      const client = await DqliteClient.connect(servers, 'probe', 20_000);
+      const client = await DqliteClient.connect(everyAddress(), 'probe', 20_000, { tls });
       client.close();
       return client.leader;
+    },
+    async members() {
+      const client = await DqliteClient.connect(everyAddress(), 'probe', 20_000, { tls });
+      try {
+        return await client.cluster();
+      } finally {
+        client.close();
+      }
+    },
+    async add() {
+      if (program === 'dqlite-demo') throw new Error('add() needs litepool-dqlite-node');
+      const node = await newNode();
+      launch(node);
+      const deadline = performance.now() + 60_000;
+      while (!(await cluster.members()).some((member) => member.address === node.db)) {
+        if (performance.now() > deadline) throw new Error(`${node.db} did not join within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return node.db;
     },
     async kill(address, signal = 'SIGKILL') {
       const node = nodes.find((n) => n.db === address);
@@ -127,7 +172,7 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
     },
   };
   try {
-    await waitForVoters(servers, 3);
+    await waitForVoters(servers, 3, tls);
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -10,5 +10,5 @@ fi
 cd "$here"
 # Debian ships Go libraries as sources under /usr/share/gocode: a GOPATH build, no module download.
 GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-/tmp/litepool-go-cache}" CGO_LDFLAGS_ALLOW='-Wl,-z,now' \
-  go build -tags libsqlite3 -o litepool-dqlite-node main.go
+  go build -tags libsqlite3 -o litepool-dqlite-node main.go tls.go admin.go
 echo "built $here/litepool-dqlite-node"

@@ -17,12 +17,17 @@ import {
   type Strategy,
 } from '@litepool/core';
 import { DqliteConnection } from './connection.js';
-import { DEFAULT_LIMITS, parseAddress } from './socket.js';
+import { Members } from './members.js';
+import { DEFAULT_LIMITS, parseAddress, type DqliteTlsOptions } from './socket.js';
 import { readsOnly } from './sql-text.js';
 
 /** Options of {@link dqlite}. */
 export interface DqliteOptions {
-  /** Addresses (`host:port`) of the cluster's nodes, any of them: each tells who leads. */
+  /**
+   * Addresses (`host:port`) of the cluster's nodes, any of them: each tells
+   * who leads. The pool also learns the members the leader lists (nodes added
+   * later), so it finds the cluster after the given nodes are gone.
+   */
   readonly servers: readonly string[];
   /** The database's name in the cluster (created on first use). */
   readonly database: string;
@@ -56,6 +61,22 @@ export interface DqliteOptions {
    * statement, or 0 for no limit. Default: 30000.
    */
   readonly silenceTimeoutMs?: number;
+  /**
+   * TLS for every connection to the nodes (`node:tls` options: `ca`, `cert`,
+   * `key`, `servername`, …), for a cluster run with `--tls-cert` (mutual TLS:
+   * the node wants a certificate signed by its CA). With it the pool never
+   * falls back to plaintext; a certificate refused by every node fails with
+   * `ERR_DQLITE_TLS`. A node's certificate is checked against the address's
+   * host (a name, or an IP in its IP addresses) unless `servername` names
+   * the name to check. Default: plaintext.
+   */
+  readonly tls?: DqliteTlsOptions;
+  /**
+   * How often a busy pool asks the leader for the cluster's members, in ms
+   * (each new leader connection asks too; an idle pool asks nothing).
+   * Default: 30000.
+   */
+  readonly membershipRefreshMs?: number;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -90,6 +111,8 @@ export function dqlite(options: DqliteOptions): Backend {
     'maxFrameBytes',
     'maxResultBytes',
     'silenceTimeoutMs',
+    'tls',
+    'membershipRefreshMs',
   ]);
   const { servers, database } = raw;
   if (!Array.isArray(servers) || servers.length === 0) {
@@ -113,6 +136,11 @@ export function dqlite(options: DqliteOptions): Backend {
     maxResultBytes: integerOption('dqlite.maxResultBytes', raw.maxResultBytes, DEFAULT_LIMITS.maxResultBytes, 64),
     silenceTimeoutMs: msOption('dqlite.silenceTimeoutMs', raw.silenceTimeoutMs, DEFAULT_LIMITS.silenceTimeoutMs, 0),
   };
+  const { tls } = raw;
+  if (tls !== undefined && (typeof tls !== 'object' || tls === null || Array.isArray(tls))) {
+    throw new OptionsError('dqlite.tls must be an object of node:tls options (ca, cert, key, servername, …)');
+  }
+  const membershipRefreshMs = msOption('dqlite.membershipRefreshMs', raw.membershipRefreshMs, 30_000, 1);
   const nodes = [...(servers as string[])];
   return {
     kind: 'dqlite',
@@ -120,7 +148,8 @@ export function dqlite(options: DqliteOptions): Backend {
     defaultReaders: 1,
     bind(_given, common): BackendBinding {
       const config = {
-        servers: nodes,
+        members: new Members(nodes, membershipRefreshMs),
+        tls: tls as DqliteTlsOptions | undefined,
         database,
         connectTimeoutMs,
         reconnectTimeoutMs,

@@ -5,8 +5,8 @@
  */
 import { clock, SqliteError } from '@litepool/core';
 import { codeName, isLeadershipCode } from './codes.js';
-import { ClusterUnavailableError, DqliteProtocolError } from './errors.js';
-import { DEFAULT_LIMITS, DqliteSocket, SocketClosedError, type Message, type SocketLimits } from './socket.js';
+import { ClusterUnavailableError, DqliteProtocolError, DqliteTlsError } from './errors.js';
+import { DqliteSocket, SocketClosedError, type Message, type SocketOptions } from './socket.js';
 import { Request, Response, Writer, decodeRows, type Reader, type WireValue } from './wire.js';
 
 /** What the leader answered a statement that writes. */
@@ -77,21 +77,26 @@ export class DqliteClient {
    * Finds the leader among `servers` (all asked at once; each tells who
    * leads), connects to it, registers and opens `database`. Rejects with
    * `ERR_CLUSTER_UNAVAILABLE` when no leader answers within `timeoutMs`
-   * (asked again and again until then).
+   * (asked again and again until then), and with `ERR_DQLITE_TLS` as soon as
+   * every node's TLS handshake refused a certificate (`options.tls`).
    */
   static async connect(
     servers: readonly string[],
     database: string,
     timeoutMs: number,
-    limits: SocketLimits = DEFAULT_LIMITS,
+    options: SocketOptions = {},
   ): Promise<DqliteClient> {
     const deadline = clock.now() + timeoutMs;
     const failures: unknown[] = [];
     for (let round = 0; ; round++) {
       const left = deadline - clock.now();
       if (left <= 0) break;
-      const client = await DqliteClient.#firstLeader(servers, database, Math.min(left, 2_000), limits, failures);
+      const tried = failures.length;
+      const client = await DqliteClient.#firstLeader(servers, database, Math.min(left, 2_000), options, failures);
       if (client !== undefined) return client;
+      // Every node refused a certificate: asking again would only repeat it.
+      const refusals = failures.slice(tried).map(tlsRefusal);
+      if (refusals.length === servers.length && refusals.every((refusal) => refusal !== undefined)) throw refusals[0]!;
       const wait = deadline - clock.now();
       if (wait <= 0) break;
       // No leader yet (an election takes a second or two): ask again soon, a little later each round.
@@ -113,14 +118,14 @@ export class DqliteClient {
     servers: readonly string[],
     database: string,
     timeoutMs: number,
-    limits: SocketLimits,
+    options: SocketOptions,
     failures: unknown[],
   ): Promise<DqliteClient | undefined> {
     return new Promise((resolve) => {
       let waiting = servers.length;
       let winner: DqliteClient | undefined;
       for (const server of servers) {
-        DqliteClient.#tryLeader(server, database, timeoutMs, limits)
+        DqliteClient.#tryLeader(server, database, timeoutMs, options)
           .then(
             (client) => {
               if (client === undefined || winner !== undefined) return client?.close();
@@ -141,7 +146,7 @@ export class DqliteClient {
    * itself). Undefined when no leader is known. Every step is bounded by
    * `timeoutMs` (a node in the middle of an election may not answer).
    */
-  static async #tryLeader(server: string, database: string, timeoutMs: number, limits: SocketLimits): Promise<DqliteClient | undefined> {
+  static async #tryLeader(server: string, database: string, timeoutMs: number, options: SocketOptions): Promise<DqliteClient | undefined> {
     const sockets: DqliteSocket[] = [];
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
@@ -152,14 +157,14 @@ export class DqliteClient {
     });
     expired.catch(() => {});
     const attempt = async (): Promise<DqliteClient | undefined> => {
-      const asked = await DqliteSocket.connect(server, timeoutMs, limits);
+      const asked = await DqliteSocket.connect(server, timeoutMs, options);
       sockets.push(asked);
       const leader = await askLeader(asked);
       if (leader === '') return undefined;
       let socket = asked;
       if (leader !== server) {
         asked.close();
-        socket = await DqliteSocket.connect(leader, timeoutMs, limits);
+        socket = await DqliteSocket.connect(leader, timeoutMs, options);
         sockets.push(socket);
         // The leader itself confirms it leads (it may have just stepped down).
         if ((await askLeader(socket)) !== leader) return undefined;
@@ -233,6 +238,12 @@ export class DqliteClient {
   close(): void {
     this.socket.close();
   }
+}
+
+/** The certificate refusal behind a failed attempt, if that is what it was (during the handshake, or the node's alert right after it). */
+function tlsRefusal(error: unknown): DqliteTlsError | undefined {
+  if (error instanceof DqliteTlsError) return error;
+  return error instanceof SocketClosedError && error.cause instanceof DqliteTlsError ? error.cause : undefined;
 }
 
 async function askLeader(socket: DqliteSocket): Promise<string> {

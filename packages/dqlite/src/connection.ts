@@ -31,8 +31,9 @@ import {
   type SendOptions,
 } from '@litepool/core';
 import { DqliteClient, NodeFailure, SocketClosedError } from './client.js';
-import type { SocketLimits } from './socket.js';
-import { codeName } from './codes.js';
+import type { Members } from './members.js';
+import type { DqliteTlsOptions, SocketLimits } from './socket.js';
+import { mayHaveApplied } from './codes.js';
 import { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderGone, ResultTooLargeError } from './errors.js';
 import { runGroup } from './group.js';
 import { execute } from './execute.js';
@@ -40,7 +41,8 @@ import { controlsOnly, readsOnly } from './sql-text.js';
 
 /** What a connection needs to reach the cluster. */
 export interface ConnectionConfig {
-  readonly servers: readonly string[];
+  /** The cluster's members, shared by the pool's connections. */
+  readonly members: Members;
   readonly database: string;
   readonly connectTimeoutMs: number;
   readonly reconnectTimeoutMs: number;
@@ -48,6 +50,8 @@ export interface ConnectionConfig {
   readonly statementTimeoutMs: number;
   /** What a connection accepts from a node. */
   readonly limits: SocketLimits;
+  /** TLS settings; undefined: plaintext. */
+  readonly tls: DqliteTlsOptions | undefined;
 }
 
 interface Batch {
@@ -78,9 +82,17 @@ export class DqliteConnection implements Connection {
   /** Connects to the leader (bounded by `connectTimeoutMs`); rejects with `ERR_CLUSTER_UNAVAILABLE` otherwise. */
   static async open(config: ConnectionConfig, hooks: ConnectionHooks): Promise<DqliteConnection> {
     const connection = new DqliteConnection(config, hooks);
-    connection.#client = await DqliteClient.connect(config.servers, config.database, config.connectTimeoutMs, config.limits);
+    connection.#client = await connection.#connect(config.connectTimeoutMs);
     connection.#lastLeader = connection.#client.leader;
     return connection;
+  }
+
+  /** A connection to the leader, and the members it lists. */
+  async #connect(timeoutMs: number): Promise<DqliteClient> {
+    const { members, database, limits, tls } = this.config;
+    const client = await DqliteClient.connect(members.servers, database, timeoutMs, { limits, tls });
+    await members.refresh(client);
+    return client;
   }
 
   /** Whether a transaction is open on the leader connection, as the SQL sent on it says. */
@@ -131,6 +143,9 @@ export class DqliteConnection implements Connection {
     try {
       for (let batch = this.#queue.shift(); batch !== undefined; batch = this.#queue.shift()) {
         try {
+          // A busy pool keeps its list of members fresh between batches (an idle one asks nothing).
+          const client = this.#client;
+          if (this.config.members.due && client !== undefined && !client.closed) await this.config.members.refresh(client);
           if (batch.options.group === true) await this.#runGroup(batch);
           else for (let i = 0; i < batch.requests.length; i++) await this.#runOne(batch.requests[i]!, batch.waiters[i]!, batch.options);
         } finally {
@@ -270,7 +285,7 @@ export class DqliteConnection implements Connection {
       }
       if (error instanceof NodeFailure) {
         // Not the leader: refused before running. Leadership lost: it may have been applied.
-        if (error.leadership) throw new LeaderGone(codeName(error.code) === 'SQLITE_IOERR_LEADERSHIP_LOST', { cause: error });
+        if (error.leadership) throw new LeaderGone(mayHaveApplied(error.code), { cause: error });
         // A statement that ends the transaction ends it even when it fails (a failed ROLLBACK leaves none open).
         if (/^\s*ROLLBACK\b(?!\s+(TRANSACTION\s+)?TO\b)/i.test(request.sql)) this.#transaction.reset();
         throw error.toSqliteError();
@@ -305,12 +320,7 @@ export class DqliteConnection implements Connection {
   #leader(): Promise<DqliteClient> {
     if (this.#client !== undefined && !this.#client.closed) return Promise.resolve(this.#client);
     if (this.dead !== undefined) return Promise.reject(this.dead);
-    this.#connecting ??= DqliteClient.connect(
-      this.config.servers,
-      this.config.database,
-      this.config.reconnectTimeoutMs,
-      this.config.limits,
-    ).then(
+    this.#connecting ??= this.#connect(this.config.reconnectTimeoutMs).then(
       (client) => {
         this.#connecting = undefined;
         if (this.#closing !== undefined) {

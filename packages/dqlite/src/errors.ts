@@ -46,6 +46,20 @@ export class DqliteProtocolError extends LitepoolError {
 }
 
 /**
+ * The TLS handshake with a node refused a certificate: the node's (not
+ * signed by the `ca` given, or not for the name or address connected to) or
+ * the client's (missing, or not signed by the cluster's CA). Asking again
+ * does not help, so connecting fails with it as soon as every node refused.
+ * `code`: `ERR_DQLITE_TLS`.
+ */
+export class DqliteTlsError extends LitepoolError {
+  /** @param message which node, and what the handshake said @param options the TLS error as `cause` */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_DQLITE_TLS', options);
+  }
+}
+
+/**
  * A result set grew past `maxResultBytes`: its connection is closed (the
  * only way to stop a node that is sending it). `code`: `ERR_RESULT_TOO_LARGE`.
  */

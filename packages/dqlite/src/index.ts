@@ -13,5 +13,13 @@
  */
 export { dqlite, type DqliteOptions } from './backend.js';
 export { DqliteClient, NodeFailure, type ClusterNode, type ExecResult, type QueryResult } from './client.js';
-export { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderLostError, ResultTooLargeError } from './errors.js';
+export {
+  ClusterUnavailableError,
+  CommitUnknownError,
+  DqliteProtocolError,
+  DqliteTlsError,
+  LeaderLostError,
+  ResultTooLargeError,
+} from './errors.js';
+export type { DqliteTlsOptions, SocketLimits, SocketOptions } from './socket.js';
 export { readsOnly } from './sql-text.js';

@@ -12,8 +12,9 @@
  * no throw escapes the socket's callbacks, and memory stays within the limits.
  */
 import { clock } from '@litepool/core';
-import { createConnection, type Socket } from 'node:net';
-import { DqliteProtocolError, ResultTooLargeError } from './errors.js';
+import { createConnection, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { DqliteProtocolError, DqliteTlsError, ResultTooLargeError } from './errors.js';
 import { PROTOCOL_VERSION, Reader, WORD } from './wire.js';
 
 /** What one connection accepts from its node. */
@@ -28,6 +29,28 @@ export interface SocketLimits {
 
 /** The limits when none are given: a 64 MiB message, a 256 MiB result, 30 s of silence. */
 export const DEFAULT_LIMITS: SocketLimits = { maxFrameBytes: 64 * 2 ** 20, maxResultBytes: 256 * 2 ** 20, silenceTimeoutMs: 30_000 };
+
+/**
+ * TLS settings of the connections to the nodes (`node:tls` options: `ca`,
+ * `cert`, `key`, `servername`, …); where to connect comes from the node's address.
+ */
+export type DqliteTlsOptions = Omit<ConnectionOptions, 'host' | 'port' | 'path' | 'socket' | 'timeout' | 'lookup'>;
+
+/** How a connection is made: its limits and, for a cluster that speaks TLS, the TLS settings. */
+export interface SocketOptions {
+  readonly limits?: SocketLimits;
+  readonly tls?: DqliteTlsOptions;
+}
+
+/**
+ * Whether `error` is the TLS handshake refusing a certificate (ours or the
+ * node's): OpenSSL's `ERR_SSL_*` alerts and Node's verification codes.
+ * Asking again will not help; a closed socket is not one of these.
+ */
+function isTlsRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^ERR_SSL_|^ERR_TLS_CERT|CERT|SIGNATURE|ISSUER/.test(code);
+}
 
 /** The connection broke; `sent`: whether the request had been written before it did. */
 export class SocketClosedError extends Error {
@@ -63,6 +86,13 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
+/** A TLS refusal as `DqliteTlsError` (naming the node); any other error as it is. */
+function tlsCause(address: string, error: Error): Error {
+  return isTlsRefusal(error)
+    ? new DqliteTlsError(`dqlite node ${address}: the TLS handshake failed: ${error.message}`, { cause: error })
+    : error;
+}
+
 /** One connection to one node. */
 export class DqliteSocket {
   readonly #socket: Socket;
@@ -78,10 +108,14 @@ export class DqliteSocket {
   /** Fires when the node stays silent while a request waits. */
   #silence: NodeJS.Timeout | undefined;
 
+  /** Whether the node has answered anything on this connection. */
+  #answered = false;
+
   private constructor(
     socket: Socket,
     readonly address: string,
     private readonly limits: SocketLimits,
+    encrypted: boolean,
   ) {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => {
@@ -91,30 +125,56 @@ export class DqliteSocket {
         this.#abandon(error);
       }
     });
-    socket.on('error', (error) => this.#fail(new SocketClosedError(`dqlite node ${address}: ${error.message}`, true, { cause: error })));
-    socket.on('close', () => this.#fail(new SocketClosedError(`dqlite node ${address} closed the connection`, true)));
+    socket.on('error', (error) =>
+      this.#fail(new SocketClosedError(`dqlite node ${address}: ${error.message}`, true, { cause: tlsCause(address, error) })),
+    );
+    socket.on('close', () =>
+      this.#fail(
+        new SocketClosedError(
+          this.#answered || encrypted
+            ? `dqlite node ${address} closed the connection`
+            : `dqlite node ${address} closed the connection before answering (a node that speaks TLS does this to a client without the tls option)`,
+          true,
+        ),
+      ),
+    );
   }
 
-  /** Connects to `address` and sends the protocol version; rejects after `timeoutMs`. */
-  static connect(address: string, timeoutMs: number, limits: SocketLimits = DEFAULT_LIMITS): Promise<DqliteSocket> {
+  /**
+   * Connects to `address` (over TLS with `options.tls`, never falling back to
+   * plaintext) and sends the protocol version; rejects after `timeoutMs`,
+   * with `DqliteTlsError` when the TLS handshake refuses a certificate.
+   */
+  static connect(address: string, timeoutMs: number, options: SocketOptions = {}): Promise<DqliteSocket> {
     const { host, port } = parseAddress(address);
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    const tls = options.tls;
     return new Promise((resolve, reject) => {
-      const socket = createConnection({ host, port, noDelay: true });
+      const socket =
+        tls === undefined
+          ? createConnection({ host, port, noDelay: true })
+          : // Node sends no SNI for an IP address; a name is checked against the certificate's DNS names, an IP against its IP addresses.
+            connectTls({ ...(isIP(host) === 0 ? { servername: host } : {}), ...tls, host, port }).setNoDelay(true);
       const timer = clock.setTimeout(() => {
         socket.destroy();
         reject(new SocketClosedError(`dqlite node ${address}: no connection within ${timeoutMs} ms`, false));
       }, timeoutMs);
       socket.once('error', (error) => {
         clock.clearTimeout(timer);
-        reject(new SocketClosedError(`dqlite node ${address}: ${error.message}`, false, { cause: error }));
+        const refusal = tlsCause(address, error);
+        reject(
+          refusal instanceof DqliteTlsError
+            ? refusal
+            : new SocketClosedError(`dqlite node ${address}: ${error.message}`, false, { cause: error }),
+        );
       });
-      socket.once('connect', () => {
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clock.clearTimeout(timer);
         socket.setKeepAlive(true, 1_000);
         const version = Buffer.alloc(WORD);
         version.writeBigUInt64LE(PROTOCOL_VERSION);
         socket.write(version);
-        resolve(new DqliteSocket(socket, address, limits));
+        resolve(new DqliteSocket(socket, address, limits, tls !== undefined));
       });
     });
   }
@@ -159,6 +219,7 @@ export class DqliteSocket {
   /** Reads messages out of `chunk`, copying each body once into a buffer of its announced size. */
   #receive(chunk: Buffer): void {
     this.#silence?.refresh();
+    this.#answered = true;
     let at = 0;
     while (this.#closed === undefined) {
       if (this.#body === undefined) {

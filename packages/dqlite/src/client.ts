@@ -6,7 +6,7 @@
 import { clock, SqliteError } from '@litepool/core';
 import { codeName, isLeadershipCode } from './codes.js';
 import { ClusterUnavailableError, DqliteProtocolError, DqliteTlsError } from './errors.js';
-import { DqliteSocket, SocketClosedError, type Message, type SocketOptions } from './socket.js';
+import { DqliteSocket, NoAnswerError, SocketClosedError, type Message, type SocketOptions } from './socket.js';
 import { Request, Response, Writer, decodeRows, type Reader, type WireValue } from './wire.js';
 
 /** What the leader answered a statement that writes. */
@@ -102,7 +102,8 @@ export class DqliteClient {
       // No leader yet (an election takes a second or two): ask again soon, a little later each round.
       await new Promise((resolve) => clock.setTimeout(resolve, Math.min(wait, 25 * 2 ** Math.min(round, 3))));
     }
-    const lastError = failures.at(-1);
+    // What a node said is worth more than that time ran out (the last round may have had a millisecond).
+    const lastError = failures.findLast((error) => !(error instanceof NoAnswerError)) ?? failures.at(-1);
     throw new ClusterUnavailableError(
       `No dqlite leader answered within ${timeoutMs} ms (tried ${servers.join(', ')})${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
       { cause: lastError },
@@ -152,7 +153,7 @@ export class DqliteClient {
     const expired = new Promise<never>((_, reject) => {
       timer = clock.setTimeout(() => {
         for (const socket of sockets) socket.close();
-        reject(new SocketClosedError(`dqlite node ${server}: no answer within ${timeoutMs} ms`, false));
+        reject(new NoAnswerError(`dqlite node ${server}: no answer within ${Math.round(timeoutMs)} ms`, false));
       }, timeoutMs);
     });
     expired.catch(() => {});

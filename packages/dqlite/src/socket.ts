@@ -64,6 +64,9 @@ export class SocketClosedError extends Error {
   }
 }
 
+/** No connection, or no answer, within the time allowed: says less about the node than what else went wrong. */
+export class NoAnswerError extends SocketClosedError {}
+
 /** A response: its type and body. */
 export interface Message {
   readonly type: number;
@@ -125,19 +128,13 @@ export class DqliteSocket {
         this.#abandon(error);
       }
     });
+    // A TLS node closes (or resets) a plaintext connection before answering anything.
+    const hint = (): string =>
+      this.#answered || encrypted ? '' : ' before answering (a node that speaks TLS does this to a client without the tls option)';
     socket.on('error', (error) =>
-      this.#fail(new SocketClosedError(`dqlite node ${address}: ${error.message}`, true, { cause: tlsCause(address, error) })),
+      this.#fail(new SocketClosedError(`dqlite node ${address}: ${error.message}${hint()}`, true, { cause: tlsCause(address, error) })),
     );
-    socket.on('close', () =>
-      this.#fail(
-        new SocketClosedError(
-          this.#answered || encrypted
-            ? `dqlite node ${address} closed the connection`
-            : `dqlite node ${address} closed the connection before answering (a node that speaks TLS does this to a client without the tls option)`,
-          true,
-        ),
-      ),
-    );
+    socket.on('close', () => this.#fail(new SocketClosedError(`dqlite node ${address} closed the connection${hint()}`, true)));
   }
 
   /**
@@ -157,7 +154,7 @@ export class DqliteSocket {
             connectTls({ ...(isIP(host) === 0 ? { servername: host } : {}), ...tls, host, port }).setNoDelay(true);
       const timer = clock.setTimeout(() => {
         socket.destroy();
-        reject(new SocketClosedError(`dqlite node ${address}: no connection within ${timeoutMs} ms`, false));
+        reject(new NoAnswerError(`dqlite node ${address}: no connection within ${Math.round(timeoutMs)} ms`, false));
       }, timeoutMs);
       socket.once('error', (error) => {
         clock.clearTimeout(timer);

@@ -110,6 +110,42 @@ describe('dqlite in production', { timeout: 600_000 }, () => {
     t.diagnostic(`${describeLoad(load.report, counter)}; refused: ${seen.join('; ')}; plaintext client: ${plain.error.code}`);
   });
 
+  test('one cluster certificate (--tls-cert and --tls-key, no CA): nodes and clients that share it work; a client with a certificate of its own is refused', async (t) => {
+    const program = buildNode(t);
+    if (program === undefined || !needTools(t, 'openssl')) return;
+    const dir = mkdtempSync(join(tmpdir(), 'litepool-tls-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const certs = makeCertificates(dir);
+    const pem = (file: string): Buffer => readFileSync(file);
+    const shared: DqliteTlsOptions = { ca: pem(certs.clusterCert), cert: pem(certs.clusterCert), key: pem(certs.clusterKey) };
+    const cluster = (await startCluster(t, {
+      litepoolNode: program,
+      args: ['--tls-cert', certs.clusterCert, '--tls-key', certs.clusterKey],
+      clientTls: shared,
+    }))!;
+    const pool = createPool({ backend: dqlite({ servers: [...cluster.servers], database: 'cluster-cert', tls: shared }) });
+    t.after(() => pool.destroy());
+    await setupLoad(pool);
+    const load = runLoad(pool, 4);
+    await sleep(500);
+    load.stop();
+    await load.settled;
+    const { missing, counter } = await readBack(pool, load.report);
+    assert.deepEqual(missing, []);
+    assert.equal(counter, load.report.increments);
+    assert.deepEqual([...load.report.outcomes.keys()], ['ok']);
+    const other = createPool({
+      backend: dqlite({
+        servers: [...cluster.servers],
+        database: 'cluster-cert',
+        tls: { ...shared, cert: pem(certs.clientCert), key: pem(certs.clientKey) },
+      }),
+    });
+    const { error } = await refusal(other.get('SELECT 1'));
+    await other.destroy();
+    assert.equal(error.code, 'ERR_DQLITE_TLS');
+  });
+
   test('rolling restart under load: each of 3 nodes in turn gets SIGTERM, restarts and rejoins while 16 callers write; every caller settles, every acknowledged write is present, errors are typed, the counter is exact', async (t) => {
     const program = buildNode(t);
     if (program === undefined) return;

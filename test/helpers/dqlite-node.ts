@@ -18,8 +18,14 @@ export function buildNode(t: TestContext): string | undefined {
   return join(dir, 'litepool-dqlite-node');
 }
 
-/** PEM files in a directory: a CA, a node and a client certificate it signed, and a stranger's CA and client certificate. */
+/**
+ * PEM files in a directory: a CA, a node and a client certificate it signed,
+ * a stranger's CA and client certificate, and one self-signed cluster
+ * certificate (for 127.0.0.1 and localhost) that nodes and clients share.
+ */
 export interface Certificates {
+  readonly clusterCert: string;
+  readonly clusterKey: string;
   readonly ca: string;
   readonly nodeCert: string;
   readonly nodeKey: string;
@@ -34,10 +40,11 @@ export interface Certificates {
 export function makeCertificates(dir: string): Certificates {
   const file = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-  const authority = (name: string): void =>
+  const authority = (name: string, ...extra: string[]): void =>
     openssl(
       'req',
       '-x509',
+      ...extra,
       '-newkey',
       'ec',
       '-pkeyopt',
@@ -88,10 +95,13 @@ export function makeCertificates(dir: string): Certificates {
   };
   authority('ca');
   authority('stranger-ca');
+  authority('cluster', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
   signed('node', 'ca', 'DNS:localhost,IP:127.0.0.1');
   signed('client', 'ca', 'DNS:litepool-client');
   signed('stranger', 'stranger-ca', 'DNS:litepool-client');
   return {
+    clusterCert: file('cluster.crt'),
+    clusterKey: file('cluster.key'),
     ca: file('ca.crt'),
     nodeCert: file('node.crt'),
     nodeKey: file('node.key'),

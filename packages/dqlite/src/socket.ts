@@ -38,8 +38,10 @@ export type DqliteTlsOptions = Omit<ConnectionOptions, 'host' | 'port' | 'path' 
 
 /** How a connection is made: its limits and, for a cluster that speaks TLS, the TLS settings. */
 export interface SocketOptions {
+  /** What the connection accepts from the node; default: a 64 MiB message, a 256 MiB result, 30 s of silence. */
   readonly limits?: SocketLimits;
-  readonly tls?: DqliteTlsOptions;
+  /** TLS settings; undefined: plaintext. */
+  readonly tls?: DqliteTlsOptions | undefined;
 }
 
 /**

@@ -9,24 +9,19 @@
 // new Worker(new URL('./worker.js', import.meta.url)) when it comes from the node: specifier.
 import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
-import { Control, ringSize, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { Control, ringSize, type FromWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
 import { now } from '../timers.js';
 
 /** How a worker is started. */
 export interface StartConfig {
   /** What the worker opens its connection with. */
-  readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin' | 'awaitGo'>;
+  readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin'>;
   /** The worker's entry module; undefined: litepool's own `worker.js`. */
   readonly workerFile: URL | string | undefined;
   readonly resourceLimits: ResourceLimits | undefined;
   /** Most requests sent and unanswered at once (sizes the claim ring). */
   readonly maxInFlight: number;
-  /**
-   * When set, the thread starts at once but opens its connection only once
-   * this resolves (a rejection terminates it and fails the start with that error).
-   */
-  readonly ready?: Promise<void> | undefined;
 }
 
 /** A worker that reported its connection ready. */
@@ -83,17 +78,14 @@ function workerExecArgv(): string[] | undefined {
  * Starts a worker and resolves once its connection is open; rejects (never
  * throws) otherwise. When `signal` aborts before then, the worker (which can
  * only be running JavaScript: its setup module) is terminated and the start
- * rejects with the signal's reason. See `StartConfig.ready`.
+ * rejects with the signal's reason.
  */
 export function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
-  const { ready } = config;
   const role = config.worker.role;
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
   const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
   const origin = Math.floor(performance.timeOrigin + now());
-  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
-  // Its failure is the start's failure, reported below; where the start fails first, nobody else is told.
-  ready?.catch(() => {});
+  const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
   const execArgv = workerExecArgv();
   const options = {
     workerData,
@@ -126,18 +118,6 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
       );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    ready?.then(
-      () => {
-        if (!settled) worker.postMessage({ type: 'go' } satisfies ToWorker);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        void worker.terminate();
-        reject(error instanceof Error ? error : new WorkerCrashedError(String(error)));
-      },
-    );
     const onMessage = (message: FromWorker): void => {
       if (message.type !== 'ready' && message.type !== 'open-failed') return;
       worker.off('message', onMessage);

@@ -29,15 +29,10 @@ function answer(answers: Answers, retries: number): void {
 }
 
 /** Messages that arrived while an asynchronous request (a backup) ran: handled, in order, once it is done. */
-let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
-
-/** Lets the connection open (the `go` message; see `WorkerConfig.awaitGo`). */
-let letOpen = (): void => {};
-const mayOpen = config.awaitGo ? new Promise<void>((resolve) => (letOpen = resolve)) : undefined;
+let held: ToWorker[] | undefined;
 
 function receive(message: ToWorker): void {
-  if (message.type === 'go') letOpen();
-  else if (held !== undefined) held.push(message);
+  if (held !== undefined) held.push(message);
   else handle(message);
 }
 
@@ -67,7 +62,7 @@ function endThread(): void {
   else (globalThis as { close?: () => void }).close?.();
 }
 
-function handle(message: Exclude<ToWorker, { type: 'go' }>): void {
+function handle(message: ToWorker): void {
   if (message.type === 'close') {
     runner.close();
     endThread();
@@ -110,7 +105,6 @@ async function start(): Promise<void> {
   try {
     const code = await loadWorkerCode(config.setup, config.procedures);
     runner = new StatementRunner(config, code);
-    await mayOpen;
     if (!config.deferOpen) runner.ensureOpen(false);
     post({ type: 'ready', procedures: [...code.procedures].map(([name, procedure]) => [name, procedure.readOnly] as const) });
   } catch (error) {

@@ -7,14 +7,11 @@ import { createPool } from '@litepool/core';
 import { DqliteClient, DqliteTlsError, dqlite, type DqliteTlsOptions } from '@litepool/dqlite';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { waitForVoters } from '../packages/bench/src/dqlite-cluster.js';
 import { startCluster } from './helpers/dqlite-cluster.js';
-import { buildNode, describeLoad, makeCertificates, readBack, runLoad, setupLoad, TYPED_DURING_OPERATIONS } from './helpers/dqlite-node.js';
+import { buildNode, describeLoad, testCertificates, readBack, runLoad, setupLoad, TYPED_DURING_OPERATIONS } from './helpers/dqlite-node.js';
 import { fakeDqlite } from './helpers/fake-dqlite.js';
 import { needTools } from './helpers/tools.js';
 
@@ -35,10 +32,7 @@ describe('dqlite in production', { timeout: 600_000 }, () => {
   test('mutual TLS: a pool over a TLS cluster works; a client without a valid certificate, or that does not trust the nodes, is refused with ERR_DQLITE_TLS; a plaintext client is refused; TLS never falls back to plaintext', async (t) => {
     const program = buildNode(t);
     if (program === undefined || !needTools(t, 'openssl')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'litepool-tls-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const certs = makeCertificates(dir);
-    const pem = (file: string): Buffer => readFileSync(file);
+    const { certs, pem } = testCertificates(t);
     const clientTls: DqliteTlsOptions = { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) };
     const nodeFlags = ['--tls-cert', certs.nodeCert, '--tls-key', certs.nodeKey, '--tls-ca', certs.ca];
     const cluster = (await startCluster(t, { litepoolNode: program, args: nodeFlags, clientTls }))!;
@@ -113,10 +107,7 @@ describe('dqlite in production', { timeout: 600_000 }, () => {
   test('one cluster certificate (--tls-cert and --tls-key, no CA): nodes and clients that share it work; a client with a certificate of its own is refused', async (t) => {
     const program = buildNode(t);
     if (program === undefined || !needTools(t, 'openssl')) return;
-    const dir = mkdtempSync(join(tmpdir(), 'litepool-tls-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const certs = makeCertificates(dir);
-    const pem = (file: string): Buffer => readFileSync(file);
+    const { certs, pem } = testCertificates(t);
     const shared: DqliteTlsOptions = { ca: pem(certs.clusterCert), cert: pem(certs.clusterCert), key: pem(certs.clusterKey) };
     const cluster = (await startCluster(t, {
       litepoolNode: program,

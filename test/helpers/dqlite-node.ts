@@ -4,10 +4,11 @@
  * each call came to (for the failover, rolling-restart and membership tests).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Pool } from '@litepool/core';
+import { tempDir } from './temp.js';
 import { needTools } from './tools.js';
 
 /** Builds litepool-dqlite-node by its one command (packages/dqlite/node/build.sh); its path, or undefined when the test was skipped. */
@@ -40,40 +41,22 @@ export interface Certificates {
 export function makeCertificates(dir: string): Certificates {
   const file = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  // A new EC P-256 key for `/CN=name`, written to name.key.
+  const newKey = (name: string): string[] => [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    file(`${name}.key`),
+  ];
   const authority = (name: string, ...extra: string[]): void =>
-    openssl(
-      'req',
-      '-x509',
-      ...extra,
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.crt`),
-    );
+    openssl('req', '-x509', ...extra, ...newKey(name), '-days', '2', '-out', file(`${name}.crt`));
   const signed = (name: string, ca: string, names: string): void => {
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      file(`${name}.key`),
-      '-out',
-      file(`${name}.csr`),
-    );
+    openssl('req', ...newKey(name), '-out', file(`${name}.csr`));
     writeFileSync(file(`${name}.ext`), `subjectAltName=${names}\n`);
     openssl(
       'x509',
@@ -111,6 +94,11 @@ export function makeCertificates(dir: string): Certificates {
     strangerCert: file('stranger.crt'),
     strangerKey: file('stranger.key'),
   };
+}
+
+/** The certificates made in a temp directory of the test (removed after it), and a reader of their PEM bytes. */
+export function testCertificates(t: TestContext): { certs: Certificates; pem: (file: string) => Buffer } {
+  return { certs: makeCertificates(tempDir(t, 'litepool-tls-')), pem: (file) => readFileSync(file) };
 }
 
 /** What a load of callers came to. */

@@ -149,13 +149,12 @@ export function dqlite(options: DqliteOptions): Backend {
     bind(_given, common): BackendBinding {
       const config = {
         members: new Members(nodes, membershipRefreshMs),
-        tls: tls as DqliteTlsOptions | undefined,
         database,
         connectTimeoutMs,
         reconnectTimeoutMs,
         safeIntegers: common.safeIntegers,
         statementTimeoutMs: common.statementTimeoutMs,
-        limits,
+        socket: { limits, tls: tls as DqliteTlsOptions | undefined },
       };
       const location = `dqlite://${nodes.join(',')}/${database}`;
       return {

@@ -68,7 +68,7 @@ const NOMEM = 7;
  * Whether the code says the node is not (or no longer) the leader. Besides
  * its own two codes, dqlite answers a COMMIT with SQLITE_NOMEM (and SQLite's
  * stale "no more rows available") while leadership moves to another node
- * (measured here: 2 of ~600 COMMITs in a rolling restart); a node truly out
+ * (seen here in rolling restarts of litepool-dqlite-node); a node truly out
  * of memory is best left the same way.
  */
 export function isLeadershipCode(code: number): boolean {

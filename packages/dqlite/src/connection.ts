@@ -32,7 +32,7 @@ import {
 } from '@litepool/core';
 import { DqliteClient, NodeFailure, SocketClosedError } from './client.js';
 import type { Members } from './members.js';
-import type { DqliteTlsOptions, SocketLimits } from './socket.js';
+import type { SocketOptions } from './socket.js';
 import { mayHaveApplied } from './codes.js';
 import { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderGone, ResultTooLargeError } from './errors.js';
 import { runGroup } from './group.js';
@@ -48,10 +48,8 @@ export interface ConnectionConfig {
   readonly reconnectTimeoutMs: number;
   readonly safeIntegers: boolean;
   readonly statementTimeoutMs: number;
-  /** What a connection accepts from a node. */
-  readonly limits: SocketLimits;
-  /** TLS settings; undefined: plaintext. */
-  readonly tls: DqliteTlsOptions | undefined;
+  /** How each connection to a node is made: what it accepts from the node, and TLS. */
+  readonly socket: SocketOptions;
 }
 
 interface Batch {
@@ -89,8 +87,8 @@ export class DqliteConnection implements Connection {
 
   /** A connection to the leader, and the members it lists. */
   async #connect(timeoutMs: number): Promise<DqliteClient> {
-    const { members, database, limits, tls } = this.config;
-    const client = await DqliteClient.connect(members.servers, database, timeoutMs, { limits, tls });
+    const { members, database, socket } = this.config;
+    const client = await DqliteClient.connect(members.servers, database, timeoutMs, socket);
     await members.refresh(client);
     return client;
   }

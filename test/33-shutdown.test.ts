@@ -6,7 +6,7 @@
 import { createPool, PoolClosedError, WorkerCrashedError, type LitepoolWarning } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,72 @@ test('holding the writer, then asking for a reader on a fresh pool, does not wai
   assert.deepEqual(await reader.get('SELECT count(*) AS n FROM sqlite_master'), { n: 1 });
   await reader.release();
   await writer.release();
+});
+
+/** Setup-module source that writes its thread's exit code into `dir` when the thread ends by itself (a terminated thread runs no JavaScript). */
+function exitMarker(dir: string): string {
+  return [
+    "import { writeFileSync } from 'node:fs';",
+    "import { threadId } from 'node:worker_threads';",
+    `process.on('exit', (code) => writeFileSync(${JSON.stringify(dir)} + '/exited-thread-' + threadId, String(code)));`,
+  ].join('\n');
+}
+
+/** The exit codes the threads of `exitMarker` wrote, once at least one did (fails after 5 s). */
+function exitCodes(dir: string): Promise<string[]> {
+  return within(
+    5_000,
+    (async () => {
+      for (;;) {
+        const written = readdirSync(dir).filter((name) => name.startsWith('exited-thread-'));
+        if (written.length > 0) return written.map((name) => readFileSync(join(dir, name), 'utf8'));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })(),
+    'a thread to end by itself',
+  );
+}
+
+test('a pool destroyed while its threads start: each thread is told to end and ends by itself, never terminated (better-sqlite3 13 aborts the process when a terminate lands in its native code)', async (t) => {
+  const dir = tempDir(t);
+  const setup = join(dir, 'waiting-setup.mjs');
+  // Each thread writes its exit code when it ends by itself; a terminated thread runs no JavaScript, so writes nothing.
+  writeFileSync(
+    setup,
+    [
+      "import { readdirSync, readFileSync, writeFileSync } from 'node:fs';",
+      "import { threadId } from 'node:worker_threads';",
+      `process.on('exit', (code) => writeFileSync(${JSON.stringify(dir)} + '/exited-thread-' + threadId, String(code)));`,
+      'await new Promise(() => {});',
+      'export function setup() {}',
+    ].join('\n'),
+  );
+  const pool = createPool({ filename: join(dir, 'app.db'), readers: 1, setup });
+  const call = pool.get('SELECT 1');
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the writer's thread is now waiting in its setup module
+  await within(5_000, pool.destroy(), 'destroy() while a thread starts');
+  await assert.rejects(call, PoolClosedError);
+  const exits = await exitCodes(dir);
+  assert.deepEqual(
+    exits,
+    exits.map(() => '0'),
+  );
+});
+
+test('a pool destroyed while a statement runs: the statement is interrupted and the thread ends by itself, never terminated', async (t) => {
+  const dir = tempDir(t);
+  const setup = join(dir, 'exit-marker.mjs');
+  writeFileSync(setup, exitMarker(dir) + '\nexport function setup() {}\n');
+  const pool = createPool({ filename: join(dir, 'app.db'), readers: 0, setup, statementTimeoutMs: 0 });
+  await pool.run('CREATE TABLE t (x)');
+  const endless = pool.get('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c').then(
+    () => 'answered',
+    (error: { code?: string }) => error.code,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await within(10_000, pool.destroy(), 'destroy() while a statement runs');
+  assert.equal(await endless, 'ERR_POOL_CLOSED');
+  assert.deepEqual(await exitCodes(dir), ['0']);
 });
 
 describe('a setup module that never finishes (issue 19)', () => {

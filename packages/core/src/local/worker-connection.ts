@@ -270,17 +270,25 @@ export class WorkerConnection implements Connection {
       // The worker is already gone.
     }
     if (await settlesWithin(exited, graceMs, true)) return;
-    // Still running: interrupt a statement (native code), terminate JavaScript (a procedure, a UDF). Terminating is
-    // safe for both: in native code it takes effect when the call returns, which the interrupt hastens.
-    this.interruptRunning();
+    // Still running: an interrupted statement returns and the thread then ends on the close message. Terminated only
+    // if it does not (JavaScript stuck in a procedure or a UDF): better-sqlite3 13 aborts the whole process when a
+    // terminate lands inside one of its native calls, so a thread in a statement is never terminated first.
+    // Without the interrupt extension a thread inside a statement is left to finish it: terminating it there is the abort.
+    if (!this.interruptRunning()) return this.#abandon(this.dead, graceMs);
+    if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return;
     void worker.terminate();
     if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return;
-    worker.unref();
+    this.#abandon(this.dead, graceMs + 2 * EXIT_GRACE_MS);
+  }
+
+  /** Gives up on a closing thread that did not end: it may finish on its own, it no longer keeps the process alive. */
+  #abandon(dead: Error, waitedMs: number): void {
+    this.#started.worker.unref();
     // Answered now, as for a crash (a write that may yet commit: outcome unknown), so the lane can finish closing.
-    this.#failAll(this.dead, true, true);
+    this.#failAll(dead, true, true);
     this.#hooks.onWarning(
       'LITEPOOL_CONNECTION_ABANDONED',
-      `A ${this.#config.worker.role} connection did not stop within ${graceMs + EXIT_GRACE_MS} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
+      `A ${this.#config.worker.role} connection did not stop within ${waitedMs} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
     );
   }
 

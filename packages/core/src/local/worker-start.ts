@@ -1,17 +1,19 @@
 /**
  * Starting a worker thread: its shared control block and claim ring, the
- * handshake (ready, or why its connection could not open), a start that can
- * be abandoned (a setup module that never settles is terminated when the
- * pool gives up on it), and the process-wide rule that statements still
- * running are interrupted as the process exits.
+ * handshake (ready, or why its connection could not open), and a start that
+ * can be abandoned (the thread is told to end; terminated only when its setup
+ * module is stuck in JavaScript).
  */
 // 'worker_threads', not 'node:worker_threads': webpack 5 (5.113) mangles the constructor it rewrites for
 // new Worker(new URL('./worker.js', import.meta.url)) when it comes from the node: specifier.
 import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
-import { Control, ringSize, type FromWorker, type WorkerConfig } from './protocol.js';
+import { Control, ringSize, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
-import { now } from '../timers.js';
+import { clearTimeout, now, setTimeout } from '../timers.js';
+
+/** How long a thread told to stop while it starts may take to end before it is terminated. */
+const STOP_GRACE_MS = 2_000;
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -75,10 +77,30 @@ function workerExecArgv(): string[] | undefined {
 }
 
 /**
+ * Asks a thread that has not reported ready to end, and terminates it only if
+ * it has not ended `STOP_GRACE_MS` later (its setup module stuck in
+ * JavaScript). Never terminated at once: better-sqlite3 13 aborts the whole
+ * process when `worker.terminate()` lands while the thread is inside one of
+ * its native calls (loading the addon, opening the database), which is where
+ * a starting thread spends its time. The thread no longer keeps the process
+ * alive meanwhile.
+ */
+function stopStarting(worker: Worker, exited: Promise<void>): void {
+  try {
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+  } catch {
+    // Already gone.
+  }
+  worker.unref();
+  const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+  timer.unref();
+  void exited.then(() => clearTimeout(timer));
+}
+
+/**
  * Starts a worker and resolves once its connection is open; rejects (never
- * throws) otherwise. When `signal` aborts before then, the worker (which can
- * only be running JavaScript: its setup module) is terminated and the start
- * rejects with the signal's reason.
+ * throws) otherwise. When `signal` aborts before then, the start rejects at
+ * once with the signal's reason and the thread is stopped (see `stopStarting`).
  */
 export function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
   const role = config.worker.role;
@@ -112,7 +134,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
     const onAbort = (): void => {
       if (settled) return;
       settled = true;
-      void worker.terminate();
+      stopStarting(worker, exited);
       reject(
         signal?.reason instanceof Error ? signal.reason : new WorkerCrashedError(`The ${role} worker thread was stopped while it started`),
       );

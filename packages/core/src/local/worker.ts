@@ -16,7 +16,9 @@ const config = workerData as WorkerConfig;
 const port = parentPort;
 if (port === null) throw new Error('litepool worker started outside a worker thread');
 /** Set once the application's modules are loaded, before the thread reports ready (no batch arrives before). */
-let runner!: StatementRunner;
+let runner: StatementRunner | undefined;
+/** The pool gave up on this thread while it started: it ends without opening its connection. */
+let stopped = false;
 /** Prepared statements' SQL by id (see `Pool.prepare`): kept across reopens, as the pool sends each id's SQL once. */
 const statements = new Map<number, string>();
 
@@ -39,7 +41,7 @@ function receive(message: ToWorker): void {
 port.on('message', receive);
 
 /** Runs a backup, then what arrived meanwhile. */
-async function backUp(request: WireRequest): Promise<void> {
+async function backUp(runner: StatementRunner, request: WireRequest): Promise<void> {
   held = [];
   const answers = new Answers();
   if (!runner.claim(request.seq)) answers.add(skipped(request.seq), runner.inTransaction);
@@ -64,10 +66,13 @@ function endThread(): void {
 
 function handle(message: ToWorker): void {
   if (message.type === 'close') {
-    runner.close();
+    // Before ready: start() sees the flag once the app's modules are loaded, and opens nothing.
+    stopped = true;
+    runner?.close();
     endThread();
     return;
   }
+  if (runner === undefined) return; // never: no batch is sent before ready
   runner.committing(false);
   const requests = unpackRequests(message.items, statements);
   const answers = new Answers();
@@ -83,7 +88,7 @@ function handle(message: ToWorker): void {
     return;
   }
   if (requests.length === 1 && requests[0]!.op === 'backup') {
-    void backUp(requests[0]!);
+    void backUp(runner, requests[0]!);
     return;
   }
   try {
@@ -104,6 +109,7 @@ function handle(message: ToWorker): void {
 async function start(): Promise<void> {
   try {
     const code = await loadWorkerCode(config.setup, config.procedures);
+    if (stopped) return;
     runner = new StatementRunner(config, code);
     if (!config.deferOpen) runner.ensureOpen(false);
     post({ type: 'ready', procedures: [...code.procedures].map(([name, procedure]) => [name, procedure.readOnly] as const) });

@@ -142,3 +142,19 @@ for (const [bundler, build, formats] of [
     });
   }
 }
+
+test("the package's worker entry is one module: it imports only Node's built-ins and better-sqlite3 (a thread starts without loading litepool's ~20 modules)", async () => {
+  const worker = join(repo, 'packages', 'core', 'dist', 'local', 'worker.js');
+  const result = await esbuild.build({
+    entryPoints: [worker],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+  });
+  const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((imported) => imported.path));
+  assert.equal(Object.keys(result.metafile.inputs).length, 1, Object.keys(result.metafile.inputs).join(', '));
+  assert.deepEqual([...new Set(imports.filter((path) => !path.startsWith('node:')))], ['better-sqlite3']);
+});

@@ -163,11 +163,18 @@ export interface BackendBinding {
   /** The most readers the place allows, and why (an in-memory database: 0, one connection holds it); undefined: no limit of its own. */
   readonly maxReaders?: { readonly count: number; readonly reason: string };
   /**
+   * Whether `open` takes `ready`: it may start at once (a thread, a socket)
+   * but must not open the database before `ready` resolves. Otherwise the
+   * pool calls `open` only once the connection may open.
+   */
+  readonly startsEarly?: boolean;
+  /**
    * Opens a connection playing `role`; its events go to `hooks`. When
    * `signal` aborts before it is open (the pool is being destroyed), it stops
-   * trying and rejects.
+   * trying and rejects. With `ready` (see `startsEarly`), the database is
+   * opened only once it resolves; if it rejects, `open` rejects with its error.
    */
-  open(role: ConnectionRole, hooks: ConnectionHooks, signal: AbortSignal): Promise<Connection>;
+  open(role: ConnectionRole, hooks: ConnectionHooks, signal: AbortSignal, ready?: Promise<void>): Promise<Connection>;
   /**
    * The procedures its connections can run, by name (true: read-only), known
    * once a connection has opened; undefined before, or when there are none.

@@ -73,7 +73,9 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     strategyContext: { filename: local.filename, networkFilesystem },
     options: local,
     ...(location.memory ? { maxReaders: { count: 0, reason: 'one connection holds an in-memory database' } } : {}),
-    async open(role, hooks, signal) {
+    // A worker thread takes tens of ms to start: it starts while the pool's gate is closed, and opens once it is not.
+    startsEarly: true,
+    async open(role, hooks, signal, ready) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
         hooks.onWarning(
@@ -104,6 +106,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
           interrupter,
           statementTimeoutMs: common.statementTimeoutMs,
           maxInFlight,
+          ready,
         },
         hooks,
         signal,

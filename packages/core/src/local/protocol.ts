@@ -197,7 +197,9 @@ export type ToWorker =
       /** The settings every request of the batch runs with (undefined: the pool's own). */
       readonly settings: Settings | undefined;
     }
-  | { readonly type: 'close' };
+  | { readonly type: 'close' }
+  /** The connection may open now (sent once, to a worker started with `awaitGo`). */
+  | { readonly type: 'go' };
 
 /** Worker to main thread. */
 export type FromWorker =
@@ -262,6 +264,12 @@ export interface WorkerConfig {
   readonly iterateChunkRows: number;
   /** Open the connection with the first batch instead of at start (see `Strategy.openUnderHold`). */
   readonly deferOpen: boolean;
+  /**
+   * Start (load the code) at once, but open the connection only on a `go`
+   * message: the thread starts while the pool's gate is still closed (a
+   * reader waits for the writer to create the file).
+   */
+  readonly awaitGo: boolean;
   /** The interrupt extension to load on the connection, or undefined. */
   readonly interruptExtension: string | undefined;
   /** better-sqlite3's native binding (a path), when it is not where better-sqlite3 looks itself. */

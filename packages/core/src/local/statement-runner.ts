@@ -117,6 +117,25 @@ export class StatementRunner {
     this.#broken = false;
   }
 
+  /**
+   * Loads better-sqlite3's addon and the interrupt extension into this thread
+   * on a throwaway in-memory connection, so that a thread that must wait
+   * before it opens its database (see `WorkerConfig.awaitGo`) does this work
+   * while it waits. Never throws: the real open reports any failure.
+   */
+  static loadNative(config: WorkerConfig): void {
+    try {
+      const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
+      try {
+        if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);
+      } finally {
+        db.close();
+      }
+    } catch {
+      // Reported by the open that follows.
+    }
+  }
+
   /** Closes the connection (an open transaction rolls back). Never throws. */
   close(): void {
     this.#procedures.forget();

@@ -18,12 +18,17 @@ const STOP_GRACE_MS = 2_000;
 /** How a worker is started. */
 export interface StartConfig {
   /** What the worker opens its connection with. */
-  readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin'>;
+  readonly worker: Omit<WorkerConfig, 'control' | 'claims' | 'origin' | 'awaitGo'>;
   /** The worker's entry module; undefined: litepool's own `worker.js`. */
   readonly workerFile: URL | string | undefined;
   readonly resourceLimits: ResourceLimits | undefined;
   /** Most requests sent and unanswered at once (sizes the claim ring). */
   readonly maxInFlight: number;
+  /**
+   * When set, the thread starts at once but opens its connection only once
+   * this resolves (a rejection stops it and fails the start with that error).
+   */
+  readonly ready?: Promise<void> | undefined;
 }
 
 /** A worker that reported its connection ready. */
@@ -101,13 +106,17 @@ function stopStarting(worker: Worker, exited: Promise<void>): void {
  * Starts a worker and resolves once its connection is open; rejects (never
  * throws) otherwise. When `signal` aborts before then, the start rejects at
  * once with the signal's reason and the thread is stopped (see `stopStarting`).
+ * See `StartConfig.ready`.
  */
 export function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
+  const { ready } = config;
   const role = config.worker.role;
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
   const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
   const origin = Math.floor(performance.timeOrigin + now());
-  const workerData: WorkerConfig = { ...config.worker, control, claims, origin };
+  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
+  // Its failure is the start's failure, reported below; where the start fails first, nobody else is told.
+  ready?.catch(() => {});
   const execArgv = workerExecArgv();
   const options = {
     workerData,
@@ -140,6 +149,18 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
       );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    ready?.then(
+      () => {
+        if (!settled) worker.postMessage({ type: 'go' } satisfies ToWorker);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        stopStarting(worker, exited);
+        reject(error instanceof Error ? error : new WorkerCrashedError(String(error)));
+      },
+    );
     const onMessage = (message: FromWorker): void => {
       if (message.type !== 'ready' && message.type !== 'open-failed') return;
       worker.off('message', onMessage);

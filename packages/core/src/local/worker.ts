@@ -31,10 +31,15 @@ function answer(answers: Answers, retries: number): void {
 }
 
 /** Messages that arrived while an asynchronous request (a backup) ran: handled, in order, once it is done. */
-let held: ToWorker[] | undefined;
+let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
+
+/** Lets the connection open (the `go` message; see `WorkerConfig.awaitGo`). */
+let letOpen = (): void => {};
+const mayOpen = config.awaitGo ? new Promise<void>((resolve) => (letOpen = resolve)) : undefined;
 
 function receive(message: ToWorker): void {
-  if (held !== undefined) held.push(message);
+  if (message.type === 'go') letOpen();
+  else if (held !== undefined) held.push(message);
   else handle(message);
 }
 
@@ -64,7 +69,7 @@ function endThread(): void {
   else (globalThis as { close?: () => void }).close?.();
 }
 
-function handle(message: ToWorker): void {
+function handle(message: Exclude<ToWorker, { type: 'go' }>): void {
   if (message.type === 'close') {
     // Before ready: start() sees the flag once the app's modules are loaded, and opens nothing.
     stopped = true;
@@ -109,6 +114,10 @@ function handle(message: ToWorker): void {
 async function start(): Promise<void> {
   try {
     const code = await loadWorkerCode(config.setup, config.procedures);
+    if (mayOpen !== undefined) {
+      StatementRunner.loadNative(config);
+      await mayOpen;
+    }
     if (stopped) return;
     runner = new StatementRunner(config, code);
     if (!config.deferOpen) runner.ensureOpen(false);

@@ -95,7 +95,8 @@ export class Engine implements Shutdown, TransactionHost {
       size: 1,
       access: 'write',
       group: binding.strategy.writeBatching,
-      open: (signal) => this.#open('writer', signal),
+      open: (signal, ready) => this.#open('writer', signal, ready),
+      startsEarly: binding.startsEarly === true,
       gate: () => this.#gate.writerGate(),
       onIdle: () => {
         this.#keepAlive.release();
@@ -109,7 +110,8 @@ export class Engine implements Shutdown, TransactionHost {
           size: options.readers,
           access: 'read',
           group: undefined,
-          open: (signal) => this.#open('reader', signal),
+          open: (signal, ready) => this.#open('reader', signal, ready),
+          startsEarly: binding.startsEarly === true,
           gate: () => this.#gate.readerGate(),
           onIdle: () => this.#keepAlive.release(),
           onBusy: () => this.#keepAlive.hold(),
@@ -370,7 +372,7 @@ export class Engine implements Shutdown, TransactionHost {
     this.#readerLane!.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false });
   }
 
-  #open(role: ConnectionRole, signal: AbortSignal): Promise<Connection> {
+  #open(role: ConnectionRole, signal: AbortSignal, ready?: Promise<void>): Promise<Connection> {
     const lane = role === 'writer' ? this.#writer : this.#readerLane!;
     const hooks: ConnectionHooks = {
       onCrash: (error) => {
@@ -384,7 +386,7 @@ export class Engine implements Shutdown, TransactionHost {
       onStall: (connection) => lane.onStall(connection),
       onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
-    const opening = this.#binding.open(role, hooks, signal);
+    const opening = this.#binding.open(role, hooks, signal, ready);
     // Readers open read-only and may start as soon as any writer connection has created the file.
     if (role === 'writer' && this.strategy.openUnderHold !== true) {
       void opening.then(

@@ -27,10 +27,15 @@ export interface LaneConfig {
   readonly acquireTimeoutMs: number;
   /** Group commit settings (writer of a batching strategy), else undefined. */
   readonly group: WriteBatching | undefined;
-  /** Opens one connection; gives up when `signal` aborts (the lane is being stopped). */
-  readonly open: (signal: AbortSignal) => Promise<Connection>;
-  /** Awaited before a connection is acquired (strategy init, the writer's first open); undefined once passed. */
+  /**
+   * Opens one connection; gives up when `signal` aborts (the lane is being
+   * stopped). With `ready`, it may start at once but opens only once `ready` resolves.
+   */
+  readonly open: (signal: AbortSignal, ready?: Promise<void>) => Promise<Connection>;
+  /** Passed before a connection opens (strategy init, the writer's first open); undefined once passed. */
   readonly gate: () => Promise<void> | undefined;
+  /** Whether `open` takes the gate as `ready` (the connection starts while the gate is closed); else the gate is awaited first. */
+  readonly startsEarly: boolean;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
   /** Called when the lane, idle until now, gets work. */
@@ -84,7 +89,7 @@ export class Lane {
         // Through a promise: a synchronous throw while opening must become an OpenFailure, not escape generic-pool.
         create: () =>
           Promise.resolve()
-            .then(() => config.open(this.opening.signal))
+            .then(() => config.open(this.opening.signal, config.startsEarly ? config.gate() : undefined))
             .catch((error: unknown) => new OpenFailure(error)),
         destroy: async (resource) => {
           if (!(resource instanceof OpenFailure)) await resource.close(this.closeGraceMs);
@@ -221,7 +226,7 @@ export class Lane {
   private async serveNext(): Promise<void> {
     let connection: Connection;
     try {
-      const gate = this.config.gate();
+      const gate = this.config.startsEarly ? undefined : this.config.gate();
       if (gate !== undefined) await gate;
       const resource = await this.pool.acquire();
       if (resource instanceof OpenFailure) {

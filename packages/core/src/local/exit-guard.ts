@@ -32,16 +32,18 @@ function onExit(code: number): void {
   if (stuck) exitWithoutJoining(code);
 }
 
-/** Watches `thread` as the process exits, until `exited` resolves. */
-export function guardExit(thread: ExitingThread, exited: Promise<void>): void {
+/** Watches `thread` as the process exits, until `exited` resolves or the returned function is called. */
+export function guardExit(thread: ExitingThread, exited: Promise<void>): () => void {
   live.add(thread);
   // Moved to the end: the app's own 'exit' listeners, registered before, run first.
   process.off('exit', onExit);
   process.on('exit', onExit);
-  void exited.then(() => {
+  const release = (): void => {
     live.delete(thread);
     if (live.size === 0) process.off('exit', onExit);
-  });
+  };
+  void exited.then(release);
+  return release;
 }
 
 /**

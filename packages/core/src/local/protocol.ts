@@ -199,14 +199,20 @@ export type ToWorker =
     }
   | { readonly type: 'close' }
   /** The connection may open now (sent once, to a worker started with `awaitGo`). */
-  | { readonly type: 'go' };
+  | { readonly type: 'go' }
+  /** Close the connection but keep the thread, for another connection (see thread-reuse.ts); answered `parked`. */
+  | { readonly type: 'park' }
+  /** A parked thread's next connection: start again with this config, as a new thread would. */
+  | { readonly type: 'rebind'; readonly config: WorkerConfig };
 
 /** Worker to main thread. */
 export type FromWorker =
   | { readonly type: 'ready'; readonly procedures: readonly (readonly [name: string, readOnly: boolean])[] }
   | { readonly type: 'open-failed'; readonly error: WireError }
   | { readonly type: 'results'; readonly items: PackedResponses; readonly retries: number }
-  | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number };
+  | { readonly type: 'progress'; readonly seq: number; readonly totalPages: number; readonly remainingPages: number }
+  /** The connection is closed and the thread waits for a `rebind`. */
+  | { readonly type: 'parked' };
 
 /**
  * Slots of a connection's control block, an Int32Array on shared memory that

@@ -8,7 +8,6 @@
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../backend.js';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import { INTERRUPT_GRACE_MS, STALL_MS, Watchdog } from './watchdog.js';
-import { settlesWithin } from '../settles-within.js';
 import { blobsToBuffers } from '../values.js';
 import { CarriedRequests, HeldBatches } from './held-batches.js';
 import { flagFor } from './hold-flag.js';
@@ -19,12 +18,12 @@ import { Control, forEachResponse, packRequests, sinceOrigin, Status, type ToWor
 import { fromWireError } from './wire-errors.js';
 import { guardExit } from './exit-guard.js';
 import { startWorker, type StartConfig, type StartedWorker } from './worker-start.js';
+import { parkThread } from './thread-reuse.js';
+import { stopThread } from './thread-stop.js';
 import { now } from '../timers.js';
 
 /** How long close() lets the worker finish what it runs before stopping it. */
 export const CLOSE_GRACE_MS = 10_000;
-/** After stopping a closing worker (an interrupt, then terminate), how long before it is abandoned. */
-const EXIT_GRACE_MS = 1_000;
 
 /** How a pool opens its worker connections. */
 export interface WorkerConnectionConfig extends StartConfig {
@@ -57,6 +56,8 @@ export class WorkerConnection implements Connection {
   #seq = 0;
   readonly #watchdog: Watchdog;
   #closing: Promise<void> | undefined;
+  /** Lets go of the thread when it is parked for another connection: this one's listeners and exit guard leave it. */
+  #detach: () => void = () => {};
 
   private constructor(started: StartedWorker, config: WorkerConnectionConfig, hooks: ConnectionHooks) {
     this.#started = started;
@@ -87,16 +88,17 @@ export class WorkerConnection implements Connection {
   static async open(config: WorkerConnectionConfig, hooks: ConnectionHooks, signal?: AbortSignal): Promise<WorkerConnection> {
     const started = await startWorker(config, signal);
     const connection = new WorkerConnection(started, config, hooks);
-    guardExit(connection, started.exited);
+    const unguard = guardExit(connection, started.exited);
     const { worker } = started;
-    worker.on('message', (message: FromWorker) => {
+    const onMessage = (message: FromWorker): void => {
       if (message.type === 'results') connection.#settle(message.items, message.retries);
       else if (message.type === 'progress') {
         const { totalPages, remainingPages } = message;
         connection.#pending.get(message.seq)?.waiter.progress?.({ totalPages, remainingPages });
       }
-    });
-    worker.once('exit', (code) => {
+    };
+    worker.on('message', onMessage);
+    const onExit = (code: number): void => {
       const lastError = started.lastError();
       const closing = connection.#closing !== undefined;
       const crash = new WorkerCrashedError(
@@ -107,7 +109,13 @@ export class WorkerConnection implements Connection {
       // A requested close (or a stop) answers what was still in flight, and is not a crash.
       connection.#failAll(closing ? connection.dead : crash, true);
       if (!closing) hooks.onCrash(crash);
-    });
+    };
+    worker.once('exit', onExit);
+    connection.#detach = () => {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      unguard();
+    };
     // An idle connection does not keep the process alive; one with requests in flight does (see #postNow, #settle).
     // Unref'd after the listeners: adding a 'message' listener refs the worker's port again.
     worker.unref();
@@ -259,36 +267,20 @@ export class WorkerConnection implements Connection {
   }
 
   async #close(graceMs: number): Promise<void> {
+    const healthy = this.dead === undefined;
     this.dead ??= new WorkerCrashedError('The connection was closed');
     this.#watchdog.stop();
     // Never to be sent now: their callers learn it at once.
     this.#held.failAll(this.dead);
-    const { worker, exited } = this.#started;
-    try {
-      worker.postMessage({ type: 'close' } satisfies ToWorker);
-    } catch {
-      // The worker is already gone.
-    }
-    if (await settlesWithin(exited, graceMs, true)) return;
-    // Still running: an interrupted statement returns and the thread then ends on the close message. Terminated only
-    // if it does not (JavaScript stuck in a procedure or a UDF): better-sqlite3 13 aborts the whole process when a
-    // terminate lands inside one of its native calls, so a thread in a statement is never terminated first.
-    // Without the interrupt extension a thread inside a statement is left to finish it: terminating it there is the abort.
-    if (!this.interruptRunning()) return this.#abandon(this.dead, graceMs);
-    if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return;
-    void worker.terminate();
-    if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return;
-    this.#abandon(this.dead, graceMs + 2 * EXIT_GRACE_MS);
-  }
-
-  /** Gives up on a closing thread that did not end: it may finish on its own, it no longer keeps the process alive. */
-  #abandon(dead: Error, waitedMs: number): void {
-    this.#started.worker.unref();
+    const idle = healthy && this.#pending.size === 0 && !this.transactionOpen;
+    if (idle && (await parkThread(this.#started, this.#config, () => this.#detach()))) return;
+    const waited = await stopThread(this.#started, graceMs, () => this.interruptRunning());
+    if (waited === undefined) return;
     // Answered now, as for a crash (a write that may yet commit: outcome unknown), so the lane can finish closing.
-    this.#failAll(dead, true, true);
+    this.#failAll(this.dead, true, true);
     this.#hooks.onWarning(
       'LITEPOOL_CONNECTION_ABANDONED',
-      `A ${this.#config.worker.role} connection did not stop within ${waitedMs} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
+      `A ${this.#config.worker.role} connection did not stop within ${waited} ms of being closed (a statement that cannot be interrupted); its thread was left to finish on its own`,
     );
   }
 

@@ -10,10 +10,9 @@ import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
-import { clearTimeout, now, setTimeout } from '../timers.js';
-
-/** How long a thread told to stop while it starts may take to end before it is terminated. */
-const STOP_GRACE_MS = 2_000;
+import { now } from '../timers.js';
+import { stopStarting } from './thread-stop.js';
+import { takeParked, type Thread } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -32,8 +31,7 @@ export interface StartConfig {
 }
 
 /** A worker that reported its connection ready. */
-export interface StartedWorker {
-  readonly worker: Worker;
+export interface StartedWorker extends Thread {
   /** Control block (see {@link Control}) and claim ring, shared with the worker. */
   readonly control: Int32Array;
   readonly claims: Int32Array;
@@ -41,10 +39,6 @@ export interface StartedWorker {
   readonly origin: number;
   /** The procedures it loaded, by name: whether each is read-only. */
   readonly procedures: ReadonlyMap<string, boolean>;
-  /** Resolves when the thread has exited. */
-  readonly exited: Promise<void>;
-  /** The thread's last uncaught error, if any (for a crash report). */
-  lastError(): unknown;
 }
 
 /** Why a worker thread could not start, with what to do when the cause is a bundle. */
@@ -82,27 +76,6 @@ function workerExecArgv(): string[] | undefined {
 }
 
 /**
- * Asks a thread that has not reported ready to end, and terminates it only if
- * it has not ended `STOP_GRACE_MS` later (its setup module stuck in
- * JavaScript). Never terminated at once: better-sqlite3 13 aborts the whole
- * process when `worker.terminate()` lands while the thread is inside one of
- * its native calls (loading the addon, opening the database), which is where
- * a starting thread spends its time. The thread no longer keeps the process
- * alive meanwhile.
- */
-function stopStarting(worker: Worker, exited: Promise<void>): void {
-  try {
-    worker.postMessage({ type: 'close' } satisfies ToWorker);
-  } catch {
-    // Already gone.
-  }
-  worker.unref();
-  const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
-  timer.unref();
-  void exited.then(() => clearTimeout(timer));
-}
-
-/**
  * Starts a worker and resolves once its connection is open; rejects (never
  * throws) otherwise. When `signal` aborts before then, the start rejects at
  * once with the signal's reason and the thread is stopped (see `stopStarting`).
@@ -117,74 +90,87 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
   // Its failure is the start's failure, reported below; where the start fails first, nobody else is told.
   ready?.catch(() => {});
+  let thread = takeParked(config);
+  if (thread === undefined) {
+    try {
+      thread = spawn(config, workerData);
+    } catch (error) {
+      return Promise.reject(startError(role, error));
+    }
+  } else {
+    // A parked thread is unref'd; while it starts for this connection it keeps the process alive, as a new one would.
+    thread.worker.ref();
+    thread.worker.postMessage({ type: 'rebind', config: workerData } satisfies ToWorker);
+  }
+  const { worker, exited, lastError } = thread;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    /** Settles the start once, and removes its listeners (a reused thread keeps running after it). */
+    const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      outcome();
+    };
+    const onAbort = (): void =>
+      finish(() => {
+        stopStarting(thread);
+        reject(
+          signal?.reason instanceof Error
+            ? signal.reason
+            : new WorkerCrashedError(`The ${role} worker thread was stopped while it started`),
+        );
+      });
+    const onMessage = (message: FromWorker): void => {
+      if (message.type === 'ready') {
+        finish(() => resolve({ worker, control, claims, origin, procedures: new Map(message.procedures), exited, lastError }));
+      } else if (message.type === 'open-failed') {
+        finish(() => reject(fromWireError(message.error))); // the worker exits next, on purpose
+      }
+    };
+    const onExit = (code: number): void =>
+      finish(() => {
+        const error = lastError();
+        reject(
+          error !== undefined
+            ? startError(role, error)
+            : new WorkerCrashedError(`The ${role} worker thread exited (code ${code}) before its connection opened`),
+        );
+      });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', onMessage);
+    worker.on('exit', onExit);
+    ready?.then(
+      () => {
+        if (!settled) worker.postMessage({ type: 'go' } satisfies ToWorker);
+      },
+      (error: unknown) =>
+        finish(() => {
+          stopStarting(thread);
+          reject(error instanceof Error ? error : new WorkerCrashedError(String(error)));
+        }),
+    );
+    if (signal?.aborted === true) onAbort();
+  });
+}
+
+/** Starts a new thread for `config` (throws if Node refuses to). */
+function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
   const execArgv = workerExecArgv();
   const options = {
     workerData,
     ...(execArgv === undefined ? {} : { execArgv }),
     ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
   };
-  let worker: Worker;
-  try {
-    // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
-    worker =
-      config.workerFile === undefined
-        ? new Worker(new URL('./worker.js', import.meta.url), options)
-        : new Worker(config.workerFile, options);
-  } catch (error) {
-    return Promise.reject(startError(role, error));
-  }
+  // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
+  const worker =
+    config.workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(config.workerFile, options);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let lastError: unknown;
   worker.on('error', (error) => {
     lastError = error;
   });
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => {
-      if (settled) return;
-      settled = true;
-      stopStarting(worker, exited);
-      reject(
-        signal?.reason instanceof Error ? signal.reason : new WorkerCrashedError(`The ${role} worker thread was stopped while it started`),
-      );
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    ready?.then(
-      () => {
-        if (!settled) worker.postMessage({ type: 'go' } satisfies ToWorker);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        stopStarting(worker, exited);
-        reject(error instanceof Error ? error : new WorkerCrashedError(String(error)));
-      },
-    );
-    const onMessage = (message: FromWorker): void => {
-      if (message.type !== 'ready' && message.type !== 'open-failed') return;
-      worker.off('message', onMessage);
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      if (message.type === 'ready') {
-        resolve({ worker, control, claims, origin, procedures: new Map(message.procedures), exited, lastError: () => lastError });
-      } else {
-        // The worker exits next, on purpose.
-        reject(fromWireError(message.error));
-      }
-    };
-    worker.on('message', onMessage);
-    worker.once('exit', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return;
-      settled = true;
-      reject(
-        lastError !== undefined
-          ? startError(role, lastError)
-          : new WorkerCrashedError(`The ${role} worker thread exited (code ${code}) before its connection opened`),
-      );
-    });
-    if (signal?.aborted === true) onAbort();
-  });
+  return { worker, exited, lastError: () => lastError };
 }

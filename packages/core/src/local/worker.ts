@@ -12,7 +12,8 @@ import { StatementRunner } from './statement-runner.js';
 import { Answers, openError, runEach, runGroup, runSnapshot, snapshotable } from './worker-batches.js';
 import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 
-const config = workerData as WorkerConfig;
+/** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
+let config = workerData as WorkerConfig;
 const port = parentPort;
 if (port === null) throw new Error('litepool worker started outside a worker thread');
 /** Set once the application's modules are loaded, before the thread reports ready (no batch arrives before). */
@@ -35,7 +36,6 @@ let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
 
 /** Lets the connection open (the `go` message; see `WorkerConfig.awaitGo`). */
 let letOpen = (): void => {};
-const mayOpen = config.awaitGo ? new Promise<void>((resolve) => (letOpen = resolve)) : undefined;
 
 function receive(message: ToWorker): void {
   if (message.type === 'go') letOpen();
@@ -77,6 +77,19 @@ function handle(message: Exclude<ToWorker, { type: 'go' }>): void {
     endThread();
     return;
   }
+  if (message.type === 'park') {
+    // Nothing of this connection may reach the next one: its database, its statements.
+    runner?.close();
+    runner = undefined;
+    statements.clear();
+    post({ type: 'parked' });
+    return;
+  }
+  if (message.type === 'rebind') {
+    config = message.config;
+    void start();
+    return;
+  }
   if (runner === undefined) return; // never: no batch is sent before ready
   runner.committing(false);
   const requests = unpackRequests(message.items, statements);
@@ -113,6 +126,7 @@ function handle(message: Exclude<ToWorker, { type: 'go' }>): void {
 
 async function start(): Promise<void> {
   try {
+    const mayOpen = config.awaitGo ? new Promise<void>((resolve) => (letOpen = resolve)) : undefined;
     const code = await loadWorkerCode(config.setup, config.procedures);
     if (mayOpen !== undefined) {
       StatementRunner.loadNative(config);

@@ -1,0 +1,136 @@
+/**
+ * Idle worker threads kept for the next connection of this process. A thread
+ * takes 40-50 ms to start (most of a new pool's first read), while a test
+ * suite or a CLI opens pool after pool, often a new file each time. So a
+ * connection that closes cleanly parks its thread here (its database closed,
+ * nothing of the pool left in it) and the next connection, of any pool,
+ * takes it instead of starting one. Only threads that load nothing of the
+ * application are shared (no setup or procedures module, litepool's own
+ * entry, no resource limits); a parked thread does not keep the process
+ * alive and is told to end after `PARKED_IDLE_MS` unused.
+ */
+import type { Worker } from 'worker_threads';
+import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { settlesWithin } from '../settles-within.js';
+import { clearTimeout, setTimeout } from '../timers.js';
+
+/** How long a parked thread waits to be reused before it is told to end. */
+export const PARKED_IDLE_MS = 2_000;
+/** Most threads parked at once. */
+const MAX_PARKED = 4;
+/** How long an idle thread may take to confirm it closed its database and is parked. */
+const PARK_TIMEOUT_MS = 1_000;
+
+/** A running worker thread and what is known of it beyond one connection. */
+export interface Thread {
+  readonly worker: Worker;
+  /** Resolves when the thread has exited. */
+  readonly exited: Promise<void>;
+  /** The thread's last uncaught error, if any. */
+  readonly lastError: () => unknown;
+}
+
+interface Parked {
+  readonly thread: Thread;
+  /** The native binding its addon was loaded from (a thread loads one). */
+  readonly binding: string | undefined;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+const parked: Parked[] = [];
+
+/** What a connection's thread must not carry for it to be shared. */
+export interface ReuseFacts {
+  readonly worker: Pick<WorkerConfig, 'setup' | 'procedures' | 'nativeBinding'>;
+  readonly workerFile: unknown;
+  readonly resourceLimits: unknown;
+}
+
+/** Whether a connection opened with `config` may take a parked thread, and park its own. */
+export function shareable(config: ReuseFacts): boolean {
+  return (
+    config.worker.setup === undefined &&
+    config.worker.procedures === undefined &&
+    config.workerFile === undefined &&
+    config.resourceLimits === undefined
+  );
+}
+
+/** A parked thread for a connection opened with `config`, if one is waiting (most recently parked first). */
+export function takeParked(config: ReuseFacts): Thread | undefined {
+  if (!shareable(config)) return undefined;
+  for (let i = parked.length - 1; i >= 0; i--) {
+    const entry = parked[i]!;
+    if (entry.binding !== config.worker.nativeBinding) continue;
+    parked.splice(i, 1);
+    clearTimeout(entry.timer);
+    return entry.thread;
+  }
+  return undefined;
+}
+
+/** Keeps an idle thread (its database closed) for the next connection; tells it to end if there is no room. */
+function park(thread: Thread, config: ReuseFacts): void {
+  thread.worker.unref();
+  if (!shareable(config) || parked.length >= MAX_PARKED) return end(thread);
+  const entry: Parked = {
+    thread,
+    binding: config.worker.nativeBinding,
+    timer: setTimeout(() => {
+      const at = parked.indexOf(entry);
+      if (at >= 0) parked.splice(at, 1);
+      end(thread);
+    }, PARKED_IDLE_MS),
+  };
+  entry.timer.unref();
+  parked.push(entry);
+  void thread.exited.then(() => {
+    const at = parked.indexOf(entry);
+    if (at >= 0) {
+      parked.splice(at, 1);
+      clearTimeout(entry.timer);
+    }
+  });
+}
+
+/**
+ * Parks the idle thread of a closing connection: the thread closes its
+ * database and confirms, then `detach` (the connection letting go of it)
+ * runs and the thread is kept. False when it cannot be shared or did not
+ * confirm within `PARK_TIMEOUT_MS` (the connection then closes it as usual).
+ */
+export async function parkThread(thread: Thread, config: ReuseFacts, detach: () => void): Promise<boolean> {
+  if (!shareable(config)) return false;
+  const { worker } = thread;
+  let confirmed = false;
+  let onParked: (message: FromWorker) => void = () => {};
+  const parked = new Promise<void>((resolve) => {
+    onParked = (message) => {
+      if (message.type !== 'parked') return;
+      confirmed = true;
+      resolve();
+    };
+  });
+  worker.on('message', onParked);
+  try {
+    worker.postMessage({ type: 'park' } satisfies ToWorker);
+    await settlesWithin(Promise.race([parked, thread.exited]), PARK_TIMEOUT_MS, true);
+  } catch {
+    // Already gone.
+  } finally {
+    worker.off('message', onParked);
+  }
+  if (!confirmed) return false;
+  detach();
+  park(thread, config);
+  return true;
+}
+
+/** Tells an idle thread to end (it is in no native call: nothing to terminate). */
+function end(thread: Thread): void {
+  try {
+    thread.worker.postMessage({ type: 'close' } satisfies ToWorker);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Threads shared by the pools of one process, one after another (issue 21,
+ * cold start): a pool that closes parks its idle threads and the next pool
+ * takes them instead of starting new ones; nothing of the first pool (its
+ * file, prepared statements, settings, TEMP objects, role) reaches the next.
+ */
+import { createPool } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from './helpers/temp.js';
+
+/** Counts the worker threads the process starts while `body` runs. */
+async function threadsStartedBy(body: () => Promise<void>): Promise<number> {
+  let started = 0;
+  const count = (): void => {
+    started++;
+  };
+  process.on('worker', count);
+  try {
+    await body();
+  } finally {
+    process.off('worker', count);
+  }
+  return started;
+}
+
+test('pools opened one after another take the threads the last one parked instead of starting their own', async (t) => {
+  const dir = tempDir(t);
+  const pools = 8;
+  const started = await threadsStartedBy(async () => {
+    for (let i = 0; i < pools; i++) {
+      const pool = createPool({ filename: join(dir, `db${i}.sqlite`), readers: 1 });
+      await pool.run('CREATE TABLE t (n)');
+      await pool.run('INSERT INTO t VALUES (?)', [i]);
+      assert.deepEqual(await pool.get('SELECT n FROM t'), { n: i });
+      await pool.close();
+    }
+  });
+  t.diagnostic(`${pools} pools of 2 connections started ${started} threads`);
+  // Each pool has a writer and a reader: without sharing, 16 threads.
+  assert.ok(started <= 4, `${started} threads started`);
+});
+
+test('nothing of one pool reaches the next through a shared thread: file, prepared statements, settings, TEMP objects, read-only readers', async (t) => {
+  const dir = tempDir(t);
+  const first = createPool({ filename: join(dir, 'first.db'), readers: 1, pragmas: { cache_size: -1234 } });
+  await first.run('CREATE TABLE only_in_first (x)');
+  const firstStatement = first.prepare('SELECT 1 AS first');
+  assert.deepEqual(await firstStatement.get(), { first: 1 });
+  const session = first.session();
+  await session.run('CREATE TEMP TABLE scratch (x)');
+  await session.close();
+  assert.deepEqual(await first.get('PRAGMA cache_size'), { cache_size: -1234 });
+  await first.close();
+
+  const second = createPool({ filename: join(dir, 'second.db'), readers: 1 });
+  t.after(() => second.destroy());
+  await second.run('CREATE TABLE only_in_second (y)');
+  const secondStatement = second.prepare('SELECT 2 AS second');
+  assert.deepEqual(await secondStatement.get(), { second: 2 });
+  assert.deepEqual(await second.all("SELECT name FROM sqlite_schema WHERE type = 'table'"), [{ name: 'only_in_second' }]);
+  assert.deepEqual(await second.all('SELECT name FROM temp.sqlite_schema'), []);
+  assert.notDeepEqual(await second.get('PRAGMA cache_size'), { cache_size: -1234 });
+  // Its reader is read-only whichever role the thread had before.
+  await second.transaction(
+    async (tx) => {
+      await assert.rejects(tx.exec('INSERT INTO only_in_second VALUES (1)'), { code: 'SQLITE_READONLY' });
+    },
+    { mode: 'read' },
+  );
+  await second.run('INSERT INTO only_in_second VALUES (2)');
+  assert.deepEqual(await second.all('SELECT y FROM only_in_second'), [{ y: 2 }]);
+});
+
+test('threads that load application code are not shared: a setup module runs on every connection of every pool', async (t) => {
+  const dir = tempDir(t);
+  const setup = join(dir, 'setup.mjs');
+  writeFileSync(setup, "export function setup(db) { db.function('answer', () => 42); }\n");
+  let plainStarted = 0;
+  let setupStarted = 0;
+  for (let i = 0; i < 2; i++) {
+    plainStarted += await threadsStartedBy(async () => {
+      const plain = createPool({ filename: join(dir, `plain${i}.db`), readers: 0 });
+      await plain.run('CREATE TABLE t (x)');
+      await plain.close();
+    });
+    setupStarted += await threadsStartedBy(async () => {
+      const withSetup = createPool({ filename: join(dir, `setup${i}.db`), readers: 0, setup });
+      assert.deepEqual(await withSetup.get('SELECT answer() AS a'), { a: 42 });
+      await withSetup.close();
+    });
+  }
+  // Each pool with a setup module starts its own thread, though a plain one was parked before it; the plain pools share.
+  assert.equal(setupStarted, 2);
+  assert.ok(plainStarted <= 1, `${plainStarted} threads started for the plain pools`);
+});

@@ -95,7 +95,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
     try {
       thread = spawn(config, workerData);
     } catch (error) {
-      return Promise.reject(startError(role, error));
+      return Promise.reject(error as Error);
     }
   } else {
     // A parked thread is unref'd; while it starts for this connection it keeps the process alive, as a new one would.
@@ -156,7 +156,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   });
 }
 
-/** Starts a new thread for `config` (throws if Node refuses to). */
+/** Starts a new thread for `config`; throws a `WorkerCrashedError` saying why if Node refuses to. */
 function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
   const execArgv = workerExecArgv();
   const options = {
@@ -164,9 +164,17 @@ function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
     ...(execArgv === undefined ? {} : { execArgv }),
     ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
   };
+  let worker: Worker;
+  // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
   // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
-  const worker =
-    config.workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(config.workerFile, options);
+  try {
+    worker =
+      config.workerFile === undefined
+        ? new Worker(new URL('./worker.js', import.meta.url), options)
+        : new Worker(config.workerFile, options);
+  } catch (error) {
+    throw startError(config.worker.role, error);
+  }
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let lastError: unknown;
   worker.on('error', (error) => {

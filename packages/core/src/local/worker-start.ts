@@ -95,7 +95,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
     try {
       thread = spawn(config, workerData);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : startError(role, error));
     }
   } else {
     // A parked thread is unref'd; while it starts for this connection it keeps the process alive, as a new one would.

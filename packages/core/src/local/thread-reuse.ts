@@ -104,7 +104,7 @@ export async function parkThread(thread: Thread, config: ReuseFacts, detach: () 
   const { worker } = thread;
   let confirmed = false;
   let onParked: (message: FromWorker) => void = () => {};
-  const parked = new Promise<void>((resolve) => {
+  const confirmation = new Promise<void>((resolve) => {
     onParked = (message) => {
       if (message.type !== 'parked') return;
       confirmed = true;
@@ -114,7 +114,7 @@ export async function parkThread(thread: Thread, config: ReuseFacts, detach: () 
   worker.on('message', onParked);
   try {
     worker.postMessage({ type: 'park' } satisfies ToWorker);
-    await settlesWithin(Promise.race([parked, thread.exited]), PARK_TIMEOUT_MS, true);
+    await settlesWithin(Promise.race([confirmation, thread.exited]), PARK_TIMEOUT_MS, true);
   } catch {
     // Already gone.
   } finally {

@@ -125,17 +125,7 @@ function exitCodes(dir: string, threads: number): Promise<string[]> {
 test('a pool destroyed while its threads start: each thread is told to end and ends by itself, never terminated (better-sqlite3 13 aborts the process when a terminate lands in its native code)', async (t) => {
   const dir = tempDir(t);
   const setup = join(dir, 'waiting-setup.mjs');
-  // Each thread writes its exit code when it ends by itself; a terminated thread runs no JavaScript, so writes nothing.
-  writeFileSync(
-    setup,
-    [
-      "import { readdirSync, readFileSync, writeFileSync } from 'node:fs';",
-      "import { threadId } from 'node:worker_threads';",
-      `process.on('exit', (code) => writeFileSync(${JSON.stringify(dir)} + '/exited-thread-' + threadId, String(code)));`,
-      'await new Promise(() => {});',
-      'export function setup() {}',
-    ].join('\n'),
-  );
+  writeFileSync(setup, `${exitMarker(dir)}\nawait new Promise(() => {});\nexport function setup() {}\n`);
   const pool = createPool({ filename: join(dir, 'app.db'), readers: 1, setup });
   const call = pool.get('SELECT 1');
   await new Promise((resolve) => setTimeout(resolve, 300)); // the writer's thread is now waiting in its setup module
@@ -148,7 +138,7 @@ test('a pool destroyed while its threads start: each thread is told to end and e
 test('a pool destroyed while a statement runs: the statement is interrupted and the thread ends by itself, never terminated', async (t) => {
   const dir = tempDir(t);
   const setup = join(dir, 'exit-marker.mjs');
-  writeFileSync(setup, exitMarker(dir) + '\nexport function setup() {}\n');
+  writeFileSync(setup, `${exitMarker(dir)}\nexport function setup() {}\n`);
   const pool = createPool({ filename: join(dir, 'app.db'), readers: 0, setup, statementTimeoutMs: 0 });
   await pool.run('CREATE TABLE t (x)');
   const endless = pool.get('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c').then(

@@ -9,8 +9,8 @@
  * entry, no resource limits); a parked thread does not keep the process
  * alive and is told to end after `PARKED_IDLE_MS` unused.
  */
-import type { Worker } from 'worker_threads';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { tellToEnd, type Thread } from './thread-stop.js';
 import { settlesWithin } from '../settles-within.js';
 import { clearTimeout, setTimeout } from '../timers.js';
 
@@ -20,15 +20,6 @@ export const PARKED_IDLE_MS = 2_000;
 const MAX_PARKED = 4;
 /** How long an idle thread may take to confirm it closed its database and is parked. */
 const PARK_TIMEOUT_MS = 1_000;
-
-/** A running worker thread and what is known of it beyond one connection. */
-export interface Thread {
-  readonly worker: Worker;
-  /** Resolves when the thread has exited. */
-  readonly exited: Promise<void>;
-  /** The thread's last uncaught error, if any. */
-  readonly lastError: () => unknown;
-}
 
 interface Parked {
   readonly thread: Thread;
@@ -69,17 +60,17 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
   return undefined;
 }
 
-/** Keeps an idle thread (its database closed) for the next connection; tells it to end if there is no room. */
+/** Keeps a shareable idle thread (its database closed) for the next connection; tells it to end if there is no room. */
 function park(thread: Thread, config: ReuseFacts): void {
   thread.worker.unref();
-  if (!shareable(config) || parked.length >= MAX_PARKED) return end(thread);
+  if (parked.length >= MAX_PARKED) return tellToEnd(thread);
   const entry: Parked = {
     thread,
     binding: config.worker.nativeBinding,
     timer: setTimeout(() => {
       const at = parked.indexOf(entry);
       if (at >= 0) parked.splice(at, 1);
-      end(thread);
+      tellToEnd(thread);
     }, PARKED_IDLE_MS),
   };
   entry.timer.unref();
@@ -124,13 +115,4 @@ export async function parkThread(thread: Thread, config: ReuseFacts, detach: () 
   detach();
   park(thread, config);
   return true;
-}
-
-/** Tells an idle thread to end (it is in no native call: nothing to terminate). */
-function end(thread: Thread): void {
-  try {
-    thread.worker.postMessage({ type: 'close' } satisfies ToWorker);
-  } catch {
-    // Already gone.
-  }
 }

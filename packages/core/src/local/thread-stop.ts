@@ -8,17 +8,27 @@
  * (JavaScript stuck in a setup module, a procedure or a UDF), and never while
  * a statement that cannot be interrupted runs.
  */
+import type { Worker } from 'worker_threads';
 import type { ToWorker } from './protocol.js';
 import { settlesWithin } from '../settles-within.js';
 import { clearTimeout, setTimeout } from '../timers.js';
-import type { Thread } from './thread-reuse.js';
+
+/** A running worker thread and what is known of it beyond one connection. */
+export interface Thread {
+  readonly worker: Worker;
+  /** Resolves when the thread has exited. */
+  readonly exited: Promise<void>;
+  /** The thread's last uncaught error, if any. */
+  readonly lastError: () => unknown;
+}
 
 /** How long a thread told to stop while it starts may take to end before it is terminated. */
 const STOP_GRACE_MS = 2_000;
 /** After an interrupt (and again after a terminate), how long a closing thread is given to end. */
 const EXIT_GRACE_MS = 1_000;
 
-function tellToEnd(thread: Thread): void {
+/** Asks a thread to end (it closes its connection and lets its port go); never throws. */
+export function tellToEnd(thread: Thread): void {
   try {
     thread.worker.postMessage({ type: 'close' } satisfies ToWorker);
   } catch {

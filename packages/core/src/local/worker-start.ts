@@ -11,8 +11,8 @@ import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
 import { now } from '../timers.js';
-import { stopStarting } from './thread-stop.js';
-import { takeParked, type Thread } from './thread-reuse.js';
+import { stopStarting, type Thread } from './thread-stop.js';
+import { takeParked } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {

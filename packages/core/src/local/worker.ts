@@ -36,6 +36,8 @@ let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
 
 /** Lets the connection open (the `go` message; see `WorkerConfig.awaitGo`). */
 let letOpen = (): void => {};
+/** better-sqlite3's addon and the interrupt extension are loaded in this thread (see `StatementRunner.loadNative`). */
+let nativeLoaded = false;
 
 function receive(message: ToWorker): void {
   if (message.type === 'go') letOpen();
@@ -129,7 +131,9 @@ async function start(): Promise<void> {
     const mayOpen = config.awaitGo ? new Promise<void>((resolve) => (letOpen = resolve)) : undefined;
     const code = await loadWorkerCode(config.setup, config.procedures);
     if (mayOpen !== undefined) {
-      StatementRunner.loadNative(config);
+      // Once per thread: a parked thread taken again has them loaded already.
+      if (!nativeLoaded) StatementRunner.loadNative(config);
+      nativeLoaded = true;
       await mayOpen;
     }
     if (stopped) return;

@@ -15,7 +15,7 @@ import { settlesWithin } from '../settles-within.js';
 import { clearTimeout, setTimeout } from '../timers.js';
 
 /** How long a parked thread waits to be reused before it is told to end. */
-export const PARKED_IDLE_MS = 2_000;
+const PARKED_IDLE_MS = 2_000;
 /** Most threads parked at once. */
 const MAX_PARKED = 4;
 /** How long an idle thread may take to confirm it closed its database and is parked. */

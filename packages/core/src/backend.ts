@@ -150,6 +150,18 @@ export interface Connection {
   reclaim?(): Reclaimed[];
 }
 
+/** Reads answered on the calling thread, without a round trip to a connection. */
+export interface InlineReader {
+  /**
+   * Answers `request` (a one-shot `get`, `all` or `values` known to read)
+   * here, within a short time budget, or returns undefined: the pool then
+   * sends it to a reader as usual. `timeoutMs` is the caller's limit, if any.
+   */
+  run(request: Request, timeoutMs: number | undefined): { readonly value: unknown } | undefined;
+  /** Reads answered here since the pool started. */
+  readonly count: number;
+}
+
 /** A backend bound to one pool: the place, the strategy, and how to open connections there. */
 export interface BackendBinding {
   /** Where the database is, for `pool.options.filename` and messages (a path, `dqlite://…`). */
@@ -186,6 +198,12 @@ export interface BackendBinding {
    * backend that answers is never sent probes.
    */
   readsOnly?(sql: string): boolean | undefined;
+  /**
+   * Answers short reads on the calling thread, where the backend can (see
+   * {@link InlineReader}); the pool asks it only for one-shot reads (of the
+   * pool or a session, with its settings) once a reader has opened.
+   */
+  readonly inline?: InlineReader;
   /** Releases what the binding holds. Called once, after the pool has closed its connections. */
   close(): void;
 }

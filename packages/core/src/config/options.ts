@@ -104,6 +104,17 @@ export interface PoolOptions {
    * and arm64), if present.
    */
   interruptExtension?: string | false;
+  /**
+   * Answer short one-shot reads (`get`, `all`, `values` of the pool or a
+   * session, known to only read) on the calling thread, on a read-only connection of
+   * its own, instead of a round trip through a reader thread. Each statement
+   * is interrupted after 1-2 ms and then runs on a reader (its SQL never runs
+   * inline again), and at most 1 ms per event-loop turn is spent on them.
+   * Only with the interrupt extension, a WAL strategy whose reads take no
+   * hold (`wal`, `single-writer`), a file database and no `setup` module.
+   * Default: true.
+   */
+  inlineReads?: boolean;
 }
 
 /** Options after defaults and validation (see {@link PoolOptions} for each). */
@@ -148,6 +159,8 @@ export interface ResolvedPoolOptions {
   readonly nativeBinding: string | undefined;
   /** The interrupt extension's path, `false` (off), or undefined (the bundled one). */
   readonly interruptExtension: string | false | undefined;
+  /** Whether short reads may run on the calling thread. */
+  readonly inlineReads: boolean;
 }
 
 /** The documented defaults, frozen. `readers` depends on the machine: see {@link defaultReaders}. */
@@ -221,6 +234,7 @@ export const LOCAL_KEYS = [
   'workerFile',
   'nativeBinding',
   'interruptExtension',
+  'inlineReads',
 ] as const;
 
 const KNOWN_KEYS: readonly (keyof PoolOptions)[] = [...COMMON_KEYS, ...LOCAL_KEYS];
@@ -284,6 +298,7 @@ export function resolveOptions(options: unknown, fallback: () => Backend): Resol
     workerFile: undefined,
     nativeBinding: undefined,
     interruptExtension: undefined,
+    inlineReads: false,
     ...common,
     ...(binding.options as Partial<ResolvedPoolOptions>),
   });

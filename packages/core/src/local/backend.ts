@@ -10,7 +10,9 @@ import { OptionsError } from '../errors.js';
 import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from './assets.js';
 import { resolveStrategy } from './default-strategy.js';
 import { onNetworkFilesystem } from './filesystem.js';
+import { InlineReads } from './inline-reads.js';
 import { Interrupter } from './interrupter.js';
+import { WATCH_MS } from './read-watch-loop.js';
 import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
 import type { Strategy } from '../strategy.js';
@@ -65,6 +67,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
   // Undefined: litepool's own worker.js (see WorkerConnection.open).
   const workerFile = local.workerFile ?? bundledWorkerFile();
   const interrupts = new InterruptHandle(local);
+  const inline = inlineReads({ ...local, location }, common, strategy);
   const maxInFlight = PIPELINE_DEPTH * Math.max(common.maxBatch, strategy.writeBatching?.maxBatch ?? 0) + 8;
   let procedures: ReadonlyMap<string, boolean> | undefined;
   return {
@@ -77,6 +80,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     startsEarly: true,
     async open(role, hooks, signal, ready) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
+      if (role === 'reader' && extension !== undefined) inline?.watchWith({ extension, nativeBinding, workerFile });
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
         hooks.onWarning(
           'LITEPOOL_NO_INTERRUPT',
@@ -115,8 +119,39 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
       return connection;
     },
     procedures: () => procedures,
-    close: () => interrupts.close(),
+    ...(inline === undefined ? {} : { inline }),
+    close: () => {
+      inline?.close();
+      interrupts.close();
+    },
   };
+}
+
+/** The pool's reads on the calling thread, where they can run (see the `inlineReads` option); undefined elsewhere. */
+function inlineReads(local: LocalOptions, common: CommonOptions, strategy: Strategy): InlineReads | undefined {
+  const { location } = local;
+  const allowed =
+    local.inlineReads &&
+    local.interruptExtension !== false &&
+    !location.memory &&
+    local.setup === undefined &&
+    strategy.journalMode === 'wal' &&
+    strategy.openUnderHold !== true &&
+    strategy.capabilities.readsDuringWrite &&
+    (common.statementTimeoutMs === 0 || common.statementTimeoutMs > 2 * WATCH_MS);
+  if (!allowed) return undefined;
+  return new InlineReads(
+    {
+      filename: local.filename,
+      readOnly: location.readOnly,
+      create: false,
+      journalMode: strategy.journalMode,
+      safeIntegers: common.safeIntegers,
+      pragmas: { ...strategy.pragmas('reader'), ...local.pragmas },
+      iterateChunkRows: common.iterateChunkRows,
+    },
+    strategy,
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
-import { describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
+import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 import { parseFilename, type DatabaseLocation } from './filename.js';
 import { knownPragmas, WIDE_PRAGMAS } from './sqlite-build.js';
@@ -129,6 +129,8 @@ export interface LocalOptions {
   readonly nativeBinding: string | undefined;
   /** The interrupt extension's path, `false` (off), or undefined (the bundled one). */
   readonly interruptExtension: string | false | undefined;
+  /** Whether short reads may run on the calling thread. */
+  readonly inlineReads: boolean;
 }
 
 /** Checks and resolves the local-file options of a pool (`given`: the pool options as passed). */
@@ -146,5 +148,6 @@ export function resolveLocalOptions(given: Readonly<Record<string, unknown>>): L
     workerFile: validateWorkerFile(given.workerFile),
     nativeBinding,
     interruptExtension: validatePath('options.interruptExtension', given.interruptExtension, true),
+    inlineReads: booleanOption('options.inlineReads', given.inlineReads, true),
   };
 }

@@ -289,4 +289,6 @@ export interface WorkerConfig {
   readonly setup: string | undefined;
   /** The procedures module (a file URL): its exported functions, callable by name. */
   readonly procedures: string | undefined;
+  /** Runs on the calling thread (see inline-reads.ts): a statement that meets SQLITE_BUSY fails at once, never sleeps. */
+  readonly onCallingThread?: boolean;
 }

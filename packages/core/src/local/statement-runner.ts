@@ -243,6 +243,8 @@ export class StatementRunner {
   #runWithRetries(request: WireRequest): WireResponse {
     const inTransaction = this.inTransaction;
     const retryable = !inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
+    // On the calling thread nothing may wait: the caller sends the statement to a worker instead.
+    const retries = this.config.onCallingThread === true ? 0 : BUSY_RETRIES;
     for (let attempt = 0; ; attempt++) {
       try {
         return this.#execute(request);
@@ -253,10 +255,10 @@ export class StatementRunner {
           }
           // A stray interrupt, meant for a request that finished just before: only this statement was undone,
           // unless SQLite ended the transaction it ran in, so it may run again.
-          if (attempt < BUSY_RETRIES && (!inTransaction || this.inTransaction)) continue;
+          if (attempt < retries && (!inTransaction || this.inTransaction)) continue;
         }
         if (leavesStateUnknown(codeOf(error))) this.#broken = true;
-        if (!retryable || attempt >= BUSY_RETRIES || !isBusy(error)) return failed(request.seq, error);
+        if (!retryable || attempt >= retries || !isBusy(error)) return failed(request.seq, error);
         this.retries++;
         Atomics.wait(sleeper, 0, 0, 5 * 2 ** attempt);
       }

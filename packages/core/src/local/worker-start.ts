@@ -158,20 +158,9 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
 
 /** Starts a new thread for `config`; throws a `WorkerCrashedError` saying why if Node refuses to. */
 function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
-  const execArgv = workerExecArgv();
-  const options = {
-    workerData,
-    ...(execArgv === undefined ? {} : { execArgv }),
-    ...(config.resourceLimits === undefined ? {} : { resourceLimits: config.resourceLimits }),
-  };
   let worker: Worker;
-  // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
-  // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
   try {
-    worker =
-      config.workerFile === undefined
-        ? new Worker(new URL('./worker.js', import.meta.url), options)
-        : new Worker(config.workerFile, options);
+    worker = newThread(config.workerFile, workerData, config.resourceLimits);
   } catch (error) {
     throw startError(config.worker.role, error);
   }
@@ -181,4 +170,21 @@ function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
     lastError = error;
   });
   return { worker, exited, lastError: () => lastError };
+}
+
+/** A thread on litepool's worker entry (or `workerFile`, a copy of it) with `workerData`; throws what Node throws. */
+export function newThread(workerFile: URL | string | undefined, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
+  const execArgv = workerExecArgv();
+  const options = {
+    workerData,
+    ...(execArgv === undefined ? {} : { execArgv }),
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
+  };
+  // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
+  // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
+  try {
+    return workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(workerFile, options);
+  } catch (error) {
+    throw error instanceof Error ? error : new Error(String(error));
+  }
 }

@@ -11,6 +11,7 @@ import { packResponses, unpackRequests, type FromWorker, type ToWorker, type Wir
 import { StatementRunner } from './statement-runner.js';
 import { Answers, openError, runEach, runGroup, runSnapshot, snapshotable } from './worker-batches.js';
 import { CodeLoadError, loadWorkerCode } from './worker-code.js';
+import { isWatchConfig, watchReads } from './read-watch-loop.js';
 
 /** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
 let config = workerData as WorkerConfig;
@@ -44,8 +45,6 @@ function receive(message: ToWorker): void {
   else if (held !== undefined) held.push(message);
   else handle(message);
 }
-
-port.on('message', receive);
 
 /** Runs a backup, then what arrived meanwhile. */
 async function backUp(runner: StatementRunner, request: WireRequest): Promise<void> {
@@ -147,4 +146,9 @@ async function start(): Promise<void> {
   }
 }
 
-void start();
+// The same entry serves the read watch (read-watch-loop.ts): bundlers and `workerFile` ship one file.
+if (isWatchConfig(workerData)) watchReads(workerData);
+else {
+  port.on('message', receive);
+  void start();
+}

@@ -5,7 +5,7 @@
  * prepared statements and cross-thread clients all run their calls here.
  */
 import { resolve as resolvePath } from 'node:path';
-import type { BackendBinding, BackupProgress, Connection, ConnectionHooks, Pending, Request } from '../backend.js';
+import type { BackendBinding, BackupProgress, Connection, ConnectionHooks, Op, Pending, Request } from '../backend.js';
 import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { AbortError, ArgumentError, QueueFullError, toError, type PoolClosedError } from '../errors.js';
@@ -27,7 +27,7 @@ import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
-import type { Op } from '../backend.js';
+import { readNow } from './read-now.js';
 import { Router } from './router.js';
 import { POOL_SCOPE, type Scope } from './scope.js';
 import { openByLease, StartGate } from './start-gate.js';
@@ -167,6 +167,7 @@ export class Engine implements Shutdown, TransactionHost {
   #route(request: Request, caller: Pending, pinned: boolean): void {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
+    if (route === 'read' && !pinned && readNow(this.#binding.inline, this.#readerLane?.open ?? 0, request, caller)) return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
     this.#toReaders({ ...request, probe: route === 'probe' }, waiter);
   }
@@ -318,6 +319,7 @@ export class Engine implements Shutdown, TransactionHost {
       writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
       transactionGroups: { groups: this.#groups.groups, transactions: this.#groups.acknowledged },
       readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
+      inlineReads: this.#binding.inline?.count ?? 0,
       moved: this.#writer.moved + (readers?.moved ?? 0),
       retries: this.#retries,
       crashes: this.#crashes,
@@ -380,9 +382,7 @@ export class Engine implements Shutdown, TransactionHost {
         if (channels.connectionReplaced.hasSubscribers)
           channels.connectionReplaced.publish({ database: this.#binding.location, role, error });
       },
-      onRetries: (count) => {
-        this.#retries += count;
-      },
+      onRetries: (count) => void (this.#retries += count),
       onStall: (connection) => lane.onStall(connection),
       onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };

@@ -36,6 +36,8 @@ export interface PoolStats {
   readonly writeBatches: BatchCounts;
   /** One-shot batches sent to readers and the one-shot requests they carried (since start). */
   readonly readBatches: BatchCounts;
+  /** One-shot reads answered on the calling thread instead of a reader (since start; see the `inlineReads` option). */
+  readonly inlineReads: number;
   /** Requests taken back from a connection stuck in a long statement and run on another (since start). */
   readonly moved: number;
   /**

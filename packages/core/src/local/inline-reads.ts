@@ -1,0 +1,195 @@
+/**
+ * Short reads on the calling thread: a one-shot read (of the pool or a
+ * session) the pool knows only reads runs on a read-only connection of the calling thread, instead of a
+ * round trip through a worker thread (a point read costs a few µs here, about
+ * a hundred through a thread). Two bounds keep the event loop free: the read
+ * watch interrupts a statement after 1-2 ms (it then runs on a worker, and its
+ * SQL goes to workers for a while, longer at each failure), and after {@link TURN_BUDGET_MS} spent here in
+ * one turn of the event loop, reads go to workers until the next turn.
+ * Anything else that goes wrong here (SQLITE_BUSY, any error) sends the read
+ * to a worker too, so every error a caller sees is a worker's.
+ */
+import type { InlineReader, Request } from '../backend.js';
+import type { Strategy, StrategyHold } from '../strategy.js';
+import { now, setImmediate } from '../timers.js';
+import { Status, type WireError, type WireResponse, type WorkerConfig } from './protocol.js';
+import { WATCH_MS } from './read-watch-loop.js';
+import { ReadWatch, type WatchSlot } from './read-watch.js';
+import { StatementRunner } from './statement-runner.js';
+
+/** Time spent on reads here per event-loop turn, after which reads go to workers until the next turn. */
+export const TURN_BUDGET_MS = 1;
+/** Bound on the SQL texts kept as not to run here for now. */
+const MAX_EXCLUDED = 1_000;
+/**
+ * How long a statement that failed here (ran past its budget, or failed) goes
+ * to workers, doubled at each failure: a machine short of CPU can stretch a
+ * fast statement past its budget, so a failure is not held against it for good.
+ */
+const EXCLUDED_MS = 1_000;
+/** Failures after which a statement never runs here again. */
+const MAX_STRIKES = 8;
+
+/** What the calling thread's connection opens with: a reader's config, less what only a worker thread has. */
+export type InlineConfig = Omit<
+  WorkerConfig,
+  | 'role'
+  | 'control'
+  | 'claims'
+  | 'origin'
+  | 'awaitGo'
+  | 'deferOpen'
+  | 'setup'
+  | 'procedures'
+  | 'busyTimeoutMs'
+  | 'onCallingThread'
+  | 'interruptExtension'
+  | 'nativeBinding'
+>;
+
+/** The interrupt extension and native binding the connections load, and where the read watch's thread comes from. */
+export interface WatchSource {
+  readonly extension: string;
+  readonly nativeBinding: string | undefined;
+  readonly workerFile: URL | string | undefined;
+}
+
+const isThenable = (value: unknown): value is PromiseLike<StrategyHold> => typeof (value as { then?: unknown } | null)?.then === 'function';
+
+/** A pool's connection on the calling thread, and when it may be used. */
+export class InlineReads implements InlineReader {
+  /** Reads answered here (since start). */
+  count = 0;
+  #watch: ReadWatch | undefined;
+  #source: WatchSource | undefined;
+  #slot: WatchSlot | undefined;
+  #runner: StatementRunner | undefined;
+  /** Set for good: the pool closed, the connection cannot open, or the strategy wants reads to wait for a hold. */
+  #off = false;
+  #spent = 0;
+  #turnEnds = false;
+  /** Statements sent to workers for now: their failures here and until when. */
+  readonly #excluded = new Map<string, { strikes: number; until: number }>();
+
+  constructor(
+    private readonly config: InlineConfig,
+    private readonly strategy: Strategy,
+  ) {}
+
+  /** Starts (once) the read watch this connection needs: reads run here only once it watches. */
+  watchWith(source: WatchSource): void {
+    if (this.#watch !== undefined || this.#off) return;
+    this.#source = source;
+    this.#watch = ReadWatch.for(source.extension, source.nativeBinding, source.workerFile);
+    this.#slot = this.#watch?.take();
+    if (this.#slot === undefined) this.#off = true;
+  }
+
+  /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
+  run(request: Request, timeoutMs: number | undefined): { readonly value: unknown } | undefined {
+    const watch = this.#watch;
+    const slot = this.#slot;
+    if (this.#off || watch === undefined || slot === undefined || !watch.ready || this.#spent >= TURN_BUDGET_MS) return undefined;
+    // A statement's failures count per settings (a session's quoting rule can make the same text fail or not).
+    const key = request.settings === undefined ? request.sql : `${request.settings.id}\u0000${request.sql}`;
+    if ((timeoutMs !== undefined && timeoutMs <= 2 * WATCH_MS) || this.#isExcluded(key)) return undefined;
+    const hold = this.strategy.acquire('read');
+    if (isThenable(hold)) {
+      // A strategy that makes reads wait for something: they are not for this thread.
+      this.#off = true;
+      void Promise.resolve(hold).then(
+        (h) => h.release(),
+        () => {},
+      );
+      return undefined;
+    }
+    const started = now();
+    let response: WireResponse | undefined;
+    try {
+      response = this.#runHere(watch, slot, request);
+    } finally {
+      hold.release();
+      this.#spend(now() - started);
+    }
+    if (response === undefined) return undefined;
+    if (response.status !== Status.Failed) {
+      this.count++;
+      return { value: response.value };
+    }
+    const { code } = response.value as WireError;
+    // An interrupt before its budget was up was meant for the statement before; SQLITE_BUSY passes.
+    const passing = (code === 'SQLITE_INTERRUPT' && now() - started < WATCH_MS) || code?.startsWith('SQLITE_BUSY') === true;
+    if (!passing) this.#exclude(key);
+    return undefined;
+  }
+
+  /** Closes the connection and gives its watch slot back. */
+  close(): void {
+    this.#off = true;
+    this.#runner?.close();
+    this.#runner = undefined;
+    if (this.#slot !== undefined) this.#watch?.give(this.#slot);
+    this.#slot = undefined;
+  }
+
+  /** Runs the request under the watch; undefined if the connection cannot open (then nothing runs here again). */
+  #runHere(watch: ReadWatch, slot: WatchSlot, request: Request): WireResponse | undefined {
+    const runner = (this.#runner ??= new StatementRunner({
+      ...this.config,
+      interruptExtension: this.#source?.extension,
+      nativeBinding: this.#source?.nativeBinding,
+      role: 'reader',
+      busyTimeoutMs: 0,
+      onCallingThread: true,
+      control: slot.control,
+      claims: new Int32Array(1),
+      origin: Math.floor(performance.timeOrigin + now()),
+      awaitGo: false,
+      deferOpen: false,
+      setup: undefined,
+      procedures: undefined,
+    }));
+    try {
+      runner.ensureOpen(false);
+    } catch {
+      this.close();
+      return undefined;
+    }
+    try {
+      // A session's PRAGMAs and quoting rule, as a reader would switch to them.
+      runner.useSettings(request.settings);
+    } catch {
+      return undefined;
+    }
+    const seq = watch.start(slot);
+    try {
+      runner.claim(seq);
+      const { op, sql, params } = request;
+      return runner.run({ seq, op, sql, params, probe: false, readOnly: true, inTransaction: false, final: false, cursor: undefined });
+    } finally {
+      runner.idle();
+      watch.end();
+    }
+  }
+
+  #spend(ms: number): void {
+    this.#spent += ms;
+    if (this.#turnEnds) return;
+    this.#turnEnds = true;
+    setImmediate(() => {
+      this.#spent = 0;
+      this.#turnEnds = false;
+    }).unref();
+  }
+
+  #isExcluded(key: string): boolean {
+    const excluded = this.#excluded.get(key);
+    return excluded !== undefined && (excluded.strikes >= MAX_STRIKES || now() < excluded.until);
+  }
+
+  #exclude(key: string): void {
+    const strikes = (this.#excluded.get(key)?.strikes ?? 0) + 1;
+    if (this.#excluded.size >= MAX_EXCLUDED) this.#excluded.clear();
+    this.#excluded.set(key, { strikes, until: now() + EXCLUDED_MS * 2 ** (strikes - 1) });
+  }
+}

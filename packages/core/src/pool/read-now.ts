@@ -1,0 +1,18 @@
+/**
+ * Whether a one-shot read is answered at once on the calling thread (the
+ * backend's {@link InlineReader}) instead of queued for a reader: only a
+ * `get`, `all` or `values` known to read, of the pool or a session (not of
+ * a transaction or lease; nothing pinned to the writer), once a reader has
+ * opened (the file exists, in the strategy's journal mode).
+ */
+import type { InlineReader, Pending, Request } from '../backend.js';
+
+/** Answers `request` inline if it can; true if `caller` has its answer. */
+export function readNow(inline: InlineReader | undefined, readersOpen: number, request: Request, caller: Pending): boolean {
+  if (inline === undefined || readersOpen === 0) return false;
+  if (request.op !== 'get' && request.op !== 'all' && request.op !== 'values') return false;
+  const answer = inline.run(request, caller.timeoutMs);
+  if (answer === undefined) return false;
+  caller.resolve(answer.value);
+  return true;
+}

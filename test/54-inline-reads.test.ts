@@ -1,0 +1,214 @@
+/**
+ * Short reads on the calling thread (issue 21, one call at a time): a
+ * one-shot read the pool knows only reads is answered on a read-only
+ * connection of the calling thread. Its answers and errors must be the same
+ * as a reader's, a long statement must not hold the event loop (the read
+ * watch interrupts it and a reader answers), a loop of awaited reads must
+ * still let timers run, and nothing with state of its own (a transaction, a
+ * session, a setup module) may take this path.
+ */
+import { createPool, OptionsError, type Pool, type PoolOptions, type Queryable } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { tempDir } from './helpers/temp.js';
+
+const LONG_READ = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT sum(x) AS s FROM c';
+
+/** A pool on a file with a table of 1,000 rows (a text, an integer past 2^53 in some, a BLOB), its reads warmed up. */
+async function seeded(t: TestContext, options: Partial<PoolOptions> = {}, file = join(tempDir(t), 'inline.db')): Promise<Pool> {
+  const pool = createPool({ filename: file, readers: 1, ...options });
+  t.after(() => pool.destroy());
+  await pool.exec(`CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, name TEXT, big INTEGER, data BLOB);
+    INSERT OR IGNORE INTO t WITH RECURSIVE c(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM c WHERE v < 1000)
+      SELECT v, 'row ' || v, 9007199254740993 * (v % 2), randomblob(4) FROM c`);
+  if (options.inlineReads !== false) assert.ok(await warm(pool), 'reads run inline once the read watch has started');
+  return pool;
+}
+
+/** Reads until one is answered on the calling thread (the read watch's thread starts in the background); false if none is within 200 tries. */
+async function warm(pool: Pool): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    await pool.get('SELECT 1 AS warm');
+    if (pool.stats().inlineReads > 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return false;
+}
+
+/** `op` of `sql` on `pool`. */
+const read = (pool: Queryable, op: 'get' | 'all' | 'values', sql: string, params: number[]): Promise<unknown> =>
+  op === 'get' ? pool.get(sql, params) : op === 'all' ? pool.all(sql, params) : pool.values(sql, params);
+
+/** `op` of `sql` on `handle` (the pool or one of its sessions), retried until one is answered on the calling thread (a busy machine can push one past its budget). */
+async function answeredInline(
+  pool: Pool,
+  op: 'get' | 'all' | 'values',
+  sql: string,
+  params: number[],
+  handle: Queryable = pool,
+): Promise<unknown> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const before = pool.stats().inlineReads;
+    const answer = await read(handle, op, sql, params);
+    if (pool.stats().inlineReads > before) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return assert.fail(`${op} ${sql} was never answered inline`);
+}
+
+test('reads are answered on the calling thread with the same rows a reader gives: BLOBs as Buffers, bigints, arrays of values, no row', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'same.db');
+  const inline = await seeded(t, { safeIntegers: true }, file);
+  const threaded = await seeded(t, { safeIntegers: true, inlineReads: false }, file);
+  assert.equal(threaded.stats().inlineReads, 0);
+  const queries: [string, number[]][] = [
+    ['SELECT * FROM t WHERE id = ?', [7]],
+    ['SELECT * FROM t WHERE id = ?', [8]],
+    ['SELECT * FROM t WHERE id = ?', [5000]],
+    ['SELECT id, name FROM t WHERE id BETWEEN ? AND ? ORDER BY id', [10, 60]],
+    ['SELECT a.id, b.id FROM t a JOIN t b ON b.id = a.id + 1 WHERE a.id < ?', [4]],
+    ['PRAGMA table_info(t)', []],
+  ];
+  for (const [sql, params] of queries) {
+    for (const op of ['get', 'all', 'values'] as const) {
+      assert.deepEqual(await answeredInline(inline, op, sql, params), await read(threaded, op, sql, params), `${op} ${sql}`);
+    }
+  }
+  const row = (await answeredInline(inline, 'get', 'SELECT big, data FROM t WHERE id = 1', [])) as { big: bigint; data: Buffer };
+  assert.equal(row.big, 9007199254740993n);
+  assert.ok(Buffer.isBuffer(row.data));
+});
+
+test('a read issued after a write resolved sees it, and reads of a transaction or a lease never run inline', async (t) => {
+  const pool = await seeded(t);
+  for (let i = 0; i < 20; i++) {
+    await pool.run('UPDATE t SET name = ? WHERE id = 1', [`v${i}`]);
+    assert.deepEqual(await pool.get('SELECT name FROM t WHERE id = 1'), { name: `v${i}` });
+  }
+  const before = pool.stats().inlineReads;
+  await pool.transaction(async (tx) => {
+    await tx.run('UPDATE t SET name = ? WHERE id = 2', ['in tx']);
+    // The transaction's own write, which no other connection sees yet.
+    assert.deepEqual(await tx.get('SELECT name FROM t WHERE id = 2'), { name: 'in tx' });
+  });
+  const lease = await pool.acquire();
+  assert.deepEqual(await lease.get('SELECT name FROM t WHERE id = 2'), { name: 'in tx' });
+  await lease.release();
+  assert.equal(pool.stats().inlineReads, before);
+});
+
+test("a session's reads run inline with its settings, and the pool's own with the pool's", async (t) => {
+  const pool = await seeded(t);
+  const quoting = pool.session({ doubleQuotedStrings: true });
+  const plain = pool.session({ pragmas: { case_sensitive_like: true } });
+  for (let round = 0; round < 3; round++) {
+    // With double-quoted strings allowed, "row 1" is a string; without, an unknown column.
+    assert.deepEqual(await answeredInline(pool, 'get', 'SELECT id FROM t WHERE name = "row 1"', [], quoting), { id: 1 });
+    await assert.rejects(pool.get('SELECT id FROM t WHERE name = "row 1"'), /no such column/);
+    assert.deepEqual(await answeredInline(pool, 'get', "SELECT count(*) AS n FROM t WHERE name LIKE 'ROW 1'", [], plain), { n: 0 });
+    assert.deepEqual(await answeredInline(pool, 'get', "SELECT count(*) AS n FROM t WHERE name LIKE 'ROW 1'", []), { n: 1 });
+  }
+  await quoting.close();
+  await plain.close();
+});
+
+test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {
+  const pool = await seeded(t);
+  for (let round = 0; round < 2; round++) {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    const before = pool.stats().inlineReads;
+    const row = await pool.get<{ s: number }>(LONG_READ);
+    clearInterval(ticker);
+    assert.deepEqual(row, { s: 4500001500000 });
+    assert.equal(pool.stats().inlineReads, before, 'a reader answered');
+    // Had it run to its end on the calling thread, no timer could have fired meanwhile.
+    assert.ok(ticks > 0, `round ${round}: the event loop ran while the statement ran`);
+  }
+});
+
+test('a loop of awaited reads answered inline still lets timers run between them', async (t) => {
+  const pool = await seeded(t);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 1);
+  const before = pool.stats().inlineReads;
+  for (let i = 0; i < 20_000; i++) await pool.get('SELECT name FROM t WHERE id = ?', [1 + (i % 1000)]);
+  clearInterval(ticker);
+  assert.ok(pool.stats().inlineReads - before > 0, 'reads ran inline');
+  assert.ok(ticks > 0, 'timers fired during the loop');
+});
+
+test('an error is the one a reader gives, and the statement then goes to readers', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'errors.db');
+  const inline = await seeded(t, {}, file);
+  const threaded = await seeded(t, { inlineReads: false }, file);
+  const cases: [string, number[]][] = [
+    ['SELECT * FROM t WHERE id = ? AND name = ?', [1]],
+    ['SELECT * FROM missing_table', []],
+    ['SELECT * FROM t WHERE id = :id', [1, 2]],
+  ];
+  for (const [sql, params] of cases) {
+    const expected = await threaded.get(sql, params).then(
+      () => assert.fail(`${sql} should fail`),
+      (error: unknown) => error as Error,
+    );
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(inline.get(sql, params), (error: Error) => {
+        assert.equal(error.constructor, expected.constructor, sql);
+        assert.equal(error.message, expected.message, sql);
+        assert.equal((error as { code?: unknown }).code, (expected as { code?: unknown }).code, sql);
+        return true;
+      });
+    }
+  }
+});
+
+test('pools that cannot read inline never do: the option off, a setup module, the mutex strategy', async (t) => {
+  const dir = tempDir(t);
+  const setup = join(dir, 'setup.mjs');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(setup, 'export function setup(db) { db.function("twice", (x) => 2 * x); }\n');
+  const variants: Partial<PoolOptions>[] = [{ inlineReads: false }, { setup }, { strategy: 'mutex' }];
+  for (const [i, options] of variants.entries()) {
+    const pool = createPool({ filename: join(dir, `off${i}.db`), readers: 1, ...options });
+    t.after(() => pool.destroy());
+    await pool.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+    for (let n = 0; n < 50; n++) assert.deepEqual(await pool.get('SELECT x FROM t'), { x: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let n = 0; n < 50; n++) assert.deepEqual(await pool.get('SELECT x FROM t'), { x: 1 });
+    assert.equal(pool.stats().inlineReads, 0, JSON.stringify(options));
+  }
+  assert.throws(() => createPool({ filename: join(dir, 'bad.db'), inlineReads: 'yes' as unknown as boolean }), OptionsError);
+});
+
+test('a process whose pool read inline exits once the pool is closed (the read watch does not keep it alive)', () => {
+  const code = `
+    import { createPool } from '@litepool/core';
+    import { mkdtempSync, rmSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    const dir = mkdtempSync(join(tmpdir(), 'litepool-inline-exit-'));
+    const pool = createPool({ filename: join(dir, 'db.sqlite'), readers: 1 });
+    await pool.run('CREATE TABLE t (x)');
+    let inline = 0;
+    for (let i = 0; i < 200 && inline === 0; i++) {
+      await pool.get('SELECT count(*) AS n FROM t');
+      inline = pool.stats().inlineReads;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(JSON.stringify({ inline: inline > 0 }));
+  `;
+  // A process kept alive would be killed by the timeout: execFileSync then throws.
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: import.meta.dirname,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.deepEqual(JSON.parse(output), { inline: true });
+});

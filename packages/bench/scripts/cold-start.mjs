@@ -5,7 +5,9 @@
 // JSON: the first pool (or Database) of the process, which starts its
 // threads, and the median of the 9 after it, which take the threads the one
 // before parked (each section waits for parked threads to end first, so its
-// first round starts cold).   node packages/bench/scripts/cold-start.mjs
+// first round starts cold). Then the CPU time the process uses over
+// --idle-ms (default 10000; 0: not measured) with a pool open and idle after
+// a write and reads.   node packages/bench/scripts/cold-start.mjs [--idle-ms N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,9 @@ import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const ROUNDS = 10;
+const idleFlag = process.argv.indexOf('--idle-ms');
+const IDLE_MS = idleFlag < 0 ? 10_000 : Number(process.argv[idleFlag + 1]);
+if (!Number.isInteger(IDLE_MS) || IDLE_MS < 0) throw new Error(`--idle-ms must be a whole number of ms, got ${process.argv[idleFlag + 1]}`);
 const median = (values) => Math.round([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]);
 /** The first round, and the median of the rest. */
 const firstAndLater = (values) => ({ first: Math.round(values[0]), later: median(values.slice(1)) });
@@ -53,6 +58,21 @@ try {
   await threadsGone();
   const dropIn = await openAndGet(require('@litepool/core/sqlite3'), 'drop-in');
   const real = await openAndGet(require('sqlite3'), 'real');
+  /** CPU ms the process uses over IDLE_MS while a pool that has worked sits idle. */
+  async function idleCpu() {
+    const pool = createPool({ filename: join(dir, 'idle.db') });
+    await pool.run('CREATE TABLE t (x)');
+    await pool.run('INSERT INTO t VALUES (1)');
+    for (let i = 0; i < 1000; i++) await pool.get('SELECT x FROM t');
+    // Past the writer's idle maintenance and a parked thread's wait.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const used = process.cpuUsage(before);
+    await pool.close();
+    return Math.round(((used.user + used.system) / 1000) * 10) / 10;
+  }
+  const idleCpuMs = IDLE_MS === 0 ? null : await idleCpu();
   console.log(
     JSON.stringify({
       importMs: Math.round(importMs),
@@ -63,6 +83,8 @@ try {
       laterDropInOpenFirstGetMs: dropIn.later,
       realSqlite3OpenFirstGetMs: real.first,
       laterRealSqlite3OpenFirstGetMs: real.later,
+      idleMs: IDLE_MS,
+      idleCpuMs,
     }),
   );
 } finally {

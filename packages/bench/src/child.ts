@@ -26,7 +26,7 @@ for (const id of job.workloads) {
   const filename = join(job.dir, `${id}.db`);
   const driver = await subject.open(filename, workload.synchronous);
   await workload.setup(driver);
-  for (const concurrency of job.levels) {
+  for (const concurrency of workload.levels ?? job.levels) {
     const cell = await runCell(subject.name, driver, workload, concurrency, job.warmupMs, job.measureMs);
     process.stdout.write(`${JSON.stringify(cell)}\n`);
   }

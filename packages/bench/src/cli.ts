@@ -18,15 +18,18 @@ import type { CellResult } from './measure.js';
 import { runNetworkBench, type MountKind } from './network.js';
 import { DQLITE_OPS, DQLITE_SUBJECTS, dqliteMarkdown, dqliteTarget, runDqliteCell, type DqliteResult } from './dqlite.js';
 import { startLocalCluster } from './dqlite-cluster.js';
-import { chart, markdown, networkMarkdown, targets, type RunInfo } from './report.js';
+import { chart, markdown, networkMarkdown, targets, type ColdStart, type RunInfo } from './report.js';
 import { SUBJECTS } from './subjects.js';
 import { WORKLOADS } from './workloads.js';
+
+/** Not a cell: `scripts/cold-start.mjs` in a fresh process (import, first pool, close, idle CPU). */
+const COLD_START = 'cold-start';
 
 const HELP = `Usage: pnpm bench [options]
 
   --quick             short cells (under 3 minutes on 2 cores)
   --out DIR           where to write results.json, results.md, chart.svg (default: bench-results/latest)
-  --workloads LIST    comma-separated workload ids (${WORKLOADS.map((w) => w.id).join(', ')})
+  --workloads LIST    comma-separated workload ids (${WORKLOADS.map((w) => w.id).join(', ')}, ${COLD_START})
   --subjects LIST     comma-separated parts of subject names (e.g. "wal,raw,knex")
   --levels LIST       concurrency levels (default: 1,8,64)
   --measure-ms N      measured time per cell (default: 400 with --quick, 3000 otherwise)
@@ -84,10 +87,14 @@ function list(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-const workloadIds = list(values.workloads) ?? WORKLOADS.map((w) => w.id);
-for (const id of workloadIds) {
-  if (!WORKLOADS.some((w) => w.id === id)) usage(`unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+const requested = list(values.workloads) ?? [...WORKLOADS.map((w) => w.id), COLD_START];
+for (const id of requested) {
+  if (id !== COLD_START && !WORKLOADS.some((w) => w.id === id)) {
+    usage(`unknown workload "${id}"; known: ${WORKLOADS.map((w) => w.id).join(', ')}, ${COLD_START}`);
+  }
 }
+const workloadIds = requested.filter((id) => id !== COLD_START);
+const coldStart = requested.includes(COLD_START);
 const subjectFilters = list(values.subjects);
 const subjects = SUBJECTS.filter(
   (s) => subjectFilters === undefined || subjectFilters.some((f) => s.name.toLowerCase().includes(f.toLowerCase())),
@@ -194,7 +201,9 @@ function clock(seconds: number): string {
 
 async function localRun(): Promise<void> {
   const child = join(dirname(fileURLToPath(import.meta.url)), 'child.js');
-  const total = subjects.length * workloadIds.length * levels.length;
+  const total = subjects
+    .flatMap((s) => workloadIds.filter((id) => s.workloads === undefined || s.workloads.includes(id)))
+    .reduce((sum, id) => sum + (WORKLOADS.find((w) => w.id === id)?.levels ?? levels).length, 0);
   const results: CellResult[] = [];
   const started = performance.now();
   process.stderr.write(
@@ -232,14 +241,36 @@ async function localRun(): Promise<void> {
     }
   }
 
+  const cold = coldStart ? await runColdStart() : undefined;
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ info, targets: targets(results), results }, null, 2)}\n`);
-  writeFileSync(join(out, 'results.md'), markdown(results, info));
+  writeFileSync(
+    join(out, 'results.json'),
+    `${JSON.stringify({ info, targets: targets(results, cold), coldStart: cold, results }, null, 2)}\n`,
+  );
+  writeFileSync(join(out, 'results.md'), markdown(results, info, cold));
   writeFileSync(join(out, 'chart.svg'), chart(results, info));
   process.stderr.write(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${out}/results.{json,md} and chart.svg\n`);
-  for (const t of targets(results)) {
+  for (const t of targets(results, cold)) {
     process.stderr.write(
       `  ${t.met === null ? '-  ' : t.met ? 'ok ' : 'MISS'} ${t.target}: ${t.value === null ? 'not measured' : t.value.toFixed(2)} (goal ${t.goal})\n`,
     );
   }
+}
+
+/** Runs scripts/cold-start.mjs in a fresh process (idle CPU over 2 s with --quick, 10 s otherwise). */
+async function runColdStart(): Promise<ColdStart> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'cold-start.mjs');
+  const idleMs = values.quick ? 2_000 : 10_000;
+  process.stderr.write(`cold start: import, first pool, later pools, close, the drop-in; then ${idleMs / 1000} s of an idle pool\n`);
+  const output = await new Promise<string>((done, fail) => {
+    const proc = spawn(process.execPath, [script, '--idle-ms', String(idleMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    proc.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    proc.on('close', (code) => (code === 0 ? done(text) : fail(new Error(`cold-start.mjs exited with ${code}`))));
+  });
+  const cold = JSON.parse(output) as ColdStart;
+  process.stderr.write(
+    `  first pool ${cold.createPoolFirstReadMs} ms, later ${cold.laterPoolFirstReadMs} ms, close ${cold.closeMs} ms, import ${cold.importMs} ms, idle CPU ${cold.idleCpuMs} ms\n`,
+  );
+  return cold;
 }

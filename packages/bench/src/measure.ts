@@ -23,6 +23,8 @@ export interface CellResult {
   readonly lostUpdates: number | null;
   /** Main-thread event-loop delay p99 in ms, over warm-up and measurement. */
   readonly eventLoopP99: number;
+  /** CPU time of the whole process (every thread) per measured operation, in µs. */
+  readonly cpuPerOpUs: number;
 }
 
 function seeded(seed: number): (n: number) => number {
@@ -63,6 +65,7 @@ export async function runCell(
   const warmEnd = start + warmupMs;
   const end = warmEnd + measureMs;
   let measureStart = warmEnd;
+  let cpuStart = process.cpuUsage();
   const plain = driver.plain?.(workload.id);
   if (plain !== undefined) {
     // One synchronous loop, whatever the concurrency: no promise per operation, on one core.
@@ -76,6 +79,7 @@ export async function runCell(
         if (!measuring) {
           measuring = true;
           measureStart = t0;
+          cpuStart = process.cpuUsage();
         }
         ops++;
         histogram.recordValue(Math.max(1, Math.round((now - t0) * 1000)));
@@ -91,6 +95,7 @@ export async function runCell(
           if (!measuring && now >= warmEnd) {
             measuring = true;
             measureStart = now;
+            cpuStart = process.cpuUsage();
           }
           const counted = measuring;
           const t0 = performance.now();
@@ -107,6 +112,7 @@ export async function runCell(
         }
       }),
     );
+  const cpu = process.cpuUsage(cpuStart);
   // One more tick records the last gap (the whole cell, for a driver that never yielded).
   await new Promise((resolve) => setTimeout(resolve, 5));
   loopDelay.disable();
@@ -125,6 +131,7 @@ export async function runCell(
     errors,
     lostUpdates,
     eventLoopP99: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
+    cpuPerOpUs: ops === 0 ? 0 : (cpu.user + cpu.system) / ops,
   };
   histogram.destroy();
   return result;

@@ -22,6 +22,7 @@ export interface TargetResult {
 
 const RAW = 'better-sqlite3 (raw, main thread)';
 const PLAIN = 'better-sqlite3 (plain loop)';
+const DROP_IN = 'litepool drop-in (sqlite3 API)';
 /** The default strategy's subject (single-writer on a local disk). */
 const DEFAULT = 'litepool single-writer';
 /**
@@ -37,14 +38,29 @@ function find(results: readonly CellResult[], subject: string, workload: string,
   return results.find((r) => r.subject === subject && r.workload === workload && r.concurrency === concurrency);
 }
 
-function ratio(results: readonly CellResult[], a: string, b: string, workload: string): number | null {
-  const x = find(results, a, workload);
-  const y = find(results, b, workload);
+function ratio(results: readonly CellResult[], a: string, b: string, workload: string, concurrency = 64): number | null {
+  const x = find(results, a, workload, concurrency);
+  const y = find(results, b, workload, concurrency);
   return x === undefined || y === undefined || y.throughput === 0 ? null : x.throughput / y.throughput;
 }
 
-/** Evaluates the issue's targets on this run's cells (64 in flight). */
-export function targets(results: readonly CellResult[]): TargetResult[] {
+/** What `scripts/cold-start.mjs` measured, in ms (see that script). */
+export interface ColdStart {
+  readonly importMs: number;
+  readonly createPoolFirstReadMs: number;
+  readonly laterPoolFirstReadMs: number;
+  readonly closeMs: number;
+  readonly dropInOpenFirstGetMs: number;
+  readonly laterDropInOpenFirstGetMs: number;
+  readonly realSqlite3OpenFirstGetMs: number;
+  readonly laterRealSqlite3OpenFirstGetMs: number;
+  /** How long the idle pool was watched, and the CPU time the process used meanwhile (null: not measured). */
+  readonly idleMs: number;
+  readonly idleCpuMs: number | null;
+}
+
+/** Evaluates the issues' targets on this run's cells (64 in flight unless a target says otherwise) and its cold start. */
+export function targets(results: readonly CellResult[], cold?: ColdStart): TargetResult[] {
   const atLeast = (target: string, value: number | null, goal: number): TargetResult => ({
     target,
     value,
@@ -73,7 +89,25 @@ export function targets(results: readonly CellResult[]): TargetResult[] {
       rmwTransaction === undefined ? null : rmwTransaction.throughput / RMW_TRANSACTION_BEFORE,
       2,
     ),
-    atLeast('point reads through pool.prepare, default vs raw plain loop', ratio(results, DEFAULT, PLAIN, 'point-read-prepared'), 0.8),
+    atLeast('point reads through pool.prepare, default vs raw plain loop', ratio(results, DEFAULT, PLAIN, 'point-read-prepared'), 1.2),
+    atLeast('one call at a time (latency, 1 in flight), default vs raw plain loop', ratio(results, DEFAULT, PLAIN, 'latency', 1), 0.5),
+    atLeast(
+      'rmw-counter via async pool.transaction (wal) vs raw synchronous transaction loop',
+      ratio(results, 'litepool wal', PLAIN, 'rmw-counter'),
+      0.35,
+    ),
+    atLeast(
+      'rmw-counter via a procedure, default vs raw synchronous transaction loop',
+      ratio(results, DEFAULT, PLAIN, 'rmw-procedure'),
+      0.8,
+    ),
+    atLeast('point reads, node-sqlite3 drop-in vs pool.get (default strategy)', ratio(results, DROP_IN, DEFAULT, 'point-read'), 0.9),
+    atMost(
+      'point reads, node-sqlite3 drop-in event-loop delay p99 (ms)',
+      find(results, DROP_IN, 'point-read')?.eventLoopP99 ?? null,
+      5,
+      'ms',
+    ),
     atLeast('point reads, default vs raw through the harness', ratio(results, DEFAULT, RAW, 'point-read'), 1.1),
     atMost(
       'point read at 1 in flight, default strategy (µs per call)',
@@ -84,8 +118,22 @@ export function targets(results: readonly CellResult[]): TargetResult[] {
     atMost(
       'event-loop delay p99 during any litepool cell (ms)',
       litepoolCells.length === 0 ? null : Math.max(...litepoolCells.map((r) => r.eventLoopP99)),
-      5,
+      2,
       'ms',
+    ),
+    atMost(
+      'cold start: createPool + first read on a new file, first pool of a process (ms)',
+      cold?.createPoolFirstReadMs ?? null,
+      30,
+      'ms',
+    ),
+    atMost('cold start: close() (ms)', cold?.closeMs ?? null, 20, 'ms'),
+    atMost("cold start: import('@litepool/core') (ms)", cold?.importMs ?? null, 25, 'ms'),
+    atMost(
+      'CPU used by an idle pool, % of one core',
+      cold?.idleCpuMs === null || cold === undefined ? null : (100 * cold.idleCpuMs) / cold.idleMs,
+      1,
+      '%',
     ),
     atLeast('point reads, wal vs raw better-sqlite3', ratio(results, 'litepool wal', RAW, 'point-read'), 0.5),
     atLeast('point reads, wal vs node-sqlite3', ratio(results, 'litepool wal', 'sqlite3 (node-sqlite3)', 'point-read'), 5),
@@ -185,7 +233,7 @@ export function recommendations(results: readonly CellResult[]): { workload: str
 const ops = (cell: CellResult): string => `${fmt(cell.throughput)}${cell.ops < FEW_OPS ? ' †' : ''}`;
 
 /** The Markdown report: run info, targets, recommendations, then one table per workload. */
-export function markdown(results: readonly CellResult[], info: RunInfo): string {
+export function markdown(results: readonly CellResult[], info: RunInfo, cold?: ColdStart): string {
   const levels = [...new Set(results.map((r) => r.concurrency))].sort((a, b) => a - b);
   const recommended = recommendations(results);
   const lines = [
@@ -194,7 +242,7 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
     '',
     '| target | value | goal | met |',
     '| --- | ---: | --- | --- |',
-    ...targets(results).map(
+    ...targets(results, cold).map(
       (t) =>
         `| ${t.target} | ${t.value === null ? 'not measured' : fmt(t.value)} | ${t.goal} | ${t.met === null ? '-' : t.met ? 'yes' : 'NO'} |`,
     ),
@@ -205,6 +253,7 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
     `| --- | ${levels.map(() => '---').join(' | ')} |`,
     ...WORKLOADS.filter((w) => results.some((r) => r.workload === w.id)).map((workload) => {
       const cells = levels.map((level) => {
+        if (!results.some((r) => r.workload === workload.id && r.concurrency === level)) return '-';
         const best = recommended.find((r) => r.workload === workload.id && r.concurrency === level)?.best;
         return best === undefined ? 'none qualifies' : `${best.subject} (${ops(best)} ops/s)`;
       });
@@ -212,6 +261,7 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
     }),
     '',
     `† fewer than ${FEW_OPS} operations measured: too few to trust (lengthen --measure-ms).`,
+    ...(cold === undefined ? [] : coldStartLines(cold)),
   ];
   for (const workload of WORKLOADS) {
     const cells = results.filter((r) => r.workload === workload.id);
@@ -220,8 +270,8 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
       '',
       `## ${workload.title}`,
       '',
-      '| subject | in flight | ops/s | vs raw | p50 ms | p95 ms | p99 ms | loop p99 ms | errors | lost |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+      '| subject | in flight | ops/s | vs raw | p50 ms | p95 ms | p99 ms | loop p99 ms | CPU µs/op | errors | lost |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
     );
     for (const r of cells) {
       const base = find(results, RAW, r.workload, r.concurrency);
@@ -230,11 +280,31 @@ export function markdown(results: readonly CellResult[], info: RunInfo): string 
           .map(([code, n]) => `${code}: ${n}`)
           .join(', ') || '0';
       lines.push(
-        `| ${r.subject} | ${r.concurrency} | ${ops(r)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
+        `| ${r.subject} | ${r.concurrency} | ${ops(r)} | ${base ? `${fmt(r.throughput / base.throughput)}x` : '-'} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.eventLoopP99)} | ${Math.round(r.cpuPerOpUs)} | ${errors} | ${r.lostUpdates ?? '-'} |`,
       );
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The cold-start section: what a CLI, a test suite or a fresh process meets first. */
+function coldStartLines(cold: ColdStart): string[] {
+  return [
+    '',
+    '## Cold start (ms; a new file each time; `node packages/bench/scripts/cold-start.mjs`)',
+    '',
+    '| | first in the process | each later one (median of 9) |',
+    '| --- | ---: | ---: |',
+    `| \`import('@litepool/core')\` | ${cold.importMs} | - |`,
+    `| \`createPool\` + first read | ${cold.createPoolFirstReadMs} | ${cold.laterPoolFirstReadMs} |`,
+    `| \`pool.close()\` | - | ${cold.closeMs} |`,
+    `| node-sqlite3 drop-in: open + first \`get\` | ${cold.dropInOpenFirstGetMs} | ${cold.laterDropInOpenFirstGetMs} |`,
+    `| the real \`sqlite3\`: open + first \`get\` | ${cold.realSqlite3OpenFirstGetMs} | ${cold.laterRealSqlite3OpenFirstGetMs} |`,
+    '',
+    cold.idleCpuMs === null
+      ? 'CPU of an idle pool: not measured.'
+      : `CPU time the process used over ${cold.idleMs / 1000} s with an idle pool (after a write and 1,000 reads): ${cold.idleCpuMs} ms.`,
+  ];
 }
 
 const COLORS = [
@@ -262,7 +332,7 @@ const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&l
 export function chart(results: readonly CellResult[], info: RunInfo): string {
   const level = Math.max(...results.map((r) => r.concurrency));
   const subjects = [...new Set(results.map((r) => r.subject))];
-  const workloads = WORKLOADS.filter((w) => results.some((r) => r.workload === w.id));
+  const workloads = WORKLOADS.filter((w) => results.some((r) => r.workload === w.id && r.concurrency === level));
   const bar = 13;
   const groupGap = 26;
   const left = 250;

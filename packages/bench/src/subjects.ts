@@ -7,6 +7,7 @@ import { createPool, type Pool, type PreparedStatement, type StrategyConfig } fr
 import knexFactory from 'knex';
 import type { StatementSync } from 'node:sqlite';
 import sqlite3 from 'sqlite3';
+import dropInModule from '@litepool/core/sqlite3';
 import { createConnectionPool, sql } from '@matteo.collina/sqlite-pool';
 import type { Driver, Value } from './driver.js';
 import { COUNTERS, ROWS } from './workloads.js';
@@ -101,7 +102,7 @@ const raw: Subject = {
 const plainLoop: Subject = {
   name: 'better-sqlite3 (plain loop)',
   litepool: false,
-  workloads: ['point-read', 'point-read-prepared', 'rmw-counter', 'rmw-procedure'],
+  workloads: ['point-read', 'latency', 'point-read-prepared', 'rmw-counter', 'rmw-procedure'],
   async open(filename, synchronous) {
     const driver = await raw.open(filename, synchronous);
     const db = betterSqlite3(filename, synchronous);
@@ -125,6 +126,7 @@ const plainLoop: Subject = {
     };
     const loops: Record<string, (random: (n: number) => number) => void> = {
       'point-read': pointRead,
+      latency: pointRead,
       'point-read-prepared': pointRead,
       'rmw-counter': rmw,
       'rmw-procedure': rmw,
@@ -206,13 +208,16 @@ const naive: Subject = {
   },
 };
 
-/** node-sqlite3 with promise wrappers; transactions the naive way (one connection). */
-const nodeSqlite3: Subject = {
-  name: 'sqlite3 (node-sqlite3)',
-  litepool: false,
+/**
+ * node-sqlite3's API with promise wrappers; transactions the naive way (one
+ * connection): the real module, or litepool's drop-in for it (`module`).
+ */
+const nodeSqlite3Api = (name: string, module: typeof sqlite3, litepool: boolean): Subject => ({
+  name,
+  litepool,
   async open(filename, synchronous) {
     const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const opened = new sqlite3.Database(filename, (error) => (error ? reject(error) : resolve(opened)));
+      const opened = new module.Database(filename, (error) => (error ? reject(error) : resolve(opened)));
     });
     const call = <T>(method: 'get' | 'all' | 'run' | 'exec', q: string, p: Value[] = []): Promise<T> =>
       new Promise((resolve, reject) => {
@@ -239,7 +244,11 @@ const nodeSqlite3: Subject = {
       close: () => new Promise((resolve) => db.close(() => resolve())),
     };
   },
-};
+});
+
+const nodeSqlite3 = nodeSqlite3Api('sqlite3 (node-sqlite3)', sqlite3, false);
+/** litepool's node-sqlite3 drop-in (`require('@litepool/core/sqlite3')`), the same adapter over it. */
+const dropIn = nodeSqlite3Api('litepool drop-in (sqlite3 API)', dropInModule as unknown as typeof sqlite3, true);
 
 /** knex with the sqlite3 client (its pool of one connection serializes transactions). */
 const knex: Subject = {
@@ -308,6 +317,7 @@ export const SUBJECTS: readonly Subject[] = [
   nodeSqlite,
   naive,
   nodeSqlite3,
+  dropIn,
   knex,
   sqlitePool,
 ];

@@ -16,6 +16,8 @@ export interface Workload {
   op(driver: Driver, random: (n: number) => number): Promise<void>;
   /** Whether it counts lost updates (read-modify-write). */
   readonly rmw?: boolean;
+  /** The concurrency levels it runs at, whatever `--levels` says (all of them when absent). */
+  readonly levels?: readonly number[];
 }
 
 export const ROWS = 10_000;
@@ -54,6 +56,14 @@ export const WORKLOADS: readonly Workload[] = [
     synchronous: 'NORMAL',
     setup: kv,
     op: async (d, r) => void (await pointRead(d, r)),
+  },
+  {
+    id: 'latency',
+    title: 'One call at a time: point reads awaited one after another (p50/p99 per call)',
+    synchronous: 'NORMAL',
+    setup: kv,
+    op: async (d, r) => void (await pointRead(d, r)),
+    levels: [1],
   },
   {
     id: 'range-read',

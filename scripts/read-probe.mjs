@@ -4,7 +4,8 @@
 // second and the main thread's event-loop delay p99. For the young-generation
 // GC figures, run it under `node --trace-gc-nvp` (scavenges: `gc=s`, with
 // `allocated`, `promoted` and `pause`). Build first (`pnpm build`).
-//   node scripts/read-probe.mjs [--drop-in] [--in-flight 64] [--ms 3000]
+// `--threads-only` turns the pool's inline reads off (every read through a reader thread).
+//   node scripts/read-probe.mjs [--drop-in] [--threads-only] [--in-flight 64] [--ms 3000]
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import sqlite3 from '../packages/core/dist/adapters/sqlite3.js';
 const { values } = parseArgs({
   options: {
     'drop-in': { type: 'boolean', default: false },
+    'threads-only': { type: 'boolean', default: false },
     'in-flight': { type: 'string', default: '64' },
     ms: { type: 'string', default: '3000' },
   },
@@ -27,7 +29,7 @@ const ROWS = 10_000;
 /** `get(id)` and `close()` on the chosen API, over a table of ROWS rows. */
 async function open() {
   if (!values['drop-in']) {
-    const pool = createPool({ filename: file });
+    const pool = createPool({ filename: file, inlineReads: !values['threads-only'] });
     await pool.exec('CREATE TABLE kv (id INTEGER PRIMARY KEY, v TEXT)');
     await pool.transaction(async (tx) => {
       for (let i = 0; i < ROWS; i++) await tx.run('INSERT INTO kv VALUES (?, ?)', [i, `value ${i}`]);
@@ -70,7 +72,7 @@ delay.enable();
 const rate = await measure(Number(values.ms));
 delay.disable();
 console.log(
-  `${values['drop-in'] ? 'node-sqlite3 drop-in (db.get)' : 'pool.get'}, ${inFlight} in flight: ${rate} reads/s, event-loop p99 ${(delay.percentile(99) / 1e6).toFixed(2)} ms`,
+  `${values['drop-in'] ? 'node-sqlite3 drop-in (db.get)' : `pool.get${values['threads-only'] ? ' (threads only)' : ''}`}, ${inFlight} in flight: ${rate} reads/s, event-loop p99 ${(delay.percentile(99) / 1e6).toFixed(2)} ms`,
 );
 await api.close();
 for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });

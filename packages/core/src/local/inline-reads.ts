@@ -18,7 +18,7 @@ import { ReadWatch, type WatchSlot } from './read-watch.js';
 import { StatementRunner } from './statement-runner.js';
 
 /** Time spent on reads here per event-loop turn, after which reads go to workers until the next turn. */
-export const TURN_BUDGET_MS = 1;
+export const TURN_BUDGET_MS = 0.5;
 /** Bound on the SQL texts kept as not to run here for now. */
 const MAX_EXCLUDED = 1_000;
 /**

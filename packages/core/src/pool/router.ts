@@ -21,12 +21,21 @@ const WRITER_ANSWERS = new Set([
   'ERR_SETUP',
 ]);
 
+/**
+ * Reads out to readers below which the pool counts as lightly loaded. Not 1:
+ * with two callers, one read always out would keep the other off the calling
+ * thread for good.
+ */
+const QUIET_READS_OUT = 4;
+
 /** Bound on the routes kept: an app that builds SQL text dynamically must not grow the table forever. */
 const MAX_ROUTES = 10_000;
 
 /** The pool's routing table. */
 export class Router {
   readonly #routes = new Map<string, boolean>();
+  /** One-shot reads sent to readers and not answered yet. */
+  #readsOut = 0;
 
   /**
    * @param readers whether the pool has readers at all
@@ -48,6 +57,14 @@ export class Router {
     return reads ? 'read' : 'write';
   }
 
+  /**
+   * Whether few one-shot reads sent to readers wait for their answers: reads
+   * may then be answered on the calling thread (see read-now.ts).
+   */
+  get readersQuiet(): boolean {
+    return this.#readsOut < QUIET_READS_OUT;
+  }
+
   /** What is now known of `sql`. */
   remember(sql: string, writes: boolean): void {
     if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
@@ -60,20 +77,31 @@ export class Router {
    * finds it writes; `toWriter` runs it on the writer when the reader cannot.
    */
   readerWaiter(route: 'read' | 'probe', sql: string, caller: Pending, toWriter: () => void): Pending {
+    this.#readsOut++;
+    let out = true;
+    const answered = (): void => {
+      if (out) this.#readsOut--;
+      out = false;
+    };
     const fallBack = (error: Error): void => {
+      answered();
       const code = (error as { code?: unknown }).code;
       // A table only the writer has (a session's TEMP table, an ATTACHed database) fails to prepare on a reader.
       const writerOnly = route === 'probe' && code === 'SQLITE_ERROR';
       if (writerOnly || (typeof code === 'string' && WRITER_ANSWERS.has(code))) toWriter();
       else caller.reject(error);
     };
-    const resolve = (value: unknown): void => caller.resolve(value);
+    const resolve = (value: unknown): void => {
+      answered();
+      caller.resolve(value);
+    };
     if (route === 'read') return { resolve, reject: fallBack, timeoutMs: caller.timeoutMs, signal: caller.signal };
     return {
       resolve,
       learn: (writes) => this.remember(sql, writes),
       reject: fallBack,
       reroute: () => {
+        answered();
         this.remember(sql, true);
         toWriter();
       },

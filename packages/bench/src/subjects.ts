@@ -247,8 +247,14 @@ const nodeSqlite3Api = (name: string, module: typeof sqlite3, litepool: boolean)
 });
 
 const nodeSqlite3 = nodeSqlite3Api('sqlite3 (node-sqlite3)', sqlite3, false);
-/** litepool's node-sqlite3 drop-in (`require('@litepool/core/sqlite3')`), the same adapter over it. */
-const dropIn = nodeSqlite3Api('litepool drop-in (sqlite3 API)', dropInModule as unknown as typeof sqlite3, true);
+/**
+ * litepool's node-sqlite3 drop-in (`require('@litepool/core/sqlite3')`), the
+ * same adapter over it. Not counted as a litepool strategy: its increments
+ * are node-sqlite3's naive BEGIN on one shared `Database`, which fail on
+ * either module once two overlap ("cannot start a transaction within a
+ * transaction"), as an app written that way fails.
+ */
+const dropIn = nodeSqlite3Api('litepool drop-in (sqlite3 API)', dropInModule as unknown as typeof sqlite3, false);
 
 /** knex with the sqlite3 client (its pool of one connection serializes transactions). */
 const knex: Subject = {

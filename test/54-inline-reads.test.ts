@@ -9,7 +9,7 @@
  */
 import { createPool, OptionsError, type Pool, type PoolOptions, type Queryable } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { tempDir } from './helpers/temp.js';
@@ -185,30 +185,10 @@ test('pools that cannot read inline never do: the option off, a setup module, th
   assert.throws(() => createPool({ filename: join(dir, 'bad.db'), inlineReads: 'yes' as unknown as boolean }), OptionsError);
 });
 
-test('a process whose pool read inline exits once the pool is closed (the read watch does not keep it alive)', () => {
-  const code = `
-    import { createPool } from '@litepool/core';
-    import { mkdtempSync, rmSync } from 'node:fs';
-    import { tmpdir } from 'node:os';
-    import { join } from 'node:path';
-    const dir = mkdtempSync(join(tmpdir(), 'litepool-inline-exit-'));
-    const pool = createPool({ filename: join(dir, 'db.sqlite'), readers: 1 });
-    await pool.run('CREATE TABLE t (x)');
-    let inline = 0;
-    for (let i = 0; i < 200 && inline === 0; i++) {
-      await pool.get('SELECT count(*) AS n FROM t');
-      inline = pool.stats().inlineReads;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    await pool.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.log(JSON.stringify({ inline: inline > 0 }));
-  `;
-  // A process kept alive would be killed by the timeout: execFileSync then throws.
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
-    cwd: import.meta.dirname,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  assert.deepEqual(JSON.parse(output), { inline: true });
+test('a process whose pool read inline exits once the pool is closed (the read watch does not keep it alive)', (t) => {
+  const script = join(import.meta.dirname, 'helpers', 'inline-exit.mjs');
+  // A process kept alive would be killed by the timeout: the status is then null.
+  const result = spawnSync(process.execPath, [script, tempDir(t)], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), { inline: true });
 });

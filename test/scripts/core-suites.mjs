@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CORE =
-  /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle|39-sqlite3-semantics|40-backup|41-orms|42-code-next-to-data)\./;
+  /^(04-queries|05-transactions|10-contract|11-concurrency|20-cross-thread|21-sqlite3-compat|22-sqlite-compat|23-kysely|26-native-lifecycle|39-sqlite3-semantics|40-backup|41-orms|42-code-next-to-data|54-inline-reads)\./;
 
 /** The test directory. */
 export const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -115,6 +115,27 @@ test("a session's reads run inline with its settings, and the pool's own with th
   await plain.close();
 });
 
+test('a statement never seen runs inline its first time if it reads, and goes straight to the writer if it writes', async (t) => {
+  const pool = await seeded(t);
+  let checked = 0;
+  for (let i = 0; i < 20; i++) {
+    const before = pool.stats();
+    // A new SQL text each time, as code that builds its SQL makes.
+    assert.deepEqual(await pool.get(`SELECT name FROM t WHERE id = ? AND ${i} = ${i}`, [3]), { name: 'row 3' });
+    const read = pool.stats();
+    const inserted = await pool.get<{ id: number }>(`INSERT INTO t (name) VALUES ('new ${i}') RETURNING id`);
+    const after = pool.stats();
+    assert.ok(inserted !== undefined && inserted.id > 1000);
+    if (read.inlineReads === before.inlineReads) continue; // a busy machine pushed it past its budget
+    // Neither needed a reader: the read ran here, the write was found to write here and went to the writer.
+    assert.equal(after.readBatches.requests, before.readBatches.requests, `round ${i}`);
+    assert.equal(after.writeBatches.requests, before.writeBatches.requests + 1, `round ${i}`);
+    checked++;
+  }
+  assert.ok(checked > 0, 'at least one new read ran inline');
+  assert.deepEqual(await pool.get("SELECT count(*) AS n FROM t WHERE name LIKE 'new %'"), { n: 20 });
+});
+
 test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {
   const pool = await seeded(t);
   for (let round = 0; round < 2; round++) {

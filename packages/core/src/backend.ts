@@ -150,14 +150,18 @@ export interface Connection {
   reclaim?(): Reclaimed[];
 }
 
+/** What the calling thread made of a read: its result, or (a probe) that its statement writes, so it goes to the writer. */
+export type InlineAnswer = { readonly writes: false; readonly value: unknown } | { readonly writes: true };
+
 /** Reads answered on the calling thread, without a round trip to a connection. */
 export interface InlineReader {
   /**
-   * Answers `request` (a one-shot `get`, `all` or `values` known to read)
-   * here, within a short time budget, or returns undefined: the pool then
-   * sends it to a reader as usual. `timeoutMs` is the caller's limit, if any.
+   * Answers `request` (a one-shot `get`, `all` or `values`; with `probe`, one
+   * never seen, which may write) here, within a short time budget, or returns
+   * undefined: the pool then sends it to a reader as usual. `timeoutMs` is
+   * the caller's limit, if any.
    */
-  run(request: Request, timeoutMs: number | undefined): { readonly value: unknown } | undefined;
+  run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined;
   /** Reads answered here since the pool started. */
   readonly count: number;
 }

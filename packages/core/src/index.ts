@@ -21,6 +21,8 @@ export type {
   CommonOptions,
   Connection,
   ConnectionHooks,
+  InlineAnswer,
+  InlineReader,
   Op,
   Pending,
   Reclaimed,

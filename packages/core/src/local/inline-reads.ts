@@ -4,12 +4,12 @@
  * round trip through a worker thread (a point read costs a few µs here, about
  * a hundred through a thread). Two bounds keep the event loop free: the read
  * watch interrupts a statement after 1-2 ms (it then runs on a worker, and its
- * SQL goes to workers for a while, longer at each failure), and after {@link TURN_BUDGET_MS} spent here in
+ * SQL goes to workers for a while, longer at each failure in a row), and after {@link TURN_BUDGET_MS} spent here in
  * one turn of the event loop, reads go to workers until the next turn.
  * Anything else that goes wrong here (SQLITE_BUSY, any error) sends the read
  * to a worker too, so every error a caller sees is a worker's.
  */
-import type { InlineReader, Request } from '../backend.js';
+import type { InlineAnswer, InlineReader, Request } from '../backend.js';
 import type { Strategy, StrategyHold } from '../strategy.js';
 import { now, setImmediate } from '../timers.js';
 import { Status, type WireError, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -23,12 +23,13 @@ export const TURN_BUDGET_MS = 0.5;
 const MAX_EXCLUDED = 1_000;
 /**
  * How long a statement that failed here (ran past its budget, or failed) goes
- * to workers, doubled at each failure: a machine short of CPU can stretch a
- * fast statement past its budget, so a failure is not held against it for good.
+ * to workers: 1 s, doubled at each failure in a row up to 64 s, forgotten at
+ * its next success. A machine short of CPU can stretch a fast statement past
+ * its budget, so no failure is held against it for good; one that is always
+ * slow costs the event loop 1-2 ms a minute.
  */
 const EXCLUDED_MS = 1_000;
-/** Failures after which a statement never runs here again. */
-const MAX_STRIKES = 8;
+const MAX_EXCLUDED_MS = 64_000;
 
 /** What the calling thread's connection opens with: a reader's config, less what only a worker thread has. */
 export type InlineConfig = Omit<
@@ -53,6 +54,8 @@ export interface WatchSource {
   readonly nativeBinding: string | undefined;
   readonly workerFile: URL | string | undefined;
 }
+
+const WRITES: InlineAnswer = Object.freeze({ writes: true });
 
 const isThenable = (value: unknown): value is PromiseLike<StrategyHold> => typeof (value as { then?: unknown } | null)?.then === 'function';
 
@@ -86,7 +89,7 @@ export class InlineReads implements InlineReader {
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
-  run(request: Request, timeoutMs: number | undefined): { readonly value: unknown } | undefined {
+  run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
     const watch = this.#watch;
     const slot = this.#slot;
     if (this.#off || watch === undefined || slot === undefined || !watch.ready || this.#spent >= TURN_BUDGET_MS) return undefined;
@@ -112,9 +115,12 @@ export class InlineReads implements InlineReader {
       this.#spend(now() - started);
     }
     if (response === undefined) return undefined;
+    // A probe whose statement writes: nothing ran, the writer answers.
+    if (response.status === Status.Reroute) return WRITES;
     if (response.status !== Status.Failed) {
       this.count++;
-      return { value: response.value };
+      if (this.#excluded.size > 0) this.#excluded.delete(key);
+      return { writes: false, value: response.value };
     }
     const { code } = response.value as WireError;
     // An interrupt before its budget was up was meant for the statement before; SQLITE_BUSY passes.
@@ -165,7 +171,8 @@ export class InlineReads implements InlineReader {
     try {
       runner.claim(seq);
       const { op, sql, params } = request;
-      return runner.run({ seq, op, sql, params, probe: false, readOnly: true, inTransaction: false, final: false, cursor: undefined });
+      const probe = request.probe === true;
+      return runner.run({ seq, op, sql, params, probe, readOnly: true, inTransaction: false, final: false, cursor: undefined });
     } finally {
       runner.idle();
       watch.end();
@@ -184,12 +191,12 @@ export class InlineReads implements InlineReader {
 
   #isExcluded(key: string): boolean {
     const excluded = this.#excluded.get(key);
-    return excluded !== undefined && (excluded.strikes >= MAX_STRIKES || now() < excluded.until);
+    return excluded !== undefined && now() < excluded.until;
   }
 
   #exclude(key: string): void {
     const strikes = (this.#excluded.get(key)?.strikes ?? 0) + 1;
     if (this.#excluded.size >= MAX_EXCLUDED) this.#excluded.clear();
-    this.#excluded.set(key, { strikes, until: now() + EXCLUDED_MS * 2 ** (strikes - 1) });
+    this.#excluded.set(key, { strikes, until: now() + Math.min(MAX_EXCLUDED_MS, EXCLUDED_MS * 2 ** (strikes - 1)) });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Whether a one-shot read is answered at once on the calling thread (the
  * backend's {@link InlineReader}) instead of queued for a reader: only a
- * `get`, `all` or `values` known to read, of the pool or a session (not of
+ * `get`, `all` or `values` that reads, of the pool or a session (not of
  * a transaction or lease; nothing pinned to the writer), once a reader has
  * opened (the file exists, in the strategy's journal mode), and only while
  * few reads sent to readers wait for their answers: under load the calling
@@ -12,18 +12,26 @@ import type { InlineReader, Pending, Request } from '../backend.js';
 import type { Lane } from './lane.js';
 import type { Router } from './router.js';
 
-/** Answers `request` inline if it can; true if `caller` has its answer. */
+/**
+ * Answers `request` inline if it can; true if it did, or if the calling
+ * thread found that a statement never seen writes (it then went to the
+ * writer, through `toWriter`, without a probe on a reader).
+ */
 export function readNow(
   inline: InlineReader | undefined,
   readers: Pick<Lane, 'open'>,
-  router: Pick<Router, 'readersQuiet'>,
+  router: Pick<Router, 'readersQuiet' | 'knows' | 'remember'>,
   request: Request,
   caller: Pending,
+  toWriter: () => void,
 ): boolean {
   if (inline === undefined || readers.open === 0 || !router.readersQuiet) return false;
   if (request.op !== 'get' && request.op !== 'all' && request.op !== 'values') return false;
-  const answer = inline.run(request, caller.timeoutMs);
+  const probe = !router.knows(request.sql);
+  const answer = inline.run(probe ? { ...request, probe } : request, caller.timeoutMs);
   if (answer === undefined) return false;
-  caller.resolve(answer.value);
+  if (probe) router.remember(request.sql, answer.writes);
+  if (answer.writes) toWriter();
+  else caller.resolve(answer.value);
   return true;
 }

@@ -65,6 +65,11 @@ export class Router {
     return this.#readsOut < QUIET_READS_OUT;
   }
 
+  /** Whether the route of `sql` is known (it has run, or the backend could tell from its text). */
+  knows(sql: string): boolean {
+    return this.#routes.has(sql);
+  }
+
   /** What is now known of `sql`. */
   remember(sql: string, writes: boolean): void {
     if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();

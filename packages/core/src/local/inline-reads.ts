@@ -79,20 +79,34 @@ export class InlineReads implements InlineReader {
     private readonly strategy: Strategy,
   ) {}
 
-  /** Starts (once) the read watch this connection needs: reads run here only once it watches. */
+  /**
+   * Where the read watch comes from (a reader has opened). The watch starts at
+   * the first read offered after that, not now: a cold start's threads start
+   * first, and reads run here only once it watches.
+   */
   watchWith(source: WatchSource): void {
-    if (this.#watch !== undefined || this.#off) return;
-    this.#source = source;
-    this.#watch = ReadWatch.for(source.extension, source.nativeBinding, source.workerFile);
-    this.#slot = this.#watch?.take();
-    if (this.#slot === undefined) this.#off = true;
+    this.#source ??= source;
+  }
+
+  /** The read watch and this connection's slot in it, started on first use; undefined while there is none. */
+  #watching(): { watch: ReadWatch; slot: WatchSlot } | undefined {
+    if (this.#slot === undefined && !this.#off && this.#source !== undefined) {
+      const { extension, nativeBinding, workerFile } = this.#source;
+      this.#watch = ReadWatch.for(extension, nativeBinding, workerFile);
+      this.#slot = this.#watch?.take();
+      if (this.#slot === undefined) this.#off = true;
+    }
+    const watch = this.#watch;
+    const slot = this.#slot;
+    return watch !== undefined && slot !== undefined && watch.ready ? { watch, slot } : undefined;
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
-    const watch = this.#watch;
-    const slot = this.#slot;
-    if (this.#off || watch === undefined || slot === undefined || !watch.ready || this.#spent >= TURN_BUDGET_MS) return undefined;
+    if (this.#off || this.#spent >= TURN_BUDGET_MS) return undefined;
+    const watching = this.#watching();
+    if (watching === undefined) return undefined;
+    const { watch, slot } = watching;
     // A statement's failures count per settings (a session's quoting rule can make the same text fail or not).
     const key = request.settings === undefined ? request.sql : `${request.settings.id}\u0000${request.sql}`;
     if ((timeoutMs !== undefined && timeoutMs <= 2 * WATCH_MS) || this.#isExcluded(key)) return undefined;

@@ -22,7 +22,7 @@ export interface TargetResult {
 
 const RAW = 'better-sqlite3 (raw, main thread)';
 const PLAIN = 'better-sqlite3 (plain loop)';
-const DROP_IN = 'litepool drop-in (sqlite3 API)';
+const DROP_IN = 'sqlite3 API on litepool (the drop-in)';
 /** The default strategy's subject (single-writer on a local disk). */
 const DEFAULT = 'litepool single-writer';
 /**

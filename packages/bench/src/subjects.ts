@@ -254,7 +254,7 @@ const nodeSqlite3 = nodeSqlite3Api('sqlite3 (node-sqlite3)', sqlite3, false);
  * either module once two overlap ("cannot start a transaction within a
  * transaction"), as an app written that way fails.
  */
-const dropIn = nodeSqlite3Api('litepool drop-in (sqlite3 API)', dropInModule as unknown as typeof sqlite3, false);
+const dropIn = nodeSqlite3Api('sqlite3 API on litepool (the drop-in)', dropInModule as unknown as typeof sqlite3, false);
 
 /** knex with the sqlite3 client (its pool of one connection serializes transactions). */
 const knex: Subject = {

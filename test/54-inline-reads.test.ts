@@ -49,7 +49,7 @@ async function answeredInline(
   params: number[],
   handle: Queryable = pool,
 ): Promise<unknown> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 400; attempt++) {
     const before = pool.stats().inlineReads;
     const answer = await read(handle, op, sql, params);
     if (pool.stats().inlineReads > before) return answer;

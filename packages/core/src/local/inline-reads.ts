@@ -120,6 +120,12 @@ export class InlineReads implements InlineReader {
       );
       return undefined;
     }
+    if (hold.signal !== undefined || hold.epoch !== 0) {
+      // A hold that can be lost, or a cache epoch to follow: a custom strategy's, for its readers, not this thread.
+      hold.release();
+      this.#off = true;
+      return undefined;
+    }
     const started = now();
     let response: WireResponse | undefined;
     try {

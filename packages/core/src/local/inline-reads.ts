@@ -23,12 +23,13 @@ export const TURN_BUDGET_MS = 0.5;
 const MAX_EXCLUDED = 1_000;
 /**
  * How long a statement that failed here (ran past its budget, or failed) goes
- * to workers: 1 s, doubled at each failure in a row up to 64 s, forgotten at
- * its next success. A machine short of CPU can stretch a fast statement past
- * its budget, so no failure is held against it for good; one that is always
- * slow costs the event loop 1-2 ms a minute.
+ * to workers: 100 ms, doubled at each failure in a row up to 64 s, forgotten
+ * at its next success. A machine short of CPU can stretch a fast statement
+ * past its budget, so a failure costs it little and none is held against it
+ * for good; one that is always slow costs the event loop 1-2 ms a minute
+ * once its wait has grown (about 20 ms over its first minute).
  */
-const EXCLUDED_MS = 1_000;
+const EXCLUDED_MS = 100;
 const MAX_EXCLUDED_MS = 64_000;
 
 /** What the calling thread's connection opens with: a reader's config, less what only a worker thread has. */

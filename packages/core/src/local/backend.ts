@@ -15,7 +15,7 @@ import { Interrupter } from './interrupter.js';
 import { WATCH_MS } from './read-watch-loop.js';
 import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
-import type { Strategy } from '../strategy.js';
+import type { ConnectionRole, Strategy } from '../strategy.js';
 
 /** The interrupt handle of a pool's workers: opened with the first connection; undefined (with the reason) where it cannot be. */
 class InterruptHandle {
@@ -67,7 +67,18 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
   // Undefined: litepool's own worker.js (see WorkerConnection.open).
   const workerFile = local.workerFile ?? bundledWorkerFile();
   const interrupts = new InterruptHandle(local);
-  const inline = inlineReads({ ...local, location }, common, strategy);
+  /** What a connection of `role` opens with, a worker thread's or the calling thread's. */
+  const opensWith = (role: ConnectionRole) => ({
+    filename: local.filename,
+    readOnly: location.readOnly,
+    journalMode: strategy.journalMode,
+    safeIntegers: common.safeIntegers,
+    pragmas: { ...strategy.pragmas(role), ...local.pragmas },
+    iterateChunkRows: common.iterateChunkRows,
+  });
+  const inline = readsInline({ ...local, location }, common, strategy)
+    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy)
+    : undefined;
   const maxInFlight = PIPELINE_DEPTH * Math.max(common.maxBatch, strategy.writeBatching?.maxBatch ?? 0) + 8;
   let procedures: ReadonlyMap<string, boolean> | undefined;
   return {
@@ -90,15 +101,10 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
       const connection = await WorkerConnection.open(
         {
           worker: {
-            filename: local.filename,
-            readOnly: location.readOnly,
+            ...opensWith(role),
             create: location.create,
             role,
-            journalMode: strategy.journalMode,
             busyTimeoutMs: common.busyTimeoutMs,
-            safeIntegers: common.safeIntegers,
-            pragmas: { ...strategy.pragmas(role), ...local.pragmas },
-            iterateChunkRows: common.iterateChunkRows,
             deferOpen: strategy.openUnderHold === true,
             interruptExtension: extension,
             nativeBinding,
@@ -127,10 +133,10 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
   };
 }
 
-/** The pool's reads on the calling thread, where they can run (see the `inlineReads` option); undefined elsewhere. */
-function inlineReads(local: LocalOptions, common: CommonOptions, strategy: Strategy): InlineReads | undefined {
+/** Whether the pool's short reads may run on the calling thread (see the `inlineReads` option). */
+function readsInline(local: LocalOptions, common: CommonOptions, strategy: Strategy): boolean {
   const { location } = local;
-  const allowed =
+  return (
     local.inlineReads &&
     local.interruptExtension !== false &&
     !location.memory &&
@@ -138,19 +144,7 @@ function inlineReads(local: LocalOptions, common: CommonOptions, strategy: Strat
     strategy.journalMode === 'wal' &&
     strategy.openUnderHold !== true &&
     strategy.capabilities.readsDuringWrite &&
-    (common.statementTimeoutMs === 0 || common.statementTimeoutMs > 2 * WATCH_MS);
-  if (!allowed) return undefined;
-  return new InlineReads(
-    {
-      filename: local.filename,
-      readOnly: location.readOnly,
-      create: false,
-      journalMode: strategy.journalMode,
-      safeIntegers: common.safeIntegers,
-      pragmas: { ...strategy.pragmas('reader'), ...local.pragmas },
-      iterateChunkRows: common.iterateChunkRows,
-    },
-    strategy,
+    (common.statementTimeoutMs === 0 || common.statementTimeoutMs > 2 * WATCH_MS)
   );
 }
 

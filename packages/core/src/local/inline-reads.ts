@@ -56,6 +56,9 @@ export interface WatchSource {
   readonly workerFile: URL | string | undefined;
 }
 
+/** A statement's failures count per settings (a session's quoting rule can make the same text fail or not). */
+const keyOf = (request: Request): string => (request.settings === undefined ? request.sql : `${request.settings.id}\u0000${request.sql}`);
+
 const WRITES: InlineAnswer = Object.freeze({ writes: true });
 
 const isThenable = (value: unknown): value is PromiseLike<StrategyHold> => typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -89,28 +92,23 @@ export class InlineReads implements InlineReader {
     this.#source ??= source;
   }
 
-  /** The read watch and this connection's slot in it, started on first use; undefined while there is none. */
-  #watching(): { watch: ReadWatch; slot: WatchSlot } | undefined {
-    if (this.#slot === undefined && !this.#off && this.#source !== undefined) {
-      const { extension, nativeBinding, workerFile } = this.#source;
-      this.#watch = ReadWatch.for(extension, nativeBinding, workerFile);
-      this.#slot = this.#watch?.take();
-      if (this.#slot === undefined) this.#off = true;
-    }
-    const watch = this.#watch;
-    const slot = this.#slot;
-    return watch !== undefined && slot !== undefined && watch.ready ? { watch, slot } : undefined;
+  /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */
+  #startWatch(): void {
+    if (this.#slot !== undefined || this.#off || this.#source === undefined) return;
+    const { extension, nativeBinding, workerFile } = this.#source;
+    this.#watch = ReadWatch.for(extension, nativeBinding, workerFile);
+    this.#slot = this.#watch?.take();
+    if (this.#slot === undefined) this.#off = true;
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
     if (this.#off || this.#spent >= TURN_BUDGET_MS) return undefined;
-    const watching = this.#watching();
-    if (watching === undefined) return undefined;
-    const { watch, slot } = watching;
-    // A statement's failures count per settings (a session's quoting rule can make the same text fail or not).
-    const key = request.settings === undefined ? request.sql : `${request.settings.id}\u0000${request.sql}`;
-    if ((timeoutMs !== undefined && timeoutMs <= 2 * WATCH_MS) || this.#isExcluded(key)) return undefined;
+    this.#startWatch();
+    const watch = this.#watch;
+    const slot = this.#slot;
+    if (watch === undefined || slot === undefined || !watch.ready) return undefined;
+    if ((timeoutMs !== undefined && timeoutMs <= 2 * WATCH_MS) || this.#isExcluded(request)) return undefined;
     const hold = this.strategy.acquire('read');
     if (isThenable(hold)) {
       // A strategy that makes reads wait for something: they are not for this thread.
@@ -140,13 +138,13 @@ export class InlineReads implements InlineReader {
     if (response.status === Status.Reroute) return WRITES;
     if (response.status !== Status.Failed) {
       this.count++;
-      if (this.#excluded.size > 0) this.#excluded.delete(key);
+      if (this.#excluded.size > 0) this.#excluded.delete(keyOf(request));
       return { writes: false, value: response.value };
     }
     const { code } = response.value as WireError;
     // An interrupt before its budget was up was meant for the statement before; SQLITE_BUSY passes.
     const passing = (code === 'SQLITE_INTERRUPT' && now() - started < WATCH_MS) || code?.startsWith('SQLITE_BUSY') === true;
-    if (!passing) this.#exclude(key);
+    if (!passing) this.#exclude(keyOf(request));
     return undefined;
   }
 
@@ -210,8 +208,9 @@ export class InlineReads implements InlineReader {
     }).unref();
   }
 
-  #isExcluded(key: string): boolean {
-    const excluded = this.#excluded.get(key);
+  #isExcluded(request: Request): boolean {
+    if (this.#excluded.size === 0) return false;
+    const excluded = this.#excluded.get(keyOf(request));
     return excluded !== undefined && now() < excluded.until;
   }
 

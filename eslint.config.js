@@ -45,6 +45,7 @@ export default tseslint.config(
         setImmediate: 'readonly',
         performance: 'readonly',
         URL: 'readonly',
+        AbortController: 'readonly',
         fetch: 'readonly',
         require: 'readonly',
         module: 'readonly',

@@ -143,18 +143,51 @@ for (const [bundler, build, formats] of [
   }
 }
 
-test("the package's worker entry is one module: it imports only Node's built-ins and better-sqlite3 (a thread starts without loading litepool's ~20 modules)", async () => {
-  const worker = join(repo, 'packages', 'core', 'dist', 'local', 'worker.js');
+/** What one file of the built package imports, without following it: packages, built-ins, and relative files (absolute). */
+async function importsOf(file: string): Promise<{ modules: number; packages: string[]; files: string[] }> {
+  const files: string[] = [];
   const result = await esbuild.build({
-    entryPoints: [worker],
+    entryPoints: [file],
     bundle: true,
     write: false,
     metafile: true,
     platform: 'node',
     format: 'esm',
     packages: 'external',
+    plugins: [
+      {
+        name: 'relative-files',
+        setup(plugin) {
+          plugin.onResolve({ filter: /^\.\.?\// }, (args) => {
+            if (args.kind === 'entry-point') return undefined;
+            files.push(join(args.resolveDir, args.path));
+            return { path: args.path, external: true };
+          });
+        },
+      },
+    ],
   });
-  const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((imported) => imported.path));
-  assert.equal(Object.keys(result.metafile.inputs).length, 1, Object.keys(result.metafile.inputs).join(', '));
-  assert.deepEqual([...new Set(imports.filter((path) => !path.startsWith('node:')))], ['better-sqlite3']);
+  const imported = Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((entry) => entry.path));
+  const packages = [...new Set(imported.filter((path) => !path.startsWith('node:') && !path.startsWith('.')))].sort();
+  return { modules: Object.keys(result.metafile.inputs).length, packages, files: [...new Set(files)] };
+}
+
+test("each entry point is one bundled module: it imports Node's built-ins, packages and other entry points only (no tree of small modules to load)", async () => {
+  const core = join(repo, 'packages', 'core');
+  const manifest = require(join(core, 'package.json')) as { exports: Record<string, { import?: { default?: string } } | string> };
+  const entries = Object.values(manifest.exports)
+    .map((target) => (typeof target === 'object' ? target.import?.default : undefined))
+    .filter((file): file is string => file !== undefined)
+    .map((file) => join(core, file));
+  const main = join(core, 'dist', 'index.js');
+  const mainCode = join(core, 'dist', 'local', 'litepool.js');
+  // The main entry re-exports its code from dist/local/ (scripts/bundle.mjs says why).
+  assert.deepEqual(await importsOf(main), { modules: 1, packages: [], files: [mainCode] });
+  for (const file of [...entries.filter((entry) => entry !== main), mainCode]) {
+    const { modules, files } = await importsOf(file);
+    assert.equal(modules, 1, file);
+    for (const imported of files) assert.ok(entries.includes(imported), `${file} imports ${imported}, not an entry point`);
+  }
+  // A worker thread loads one file: no litepool module besides it, and of packages only better-sqlite3.
+  assert.deepEqual(await importsOf(join(core, 'dist', 'local', 'worker.js')), { modules: 1, packages: ['better-sqlite3'], files: [] });
 });

@@ -138,6 +138,22 @@ test('a statement never seen runs inline its first time if it reads, and goes st
   assert.deepEqual(await pool.get("SELECT count(*) AS n FROM t WHERE name LIKE 'new %'"), { n: 20 });
 });
 
+test("a new pool's first reads, sent before its writer has created the file, go to a reader; reads after them run inline", async (t) => {
+  // The read watch already runs (one per process): the first pool started it.
+  await seeded(t);
+  const dir = tempDir(t);
+  for (let round = 0; round < 3; round++) {
+    const pool = createPool({ filename: join(dir, `new-${round}.db`), readers: 1 });
+    t.after(() => pool.destroy());
+    // No connection has opened, the file does not exist yet: the first read starts a reader, the second finds it starting.
+    const first = pool.get('SELECT 1 AS one');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await Promise.all([first, pool.get('SELECT 2 AS two')]), [{ one: 1 }, { two: 2 }]);
+    assert.ok(await warm(pool), `round ${round}: reads run inline once the writer has created the file`);
+    await pool.close();
+  }
+});
+
 test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {
   const pool = await seeded(t);
   for (let round = 0; round < 2; round++) {

@@ -205,7 +205,7 @@ export interface BackendBinding {
   /**
    * Answers short reads on the calling thread, where the backend can (see
    * {@link InlineReader}); the pool asks it only for one-shot reads (of the
-   * pool or a session, with its settings) once a reader has opened.
+   * pool or a session, with its settings) once the writer has opened (the file exists).
    */
   readonly inline?: InlineReader;
   /** Releases what the binding holds. Called once, after the pool has closed its connections. */

@@ -91,7 +91,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     startsEarly: true,
     async open(role, hooks, signal, ready) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
-      if (role === 'reader' && extension !== undefined) inline?.watchWith({ extension, nativeBinding, workerFile });
+      if (extension !== undefined) inline?.watchWith({ extension, nativeBinding, workerFile });
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
         hooks.onWarning(
           'LITEPOOL_NO_INTERRUPT',

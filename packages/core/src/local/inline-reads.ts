@@ -84,9 +84,9 @@ export class InlineReads implements InlineReader {
   ) {}
 
   /**
-   * Where the read watch comes from (a reader has opened). The watch starts at
-   * the first read offered after that, not now: a cold start's threads start
-   * first, and reads run here only once it watches.
+   * Where the read watch comes from (a connection is opening). The watch
+   * starts at the first read offered once the writer has opened, not now: a
+   * cold start's threads start first, and reads run here only once it watches.
    */
   watchWith(source: WatchSource): void {
     this.#source ??= source;

@@ -167,7 +167,7 @@ export class Engine implements Shutdown, TransactionHost {
   #route(request: Request, caller: Pending, pinned: boolean): void {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
-    if (readNow(this.#binding.inline, this.#readerLane!, this.router, request, caller, () => this.#toWriter(request, caller))) return;
+    if (readNow(this.#binding.inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller))) return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
     this.#toReaders({ ...request, probe: route === 'probe' }, waiter);
   }

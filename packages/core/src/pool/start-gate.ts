@@ -57,6 +57,11 @@ export class StartGate {
     return this.#init;
   }
 
+  /** Whether the writer connection exists: the file does, in the strategy's journal mode. */
+  get writerOpen(): boolean {
+    return this.#writerOpened;
+  }
+
   /** The writer connection exists (it opened, or a lease of it was granted): readers may open. */
   writerOpened(): void {
     this.#writerOpened = true;

@@ -94,7 +94,12 @@ export async function openShared(filename: string, options: SharedOptions, flags
   if (entry === undefined) {
     const pool = createPool(backend === undefined ? { ...options, filename: target } : options);
     // The first statement opens a connection: a file that cannot be opened fails here, once, for every Database.
-    const opened = pool.get('SELECT 1').then(() => undefined);
+    // A read-write Database opens the writer, which its first write needs anyway (a read would wait for the writer
+    // to create the file, then for a reader to open), by a lease given straight back: no statement, no lock taken in
+    // SQLite. A read-only one opens a reader.
+    const opened = flags.readOnly
+      ? pool.get('SELECT 1').then(() => undefined)
+      : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
     opened.catch(() => {});
     entry = { pool, opened, refs: 0 };
     if (key !== undefined) shared.set(key, entry);

@@ -5,6 +5,7 @@
  * statement, and turns a dying worker into typed rejections of everything it
  * had in flight. Nothing here waits without a bound.
  */
+import { answerReceived, requestSent } from './awake-for-answers.js';
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../backend.js';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import { INTERRUPT_GRACE_MS, STALL_MS, Watchdog } from './watchdog.js';
@@ -173,7 +174,7 @@ export class WorkerConnection implements Connection {
   #postNow(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
     const first = addSeq(this.#seq, 1);
     this.#seq = addSeq(this.#seq, requests.length);
-    const onAbort = (seq: number) => (signal: AbortSignal) => this.#stop(seq, abortReason(signal));
+    const onAbort = (seq: number) => (signal: AbortSignal) => this.#stop(seq, new AbortError({ cause: signal.reason }));
     const defaults = { timeoutMs: this.#config.statementTimeoutMs, group: options.group === true, movable: options.oneShot === true };
     for (let i = 0; i < requests.length; i++) {
       const seq = addSeq(first, i);
@@ -196,9 +197,10 @@ export class WorkerConnection implements Connection {
     } catch (error) {
       return this.#unsendable(requests, waiters, options, first, error);
     }
+    requestSent();
     // Aborted before the message even left: it is taken back now (the worker will skip it).
     for (let i = 0; i < requests.length; i++)
-      if (waiters[i]!.signal?.aborted === true) this.#stop(addSeq(first, i), abortReason(waiters[i]!.signal!));
+      if (waiters[i]!.signal?.aborted === true) this.#stop(addSeq(first, i), new AbortError({ cause: waiters[i]!.signal!.reason }));
     if (this.#pending.size === requests.length) this.#started.worker.ref();
     this.#watchdog.arm(STALL_MS);
     return new Promise((resolve) => this.#batches.push(resolve));
@@ -380,6 +382,7 @@ export class WorkerConnection implements Connection {
       }
     });
     this.#batches.shift()?.();
+    answerReceived();
     if (this.#pending.size === 0) this.#started.worker.unref();
     this.#sendHeld();
   }
@@ -388,11 +391,9 @@ export class WorkerConnection implements Connection {
   #failAll(error: Error, gone = false, stillRunning = false): void {
     const committing = Atomics.load(this.#started.control, Control.Committing) === 1;
     this.#pending.failAll(error, gone && this.#config.worker.role === 'writer', committing, stillRunning);
-    for (const done of this.#batches.splice(0)) done();
+    const batches = this.#batches.splice(0);
+    for (const done of batches) done();
+    answerReceived(batches.length); // never to come: no longer awaited
     this.#held.failAll(error);
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return new AbortError({ cause: signal.reason });
 }

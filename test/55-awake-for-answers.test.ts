@@ -1,8 +1,9 @@
 /**
  * The calling thread's event loop stays awake (a chain of setImmediate turns)
- * only for a moment after a request goes to a worker thread: never while the
- * pool is idle, never for the whole run of a long statement (issue 21: an
- * idle pool costs no CPU).
+ * only for a moment after a request goes to a worker thread, and a worker in
+ * a transaction looks for the next statement only for a moment after each
+ * answer: never while the pool is idle, never for the whole run of a long
+ * statement or of an app's wait (issue 21: an idle pool costs no CPU).
  */
 import { createPool, type Pool } from '@litepool/core';
 import assert from 'node:assert/strict';
@@ -42,4 +43,18 @@ test('a long statement is waited for asleep: the turns stop while it still runs'
   assert.equal(settled, false, 'the statement runs longer than 20 ms here');
   assert.equal(immediates(), 0);
   assert.ok(await long);
+});
+
+test('a transaction left open while the app waits costs no CPU: its thread looks for the next statement only briefly', async (t) => {
+  const pool = threadPool(t);
+  await pool.exec('CREATE TABLE t (x)');
+  const tx = await pool.begin();
+  await tx.run('INSERT INTO t VALUES (1)');
+  const before = process.cpuUsage();
+  await sleep(300);
+  const used = process.cpuUsage(before);
+  // A thread that kept looking would use about as much CPU as the wait lasted (300 ms); this process uses a few ms.
+  assert.ok((used.user + used.system) / 1000 < 150, `${(used.user + used.system) / 1000} ms of CPU while waiting`);
+  await tx.commit();
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 });
 });

@@ -5,6 +5,7 @@
  * request's error, never a dead thread. The connection never leaves this
  * thread.
  */
+import * as threads from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { failed, KindedError, skipped, toWireError } from './answers.js';
 import { packResponses, unpackRequests, type FromWorker, type ToWorker, type WireRequest, type WorkerConfig } from './protocol.js';
@@ -39,6 +40,35 @@ let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
 let letOpen = (): void => {};
 /** better-sqlite3's addon and the interrupt extension are loaded in this thread (see `StatementRunner.loadNative`). */
 let nativeLoaded = false;
+
+/**
+ * After an answer inside a transaction, how long the thread looks for the
+ * transaction's next statement before its event loop sleeps: it is usually
+ * one round trip away, and a sleeping thread's wake costs more than the look
+ * (docs/benchmarks.md, "Round trips that remain").
+ */
+const NEXT_STATEMENT_MS = 0.05;
+/** Node's and Bun's; looked up, not imported by name, so a runtime without it still loads this module (Deno's refuses its parentPort). */
+let receiveNow = (threads as { receiveMessageOnPort?: typeof threads.receiveMessageOnPort }).receiveMessageOnPort;
+
+/** Handles `message`, then, while a transaction is open, what arrives within NEXT_STATEMENT_MS of each answer. */
+function receiveAndLook(message: ToWorker): void {
+  receive(message);
+  if (receiveNow === undefined) return;
+  let until = performance.now() + NEXT_STATEMENT_MS;
+  while (runner?.inTransaction === true && held === undefined && performance.now() < until) {
+    let next: ReturnType<typeof threads.receiveMessageOnPort>;
+    try {
+      next = receiveNow(port!);
+    } catch {
+      receiveNow = undefined; // this runtime's port cannot be read from outside its event: the loop waits as before
+      return;
+    }
+    if (next === undefined) continue;
+    receive(next.message as ToWorker);
+    until = performance.now() + NEXT_STATEMENT_MS;
+  }
+}
 
 function receive(message: ToWorker): void {
   if (message.type === 'go') letOpen();
@@ -149,6 +179,6 @@ async function start(): Promise<void> {
 // The same entry serves the read watch (read-watch-loop.ts): bundlers and `workerFile` ship one file.
 if (isWatchConfig(workerData)) watchReads(workerData);
 else {
-  port.on('message', receive);
+  port.on('message', receiveAndLook);
   void start();
 }

@@ -28,6 +28,7 @@ const SCENARIOS = [
   'fake-timers',
   'memory-and-uris',
   'wal-checkpoint',
+  'exec-script-with-pragmas',
   'cached',
   'interrupt',
   'errors',

@@ -17,6 +17,17 @@ export function withStrategyPragmas(sql: string): string {
   return found === null ? sql : `PRAGMA ${found[1] === undefined ? '' : `${found[1]}.`}${found[2]!}`;
 }
 
+/**
+ * A script with {@link withStrategyPragmas} applied statement by statement:
+ * the statements after such a PRAGMA run as written.
+ */
+export function scriptWithStrategyPragmas(sql: string): string {
+  if (!/journal_mode|locking_mode/i.test(sql)) return sql;
+  return statements(sql)
+    .map((statement) => withStrategyPragmas(statement.text))
+    .join(';\n');
+}
+
 /** What {@link textToRun} made of each SQL text (the drop-in makes a Statement per `db.get(sql)`). */
 const texts = new Map<string, string>();
 

@@ -13,7 +13,7 @@ import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js'
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
-import { scriptWithStrategyPragmas } from './statement-text.js';
+import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 
 /** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
@@ -235,7 +235,7 @@ export class Link {
     }
     for (const piece of plan) {
       if (piece.error !== undefined) throw piece.error;
-      await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(scriptWithStrategyPragmas(piece.sql), options));
+      await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(withStrategyPragmas(piece.sql), options));
     }
     await this.#run(undefined, operation, CONTROL_TARGET);
   }

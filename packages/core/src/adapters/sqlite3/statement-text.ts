@@ -4,27 +4,24 @@
  */
 import { statements } from '../../index.js';
 
-/** PRAGMAs the strategy owns. */
+/** A PRAGMA the strategy owns, being set (the statement's own text). */
 const STRATEGY_PRAGMA = /^\s*PRAGMA\s+(?:(\w+)\s*\.\s*)?(journal_mode|locking_mode)\s*(?:=|\()/i;
+/** Whether a text may set one (a cheap look before splitting a script). */
+const MENTIONS_STRATEGY_PRAGMA = /(?:journal_mode|locking_mode)\s*(?:=|\()/i;
 
 /**
- * `PRAGMA journal_mode = …` (or `locking_mode`) as its query: the strategy
- * owns the mode, so setting it answers with the mode in force, as SQLite does
- * when it cannot change it.
+ * `sql` (a statement or a script) with each `PRAGMA journal_mode = …` (or
+ * `locking_mode`) as its query: the strategy owns the mode, so setting it
+ * answers with the mode in force, as SQLite does when it cannot change it.
+ * Every other statement runs as written.
  */
 export function withStrategyPragmas(sql: string): string {
-  const found = STRATEGY_PRAGMA.exec(sql);
-  return found === null ? sql : `PRAGMA ${found[1] === undefined ? '' : `${found[1]}.`}${found[2]!}`;
-}
-
-/**
- * A script with {@link withStrategyPragmas} applied statement by statement:
- * the statements after such a PRAGMA run as written.
- */
-export function scriptWithStrategyPragmas(sql: string): string {
-  if (!/journal_mode|locking_mode/i.test(sql)) return sql;
+  if (!MENTIONS_STRATEGY_PRAGMA.test(sql)) return sql;
   return statements(sql)
-    .map((statement) => withStrategyPragmas(statement.text))
+    .map(({ text }) => {
+      const found = STRATEGY_PRAGMA.exec(text);
+      return found === null ? text : `PRAGMA ${found[1] === undefined ? '' : `${found[1]}.`}${found[2]!}`;
+    })
     .join(';\n');
 }
 

@@ -14,9 +14,9 @@
 import { now, setImmediate } from '../timers.js';
 
 /** How long after the last request the loop stays awake for its answer. */
-export const WINDOW_MS = 0.2;
+const WINDOW_MS = 0.2;
 /** Batches awaited beyond which the loop is left to sleep. */
-export const MAX_AWAITED = 2;
+const MAX_AWAITED = 2;
 
 let awaited = 0;
 let until = 0;

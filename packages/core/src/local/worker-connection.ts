@@ -199,8 +199,7 @@ export class WorkerConnection implements Connection {
     }
     requestSent();
     // Aborted before the message even left: it is taken back now (the worker will skip it).
-    for (let i = 0; i < requests.length; i++)
-      if (waiters[i]!.signal?.aborted === true) this.#stop(addSeq(first, i), new AbortError({ cause: waiters[i]!.signal!.reason }));
+    for (let i = 0; i < requests.length; i++) if (waiters[i]!.signal?.aborted === true) onAbort(addSeq(first, i))(waiters[i]!.signal!);
     if (this.#pending.size === requests.length) this.#started.worker.ref();
     this.#watchdog.arm(STALL_MS);
     return new Promise((resolve) => this.#batches.push(resolve));

@@ -6,7 +6,6 @@
  * thread.
  */
 import * as threads from 'node:worker_threads';
-import { parentPort, workerData } from 'node:worker_threads';
 import { failed, KindedError, skipped, toWireError } from './answers.js';
 import { packResponses, unpackRequests, type FromWorker, type ToWorker, type WireRequest, type WorkerConfig } from './protocol.js';
 import { StatementRunner } from './statement-runner.js';
@@ -15,8 +14,8 @@ import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 import { isWatchConfig, watchReads } from './read-watch-loop.js';
 
 /** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
-let config = workerData as WorkerConfig;
-const port = parentPort;
+let config = threads.workerData as WorkerConfig;
+const port = threads.parentPort;
 if (port === null) throw new Error('litepool worker started outside a worker thread');
 /** Set once the application's modules are loaded, before the thread reports ready (no batch arrives before). */
 let runner: StatementRunner | undefined;
@@ -54,7 +53,7 @@ let receiveNow = (threads as { receiveMessageOnPort?: typeof threads.receiveMess
 /** Handles `message`, then, while a transaction is open, what arrives within NEXT_STATEMENT_MS of each answer. */
 function receiveAndLook(message: ToWorker): void {
   receive(message);
-  if (receiveNow === undefined) return;
+  if (receiveNow === undefined || runner?.inTransaction !== true) return;
   let until = performance.now() + NEXT_STATEMENT_MS;
   while (runner?.inTransaction === true && held === undefined && performance.now() < until) {
     let next: ReturnType<typeof threads.receiveMessageOnPort>;
@@ -177,7 +176,7 @@ async function start(): Promise<void> {
 }
 
 // The same entry serves the read watch (read-watch-loop.ts): bundlers and `workerFile` ship one file.
-if (isWatchConfig(workerData)) watchReads(workerData);
+if (isWatchConfig(threads.workerData)) watchReads(threads.workerData);
 else {
   port.on('message', receiveAndLook);
   void start();

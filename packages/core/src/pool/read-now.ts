@@ -3,11 +3,11 @@
  * backend's {@link InlineReader}) instead of queued for a reader: only a
  * `get`, `all` or `values` that reads, of the pool or a session (not of
  * a transaction or lease; nothing pinned to the writer), once the writer has
- * opened (the file exists, in the strategy's journal mode: no reader needs
- * to have opened), and only while
- * few reads sent to readers wait for their answers: under load the calling
- * thread is the bottleneck (it sends and receives every reader's batches),
- * and reads then cost it less batched through readers than run here.
+ * opened (the file exists, in the strategy's journal mode; no reader needs to
+ * have opened), and only while few reads sent to readers wait for their
+ * answers: under load the calling thread is the bottleneck (it sends and
+ * receives every reader's batches), and reads then cost it less batched
+ * through readers than run here.
  */
 import type { InlineReader, Pending, Request } from '../backend.js';
 import type { Router } from './router.js';

@@ -76,3 +76,36 @@ test('summaries name the first offending statement and are memoized', () => {
   assert.equal(summary.standalone, true);
   assert.equal(summarize('SELECT 1'), summarize('SELECT 1'));
 });
+
+test('a statement is known to write by its first word; anything that may only read is left for SQLite to tell', () => {
+  for (const sql of [
+    'INSERT INTO t VALUES (1)',
+    '  /* a comment */ insert or replace into t values (1)',
+    'REPLACE INTO t VALUES (1)',
+    'UPDATE t SET x = 1',
+    'DELETE FROM t',
+    'CREATE TABLE t (x)',
+    'CREATE INDEX i ON t (x)',
+    'DROP TABLE t',
+    'ALTER TABLE t ADD COLUMN y',
+    'REINDEX',
+    'ANALYZE',
+    'INSERT INTO t VALUES (1); UPDATE t SET x = 2',
+  ]) {
+    assert.equal(summarize(sql).writes, true, sql);
+  }
+  for (const sql of [
+    'SELECT 1',
+    // A CTE may front a write or a read: the reader's prepare says which.
+    'WITH c AS (SELECT 1) INSERT INTO t SELECT * FROM c',
+    'WITH c AS (SELECT 1) SELECT * FROM c',
+    'EXPLAIN INSERT INTO t VALUES (1)',
+    'PRAGMA user_version',
+    'VALUES (1)',
+    'INSERT INTO t VALUES (1); SELECT 1',
+    "SELECT 'INSERT'",
+    '',
+  ]) {
+    assert.equal(summarize(sql).writes, false, sql);
+  }
+});

@@ -2,7 +2,8 @@
  * Routing: whether a statement runs on a reader or the writer, decided once
  * here for one-shot calls, streams, transactions and procedures. A statement
  * known to write goes to the writer; one known to read goes to a reader;
- * one never seen is sent to a reader as a probe, which prepares it and either
+ * one whose first word says it writes (INSERT, CREATE, …) goes to the writer;
+ * one never seen otherwise is sent to a reader as a probe, which prepares it and either
  * runs it (a read) or sends it back (a write). What was learnt is kept per
  * SQL text. The writer also answers what a reader cannot: a read that meets
  * a hot journal, a table only the writer has, or a reader that cannot open.
@@ -48,7 +49,9 @@ export class Router {
 
   /** Where `sql` goes for `op`; `pinned`: the caller's state lives on the writer. */
   route(op: string, sql: string, pinned: boolean): Route {
-    if (op === 'exec' || !this.readers || pinned || summarize(sql).writerState) return 'write';
+    const summary = summarize(sql);
+    // Known from its first word to write (INSERT, CREATE, …): a probe would only send it back from a reader.
+    if (op === 'exec' || !this.readers || pinned || summary.writerState || summary.writes) return 'write';
     const writes = this.#routes.get(sql);
     if (writes !== undefined) return writes ? 'write' : 'read';
     const reads = this.readsOnly?.(sql);

@@ -249,6 +249,8 @@ export interface StatementSummary {
   readonly standalone: boolean;
   /** It reads what only the connection that ran the last write knows: last_insert_rowid(), changes(), total_changes(). */
   readonly writerState: boolean;
+  /** Each of its statements writes whatever it holds, by its first word (INSERT, UPDATE, DELETE, CREATE, …): no reader need look. */
+  readonly writes: boolean;
 }
 
 const PLAIN: StatementSummary = Object.freeze({
@@ -258,7 +260,11 @@ const PLAIN: StatementSummary = Object.freeze({
   state: undefined,
   standalone: false,
   writerState: false,
+  writes: false,
 });
+const PLAIN_WRITE: StatementSummary = Object.freeze({ ...PLAIN, writes: true });
+/** First words of statements that write to the database whatever follows them (SQLite's prepare then says not read-only). */
+const WRITE_WORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'REINDEX', 'ANALYZE']);
 const WRITER_STATE = /\b(last_insert_rowid|changes|total_changes)\s*\(/i;
 const summaries = new Map<string, StatementSummary>();
 
@@ -271,7 +277,9 @@ export function summarize(sql: string): StatementSummary {
   let poolSavepoint = false;
   let state: string | undefined;
   let standalone = false;
-  for (const head of statementHeads(sql)) {
+  const heads = statementHeads(sql);
+  const writes = heads.length > 0 && heads.every((head) => WRITE_WORDS.has(head[0] ?? ''));
+  for (const head of heads) {
     const kind = classify(head);
     const words = (): string => head.slice(0, head[0] === 'PRAGMA' ? 4 : 2).join(' ');
     if (kind === 'transaction') transaction ??= words();
@@ -284,8 +292,10 @@ export function summarize(sql: string): StatementSummary {
   const writerState = WRITER_STATE.test(sql);
   summary =
     transaction === undefined && savepoint === undefined && state === undefined && !standalone && !writerState
-      ? PLAIN
-      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone, writerState });
+      ? writes
+        ? PLAIN_WRITE
+        : PLAIN
+      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone, writerState, writes });
   // Bounded: an app that builds SQL text dynamically must not grow this forever.
   if (summaries.size >= 10_000) summaries.clear();
   summaries.set(sql, summary);

@@ -154,6 +154,40 @@ test("a new pool's first reads, sent before its writer has created the file, go 
   }
 });
 
+test('a new pool that only writes and reads briefly starts no reader: writes go straight to the writer, reads run here from its first', async (t) => {
+  // The read watch already runs (one per process): the first pool started it.
+  await seeded(t);
+  const dir = tempDir(t);
+  let allInline = 0;
+  for (let round = 0; round < 3; round++) {
+    const pool = createPool({ filename: join(dir, `writes-${round}.db`), readers: 2 });
+    t.after(() => pool.destroy());
+    // Statements never seen by this pool: their first word says they write, so no reader is asked (nor started) to find out.
+    await pool.run('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
+    await pool.run('CREATE INDEX t_name ON t (name)');
+    for (let i = 0; i < 5; i++) await pool.run(`INSERT INTO t (name) VALUES ('row ${i}')`);
+    await pool.run("UPDATE t SET name = 'first' WHERE id = 1");
+    await pool.run('DELETE FROM t WHERE id = 5');
+    const written = pool.stats();
+    assert.equal(written.readers, 0, `round ${round}: no reader opened for writes`);
+    assert.equal(written.readBatches.requests, 0, `round ${round}`);
+    // Reads in the turn that opens the calling thread's connection: opening it does not use up the turn's budget.
+    const rows = await Promise.all([
+      pool.get('SELECT count(*) AS n FROM t'),
+      pool.get('SELECT name FROM t WHERE id = 1'),
+      pool.all('SELECT id FROM t ORDER BY id'),
+    ]);
+    assert.deepEqual(rows, [{ n: 4 }, { name: 'first' }, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]]);
+    if (pool.stats().inlineReads === 3) {
+      allInline++;
+      assert.equal(pool.stats().readers, 0, `round ${round}: no reader opened for the reads`);
+    }
+    await pool.close();
+  }
+  // A busy machine can push a read past its budget now and then; not in every round.
+  assert.ok(allInline > 0, 'in some round all three reads ran on the calling thread');
+});
+
 test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {
   const pool = await seeded(t);
   for (let round = 0; round < 2; round++) {

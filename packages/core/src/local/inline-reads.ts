@@ -109,6 +109,8 @@ export class InlineReads implements InlineReader {
     const slot = this.#slot;
     if (watch === undefined || slot === undefined || !watch.ready) return undefined;
     if ((timeoutMs !== undefined && timeoutMs <= 2 * WATCH_MS) || this.#isExcluded(request)) return undefined;
+    const runner = this.#connection(slot);
+    if (runner === undefined) return undefined;
     const hold = this.strategy.acquire('read');
     if (isThenable(hold)) {
       // A strategy that makes reads wait for something: they are not for this thread.
@@ -128,7 +130,7 @@ export class InlineReads implements InlineReader {
     const started = now();
     let response: WireResponse | undefined;
     try {
-      response = this.#runHere(watch, slot, request);
+      response = this.#runHere(watch, slot, runner, request);
     } finally {
       hold.release();
       this.#spend(now() - started);
@@ -157,8 +159,13 @@ export class InlineReads implements InlineReader {
     this.#slot = undefined;
   }
 
-  /** Runs the request under the watch; undefined if the connection cannot open (then nothing runs here again). */
-  #runHere(watch: ReadWatch, slot: WatchSlot, request: Request): WireResponse | undefined {
+  /**
+   * The connection, opened on first use; undefined if it cannot open (then
+   * nothing runs here again). Opening is paid once per pool and is not counted
+   * in the turn's budget: it would send the reads right after it to a reader,
+   * which would then have to start.
+   */
+  #connection(slot: WatchSlot): StatementRunner | undefined {
     const runner = (this.#runner ??= new StatementRunner({
       ...this.config,
       interruptExtension: this.#source?.extension,
@@ -176,10 +183,15 @@ export class InlineReads implements InlineReader {
     }));
     try {
       runner.ensureOpen(false);
+      return runner;
     } catch {
       this.close();
       return undefined;
     }
+  }
+
+  /** Runs the request on `runner` under the watch. */
+  #runHere(watch: ReadWatch, slot: WatchSlot, runner: StatementRunner, request: Request): WireResponse | undefined {
     try {
       // A session's PRAGMAs and quoting rule, as a reader would switch to them.
       runner.useSettings(request.settings);

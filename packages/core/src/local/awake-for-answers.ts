@@ -1,6 +1,6 @@
 /**
  * Keeps the calling thread's event loop awake for a moment after a request
- * goes to a worker thread. An event loop with nothing to do sleeps in the
+ * goes to a worker thread (and wakes a worker that waits for the request). An event loop with nothing to do sleeps in the
  * kernel, and a worker's answer must then wake it: here that wake made a
  * round trip ~100 µs where ~35 µs is the message's own cost, and it cost more
  * CPU than the few empty turns that replace it (docs/benchmarks.md, "One
@@ -12,6 +12,7 @@
  * (a long statement is then waited for asleep); an idle pool costs nothing.
  */
 import { now, setImmediate } from '../timers.js';
+import { Control } from './protocol.js';
 
 /** How long after the last request the loop stays awake for its answer. */
 const WINDOW_MS = 0.2;
@@ -22,8 +23,14 @@ let awaited = 0;
 let until = 0;
 let awake = false;
 
-/** A request went to a worker: stay awake for its answer. */
-export function requestSent(): void {
+/**
+ * A request went to the worker whose control block is `control`: ring its
+ * doorbell (it may be waiting for it, see `Control.Doorbell`) and stay awake
+ * for its answer.
+ */
+export function requestSent(control: Int32Array): void {
+  Atomics.add(control, Control.Doorbell, 1);
+  Atomics.notify(control, Control.Doorbell);
   awaited++;
   until = now() + WINDOW_MS;
   if (awake || awaited > MAX_AWAITED) return;

@@ -232,7 +232,12 @@ export const Control = {
    * batch: if the worker dies meanwhile, that group may have committed.
    */
   Committing: 4,
-  Length: 5,
+  /**
+   * Counts batches sent to the worker: the pool adds one and wakes a worker
+   * that waits on it (looking for a transaction's next statement) after each.
+   */
+  Doorbell: 5,
+  Length: 6,
 } as const;
 
 /**

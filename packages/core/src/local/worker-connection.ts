@@ -197,7 +197,7 @@ export class WorkerConnection implements Connection {
     } catch (error) {
       return this.#unsendable(requests, waiters, options, first, error);
     }
-    requestSent();
+    requestSent(this.#started.control);
     // Aborted before the message even left: it is taken back now (the worker will skip it).
     for (let i = 0; i < requests.length; i++) if (waiters[i]!.signal?.aborted === true) onAbort(addSeq(first, i))(waiters[i]!.signal!);
     if (this.#pending.size === requests.length) this.#started.worker.ref();

@@ -17,7 +17,7 @@ async function open(t: TestContext, extra: Partial<Parameters<typeof createPool>
 async function asOneBatch(pool: Pool, calls: () => Promise<unknown>[], expectQueued: number): Promise<PromiseSettledResult<unknown>[]> {
   const lease = await pool.acquire({ write: true });
   const pending = calls();
-  // First-seen SQL is probed on a reader before it joins the writer queue: wait until all have.
+  // Calls reach the writer's queue over a few turns (first-seen SQL that may only read is probed on a reader first): wait until all have.
   await within(
     10_000,
     (async () => {

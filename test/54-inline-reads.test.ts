@@ -115,7 +115,7 @@ test("a session's reads run inline with its settings, and the pool's own with th
   await plain.close();
 });
 
-test('a statement never seen runs inline its first time if it reads, and goes straight to the writer if it writes', async (t) => {
+test('a statement never seen runs inline its first time if it reads, and goes straight to the writer if it turns out to write', async (t) => {
   const pool = await seeded(t);
   let checked = 0;
   for (let i = 0; i < 20; i++) {
@@ -125,7 +125,8 @@ test('a statement never seen runs inline its first time if it reads, and goes st
     const read = pool.stats();
     // A new turn of the event loop: the time spent inline in this one does not send the write's probe to a reader.
     await new Promise((resolve) => setImmediate(resolve));
-    const inserted = await pool.get<{ id: number }>(`INSERT INTO t (name) VALUES ('new ${i}') RETURNING id`);
+    // Fronted by a CTE, so its first word does not say it writes: SQLite's prepare on this thread does.
+    const inserted = await pool.get<{ id: number }>(`WITH v(n) AS (VALUES ('new ${i}')) INSERT INTO t (name) SELECT n FROM v RETURNING id`);
     const after = pool.stats();
     assert.ok(inserted !== undefined && inserted.id > 1000);
     if (read.inlineReads === before.inlineReads) continue; // a busy machine pushed it past its budget

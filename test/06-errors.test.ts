@@ -9,6 +9,7 @@ import {
   createPool,
 } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -90,6 +91,42 @@ test('acquire({ signal }): aborting stops the wait with ABORT_ERR and leaks noth
   assert.equal(pool.stats().queued, 0);
 });
 
+test('one signal shared by many calls: a listener per holder, not per call; its abort answers every call waiting or running', async (t) => {
+  const pool = testPool(t, { readers: 1, inlineReads: false });
+  await pool.exec('CREATE TABLE w (v INTEGER)');
+  const controller = new AbortController();
+  const { signal } = controller;
+  // Two slow reads running on the reader, 300 writes waiting behind a held writer, all with the same signal.
+  const slow = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) SELECT sum(x) AS s FROM c';
+  const reads = [pool.get(slow, [], { signal }), pool.get(`${slow} -- again`, [], { signal })];
+  const held = await pool.acquire({ write: true });
+  const writes = Array.from({ length: 300 }, (_, i) => pool.run('INSERT INTO w VALUES (?)', [i], { signal }));
+  await within(
+    5000,
+    (async () => {
+      while (pool.stats().queuedWrites < 300) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    'the writes queueing',
+  );
+  // The wait queue and each connection's requests in flight hold one listener each, however many calls carry the signal.
+  assert.ok(getEventListeners(signal, 'abort').length <= 4, `${getEventListeners(signal, 'abort').length} abort listeners`);
+  controller.abort(new Error('client went away'));
+  const outcomes = await within(5000, Promise.allSettled([...reads, ...writes]), 'every call answered after the abort');
+  for (const outcome of outcomes) {
+    assert.equal(outcome.status, 'rejected');
+    assert.equal((outcome.reason as AbortError).code, 'ABORT_ERR');
+    assert.equal(((outcome.reason as AbortError).cause as Error).message, 'client went away');
+  }
+  await held.release();
+  // Nothing aborted ran; the pool serves the next calls, and an unrelated signal still works.
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM w'), { n: 0 });
+  assert.deepEqual(await pool.run('INSERT INTO w VALUES (1)', [], { signal: new AbortController().signal }), {
+    changes: 1,
+    lastInsertRowid: 1,
+  });
+  assert.equal(pool.stats().queued, 0);
+});
+
 test('an abort that lands while a connection is being reopened for the caller leaks nothing', async (t) => {
   // A lease that creates a TEMP table makes the writer reopen before its next lease, under the strategy's
   // hold; a setup function that takes 60 ms keeps that reopen going when the caller's abort lands.
@@ -118,8 +155,8 @@ test('a setup module that fails only on readers: reads and writes are all answer
   writeFileSync(setup, "export function setup(db, { role }) {\n  if (role === 'reader') throw new Error('no readers here');\n}\n");
   const pool = testPool(t, { setup, readers: 1 });
   await pool.exec('CREATE TABLE t (v INTEGER)');
-  // Never seen before, so probed on a reader first: the reader's ERR_SETUP hands it to the writer.
-  assert.deepEqual(await pool.run('INSERT INTO t VALUES (1)'), { changes: 1, lastInsertRowid: 1 });
+  // Never seen before and fronted by a CTE (it may only read), so probed on a reader first: the reader's ERR_SETUP hands it to the writer.
+  assert.deepEqual(await pool.run('WITH v(x) AS (VALUES (1)) INSERT INTO t SELECT x FROM v'), { changes: 1, lastInsertRowid: 1 });
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 });
   assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 1 }]);
 });

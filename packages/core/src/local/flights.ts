@@ -4,6 +4,7 @@
  * shared with the worker that decides, by compare-and-swap, whether a request
  * the pool wants back has already started.
  */
+import { SignalWatch, type AbortScanner } from '../abort-watch.js';
 import type { Pending, Request } from '../backend.js';
 import { CommitUnknownError } from '../errors.js';
 import { InFlightRing, WROTE } from './seq-ring.js';
@@ -19,8 +20,6 @@ export interface Flight {
   stopping?: Error;
   /** When the running request was interrupted (performance.now()). */
   interruptedAt?: number;
-  /** Stops watching the caller's signal. */
-  onAbort?: () => void;
   /** Sent as a member of a group commit (it commits only with its group's COMMIT). */
   readonly group: boolean;
   /** A one-shot request: it may be taken back and run on another connection (a lease's never is: its connection is its own). */
@@ -28,12 +27,19 @@ export interface Flight {
 }
 
 /** The requests in flight on one connection. */
-export class Flights {
+export class Flights implements AbortScanner {
   readonly #ring: InFlightRing<Flight>;
   readonly #mask: number;
+  readonly #signals = new SignalWatch(this);
 
-  /** @param claims the claim ring shared with the worker */
-  constructor(private readonly claims: Int32Array) {
+  /**
+   * @param claims the claim ring shared with the worker
+   * @param onAbort stops request `seq`, whose caller's `signal` aborted while it was in flight
+   */
+  constructor(
+    private readonly claims: Int32Array,
+    private readonly onAbort: (seq: number, signal: AbortSignal) => void,
+  ) {
     this.#ring = new InFlightRing(claims.length);
     this.#mask = claims.length - 1;
   }
@@ -52,13 +58,12 @@ export class Flights {
     return this.#ring.get(seq);
   }
 
-  /** Records request `seq`; `onAbort` runs if its caller's signal aborts while it is in flight. */
+  /** Records request `seq`; it is stopped if its caller's signal aborts while it is in flight. */
   add(
     seq: number,
     request: Request,
     waiter: Pending,
     defaults: { readonly timeoutMs: number; readonly group: boolean; readonly movable: boolean },
-    onAbort: ((signal: AbortSignal) => void) | undefined,
   ): void {
     const flight: Flight = {
       request,
@@ -69,11 +74,7 @@ export class Flights {
       movable: defaults.movable,
     };
     this.#ring.add(seq, flight);
-    const { signal } = waiter;
-    if (signal !== undefined && onAbort !== undefined) {
-      flight.onAbort = () => onAbort(signal);
-      signal.addEventListener('abort', flight.onAbort, { once: true });
-    }
+    if (waiter.signal !== undefined) this.#signals.watch(waiter.signal);
   }
 
   /** Removes request `seq` (answered, taken back, or given up). */
@@ -81,7 +82,6 @@ export class Flights {
     const flight = this.#ring.get(seq);
     if (flight === undefined) return;
     this.#ring.delete(seq);
-    if (flight.onAbort !== undefined) flight.waiter.signal?.removeEventListener('abort', flight.onAbort);
   }
 
   /** How far request `seq` got, as the worker recorded it: not started, started, or written. */
@@ -108,6 +108,10 @@ export class Flights {
       after ||= seq === running;
     }
     return false;
+  }
+
+  signalAborted(signal: AbortSignal): void {
+    for (const [seq, flight] of this.entries()) if (!flight.settled && flight.waiter.signal === signal) this.onAbort(seq, signal);
   }
 
   /** The requests in flight, oldest first (a snapshot: callers may forget them as they go). */

@@ -5,6 +5,7 @@
  * who aborts meanwhile answered at once; and requests carried to go in
  * front of the next batch (a handed-off COMMIT).
  */
+import { SignalWatch, type AbortScanner } from '../abort-watch.js';
 import type { Pending, Request, Settings, SendOptions } from '../backend.js';
 import { AbortError } from '../errors.js';
 import { setImmediate } from '../timers.js';
@@ -16,13 +17,12 @@ export interface HeldBatch {
   readonly options: SendOptions;
   /** Resolves the promise the connection's `send` returned, once the batch is answered. */
   readonly done: () => void;
-  /** Stop watching the callers' signals (the batch is sent, or failed). */
-  readonly detach: (() => void)[];
 }
 
 /** The held batches of one connection, oldest first. */
-export class HeldBatches {
+export class HeldBatches implements AbortScanner {
   readonly #batches: HeldBatch[] = [];
+  readonly #signals = new SignalWatch(this);
 
   /** Whether any batch is held. */
   get length(): number {
@@ -37,22 +37,23 @@ export class HeldBatches {
   /** Holds a batch; resolves once it has been sent and answered (or taken back, or failed). */
   hold(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
     return new Promise((done) => {
-      const held: HeldBatch = { requests: [...requests], waiters: [...waiters], options, done, detach: [] };
-      for (const waiter of waiters) {
-        const { signal } = waiter;
-        if (signal === undefined) continue;
-        const onAbort = (): void => {
-          const at = held.waiters.indexOf(waiter);
-          if (at < 0) return;
-          held.requests.splice(at, 1);
-          held.waiters.splice(at, 1);
-          waiter.reject(new AbortError({ cause: signal.reason }));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        held.detach.push(() => signal.removeEventListener('abort', onAbort));
-      }
+      const held: HeldBatch = { requests: [...requests], waiters: [...waiters], options, done };
+      for (const waiter of waiters) if (waiter.signal !== undefined) this.#signals.watch(waiter.signal);
       this.#batches.push(held);
     });
+  }
+
+  /** Held requests whose caller's signal aborted leave their batch, answered at once. */
+  signalAborted(signal: AbortSignal): void {
+    for (const held of this.#batches) {
+      for (let at = held.waiters.length - 1; at >= 0; at--) {
+        const waiter = held.waiters[at]!;
+        if (waiter.signal !== signal) continue;
+        held.requests.splice(at, 1);
+        held.waiters.splice(at, 1);
+        waiter.reject(new AbortError({ cause: signal.reason }));
+      }
+    }
   }
 
   /** How many of the oldest held batches are one-shot requests (which may be taken back to run elsewhere). */
@@ -63,9 +64,7 @@ export class HeldBatches {
 
   /** Takes the `count` oldest batches (all by default) off the list: to send, take back or fail them. */
   take(count = this.#batches.length): HeldBatch[] {
-    const taken = this.#batches.splice(0, count);
-    for (const held of taken) for (const detach of held.detach) detach();
-    return taken;
+    return this.#batches.splice(0, count);
   }
 
   /** Fails every held batch with `error`. */

@@ -64,7 +64,7 @@ export class WorkerConnection implements Connection {
     this.#started = started;
     this.#config = config;
     this.#hooks = hooks;
-    this.#pending = new Flights(started.claims);
+    this.#pending = new Flights(started.claims, (seq, signal) => this.#stop(seq, new AbortError({ cause: signal.reason })));
     this.#epoch = config.worker.deferOpen ? -1 : 0;
     this.procedures = started.procedures;
     this.#watchdog = new Watchdog({
@@ -174,11 +174,10 @@ export class WorkerConnection implements Connection {
   #postNow(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
     const first = addSeq(this.#seq, 1);
     this.#seq = addSeq(this.#seq, requests.length);
-    const onAbort = (seq: number) => (signal: AbortSignal) => this.#stop(seq, new AbortError({ cause: signal.reason }));
     const defaults = { timeoutMs: this.#config.statementTimeoutMs, group: options.group === true, movable: options.oneShot === true };
     for (let i = 0; i < requests.length; i++) {
       const seq = addSeq(first, i);
-      this.#pending.add(seq, requests[i]!, waiters[i]!, defaults, onAbort(seq));
+      this.#pending.add(seq, requests[i]!, waiters[i]!, defaults);
     }
     const reopen = options.epoch !== undefined && options.epoch !== this.#epoch;
     if (options.epoch !== undefined) this.#epoch = options.epoch;
@@ -199,7 +198,7 @@ export class WorkerConnection implements Connection {
     }
     requestSent(this.#started.control);
     // Aborted before the message even left: it is taken back now (the worker will skip it).
-    for (let i = 0; i < requests.length; i++) if (waiters[i]!.signal?.aborted === true) onAbort(addSeq(first, i))(waiters[i]!.signal!);
+    for (const { signal } of waiters) if (signal?.aborted === true) this.#pending.signalAborted(signal);
     if (this.#pending.size === requests.length) this.#started.worker.ref();
     this.#watchdog.arm(STALL_MS);
     return new Promise((resolve) => this.#batches.push(resolve));

@@ -37,6 +37,11 @@ export class JobQueue<T> {
     this.head = 0;
   }
 
+  /** The queued jobs, oldest first (including cancelled ones not yet shifted). */
+  *values(): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+
   /** Removes and returns every job. */
   drain(): T[] {
     const rest = this.items.slice(this.head) as T[];

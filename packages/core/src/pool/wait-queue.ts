@@ -4,6 +4,7 @@
  * `acquireTimeoutMs` (rejected with `ERR_ACQUIRE_TIMEOUT` and the last
  * underlying failure as cause), or when the pool is destroyed.
  */
+import { SignalWatch, type AbortScanner } from '../abort-watch.js';
 import type { Pending, Request } from '../backend.js';
 import { AbortError, AcquireTimeoutError } from '../errors.js';
 import { JobQueue } from './job-queue.js';
@@ -18,8 +19,6 @@ export interface QueryJob {
   enqueuedAt: number;
   /** Its caller aborted while it waited in the queue. */
   cancelled: boolean;
-  /** Stops watching the caller's signal (the job left the queue; its connection watches it from then on). */
-  detach?: () => void;
   /** Cannot run inside a transaction (VACUUM): sent in a batch of its own, never group-committed. */
   readonly alone?: boolean;
 }
@@ -41,8 +40,9 @@ export interface LeaseJob {
 export type Job = QueryJob | LeaseJob;
 
 /** The queue in front of a lane's connections. */
-export class WaitQueue {
+export class WaitQueue implements AbortScanner {
   readonly #jobs = new JobQueue<Job>();
+  readonly #signals = new SignalWatch(this);
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The last reason a connection could not be had, for the timeout's cause. */
@@ -66,7 +66,7 @@ export class WaitQueue {
   push(job: Job): void {
     this.#jobs.push(job);
     this.#count++;
-    if (job.kind === 'query' && job.waiter.signal !== undefined) this.#watchAbort(job, job.waiter.signal);
+    if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
     this.#arm();
   }
 
@@ -75,7 +75,7 @@ export class WaitQueue {
     if (jobs.length === 0) return;
     this.#jobs.unshift(jobs);
     this.#count += jobs.length;
-    for (const job of jobs) if (job.kind === 'query' && job.waiter.signal !== undefined) this.#watchAbort(job, job.waiter.signal);
+    for (const job of jobs) if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
     this.#arm();
   }
 
@@ -141,20 +141,20 @@ export class WaitQueue {
 
   #taken(job: Job): void {
     this.#count--;
-    if (job.kind === 'query') job.detach?.();
-    else job.taken = true;
+    if (job.kind === 'lease') job.taken = true;
   }
 
-  /** A waiting one-shot call whose caller aborts leaves the queue at once. */
-  #watchAbort(job: QueryJob, signal: AbortSignal): void {
-    const onAbort = (): void => {
+  /** One-shot calls waiting whose caller's signal aborted leave the queue at once. */
+  signalAborted(signal: AbortSignal): void {
+    let left = false;
+    for (const job of this.#jobs.values()) {
+      if (job.kind !== 'query' || job.cancelled || job.waiter.signal !== signal) continue;
       job.cancelled = true;
       this.#count--;
+      left = true;
       job.waiter.reject(new AbortError({ cause: signal.reason }));
-      this.onLeave();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    job.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (left) this.onLeave();
   }
 
   #arm(): void {

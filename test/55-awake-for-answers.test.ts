@@ -3,7 +3,8 @@
  * only for a moment after a request goes to a worker thread, and a worker in
  * a transaction looks for the next statement only for a moment after each
  * answer: never while the pool is idle, never for the whole run of a long
- * statement or of an app's wait (issue 21: an idle pool costs no CPU).
+ * statement or of an app's wait (issue 21: an idle pool costs no CPU). And
+ * one turn does not keep sending: past a budget, batches wait for the next.
  */
 import { createPool, type Pool } from '@litepool/core';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from './helpers/temp.js';
+import { SEND_TURN_MS, turnSpent } from '../packages/core/src/local/send-turns.js';
 
 const LONG_READ = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000) SELECT sum(x) AS s FROM c';
 
@@ -57,4 +59,33 @@ test('a transaction left open while the app waits costs no CPU: its thread looks
   assert.ok((used.user + used.system) / 1000 < 150, `${(used.user + used.system) / 1000} ms of CPU while waiting`);
   await tx.commit();
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 });
+});
+
+test('a turn that has sent for SEND_TURN_MS sends no more until the next turn', async () => {
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(turnSpent(), false, 'the first send of a turn');
+  assert.equal(turnSpent(), false, 'right after it');
+  const until = performance.now() + SEND_TURN_MS + 1;
+  while (performance.now() < until);
+  assert.equal(turnSpent(), true, 'past the budget, in the same turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(turnSpent(), false, 'the next turn');
+});
+
+test('statements issued after a turn has spent its budget go out on the next turn, in order, and are answered', async (t) => {
+  const pool = threadPool(t);
+  await pool.exec('CREATE TABLE o (i INTEGER)');
+  await pool.transaction(async (tx) => {
+    const first = tx.run('INSERT INTO o VALUES (0)');
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => queueMicrotask(resolve)); // the first has been sent
+    const until = performance.now() + SEND_TURN_MS + 2;
+    while (performance.now() < until); // this turn spends past the budget
+    const rest = Array.from({ length: 200 }, (_, i) => tx.run('INSERT INTO o VALUES (?)', [i + 1]));
+    await Promise.all([first, ...rest]);
+  });
+  const rows = await pool.all<{ i: number }>('SELECT i FROM o ORDER BY rowid');
+  assert.deepEqual(
+    rows.map((row) => row.i),
+    Array.from({ length: 201 }, (_, i) => i),
+  );
 });

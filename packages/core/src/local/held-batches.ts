@@ -9,6 +9,7 @@ import { SignalWatch, type AbortScanner } from '../abort-watch.js';
 import type { Pending, Request, Settings, SendOptions } from '../backend.js';
 import { AbortError } from '../errors.js';
 import { setImmediate } from '../timers.js';
+import { turnSpent } from './send-turns.js';
 
 /** A batch waiting for room. */
 export interface HeldBatch {
@@ -23,6 +24,8 @@ export interface HeldBatch {
 export class HeldBatches implements AbortScanner {
   readonly #batches: HeldBatch[] = [];
   readonly #signals = new SignalWatch(this);
+  /** A send of the held batches is due on the next turn. */
+  #nextTurn = false;
 
   /** Whether any batch is held. */
   get length(): number {
@@ -41,6 +44,22 @@ export class HeldBatches implements AbortScanner {
       for (const waiter of waiters) if (waiter.signal !== undefined) this.#signals.watch(waiter.signal);
       this.#batches.push(held);
     });
+  }
+
+  /**
+   * Whether batches must wait for the next turn of the event loop (see
+   * send-turns.ts); if so, `sendHeld` runs then (once, however many wait).
+   */
+  deferToNextTurn(sendHeld: () => void): boolean {
+    if (!turnSpent()) return false;
+    if (!this.#nextTurn) {
+      this.#nextTurn = true;
+      setImmediate(() => {
+        this.#nextTurn = false;
+        sendHeld();
+      });
+    }
+    return true;
   }
 
   /** Held requests whose caller's signal aborted leave their batch, answered at once. */

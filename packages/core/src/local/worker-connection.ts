@@ -165,7 +165,7 @@ export class WorkerConnection implements Connection {
       for (const waiter of waiters) waiter.reject(this.dead);
       return Promise.resolve();
     }
-    if (this.#held.length > 0 || !this.#pending.fits(requests.length)) {
+    if (this.#held.length > 0 || !this.#pending.fits(requests.length) || this.#held.deferToNextTurn(() => this.#sendHeld())) {
       return this.#held.hold(requests, waiters, options);
     }
     return this.#postNow(requests, waiters, options);
@@ -206,7 +206,7 @@ export class WorkerConnection implements Connection {
 
   /** Sends held batches, in order, while the ring has room for them. */
   #sendHeld(): void {
-    while (this.#held.length > 0 && this.dead === undefined) {
+    while (this.#held.length > 0 && this.dead === undefined && !this.#held.deferToNextTurn(() => this.#sendHeld())) {
       const next = this.#held.peek()!;
       if (!this.#pending.fits(next.requests.length)) return;
       const [held] = this.#held.take(1);

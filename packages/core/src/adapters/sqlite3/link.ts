@@ -61,7 +61,9 @@ export class Link {
   #session: Session | undefined;
   #serialized = false;
   /** Work that later work must wait for: serialized statements and transactions. */
-  #barrier: Promise<unknown>;
+  #barrier: Promise<unknown> = Promise.resolve();
+  /** The barrier has settled: a statement with nothing else to wait for starts at once (see schedule). */
+  #barrierSettled = false;
   /** Writes in flight outside a transaction: reads issued after them wait, so a caller reads its own writes. */
   readonly #writes = new Set<Promise<unknown>>();
   /** All work in flight (close and wait wait for it). */
@@ -91,7 +93,15 @@ export class Link {
       },
       (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
     );
-    this.#barrier = this.#ready.catch(() => {});
+    this.#setBarrier(this.#ready.catch(() => {}));
+  }
+
+  #setBarrier(barrier: Promise<unknown>): void {
+    this.#barrier = barrier;
+    this.#barrierSettled = false;
+    void barrier.then(() => {
+      if (this.#barrier === barrier) this.#barrierSettled = true;
+    });
   }
 
   /** The session once open (rejects if opening failed). */
@@ -194,7 +204,17 @@ export class Link {
       started = Promise.all([this.#barrier, after])
         .then(() => this.#ready)
         .then(() => this.#runPlan(sql, kind, plan, operation));
-      this.#barrier = started.catch(() => {});
+      this.#setBarrier(started.catch(() => {}));
+    } else if (
+      // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
+      this.#barrierSettled &&
+      after === undefined &&
+      !this.#serialized &&
+      (kind === 'write' || this.#writes.size === 0) &&
+      this.#session !== undefined
+    ) {
+      started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session);
+      if (kind === 'write') this.#trackWrite(started);
     } else {
       const waits: unknown[] = [this.#barrier, after];
       if (kind !== 'write' || this.#serialized) waits.push(...this.#writes);
@@ -202,19 +222,32 @@ export class Link {
       started = Promise.all(waits)
         .then(() => this.#ready)
         .then((session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
-      if (this.#serialized) this.#barrier = started.catch(() => {});
-      else if (kind === 'write') {
-        const write = started.catch(() => {});
-        this.#writes.add(write);
-        void write.then(() => this.#writes.delete(write));
-      }
+      if (this.#serialized) this.#setBarrier(started.catch(() => {}));
+      else if (kind === 'write') this.#trackWrite(started);
     }
-    return this.#track(
-      started.catch((error: unknown) => {
+    // One promise per call for its outcome and its place in what close() and wait() wait for.
+    const settled: Promise<void> = started.then(
+      () => {
         answered();
-        onError(toSqlite3Error(error));
-      }),
-    ).finally(answered);
+        this.#inFlight.delete(settled);
+      },
+      (error: unknown) => {
+        answered();
+        try {
+          onError(toSqlite3Error(error));
+        } finally {
+          this.#inFlight.delete(settled);
+        }
+      },
+    );
+    this.#inFlight.add(settled);
+    return settled;
+  }
+
+  #trackWrite(started: Promise<void>): void {
+    const write = started.catch(() => {});
+    this.#writes.add(write);
+    void write.then(() => this.#writes.delete(write));
   }
 
   #track(work: Promise<void>): Promise<void> {
@@ -301,6 +334,7 @@ export class Link {
     const options = { signal: this.#interrupt.signal };
     if (sql === undefined) return operation(target, options, () => {});
     if (this.#events.trace) this.#emit('trace', sql);
+    if (!this.#events.profile) return operation(target, options, () => {});
     const started = clock.now();
     let profiled = false;
     const ran = (): void => {

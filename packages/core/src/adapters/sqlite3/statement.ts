@@ -185,7 +185,8 @@ export class Statement extends EventEmitter implements RunContext {
     const prepared = this.#prepared;
     this.#calls++;
     // Its calls run in the order made: a write waits for the calls before it but for writes, which the writer runs in order anyway.
-    const after = kind === 'write' ? this.#beforeWrites : this.#queue;
+    // A one-shot statement has this one call: nothing of its own to wait for.
+    const after = this.#oneShot ? undefined : kind === 'write' ? this.#beforeWrites : this.#queue;
     this.#queue = this.#link.schedule(
       this.#text,
       kind,

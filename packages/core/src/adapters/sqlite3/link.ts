@@ -15,6 +15,7 @@ import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
 import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, piecesOf, planPieces, type Planned } from './transaction-plan.js';
+import { CallOrder, type Kind } from './call-order.js';
 
 /** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
 export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
@@ -26,8 +27,7 @@ export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>
  */
 export type Operation = (target: Target, options: QueryOptions, ran: () => void) => Promise<void>;
 
-/** How a statement is ordered: a read waits for earlier writes; `compile` only checks it compiles (no events). */
-export type Kind = 'read' | 'write' | 'compile';
+export type { Kind } from './call-order.js';
 
 /** The answers of transaction control, as SQLite gives them: no rows, nothing changed. */
 const CONTROL_TARGET: Target = {
@@ -60,14 +60,7 @@ export class Link {
   #reference: PoolReference | undefined;
   #session: Session | undefined;
   #serialized = false;
-  /** Work that later work must wait for: serialized statements and transactions. */
-  #barrier: Promise<unknown> = Promise.resolve();
-  /** The barrier has settled: a statement with nothing else to wait for starts at once (see schedule). */
-  #barrierSettled = false;
-  /** Writes in flight outside a transaction: reads issued after them wait, so a caller reads its own writes. */
-  readonly #writes = new Set<Promise<unknown>>();
-  /** All work in flight (close and wait wait for it). */
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #order = new CallOrder();
   /** Statements queued whose callbacks have not been called yet. */
   #unanswered = 0;
   readonly #state = new TransactionState();
@@ -93,15 +86,7 @@ export class Link {
       },
       (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
     );
-    this.#setBarrier(this.#ready.catch(() => {}));
-  }
-
-  #setBarrier(barrier: Promise<unknown>): void {
-    this.#barrier = barrier;
-    this.#barrierSettled = false;
-    void barrier.then(() => {
-      if (this.#barrier === barrier) this.#barrierSettled = true;
-    });
+    this.#order.setBarrier(this.#ready.catch(() => {}));
   }
 
   /** The session once open (rejects if opening failed). */
@@ -201,59 +186,38 @@ export class Link {
     let started: Promise<void>;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     if (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined)) {
-      started = Promise.all([this.#barrier, after])
+      started = Promise.all([this.#order.barrier, after])
         .then(() => this.#ready)
         .then(() => this.#runPlan(sql, kind, plan, operation));
-      this.#setBarrier(started.catch(() => {}));
-    } else if (
+      this.#order.setBarrier(started.catch(() => {}));
+    } else if (after === undefined && this.#session !== undefined && this.#order.clear(kind, this.#serialized)) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
-      this.#barrierSettled &&
-      after === undefined &&
-      !this.#serialized &&
-      (kind === 'write' || this.#writes.size === 0) &&
-      this.#session !== undefined
-    ) {
       started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session);
-      if (kind === 'write') this.#trackWrite(started);
+      if (kind === 'write') this.#order.addWrite(started);
     } else {
-      const waits: unknown[] = [this.#barrier, after];
-      if (kind !== 'write' || this.#serialized) waits.push(...this.#writes);
-      if (this.#serialized) waits.push(...this.#inFlight);
-      started = Promise.all(waits)
+      started = Promise.all([this.#order.barrier, after, ...this.#order.waitsFor(kind, this.#serialized)])
         .then(() => this.#ready)
         .then((session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
-      if (this.#serialized) this.#setBarrier(started.catch(() => {}));
-      else if (kind === 'write') this.#trackWrite(started);
+      if (this.#serialized) this.#order.setBarrier(started.catch(() => {}));
+      else if (kind === 'write') this.#order.addWrite(started);
     }
     // One promise per call for its outcome and its place in what close() and wait() wait for.
     const settled: Promise<void> = started.then(
       () => {
         answered();
-        this.#inFlight.delete(settled);
+        this.#order.settled(settled);
       },
       (error: unknown) => {
         answered();
         try {
           onError(toSqlite3Error(error));
         } finally {
-          this.#inFlight.delete(settled);
+          this.#order.settled(settled);
         }
       },
     );
-    this.#inFlight.add(settled);
+    this.#order.add(settled);
     return settled;
-  }
-
-  #trackWrite(started: Promise<void>): void {
-    const write = started.catch(() => {});
-    this.#writes.add(write);
-    void write.then(() => this.#writes.delete(write));
-  }
-
-  #track(work: Promise<void>): Promise<void> {
-    this.#inFlight.add(work);
-    void work.then(() => this.#inFlight.delete(work));
-    return work;
   }
 
   /**
@@ -367,16 +331,12 @@ export class Link {
   /** Runs `callback` when the statements queued so far have finished. */
   wait(callback: AnyCallback | undefined): void {
     const done = bindCallback(callback);
-    void this.#drained().then(() => invoke(done, this.#owner, null));
+    void this.#order.drained().then(() => invoke(done, this.#owner, null));
   }
 
   /** Work that close() and wait() wait for besides statements: a statement's finalize, a backup's finish. */
   pending(work: Promise<unknown>): void {
-    void this.#track(work.then(() => undefined));
-  }
-
-  #drained(): Promise<unknown> {
-    return Promise.all([this.#barrier, ...this.#inFlight]);
+    this.#order.track(work);
   }
 
   /**
@@ -396,7 +356,7 @@ export class Link {
     }
     // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
     if (this.#unanswered === 0) this.#closeStarted = true;
-    const closing = this.#drained().then(() => {
+    const closing = this.#order.drained().then(() => {
       this.#closeStarted = true;
       if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
       return this.#shutdown();

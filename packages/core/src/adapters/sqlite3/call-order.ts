@@ -1,0 +1,75 @@
+/**
+ * The order a `Database`'s calls run in, as node-sqlite3 gives it: a
+ * barrier later calls wait for (a serialized statement, transaction
+ * control), writes in flight that reads wait for (a caller reads its own
+ * writes), and every call in flight (what `close()` and `wait()` wait for).
+ */
+
+/** How a statement is ordered: a read waits for earlier writes; `compile` only checks it compiles (no events). */
+export type Kind = 'read' | 'write' | 'compile';
+
+/** The ordering state of one `Database`. */
+export class CallOrder {
+  #barrier: Promise<unknown> = Promise.resolve();
+  /** The barrier has settled: a call with nothing else to wait for may start at once. */
+  #barrierSettled = false;
+  /** Writes in flight outside a transaction. */
+  readonly #writes = new Set<Promise<unknown>>();
+  /** Every call in flight. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  /** What later calls wait for. */
+  get barrier(): Promise<unknown> {
+    return this.#barrier;
+  }
+
+  /** Later calls wait for `barrier` (it must not reject). */
+  setBarrier(barrier: Promise<unknown>): void {
+    this.#barrier = barrier;
+    this.#barrierSettled = false;
+    void barrier.then(() => {
+      if (this.#barrier === barrier) this.#barrierSettled = true;
+    });
+  }
+
+  /** Whether a call of `kind` has nothing before it to wait for now (`serialized`: it must wait for everything). */
+  clear(kind: Kind, serialized: boolean): boolean {
+    return this.#barrierSettled && !serialized && (kind === 'write' || this.#writes.size === 0);
+  }
+
+  /** What a call of `kind` waits for, besides the barrier and its statement's own earlier calls. */
+  waitsFor(kind: Kind, serialized: boolean): Promise<unknown>[] {
+    const waits: Promise<unknown>[] = [];
+    if (kind !== 'write' || serialized) waits.push(...this.#writes);
+    if (serialized) waits.push(...this.#inFlight);
+    return waits;
+  }
+
+  /** A write outside a transaction started: reads after it wait for it. */
+  addWrite(started: Promise<void>): void {
+    const write = started.catch(() => {});
+    this.#writes.add(write);
+    void write.then(() => this.#writes.delete(write));
+  }
+
+  /** A call is in flight until `settled` is given to {@link settled}. */
+  add(call: Promise<unknown>): void {
+    this.#inFlight.add(call);
+  }
+
+  /** A call added with {@link add} has settled. */
+  settled(call: Promise<unknown>): void {
+    this.#inFlight.delete(call);
+  }
+
+  /** Other work close() and wait() wait for (a finalize, a backup's finish). */
+  track(work: Promise<unknown>): void {
+    this.#inFlight.add(work);
+    void work.then(() => this.#inFlight.delete(work));
+  }
+
+  /** Settles once the barrier and every call in flight now have. */
+  drained(): Promise<unknown> {
+    return Promise.all([this.#barrier, ...this.#inFlight]);
+  }
+}

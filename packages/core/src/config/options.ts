@@ -200,8 +200,11 @@ export interface Defaults {
 
 /** The default reader count: `min(4, availableParallelism())`. */
 export function defaultReaders(): number {
-  return Math.min(4, availableParallelism());
+  // Once per process: the machine does not change under it, and every createPool asks.
+  readerDefault ??= Math.min(4, availableParallelism());
+  return readerDefault;
 }
+let readerDefault: number | undefined;
 
 /** The most reader threads a pool may have. */
 export const MAX_READERS = 64;

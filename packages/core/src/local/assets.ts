@@ -36,15 +36,20 @@ function searchDirectories(): string[] {
   return [...new Set(directories)];
 }
 
+/** What {@link findBeside} found, per list of names: looked up once per process (every createPool asks). */
+const found = new Map<string, string | undefined>();
+
 /** The first of `names` that exists in one of the search directories. */
 function findBeside(names: readonly string[]): string | undefined {
+  const key = names.join('\0');
+  if (found.has(key)) return found.get(key);
+  let path: string | undefined;
   for (const directory of searchDirectories()) {
-    for (const name of names) {
-      const path = join(directory, name);
-      if (existsSync(path)) return path;
-    }
+    path = names.map((name) => join(directory, name)).find((candidate) => existsSync(candidate));
+    if (path !== undefined) break;
   }
-  return undefined;
+  found.set(key, path);
+  return path;
 }
 
 /**
@@ -62,11 +67,19 @@ export function bundledNativeBinding(): string | undefined {
   return findBeside([BUNDLED_BINDING_NAME]);
 }
 
+let interruptExtension: { readonly path: string | undefined } | undefined;
+
 /**
  * The interrupt extension built for this platform: in the package's `native/`
- * folder, or beside a bundle; undefined where there is none.
+ * folder, or beside a bundle; undefined where there is none. Looked up once
+ * per process.
  */
 export function bundledInterruptExtension(): string | undefined {
+  interruptExtension ??= { path: findInterruptExtension() };
+  return interruptExtension.path;
+}
+
+function findInterruptExtension(): string | undefined {
   const suffix = SUFFIX[process.platform];
   if (suffix === undefined) return undefined;
   const name = `litepool_interrupt.${suffix}`;

@@ -2,7 +2,7 @@
  * Detects whether a path lives on a network or FUSE filesystem, where SQLite's
  * locks are unreliable and WAL cannot work (it needs shared memory on one host).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const NETWORK_TYPES = new Set([
@@ -75,8 +75,26 @@ export function filesystemType(path: string): string | undefined {
   return best?.type;
 }
 
+/**
+ * statfs magic numbers of local disk filesystems: a path on one needs no look
+ * at the mount table (read and parsed per createPool, it was most of its time).
+ * Linux's: ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, ZFS, F2FS.
+ */
+const LOCAL_MAGIC = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x794c7630, 0x2fc12fc1, 0xf2f52010]);
+
+/** Whether `path` (its nearest existing ancestor) is on a local disk filesystem, by statfs; false when unsure. */
+function surelyLocal(path: string): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    return LOCAL_MAGIC.has(Number(statfsSync(existingRealPath(path)).type));
+  } catch {
+    return false; // a runtime without statfs: the mount table decides
+  }
+}
+
 /** Whether the database file at `filename` is on a network or FUSE filesystem. */
 export function onNetworkFilesystem(filename: string): boolean {
+  if (surelyLocal(filename)) return false;
   const type = filesystemType(filename);
   return type !== undefined && isNetworkFsType(type);
 }

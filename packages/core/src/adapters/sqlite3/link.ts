@@ -14,7 +14,7 @@ import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from '.
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
 import { withStrategyPragmas } from './statement-text.js';
-import { beginMode, piecesOf, planPieces, type Planned } from './transaction-plan.js';
+import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 import { CallOrder, type Kind } from './call-order.js';
 
 /** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
@@ -182,10 +182,10 @@ export class Link {
         ran();
       });
     const wasOpen = this.#state.open;
-    const plan = planPieces(this.#state, piecesOf(sql));
+    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#state, piecesOf(sql)) : undefined;
     let started: Promise<void>;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
-    if (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined)) {
+    if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
       started = Promise.all([this.#order.barrier, after])
         .then(() => this.#ready)
         .then(() => this.#runPlan(sql, kind, plan, operation));

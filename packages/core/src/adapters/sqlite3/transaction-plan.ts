@@ -24,6 +24,12 @@ export interface Planned {
 
 const BEGIN_MODE = /^\s*BEGIN\s+(DEFERRED|IMMEDIATE|EXCLUSIVE)\b/i;
 
+/** Whether `sql` neither begins nor ends a transaction (or savepoint): outside one, there is nothing to plan. */
+export function controlsNothing(sql: string): boolean {
+  const { transaction, savepoint } = summarize(sql);
+  return transaction === undefined && savepoint === undefined;
+}
+
 /** A script's statements: each transaction-control statement alone, the others together. */
 export function piecesOf(sql: string): string[] {
   const { transaction, savepoint } = summarize(sql);

@@ -164,6 +164,35 @@ test('mode "deferred" works and commits', async (t) => {
   assert.deepEqual(await pool.get('SELECT v FROM a'), { v: 5 });
 });
 
+test('mode "deferred" reads, then writes: it moves to the writer and commits; a failed write there leaves it open; a stale snapshot ends it', async (t) => {
+  const pool = await setup(t);
+  await pool.run('CREATE UNIQUE INDEX a_v ON a (v)');
+  await pool.run('INSERT INTO a (v) VALUES (1)');
+  // Reads on a reader, then writes: the move's BEGIN IMMEDIATE rides with the first write.
+  await pool.transaction(
+    async (tx) => {
+      const { n } = (await tx.get<{ n: number }>('SELECT count(*) AS n FROM a'))!;
+      // The write that carries the move fails: SQLite keeps the transaction (now on the writer), and so does the pool.
+      await assert.rejects(tx.run('INSERT INTO a (v) VALUES (1)'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+      await tx.run('INSERT INTO a (v) VALUES (?)', [n + 10]);
+      await tx.run('INSERT INTO a (v) VALUES (12)');
+    },
+    { mode: 'deferred' },
+  );
+  assert.deepEqual(await pool.all('SELECT v FROM a ORDER BY v'), [{ v: 1 }, { v: 11 }, { v: 12 }]);
+  // Another commit lands between its read and its first write: that write fails with SQLITE_BUSY_SNAPSHOT and writes nothing.
+  const tx = await pool.begin({ mode: 'deferred' });
+  assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 3 });
+  await pool.run('INSERT INTO a (v) VALUES (20)');
+  await assert.rejects(tx.run('INSERT INTO a (v) VALUES (21)'), { code: 'SQLITE_BUSY_SNAPSHOT' });
+  assert.equal(tx.active, false);
+  await tx.rollback();
+  assert.deepEqual(await pool.all('SELECT v FROM a WHERE v >= 20'), [{ v: 20 }]);
+  // The writer is free again: a later transaction takes it at once.
+  await pool.transaction((next) => next.run('INSERT INTO a (v) VALUES (30)'));
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 5 });
+});
+
 test('a bad transaction callback is an ArgumentError, bad transaction options an OptionsError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);

@@ -63,6 +63,9 @@ export interface TransactionHost {
 const BUSY_SNAPSHOT =
   'database is locked: another connection committed after this deferred transaction began reading, so it cannot write (SQLITE_BUSY_SNAPSHOT); roll it back and run it again';
 
+/** The end of a deferred transaction's move to the writer, run once the statement that carried its BEGIN is answered. */
+type Move = () => Promise<void>;
+
 /** Where a deferred transaction is: no connection yet, a reader's read transaction, the writer, or over after BUSY_SNAPSHOT. */
 type Stage = 'unbound' | 'reader' | 'writer' | 'stale';
 
@@ -144,9 +147,9 @@ export class PoolTransaction implements TransactionChannel {
     const flags = { inTransaction: true };
     if (this.#stage !== 'writer' && this.mode === 'deferred') {
       // The stream starts in order with the other statements; its rows then come from the connection it started on.
-      const placed = this.#chain.then(() => this.#place('iterate', sql, false));
+      const placed = this.#chain.then(() => this.#place('iterate', sql, false, true));
       this.#chain = placed.catch(() => {});
-      const probe = await placed;
+      const { probe } = await placed;
       if (this.#stage === 'reader') this.#snapshot = true;
       try {
         yield* this.#current().stream<T>(sql, params, options, { ...flags, probe });
@@ -154,7 +157,7 @@ export class PoolTransaction implements TransactionChannel {
       } catch (error) {
         if (!(error instanceof Reroute)) throw error;
         this.host.router.remember(sql, true);
-        await this.#toWriter();
+        await this.#toWriter(true);
       }
     }
     yield* this.#current().stream<T>(sql, params, options, flags);
@@ -222,10 +225,10 @@ export class PoolTransaction implements TransactionChannel {
       return this.#current().request(op, sql, params, options, flags);
     }
     const run = this.#chain.then(async () => {
-      const probe = await this.#place(op, sql, internal);
+      const { probe, moved } = await this.#place(op, sql, internal);
       const lease = this.#current();
       try {
-        const value = await lease.request(op, sql, params, options, { ...flags, probe });
+        const value = await this.#afterMove(moved, () => lease.request(op, sql, params, options, { ...flags, probe }));
         if (this.#stage === 'reader') {
           if (summarize(sql).savepoint !== undefined) this.#savepoints.push(sql);
           else this.#snapshot = true;
@@ -234,8 +237,8 @@ export class PoolTransaction implements TransactionChannel {
       } catch (error) {
         if (!(error instanceof Reroute)) throw error;
         this.host.router.remember(sql, true);
-        await this.#toWriter();
-        return this.#current().request(op, sql, params, options, flags);
+        const reroutedMove = await this.#toWriter();
+        return this.#afterMove(reroutedMove, () => this.#current().request(op, sql, params, options, flags));
       }
     });
     this.#chain = run.catch(() => {});
@@ -246,9 +249,10 @@ export class PoolTransaction implements TransactionChannel {
    * Puts a deferred transaction where `sql` must run: the writer for a write,
    * a reader otherwise (taken at the first statement). Returns whether the
    * statement goes as a probe (its route is unknown: the reader sends it back
-   * if it writes).
+   * if it writes), and the end of a move to the writer still to run once the
+   * statement is answered (see {@link #toWriter}; `beginNow`: none, the move is complete).
    */
-  async #place(op: Op, sql: string, internal: boolean): Promise<boolean> {
+  async #place(op: Op, sql: string, internal: boolean, beginNow = false): Promise<{ probe: boolean; moved: Move | undefined }> {
     if (this.#stage === 'stale') {
       throw new TransactionError(
         'This transaction was rolled back after SQLITE_BUSY_SNAPSHOT; roll it back and run it again',
@@ -257,16 +261,25 @@ export class PoolTransaction implements TransactionChannel {
     }
     const neutral = summarize(sql).savepoint !== undefined;
     const route = neutral ? 'read' : op === 'exec' || op === 'call' ? 'write' : this.host.router.route(op, sql, this.scope.pinned);
-    if (route === 'write') {
-      await this.#toWriter();
-      return false;
-    }
+    if (route === 'write') return { probe: false, moved: await this.#toWriter(beginNow) };
     if (this.#stage === 'unbound') {
       this.#lease = await this.host.lease('read', this.scope, true);
       this.#lease.prelude('BEGIN');
       this.#stage = 'reader';
     }
-    return route === 'probe' && !internal;
+    return { probe: route === 'probe' && !internal, moved: undefined };
+  }
+
+  /** Sends a statement, then ends the move to the writer it began (`moved`) whatever its outcome; the move's error comes first. */
+  async #afterMove<T>(moved: Move | undefined, send: () => Promise<T>): Promise<T> {
+    if (moved === undefined) return send();
+    const outcome = await send().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    await moved();
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   async #bindWriter(begin: string): Promise<void> {
@@ -277,22 +290,51 @@ export class PoolTransaction implements TransactionChannel {
 
   /**
    * Moves a deferred transaction to the writer: takes it (waiting, as
-   * SQLite's busy handler would), begins there (replaying savepoints), and
-   * checks that nothing was committed since the reader's snapshot began.
+   * SQLite's busy handler would) and begins there (replaying savepoints).
+   * The BEGIN IMMEDIATE travels with the next statement, and the move ends
+   * (the returned {@link Move}) once that is answered: a round trip saved on
+   * every read-then-write transaction. With `beginNow` the BEGIN is sent
+   * alone and the move ends before this returns.
    */
-  async #toWriter(): Promise<void> {
-    if (this.#stage === 'writer') return;
+  async #toWriter(beginNow = false): Promise<Move | undefined> {
+    if (this.#stage === 'writer') return undefined;
     const reader = this.#lease;
     if (reader === undefined) {
       await this.#bindWriter('BEGIN IMMEDIATE');
-      return;
+      return undefined;
     }
     const writer = await this.host.lease('write', this.scope, false);
-    try {
-      await writer.request('exec', ['BEGIN IMMEDIATE', ...this.#savepoints].join(';\n'), undefined, undefined, { internal: true });
-    } catch (error) {
+    const begin = ['BEGIN IMMEDIATE', ...this.#savepoints].join(';\n');
+    if (!beginNow) writer.prelude(begin);
+    else {
+      try {
+        await writer.request('exec', begin, undefined, undefined, { internal: true });
+      } catch (error) {
+        void writer.release();
+        throw error;
+      }
+    }
+    this.#lease = writer;
+    this.#stage = 'writer';
+    const move = (): Promise<void> => this.#leaveReader(reader, writer);
+    if (!beginNow) return move;
+    await move();
+    return undefined;
+  }
+
+  /**
+   * Ends a move to the writer once BEGIN IMMEDIATE has run there: checks that
+   * nothing was committed since the reader's snapshot began. The writer's
+   * lock is taken first, so no commit can slip in after the check. A BEGIN
+   * that failed (or never went) leaves the transaction on its reader.
+   */
+  async #leaveReader(reader: PoolLease, writer: PoolLease): Promise<void> {
+    const begun = writer.preludeState.state;
+    if (begun === 'failed' || begun === 'unsent') {
+      this.#lease = reader;
+      this.#stage = 'reader';
       void writer.release();
-      throw error;
+      return;
     }
     let stale = false;
     if (this.#snapshot) {
@@ -315,8 +357,6 @@ export class PoolTransaction implements TransactionChannel {
       this.#stage = 'stale';
       throw new SqliteError(BUSY_SNAPSHOT, 'SQLITE_BUSY_SNAPSHOT');
     }
-    this.#lease = writer;
-    this.#stage = 'writer';
   }
 }
 

@@ -89,3 +89,24 @@ test('statements issued after a turn has spent its budget go out on the next tur
     Array.from({ length: 201 }, (_, i) => i),
   );
 });
+
+test('a COMMIT handed off in a turn that has spent its send budget still commits when the pool closes at once', async (t) => {
+  const file = join(tempDir(t), 'handoff.db');
+  const pool = createPool({ filename: file, readers: 1, inlineReads: false });
+  t.after(() => pool.destroy());
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  const tx = await pool.begin({ mode: 'immediate' });
+  await tx.run('INSERT INTO t VALUES (1)');
+  // This turn sends (a read to the reader), then spends past its budget: the COMMIT, carried to go with the
+  // writer's next message, is what close() must still send.
+  const read = pool.get('SELECT 1 AS one');
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
+  const until = performance.now() + SEND_TURN_MS + 2;
+  while (performance.now() < until);
+  const committed = tx.commit();
+  const closed = pool.close();
+  await Promise.all([committed, closed, read]);
+  const again = createPool({ filename: file });
+  t.after(() => again.destroy());
+  assert.deepEqual(await again.all('SELECT v FROM t'), [{ v: 1 }]);
+});

@@ -26,6 +26,8 @@ export class HeldBatches implements AbortScanner {
   readonly #signals = new SignalWatch(this);
   /** A send of the held batches is due on the next turn. */
   #nextTurn = false;
+  /** Nothing waits for the next turn any more (the connection is closing). */
+  #atOnce = false;
 
   /** Whether any batch is held. */
   get length(): number {
@@ -51,7 +53,7 @@ export class HeldBatches implements AbortScanner {
    * send-turns.ts); if so, `sendHeld` runs then (once, however many wait).
    */
   deferToNextTurn(sendHeld: () => void): boolean {
-    if (!turnSpent()) return false;
+    if (this.#atOnce || !turnSpent()) return false;
     if (!this.#nextTurn) {
       this.#nextTurn = true;
       setImmediate(() => {
@@ -60,6 +62,11 @@ export class HeldBatches implements AbortScanner {
       });
     }
     return true;
+  }
+
+  /** From now on batches wait only for room in the ring, not for the next turn (the connection is closing). */
+  sendAtOnce(): void {
+    this.#atOnce = true;
   }
 
   /** Held requests whose caller's signal aborted leave their batch, answered at once. */

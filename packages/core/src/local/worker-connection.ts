@@ -261,7 +261,9 @@ export class WorkerConnection implements Connection {
   }
 
   close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.#held.sendAtOnce(); // what waited for the next turn (a handed-off COMMIT among them) goes before the close
     this.#sendCarried();
+    this.#sendHeld();
     this.#closing ??= this.#close(graceMs);
     return this.#closing;
   }

@@ -1,7 +1,8 @@
 /**
  * Keeps the calling thread's event loop awake for a moment after a request
- * goes to a worker thread (and wakes a worker that waits for the request). An event loop with nothing to do sleeps in the
- * kernel, and a worker's answer must then wake it: here that wake made a
+ * goes to a worker thread (and wakes a worker that waits for the request).
+ * An event loop with nothing to do sleeps in the kernel, and a worker's
+ * answer must then wake it: here that wake made a
  * round trip ~100 µs where ~35 µs is the message's own cost, and it cost more
  * CPU than the few empty turns that replace it (docs/benchmarks.md, "One
  * call at a time"). Only while few answers are awaited: under load answers

@@ -110,6 +110,7 @@ export class Flights implements AbortScanner {
     return false;
   }
 
+  /** Stops the requests in flight whose caller's `signal` aborted. */
   signalAborted(signal: AbortSignal): void {
     for (const [seq, flight] of this.entries()) if (!flight.settled && flight.waiter.signal === signal) this.onAbort(seq, signal);
   }

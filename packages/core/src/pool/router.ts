@@ -2,10 +2,10 @@
  * Routing: whether a statement runs on a reader or the writer, decided once
  * here for one-shot calls, streams, transactions and procedures. A statement
  * known to write goes to the writer; one known to read goes to a reader;
- * one whose first word says it writes (INSERT, CREATE, …) goes to the writer;
- * one never seen otherwise is sent to a reader as a probe, which prepares it and either
- * runs it (a read) or sends it back (a write). What was learnt is kept per
- * SQL text. The writer also answers what a reader cannot: a read that meets
+ * one whose first word says it writes (INSERT, CREATE, …) goes to the
+ * writer; any other never seen is sent to a reader as a probe, which
+ * prepares it and either runs it (a read) or sends it back (a write). What
+ * was learnt is kept per SQL text. The writer also answers what a reader cannot: a read that meets
  * a hot journal, a table only the writer has, or a reader that cannot open.
  */
 import type { Pending } from '../backend.js';

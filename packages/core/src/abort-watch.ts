@@ -17,8 +17,17 @@ export interface AbortScanner {
   signalAborted(signal: AbortSignal): void;
 }
 
+/** The holders that met one signal, and the size at which the gone ones are next dropped. */
+interface Holders {
+  readonly refs: Set<WeakRef<AbortScanner>>;
+  pruneAt: number;
+}
+
 /** Per signal, the holders that met it (weakly: a holder that is gone is not kept alive by a long-lived signal). */
-const holders = new WeakMap<AbortSignal, Set<WeakRef<AbortScanner>>>();
+const holders = new WeakMap<AbortSignal, Holders>();
+
+/** The least size at which a signal's holders are pruned. */
+const PRUNE_AT = 64;
 
 /** The signals one holder watches. */
 export class SignalWatch {
@@ -33,15 +42,26 @@ export class SignalWatch {
   watch(signal: AbortSignal): void {
     if (this.#watched.has(signal)) return;
     this.#watched.add(signal);
-    let refs = holders.get(signal);
-    if (refs === undefined) {
-      const created = new Set<WeakRef<AbortScanner>>();
-      refs = created;
+    let met = holders.get(signal);
+    if (met === undefined) {
+      const created: Holders = { refs: new Set(), pruneAt: PRUNE_AT };
+      met = created;
       holders.set(signal, created);
-      signal.addEventListener('abort', () => tellHolders(signal, created), { once: true });
+      signal.addEventListener('abort', () => tellHolders(signal, created.refs), { once: true });
     }
-    refs.add(this.#holder);
+    // A long-lived signal (an app's shutdown signal) meets holder after holder as pools and connections come and
+    // go: the gone ones are dropped as the set grows, so it stays about as large as the holders alive.
+    if (met.refs.size >= met.pruneAt) {
+      for (const ref of met.refs) if (ref.deref() === undefined) met.refs.delete(ref);
+      met.pruneAt = Math.max(PRUNE_AT, met.refs.size * 2);
+    }
+    met.refs.add(this.#holder);
   }
+}
+
+/** How many holders `signal` keeps a reference to now (the gone ones not yet dropped included). */
+export function holderCount(signal: AbortSignal): number {
+  return holders.get(signal)?.refs.size ?? 0;
 }
 
 function tellHolders(signal: AbortSignal, refs: Set<WeakRef<AbortScanner>>): void {

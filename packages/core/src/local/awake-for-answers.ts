@@ -31,7 +31,8 @@ let awake = false;
  */
 export function requestSent(control: Int32Array): void {
   Atomics.add(control, Control.Doorbell, 1);
-  Atomics.notify(control, Control.Doorbell);
+  // Waiting is set before the worker's wait checks the doorbell, so a 0 here means that check sees this ring.
+  if (Atomics.load(control, Control.Waiting) === 1) Atomics.notify(control, Control.Doorbell);
   awaited++;
   until = now() + WINDOW_MS;
   if (awake || awaited > MAX_AWAITED) return;

@@ -237,7 +237,9 @@ export const Control = {
    * that waits on it (looking for a transaction's next statement) after each.
    */
   Doorbell: 5,
-  Length: 6,
+  /** 1 while the worker waits on the doorbell: the pool rings (a system call) only then. */
+  Waiting: 6,
+  Length: 7,
 } as const;
 
 /**

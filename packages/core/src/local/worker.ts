@@ -80,7 +80,9 @@ function receiveAndLook(message: ToWorker): void {
     if (at >= until) return;
     if (until - at > NEXT_STATEMENT_MS - SPIN_MS) continue;
     // Asleep in the kernel: a calling thread sharing this CPU can run and send the statement; its ring wakes us.
+    Atomics.store(control, Control.Waiting, 1);
     Atomics.wait(control, Control.Doorbell, rung, until - at);
+    Atomics.store(control, Control.Waiting, 0);
   }
 }
 

@@ -17,7 +17,7 @@ import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
 import type { ConnectionRole, Strategy } from '../strategy.js';
 
-/** The interrupt handle of a pool's workers: opened with the first connection; undefined (with the reason) where it cannot be. */
+/** The interrupt handle of a pool's workers (the process's, shared): looked up with the first connection; undefined (with the reason) where it cannot be. */
 class InterruptHandle {
   #started = false;
   #interrupter: Interrupter | undefined;
@@ -40,7 +40,7 @@ class InterruptHandle {
         if (this.#extension === undefined) this.#unavailable = `no interrupt extension is built for ${process.platform}-${process.arch}`;
         else {
           try {
-            this.#interrupter = Interrupter.open(this.#extension, nativeBinding);
+            this.#interrupter = Interrupter.shared(this.#extension, nativeBinding);
           } catch (error) {
             this.#unavailable = `the interrupt extension ${this.#extension} could not be loaded: ${error instanceof Error ? error.message : String(error)}`;
             this.#extension = undefined;
@@ -49,10 +49,6 @@ class InterruptHandle {
       }
     }
     return { extension: this.#extension, interrupter: this.#interrupter, unavailable: this.#unavailable };
-  }
-
-  close(): void {
-    this.#interrupter?.close();
   }
 }
 
@@ -128,7 +124,6 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     ...(inline === undefined ? {} : { inline }),
     close: () => {
       inline?.close();
-      interrupts.close();
     },
   };
 }

@@ -52,7 +52,6 @@ export class Interrupter {
   interrupt(token: number): boolean {
     return this.#db.open && this.#interrupt.get(token) === 1;
   }
-
 }
 
 /** Each extension file's handle (or why it could not load: a file that failed once fails the same way again). */

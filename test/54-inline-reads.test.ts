@@ -7,7 +7,7 @@
  * still let timers run, and nothing with state of its own (a transaction, a
  * session, a setup module) may take this path.
  */
-import { createPool, OptionsError, wal, type Pool, type PoolOptions, type Queryable, type Strategy } from '@litepool/core';
+import { createPool, OptionsError, PoolClosedError, wal, type Pool, type PoolOptions, type Queryable, type Strategy } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -213,6 +213,49 @@ test('a loop of awaited reads answered inline still lets timers run between them
   clearInterval(ticker);
   assert.ok(pool.stats().inlineReads - before > 0, 'reads ran inline');
   assert.ok(ticks > 0, 'timers fired during the loop');
+});
+
+test('one caller reading in a loop sends no read to a reader: the read that finds the turn spent waits for the next turn', async (t) => {
+  const pool = await seeded(t);
+  // A busy machine can push a read past the watch's budget, and its SQL then goes to readers for a while: each round
+  // reads with a new SQL text, and some round must send none.
+  const sentToReaders: number[] = [];
+  for (let round = 0; round < 6 && sentToReaders.at(-1) !== 0; round++) {
+    const before = pool.stats();
+    const sql = `SELECT name AS round${round} FROM t WHERE id = ?`;
+    for (let i = 0; i < 20_000; i++) await pool.get(sql, [1 + (i % 1000)]);
+    const after = pool.stats();
+    assert.ok(after.inlineReads - before.inlineReads > 0, 'reads ran inline');
+    sentToReaders.push(after.readBatches.requests - before.readBatches.requests);
+  }
+  // Before, each spent turn (every 0.5 ms of reads) sent its next read to a reader: ~1 per ms, over 100 per round.
+  assert.equal(sentToReaders.at(-1), 0, `reads sent to readers per round: ${sentToReaders.join(', ')}`);
+});
+
+test('a read waiting for the next turn is answered before close() settles, and fails when the pool is destroyed', async (t) => {
+  for (const end of ['close', 'destroy'] as const) {
+    const pool = await seeded(t);
+    // Issued in one turn: reads run here until the turn's budget is spent, one waits for the next turn, the rest go to readers.
+    const reads = Array.from({ length: 300 }, (_, i) => pool.get<{ name: string }>('SELECT name FROM t WHERE id = ?', [1 + i]));
+    const ended = end === 'close' ? pool.close() : pool.destroy();
+    const outcomes = await Promise.race([
+      Promise.allSettled(reads),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${end}: a read never settled`)), 10_000)),
+    ]);
+    await ended;
+    if (end === 'close') {
+      assert.deepEqual(
+        outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : outcome.reason)),
+        Array.from({ length: 300 }, (_, i) => ({ name: `row ${1 + i}` })),
+      );
+    } else {
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') assert.ok(outcome.reason instanceof PoolClosedError, String(outcome.reason));
+        else assert.match(outcome.value?.name ?? '', /^row \d+$/);
+      }
+    }
+    assert.equal(pool.stats().state, 'closed');
+  }
 });
 
 test('an error is the one a reader gives, and the statement then goes to readers', async (t) => {

@@ -164,6 +164,8 @@ export interface InlineReader {
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined;
   /** Reads answered here since the pool started. */
   readonly count: number;
+  /** Whether reads here stopped for the rest of this turn, its time budget used (they run again on the next). */
+  readonly spent: boolean;
 }
 
 /** A backend bound to one pool: the place, the strategy, and how to open connections there. */

@@ -101,6 +101,11 @@ export class InlineReads implements InlineReader {
     if (this.#slot === undefined) this.#off = true;
   }
 
+  /** Whether reads here stopped for the rest of this turn, its budget used. */
+  get spent(): boolean {
+    return !this.#off && this.#spent >= TURN_BUDGET_MS;
+  }
+
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
     if (this.#off || this.#spent >= TURN_BUDGET_MS) return undefined;

@@ -27,7 +27,7 @@ import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
-import { readNow } from './read-now.js';
+import { NextTurnRead, readNow } from './read-now.js';
 import { Router } from './router.js';
 import { POOL_SCOPE, type Scope } from './scope.js';
 import { openByLease, StartGate } from './start-gate.js';
@@ -58,6 +58,7 @@ export class Engine implements Shutdown, TransactionHost {
   readonly #keepAlive = new KeepAlive();
   /** What else closes with the pool (cross-thread ports). */
   readonly #closers = new Set<() => void>();
+  readonly #nextTurn = new NextTurnRead();
   #crashes = 0;
   #retries = 0;
   #nextStatementId = 1;
@@ -116,10 +117,7 @@ export class Engine implements Shutdown, TransactionHost {
           onIdle: () => this.#keepAlive.release(),
           onBusy: () => this.#keepAlive.hold(),
           // Every reader stuck in a long statement: reads run on the writer rather than wait.
-          overflow: (job) => {
-            this.#writer.enqueue(job);
-            return true;
-          },
+          overflow: (job) => (this.#writer.enqueue(job), true),
         })
       : undefined;
   }
@@ -167,7 +165,8 @@ export class Engine implements Shutdown, TransactionHost {
   #route(request: Request, caller: Pending, pinned: boolean): void {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
-    if (readNow(this.#binding.inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller))) return;
+    const here = readNow(this.#binding.inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
+    if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned)))) return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
     this.#toReaders({ ...request, probe: route === 'probe' }, waiter);
   }
@@ -200,9 +199,8 @@ export class Engine implements Shutdown, TransactionHost {
       throw new ArgumentError(`call(name): a procedure name is expected, got ${typeof name}`);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
-    if (this.options.procedures === undefined) {
+    if (this.options.procedures === undefined)
       throw new ArgumentError(`call(${JSON.stringify(name)}): the pool has no procedures module (createPool({ procedures }))`);
-    }
     if (this.#binding.procedures?.() === undefined) {
       await this.#gate.initialize();
       await this.#gate.warmWriter();
@@ -276,9 +274,8 @@ export class Engine implements Shutdown, TransactionHost {
 
   /** An online backup to `destination` (see `Pool.backup`). */
   async backup(destination: string, options: BackupOptions | undefined): Promise<BackupProgress> {
-    if (typeof destination !== 'string' || destination.length === 0) {
+    if (typeof destination !== 'string' || destination.length === 0)
       throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
-    }
     const { progress, signal, ...job } = backupOptions(options);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
@@ -333,13 +330,14 @@ export class Engine implements Shutdown, TransactionHost {
     // Closing is work too: the process stays alive until the pool has closed (release() lets go).
     this.#keepAlive.hold();
     await this.#groups.drained();
-    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle(), ...this.#commits]);
+    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle(), ...this.#commits, this.#nextTurn.drained()]);
     // A COMMIT answered after the writer went idle may have let queued work in behind it.
     await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle()]);
   }
 
   abandon(error: PoolClosedError): void {
     this.#groups.failQueued(error);
+    this.#nextTurn.failAll(error);
     this.#writer.failQueued(error);
     this.#readerLane?.failQueued(error);
     this.#leasing.revokeAll(error);

@@ -60,8 +60,9 @@ let receiveNow = (threads as { receiveMessageOnPort?: typeof threads.receiveMess
  * Handles `message`, then, while a transaction is open, what arrives within
  * NEXT_STATEMENT_MS of each answer. The port is read when the doorbell has
  * rung (the pool rings it after each batch it posts), not in the spin: reading
- * it takes the lock the calling thread's postMessage needs, and a spin that
- * held it made a young pool's postMessage average 30-67 µs instead of ~2.
+ * it takes the lock the calling thread's postMessage needs (a young pool's
+ * postMessage averaged 30-67 µs while the worker spun on the port, against
+ * ~2 µs to an idle worker; docs/benchmarks.md has the figures after).
  */
 function receiveAndLook(message: ToWorker): void {
   receive(message);

@@ -43,3 +43,32 @@ for (const readers of [2, 1]) {
     await watched;
   });
 }
+
+test('short reads sent in one batch before a statement that does not end are answered: it is stopped and runs again alone', async (t) => {
+  // No inline reads: every read goes to the one reader, all in one batch (a worker answers its batch at once).
+  const pool = testPool(t, { readers: 1, statementTimeoutMs: 0, inlineReads: false });
+  await pool.exec('CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (42)');
+  await pool.get('SELECT v FROM t');
+  const before = pool.stats().readBatches.batches;
+  const shorts = Array.from({ length: 16 }, (_, i) => pool.get('SELECT ? AS i, v FROM t', [i]));
+  const controller = new AbortController();
+  const long = pool.all(ENDLESS_ROWS, [], { signal: controller.signal });
+  let longSettled = false;
+  const watched = long.then(
+    () => (longSettled = true),
+    () => (longSettled = true),
+  );
+  assert.deepEqual(
+    await within(15_000, Promise.all(shorts), 'the short reads sent before the long one'),
+    Array.from({ length: 16 }, (_, i) => ({ i, v: 42 })),
+  );
+  const { batches, requests } = pool.stats().readBatches;
+  t.diagnostic(`read batches since: ${batches - before}; moved: ${pool.stats().moved}`);
+  assert.ok(requests >= 17, 'the long read went to the reader');
+  // Run again, alone: reads sent now are not stuck behind it either (they move to the writer).
+  assert.deepEqual(await within(5_000, pool.get('SELECT v FROM t'), 'a read sent after'), { v: 42 });
+  assert.equal(longSettled, false, 'the long read was not failed by being run again');
+  controller.abort();
+  await assert.rejects(within(5_000, long, 'the aborted long read'), AbortError);
+  await watched;
+});

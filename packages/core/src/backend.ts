@@ -105,6 +105,8 @@ export interface ConnectionHooks {
   onRetries(count: number): void;
   /** A statement has run for a while with requests waiting behind it on this connection (see {@link Connection.reclaim}). */
   onStall(connection: Connection): void;
+  /** Requests the connection stopped and gives back unanswered, to run again first (see `Connection.reclaim`'s relief). */
+  onReturned(items: readonly Reclaimed[]): void;
   /** Something the application should know about (a statement abandoned, a leader changed, …). */
   onWarning(code: string, message: string): void;
 }

@@ -5,7 +5,7 @@
  * the pool wants back has already started.
  */
 import { SignalWatch, type AbortScanner } from '../abort-watch.js';
-import type { Pending, Request } from '../backend.js';
+import type { Pending, Reclaimed, Request } from '../backend.js';
 import { CommitUnknownError } from '../errors.js';
 import { InFlightRing, WROTE } from './seq-ring.js';
 
@@ -24,6 +24,10 @@ export interface Flight {
   readonly group: boolean;
   /** A one-shot request: it may be taken back and run on another connection (a lease's never is: its connection is its own). */
   readonly movable: boolean;
+  /** The first sequence number of the batch it was sent in (the worker answers a batch at once). */
+  readonly batch: number;
+  /** Interrupted to run again alone: answers before it in its batch waited for it (see {@link Flights.holdsAnswers}). */
+  again?: boolean;
 }
 
 /** The requests in flight on one connection. */
@@ -63,7 +67,7 @@ export class Flights implements AbortScanner {
     seq: number,
     request: Request,
     waiter: Pending,
-    defaults: { readonly timeoutMs: number; readonly group: boolean; readonly movable: boolean },
+    defaults: { readonly timeoutMs: number; readonly group: boolean; readonly movable: boolean; readonly batch: number },
   ): void {
     const flight: Flight = {
       request,
@@ -72,6 +76,7 @@ export class Flights implements AbortScanner {
       settled: false,
       group: defaults.group,
       movable: defaults.movable,
+      batch: defaults.batch,
     };
     this.#ring.add(seq, flight);
     if (waiter.signal !== undefined) this.#signals.watch(waiter.signal);
@@ -100,6 +105,17 @@ export class Flights implements AbortScanner {
     }
   }
 
+  /** Takes back the one-shot requests that have not started, in order: they will not run here. */
+  takeNotStarted(): Reclaimed[] {
+    const taken: Reclaimed[] = [];
+    for (const [seq, flight] of this.entries()) {
+      if (flight.settled || !flight.movable || !this.cancel(seq)) continue;
+      this.forget(seq);
+      taken.push({ request: flight.request, waiter: flight.waiter });
+    }
+    return taken;
+  }
+
   /** Whether one-shot requests sent after `running` wait behind it (and could run elsewhere). */
   sentAfter(running: number): boolean {
     let after = false;
@@ -108,6 +124,23 @@ export class Flights implements AbortScanner {
       after ||= seq === running;
     }
     return false;
+  }
+
+  /**
+   * The one-shot read `running`, if answers sent before it in its batch wait
+   * for it to end (a worker answers its batch at once): a read changes
+   * nothing, so it can be stopped and run again alone.
+   */
+  holdsAnswers(running: number): Flight | undefined {
+    const flight = this.#ring.get(running);
+    const op = flight?.request.op;
+    if (flight === undefined || flight.again === true || flight.stopping !== undefined || !flight.movable) return undefined;
+    if (op !== 'get' && op !== 'all' && op !== 'values') return undefined;
+    for (const [seq, other] of this.entries()) {
+      if (seq === running) return undefined;
+      if (other.batch === flight.batch && !other.settled) return flight;
+    }
+    return undefined;
   }
 
   /** Stops the requests in flight whose caller's `signal` aborted. */

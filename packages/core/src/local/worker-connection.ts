@@ -78,6 +78,9 @@ export class WorkerConnection implements Connection {
       stop: (seq, reason) => this.#stop(seq, reason),
       giveUp: (seq) => this.#giveUp(seq),
       stall: (seq) => {
+        const holding = config.worker.role === 'reader' ? this.#pending.holdsAnswers(seq) : undefined;
+        // Stopped and run again alone, first in the lane's queue: the answers before it come back now.
+        if (holding !== undefined && this.#interrupt(seq)) Object.assign(holding, { again: true, interruptedAt: now() });
         if (!(this.#pending.sentAfter(seq) || this.#held.length > 0)) return false;
         this.#hooks.onStall(this);
         return true;
@@ -174,7 +177,8 @@ export class WorkerConnection implements Connection {
   #postNow(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions): Promise<void> {
     const first = addSeq(this.#seq, 1);
     this.#seq = addSeq(this.#seq, requests.length);
-    const defaults = { timeoutMs: this.#config.statementTimeoutMs, group: options.group === true, movable: options.oneShot === true };
+    const { statementTimeoutMs: timeoutMs } = this.#config;
+    const defaults = { timeoutMs, group: options.group === true, movable: options.oneShot === true, batch: first };
     for (let i = 0; i < requests.length; i++) {
       const seq = addSeq(first, i);
       this.#pending.add(seq, requests[i]!, waiters[i]!, defaults);
@@ -241,12 +245,7 @@ export class WorkerConnection implements Connection {
 
   /** Takes back the one-shot requests not started (a lease's stay: its connection is its own). */
   reclaim(): Reclaimed[] {
-    const taken: Reclaimed[] = [];
-    for (const [seq, entry] of this.#pending.entries()) {
-      if (entry.settled || !entry.movable || !this.#pending.cancel(seq)) continue;
-      this.#pending.forget(seq);
-      taken.push({ request: entry.request, waiter: entry.waiter });
-    }
+    const taken = this.#pending.takeNotStarted();
     for (const held of this.#held.take(this.#held.oneShotCount())) {
       held.requests.forEach((request, i) => taken.push({ request, waiter: held.waiters[i]! }));
       held.done();
@@ -378,7 +377,8 @@ export class WorkerConnection implements Connection {
       else if (status === Status.Reroute) waiter.reroute?.();
       else if (status === Status.Failed) {
         const wire = value as WireError;
-        waiter.reject(wire.kind === 'interrupted' && entry.stopping !== undefined ? entry.stopping : fromWireError(wire));
+        if (wire.kind === 'interrupted' && entry.again === true && entry.stopping === undefined) this.#hooks.onReturned([entry]);
+        else waiter.reject(wire.kind === 'interrupted' && entry.stopping !== undefined ? entry.stopping : fromWireError(wire));
       }
     });
     this.#batches.shift()?.();

@@ -382,6 +382,7 @@ export class Engine implements Shutdown, TransactionHost {
       },
       onRetries: (count) => void (this.#retries += count),
       onStall: (connection) => lane.onStall(connection),
+      onReturned: (items) => lane.takeBack(items),
       onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
     const opening = this.#binding.open(role, hooks, signal, ready);

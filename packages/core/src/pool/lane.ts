@@ -7,7 +7,7 @@
  * that die.
  */
 import genericPool from 'generic-pool';
-import { PIPELINE_DEPTH, type Connection } from '../backend.js';
+import { PIPELINE_DEPTH, type Connection, type Reclaimed } from '../backend.js';
 import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
 import { takeHold } from './strategy-hold.js';
 import { WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
@@ -46,6 +46,12 @@ export interface LaneConfig {
    * readers' lane hands known reads to the writer this way.
    */
   readonly overflow?: (job: QueryJob) => boolean;
+}
+
+/** Requests given back by a connection, as jobs of the queue. */
+function asJobs(items: readonly Reclaimed[]): QueryJob[] {
+  const at = now();
+  return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false }));
 }
 
 /** A connection that failed to open, kept as a resource so generic-pool does not retry in a loop. */
@@ -180,14 +186,7 @@ export class Lane {
   onStall(connection: Connection): void {
     const handOver = this.config.overflow !== undefined && this.allStalled();
     if (this.config.size === 1 && connection.dead === undefined && !handOver) return; // nowhere else to run them
-    const at = now();
-    const reclaimed: QueryJob[] = (connection.reclaim?.() ?? []).map(({ request, waiter }) => ({
-      kind: 'query',
-      request,
-      waiter,
-      enqueuedAt: at,
-      cancelled: false,
-    }));
+    const reclaimed = asJobs(connection.reclaim?.() ?? []);
     this.moved += reclaimed.length;
     // When no connection of this lane can run them soon, the queued jobs go to the other lane too.
     const back: Job[] = handOver ? [...reclaimed, ...this.queue.takeAll()] : reclaimed;
@@ -202,6 +201,14 @@ export class Lane {
     this.queue.unshift(requeue);
     if (requeue.length > 0) this.pump();
     this.settleIfIdle();
+  }
+
+  /** Requests a connection stopped and gave back unanswered (see `ConnectionHooks.onReturned`): they run next. */
+  takeBack(items: readonly Reclaimed[]): void {
+    this.moved += items.length;
+    this.queue.unshift(asJobs(items));
+    this.pump();
+    this.wake();
   }
 
   /** Whether every connection of the lane is serving and stuck in a long statement. */

@@ -192,10 +192,14 @@ test('a new pool that only writes and reads briefly starts no reader: writes go 
 test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {
   const pool = await seeded(t);
   for (let round = 0; round < 2; round++) {
+    await new Promise((resolve) => setImmediate(resolve)); // a new turn: its budget for reads here unspent
+    const before = pool.stats().inlineReads;
+    const answer = pool.get<{ s: number }>(LONG_READ);
+    // Sent on at once, not on the next turn: behind reads issued after it, its answer could hold theirs.
+    assert.equal(pool.stats().queued, 1, `round ${round}: the read went to a reader's queue in the turn it ran here`);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 1);
-    const before = pool.stats().inlineReads;
-    const row = await pool.get<{ s: number }>(LONG_READ);
+    const row = await answer;
     clearInterval(ticker);
     assert.deepEqual(row, { s: 4500001500000 });
     assert.equal(pool.stats().inlineReads, before, 'a reader answered');

@@ -25,7 +25,7 @@ import type { Router } from './router.js';
  * Answers `request` inline if it can: `answered` if it did, or if the calling
  * thread found that a statement never seen writes (it then went to the
  * writer, through `toWriter`, without a probe on a reader); `spent` if it may
- * run here but this turn's budget is used up; undefined otherwise.
+ * run here but this turn's budget was used up before it; undefined otherwise.
  */
 export function readNow(
   inline: InlineReader | undefined,
@@ -36,9 +36,11 @@ export function readNow(
   toWriter: () => void,
 ): 'answered' | 'spent' | undefined {
   if (!mayRunHere(inline, fileReady, router, request)) return undefined;
+  // Only a read the budget turned away waits: one that ran and failed here (too long, an error) goes to a reader now.
+  if (inline.spent) return 'spent';
   const probe = !router.knows(request.sql);
   const answer = inline.run(probe ? { ...request, probe } : request, caller.timeoutMs);
-  if (answer === undefined) return inline.spent ? 'spent' : undefined;
+  if (answer === undefined) return undefined;
   if (probe) router.remember(request.sql, answer.writes);
   if (answer.writes) toWriter();
   else caller.resolve(answer.value);

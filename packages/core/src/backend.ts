@@ -105,7 +105,7 @@ export interface ConnectionHooks {
   onRetries(count: number): void;
   /** A statement has run for a while with requests waiting behind it on this connection (see {@link Connection.reclaim}). */
   onStall(connection: Connection): void;
-  /** Requests the connection stopped and gives back unanswered, to run again first (see `Connection.reclaim`'s relief). */
+  /** Requests the connection stopped before answering them (a long read holding earlier answers of its batch) and gives back: the pool runs them again, first. */
   onReturned(items: readonly Reclaimed[]): void;
   /** Something the application should know about (a statement abandoned, a leader changed, …). */
   onWarning(code: string, message: string): void;

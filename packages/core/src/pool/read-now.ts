@@ -60,34 +60,34 @@ function mayRunHere(
 
 /** At most one read waiting for the next turn, per pool. */
 export class NextTurnRead {
-  #waiting: { readonly caller: Pending; readonly done: Promise<void> } | undefined;
+  #waiting: Pending | undefined;
   #failed: Error | undefined;
+  /** Callers of {@link drained} (none in the common case: no promise per deferral). */
+  #drainWaiters: (() => void)[] = [];
 
   /**
-   * Runs `retry` on the next turn (it routes the read again, the turn's
-   * budget then renewed); false if a read already waits, or the pool was
-   * destroyed: the caller then sends this one on as usual.
+   * Runs `retry` on the next turn (it routes the read again; the turn's
+   * budget is renewed by then, its reset scheduled when it was spent, before
+   * this); false if a read already waits, or the pool was destroyed: the
+   * caller then sends this one on as usual.
    */
   defer(caller: Pending, retry: () => void): boolean {
     if (this.#waiting !== undefined || this.#failed !== undefined) return false;
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    const waiting = { caller, done };
-    this.#waiting = waiting;
+    this.#waiting = caller;
     setImmediate(() => {
-      if (this.#waiting === waiting) {
-        this.#waiting = undefined;
-        if (caller.signal?.aborted === true) caller.reject(new AbortError({ cause: caller.signal.reason }));
-        else retry();
-      }
-      settle();
+      if (this.#waiting !== caller) return;
+      this.#waiting = undefined;
+      if (caller.signal?.aborted === true) caller.reject(new AbortError({ cause: caller.signal.reason }));
+      else retry();
+      if (this.#waiting === undefined) this.#drain();
     });
     return true;
   }
 
-  /** Resolves once no read waits for its turn (it has been routed on). */
-  async drained(): Promise<void> {
-    await this.#waiting?.done;
+  /** Resolves once no read waits for its turn (it has been routed on, or failed). */
+  drained(): Promise<void> {
+    if (this.#waiting === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** The pool was destroyed: the waiting read fails with `error`, and none waits from now on. */
@@ -95,6 +95,11 @@ export class NextTurnRead {
     this.#failed = error;
     const waiting = this.#waiting;
     this.#waiting = undefined;
-    waiting?.caller.reject(error);
+    waiting?.reject(error);
+    this.#drain();
+  }
+
+  #drain(): void {
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 }

@@ -194,7 +194,8 @@ describe('procedures', () => {
 
 describe('prepared statements', () => {
   test('run/get/all/values/iterate with parameters; reads go to readers, writes to the writer; a bad statement fails at prepare', async (t) => {
-    const p = pool(t);
+    // Inline reads off: with them, a quick machine answers every read on the calling thread and none reaches a reader.
+    const p = pool(t, { inlineReads: false });
     await p.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     const insert = p.prepare('INSERT INTO t (v) VALUES (?)');
     for (const v of ['a', 'b', 'c']) await insert.run([v]);
@@ -254,6 +255,19 @@ describe('procedures stuck in JavaScript (no interrupt reaches them)', () => {
       assert.equal(p.stats().state, 'closed');
     });
   }
+
+  test('an interrupt that came while no statement ran is sent again: the statement that starts later stops, the thread is kept', async (t) => {
+    // SQLite drops sqlite3_interrupt() when no statement is running: the timeout's interrupt lands during the JavaScript.
+    const p = pool(t, { procedures: fixture('procedures.mjs'), statementTimeoutMs: 100 });
+    const warnings: string[] = [];
+    p.on('warning', (warning: { code: string }) => warnings.push(warning.code));
+    await p.exec('CREATE TABLE t (v)');
+    await assert.rejects(within(30_000, p.call('spinThenEndless', 400), 'the call'), { code: 'ERR_STATEMENT_TIMEOUT' });
+    assert.deepEqual(warnings, [], 'no connection was given up (LITEPOOL_STATEMENT_ABANDONED)');
+    assert.equal(p.stats().crashes, 0);
+    await within(30_000, p.run('INSERT INTO t VALUES (1)'), 'a write after it');
+    assert.deepEqual(await p.all('SELECT v FROM t'), [{ v: 1 }]);
+  });
 
   test('destroy() while a procedure spins: it settles, the call rejects, the process can exit', async (t) => {
     const p = pool(t, { procedures: fixture('procedures.mjs'), statementTimeoutMs: 0 });

@@ -30,6 +30,8 @@ export interface Watched {
   replaceable(flight: Flight): boolean;
   /** Stops request `seq` with `reason` (an interrupt). */
   stop(seq: number, reason: Error): void;
+  /** Interrupts request `seq`, stopped already, once more: it still runs. */
+  interruptAgain(seq: number): void;
   /** Gives the connection up: `seq` did not stop when interrupted. */
   giveUp(seq: number): void;
   /** `seq` has run long with requests waiting behind it: reports the stall if any do; true if it did. */
@@ -72,6 +74,9 @@ export class Watchdog {
           return;
         }
         if (waited < INTERRUPT_GRACE_MS) next = Math.min(next, INTERRUPT_GRACE_MS - waited);
+        // SQLite drops an interrupt that comes before the statement has begun (after the worker marked it
+        // running): until it stops, it is interrupted again at each check, or a write could run on for good.
+        this.watched.interruptAgain(seq);
       } else if (flight.timeoutMs > 0) {
         if (elapsed >= flight.timeoutMs) {
           this.watched.stop(seq, new StatementTimeoutError(flight.timeoutMs));

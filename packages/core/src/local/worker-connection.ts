@@ -76,10 +76,10 @@ export class WorkerConnection implements Connection {
       },
       replaceable: (flight) => config.worker.role === 'reader' || flight.request.op === 'call',
       stop: (seq, reason) => this.#stop(seq, reason),
+      interruptAgain: (seq) => void this.#interrupt(seq),
       giveUp: (seq) => this.#giveUp(seq),
       stall: (seq) => {
         const holding = config.worker.role === 'reader' ? this.#pending.holdsAnswers(seq) : undefined;
-        // Stopped and run again alone, first in the lane's queue: the answers before it come back now.
         if (holding !== undefined && this.#interrupt(seq)) Object.assign(holding, { again: true, interruptedAt: now() });
         if (!(this.#pending.sentAfter(seq) || this.#held.length > 0)) return false;
         this.#hooks.onStall(this);

@@ -48,10 +48,10 @@ export interface LaneConfig {
   readonly overflow?: (job: QueryJob) => boolean;
 }
 
-/** Requests given back by a connection, as jobs of the queue. */
-function asJobs(items: readonly Reclaimed[]): QueryJob[] {
+/** Requests given back by a connection, as jobs of the queue (`alone`: each sent in a batch of its own). */
+function asJobs(items: readonly Reclaimed[], alone = false): QueryJob[] {
   const at = now();
-  return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false }));
+  return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false, alone }));
 }
 
 /** A connection that failed to open, kept as a resource so generic-pool does not retry in a loop. */
@@ -203,10 +203,10 @@ export class Lane {
     this.settleIfIdle();
   }
 
-  /** Requests a connection stopped and gave back unanswered (see `ConnectionHooks.onReturned`): they run next. */
+  /** Requests a connection stopped and gave back unanswered (see `ConnectionHooks.onReturned`): they run next, each alone. */
   takeBack(items: readonly Reclaimed[]): void {
     this.moved += items.length;
-    this.queue.unshift(asJobs(items));
+    this.queue.unshift(asJobs(items, true));
     this.pump();
     this.wake();
   }

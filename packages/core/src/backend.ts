@@ -17,6 +17,11 @@ export const PIPELINE_DEPTH = 2;
 /** What a request asks a connection to do. */
 export type Op = 'run' | 'get' | 'all' | 'values' | 'exec' | 'iterate' | 'next' | 'close-cursor' | 'backup' | 'call';
 
+/** Whether `op` reads rows in one shot (`get`, `all`, `values`): what may run on the calling thread, in a reader's snapshot, or again. */
+export function readsRows(op: Op): boolean {
+  return op === 'get' || op === 'all' || op === 'values';
+}
+
 /**
  * Connection settings a session's statements run with (see `Pool.session`):
  * a connection switches to them before running the session's requests and

@@ -5,7 +5,7 @@
  * the pool wants back has already started.
  */
 import { SignalWatch, type AbortScanner } from '../abort-watch.js';
-import type { Pending, Reclaimed, Request } from '../backend.js';
+import { readsRows, type Pending, type Reclaimed, type Request } from '../backend.js';
 import { CommitUnknownError } from '../errors.js';
 import { InFlightRing, WROTE } from './seq-ring.js';
 
@@ -133,9 +133,8 @@ export class Flights implements AbortScanner {
    */
   holdsAnswers(running: number): Flight | undefined {
     const flight = this.#ring.get(running);
-    const op = flight?.request.op;
     if (flight === undefined || flight.again === true || flight.stopping !== undefined || !flight.movable) return undefined;
-    if (op !== 'get' && op !== 'all' && op !== 'values') return undefined;
+    if (!readsRows(flight.request.op)) return undefined;
     for (const [seq, other] of this.entries()) {
       if (seq === running) return undefined;
       if (other.batch === flight.batch && !other.settled) return flight;

@@ -6,6 +6,7 @@
  * answered, whatever happens.
  */
 import { driveGroup, type MemberOutcome, type StepResult } from '../pool/group-commit.js';
+import { readsRows } from '../backend.js';
 import { failed, KindedError, skipped } from './answers.js';
 import { Status, type WireError, type WireRequest, type WireResponse } from './protocol.js';
 import type { StatementRunner } from './statement-runner.js';
@@ -84,7 +85,7 @@ export function runEach(
 /** Whether a reader may run this batch in one read transaction: plain one-shot reads, nothing open. */
 export function snapshotable(runner: StatementRunner, reader: boolean, items: readonly WireRequest[]): boolean {
   if (!reader || items.length < 2 || runner.inTransaction || runner.cursorsOpen) return false;
-  for (const request of items) if (request.op !== 'get' && request.op !== 'all' && request.op !== 'values') return false;
+  for (const request of items) if (!readsRows(request.op)) return false;
   return true;
 }
 

@@ -16,7 +16,7 @@
  * ms). One such read at a time now waits for the next turn and runs here then
  * ({@link NextTurnRead}); under load the others still go to readers.
  */
-import type { InlineReader, Pending, Request } from '../backend.js';
+import { readsRows, type InlineReader, type Pending, type Request } from '../backend.js';
 import { AbortError } from '../errors.js';
 import { setImmediate } from '../timers.js';
 import type { Router } from './router.js';
@@ -55,7 +55,7 @@ function mayRunHere(
   request: Request,
 ): inline is InlineReader {
   if (inline === undefined || !fileReady || !router.readersQuiet) return false;
-  return request.op === 'get' || request.op === 'all' || request.op === 'values';
+  return readsRows(request.op);
 }
 
 /** At most one read waiting for the next turn, per pool. */

@@ -1,11 +1,15 @@
 /**
- * Cold start (issue 21): a new pool starts its reader's thread while its
- * writer is still opening (the thread loads its code at once and opens the
- * database only once the writer has created it), so the first read waits for
- * one thread start, not two in a row.
+ * Cold start (issue 21): a new pool's first read runs on its writer while the
+ * calling thread's read watch starts, so it waits for one thread start, not
+ * two at once; a read the writer is lent stops after a moment if it runs long
+ * and goes to a reader, so nothing of the writer's waits behind it. Reads a
+ * reader must run start the reader's thread while the writer is still opening
+ * (the thread loads its code at once and opens the database only once the
+ * writer has created it).
  */
 import { createPool } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -33,7 +37,8 @@ test("the first read of a new pool: the reader's thread starts while the writer 
   const setup = join(dir, 'setup.mjs');
   writeFileSync(setup, SETUP);
   const filename = join(dir, 'new.db');
-  const pool = createPool({ filename, setup });
+  // Inline reads off: a first read is not lent to the writer (see below), a reader runs it.
+  const pool = createPool({ filename, setup, inlineReads: false });
   t.after(() => pool.destroy());
   // A new file: a reader that opened before the writer created it would fail (readers open read-only).
   assert.deepEqual(await within(60_000, pool.get('SELECT 1 AS one'), 'the first read'), { one: 1 });
@@ -56,4 +61,23 @@ test("a reader thread started early is stopped when the writer cannot open: the 
   }
   await within(10_000, pool.close(), 'close()');
   assert.equal(pool.stats().readers, 0);
+});
+
+/** Runs helpers/first-read.mjs in a process of its own (its read watch not started) and returns what it printed. */
+function firstRead(dir: string, mode: 'plain' | 'long'): Record<string, unknown> {
+  const script = join(import.meta.dirname, 'helpers', 'first-read.mjs');
+  const result = spawnSync(process.execPath, [script, dir, mode], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, `status ${result.status}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+test("a new pool's first read runs on its writer while the calling thread's read watch starts: no reader's thread starts for it", (t) => {
+  assert.deepEqual(firstRead(tempDir(t), 'plain'), { row: { one: 1 }, readers: 0, readBatches: 0, writeBatches: 1, moved: 0 });
+});
+
+test('a first read lent to the writer that runs long goes to a reader: the writes sent after it do not wait for it', (t) => {
+  // The endless read is stopped on the writer after a moment and runs again on a reader (moved), where it is aborted.
+  const { readers, readBatches, ...outcome } = firstRead(tempDir(t), 'long');
+  assert.deepEqual(outcome, { n: 1, endless: 'ABORT_ERR', writeBatches: 3, moved: 1 });
+  assert.ok(Number(readers) >= 1 && Number(readBatches) >= 1, `readers ${String(readers)}, read batches ${String(readBatches)}`);
 });

@@ -66,6 +66,8 @@ export interface Request {
   readonly statementId?: number;
   /** The pool's COMMIT of a transaction: if it fails, the connection rolls back at once (the next holder may already wait behind it). */
   readonly final?: boolean;
+  /** A read the readers lent to an idle writer (none of them was open): if it runs long there, it is stopped and given back to them. */
+  readonly lent?: boolean;
 }
 
 /** Someone waiting for one request's result, with the limits of that call. */
@@ -110,7 +112,7 @@ export interface ConnectionHooks {
   onRetries(count: number): void;
   /** A statement has run for a while with requests waiting behind it on this connection (see {@link Connection.reclaim}). */
   onStall(connection: Connection): void;
-  /** Requests the connection stopped before answering them (a long read holding earlier answers of its batch) and gives back: the pool runs them again, first. */
+  /** Reads the connection stopped before answering them (one holding earlier answers of its batch, or a read lent to the writer) and gives back: the pool runs them again, first, on its readers. */
   onReturned(items: readonly Reclaimed[]): void;
   /** Something the application should know about (a statement abandoned, a leader changed, …). */
   onWarning(code: string, message: string): void;
@@ -173,6 +175,12 @@ export interface InlineReader {
   readonly count: number;
   /** Whether reads here stopped for the rest of this turn, its time budget used (they run again on the next). */
   readonly spent: boolean;
+  /**
+   * Whether reads cannot run here yet but will soon (what bounds their time
+   * here, a thread of its own, is still starting): until then a young pool's
+   * reads may go to an idle writer rather than wait for a reader to start.
+   */
+  readonly starting: boolean;
 }
 
 /** A backend bound to one pool: the place, the strategy, and how to open connections there. */

@@ -26,7 +26,7 @@ export interface Flight {
   readonly movable: boolean;
   /** The first sequence number of the batch it was sent in (the worker answers a batch at once). */
   readonly batch: number;
-  /** Interrupted to run again alone: answers before it in its batch waited for it (see {@link Flights.holdsAnswers}). */
+  /** Interrupted to run again alone: answers before it in its batch waited for it (see {@link Flights.toRunAgain}). */
   again?: boolean;
 }
 
@@ -127,14 +127,17 @@ export class Flights implements AbortScanner {
   }
 
   /**
-   * The one-shot read `running`, if answers sent before it in its batch wait
-   * for it to end (a worker answers its batch at once): a read changes
-   * nothing, so it can be stopped and run again alone.
+   * The one-shot read `running`, if it has run long enough to be stopped and
+   * run again elsewhere (a read changes nothing): on a reader, when answers
+   * sent before it in its batch wait for it to end (a worker answers its
+   * batch at once); on the writer, when the readers lent it (nothing of the
+   * writer's may wait behind it).
    */
-  holdsAnswers(running: number): Flight | undefined {
+  toRunAgain(running: number, reader: boolean): Flight | undefined {
     const flight = this.#ring.get(running);
     if (flight === undefined || flight.again === true || flight.stopping !== undefined || !flight.movable) return undefined;
     if (!readsRows(flight.request.op)) return undefined;
+    if (!reader) return flight.request.lent === true ? flight : undefined;
     for (const [seq, other] of this.entries()) {
       if (seq === running) return undefined;
       if (other.batch === flight.batch && !other.settled) return flight;

@@ -106,6 +106,11 @@ export class InlineReads implements InlineReader {
     return !this.#off && this.#spent >= TURN_BUDGET_MS;
   }
 
+  /** Whether reads will run here once the read watch has started (it has not yet; nothing has stopped them for good). */
+  get starting(): boolean {
+    return !this.#off && this.#watch?.ready !== true;
+  }
+
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
     if (this.#off || this.#spent >= TURN_BUDGET_MS) return undefined;

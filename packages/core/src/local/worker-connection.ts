@@ -79,8 +79,8 @@ export class WorkerConnection implements Connection {
       interruptAgain: (seq) => void this.#interrupt(seq),
       giveUp: (seq) => this.#giveUp(seq),
       stall: (seq) => {
-        const holding = config.worker.role === 'reader' ? this.#pending.holdsAnswers(seq) : undefined;
-        if (holding !== undefined && this.#interrupt(seq)) Object.assign(holding, { again: true, interruptedAt: now() });
+        const again = this.#pending.toRunAgain(seq, config.worker.role === 'reader');
+        if (again !== undefined && this.#interrupt(seq)) Object.assign(again, { again: true, interruptedAt: now() });
         if (!(this.#pending.sentAfter(seq) || this.#held.length > 0)) return false;
         this.#hooks.onStall(this);
         return true;

@@ -25,13 +25,14 @@ import { KeepAlive } from './keep-alive.js';
 import { Lane } from './lane.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
+import { readerJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
 import { NextTurnRead, readNow } from './read-now.js';
 import { Router } from './router.js';
 import { POOL_SCOPE, type Scope } from './scope.js';
 import { openByLease, StartGate } from './start-gate.js';
-import type { PoolStats } from './stats.js';
+import { poolStats, type PoolStats } from './stats.js';
 import { TransactionGroups } from './transaction-groups.js';
 import { PoolTransaction, type OpenTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
@@ -304,26 +305,17 @@ export class Engine implements Shutdown, TransactionHost {
 
   /** A snapshot of counters and gauges. */
   stats(): PoolStats {
-    const readers = this.#readerLane;
-    return {
+    return poolStats(this.#writer, this.#readerLane, {
       strategy: this.strategy.name,
-      readers: readers?.open ?? 0,
-      writerOpen: this.#writer.open > 0,
-      busy: this.#writer.busy + (readers?.busy ?? 0),
       queued: this.#queued(),
-      queuedWrites: this.#writer.pending,
-      waits: this.#writer.waits + (readers?.waits ?? 0),
-      writeBatches: { batches: this.#writer.batches, requests: this.#writer.requests },
       transactionGroups: { groups: this.#groups.groups, transactions: this.#groups.acknowledged },
-      readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
       inlineReads: this.#binding.inline?.count ?? 0,
-      moved: this.#writer.moved + (readers?.moved ?? 0),
       retries: this.#retries,
       crashes: this.#crashes,
       maintenanceErrors: this.#maintenance.errors,
       state: this.lifecycle.state,
       strategyStats: this.strategy.stats?.() ?? {},
-    };
+    });
   }
 
   async drained(): Promise<void> {
@@ -368,8 +360,10 @@ export class Engine implements Shutdown, TransactionHost {
     this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 
+  /** A read for the readers (a new pool's first may be lent to the writer: see lent-reads.ts). */
   #toReaders(request: Request, waiter: Pending): void {
-    this.#readerLane!.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false });
+    const { job, lent } = readerJob(request, waiter, this.#binding.inline, this.#readerLane!, this.#writer);
+    (lent ? this.#writer : this.#readerLane!).enqueue(job);
   }
 
   #open(role: ConnectionRole, signal: AbortSignal, ready?: Promise<void>): Promise<Connection> {
@@ -382,7 +376,7 @@ export class Engine implements Shutdown, TransactionHost {
       },
       onRetries: (count) => void (this.#retries += count),
       onStall: (connection) => lane.onStall(connection),
-      onReturned: (items) => lane.takeBack(items),
+      onReturned: (items) => (this.#readerLane ?? lane).takeBack(items),
       onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
     const opening = this.#binding.open(role, hooks, signal, ready);

@@ -1,4 +1,4 @@
-/** The figures `pool.stats()` reports. */
+/** The figures `pool.stats()` reports, and how they are put together from the pool's lanes. */
 
 /** Batches sent to connections, and the requests they carried. */
 export interface BatchCounts {
@@ -55,4 +55,41 @@ export interface PoolStats {
   readonly state: 'open' | 'closing' | 'closed';
   /** The strategy's own figures (WAL size, lock holds, …). */
   readonly strategyStats: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** What one lane of connections (the writer's, the readers') counts. */
+export interface LaneFigures {
+  readonly open: number;
+  readonly busy: number;
+  readonly pending: number;
+  readonly waits: number;
+  readonly batches: number;
+  readonly requests: number;
+  readonly moved: number;
+}
+
+/** The figures that are the pool's own, not a lane's. */
+type PoolFigures = Omit<PoolStats, 'readers' | 'writerOpen' | 'busy' | 'queuedWrites' | 'waits' | 'writeBatches' | 'readBatches' | 'moved'>;
+
+/** A snapshot of the pool's state from its writer's lane, its readers' (if it has any), and its own figures. */
+export function poolStats(writer: LaneFigures, readers: LaneFigures | undefined, own: PoolFigures): PoolStats {
+  return {
+    strategy: own.strategy,
+    readers: readers?.open ?? 0,
+    writerOpen: writer.open > 0,
+    busy: writer.busy + (readers?.busy ?? 0),
+    queued: own.queued,
+    queuedWrites: writer.pending,
+    waits: writer.waits + (readers?.waits ?? 0),
+    writeBatches: { batches: writer.batches, requests: writer.requests },
+    transactionGroups: own.transactionGroups,
+    readBatches: { batches: readers?.batches ?? 0, requests: readers?.requests ?? 0 },
+    inlineReads: own.inlineReads,
+    moved: writer.moved + (readers?.moved ?? 0),
+    retries: own.retries,
+    crashes: own.crashes,
+    maintenanceErrors: own.maintenanceErrors,
+    state: own.state,
+    strategyStats: own.strategyStats,
+  };
 }

@@ -64,7 +64,7 @@ test("a reader thread started early is stopped when the writer cannot open: the 
 });
 
 /** Runs helpers/first-read.mjs in a process of its own (its read watch not started) and returns what it printed. */
-function firstRead(dir: string, mode: 'plain' | 'long'): Record<string, unknown> {
+function firstRead(dir: string, mode: 'plain' | 'long' | 'no-extension'): Record<string, unknown> {
   const script = join(import.meta.dirname, 'helpers', 'first-read.mjs');
   const result = spawnSync(process.execPath, [script, dir, mode], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(result.status, 0, `status ${result.status}: ${result.stderr}`);
@@ -80,4 +80,8 @@ test('a first read lent to the writer that runs long goes to a reader: the write
   const { readers, readBatches, ...outcome } = firstRead(tempDir(t), 'long');
   assert.deepEqual(outcome, { n: 1, endless: 'ABORT_ERR', writeBatches: 3, moved: 1 });
   assert.ok(Number(readers) >= 1 && Number(readBatches) >= 1, `readers ${String(readers)}, read batches ${String(readBatches)}`);
+});
+
+test('without the interrupt extension no read is lent to the writer (it could not be stopped there): a reader answers the first', (t) => {
+  assert.deepEqual(firstRead(tempDir(t), 'no-extension'), { row: { one: 1 }, readers: 1, readBatches: 1, writeBatches: 0, moved: 0 });
 });

@@ -73,7 +73,10 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     iterateChunkRows: common.iterateChunkRows,
   });
   const inline = readsInline({ ...local, location }, common, strategy)
-    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy)
+    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy, () => {
+        const { extension } = interrupts.start(nativeBinding);
+        return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
+      })
     : undefined;
   const maxInFlight = PIPELINE_DEPTH * Math.max(common.maxBatch, strategy.writeBatching?.maxBatch ?? 0) + 8;
   let procedures: ReadonlyMap<string, boolean> | undefined;
@@ -87,7 +90,6 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     startsEarly: true,
     async open(role, hooks, signal, ready) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
-      if (extension !== undefined) inline?.watchWith({ extension, nativeBinding, workerFile });
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
         hooks.onWarning(
           'LITEPOOL_NO_INTERRUPT',

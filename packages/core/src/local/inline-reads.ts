@@ -68,7 +68,8 @@ export class InlineReads implements InlineReader {
   /** Reads answered here (since start). */
   count = 0;
   #watch: ReadWatch | undefined;
-  #source: WatchSource | undefined;
+  /** Where the read watch comes from, once looked up (null: there is no interrupt extension, so no watch). */
+  #source: WatchSource | null | undefined;
   #slot: WatchSlot | undefined;
   #runner: StatementRunner | undefined;
   /** Set for good: the pool closed, the connection cannot open, or the strategy wants reads to wait for a hold. */
@@ -78,24 +79,34 @@ export class InlineReads implements InlineReader {
   /** Statements sent to workers for now: their failures here and until when. */
   readonly #excluded = new Map<string, { strikes: number; until: number }>();
 
+  /**
+   * @param config what the connection opens with
+   * @param strategy the pool's strategy (its read holds)
+   * @param findSource where the read watch comes from; undefined when there
+   *   is no interrupt extension (asked once, when first needed). The watch
+   *   starts at the first read offered once the writer has opened, not
+   *   before: a cold start's writer thread starts first.
+   */
   constructor(
     private readonly config: InlineConfig,
     private readonly strategy: Strategy,
+    private readonly findSource: () => WatchSource | undefined,
   ) {}
 
-  /**
-   * Where the read watch comes from (a connection is opening). The watch
-   * starts at the first read offered once the writer has opened, not now: a
-   * cold start's threads start first, and reads run here only once it watches.
-   */
-  watchWith(source: WatchSource): void {
-    this.#source ??= source;
+  get #watchSource(): WatchSource | undefined {
+    if (this.#source === undefined) this.#source = this.findSource() ?? null;
+    return this.#source ?? undefined;
   }
 
   /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */
   #startWatch(): void {
-    if (this.#slot !== undefined || this.#off || this.#source === undefined) return;
-    const { extension, nativeBinding, workerFile } = this.#source;
+    if (this.#slot !== undefined || this.#off) return;
+    const source = this.#watchSource;
+    if (source === undefined) {
+      this.#off = true;
+      return;
+    }
+    const { extension, nativeBinding, workerFile } = source;
     this.#watch = ReadWatch.for(extension, nativeBinding, workerFile);
     this.#slot = this.#watch?.take();
     if (this.#slot === undefined) this.#off = true;
@@ -108,7 +119,7 @@ export class InlineReads implements InlineReader {
 
   /** Whether reads will run here once the read watch has started (it has not yet; nothing has stopped them for good). */
   get starting(): boolean {
-    return !this.#off && this.#watch?.ready !== true;
+    return !this.#off && this.#watch?.ready !== true && this.#watchSource !== undefined;
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
@@ -178,8 +189,8 @@ export class InlineReads implements InlineReader {
   #connection(slot: WatchSlot): StatementRunner | undefined {
     const runner = (this.#runner ??= new StatementRunner({
       ...this.config,
-      interruptExtension: this.#source?.extension,
-      nativeBinding: this.#source?.nativeBinding,
+      interruptExtension: this.#watchSource?.extension,
+      nativeBinding: this.#watchSource?.nativeBinding,
       role: 'reader',
       busyTimeoutMs: 0,
       onCallingThread: true,

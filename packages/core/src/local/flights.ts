@@ -26,7 +26,7 @@ export interface Flight {
   readonly movable: boolean;
   /** The first sequence number of the batch it was sent in (the worker answers a batch at once). */
   readonly batch: number;
-  /** Interrupted to run again alone: answers before it in its batch waited for it (see {@link Flights.toRunAgain}). */
+  /** Interrupted to run again, alone, on a reader: it held answers of its batch, or the writer it was lent to (see {@link Flights.toRunAgain}). */
   again?: boolean;
 }
 

@@ -68,8 +68,6 @@ export class InlineReads implements InlineReader {
   /** Reads answered here (since start). */
   count = 0;
   #watch: ReadWatch | undefined;
-  /** Where the read watch comes from, once looked up (null: there is no interrupt extension, so no watch). */
-  #source: WatchSource | null | undefined;
   #slot: WatchSlot | undefined;
   #runner: StatementRunner | undefined;
   /** Set for good: the pool closed, the connection cannot open, or the strategy wants reads to wait for a hold. */
@@ -83,7 +81,7 @@ export class InlineReads implements InlineReader {
    * @param config what the connection opens with
    * @param strategy the pool's strategy (its read holds)
    * @param findSource where the read watch comes from; undefined when there
-   *   is no interrupt extension (asked once, when first needed). The watch
+   *   is no interrupt extension (the backend's lookup, made once per process). The watch
    *   starts at the first read offered once the writer has opened, not
    *   before: a cold start's writer thread starts first.
    */
@@ -93,15 +91,10 @@ export class InlineReads implements InlineReader {
     private readonly findSource: () => WatchSource | undefined,
   ) {}
 
-  get #watchSource(): WatchSource | undefined {
-    if (this.#source === undefined) this.#source = this.findSource() ?? null;
-    return this.#source ?? undefined;
-  }
-
   /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */
   #startWatch(): void {
     if (this.#slot !== undefined || this.#off) return;
-    const source = this.#watchSource;
+    const source = this.findSource();
     if (source === undefined) {
       this.#off = true;
       return;
@@ -119,7 +112,7 @@ export class InlineReads implements InlineReader {
 
   /** Whether reads will run here once the read watch has started (it has not yet; nothing has stopped them for good). */
   get starting(): boolean {
-    return !this.#off && this.#watch?.ready !== true && this.#watchSource !== undefined;
+    return !this.#off && this.#watch?.ready !== true && this.findSource() !== undefined;
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
@@ -187,10 +180,23 @@ export class InlineReads implements InlineReader {
    * which would then have to start.
    */
   #connection(slot: WatchSlot): StatementRunner | undefined {
-    const runner = (this.#runner ??= new StatementRunner({
+    const runner = (this.#runner ??= this.#newRunner(slot));
+    try {
+      runner.ensureOpen(false);
+      return runner;
+    } catch {
+      this.close();
+      return undefined;
+    }
+  }
+
+  /** The calling thread's connection, not yet opened: a reader's, with the watch's extension and slot. */
+  #newRunner(slot: WatchSlot): StatementRunner {
+    const source = this.findSource();
+    return new StatementRunner({
       ...this.config,
-      interruptExtension: this.#watchSource?.extension,
-      nativeBinding: this.#watchSource?.nativeBinding,
+      interruptExtension: source?.extension,
+      nativeBinding: source?.nativeBinding,
       role: 'reader',
       busyTimeoutMs: 0,
       onCallingThread: true,
@@ -201,14 +207,7 @@ export class InlineReads implements InlineReader {
       deferOpen: false,
       setup: undefined,
       procedures: undefined,
-    }));
-    try {
-      runner.ensureOpen(false);
-      return runner;
-    } catch {
-      this.close();
-      return undefined;
-    }
+    });
   }
 
   /** Runs the request on `runner` under the watch. */

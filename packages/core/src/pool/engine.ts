@@ -25,7 +25,7 @@ import { KeepAlive } from './keep-alive.js';
 import { Lane } from './lane.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
-import { readerJob } from './lent-reads.js';
+import { lendsToWriter, readJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
 import { NextTurnRead, readNow } from './read-now.js';
@@ -362,8 +362,8 @@ export class Engine implements Shutdown, TransactionHost {
 
   /** A read for the readers (a new pool's first may be lent to the writer: see lent-reads.ts). */
   #toReaders(request: Request, waiter: Pending): void {
-    const { job, lent } = readerJob(request, waiter, this.#binding.inline, this.#readerLane!, this.#writer);
-    (lent ? this.#writer : this.#readerLane!).enqueue(job);
+    const lent = lendsToWriter(request, this.#binding.inline, this.#readerLane!, this.#writer);
+    (lent ? this.#writer : this.#readerLane!).enqueue(readJob(request, waiter, lent));
   }
 
   #open(role: ConnectionRole, signal: AbortSignal, ready?: Promise<void>): Promise<Connection> {

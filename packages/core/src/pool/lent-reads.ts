@@ -17,22 +17,16 @@ interface LaneState {
   readonly idle: boolean;
 }
 
-/** The job for a read meant for the readers, and whether it is lent to the writer. */
-export function readerJob(
-  request: Request,
-  waiter: Pending,
-  inline: InlineReader | undefined,
-  readers: LaneState,
-  writer: LaneState,
-): { readonly job: QueryJob; readonly lent: boolean } {
-  const lent = inline?.starting === true && readsRows(request.op) && readers.open === 0 && writer.idle;
-  const job: QueryJob = {
-    kind: 'query',
-    request: lent ? { ...request, lent } : request,
-    waiter,
-    enqueuedAt: now(),
-    cancelled: false,
-    alone: lent,
-  };
-  return { job, lent };
+/**
+ * Whether a read meant for the readers is lent to the writer. The lanes are
+ * looked at first: once a reader is open (every read but a new pool's
+ * first) nothing else is asked.
+ */
+export function lendsToWriter(request: Request, inline: InlineReader | undefined, readers: LaneState, writer: LaneState): boolean {
+  return readers.open === 0 && writer.idle && readsRows(request.op) && inline?.starting === true;
+}
+
+/** The queue's job for a read meant for the readers; lent, it is marked so and sent in a batch of its own. */
+export function readJob(request: Request, waiter: Pending, lent: boolean): QueryJob {
+  return { kind: 'query', request: lent ? { ...request, lent } : request, waiter, enqueuedAt: now(), cancelled: false, alone: lent };
 }

@@ -3,9 +3,10 @@ import { createPool } from '@litepool/core';
 import { wal } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { within } from './helpers/pool.js';
-import { tempDb } from './helpers/temp.js';
+import { tempDb, tempDir } from './helpers/temp.js';
 
 test('the WAL is truncated at idle once past maxWalBytes, and walBytes reports it', async (t) => {
   const filename = tempDb(t);
@@ -54,3 +55,28 @@ test('PRAGMA wal_checkpoint runs outside any group commit and returns its row (b
   assert.deepEqual(await pool.all('PRAGMA wal_checkpoint(TRUNCATE)'), [{ busy: 0, log: 0, checkpointed: 0 }]);
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 9 });
 });
+
+test("a new file switches to WAL with the pool's synchronous level in force afterwards, on the writer and on an existing file", async (t) => {
+  const dir = tempDir(t);
+  for (const synchronous of ['NORMAL', 'FULL', 'OFF'] as const) {
+    for (const round of ['new file', 'existing file']) {
+      const pool = createPool({ filename: join(dir, `${synchronous}.db`), strategy: wal({ synchronous }) });
+      const lease = await pool.acquire({ write: true });
+      try {
+        assert.deepEqual(await lease.get('PRAGMA journal_mode'), { journal_mode: 'wal' }, `${synchronous}, ${round}`);
+        // The empty file's switch ran with synchronous = OFF (under OFF or NORMAL); the pool's level is back before any write.
+        assert.deepEqual(await lease.get('PRAGMA synchronous'), { synchronous: LEVELS[synchronous] }, `${synchronous}, ${round}`);
+        await lease.run('CREATE TABLE IF NOT EXISTS t (v)');
+        await lease.run('INSERT INTO t VALUES (?)', [round]);
+      } finally {
+        await lease.release();
+      }
+      await pool.close();
+    }
+    const pool = createPool({ filename: join(dir, `${synchronous}.db`) });
+    assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 'new file' }, { v: 'existing file' }]);
+    await pool.close();
+  }
+});
+
+const LEVELS = { OFF: 0, NORMAL: 1, FULL: 2 } as const;

@@ -20,6 +20,7 @@ import {
   rowsHaveBlob,
 } from './answers.js';
 import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
+import { setJournalMode } from './journal-mode.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -95,14 +96,7 @@ export class StatementRunner {
     try {
       db.defaultSafeIntegers(config.safeIntegers);
       // The writer sets the journal mode; a memory database keeps its own, a read-only one cannot change it.
-      if (!readonly && !memory) {
-        const mode = db.pragma(`journal_mode = ${config.journalMode}`, { simple: true });
-        if (String(mode).toLowerCase() !== config.journalMode) {
-          throw Object.assign(new Error(`SQLite refused journal_mode=${config.journalMode} (it kept ${String(mode)})`), {
-            code: 'SQLITE_CANTOPEN',
-          });
-        }
-      }
+      if (!readonly && !memory) setJournalMode(db, config.journalMode, config.pragmas);
       for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
       if (config.interruptExtension !== undefined) {
         db.loadExtension(config.interruptExtension);

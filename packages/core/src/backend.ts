@@ -176,11 +176,14 @@ export interface InlineReader {
   /** Whether reads here stopped for the rest of this turn, its time budget used (they run again on the next). */
   readonly spent: boolean;
   /**
-   * Whether reads cannot run here yet but will soon (what bounds their time
-   * here, a thread of its own, is still starting): until then a young pool's
-   * reads may go to an idle writer rather than wait for a reader to start.
+   * Asked only while the writer is idle and no reader is open: whether the
+   * read offered now should be lent to the writer rather than run here. A
+   * young pool's reads are: while what bounds their time here (a thread of
+   * its own) is starting, so they wait for no reader to start, and its first
+   * few before the connection here opens, which costs more than their round
+   * trips to the writer. `fileReady`: the writer has opened the file.
    */
-  readonly starting: boolean;
+  lends(fileReady: boolean): boolean;
 }
 
 /** A backend bound to one pool: the place, the strategy, and how to open connections there. */

@@ -166,10 +166,14 @@ export class Engine implements Shutdown, TransactionHost {
   #route(request: Request, caller: Pending, pinned: boolean): void {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
-    const here = readNow(this.#binding.inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
+    const { inline } = this.#binding;
+    const lent = lendsToWriter(request, inline, this.#gate.writerOpen, this.#readerLane!, this.#writer);
+    const here = lent
+      ? undefined
+      : readNow(inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
     if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned)))) return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
-    this.#toReaders({ ...request, probe: route === 'probe' }, waiter);
+    this.#toReaders({ ...request, probe: route === 'probe' }, waiter, lent);
   }
 
   /** Streams rows in `scope` on a connection held until the loop ends (or breaks). */
@@ -345,6 +349,7 @@ export class Engine implements Shutdown, TransactionHost {
 
   async release(): Promise<void> {
     this.#keepAlive.stop();
+    this.#maintenance.stop();
     if (this.#gate.started) await this.strategy.close().catch(() => {});
     this.#binding.close();
     for (const close of [...this.#closers]) close();
@@ -360,9 +365,8 @@ export class Engine implements Shutdown, TransactionHost {
     this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 
-  /** A read for the readers (a new pool's first may be lent to the writer: see lent-reads.ts). */
-  #toReaders(request: Request, waiter: Pending): void {
-    const lent = lendsToWriter(request, this.#binding.inline, this.#readerLane!, this.#writer);
+  /** A read for the readers, or `lent` to the writer (a new pool's first: see lent-reads.ts). */
+  #toReaders(request: Request, waiter: Pending, lent = false): void {
     (lent ? this.#writer : this.#readerLane!).enqueue(readJob(request, waiter, lent));
   }
 

@@ -10,7 +10,7 @@ import genericPool from 'generic-pool';
 import { PIPELINE_DEPTH, type Connection, type Reclaimed } from '../backend.js';
 import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
 import { takeHold } from './strategy-hold.js';
-import { WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
+import { asJobs, WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
 import { now, setTimeout } from '../timers.js';
 import { channels } from '../diagnostics.js';
 
@@ -48,12 +48,6 @@ export interface LaneConfig {
   readonly overflow?: (job: QueryJob) => boolean;
 }
 
-/** Requests given back by a connection, as jobs of the queue (`alone`: each sent in a batch of its own). */
-function asJobs(items: readonly Reclaimed[], alone = false): QueryJob[] {
-  const at = now();
-  return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false, alone }));
-}
-
 /** A connection that failed to open, kept as a resource so generic-pool does not retry in a loop. */
 class OpenFailure {
   constructor(readonly error: unknown) {}
@@ -74,6 +68,8 @@ export class Lane {
 
   private readonly queue: WaitQueue;
   private active = 0;
+  /** Connections lent to leases now. */
+  private leased = 0;
   /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
   private starting = 0;
   private readonly serving = new Set<Connection>();
@@ -120,6 +116,11 @@ export class Lane {
   /** Connections open now. */
   get open(): number {
     return this.pool.size;
+  }
+
+  /** Whether nothing waits for this lane and no lease holds a connection (a batch may run: work queued now is sent behind it). */
+  get unclaimed(): boolean {
+    return this.queue.size === 0 && this.leased === 0;
   }
 
   /** Whether nothing is queued or running on this lane now. */
@@ -377,9 +378,10 @@ export class Lane {
           return;
         }
       }
+      this.leased++;
       await new Promise<void>((giveBack) => {
         job.grant({ connection, hold, giveBack });
-      });
+      }).finally(() => this.leased--);
     } finally {
       hold.release();
     }

@@ -1,8 +1,10 @@
 /**
  * Where a read meant for the readers goes: a new pool's first row reads are
  * lent to its writer while no reader is open, the writer is idle and the
- * calling thread cannot run reads yet (its read watch's thread is starting),
- * so a first read waits for one thread to start, not two at once. A lent read
+ * calling thread's connection has not opened (see `InlineReader.lends`): on a
+ * cold start a first read then waits for one thread to start, not two at
+ * once, and a pool that reads a few times and closes opens no second
+ * connection. A lent read
  * runs in a batch of its own, and one that runs long there is stopped and
  * given back to the readers (see `Request.lent`), so nothing of the writer's
  * waits behind it.
@@ -11,19 +13,21 @@ import { readsRows, type InlineReader, type Pending, type Request } from '../bac
 import { now } from '../timers.js';
 import type { QueryJob } from './wait-queue.js';
 
-/** What the choice needs to know of a lane. */
-interface LaneState {
-  readonly open: number;
-  readonly idle: boolean;
-}
-
 /**
- * Whether a read meant for the readers is lent to the writer. The lanes are
- * looked at first: once a reader is open (every read but a new pool's
- * first) nothing else is asked.
+ * Whether a read meant for the readers is lent to the writer: nothing waits
+ * for the writer and no lease holds it (a batch it runs, the read follows; a
+ * lane still winding down from the read before counts as free). The lanes are
+ * looked at first; the calling thread's reader is asked last, and once its
+ * connection is open it answers from one field.
  */
-export function lendsToWriter(request: Request, inline: InlineReader | undefined, readers: LaneState, writer: LaneState): boolean {
-  return readers.open === 0 && writer.idle && readsRows(request.op) && inline?.starting === true;
+export function lendsToWriter(
+  request: Request,
+  inline: InlineReader | undefined,
+  fileReady: boolean,
+  readers: { readonly open: number },
+  writer: { readonly unclaimed: boolean },
+): boolean {
+  return readers.open === 0 && writer.unclaimed && readsRows(request.op) && inline?.lends(fileReady) === true;
 }
 
 /** The queue's job for a read meant for the readers; lent, it is marked so and sent in a batch of its own. */

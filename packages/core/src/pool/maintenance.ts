@@ -5,7 +5,15 @@
  */
 import type { Strategy } from '../strategy.js';
 import type { PoolLease } from './lease.js';
-import { setImmediate } from '../timers.js';
+import { clearTimeout, setTimeout } from '../timers.js';
+
+/**
+ * How long after the writer goes idle maintenance runs (if it is still idle
+ * then). Not at once: the reads that follow a burst of writes find the writer
+ * free (a new pool's are lent to it), and a pool that writes, reads and
+ * closes within it (a test's) pays for no checkpoint besides its close's.
+ */
+export const MAINTENANCE_DELAY_MS = 20;
 
 /** What maintenance needs from its pool. */
 export interface MaintenanceHost {
@@ -24,6 +32,7 @@ export class Maintenance {
   /** Writes happened since the last run. */
   #dirty = false;
   #running = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly strategy: Strategy,
@@ -41,7 +50,18 @@ export class Maintenance {
       return;
     this.#dirty = false;
     this.#running = true;
-    setImmediate(() => void this.#run());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#run();
+    }, MAINTENANCE_DELAY_MS);
+    // Closing checkpoints anyway: a run still waiting does not keep the process alive.
+    this.#timer.unref();
+  }
+
+  /** The pool is closing: a run still waiting is dropped. */
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   async #run(): Promise<void> {

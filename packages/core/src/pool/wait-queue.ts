@@ -5,7 +5,7 @@
  * underlying failure as cause), or when the pool is destroyed.
  */
 import { SignalWatch, type AbortScanner } from '../abort-watch.js';
-import type { Pending, Request } from '../backend.js';
+import type { Pending, Reclaimed, Request } from '../backend.js';
 import { AbortError, AcquireTimeoutError } from '../errors.js';
 import { JobQueue } from './job-queue.js';
 import type { Grant } from './lease.js';
@@ -21,6 +21,12 @@ export interface QueryJob {
   cancelled: boolean;
   /** Cannot run inside a transaction (VACUUM): sent in a batch of its own, never group-committed. */
   readonly alone?: boolean;
+}
+
+/** Requests given back by a connection, as jobs of the queue (`alone`: each sent in a batch of its own). */
+export function asJobs(items: readonly Reclaimed[], alone = false): QueryJob[] {
+  const at = now();
+  return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false, alone }));
 }
 
 /** A request for a whole connection (a lease or a transaction). */

@@ -5,15 +5,7 @@
  */
 import type { Strategy } from '../strategy.js';
 import type { PoolLease } from './lease.js';
-import { clearTimeout, setTimeout } from '../timers.js';
-
-/**
- * How long after the writer goes idle maintenance runs (if it is still idle
- * then). Not at once: the reads that follow a burst of writes find the writer
- * free (a new pool's are lent to it), and a pool that writes, reads and
- * closes within it (a test's) pays for no checkpoint besides its close's.
- */
-export const MAINTENANCE_DELAY_MS = 20;
+import { setImmediate } from '../timers.js';
 
 /** What maintenance needs from its pool. */
 export interface MaintenanceHost {
@@ -32,7 +24,6 @@ export class Maintenance {
   /** Writes happened since the last run. */
   #dirty = false;
   #running = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly strategy: Strategy,
@@ -50,18 +41,7 @@ export class Maintenance {
       return;
     this.#dirty = false;
     this.#running = true;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.#run();
-    }, MAINTENANCE_DELAY_MS);
-    // Closing checkpoints anyway: a run still waiting does not keep the process alive.
-    this.#timer.unref();
-  }
-
-  /** The pool is closing: a run still waiting is dropped. */
-  stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    setImmediate(() => void this.#run());
   }
 
   async #run(): Promise<void> {

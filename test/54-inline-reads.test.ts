@@ -174,6 +174,9 @@ test('a new pool that writes and reads briefly opens no second connection: its f
     assert.equal(written.readers, 0, `round ${round}: no reader opened for writes`);
     assert.equal(written.readBatches.requests, 0, `round ${round}`);
     // A test's few reads, one after another: the writer answers them (a connection here would cost more to open).
+    // Not in the turn the last write's answer came in: the writer is still taken by it then (a read issued
+    // while a write runs is never lent: it could wait behind a long one), and the read opens the connection here.
+    await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 4 });
     assert.deepEqual(await pool.get('SELECT name FROM t WHERE id = 1'), { name: 'first' });
     const lent = pool.stats();
@@ -197,6 +200,23 @@ test('a new pool that writes and reads briefly opens no second connection: its f
   // A busy machine can delay the writer or push a read past its budget now and then; not in every round.
   assert.ok(allLent > 0, 'in some round the first two reads were answered by the writer');
   assert.ok(allInline > 0, 'in some round all three reads ran on the calling thread');
+});
+
+test('a new pool lends no read to a writer that is running a long write: the read is answered first, here', async (t) => {
+  await seeded(t);
+  const pool = createPool({ filename: join(tempDir(t), 'long-write.db'), readers: 1 });
+  t.after(() => pool.destroy());
+  await pool.run('CREATE TABLE t (v)');
+  const settled: string[] = [];
+  const write = pool
+    .run(`CREATE TABLE big AS ${LONG_READ.replace('SELECT sum(x) AS s FROM c', 'SELECT x FROM c')}`)
+    .then(() => settled.push('write'));
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the write is running on the writer by now
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 0 });
+  settled.push('read');
+  await write;
+  assert.deepEqual(settled, ['read', 'write']);
+  assert.equal(pool.stats().readBatches.requests + pool.stats().inlineReads, 1, 'a reader or the calling thread answered it');
 });
 
 test('a long read does not hold the event loop: it is interrupted on the calling thread and a reader answers it', async (t) => {

@@ -68,8 +68,8 @@ export class Lane {
 
   private readonly queue: WaitQueue;
   private active = 0;
-  /** Connections lent to leases now. */
-  private leased = 0;
+  /** Connections lent to leases, and batches running (but reads lent by the readers): see {@link unclaimed}. */
+  private claimed = 0;
   /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
   private starting = 0;
   private readonly serving = new Set<Connection>();
@@ -118,9 +118,9 @@ export class Lane {
     return this.pool.size;
   }
 
-  /** Whether nothing waits for this lane and no lease holds a connection (a batch may run: work queued now is sent behind it). */
+  /** Whether nothing waits for this lane, runs on it or holds it but reads lent to it (a lane winding down from one counts as free). */
   get unclaimed(): boolean {
-    return this.queue.size === 0 && this.leased === 0;
+    return this.queue.size === 0 && this.claimed === 0;
   }
 
   /** Whether nothing is queued or running on this lane now. */
@@ -324,6 +324,8 @@ export class Lane {
     this.batches++;
     this.requests += jobs.length;
     const sentAt = now();
+    const claims = first.request.lent === true ? 0 : 1;
+    this.claimed += claims;
     try {
       await connection.send(
         jobs.map((job) => job.request),
@@ -331,6 +333,7 @@ export class Lane {
         { epoch: hold.epoch, group, oneShot: true, holdSignal: hold.signal },
       );
     } finally {
+      this.claimed -= claims;
       hold.release();
     }
     if (channels.batch.hasSubscribers) {
@@ -378,10 +381,8 @@ export class Lane {
           return;
         }
       }
-      this.leased++;
-      await new Promise<void>((giveBack) => {
-        job.grant({ connection, hold, giveBack });
-      }).finally(() => this.leased--);
+      this.claimed++;
+      await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack })).finally(() => this.claimed--);
     } finally {
       hold.release();
     }

@@ -15,8 +15,8 @@ import type { QueryJob } from './wait-queue.js';
 
 /**
  * Whether a read meant for the readers is lent to the writer: nothing waits
- * for the writer and no lease holds it (a batch it runs, the read follows; a
- * lane still winding down from the read before counts as free). The lanes are
+ * for the writer, runs on it or holds it but reads lent before (so a lent
+ * read never waits behind a long write). The lanes are
  * looked at first; the calling thread's reader is asked last, and once its
  * connection is open it answers from one field.
  */

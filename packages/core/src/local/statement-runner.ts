@@ -96,7 +96,7 @@ export class StatementRunner {
     try {
       db.defaultSafeIntegers(config.safeIntegers);
       // The writer sets the journal mode; a memory database keeps its own, a read-only one cannot change it.
-      if (!readonly && !memory) setJournalMode(db, config.journalMode, config.pragmas);
+      if (!readonly && !memory) setJournalMode(db, config.journalMode);
       for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
       if (config.interruptExtension !== undefined) {
         db.loadExtension(config.interruptExtension);

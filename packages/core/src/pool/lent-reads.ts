@@ -1,13 +1,13 @@
 /**
  * Where a read meant for the readers goes: a new pool's first row reads are
- * lent to its writer while no reader is open, the writer is idle and the
- * calling thread's connection has not opened (see `InlineReader.lends`): on a
- * cold start a first read then waits for one thread to start, not two at
- * once, and a pool that reads a few times and closes opens no second
- * connection. A lent read
- * runs in a batch of its own, and one that runs long there is stopped and
- * given back to the readers (see `Request.lent`), so nothing of the writer's
- * waits behind it.
+ * lent to its writer while no reader is open, nothing else waits for the
+ * writer, runs on it or holds it, and the calling thread's connection has
+ * not opened (see `InlineReader.lends`): on a cold start a first read then
+ * waits for one thread to start, not two at once, and a pool that reads a
+ * few times and closes opens no second connection. A lent read runs in a
+ * batch of its own, and one that runs long there is stopped and given back
+ * to the readers (see `Request.lent`), so nothing of the writer's waits
+ * behind it.
  */
 import { readsRows, type InlineReader, type Pending, type Request } from '../backend.js';
 import { now } from '../timers.js';

@@ -349,6 +349,7 @@ export class Engine implements Shutdown, TransactionHost {
 
   async release(): Promise<void> {
     this.#keepAlive.stop();
+    this.#maintenance.stop();
     if (this.#gate.started) await this.strategy.close().catch(() => {});
     this.#binding.close();
     for (const close of [...this.#closers]) close();

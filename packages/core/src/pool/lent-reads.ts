@@ -16,9 +16,9 @@ import type { QueryJob } from './wait-queue.js';
 /**
  * Whether a read meant for the readers is lent to the writer: nothing waits
  * for the writer, runs on it or holds it but reads lent before (so a lent
- * read never waits behind a long write). The lanes are
- * looked at first; the calling thread's reader is asked last, and once its
- * connection is open it answers from one field.
+ * read never waits behind a long write). The lanes are looked at first; the
+ * calling thread's reader is asked last, and once its connection is open it
+ * answers from one field.
  */
 export function lendsToWriter(
   request: Request,

@@ -12,9 +12,9 @@ import { clearTimeout, setTimeout } from '../timers.js';
  * then; else at its next idle moment). Not at once: run at every idle
  * moment, a checkpoint (and its fsync) came between one transaction and the
  * next, and the next waited for it: a deferred read-modify-write at 1 in
- * flight, idle while it reads on a reader, ran 900-1,030/s through
- * `pool.transaction` and 460-570/s through the node-sqlite3 drop-in; with
- * this delay 1,640-1,670/s and 1,240-1,370/s.
+ * flight, idle while it reads on a reader, ran 845-1,030/s through
+ * `pool.transaction` and 460-720/s through the node-sqlite3 drop-in; with
+ * this delay 1,640-1,670/s and 970-1,370/s.
  */
 export const MAINTENANCE_DELAY_MS = 20;
 

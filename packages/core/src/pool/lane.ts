@@ -68,7 +68,7 @@ export class Lane {
 
   private readonly queue: WaitQueue;
   private active = 0;
-  /** Connections lent to leases, and batches running (but reads lent by the readers): see {@link unclaimed}. */
+  /** Connections lent to leases (their open included), and batches running (but reads lent by the readers): see {@link unclaimed}. */
   private claimed = 0;
   /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
   private starting = 0;
@@ -365,6 +365,7 @@ export class Lane {
       hold.release();
       return;
     }
+    this.claimed++;
     try {
       if (connection.opensFor(hold.epoch)) {
         // Open (or reopen) under the hold before lending, so an open failure reaches the caller.
@@ -381,9 +382,9 @@ export class Lane {
           return;
         }
       }
-      this.claimed++;
-      await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack })).finally(() => this.claimed--);
+      await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack }));
     } finally {
+      this.claimed--;
       hold.release();
     }
   }

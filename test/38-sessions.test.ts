@@ -101,3 +101,58 @@ test('double-quoted string literals, per session (node-sqlite3 allows them; bett
   await assert.rejects(pool.get('SELECT "bob" AS name'), { code: 'SQLITE_ERROR' });
   assert.deepEqual(await legacy.get('SELECT "bob" AS name'), { name: 'bob' });
 });
+
+test("a session's run-time limits apply to its statements only, on readers and the writer, from the call on", async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  const limited = pool.session();
+  const compound = 'SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3';
+  assert.equal((await limited.all(compound)).length, 3);
+  limited.setLimit(4, 2); // SQLITE_LIMIT_COMPOUND_SELECT
+  for (let i = 0; i < 3; i++) {
+    // Interleaved with the pool's own statements on the same connections: each runs under its own limits.
+    await assert.rejects(limited.all(compound), { code: 'SQLITE_ERROR', message: /too many terms in compound SELECT/ });
+    assert.equal((await pool.all(compound)).length, 3);
+    await assert.rejects(limited.run('INSERT INTO t SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3'), /too many terms/);
+    await pool.run('INSERT INTO t SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3');
+  }
+  limited.setLimit(4, 500);
+  assert.equal((await limited.all(compound)).length, 3);
+  limited.setLimit(1, 10); // SQLITE_LIMIT_SQL_LENGTH: the pool's own statements on that connection still compile
+  await assert.rejects(limited.get('SELECT 1 AS one'), { code: 'SQLITE_TOOBIG' });
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 9 });
+  await pool.transaction(async (tx) => void (await tx.run('INSERT INTO t VALUES (0)')));
+  for (const bad of [-1, 12, 1.5, Number.NaN]) assert.throws(() => limited.setLimit(bad, 1), { code: 'ERR_INVALID_ARGUMENT' });
+  assert.throws(() => limited.setLimit(4, -1), { code: 'ERR_INVALID_ARGUMENT' });
+});
+
+test('a session watching changes hears of each row its own statements change, before their callers get the result (a listener that throws: test/39)', async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE); CREATE TABLE k (k PRIMARY KEY) WITHOUT ROWID');
+  const watched = pool.session();
+  const heard: unknown[] = [];
+  watched.watchChanges((change) => heard.push(change));
+  const other = pool.session();
+  await Promise.all([other.run("INSERT INTO t VALUES (100, 'other')"), pool.run("INSERT INTO t VALUES (101, 'pool')")]);
+  const result = watched.run("INSERT INTO t VALUES (1, 'a'), (2, 'b')").then(() => heard.length);
+  assert.equal(await result, 2, 'both rows were heard of before the result');
+  await watched.exec("UPDATE t SET v = 'bb' WHERE id = 2; DELETE FROM t WHERE id = 1; INSERT INTO k VALUES (1)");
+  await watched.transaction(async (tx) => {
+    await tx.run("INSERT INTO t VALUES (3, 'c')");
+    await tx.all("INSERT INTO t (v) VALUES ('d') RETURNING id");
+  });
+  await assert.rejects(watched.run("INSERT INTO t VALUES (4, 'e'), (5, 'bb')"), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+  const rows = (type: string, table: string, rowid: number): unknown => ({ type, database: 'main', table, rowid });
+  assert.deepEqual(heard, [
+    rows('insert', 't', 1),
+    rows('insert', 't', 2),
+    rows('update', 't', 2),
+    rows('delete', 't', 1),
+    rows('insert', 't', 3),
+    rows('insert', 't', 102),
+  ]);
+  watched.watchChanges(undefined);
+  await watched.run("INSERT INTO t VALUES (6, 'f')");
+  assert.equal(heard.length, 6, 'nothing heard once stopped');
+  assert.throws(() => watched.watchChanges('no' as never), { code: 'ERR_INVALID_ARGUMENT' });
+});

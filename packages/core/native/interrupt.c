@@ -10,6 +10,9 @@
  * connection on the pool's own thread loads it too and calls
  * litepool_interrupt(token), which calls sqlite3_interrupt() on the
  * registered connection; SQLite documents that call as safe from any thread.
+ * The same goes for the update hook and run-time limits, which node-sqlite3's
+ * `change` event and `configure('limit')` need: litepool_watch(),
+ * litepool_changes() and litepool_limit() below.
  *
  * A spin lock guards the table: a connection unregisters (in the destructor
  * of its litepool_slot function, while sqlite3_close runs) under the lock, so
@@ -85,6 +88,79 @@ static void dqs_function(sqlite3_context *context, int argc, sqlite3_value **arg
   sqlite3_result_int(context, dml == on && ddl == on);
 }
 
+/*
+ * Rows changed while a connection is watched (litepool_watch(1)), as SQLite's
+ * update hook reports them: for each row its type, schema, table and rowid,
+ * each followed by a NUL byte (SQL names never hold one). Freed with the
+ * connection (the destructor of litepool_changes).
+ */
+typedef struct {
+  sqlite3 *db;
+  sqlite3_str *log; /* 0 while nothing is logged */
+} ChangeLog;
+
+static void drop_log(ChangeLog *changes) {
+  if (changes->log != 0) sqlite3_free(sqlite3_str_finish(changes->log));
+  changes->log = 0;
+}
+
+static void free_change_log(void *data) {
+  drop_log((ChangeLog *)data);
+  sqlite3_free(data);
+}
+
+static void append_field(sqlite3_str *log, const char *text) {
+  sqlite3_str_appendall(log, text);
+  sqlite3_str_append(log, "", 1); /* the NUL that ends the field */
+}
+
+static void on_change(void *data, int type, char const *schema, char const *table, sqlite3_int64 rowid) {
+  ChangeLog *changes = (ChangeLog *)data;
+  if (changes->log == 0) changes->log = sqlite3_str_new(changes->db);
+  append_field(changes->log, type == SQLITE_INSERT ? "insert" : type == SQLITE_DELETE ? "delete" : "update");
+  append_field(changes->log, schema);
+  append_field(changes->log, table);
+  sqlite3_str_appendf(changes->log, "%lld", rowid);
+  sqlite3_str_append(changes->log, "", 1);
+}
+
+/* litepool_watch(on): starts (1) or stops (0) logging changed rows; stopping drops what was not taken. */
+static void watch_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  ChangeLog *changes = (ChangeLog *)sqlite3_user_data(context);
+  int on = sqlite3_value_int(argv[0]) != 0;
+  (void)argc;
+  sqlite3_update_hook(changes->db, on ? on_change : 0, on ? changes : 0);
+  if (!on) drop_log(changes);
+  sqlite3_result_int(context, on);
+}
+
+/* litepool_changes(): the rows logged since the last call (see ChangeLog), or NULL if none; the log starts again empty. */
+static void changes_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  ChangeLog *changes = (ChangeLog *)sqlite3_user_data(context);
+  (void)argc;
+  (void)argv;
+  if (changes->log == 0) {
+    sqlite3_result_null(context);
+    return;
+  }
+  int length = sqlite3_str_length(changes->log);
+  int error = sqlite3_str_errcode(changes->log);
+  char *text = sqlite3_str_finish(changes->log);
+  changes->log = 0;
+  if (error != SQLITE_OK || text == 0) {
+    sqlite3_free(text);
+    sqlite3_result_error_nomem(context);
+    return;
+  }
+  sqlite3_result_text(context, text, length, sqlite3_free);
+}
+
+/* litepool_limit(category, value): sets one of this connection's run-time limits (a negative value only reads it); returns its value before. */
+static void limit_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  (void)argc;
+  sqlite3_result_int(context, sqlite3_limit(sqlite3_context_db_handle(context), sqlite3_value_int(argv[0]), sqlite3_value_int(argv[1])));
+}
+
 #ifdef _WIN32
 /* Built without a C runtime (-nostdlib), the DLL brings its own entry point, which has nothing to do. */
 int __stdcall _DllMainCRTStartup(void *instance, unsigned long reason, void *reserved) {
@@ -122,5 +198,16 @@ int sqlite3_litepoolinterrupt_init(sqlite3 *db, char **error, const sqlite3_api_
   /* sqlite3_create_function_v2 calls the destructor itself when it fails. */
   rc = sqlite3_create_function_v2(db, "litepool_interrupt", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, interrupt_function, 0, 0, 0);
   if (rc != SQLITE_OK) return rc;
-  return sqlite3_create_function_v2(db, "litepool_dqs", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, dqs_function, 0, 0, 0);
+  rc = sqlite3_create_function_v2(db, "litepool_dqs", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, dqs_function, 0, 0, 0);
+  if (rc != SQLITE_OK) return rc;
+  rc = sqlite3_create_function_v2(db, "litepool_limit", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, limit_function, 0, 0, 0);
+  if (rc != SQLITE_OK) return rc;
+  ChangeLog *changes = (ChangeLog *)sqlite3_malloc(sizeof(ChangeLog));
+  if (changes == 0) return SQLITE_NOMEM;
+  changes->db = db;
+  changes->log = 0;
+  /* Registered first with the destructor: if this fails, SQLite has freed the log already. */
+  rc = sqlite3_create_function_v2(db, "litepool_changes", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, changes, changes_function, 0, 0, free_change_log);
+  if (rc != SQLITE_OK) return rc;
+  return sqlite3_create_function_v2(db, "litepool_watch", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, changes, watch_function, 0, 0, 0);
 }

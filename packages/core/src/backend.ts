@@ -34,6 +34,10 @@ export interface Settings {
   readonly pragmas: Readonly<Record<string, PragmaValue>>;
   /** Allow double-quoted string literals (node-sqlite3's default), when set. */
   readonly doubleQuotedStrings: boolean | undefined;
+  /** Run-time limits (SQLite's `SQLITE_LIMIT_*` category → value), set on the connection while these settings are in force. */
+  readonly limits: Readonly<Record<number, number>>;
+  /** Report the rows its statements change (SQLite's update hook) with each result. */
+  readonly watchChanges: boolean;
 }
 
 /** How far an online backup has come. */

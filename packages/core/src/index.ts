@@ -41,6 +41,7 @@ export type { AcquireOptions, BackupOptions, TransactionOptions } from './pool/c
 export type { BatchCounts, GroupCounts, PoolStats } from './pool/stats.js';
 export type { Lease, LeaseRelease } from './pool/lease.js';
 export type { Session, SessionOptions } from './pool/session.js';
+export type { RowChange } from './pool/row-changes.js';
 export type { PreparedStatement } from './pool/prepared.js';
 export type { Queryable } from './pool/query-methods.js';
 export type { Transaction, TransactionMode } from './pool/transaction-scope.js';

@@ -1,12 +1,13 @@
 /**
  * A worker connection switching between connection settings: a session's
- * PRAGMAs and double-quoted-string rule before its requests, the pool's own
- * before anyone else's. What a session changed is put back from a baseline
- * read before it was changed.
+ * PRAGMAs, double-quoted-string rule, run-time limits and change log before
+ * its requests, the pool's own before anyone else's. What a session changed
+ * is put back from a baseline read before it was changed.
  */
 import type Database from 'better-sqlite3';
 import type { Settings } from '../backend.js';
 import { KindedError } from './answers.js';
+import { Status, type WireResponse } from './protocol.js';
 
 /** PRAGMAs that cannot be read back, with the value a fresh connection has. */
 const WRITE_ONLY_DEFAULTS: Readonly<Record<string, number>> = { case_sensitive_like: 0 };
@@ -24,33 +25,59 @@ export class ConnectionSettings {
   readonly #baseline = new Map<string, unknown>();
   /** Those settings allowed double-quoted string literals. */
   #doubleQuoted = false;
+  /** The run-time limits those settings changed (category → the value to put back). */
+  readonly #limits = new Map<number, number>();
+  /** Those settings watch changed rows: the extension's update hook is on. */
+  #watching = false;
+  /**
+   * The extension's statements, prepared before a session's limits apply (a
+   * low `SQLITE_LIMIT_SQL_LENGTH` would refuse to compile them after).
+   */
+  #extensionStatements: { limit: Database.Statement; changes: Database.Statement } | undefined;
 
-  /** @param canSetQuotes whether the litepool extension is loaded (it sets the double-quoted-string rule) */
-  constructor(private readonly canSetQuotes: boolean) {}
+  /**
+   * @param extension whether the litepool extension is loaded: it sets the
+   * double-quoted-string rule, the limits and the update hook; without it
+   * those settings have no effect
+   */
+  constructor(private readonly extension: boolean) {}
 
   /** The connection closed: a new one starts with the pool's own settings. */
   forget(): void {
     this.#id = 0;
     this.#baseline.clear();
     this.#doubleQuoted = false;
+    this.#limits.clear();
+    this.#watching = false;
+    this.#extensionStatements = undefined;
   }
 
   /**
    * Switches `db` to `settings` (undefined: the pool's own), first putting
    * back what the previous settings changed. Never inside a transaction.
+   * True when run-time limits changed: SQLite checks most of them when a
+   * statement compiles, so statements compiled before must be compiled again.
    */
-  use(db: Database.Database, settings: Settings | undefined): void {
+  use(db: Database.Database, settings: Settings | undefined): boolean {
     const id = settings?.id ?? 0;
-    if (id === this.#id) return;
+    if (id === this.#id) return false;
     // Inside a transaction some PRAGMAs (foreign_keys) do nothing: switching now would leak settings. Only a
     // transaction left open could bring another session's requests here; refuse rather than run them in it.
     if (db.inTransaction)
       throw new KindedError('transaction-control', 'A transaction was left open on this connection; its requests were not run');
+    // The limits first: what follows compiles statements a limit could refuse.
+    let limitsChanged = this.#limits.size > 0;
+    for (const [category, value] of this.#limits) this.#extensionStatements!.limit.get(category, value);
+    this.#limits.clear();
     for (const [name, value] of this.#baseline) db.pragma(`${name} = ${pragmaLiteral(value)}`);
     this.#baseline.clear();
     if (this.#doubleQuoted) {
       db.prepare('SELECT litepool_dqs(0)').get();
       this.#doubleQuoted = false;
+    }
+    if (this.#watching) {
+      db.prepare('SELECT litepool_watch(0)').get();
+      this.#watching = false;
     }
     this.#id = 0;
     if (settings !== undefined) {
@@ -58,12 +85,44 @@ export class ConnectionSettings {
         if (!this.#baseline.has(name)) this.#baseline.set(name, db.pragma(name, { simple: true }) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
         db.pragma(`${name} = ${pragmaLiteral(value)}`);
       }
-      // Without the litepool extension (not built for this platform) the setting cannot be made: SQLite's stays.
-      if (settings.doubleQuotedStrings === true && this.canSetQuotes) {
-        db.prepare('SELECT litepool_dqs(1)').get();
-        this.#doubleQuoted = true;
-      }
+      // Without the litepool extension (not built for this platform) these cannot be set: SQLite's defaults stay.
+      if (this.extension) this.#useExtension(db, settings);
+      if (this.#limits.size > 0) limitsChanged = true;
     }
     this.#id = id;
+    return limitsChanged;
+  }
+
+  /** The settings the extension makes: the limits last, once nothing more is to be compiled. */
+  #useExtension(db: Database.Database, settings: Settings): void {
+    const statements = (this.#extensionStatements ??= {
+      limit: db.prepare('SELECT litepool_limit(?, ?)').pluck(),
+      changes: db.prepare('SELECT litepool_changes()').pluck(),
+    });
+    if (settings.doubleQuotedStrings === true) {
+      db.prepare('SELECT litepool_dqs(1)').get();
+      this.#doubleQuoted = true;
+    }
+    if (settings.watchChanges) {
+      db.prepare('SELECT litepool_watch(1)').get();
+      this.#watching = true;
+    }
+    for (const [category, value] of Object.entries(settings.limits)) {
+      const before = statements.limit.get(Number(category), value) as number;
+      if (!this.#limits.has(Number(category))) this.#limits.set(Number(category), before);
+    }
+  }
+
+  /**
+   * `response`, carrying the rows its statement changed when the settings in
+   * force watch them: the status `Changed` and `[status, value, log]`, the log
+   * as the extension writes it (type, schema, table and rowid of each row,
+   * each followed by a NUL). A failed statement's log is dropped.
+   */
+  withChanges(response: WireResponse): WireResponse {
+    if (!this.#watching) return response;
+    const log = this.#extensionStatements!.changes.get() as string | null;
+    if (log === null || response.status === Status.Failed || response.status === Status.Skipped) return response;
+    return { ...response, status: Status.Changed, value: [response.status, response.value, log] };
   }
 }

@@ -140,6 +140,8 @@ export const Status = {
   Reroute: 3,
   /** Cancelled before it started (the pool took it back, or its caller aborted). */
   Skipped: 4,
+  /** Ok, with the rows it changed: the value is `[Ok | OkBlobs, value, change log]` (see ConnectionSettings.withChanges). */
+  Changed: 5,
 } as const;
 /** One of {@link Status}. */
 export type Status = (typeof Status)[keyof typeof Status];

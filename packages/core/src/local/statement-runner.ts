@@ -154,7 +154,7 @@ export class StatementRunner {
 
   /** Switches the connection to a session's settings (undefined: the pool's own). Called before a batch. */
   useSettings(settings: Settings | undefined): void {
-    this.#settings.use(this.#db!, settings);
+    if (this.#settings.use(this.#db!, settings)) this.#statements.clear();
   }
 
   #prepare(sql: string): Statement {
@@ -231,7 +231,7 @@ export class StatementRunner {
     if (this.#wrote && response.status !== Status.Failed) Atomics.store(this.config.claims, request.seq & this.#mask, request.seq | WROTE);
     // The pool's COMMIT failed: roll back now, as the next holder's work may already wait behind it.
     if (request.final && response.status === Status.Failed && this.inTransaction) this.rollback();
-    return response;
+    return this.#settings.withChanges(response);
   }
 
   #runWithRetries(request: WireRequest): WireResponse {

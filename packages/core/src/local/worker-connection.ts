@@ -9,7 +9,7 @@ import { answerReceived, requestSent } from './awake-for-answers.js';
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../backend.js';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import { INTERRUPT_GRACE_MS, STALL_MS, Watchdog } from './watchdog.js';
-import { blobsToBuffers } from '../values.js';
+import { okValue } from './ok-value.js';
 import { CarriedRequests, HeldBatches } from './held-batches.js';
 import { flagFor } from './hold-flag.js';
 import { Flights } from './flights.js';
@@ -373,7 +373,7 @@ export class WorkerConnection implements Connection {
       const { waiter } = entry;
       if ((status === Status.Ok || status === Status.OkBlobs) && entry.request.probe === true) waiter.learn?.(writes);
       if (status === Status.Ok) waiter.resolve(value);
-      else if (status === Status.OkBlobs) waiter.resolve(blobsToBuffers(value));
+      else if (status === Status.OkBlobs || status === Status.Changed) waiter.resolve(okValue(status, value, entry.request.settings));
       else if (status === Status.Reroute) waiter.reroute?.();
       else if (status === Status.Failed) {
         const wire = value as WireError;

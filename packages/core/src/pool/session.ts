@@ -6,7 +6,7 @@
  */
 import type { Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
-import { ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
+import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
 import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
@@ -14,6 +14,7 @@ import type { AcquireOptions, TransactionOptions } from './call-rules.js';
 import type { Engine } from './engine.js';
 import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
+import { listenForChanges, type RowChange } from './row-changes.js';
 import type { Scope } from './scope.js';
 import type { OpenTransaction } from './transaction.js';
 import type { Transaction } from './transaction-scope.js';
@@ -25,7 +26,8 @@ export interface SessionOptions {
   /**
    * Allow double-quoted string literals (`WHERE name = "bob"`), as node-sqlite3's
    * SQLite does and better-sqlite3's refuses. Needs the litepool extension
-   * (built for Linux x64); elsewhere the setting has no effect. Default: false.
+   * (shipped for Linux, macOS and Windows on x64 and arm64); without it the
+   * setting has no effect. Default: false.
    */
   readonly doubleQuotedStrings?: boolean;
 }
@@ -51,6 +53,8 @@ const ATTACH = new RegExp(String.raw`^ATTACH\s+.+\s+AS\s+${NAME}\s*$`, 'is');
 const DETACH = new RegExp(String.raw`^DETACH\s+(?:DATABASE\s+)?${NAME}`, 'i');
 
 let nextSettings = 1;
+/** SQLite's highest run-time limit category (SQLITE_LIMIT_WORKER_THREADS). */
+const MAX_LIMIT_CATEGORY = 11;
 
 /** A name as SQLite compares it: quotes removed, case folded. */
 function bare(name: string): string {
@@ -110,6 +114,28 @@ export interface Session extends Queryable {
   /** A lease with the session's settings (see `Pool.acquire`); the writer when the session is pinned to it. */
   acquire(options?: AcquireOptions): Promise<Lease>;
   /**
+   * Sets one of SQLite's run-time limits (`sqlite3_limit`) for the session's
+   * statements from now on, as `configure('limit', …)` does on a node-sqlite3
+   * connection: `category` is an `SQLITE_LIMIT_*` number (0-11, exported by
+   * `@litepool/core/sqlite3` as `LIMIT_*`), `value` a non-negative integer
+   * (SQLite caps it at its compile-time maximum). Statements already issued
+   * keep the limits they were issued with. Needs the litepool extension
+   * (shipped for Linux, macOS and Windows on x64 and arm64); without it, and
+   * on a dqlite backend, the limit has no effect.
+   */
+  setLimit(category: number, value: number): void;
+  /**
+   * Calls `listener` for each row that the session's statements issued from
+   * now on insert, update or delete (SQLite's update hook, as node-sqlite3's
+   * `change` event), before the statement's caller gets its result;
+   * `undefined` stops it. The hook's rules apply: no calls for WITHOUT ROWID
+   * tables, internal tables, or rows a `DELETE` without `WHERE` removes in
+   * one go; a statement that fails reports nothing. An exception the
+   * listener throws is raised again as the app's, in a microtask. Needs the
+   * litepool extension, as {@link setLimit} does.
+   */
+  watchChanges(listener: ((change: RowChange) => void) | undefined): void;
+  /**
    * Ends the session: the TEMP objects it created are dropped and the
    * databases it attached detached (as closing a connection would). Later
    * calls reject with `ERR_POOL_CLOSED`. Never rejects; idempotent.
@@ -122,6 +148,9 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   readonly #pool: Engine;
   #pragmas: Readonly<Record<string, PragmaValue>>;
   readonly #doubleQuoted: boolean | undefined;
+  /** Run-time limits set with setLimit (category → value). */
+  #limits: Readonly<Record<number, number>> = Object.freeze({});
+  #changeListener: ((change: RowChange) => void) | undefined;
   #settings: Settings;
   #pinned = false;
   #closed = false;
@@ -159,7 +188,34 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   }
 
   #makeSettings(): Settings {
-    return Object.freeze({ id: nextSettings++, pragmas: this.#pragmas, doubleQuotedStrings: this.#doubleQuoted });
+    const listener = this.#changeListener;
+    const settings: Settings = Object.freeze({
+      id: nextSettings++,
+      pragmas: this.#pragmas,
+      doubleQuotedStrings: this.#doubleQuoted,
+      limits: this.#limits,
+      watchChanges: listener !== undefined,
+    });
+    if (listener !== undefined) listenForChanges(settings, listener);
+    return settings;
+  }
+
+  setLimit(category: number, value: number): void {
+    if (!Number.isInteger(category) || category < 0 || category > MAX_LIMIT_CATEGORY)
+      throw new ArgumentError(
+        `setLimit: the category must be an SQLITE_LIMIT_* number from 0 to ${MAX_LIMIT_CATEGORY}, got ${describe(category)}`,
+      );
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new ArgumentError(`setLimit: the value must be a non-negative integer, got ${describe(value)}`);
+    this.#limits = Object.freeze({ ...this.#limits, [category]: Math.min(value, 0x7fffffff) });
+    this.#settings = this.#makeSettings();
+  }
+
+  watchChanges(listener: ((change: RowChange) => void) | undefined): void {
+    if (listener !== undefined && typeof listener !== 'function')
+      throw new ArgumentError(`watchChanges: a function or undefined is expected, got ${describe(listener)}`);
+    this.#changeListener = listener;
+    this.#settings = this.#makeSettings();
   }
 
   get #scope(): Scope {

@@ -174,11 +174,14 @@ describe('node-sqlite3 compatible API', () => {
     assert.equal((refused as Sqlite3Error).code, 'SQLITE_READONLY');
   });
 
-  test('configure("busyTimeout") accepted, "limit" refused; close: callback, "close" event, later calls fail with SQLITE_MISUSE', async (t) => {
+  test('configure("busyTimeout") and "limit" accepted before open; close: callback, "close" event, later calls fail with SQLITE_MISUSE', async (t) => {
     const db = new Database(tempDb(t));
+    const opened = new Promise((resolve) => db.once('open', resolve));
     db.configure('busyTimeout', 1234);
-    assert.throws(() => db.configure('limit', 1), { code: 'ERR_INVALID_ARGUMENT' });
-    await new Promise((resolve) => db.once('open', resolve));
+    db.configure('limit', 4, 1); // SQLITE_LIMIT_COMPOUND_SELECT, applied once open
+    const refused = await call((done) => db.all('SELECT 1 UNION ALL SELECT 2', done)).catch((error: Sqlite3Error) => error);
+    assert.match((refused as Sqlite3Error).message, /too many terms in compound SELECT/);
+    await opened;
     const closed = new Promise((resolve) => db.once('close', resolve));
     await new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
     await closed;

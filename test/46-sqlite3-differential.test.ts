@@ -36,6 +36,8 @@ const SCENARIOS = [
   'binding',
   'trace-listeners',
   'backup-steps-and-read-only',
+  'change-events',
+  'limits',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -1,5 +1,5 @@
-// Exceptions thrown in a callback and in a trace listener: node-sqlite3 lets them escape as uncaught, before the next
-// turn of the event loop; they must not come back as database errors. Prints what it saw as JSON.
+// Exceptions thrown in a callback and in a trace or change listener: node-sqlite3 lets them escape as uncaught, before
+// the next turn of the event loop; they must not come back as database errors. Prints what it saw as JSON.
 import { Database } from '@litepool/core/sqlite3';
 
 const db = new Database(':memory:');
@@ -20,9 +20,16 @@ db.wait(() => {
   db.get('SELECT 2 AS two', (err, row) => {
     seen.push(err === null ? `statement answered ${row.two}` : `statement failed: ${err.message}`);
     db.removeListener('trace', tracer);
-    setTimeout(() => {
-      console.log(JSON.stringify({ seen, calls }));
-      db.close(() => process.exit(0));
-    }, 20);
+    db.on('change', () => {
+      throw new Error('from a change listener');
+    });
+    db.run('CREATE TABLE t (v)');
+    db.run('INSERT INTO t VALUES (1)', function (err) {
+      seen.push(err === null ? `insert answered ${this.changes}` : `insert failed: ${err.message}`);
+      setTimeout(() => {
+        console.log(JSON.stringify({ seen, calls }));
+        db.close(() => process.exit(0));
+      }, 20);
+    });
   });
 });

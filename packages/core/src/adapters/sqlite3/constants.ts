@@ -110,7 +110,7 @@ export interface Sqlite3Error extends Error {
   code: string;
 }
 
-/* SQLite's run-time limit categories, as node-sqlite3 exports them (configure('limit') is not supported). */
+/* SQLite's run-time limit categories, as node-sqlite3 exports them (for configure('limit', id, value)). */
 /** SQLITE_LIMIT_LENGTH. */
 export const LIMIT_LENGTH = 0;
 /** SQLITE_LIMIT_SQL_LENGTH. */

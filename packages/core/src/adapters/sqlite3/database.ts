@@ -7,7 +7,7 @@
  * link.ts, where the work is done).
  */
 import { EventEmitter } from 'node:events';
-import { ArgumentError, clock, statements } from '../../index.js';
+import { ArgumentError, clock, statements, type RowChange } from '../../index.js';
 import { Backup } from './backup.js';
 import { bindCallback, invoke, splitCallbacks } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
@@ -179,10 +179,12 @@ export class Database extends EventEmitter {
   /**
    * `configure('busyTimeout', ms)`: accepted and checked; litepool queues
    * writers instead of retrying on SQLITE_BUSY (lock waits use the pool's
-   * `busyTimeoutMs`). `configure('trace' | 'profile', on)`: turns the event
-   * on or off. `limit` and `change` are not supported and throw.
+   * `busyTimeoutMs`). `configure('trace' | 'profile' | 'change', on)`: turns
+   * the event on or off. `configure('limit', id, value)`: one of SQLite's
+   * run-time limits (`LIMIT_*`) for this database's statements from now on.
+   * The last two need the litepool extension (see `Session.setLimit`).
    */
-  configure(option: string, ...values: unknown[]): void {
+  configure(option: string, ...values: unknown[]): this {
     const [value] = values;
     if (linkOf(this).closed) throw sqlite3Error('MISUSE', 'Database is closed');
     switch (option) {
@@ -190,23 +192,32 @@ export class Database extends EventEmitter {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
           throw new TypeError(`configure("busyTimeout", ms): a non-negative integer is expected, got ${String(value)}`);
         }
-        return;
+        return this;
       case 'trace':
       case 'profile':
         linkOf(this).configureEvent(option, value === true);
-        return;
+        return this;
       case 'change':
-        throw new ArgumentError(
-          'The change event (SQLite update hook) is not supported by @litepool/core/sqlite3: the writes happen on worker threads',
-        );
-      case 'limit':
-        throw new ArgumentError('configure("limit") is not supported by @litepool/core/sqlite3: each worker owns its connection');
+        linkOf(this).config.watchChanges(value === true ? (change) => this.#emitChange(change) : undefined);
+        return this;
+      case 'limit': {
+        const [category, limit] = values;
+        if (typeof category !== 'number') throw new TypeError('configure("limit", id, value): the limit id must be an integer');
+        if (typeof limit !== 'number') throw new TypeError('configure("limit", id, value): the limit value must be an integer');
+        linkOf(this).config.limit(category, limit);
+        return this;
+      }
       default:
         throw new TypeError(`configure("${option}"): unknown option`);
     }
   }
 
-  /** As EventEmitter's; `trace`, `profile` (and `change`, which throws) are turned on as in node-sqlite3. */
+  /** `change`'s arguments as node-sqlite3 gives them. */
+  #emitChange(change: RowChange): void {
+    this.emit('change', change.type, change.database, change.table, change.rowid);
+  }
+
+  /** As EventEmitter's; `trace`, `profile` and `change` are turned on as in node-sqlite3. */
   override on(event: string | symbol, listener: Listener): this {
     super.on(event, listener as (...args: unknown[]) => void);
     if (typeof event === 'string' && NATIVE_EVENTS.has(event)) this.configure(event, true);
@@ -225,10 +236,10 @@ export class Database extends EventEmitter {
     return this;
   }
 
-  /** As EventEmitter's; the last `trace` or `profile` listener removed turns the event off. */
+  /** As EventEmitter's; the last `trace`, `profile` or `change` listener removed turns the event off. */
   override removeListener(event: string | symbol, listener: Listener): this {
     super.removeListener(event, listener as (...args: unknown[]) => void);
-    if ((event === 'trace' || event === 'profile') && this.listenerCount(event) === 0) this.configure(event, false);
+    if (typeof event === 'string' && NATIVE_EVENTS.has(event) && this.listenerCount(event) === 0) this.configure(event, false);
     return this;
   }
 
@@ -237,10 +248,10 @@ export class Database extends EventEmitter {
     return this.removeListener(event, listener);
   }
 
-  /** As EventEmitter's; `trace` and `profile` are turned off with their listeners. */
+  /** As EventEmitter's; `trace`, `profile` and `change` are turned off with their listeners. */
   override removeAllListeners(event?: string | symbol): this {
     super.removeAllListeners(event);
-    for (const name of ['trace', 'profile'] as const) if (event === undefined || event === name) this.configure(name, false);
+    for (const name of NATIVE_EVENTS) if (event === undefined || event === name) this.configure(name, false);
     return this;
   }
 

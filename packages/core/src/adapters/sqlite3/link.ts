@@ -16,6 +16,7 @@ import { openShared, type PoolReference, type SharedOptions } from './shared-poo
 import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 import { CallOrder, type Kind } from './call-order.js';
+import { ConnectionConfig } from './connection-config.js';
 
 /** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
 export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
@@ -72,6 +73,8 @@ export class Link {
   /** Statements prepared and not finalized, and backups not finished: close() refuses while there are any. */
   readonly #open = new Set<object>();
   readonly #events = { trace: false, profile: false };
+  /** Its run-time limits and update hook. */
+  readonly config = new ConnectionConfig();
 
   constructor(owner: LinkOwner, options: LinkOptions, opened: AnyCallback | undefined) {
     this.#owner = owner;
@@ -117,6 +120,7 @@ export class Link {
     this.#reference = await openShared(this.#owner.filename, shared, flags);
     // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.
     this.#session = this.#reference.pool.session({ pragmas: { foreign_keys: false }, doubleQuotedStrings: true });
+    this.config.attach(this.#session);
     return this.#session;
   }
 

@@ -1,0 +1,38 @@
+/**
+ * What `configure('limit', …)` and the `change` event ask of a node-sqlite3
+ * connection, kept for a `Database` and applied to its session (which runs
+ * them on whichever connection runs its statements) as soon as it is open.
+ */
+import type { RowChange, Session } from '../../index.js';
+
+export class ConnectionConfig {
+  #session: Session | undefined;
+  /** Limits set before the session opened (category → value). */
+  readonly #limits = new Map<number, number>();
+  #listener: ((change: RowChange) => void) | undefined;
+
+  /** The session opened: what was configured before applies to it now. */
+  attach(session: Session): void {
+    this.#session = session;
+    for (const [category, value] of this.#limits) session.setLimit(category, value);
+    if (this.#listener !== undefined) session.watchChanges(this.#listener);
+  }
+
+  /**
+   * `configure('limit', category, value)`. As SQLite's `sqlite3_limit`, a
+   * category it does not know and a negative value change nothing.
+   */
+  limit(category: number, value: number): void {
+    if (!Number.isInteger(category) || category < 0 || category > 11 || value < 0) return;
+    const capped = Math.min(Math.trunc(value), 0x7fffffff);
+    if (this.#session === undefined) this.#limits.set(category, capped);
+    else this.#session.setLimit(category, capped);
+  }
+
+  /** Turns the update hook on (with the listener its rows go to) or off. */
+  watchChanges(listener: ((change: RowChange) => void) | undefined): void {
+    if (listener === this.#listener) return;
+    this.#listener = listener;
+    this.#session?.watchChanges(listener);
+  }
+}

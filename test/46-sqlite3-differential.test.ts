@@ -38,6 +38,7 @@ const SCENARIOS = [
   'backup-steps-and-read-only',
   'change-events',
   'limits',
+  'empty-statements-and-scripts',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -361,7 +361,9 @@ export class Engine implements Shutdown, TransactionHost {
 
   #toWriter(request: Request, waiter: Pending): void {
     this.#maintenance.touched();
-    const alone = summarize(request.sql).standalone;
+    // A script runs alone, as SQLite runs one: what ran before a failing statement stays (a group would undo it all).
+    const summary = summarize(request.sql);
+    const alone = summary.standalone || (request.op === 'exec' && summary.script);
     this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 

@@ -247,6 +247,8 @@ export interface StatementSummary {
   readonly state: string | undefined;
   /** It holds a statement that cannot run inside a transaction (VACUUM). */
   readonly standalone: boolean;
+  /** It holds more than one statement. */
+  readonly script: boolean;
   /** It reads what only the connection that ran the last write knows: last_insert_rowid(), changes(), total_changes(). */
   readonly writerState: boolean;
   /** Each of its statements writes whatever it holds, by its first word (INSERT, UPDATE, DELETE, CREATE, …): no reader need look. */
@@ -259,6 +261,7 @@ const PLAIN: StatementSummary = Object.freeze({
   poolSavepoint: false,
   state: undefined,
   standalone: false,
+  script: false,
   writerState: false,
   writes: false,
 });
@@ -290,12 +293,13 @@ export function summarize(sql: string): StatementSummary {
     else if (kind === 'standalone') standalone = true;
   }
   const writerState = WRITER_STATE.test(sql);
+  const script = heads.length > 1;
   summary =
-    transaction === undefined && savepoint === undefined && state === undefined && !standalone && !writerState
+    transaction === undefined && savepoint === undefined && state === undefined && !standalone && !writerState && !script
       ? writes
         ? PLAIN_WRITE
         : PLAIN
-      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone, writerState, writes });
+      : Object.freeze({ transaction, savepoint, poolSavepoint, state, standalone, script, writerState, writes });
   // Bounded: an app that builds SQL text dynamically must not grow this forever.
   if (summaries.size >= 10_000) summaries.clear();
   summaries.set(sql, summary);

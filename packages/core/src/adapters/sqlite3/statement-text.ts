@@ -29,15 +29,21 @@ export function withStrategyPragmas(sql: string): string {
 const texts = new Map<string, string>();
 
 /**
+ * What an empty statement (no SQL, or only comments and semicolons) compiles
+ * to: a query of no rows. node-sqlite3 prepares it, and fails each of its
+ * calls with SQLITE_MISUSE ("not an error"; see Statement).
+ */
+export const NO_STATEMENT = 'SELECT 1 WHERE 0 /* no statement */';
+
+/**
  * The SQL a statement runs: its first statement (node-sqlite3 prepares only
- * that), with the strategy's PRAGMAs answered as they are; an empty statement
- * compiles and does nothing in node-sqlite3, and a query of no rows does the
- * same here. Memoized per text.
+ * that), with the strategy's PRAGMAs answered as they are, or
+ * {@link NO_STATEMENT}. Memoized per text.
  */
 export function textToRun(sql: string): string {
   let text = texts.get(sql);
   if (text === undefined) {
-    text = withStrategyPragmas(statements(sql)[0]?.text ?? 'SELECT 1 WHERE 0');
+    text = withStrategyPragmas(statements(sql)[0]?.text ?? NO_STATEMENT);
     // Bounded: an app that builds SQL text dynamically must not grow this forever.
     if (texts.size >= 10_000) texts.clear();
     texts.set(sql, text);

@@ -12,8 +12,9 @@ import { RANGE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link, Operation, Target } from './link.js';
 import { linkOf } from './link-registry.js';
+import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
-import { textToRun } from './statement-text.js';
+import { NO_STATEMENT, textToRun } from './statement-text.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
 export interface RunContext {
@@ -30,17 +31,6 @@ type Binding = ReturnType<typeof bindArguments>;
 
 /** A statement's work: an {@link Operation} that also gets its binding. */
 type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding) => Promise<void>;
-
-/** Rows keyed by their first column: the value is the second column, or the whole row when it has more. */
-function toMap(rows: readonly Row[]): Record<string, unknown> {
-  const map: Record<string, unknown> = {};
-  const [first] = rows;
-  if (first === undefined) return map;
-  const [key, value] = Object.keys(first);
-  const whole = Object.keys(first).length > 2;
-  for (const row of rows) map[String(row[key!])] = whole ? row : value === undefined ? undefined : row[value];
-  return map;
-}
 
 /** The rows a `get` steps through: those of one binding (`generation`), read once. */
 interface Stepping {
@@ -83,6 +73,8 @@ export class Statement extends EventEmitter implements RunContext {
   #queue: Promise<unknown>;
   #beforeWrites: Promise<unknown> = Promise.resolve();
   #finalized = false;
+  /** The error of its last call, when the statement is empty (see {@link NO_STATEMENT}). */
+  #empty: Sqlite3Error | undefined;
 
   /**
    * node-sqlite3's `new Statement(db, sql, callback?)`; usually made by
@@ -102,7 +94,8 @@ export class Statement extends EventEmitter implements RunContext {
       this.#queue = Promise.resolve();
       return;
     }
-    this.#link.hold(this);
+    // An empty statement holds nothing in SQLite: it does not keep the database from closing.
+    if (this.#text !== NO_STATEMENT) this.#link.hold(this);
     if (callback === undefined) {
       // Nobody waits to hear that it compiled: its first call compiles it (see #compileFailed), saving a round trip.
       this.#prepared = Promise.resolve(true);
@@ -234,10 +227,18 @@ export class Statement extends EventEmitter implements RunContext {
     return callbacks;
   }
 
-  /** A call that binds before it runs: a binding error goes to its callback. */
-  #call(kind: 'read' | 'write', callback: AnyCallback | undefined, run: BoundOperation, onError?: (error: Sqlite3Error) => void): this {
+  /** A call that binds before it runs (`bind` itself: `binds`): a binding error goes to its callback. */
+  #call(
+    kind: 'read' | 'write',
+    callback: AnyCallback | undefined,
+    run: BoundOperation,
+    onError?: (error: Sqlite3Error) => void,
+    binds = false,
+  ): this {
     let bound: Binding;
     try {
+      // SQLite compiles an empty statement to nothing; node-sqlite3 then fails each call that runs it as a misuse.
+      if (this.#text === NO_STATEMENT && !binds) throw (this.#empty = sqlite3Error('MISUSE', 'not an error'));
       bound = bindArguments(this.#text, this.#args);
     } catch (error) {
       this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
@@ -250,11 +251,17 @@ export class Statement extends EventEmitter implements RunContext {
   /** Binds parameters for later calls (none given: keeps the current ones); `callback(err)`. */
   bind(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    return this.#call('read', callback, async (target, options) => {
-      // A statement prepared without a callback is compiled by its first call: bind is one.
-      if (!this.#compiled && !this.#oneShot) await this.#explain(target, options);
-      this.#answer(callback, null);
-    });
+    return this.#call(
+      'read',
+      callback,
+      async (target, options) => {
+        // A statement prepared without a callback is compiled by its first call: bind is one.
+        if (!this.#compiled && !this.#oneShot) await this.#explain(target, options);
+        this.#answer(callback, null);
+      },
+      undefined,
+      true,
+    );
   }
 
   /** Rewinds `get` to the first row; `callback(err)`. */
@@ -358,14 +365,16 @@ export class Statement extends EventEmitter implements RunContext {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
     // node-sqlite3's routing: a compile error of a one-shot each goes to `complete` alone; a binding error
-    // (SQLITE_RANGE) to the row callback, then `complete` with no error and no rows; any other to the row callback.
+    // (SQLITE_RANGE, or an empty statement's misuse) to the row callback, then `complete` with no error and no
+    // rows; any other to the row callback.
     const onError = (error: Sqlite3Error): void => {
-      if (count === 0 && complete !== undefined && this.#oneShot && error.errno !== RANGE) {
+      const binding = error.errno === RANGE || error === this.#empty;
+      if (count === 0 && complete !== undefined && this.#oneShot && !binding) {
         this.#link.deliverError(complete, this, error, this);
         return;
       }
       this.#link.deliverError(onRow, this, error, this);
-      if (error.errno === RANGE) invoke(complete, this, null, 0);
+      if (binding) invoke(complete, this, null, 0);
     };
     return this.#call(
       'read',

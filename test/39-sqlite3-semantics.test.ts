@@ -123,7 +123,7 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.equal(typeof mode.journal_mode, 'string');
   });
 
-  test('F: Database#map, Database#backup with the Backup class, sqlite3.cached, VERSION; the change event refused clearly', async (t) => {
+  test('F: Database#map, Database#backup with the Backup class, sqlite3.cached, VERSION', async (t) => {
     const dir = tempDir(t);
     const db = await openDb(t, join(dir, 'source.db'));
     await call((done) =>

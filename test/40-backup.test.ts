@@ -74,6 +74,38 @@ describe('pool.backup', () => {
     assert.equal(existsSync(join(dir, 'x.db')), false);
   });
 
+  test("a session's TEMP objects and ATTACHed databases: session.backup copies them (schema) from the writer; the pool refuses such a schema", async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db'), strategy: 'wal' });
+    t.after(() => pool.close());
+    await pool.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('main')");
+    const session = pool.session();
+    await session.exec("CREATE TEMP TABLE t (v TEXT); INSERT INTO temp.t VALUES ('temp 1'), ('temp 2')");
+    const other = join(dir, 'other.db');
+    const seed = new BetterSqlite3(other);
+    seed.exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('a'), ('b'), ('c')");
+    seed.close();
+    await session.exec(`ATTACH '${other}' AS other`);
+    const copied = (schema: string): Promise<unknown> => session.backup(join(dir, `copy-${schema}.db`), { schema, pagesPerStep: 1 });
+    for (const schema of ['temp', 'other', 'main']) await copied(schema);
+    assert.equal(rowsIn(join(dir, 'copy-temp.db')), 2);
+    assert.equal(rowsIn(join(dir, 'copy-other.db')), 3);
+    assert.equal(rowsIn(join(dir, 'copy-main.db')), 1);
+    // SQLite's VACUUM of temp does nothing (INTO a file too): refused rather than leaving no copy.
+    await assert.rejects(session.backup(join(dir, 'temp-vacuum.db'), { schema: 'temp', method: 'vacuum' }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
+    await session.backup(join(dir, 'other-vacuum.db'), { schema: 'other', method: 'vacuum' });
+    assert.equal(rowsIn(join(dir, 'other-vacuum.db')), 3);
+    await assert.rejects(pool.backup(join(dir, 'x.db'), { schema: 'temp' }), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /session that made it/,
+    });
+    await assert.rejects(pool.session().backup(join(dir, 'y.db'), { schema: 'other' }), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(pool.backup(join(dir, 'z.db'), { schema: '' }), { code: 'ERR_INVALID_OPTIONS' });
+    assert.equal(existsSync(join(dir, 'x.db')) || existsSync(join(dir, 'y.db')), false);
+  });
+
   test('an aborted signal stops it with ABORT_ERR', async (t) => {
     const dir = tempDir(t);
     const pool = createPool({ filename: join(dir, 'source.db') });

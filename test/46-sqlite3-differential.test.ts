@@ -39,6 +39,7 @@ const SCENARIOS = [
   'change-events',
   'limits',
   'empty-statements-and-scripts',
+  'backup-temp-schema',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -366,12 +366,13 @@ export class StatementRunner {
     return ok(request.seq, { cursor, rows, done }, rowsHaveBlob(rows));
   }
 
-  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs]` (-1: the pool's). */
+  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs, schema]` (-1: the pool's). */
   async backup(request: WireRequest, onProgress: (step: BackupStep) => void): Promise<WireResponse> {
-    const [method, pagesPerStep, wait] = (request.params ?? []) as [string, number, number];
+    const [method, pagesPerStep, wait, schema] = (request.params ?? []) as [string, number, number, string | undefined];
     try {
       const busyTimeoutMs = wait >= 0 ? wait : this.config.busyTimeoutMs;
-      const result = await backUp(this.#db!, { destination: request.sql, method, pagesPerStep, busyTimeoutMs }, onProgress);
+      const job = { destination: request.sql, method, pagesPerStep, busyTimeoutMs, schema: schema ?? 'main' };
+      const result = await backUp(this.#db!, job, onProgress);
       return ok(request.seq, result, false);
     } catch (error) {
       if (leavesStateUnknown(codeOf(error))) this.#broken = true;

@@ -25,6 +25,8 @@ export interface BackupJob {
   readonly pagesPerStep: number;
   /** How long a locked destination is waited for, in ms. */
   readonly busyTimeoutMs: number;
+  /** The schema copied: main, temp or an ATTACHed database. */
+  readonly schema: string;
 }
 
 function busy(destination: string, waited: number): Error {
@@ -61,22 +63,26 @@ function destinationPages(destination: string): number {
  * SQLITE_BUSY when the destination stays locked past the busy timeout.
  */
 export async function backUp(db: Database.Database, job: BackupJob, onProgress: (step: BackupStep) => void): Promise<BackupStep> {
+  const schema = `"${job.schema.replace(/"/g, '""')}"`;
+  const pageCount = (): number => Number(db.pragma(`${schema}.page_count`, { simple: true }));
   if (job.method === 'vacuum') {
-    const totalPages = Number(db.pragma('page_count', { simple: true }));
-    db.prepare('VACUUM INTO ?').run(job.destination);
+    const totalPages = pageCount();
+    db.prepare(`VACUUM ${schema} INTO ?`).run(job.destination);
     return { totalPages, remainingPages: 0 };
   }
   db.exec('BEGIN');
   try {
     // The snapshot starts here; its size is what the destination must end up with.
-    const totalPages = Number(db.pragma('page_count', { simple: true }));
+    const totalPages = pageCount();
     // better-sqlite3 takes the next step's page count from the callback; 0 (or less) would pause it forever.
     const nextStep = job.pagesPerStep === -1 ? 0x7fffffff : job.pagesPerStep;
     const started = performance.now();
     for (;;) {
       let stuckSince: number | undefined;
       let lastRemaining = -1;
-      const result = await db.backup(job.destination, {
+      // better-sqlite3 takes the schema as `attached` (its typings leave it out).
+      const options: Database.BackupOptions & { readonly attached: string } = {
+        attached: job.schema,
         progress: (progress) => {
           // A step that copied nothing met a locked destination: waited for, within the busy timeout.
           if (progress.remainingPages === lastRemaining) {
@@ -87,7 +93,8 @@ export async function backUp(db: Database.Database, job: BackupJob, onProgress: 
           onProgress(progress);
           return nextStep;
         },
-      });
+      };
+      const result = await db.backup(job.destination, options);
       if (totalPages === 0 || result.totalPages > 0) {
         if (destinationPages(job.destination) !== totalPages) throw busy(job.destination, Math.round(performance.now() - started));
         return { totalPages, remainingPages: 0 };

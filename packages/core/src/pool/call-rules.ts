@@ -4,8 +4,17 @@
  * statement may not do.
  */
 import type { BackupProgress } from '../backend.js';
-import { booleanOption, enumOption, functionOption, integerOption, msOption, optionsObject, signalOption } from '../config/checks.js';
-import { ConnectionStateError, TransactionError } from '../errors.js';
+import {
+  booleanOption,
+  enumOption,
+  functionOption,
+  integerOption,
+  msOption,
+  optionsObject,
+  signalOption,
+  stringOption,
+} from '../config/checks.js';
+import { ArgumentError, ConnectionStateError, TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
 import type { TransactionMode } from './transaction-scope.js';
 
@@ -30,6 +39,14 @@ export interface BackupOptions {
    * Default: the pool's `busyTimeoutMs`.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * The schema to copy into the destination's main database: `main`
+   * (default), `temp`, or an ATTACHed database's name. `temp` and attached
+   * databases belong to a connection: copy them with `Session.backup`, from
+   * the session that made them. `temp` needs the `api` method (SQLite's
+   * VACUUM of temp copies nothing). Default: `main`.
+   */
+  readonly schema?: string;
 }
 
 /** Options of a transaction (see `Pool.transaction`). */
@@ -86,21 +103,39 @@ export function leaseOptions(options: AcquireOptions | undefined): { readonly wr
   return { write: booleanOption('acquire.write', raw.write, false), signal: signalOption('acquire.signal', raw.signal) };
 }
 
-/** A backup's options, checked, with their defaults. */
-export function backupOptions(options: BackupOptions | undefined): {
+/**
+ * A backup's destination and options, checked, with their defaults; `pinned`:
+ * the caller's session keeps state on one connection, where a schema other
+ * than main (TEMP objects, an ATTACHed database) lives.
+ */
+export function backupOptions(
+  destination: unknown,
+  options: BackupOptions | undefined,
+  pinned: boolean,
+): {
   readonly method: 'api' | 'vacuum';
   readonly pagesPerStep: number;
   readonly progress: ((progress: BackupProgress) => void) | undefined;
   readonly signal: AbortSignal | undefined;
   /** -1: the pool's. */
   readonly busyTimeoutMs: number;
+  readonly schema: string;
 } {
-  const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal', 'busyTimeoutMs']);
+  const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal', 'busyTimeoutMs', 'schema']);
+  const schema = stringOption('backup.schema', raw.schema) ?? 'main';
+  if (typeof destination !== 'string' || destination.length === 0)
+    throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
+  if (schema.toLowerCase() !== 'main' && !pinned)
+    throw new ArgumentError(`backup: schema "${schema}" belongs to one connection; back it up with the session that made it`);
+  // SQLite's VACUUM of temp does nothing, INTO a file too: it would leave no copy.
+  if (schema.toLowerCase() === 'temp' && raw.method === 'vacuum')
+    throw new ArgumentError('backup: VACUUM INTO cannot copy the temp schema; use method "api"');
   return {
     method: enumOption('backup.method', raw.method, ['api', 'vacuum'], 'api'),
     pagesPerStep: raw.pagesPerStep === -1 ? -1 : integerOption('backup.pagesPerStep', raw.pagesPerStep, 100, 1, { max: 2 ** 31 - 1 }),
     progress: functionOption<(progress: BackupProgress) => void>('backup.progress', raw.progress),
     signal: signalOption('backup.signal', raw.signal),
     busyTimeoutMs: msOption('backup.busyTimeoutMs', raw.busyTimeoutMs, -1),
+    schema,
   };
 }

@@ -277,14 +277,12 @@ export class Engine implements Shutdown, TransactionHost {
     return write ? lease.then((granted) => (this.#gate.writerOpened(), granted)) : lease;
   }
 
-  /** An online backup to `destination` (see `Pool.backup`). */
-  async backup(destination: string, options: BackupOptions | undefined): Promise<BackupProgress> {
-    if (typeof destination !== 'string' || destination.length === 0)
-      throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
-    const { progress, signal, ...job } = backupOptions(options);
+  /** An online backup to `destination` (see `Pool.backup`), on a reader, or on the writer for a session pinned there. */
+  async backup(destination: string, options: BackupOptions | undefined, scope: Scope = POOL_SCOPE): Promise<BackupProgress> {
+    const { progress, signal, ...job } = backupOptions(destination, options, scope.pinned);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
-    const lease = await this.lease('read', POOL_SCOPE, true, signal);
+    const lease = await this.lease(scope.pinned ? 'write' : 'read', scope, !scope.pinned, signal);
     try {
       return await lease.backup(resolvePath(destination), job, progress, signal);
     } finally {
@@ -361,9 +359,10 @@ export class Engine implements Shutdown, TransactionHost {
 
   #toWriter(request: Request, waiter: Pending): void {
     this.#maintenance.touched();
-    // A script runs alone, as SQLite runs one: what ran before a failing statement stays (a group would undo it all).
+    // Alone, outside a group: a script, as SQLite runs one (what ran before a failing statement stays; a group would
+    // undo it all), and a query_only session's statements (query_only refuses the group's BEGIN IMMEDIATE).
     const summary = summarize(request.sql);
-    const alone = summary.standalone || (request.op === 'exec' && summary.script);
+    const alone = summary.standalone || (request.op === 'exec' && summary.script) || !!request.settings?.pragmas['query_only'];
     this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 

@@ -216,12 +216,12 @@ export class PoolLease extends QueryMethods implements Lease {
   /** An online backup on this lease's connection (see `Pool.backup`). */
   backup(
     destination: string,
-    job: { readonly method: 'api' | 'vacuum'; readonly pagesPerStep: number; readonly busyTimeoutMs: number },
+    job: { readonly method: 'api' | 'vacuum'; readonly pagesPerStep: number; readonly busyTimeoutMs: number; readonly schema: string },
     progress: ((progress: BackupProgress) => void) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<BackupProgress> {
     if (this.#released) return Promise.reject(this.#closedError());
-    const params = [job.method, job.pagesPerStep, job.busyTimeoutMs];
+    const params = [job.method, job.pagesPerStep, job.busyTimeoutMs, job.schema];
     const request: Request = { op: 'backup', sql: destination, params, settings: this.settings.settings };
     return this.#send(request, { timeoutMs: 0, ...(signal === undefined ? {} : { signal }) }, progress) as Promise<BackupProgress>;
   }

@@ -4,13 +4,13 @@
  * connections. A connection switches to a session's settings before running
  * its requests and back before running anyone else's (local/session.ts).
  */
-import type { Settings } from '../backend.js';
+import type { BackupProgress, Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
 import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
-import type { AcquireOptions, TransactionOptions } from './call-rules.js';
+import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
 import type { Engine } from './engine.js';
 import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
@@ -113,6 +113,13 @@ export interface Session extends Queryable {
   begin(options?: TransactionOptions): Promise<OpenTransaction>;
   /** A lease with the session's settings (see `Pool.acquire`); the writer when the session is pinned to it. */
   acquire(options?: AcquireOptions): Promise<Lease>;
+  /**
+   * An online backup (see `Pool.backup`) on the session's connection: on the
+   * writer when the session is pinned there, so `schema: 'temp'` (or an
+   * ATTACHed database's name) copies the TEMP objects (or the database) the
+   * session made into the destination's main database.
+   */
+  backup(destination: string, options?: BackupOptions): Promise<BackupProgress>;
   /**
    * Sets one of SQLite's run-time limits (`sqlite3_limit`) for the session's
    * statements from now on, as `configure('limit', …)` does on a node-sqlite3
@@ -335,6 +342,12 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     const refused = this.#refuse();
     if (refused !== undefined) return Promise.reject(refused);
     return this.#pool.acquire(options, this.#scope);
+  }
+
+  backup(destination: string, options?: BackupOptions): Promise<BackupProgress> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.#pool.backup(destination, options, this.#scope);
   }
 
   async close(): Promise<void> {

@@ -38,18 +38,21 @@ export class Backup extends EventEmitter {
 
   readonly #link: Link;
   readonly #filename: string;
+  /** The schema copied: main, temp or an ATTACHed database. */
+  readonly #schema: string;
   #finished = false;
   /** Pages counted by steps so far, and whether a step has written a copy yet. */
   #copied = 0;
   #snapshotWritten = false;
   #queue: Promise<unknown>;
 
-  /** Made by `Database#backup(filename, callback?)`; `callback(err)` once the source is open. */
-  constructor(db: object, filename: string, callback: AnyCallback | undefined) {
+  /** Made by `Database#backup`: `schema` of `db` into `filename`; `callback(err)` once the source is open. */
+  constructor(db: object, filename: string, schema: string, callback: AnyCallback | undefined) {
     super();
     if (typeof filename !== 'string' || filename === '') throw new TypeError('backup(filename): a filename is expected');
     this.#link = linkOf(db);
     this.#filename = filename;
+    this.#schema = schema;
     this.#link.hold(this);
     this.#queue = this.#link.ready.then(
       () => invoke(callback, this, null),
@@ -93,8 +96,10 @@ export class Backup extends EventEmitter {
 
   /** One step's copying (see {@link step}). */
   async #copy(pages: number): Promise<void> {
-    const pool = this.#link.pool!;
-    const { page_count: total } = (await pool.get<{ page_count: number }>('PRAGMA page_count'))!;
+    // On the database's session: its TEMP objects and ATTACHed databases live on the connection it is pinned to.
+    const session = await this.#link.ready;
+    const schema = `"${this.#schema.replace(/"/g, '""')}"`;
+    const { page_count: total } = (await session.get<{ page_count: number }>(`PRAGMA ${schema}.page_count`))!;
     this.pageCount = total;
     if (pages === 0) {
       this.remaining = total - this.#copied;
@@ -102,7 +107,7 @@ export class Backup extends EventEmitter {
     }
     const completes = pages === -1 || this.#copied + pages >= total;
     // node-sqlite3's step meets a locked destination with SQLITE_BUSY at once: it does not wait.
-    if (completes || !this.#snapshotWritten) await pool.backup(this.#filename, { busyTimeoutMs: 0 });
+    if (completes || !this.#snapshotWritten) await session.backup(this.#filename, { busyTimeoutMs: 0, schema: this.#schema });
     this.#snapshotWritten = true;
     this.#copied = completes ? total : this.#copied + pages;
     this.remaining = total - this.#copied;

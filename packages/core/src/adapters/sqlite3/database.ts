@@ -275,20 +275,24 @@ export class Database extends EventEmitter {
 
   /**
    * A backup of this database to `filename`: `backup(filename, callback?)`,
-   * or node-sqlite3's long form `backup(filename, destName, sourceName,
-   * filenameIsDest, callback?)` with `'main'`, `'main'`, `true`.
+   * or node-sqlite3's long form `backup(filename, sourceName, destName,
+   * filenameIsDest, callback?)`: a schema of this database (`main`, `temp`,
+   * an ATTACHed one) into `main` of `filename` (`filenameIsDest` true). A
+   * restore into this database (`filenameIsDest` false) is not supported.
    */
   backup(filename: string, ...args: unknown[]): Backup {
     const { params, callbacks } = splitCallbacks(args, 1);
+    let schema = 'main';
     if (params.length > 0) {
-      const [destName, sourceName, filenameIsDest] = params;
-      if (destName !== 'main' || sourceName !== 'main' || filenameIsDest !== true) {
+      const [sourceName, destName, filenameIsDest] = params;
+      if (typeof sourceName !== 'string' || destName !== 'main' || filenameIsDest !== true) {
         throw new ArgumentError(
-          'backup(filename, destName, sourceName, filenameIsDest): only a backup of "main" into "main" of filename (filenameIsDest true) is supported',
+          'backup(filename, sourceName, destName, filenameIsDest): only a backup of this database into "main" of filename (filenameIsDest true) is supported',
         );
       }
+      schema = sourceName;
     }
-    return new Backup(this, filename, callbacks[0]);
+    return new Backup(this, filename, schema, callbacks[0]);
   }
 
   /** Runs `callback` when the statements queued so far have finished. */

@@ -119,7 +119,10 @@ export class Link {
     const flags = { create: (this.#owner.mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
     this.#reference = await openShared(this.#owner.filename, shared, flags);
     // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.
-    this.#session = this.#reference.pool.session({ pragmas: { foreign_keys: false }, doubleQuotedStrings: true });
+    const pragmas: Record<string, boolean> = this.#reference.queryOnly
+      ? { foreign_keys: false, query_only: true }
+      : { foreign_keys: false };
+    this.#session = this.#reference.pool.session({ pragmas, doubleQuotedStrings: true });
     this.config.attach(this.#session);
     return this.#session;
   }

@@ -18,6 +18,12 @@ export type SharedOptions = Partial<Omit<PoolOptions, 'filename'>>;
 /** A reference to a shared pool; `release()` once, when the `Database` closes. */
 export interface PoolReference {
   readonly pool: Pool;
+  /**
+   * An in-memory database opened read-only: SQLite refuses its writes, but
+   * better-sqlite3 cannot open one so; the Database's session holds
+   * `query_only` instead.
+   */
+  readonly queryOnly: boolean;
   /** Drops this reference; the last one closes the pool. Never rejects. */
   release(): Promise<void>;
 }
@@ -120,5 +126,5 @@ export async function openShared(filename: string, options: SharedOptions, flags
     await release();
     throw error;
   }
-  return { pool: found.pool, release };
+  return { pool: found.pool, release, queryOnly: place.memory && flags.readOnly };
 }

@@ -156,3 +156,15 @@ test('a session watching changes hears of each row its own statements change, be
   assert.equal(heard.length, 6, 'nothing heard once stopped');
   assert.throws(() => watched.watchChanges('no' as never), { code: 'ERR_INVALID_ARGUMENT' });
 });
+
+test('a query_only session reads on every strategy (its statements run outside group commits) and its writes fail', async (t) => {
+  for (const strategy of ['single-writer', 'wal'] as const) {
+    const pool = testPool(t, { strategy, readers: 0 }); // no readers: its reads go to the writer
+    await pool.exec('CREATE TABLE t (v INTEGER)');
+    const reading = pool.session({ pragmas: { query_only: true } });
+    assert.deepEqual(await reading.get('SELECT 3 AS three'), { three: 3 }, strategy);
+    await assert.rejects(reading.run('INSERT INTO t VALUES (1)'), { code: 'SQLITE_READONLY' });
+    await pool.run('INSERT INTO t VALUES (2)');
+    assert.deepEqual(await reading.all('SELECT v FROM t'), [{ v: 2 }]);
+  }
+});

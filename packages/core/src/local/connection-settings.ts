@@ -17,10 +17,26 @@ export function pragmaLiteral(value: unknown): string {
   return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
 }
 
+/** Whether two records hold the same keys with the same values. */
+function sameEntries(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.is(a[key], b[key]));
+}
+
+/** Whether two sessions' settings set a connection the same way (sessions of drop-in Databases mostly do). */
+function sameEffect(a: Settings, b: Settings): boolean {
+  return (
+    (a.doubleQuotedStrings === true) === (b.doubleQuotedStrings === true) &&
+    a.watchChanges === b.watchChanges &&
+    sameEntries(a.pragmas, b.pragmas) &&
+    sameEntries(a.limits, b.limits)
+  );
+}
+
 /** The settings one connection runs with now. */
 export class ConnectionSettings {
-  /** The id of the settings in force (0: the pool's own). */
-  #id = 0;
+  /** The settings in force (undefined: the pool's own). */
+  #current: Settings | undefined;
   /** The PRAGMAs those settings changed, with the values to put back. */
   readonly #baseline = new Map<string, unknown>();
   /** Those settings allowed double-quoted string literals. */
@@ -44,7 +60,7 @@ export class ConnectionSettings {
 
   /** The connection closed: a new one starts with the pool's own settings. */
   forget(): void {
-    this.#id = 0;
+    this.#current = undefined;
     this.#baseline.clear();
     this.#doubleQuoted = false;
     this.#limits.clear();
@@ -57,10 +73,15 @@ export class ConnectionSettings {
    * back what the previous settings changed. Never inside a transaction.
    * True when run-time limits changed: SQLite checks most of them when a
    * statement compiles, so statements compiled before must be compiled again.
+   * Settings that set the connection as those in force do change nothing.
    */
   use(db: Database.Database, settings: Settings | undefined): boolean {
-    const id = settings?.id ?? 0;
-    if (id === this.#id) return false;
+    const current = this.#current;
+    if (settings?.id === current?.id) return false;
+    if (settings !== undefined && current !== undefined && sameEffect(settings, current)) {
+      this.#current = settings;
+      return false;
+    }
     // Inside a transaction some PRAGMAs (foreign_keys) do nothing: switching now would leak settings. Only a
     // transaction left open could bring another session's requests here; refuse rather than run them in it.
     if (db.inTransaction)
@@ -79,7 +100,7 @@ export class ConnectionSettings {
       db.prepare('SELECT litepool_watch(0)').get();
       this.#watching = false;
     }
-    this.#id = 0;
+    this.#current = undefined;
     if (settings !== undefined) {
       for (const [name, value] of Object.entries(settings.pragmas)) {
         if (!this.#baseline.has(name)) this.#baseline.set(name, db.pragma(name, { simple: true }) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
@@ -89,7 +110,7 @@ export class ConnectionSettings {
       if (this.extension) this.#useExtension(db, settings);
       if (this.#limits.size > 0) limitsChanged = true;
     }
-    this.#id = id;
+    this.#current = settings;
     return limitsChanged;
   }
 

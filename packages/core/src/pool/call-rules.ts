@@ -123,12 +123,13 @@ export function backupOptions(
 } {
   const raw = optionsObject('backup', options, ['method', 'pagesPerStep', 'progress', 'signal', 'busyTimeoutMs', 'schema']);
   const schema = stringOption('backup.schema', raw.schema) ?? 'main';
+  const name = schema.toLowerCase(); // as SQLite compares schema names
   if (typeof destination !== 'string' || destination.length === 0)
     throw new ArgumentError(`backup(destination) needs a file path, got ${typeof destination}`);
-  if (schema.toLowerCase() !== 'main' && !pinned)
+  if (name !== 'main' && !pinned)
     throw new ArgumentError(`backup: schema "${schema}" belongs to one connection; back it up with the session that made it`);
   // SQLite's VACUUM of temp does nothing, INTO a file too: it would leave no copy.
-  if (schema.toLowerCase() === 'temp' && raw.method === 'vacuum')
+  if (name === 'temp' && raw.method === 'vacuum')
     throw new ArgumentError('backup: VACUUM INTO cannot copy the temp schema; use method "api"');
   return {
     method: enumOption('backup.method', raw.method, ['api', 'vacuum'], 'api'),

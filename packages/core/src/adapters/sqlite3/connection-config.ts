@@ -4,6 +4,7 @@
  * them on whichever connection runs its statements) as soon as it is open.
  */
 import type { RowChange, Session } from '../../index.js';
+import { LIMIT_WORKER_THREADS } from './constants.js';
 
 export class ConnectionConfig {
   #session: Session | undefined;
@@ -23,7 +24,7 @@ export class ConnectionConfig {
    * category it does not know and a negative value change nothing.
    */
   limit(category: number, value: number): void {
-    if (!Number.isInteger(category) || category < 0 || category > 11 || value < 0) return;
+    if (!Number.isInteger(category) || category < 0 || category > LIMIT_WORKER_THREADS || value < 0) return;
     const capped = Math.min(Math.trunc(value), 0x7fffffff);
     if (this.#session === undefined) this.#limits.set(category, capped);
     else this.#session.setLimit(category, capped);

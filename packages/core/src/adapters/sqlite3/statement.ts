@@ -73,8 +73,6 @@ export class Statement extends EventEmitter implements RunContext {
   #queue: Promise<unknown>;
   #beforeWrites: Promise<unknown> = Promise.resolve();
   #finalized = false;
-  /** The error of its last call, when the statement is empty (see {@link NO_STATEMENT}). */
-  #empty: Sqlite3Error | undefined;
 
   /**
    * node-sqlite3's `new Statement(db, sql, callback?)`; usually made by
@@ -238,7 +236,7 @@ export class Statement extends EventEmitter implements RunContext {
     let bound: Binding;
     try {
       // SQLite compiles an empty statement to nothing; node-sqlite3 then fails each call that runs it as a misuse.
-      if (this.#text === NO_STATEMENT && !binds) throw (this.#empty = sqlite3Error('MISUSE', 'not an error'));
+      if (this.#text === NO_STATEMENT && !binds) throw sqlite3Error('MISUSE', 'not an error');
       bound = bindArguments(this.#text, this.#args);
     } catch (error) {
       this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
@@ -368,7 +366,7 @@ export class Statement extends EventEmitter implements RunContext {
     // (SQLITE_RANGE, or an empty statement's misuse) to the row callback, then `complete` with no error and no
     // rows; any other to the row callback.
     const onError = (error: Sqlite3Error): void => {
-      const binding = error.errno === RANGE || error === this.#empty;
+      const binding = error.errno === RANGE || this.#text === NO_STATEMENT;
       if (count === 0 && complete !== undefined && this.#oneShot && !binding) {
         this.#link.deliverError(complete, this, error, this);
         return;

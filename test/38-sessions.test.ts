@@ -28,6 +28,17 @@ test("a session's PRAGMAs apply to its statements only, on readers and the write
   assert.deepEqual(await pool.all('SELECT pid FROM c ORDER BY pid'), [{ pid: 1 }, { pid: 4 }]);
 });
 
+test('sessions with more distinct settings than a connection keeps compiled each see their own, interleaved', async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  const own = await pool.get('PRAGMA cache_size');
+  // 80 cache sizes: more switching statements than a connection keeps compiled (64), so its cache empties and refills.
+  const sessions = Array.from({ length: 80 }, (_, i) => pool.session({ pragmas: { cache_size: -(1000 + i) } }));
+  for (let round = 0; round < 2; round++) {
+    for (const [i, session] of sessions.entries()) assert.deepEqual(await session.get('PRAGMA cache_size'), { cache_size: -(1000 + i) });
+  }
+  assert.deepEqual(await pool.get('PRAGMA cache_size'), own);
+});
+
 test('under group commit, writes of different sessions never share a batch', async (t) => {
   const pool = testPool(t, { strategy: 'single-writer' });
   await pool.exec(FK_SCHEMA);

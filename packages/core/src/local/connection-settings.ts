@@ -12,6 +12,9 @@ import { Status, type WireResponse } from './protocol.js';
 /** PRAGMAs that cannot be read back, with the value a fresh connection has. */
 const WRITE_ONLY_DEFAULTS: Readonly<Record<string, number>> = { case_sensitive_like: 0 };
 
+/** Bound on the switching statements a connection keeps compiled. */
+const MAX_COMPILED = 64;
+
 /** A PRAGMA value as SQL text: booleans as 1 and 0, numbers and bare words as they are. */
 export function pragmaLiteral(value: unknown): string {
   return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
@@ -50,6 +53,13 @@ export class ConnectionSettings {
    * low `SQLITE_LIMIT_SQL_LENGTH` would refuse to compile them after).
    */
   #extensionStatements: { limit: Database.Statement; changes: Database.Statement } | undefined;
+  /**
+   * The PRAGMA and extension statements switching runs, compiled once: a
+   * statement compiled per switch cost 100-500 µs (SQLite expires every
+   * statement of the connection at each flag PRAGMA, and those left for the
+   * garbage collector count), a cached one a few µs.
+   */
+  readonly #compiled = new Map<string, Database.Statement>();
 
   /**
    * @param extension whether the litepool extension is loaded: it sets the
@@ -66,6 +76,24 @@ export class ConnectionSettings {
     this.#limits.clear();
     this.#watching = false;
     this.#extensionStatements = undefined;
+    this.#compiled.clear();
+  }
+
+  /** Runs `sql` (a PRAGMA or an extension call), compiled once per connection; returns its first value. */
+  #run(db: Database.Database, sql: string): unknown {
+    let statement = this.#compiled.get(sql);
+    if (statement === undefined) {
+      // Values come from sessions' settings: a bounded cache, emptied when full.
+      if (this.#compiled.size >= MAX_COMPILED) this.#compiled.clear();
+      statement = db.prepare(sql);
+      if (statement.reader) statement.pluck();
+      this.#compiled.set(sql, statement);
+    }
+    if (!statement.reader) {
+      statement.run();
+      return undefined;
+    }
+    return statement.get();
   }
 
   /**
@@ -90,21 +118,21 @@ export class ConnectionSettings {
     let limitsChanged = this.#limits.size > 0;
     for (const [category, value] of this.#limits) this.#extensionStatements!.limit.get(category, value);
     this.#limits.clear();
-    for (const [name, value] of this.#baseline) db.pragma(`${name} = ${pragmaLiteral(value)}`);
+    for (const [name, value] of this.#baseline) this.#run(db, `PRAGMA ${name} = ${pragmaLiteral(value)}`);
     this.#baseline.clear();
     if (this.#doubleQuoted) {
-      db.prepare('SELECT litepool_dqs(0)').get();
+      this.#run(db, 'SELECT litepool_dqs(0)');
       this.#doubleQuoted = false;
     }
     if (this.#watching) {
-      db.prepare('SELECT litepool_watch(0)').get();
+      this.#run(db, 'SELECT litepool_watch(0)');
       this.#watching = false;
     }
     this.#current = undefined;
     if (settings !== undefined) {
       for (const [name, value] of Object.entries(settings.pragmas)) {
-        if (!this.#baseline.has(name)) this.#baseline.set(name, db.pragma(name, { simple: true }) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
-        db.pragma(`${name} = ${pragmaLiteral(value)}`);
+        if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
+        this.#run(db, `PRAGMA ${name} = ${pragmaLiteral(value)}`);
       }
       // Without the litepool extension (not built for this platform) these cannot be set: SQLite's defaults stay.
       if (this.extension) this.#useExtension(db, settings);
@@ -121,11 +149,11 @@ export class ConnectionSettings {
       changes: db.prepare('SELECT litepool_changes()').pluck(),
     });
     if (settings.doubleQuotedStrings === true) {
-      db.prepare('SELECT litepool_dqs(1)').get();
+      this.#run(db, 'SELECT litepool_dqs(1)');
       this.#doubleQuoted = true;
     }
     if (settings.watchChanges) {
-      db.prepare('SELECT litepool_watch(1)').get();
+      this.#run(db, 'SELECT litepool_watch(1)');
       this.#watching = true;
     }
     for (const [category, value] of Object.entries(settings.limits)) {

@@ -271,11 +271,11 @@ export class StatementRunner {
     if (op === 'exec') {
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
       if (request.readOnly && this.config.role === 'writer') {
-        db.pragma('query_only = 1');
+        this.control('PRAGMA query_only = 1');
         try {
           db.exec(sql);
         } finally {
-          db.pragma('query_only = 0');
+          this.control('PRAGMA query_only = 0');
         }
       } else {
         db.exec(sql);

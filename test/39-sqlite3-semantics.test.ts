@@ -321,14 +321,19 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     copy.close();
   });
 
-  test('lastID after a statement that inserts nothing is the writer connection’s last insert rowid; trace shows the SQL as written', async (t) => {
+  test('lastID and changes are the Database’s own, though its connection is shared; trace shows the SQL as written', async (t) => {
     const filename = tempDb(t);
     const db = await openDb(t, filename);
     const other = await openDb(t, filename);
     await run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
     await run(other, 'INSERT INTO t (v) VALUES (1), (2), (3)');
     const { self } = await run(db, 'UPDATE t SET v = v + 1 WHERE id = ?', 1);
-    assert.equal(self.lastID, 3, 'the other Database’s insert, on the shared writer');
+    assert.equal(self.lastID, 0, 'not the other Database’s insert, which ran on the same writer connection');
+    assert.equal(self.changes, 1);
+    await run(db, 'INSERT INTO t (v) VALUES (4)');
+    await run(other, 'INSERT INTO t (v) VALUES (5), (6)');
+    const after = await run(db, 'CREATE TABLE u (x)');
+    assert.deepEqual([after.self.lastID, after.self.changes], [4, 1], 'its own last insert, kept across a statement that inserts nothing');
     const traced: string[] = [];
     db.on('trace', (sql: string) => traced.push(sql));
     await get(db, 'SELECT v FROM t WHERE id = ?', 2);

@@ -40,6 +40,8 @@ const SCENARIOS = [
   'limits',
   'empty-statements-and-scripts',
   'backup-temp-schema',
+  'savepoints',
+  'run-counters',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -15,6 +15,8 @@ export interface TransactionStep {
   readonly isOpen: boolean;
   /** It is COMMIT, END or ROLLBACK (not TO) issued with no transaction open. */
   readonly endsNothing: 'commit' | 'rollback' | undefined;
+  /** It is RELEASE or ROLLBACK TO issued with no transaction open: SQLite knows no savepoint then. */
+  readonly releasesNothing: boolean;
 }
 
 /** The transaction state of one node-sqlite3 connection, followed statement by statement. */
@@ -42,8 +44,10 @@ export class TransactionState {
     const wasOpen = this.#open;
     // Most SQL neither begins nor ends anything: the memoized summary says so without lexing it again.
     const { transaction, savepoint } = summarize(sql);
-    if (transaction === undefined && savepoint === undefined) return { wasOpen, isOpen: wasOpen, endsNothing: undefined };
+    if (transaction === undefined && savepoint === undefined)
+      return { wasOpen, isOpen: wasOpen, endsNothing: undefined, releasesNothing: false };
     let endsNothing: TransactionStep['endsNothing'];
+    let releasesNothing = false;
     for (const head of statementHeads(sql)) {
       const kind = classify(head);
       if (kind === 'transaction') {
@@ -58,10 +62,11 @@ export class TransactionState {
           this.reset();
         }
       } else if (kind === 'savepoint') {
+        if (!this.#open && head[0] !== 'SAVEPOINT') releasesNothing = true;
         this.#savepoint(head);
       }
     }
-    return { wasOpen, isOpen: this.#open, endsNothing };
+    return { wasOpen, isOpen: this.#open, endsNothing, releasesNothing };
   }
 
   #savepoint(head: readonly string[]): void {

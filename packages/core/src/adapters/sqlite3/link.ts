@@ -17,6 +17,7 @@ import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { ConnectionConfig } from './connection-config.js';
+import { RunCounters } from './run-counters.js';
 
 /** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
 export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
@@ -65,6 +66,8 @@ export class Link {
   /** Statements queued whose callbacks have not been called yet. */
   #unanswered = 0;
   readonly #state = new TransactionState();
+  /** `this.lastID` and `this.changes` of its `run` callbacks. */
+  readonly counters = new RunCounters();
   #tx: Promise<OpenTransaction | undefined> | undefined;
   #closing: Promise<void> | undefined;
   /** Closing has begun: the work queued before close() has finished, or there was none. */

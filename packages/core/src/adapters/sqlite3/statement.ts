@@ -6,7 +6,7 @@
  * closing until it is finalized.
  */
 import { EventEmitter } from 'node:events';
-import { clock, type QueryOptions, type Row } from '../../index.js';
+import { clock, type QueryOptions, type Row, type RunResult } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
 import { RANGE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
@@ -305,10 +305,18 @@ export class Statement extends EventEmitter implements RunContext {
   run(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
     return this.#call('write', callback, async (target, options, ran, { sql, params }) => {
-      const result = await target.run(sql, params, options);
+      const counters = this.#link.counters;
+      let result: RunResult;
+      try {
+        result = await target.run(sql, params, options);
+      } catch (error) {
+        counters.failed(sql, error);
+        throw error;
+      }
       ran();
-      this.lastID = Number(result.lastInsertRowid);
-      this.changes = result.changes;
+      counters.record(sql, result);
+      this.lastID = counters.lastID;
+      this.changes = counters.changes;
       this.#answer(callback, null);
     });
   }

@@ -23,6 +23,17 @@ export interface Planned {
 }
 
 const BEGIN_MODE = /^\s*BEGIN\s+(DEFERRED|IMMEDIATE|EXCLUSIVE)\b/i;
+/** The savepoint a RELEASE or ROLLBACK TO names: its last word, quotes and all. */
+const SAVEPOINT_NAME = /("(?:[^"]|"")+"|\[[^\]]+\]|`(?:[^`]|``)+`|'(?:[^']|'')+'|[^\s;]+)[\s;]*$/;
+
+/** A savepoint's name as SQLite reports it: without its quotes. */
+function savepointName(sql: string): string {
+  const name = SAVEPOINT_NAME.exec(sql)?.[1] ?? '';
+  const quote = name[0];
+  if (quote === '[') return name.slice(1, -1);
+  if (quote === '"' || quote === '`' || quote === "'") return name.slice(1, -1).replaceAll(quote + quote, quote);
+  return name;
+}
 
 /** Whether `sql` neither begins nor ends a transaction (or savepoint): outside one, there is nothing to plan. */
 export function controlsNothing(sql: string): boolean {
@@ -59,6 +70,7 @@ export function planPieces(state: TransactionState, pieces: readonly string[]): 
     const planned = (control: Control | undefined, error?: Sqlite3Error): Planned => ({ sql, control, open: step.isOpen, error });
     if (step.endsNothing !== undefined)
       return planned(undefined, sqlite3Error('ERROR', `cannot ${step.endsNothing} - no transaction is active`));
+    if (step.releasesNothing) return planned(undefined, sqlite3Error('ERROR', `no such savepoint: ${savepointName(sql)}`));
     if (transaction?.startsWith('BEGIN') === true) {
       return open ? planned(undefined, sqlite3Error('ERROR', 'cannot start a transaction within a transaction')) : planned('begin');
     }

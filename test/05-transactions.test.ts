@@ -193,6 +193,25 @@ test('mode "deferred" reads, then writes: it moves to the writer and commits; a 
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 5 });
 });
 
+test('mode "deferred": a statement that sets the connection (PRAGMA defer_foreign_keys) moves it to the writer, as a migration starts', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid REFERENCES p(id))'); // foreign keys are on by default
+  await pool.transaction(
+    async (tx) => {
+      await tx.run('PRAGMA defer_foreign_keys = ON'); // a reader may not take it: the transaction moves, it is not refused
+      await tx.run('INSERT INTO c VALUES (7)'); // checked at COMMIT only
+      await tx.run('INSERT INTO p VALUES (7)');
+    },
+    { mode: 'deferred' },
+  );
+  assert.deepEqual(await pool.all('SELECT pid FROM c'), [{ pid: 7 }]);
+  // The deferral ended with its transaction: the next one checks each statement again.
+  await assert.rejects(
+    pool.transaction((tx) => tx.run('INSERT INTO c VALUES (8)'), { mode: 'deferred' }),
+    { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' },
+  );
+});
+
 test('a bad transaction callback is an ArgumentError, bad transaction options an OptionsError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);

@@ -42,6 +42,8 @@ const SCENARIOS = [
   'backup-temp-schema',
   'savepoints',
   'run-counters',
+  'script-stops-inside-transaction',
+  'pragmas-inside-transaction',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

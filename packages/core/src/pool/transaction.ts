@@ -7,7 +7,8 @@
  * - `read` holds a reader: one snapshot, writes refused.
  * - `deferred` takes no lock until it needs one, as SQLite's BEGIN DEFERRED:
  *   its reads run in a read transaction on a reader (the snapshot starts at
- *   the first read), and at its first write it takes the writer. If another
+ *   the first read), and at its first write (or connection setting, such as
+ *   PRAGMA defer_foreign_keys) it takes the writer. If another
  *   connection committed since its snapshot began, that write fails with
  *   SQLITE_BUSY_SNAPSHOT, as it would in SQLite, and the transaction is over.
  *   So a deferred transaction that waits on other work never deadlocks it.
@@ -259,8 +260,14 @@ export class PoolTransaction implements TransactionChannel {
         'ERR_TRANSACTION_ABORTED',
       );
     }
-    const neutral = summarize(sql).savepoint !== undefined;
-    const route = neutral ? 'read' : op === 'exec' || op === 'call' ? 'write' : this.host.router.route(op, sql, this.scope.pinned);
+    const { savepoint, state } = summarize(sql);
+    // A statement that sets the connection (PRAGMA defer_foreign_keys, …) may not run on a shared reader: the writer takes it.
+    const route =
+      savepoint !== undefined
+        ? 'read'
+        : op === 'exec' || op === 'call' || state !== undefined
+          ? 'write'
+          : this.host.router.route(op, sql, this.scope.pinned);
     if (route === 'write') return { probe: false, moved: await this.#toWriter(beginNow) };
     if (this.#stage === 'unbound') {
       this.#lease = await this.host.lease('read', this.scope, true);

@@ -39,6 +39,21 @@ export class TransactionState {
     this.#savepoints = [];
   }
 
+  /** A copy, to go back to. */
+  clone(): TransactionState {
+    const copy = new TransactionState();
+    copy.adopt(this);
+    return copy;
+  }
+
+  /** Takes `other`'s state (undefined: no transaction), when the SQL followed did not all run. */
+  adopt(other: TransactionState | undefined): void {
+    if (other === undefined) return this.reset();
+    this.#open = other.#open;
+    this.#bySavepoint = other.#bySavepoint;
+    this.#savepoints = [...other.#savepoints];
+  }
+
   /** Follows `sql` (one statement or a script). */
   apply(sql: string): TransactionStep {
     const wasOpen = this.#open;

@@ -8,37 +8,19 @@
  * (link-registry.ts), so none of them imports another.
  */
 import type { EventEmitter } from 'node:events';
-import { clock, TransactionState, type OpenTransaction, type Queryable, type QueryOptions, type Session } from '../../index.js';
+import { clock, TransactionState, type OpenTransaction, type Session } from '../../index.js';
 import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
-import { openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
+import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
 import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
-
-/** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
-export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
-
-/**
- * One statement's work, given where it runs, the signal `interrupt()` fires,
- * and `ran`, to call once SQLite is done and before the caller's callbacks
- * (it emits `profile`).
- */
-export type Operation = (target: Target, options: QueryOptions, ran: () => void) => Promise<void>;
+import { CONTROL_TARGET, type Operation, type Target } from './target.js';
 
 export type { Kind } from './call-order.js';
-
-/** The answers of transaction control, as SQLite gives them: no rows, nothing changed. */
-const CONTROL_TARGET: Target = {
-  run: () => Promise.resolve({ changes: 0, lastInsertRowid: 0 }),
-  get: () => Promise.resolve(undefined),
-  all: () => Promise.resolve([]),
-  exec: () => Promise.resolve(),
-  iterate: async function* () {},
-};
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -69,6 +51,8 @@ export class Link {
   /** `this.lastID` and `this.changes` of its `run` callbacks. */
   readonly counters = new RunCounters();
   #tx: Promise<OpenTransaction | undefined> | undefined;
+  /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
+  #failedCommit: Error | undefined;
   #closing: Promise<void> | undefined;
   /** Closing has begun: the work queued before close() has finished, or there was none. */
   #closeStarted = false;
@@ -121,11 +105,7 @@ export class Link {
     const { transactions: _transactions, ...shared } = this.#options;
     const flags = { create: (this.#owner.mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
     this.#reference = await openShared(this.#owner.filename, shared, flags);
-    // node-sqlite3's SQLite build: foreign keys off, double-quoted strings accepted.
-    const pragmas: Record<string, boolean> = this.#reference.queryOnly
-      ? { foreign_keys: false, query_only: true }
-      : { foreign_keys: false };
-    this.#session = this.#reference.pool.session({ pragmas, doubleQuotedStrings: true });
+    this.#session = databaseSession(this.#reference);
     this.config.attach(this.#session);
     return this.#session;
   }
@@ -241,8 +221,14 @@ export class Link {
       return this.#runPiece(sql, kind, plan[0]!, operation);
     }
     for (const piece of plan) {
-      if (piece.error !== undefined) throw piece.error;
-      await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(withStrategyPragmas(piece.sql), options));
+      try {
+        if (piece.error !== undefined) throw piece.error;
+        await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(withStrategyPragmas(piece.sql), options));
+      } catch (error) {
+        // The script stopped here: its transaction is where the pieces before left it (SQLite keeps it open), not where planned.
+        this.#state.adopt(this.#tx === undefined ? undefined : piece.before);
+        throw error;
+      }
     }
     await this.#run(undefined, operation, CONTROL_TARGET);
   }
@@ -270,8 +256,23 @@ export class Link {
       case 'release-commit': {
         const tx = await this.#tx;
         this.#tx = undefined;
-        if (piece.control === 'rollback') await tx?.rollback();
-        else await tx?.commit();
+        if (piece.control === 'rollback') {
+          this.#failedCommit = undefined;
+          await tx?.rollback();
+        } else {
+          try {
+            if (tx === undefined && this.#failedCommit !== undefined) throw this.#failedCommit;
+            await tx?.commit();
+          } catch (error) {
+            // SQLite keeps a transaction whose COMMIT failed on a constraint or a lock open, for the caller's ROLLBACK
+            // (the pool has rolled it back: a later COMMIT fails the same way).
+            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code))) {
+              this.#failedCommit = error;
+              this.#state.adopt(piece.before);
+            }
+            throw error;
+          }
+        }
         return this.#run(sql, operation, CONTROL_TARGET);
       }
       default:

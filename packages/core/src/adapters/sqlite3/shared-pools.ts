@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createPool, type Pool, type PoolOptions } from '../../index.js';
+import { createPool, type Pool, type PoolOptions, type Session } from '../../index.js';
 import { sqlite3Error } from './error-shape.js';
 
 /** The pool options a `Database` may give in place of its mode (all but `filename`). */
@@ -127,4 +127,10 @@ export async function openShared(filename: string, options: SharedOptions, flags
     throw error;
   }
   return { pool: found.pool, release, queryOnly: place.memory && flags.readOnly };
+}
+
+/** A `Database`'s session of a shared pool, set as node-sqlite3's SQLite is built: foreign keys off, double-quoted strings accepted. */
+export function databaseSession(reference: PoolReference): Session {
+  const pragmas: Record<string, boolean> = reference.queryOnly ? { foreign_keys: false, query_only: true } : { foreign_keys: false };
+  return reference.pool.session({ pragmas, doubleQuotedStrings: true });
 }

@@ -6,11 +6,12 @@
  * closing until it is finalized.
  */
 import { EventEmitter } from 'node:events';
-import { clock, type QueryOptions, type Row, type RunResult } from '../../index.js';
+import { clock, type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
 import { RANGE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
-import type { Link, Operation, Target } from './link.js';
+import type { Link } from './link.js';
+import type { Operation, Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
@@ -306,13 +307,10 @@ export class Statement extends EventEmitter implements RunContext {
     const [callback] = this.#take(args, 1);
     return this.#call('write', callback, async (target, options, ran, { sql, params }) => {
       const counters = this.#link.counters;
-      let result: RunResult;
-      try {
-        result = await target.run(sql, params, options);
-      } catch (error) {
+      const result = await target.run(sql, params, options).catch((error: unknown) => {
         counters.failed(sql, error);
         throw error;
-      }
+      });
       ran();
       counters.record(sql, result);
       this.lastID = counters.lastID;

@@ -20,6 +20,8 @@ export interface Planned {
   readonly open: boolean;
   /** Its error, known when issued. */
   readonly error: Sqlite3Error | undefined;
+  /** The transaction state before it, for a script (a failure stops the pieces after it) or transaction control. */
+  readonly before: TransactionState | undefined;
 }
 
 const BEGIN_MODE = /^\s*BEGIN\s+(DEFERRED|IMMEDIATE|EXCLUSIVE)\b/i;
@@ -66,8 +68,9 @@ export function planPieces(state: TransactionState, pieces: readonly string[]): 
   return pieces.map((sql) => {
     const open = state.open;
     const { transaction, savepoint } = summarize(sql);
+    const before = pieces.length > 1 || transaction !== undefined || savepoint !== undefined ? state.clone() : undefined;
     const step = state.apply(sql);
-    const planned = (control: Control | undefined, error?: Sqlite3Error): Planned => ({ sql, control, open: step.isOpen, error });
+    const planned = (control: Control | undefined, error?: Sqlite3Error): Planned => ({ sql, control, open: step.isOpen, error, before });
     if (step.endsNothing !== undefined)
       return planned(undefined, sqlite3Error('ERROR', `cannot ${step.endsNothing} - no transaction is active`));
     if (step.releasesNothing) return planned(undefined, sqlite3Error('ERROR', `no such savepoint: ${savepointName(sql)}`));

@@ -1,0 +1,21 @@
+/** Where a `Database`'s statement runs, and the work it does there. */
+import type { Queryable, QueryOptions } from '../../index.js';
+
+/** Where a statement runs: the session, the transaction, or (for transaction control) nowhere. */
+export type Target = Pick<Queryable, 'run' | 'get' | 'all' | 'exec' | 'iterate'>;
+
+/**
+ * One statement's work, given where it runs, the signal `interrupt()` fires,
+ * and `ran`, to call once SQLite is done and before the caller's callbacks
+ * (it emits `profile`).
+ */
+export type Operation = (target: Target, options: QueryOptions, ran: () => void) => Promise<void>;
+
+/** The answers of transaction control, as SQLite gives them: no rows, nothing changed. */
+export const CONTROL_TARGET: Target = {
+  run: () => Promise.resolve({ changes: 0, lastInsertRowid: 0 }),
+  get: () => Promise.resolve(undefined),
+  all: () => Promise.resolve([]),
+  exec: () => Promise.resolve(),
+  iterate: async function* () {},
+};

@@ -193,18 +193,29 @@ test('mode "deferred" reads, then writes: it moves to the writer and commits; a 
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 5 });
 });
 
-test('mode "deferred": a statement that sets the connection (PRAGMA defer_foreign_keys) moves it to the writer, as a migration starts', async (t) => {
+test('mode "deferred": connection settings take no lock until it writes; defer_foreign_keys then applies to its writes', async (t) => {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid REFERENCES p(id))'); // foreign keys are on by default
   await pool.transaction(
     async (tx) => {
-      await tx.run('PRAGMA defer_foreign_keys = ON'); // a reader may not take it: the transaction moves, it is not refused
+      await tx.run('PRAGMA read_uncommitted = ON'); // Sequelize's isolation level: no effect without a shared cache
+      await tx.run('PRAGMA defer_foreign_keys = ON'); // Prisma's migrations: held for the writer
+      await pool.run('INSERT INTO p VALUES (1)'); // the writer is free: the transaction has not taken it
       await tx.run('INSERT INTO c VALUES (7)'); // checked at COMMIT only
       await tx.run('INSERT INTO p VALUES (7)');
     },
     { mode: 'deferred' },
   );
   assert.deepEqual(await pool.all('SELECT pid FROM c'), [{ pid: 7 }]);
+  // A setting that matters to reads (case_sensitive_like) moves the transaction to the writer, rather than fail on a shared reader.
+  await pool.transaction(
+    async (tx) => {
+      await tx.run('PRAGMA case_sensitive_like = ON');
+      assert.deepEqual(await tx.get("SELECT 'A' LIKE 'a' AS m"), { m: 0 });
+    },
+    { mode: 'deferred' },
+  );
+  assert.deepEqual(await pool.get("SELECT 'A' LIKE 'a' AS m"), { m: 1 }, 'the writer was reset when the transaction gave it back');
   // The deferral ended with its transaction: the next one checks each statement again.
   await assert.rejects(
     pool.transaction((tx) => tx.run('INSERT INTO c VALUES (8)'), { mode: 'deferred' }),

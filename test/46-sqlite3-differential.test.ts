@@ -44,6 +44,7 @@ const SCENARIOS = [
   'run-counters',
   'script-stops-inside-transaction',
   'pragmas-inside-transaction',
+  'isolation-level-pragmas',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -7,11 +7,10 @@
  * - `read` holds a reader: one snapshot, writes refused.
  * - `deferred` takes no lock until it needs one, as SQLite's BEGIN DEFERRED:
  *   its reads run in a read transaction on a reader (the snapshot starts at
- *   the first read), and at its first write (or connection setting, such as
- *   PRAGMA defer_foreign_keys) it takes the writer. If another
- *   connection committed since its snapshot began, that write fails with
- *   SQLITE_BUSY_SNAPSHOT, as it would in SQLite, and the transaction is over.
- *   So a deferred transaction that waits on other work never deadlocks it.
+ *   the first read), and at its first write or connection setting (a few
+ *   wait for it: reader-settings.ts) it takes the writer. If another connection
+ *   committed since its snapshot began, that write fails with SQLITE_BUSY_SNAPSHOT,
+ *   as in SQLite, and the transaction is over. So it never deadlocks other work.
  *
  * Callback transactions (`pool.transaction(fn)`) and held ones
  * (`pool.begin()`) are the same object, ended by the callback or by the caller.
@@ -19,6 +18,7 @@
 import type { Op } from '../backend.js';
 import { SqliteError, TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
+import { holdSetting } from './reader-settings.js';
 import type { Params, QueryOptions } from '../types.js';
 import { Reroute, type PoolLease } from './lease.js';
 import type { StatementOp } from './query-methods.js';
@@ -76,8 +76,8 @@ export class PoolTransaction implements TransactionChannel {
   #stage: Stage = 'unbound';
   /** A read ran on the reader: the snapshot has begun (a later write must check it is still current). */
   #snapshot = false;
-  /** Savepoint statements run on the reader, replayed on the writer when the transaction moves there. */
-  readonly #savepoints: string[] = [];
+  /** Savepoints run on the reader and settings held (reader-settings.ts), replayed on the writer when the transaction moves there. */
+  readonly #replayed: string[] = [];
   /** While not on the writer, statements of a deferred transaction run one after another (a write moves it). */
   #chain: Promise<unknown> = Promise.resolve();
   #ended = false;
@@ -222,16 +222,16 @@ export class PoolTransaction implements TransactionChannel {
   #send(op: Op, sql: string, params: Params | undefined, options: QueryOptions | undefined, internal: boolean): Promise<unknown> {
     if (this.#ended) return Promise.reject(new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED'));
     const flags = { inTransaction: true, internal };
-    if (this.#stage === 'writer' || this.mode !== 'deferred') {
-      return this.#current().request(op, sql, params, options, flags);
-    }
+    if (this.#stage === 'writer' || this.mode !== 'deferred') return this.#current().request(op, sql, params, options, flags);
     const run = this.#chain.then(async () => {
+      const held = internal ? undefined : holdSetting(op, sql, this.#replayed);
+      if (held !== undefined) return held.answer;
       const { probe, moved } = await this.#place(op, sql, internal);
       const lease = this.#current();
       try {
         const value = await this.#afterMove(moved, () => lease.request(op, sql, params, options, { ...flags, probe }));
         if (this.#stage === 'reader') {
-          if (summarize(sql).savepoint !== undefined) this.#savepoints.push(sql);
+          if (summarize(sql).savepoint !== undefined) this.#replayed.push(sql);
           else this.#snapshot = true;
         }
         return value;
@@ -306,12 +306,12 @@ export class PoolTransaction implements TransactionChannel {
   async #toWriter(beginNow = false): Promise<Move | undefined> {
     if (this.#stage === 'writer') return undefined;
     const reader = this.#lease;
+    const begin = ['BEGIN IMMEDIATE', ...this.#replayed].join(';\n');
     if (reader === undefined) {
-      await this.#bindWriter('BEGIN IMMEDIATE');
+      await this.#bindWriter(begin);
       return undefined;
     }
     const writer = await this.host.lease('write', this.scope, false);
-    const begin = ['BEGIN IMMEDIATE', ...this.#savepoints].join(';\n');
     if (!beginNow) writer.prelude(begin);
     else {
       try {

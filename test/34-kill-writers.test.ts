@@ -17,13 +17,23 @@ const writer = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'ack-wri
 const ROUNDS = 3;
 const PROCESSES = 3;
 
-/** Starts a writer process; resolves once it writes, with the ids it will acknowledge collected as they come. */
-function startWriter(filename: string, strategy: object, start: number): Promise<{ child: ChildProcess; acknowledged: number[] }> {
+interface Writer {
+  readonly child: ChildProcess;
+  /** The ids it acknowledged, collected as they come. */
+  readonly acknowledged: number[];
+  /** Settles at its first acknowledged write. */
+  readonly writing: Promise<void>;
+}
+
+/** Starts a writer process; resolves once it has started writing. */
+function startWriter(filename: string, strategy: object, start: number): Promise<Writer> {
   const child = spawn(process.execPath, [writer, filename, JSON.stringify(strategy), String(start)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const acknowledged: number[] = [];
   let buffer = '';
+  let wrote = (): void => {};
+  const writing = new Promise<void>((resolve) => (wrote = resolve));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.stdout.on('data', (chunk: Buffer) => {
@@ -31,8 +41,11 @@ function startWriter(filename: string, strategy: object, start: number): Promise
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
       for (const line of lines) {
-        if (line === 'ready') resolve({ child, acknowledged });
-        else acknowledged.push(Number(line));
+        if (line === 'ready') resolve({ child, acknowledged, writing });
+        else {
+          acknowledged.push(Number(line));
+          wrote();
+        }
       }
     });
   });
@@ -54,10 +67,12 @@ describe('SIGKILL of writer processes mid-commit: every acknowledged write survi
           Promise.all(Array.from({ length: PROCESSES }, (_, p) => startWriter(filename, config, (round * PROCESSES + p + 1) * 10_000_000))),
           'writers starting',
         );
-        // Kill each at its own random moment while it writes.
+        // Kill each at its own random moment while it writes: after its first acknowledged write (a file lock left by
+        // the round before is taken over only after staleMs), so that every round checks writes, however loaded the machine.
         await Promise.all(
-          writers.map(async ({ child }) => {
-            await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 450));
+          writers.map(async ({ child, writing }) => {
+            await within(30_000, writing, 'a first acknowledged write');
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
             child.kill('SIGKILL');
             await new Promise((resolve) => child.once('exit', resolve));
           }),

@@ -12,7 +12,7 @@ import litepoolSqlite3 from '@litepool/core/sqlite3';
 import knexFactory from 'knex';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DataTypes, Sequelize } from 'sequelize';
+import { DataTypes, Sequelize, Transaction } from 'sequelize';
 import { describe, test } from 'node:test';
 import {
   drizzleScenario,
@@ -121,5 +121,25 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     assert.equal(await Item.count(), 2);
     await sequelize.close();
     assert.equal(clock.now, 0, 'the fake clock never moved: nothing waited on it');
+  });
+
+  test('Sequelize isolation levels (PRAGMA read_uncommitted after BEGIN DEFERRED): the transaction takes no lock until it writes', async (t) => {
+    const sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: join(tempDir(t), 'levels.db'),
+      logging: false,
+      dialectModule: litepoolSqlite3,
+    });
+    t.after(() => sequelize.close());
+    const Item = sequelize.define('Item', { name: DataTypes.STRING });
+    await sequelize.sync();
+    for (const isolationLevel of [Transaction.ISOLATION_LEVELS.READ_UNCOMMITTED, Transaction.ISOLATION_LEVELS.READ_COMMITTED]) {
+      await sequelize.transaction({ isolationLevel }, async (transaction) => {
+        // Outside the transaction, on Sequelize's other connection: it would wait for the writer if the PRAGMA had taken it.
+        await Item.create({ name: `outside, ${isolationLevel}` });
+        await Item.create({ name: `inside, ${isolationLevel}` }, { transaction });
+      });
+    }
+    assert.equal(await Item.count(), 4);
   });
 });

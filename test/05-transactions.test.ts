@@ -223,6 +223,21 @@ test('mode "deferred": connection settings take no lock until it writes; defer_f
   );
 });
 
+test('more read transactions held at once than readers: each gets a connection, as SQLite never limits readers', async (t) => {
+  const pool = testPool(t, { readers: 1, acquireTimeoutMs: 5_000 });
+  await pool.exec('CREATE TABLE a (v); INSERT INTO a VALUES (1)');
+  const held = [];
+  for (let i = 0; i < 4; i++) {
+    const tx = await pool.begin({ mode: i % 2 === 0 ? 'read' : 'deferred' });
+    assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 1 }); // the reader is lent: the next one opens another
+    held.push(tx);
+  }
+  await pool.run('INSERT INTO a VALUES (2)');
+  for (const tx of held) assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 1 }, 'each keeps its snapshot');
+  for (const tx of held) await tx.commit();
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 2 });
+});
+
 test('a bad transaction callback is an ArgumentError, bad transaction options an OptionsError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);

@@ -45,6 +45,7 @@ const SCENARIOS = [
   'script-stops-inside-transaction',
   'pragmas-inside-transaction',
   'isolation-level-pragmas',
+  'read-transactions-beyond-readers',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

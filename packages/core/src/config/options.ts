@@ -31,7 +31,12 @@ export interface PoolOptions {
    * `'file-lock'` when the database is on a network or FUSE filesystem.
    */
   strategy?: Strategy | string | StrategyConfig;
-  /** Read-only reader threads, 0 to 64. 0 runs reads on the writer. Default: `min(4, availableParallelism())`. */
+  /**
+   * Read-only reader threads, 0 to 64. 0 runs reads on the writer. While every
+   * reader is held by a read transaction or lease, more open for the next (up
+   * to 64 in all; they stay until `close()`), as SQLite never limits readers.
+   * Default: `min(4, availableParallelism())`.
+   */
   readers?: number;
   /** Longest wait for a connection (queued one-shot calls, transactions, leases) before `ERR_ACQUIRE_TIMEOUT`, in ms. `Infinity` allowed. Default: 30000. */
   acquireTimeoutMs?: number;

@@ -6,7 +6,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import type { BackendBinding, BackupProgress, Connection, ConnectionHooks, Op, Pending, Request } from '../backend.js';
-import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
+import { MAX_READERS, type Resolved, type ResolvedPoolOptions } from '../config/options.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { AbortError, ArgumentError, QueueFullError, toError, type PoolClosedError } from '../errors.js';
 import {
@@ -110,6 +110,7 @@ export class Engine implements Shutdown, TransactionHost {
       ? new Lane({
           ...common,
           size: options.readers,
+          extraForLeases: MAX_READERS - options.readers,
           access: 'read',
           group: undefined,
           open: (signal, ready) => this.#open('reader', signal, ready),

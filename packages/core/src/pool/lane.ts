@@ -8,45 +8,12 @@
  */
 import genericPool from 'generic-pool';
 import { PIPELINE_DEPTH, type Connection, type Reclaimed } from '../backend.js';
-import type { AccessKind, Strategy, StrategyHold, WriteBatching } from '../strategy.js';
+import type { StrategyHold } from '../strategy.js';
+import type { LaneConfig } from './lane-config.js';
 import { takeHold } from './strategy-hold.js';
 import { asJobs, WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
 import { now, setTimeout } from '../timers.js';
 import { channels } from '../diagnostics.js';
-
-/** How a lane is set up by its pool. */
-export interface LaneConfig {
-  /** The pool's database, for diagnostics. */
-  readonly database: string;
-  /** Connections in this lane (1 for the writer). */
-  readonly size: number;
-  /** What the strategy is asked for around each dispatch. */
-  readonly access: AccessKind;
-  readonly strategy: Strategy;
-  readonly maxBatch: number;
-  readonly acquireTimeoutMs: number;
-  /** Group commit settings (writer of a batching strategy), else undefined. */
-  readonly group: WriteBatching | undefined;
-  /**
-   * Opens one connection; gives up when `signal` aborts (the lane is being
-   * stopped). With `ready`, it may start at once but opens only once `ready` resolves.
-   */
-  readonly open: (signal: AbortSignal, ready?: Promise<void>) => Promise<Connection>;
-  /** Passed before a connection opens (strategy init, the writer's first open); undefined once passed. */
-  readonly gate: () => Promise<void> | undefined;
-  /** Whether `open` takes the gate as `ready` (the connection starts while the gate is closed); else the gate is awaited first. */
-  readonly startsEarly: boolean;
-  /** Called when the lane has nothing queued and nothing running. */
-  readonly onIdle?: () => void;
-  /** Called when the lane, idle until now, gets work. */
-  readonly onBusy?: () => void;
-  /**
-   * Takes a one-shot job this lane cannot serve soon (every one of its
-   * connections is stuck in a long statement); false if it will not. The
-   * readers' lane hands known reads to the writer this way.
-   */
-  readonly overflow?: (job: QueryJob) => boolean;
-}
 
 /** A connection that failed to open, kept as a resource so generic-pool does not retry in a loop. */
 class OpenFailure {
@@ -70,6 +37,8 @@ export class Lane {
   private active = 0;
   /** Connections lent to leases (their open included), and batches running (but reads lent by the readers): see {@link unclaimed}. */
   private claimed = 0;
+  /** Connections lent to leases now: while they are, up to `extraForLeases` more may open. */
+  private lent = 0;
   /** Serve loops still acquiring their connection: queued jobs are theirs to take, not a pipeline's. */
   private starting = 0;
   private readonly serving = new Set<Connection>();
@@ -99,7 +68,7 @@ export class Lane {
         // An OpenFailure passes validation so it reaches serveNext, which fails the waiters with it.
         validate: async (resource) => resource instanceof OpenFailure || resource.dead === undefined,
       },
-      { max: config.size, min: 0, testOnBorrow: true, autostart: false },
+      { max: config.size + (config.extraForLeases ?? 0), min: 0, testOnBorrow: true, autostart: false },
     );
   }
 
@@ -224,7 +193,8 @@ export class Lane {
   }
 
   private pump(): void {
-    while (this.queue.size > this.starting && this.active < this.config.size) {
+    const limit = this.config.size + Math.min(this.lent, this.config.extraForLeases ?? 0);
+    while (this.queue.size > this.starting && this.active < limit) {
       this.active++;
       this.starting++;
       void this.serveNext();
@@ -382,7 +352,14 @@ export class Lane {
           return;
         }
       }
-      await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack }));
+      this.lent++;
+      try {
+        // Work queued behind every connection lent: another may open for it now.
+        if (this.queue.size > this.starting) this.pump();
+        await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack }));
+      } finally {
+        this.lent--;
+      }
     } finally {
       this.claimed--;
       hold.release();

@@ -194,6 +194,8 @@ export class Statement extends EventEmitter implements RunContext {
         }
       },
       (error) => {
+        // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
+        this.#link.counters.failed(this.#text, error);
         fail(error);
         this.#callDone();
       },
@@ -306,12 +308,9 @@ export class Statement extends EventEmitter implements RunContext {
   run(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
     return this.#call('write', callback, async (target, options, ran, { sql, params }) => {
-      const counters = this.#link.counters;
-      const result = await target.run(sql, params, options).catch((error: unknown) => {
-        counters.failed(sql, error);
-        throw error;
-      });
+      const result = await target.run(sql, params, options);
       ran();
+      const counters = this.#link.counters;
       counters.record(sql, result);
       this.lastID = counters.lastID;
       this.changes = counters.changes;

@@ -11,22 +11,29 @@
  * `read_uncommitted`, Prisma's migrations begin with `defer_foreign_keys`).
  */
 import type { Op } from '../backend.js';
-import { summarize } from '../sql/statements.js';
+import { pragmaAssignment, summarize } from '../sql/statements.js';
 
-const SETTING = /^\s*PRAGMA\s+(?:main\s*\.\s*)?(defer_foreign_keys|foreign_keys|read_uncommitted)\s*(?:=|\()/i;
+/** The settings answered at once, and whether each must also run on the writer with the transaction's first write. */
+const HELD: ReadonlyMap<string, boolean> = new Map([
+  ['defer_foreign_keys', true],
+  ['foreign_keys', false],
+  ['read_uncommitted', false],
+]);
 
 /** What a held setting answers, per operation: nothing ran, nothing changed. */
 const ANSWERS: Partial<Record<Op, unknown>> = { run: { changes: 0, lastInsertRowid: 0 }, all: [], values: [] };
 
-/**
- * For `sql`, one of those settings: the answer to give at once (added to
- * `replayed`, the statements run on the writer when the transaction moves
- * there, if it must run there). Undefined for any other SQL.
- */
-export function holdSetting(op: Op, sql: string, replayed: string[]): { readonly answer: unknown } | undefined {
-  if (op === 'iterate' || summarize(sql).script) return undefined;
-  const name = SETTING.exec(sql)?.[1]?.toLowerCase();
-  if (name === undefined) return undefined;
-  if (name === 'defer_foreign_keys') replayed.push(sql);
-  return { answer: ANSWERS[op] };
+/** A held setting: the answer to give at once, and whether to replay it on the writer when the transaction moves there. */
+export interface HeldSetting {
+  readonly answer: unknown;
+  readonly replay: boolean;
+}
+
+/** For `sql`, one of those settings: what to do with it. Undefined for any other SQL. */
+export function holdSetting(op: Op, sql: string): HeldSetting | undefined {
+  const { state, script } = summarize(sql);
+  if (op === 'iterate' || script || state === undefined) return undefined;
+  const name = pragmaAssignment(sql)?.name;
+  const replay = name === undefined ? undefined : HELD.get(name);
+  return replay === undefined ? undefined : { answer: ANSWERS[op], replay };
 }

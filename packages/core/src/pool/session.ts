@@ -7,7 +7,7 @@
 import type { BackupProgress, Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
-import { CONNECTION_PRAGMAS, classify, statements, summarize, type StatementSpan } from '../sql/statements.js';
+import { CONNECTION_PRAGMAS, classify, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
 import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
@@ -42,7 +42,6 @@ const NOT_PER_SESSION = new Set([
   'hard_heap_limit',
 ]);
 const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
-const PRAGMA_SET = /^PRAGMA\s+(?:\w+\s*\.\s*)?(\w+)\s*(?:=\s*(.+?)|\(\s*(.+?)\s*\))\s*$/is;
 const NAME = String.raw`("(?:[^"]|"")+"|\[[^\]]+\]|` + '`[^`]+`' + String.raw`|[^\s(;]+)`;
 const CREATE_TEMP = new RegExp(
   String.raw`^CREATE\s+(?:(?:TEMP|TEMPORARY)\s+(TABLE|VIEW|TRIGGER)|(TABLE|VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?temp\s*\.)\s*(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`,
@@ -275,10 +274,10 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   /** A connection-scoped `PRAGMA x = y` becomes part of the session's settings: true when `statement` was one. */
   #absorb(statement: StatementSpan): boolean {
     if (statement.head[0] !== 'PRAGMA' || classify(statement.head) !== 'state') return false;
-    const match = PRAGMA_SET.exec(statement.text);
-    if (match === null) return false;
-    const name = match[1]!.toLowerCase();
-    const value = pragmaValue((match[2] ?? match[3]!).trim());
+    const assignment = pragmaAssignment(statement.text);
+    if (assignment === undefined) return false;
+    const { name } = assignment;
+    const value = pragmaValue(assignment.value);
     checkPragma(name, value, (message) => new ConnectionStateError(message));
     this.#pragmas = Object.freeze({ ...this.#pragmas, [name]: value });
     this.#settings = this.#makeSettings();

@@ -306,6 +306,14 @@ export function summarize(sql: string): StatementSummary {
   return summary;
 }
 
+const PRAGMA_ASSIGNMENT = /^\s*PRAGMA\s+(?:\w+\s*\.\s*)?(\w+)\s*(?:=\s*(.+?)|\(\s*(.+?)\s*\))\s*;?\s*$/is;
+
+/** The setting of one `PRAGMA [schema.]name = value` (or `name(value)`) statement: its name in lower case and its value as written. */
+export function pragmaAssignment(statement: string): { readonly name: string; readonly value: string } | undefined {
+  const match = PRAGMA_ASSIGNMENT.exec(statement);
+  return match === null ? undefined : { name: match[1]!.toLowerCase(), value: (match[2] ?? match[3]!).trim() };
+}
+
 /** One parameter of a statement, as SQLite numbers it. */
 export interface Parameter {
   /** Its index (1-based): `?` takes one more than the largest so far, `?NNN` takes NNN, a name its first index. */

@@ -24,6 +24,7 @@ import { Reroute, type PoolLease } from './lease.js';
 import type { StatementOp } from './query-methods.js';
 import type { Router } from './router.js';
 import type { Scope } from './scope.js';
+import { OpenScope, type OpenTransaction } from './open-transaction.js';
 import {
   CLOSED_TRANSACTION,
   TransactionScope,
@@ -32,22 +33,7 @@ import {
   type TransactionMode,
 } from './transaction-scope.js';
 
-/** A transaction held open until the caller ends it (see `Pool.begin`). */
-export interface OpenTransaction extends Transaction {
-  /** Commits; rejects if COMMIT failed (the transaction was then rolled back). Later calls reject with `ERR_TRANSACTION_CLOSED`. */
-  commit(): Promise<void>;
-  /** Rolls back. Resolves once the connection is back in the pool; never rejects for a transaction that is still open. */
-  rollback(): Promise<void>;
-  /** Whether `commit` or `rollback` was called. */
-  readonly ended: boolean;
-  /**
-   * Whether the transaction is still open: false once it ended, or once
-   * SQLite ended it itself (an `ON CONFLICT ROLLBACK`, an interrupt of a
-   * write, an I/O error), or after SQLITE_BUSY_SNAPSHOT. Call `rollback()` to
-   * give its connection back then.
-   */
-  readonly active: boolean;
-}
+export type { OpenTransaction } from './open-transaction.js';
 
 /** What a transaction needs from its pool. */
 export interface TransactionHost {
@@ -224,7 +210,8 @@ export class PoolTransaction implements TransactionChannel {
     const flags = { inTransaction: true, internal };
     if (this.#stage === 'writer' || this.mode !== 'deferred') return this.#current().request(op, sql, params, options, flags);
     const run = this.#chain.then(async () => {
-      const held = internal ? undefined : holdSetting(op, sql, this.#replayed);
+      const held = internal ? undefined : holdSetting(op, sql);
+      if (held?.replay === true) this.#replayed.push(sql);
       if (held !== undefined) return held.answer;
       const { probe, moved } = await this.#place(op, sql, internal);
       const lease = this.#current();
@@ -364,34 +351,5 @@ export class PoolTransaction implements TransactionChannel {
       this.#stage = 'stale';
       throw new SqliteError(BUSY_SNAPSHOT, 'SQLITE_BUSY_SNAPSHOT');
     }
-  }
-}
-
-/** The handle of a held transaction: `tx` and the means to end it. */
-class OpenScope extends TransactionScope implements OpenTransaction {
-  readonly #owner: PoolTransaction;
-
-  constructor(owner: PoolTransaction) {
-    super(owner, owner.mode, 0);
-    this.#owner = owner;
-  }
-
-  get ended(): boolean {
-    return this.#owner.ended;
-  }
-
-  get active(): boolean {
-    return this.#owner.active;
-  }
-
-  async commit(): Promise<void> {
-    if (this.#owner.ended) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
-    this.close();
-    await this.#owner.commit();
-  }
-
-  async rollback(): Promise<void> {
-    this.close();
-    await this.#owner.rollback();
   }
 }

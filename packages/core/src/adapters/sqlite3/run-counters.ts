@@ -14,6 +14,22 @@ const FIRST_WORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
 const INSERTS = /\b(?:INSERT|REPLACE)\b/i;
 const WRITES = /\b(?:INSERT|REPLACE|UPDATE|DELETE)\b/i;
 
+/** Codes of a statement that failed before it ran. */
+const NEVER_RAN = new Set(['SQLITE_ERROR', 'SQLITE_RANGE', 'SQLITE_MISUSE']);
+
+/** Which of SQLite's counters a statement moves: both (an insert), the count only (an update or delete), or none. */
+type Moves = 'both' | 'changes' | 'none';
+
+function moves(sql: string): Moves {
+  const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
+  if (word === 'INSERT' || word === 'REPLACE') return 'both';
+  if (word === 'UPDATE' || word === 'DELETE') return 'changes';
+  // A CTE in front of a write (or of a SELECT that names one in a string: rare enough to count as one).
+  if (word === 'WITH' && WRITES.test(sql)) return INSERTS.test(sql) ? 'both' : 'changes';
+  // Anything else (DDL, PRAGMA, SELECT, transaction control) leaves both as they were, as in SQLite.
+  return 'none';
+}
+
 /** One `Database`'s last inserted rowid and last count of changed rows. */
 export class RunCounters {
   /** The rowid of the last row an INSERT of this Database added (0 before any). */
@@ -23,18 +39,10 @@ export class RunCounters {
 
   /** Moves the counters as `sql`, answered with `result`, moved SQLite's. */
   record(sql: string, result: RunResult): void {
-    const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
-    if (word === 'INSERT' || word === 'REPLACE') {
-      this.changes = result.changes;
-      if (result.changes > 0) this.lastID = Number(result.lastInsertRowid);
-    } else if (word === 'UPDATE' || word === 'DELETE') {
-      this.changes = result.changes;
-    } else if (word === 'WITH' && WRITES.test(sql)) {
-      // A CTE in front of a write (or of a SELECT that names one in a string: rare enough to count as one).
-      this.changes = result.changes;
-      if (result.changes > 0 && INSERTS.test(sql)) this.lastID = Number(result.lastInsertRowid);
-    }
-    // Anything else (DDL, PRAGMA, SELECT, transaction control) leaves both as they were, as in SQLite.
+    const moved = moves(sql);
+    if (moved === 'none') return;
+    this.changes = result.changes;
+    if (moved === 'both' && result.changes > 0) this.lastID = Number(result.lastInsertRowid);
   }
 
   /**
@@ -44,16 +52,7 @@ export class RunCounters {
    */
   failed(sql: string, error: unknown): void {
     const code = (error as { code?: unknown } | null)?.code;
-    if (
-      typeof code !== 'string' ||
-      !code.startsWith('SQLITE_') ||
-      code === 'SQLITE_ERROR' ||
-      code === 'SQLITE_RANGE' ||
-      code === 'SQLITE_MISUSE'
-    )
-      return;
-    const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
-    if (word === 'INSERT' || word === 'REPLACE' || word === 'UPDATE' || word === 'DELETE' || (word === 'WITH' && WRITES.test(sql)))
-      this.changes = 0;
+    const ran = typeof code === 'string' && code.startsWith('SQLITE_') && !NEVER_RAN.has(code);
+    if (ran && moves(sql) !== 'none') this.changes = 0;
   }
 }

@@ -210,25 +210,23 @@ export class Link {
     return settled;
   }
 
-  /**
-   * Runs planned pieces in order, inside the transaction where there is one;
-   * stops at the first error. A statement runs its own operation; a script's
-   * pieces run as scripts, then its operation completes it (on nothing).
-   */
+  /** Runs planned pieces in order, inside the transaction where there is one; stops at the first error. */
   async #runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
-    if (plan.length === 1) {
-      if (plan[0]!.error !== undefined) throw plan[0]!.error;
-      return this.#runPiece(sql, kind, plan[0]!, operation);
-    }
-    for (const piece of plan) {
-      try {
+    let current: Planned | undefined;
+    try {
+      for (const piece of plan) {
+        current = piece;
         if (piece.error !== undefined) throw piece.error;
+        // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
+        if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
         await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(withStrategyPragmas(piece.sql), options));
-      } catch (error) {
-        // The script stopped here: its transaction is where the pieces before left it (SQLite keeps it open), not where planned.
-        this.#state.adopt(this.#tx === undefined ? undefined : piece.before);
-        throw error;
       }
+    } catch (error) {
+      // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a
+      // constraint too) it is where the pieces before left it, not where planned (a plain statement moved nothing).
+      if (this.#tx === undefined && this.#failedCommit === undefined) this.#state.reset();
+      else if (current?.before !== undefined) this.#state.adopt(current.before);
+      throw error;
     }
     await this.#run(undefined, operation, CONTROL_TARGET);
   }
@@ -266,10 +264,8 @@ export class Link {
           } catch (error) {
             // SQLite keeps a transaction whose COMMIT failed on a constraint or a lock open, for the caller's ROLLBACK
             // (the pool has rolled it back: a later COMMIT fails the same way).
-            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code))) {
+            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code)))
               this.#failedCommit = error;
-              this.#state.adopt(piece.before);
-            }
             throw error;
           }
         }

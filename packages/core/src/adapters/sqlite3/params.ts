@@ -45,23 +45,21 @@ function plan(sql: string): Plan {
 
 /**
  * A value as node-sqlite3 binds it: undefined (and a symbol) as NULL,
- * booleans and 32-bit integers as INTEGER, other numbers as REAL, Dates as milliseconds, a RegExp and any other object as
- * its string ('[object Object]' included; an object whose toString throws
- * or is not a function as NULL).
+ * booleans and 32-bit integers as INTEGER, other numbers as REAL, Dates as
+ * milliseconds, a RegExp as its text, a typed array's bytes as a BLOB, and
+ * any other object or function as the text '[object Object]' (node-sqlite3
+ * never calls its toString).
  */
 export function bindValue(value: unknown): BindValue {
-  if (value === undefined || value === null || typeof value === 'symbol' || typeof value === 'function') return null;
+  if (value === undefined || value === null || typeof value === 'symbol') return null;
   // node-sqlite3 binds a number that fits 32 bits (and a boolean) as an INTEGER, any other as a REAL.
   if (typeof value === 'boolean') return value ? 1n : 0n;
   if (typeof value === 'number') return (value | 0) === value ? BigInt(value) : value;
-  if (value instanceof Date) return value.getTime();
   if (typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string
-    return String(value);
-  } catch {
-    return null;
-  }
+  if (value instanceof Date) return value.getTime();
+  if (value instanceof RegExp) return String(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return '[object Object]';
 }
 
 function isBindObject(value: unknown): value is Record<string, unknown> {

@@ -16,6 +16,7 @@ import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
 import { NO_STATEMENT, textToRun } from './statement-text.js';
+import { StepCursor } from './step-cursor.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
 export interface RunContext {
@@ -32,13 +33,6 @@ type Binding = ReturnType<typeof bindArguments>;
 
 /** A statement's work: an {@link Operation} that also gets its binding. */
 type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding) => Promise<void>;
-
-/** The rows a `get` steps through: those of one binding (`generation`), read once. */
-interface Stepping {
-  readonly generation: number;
-  rows: Row[] | undefined;
-  next: number;
-}
 
 /** Set while {@link Statement.oneShot} constructs. */
 let oneShotting = false;
@@ -66,10 +60,10 @@ export class Statement extends EventEmitter implements RunContext {
   #whenIdle: (() => void) | undefined;
   /** Made by `Database#run` and friends: compile errors reach the call's callback. */
   readonly #oneShot: boolean;
-  /** The parameter arguments bound last, and how many bindings there have been (a `get` steps through one binding's rows). */
+  /** The parameter arguments bound last. */
   #args: unknown[] = [];
-  #generation = 0;
-  #stepping: Stepping | undefined;
+  /** Where `get` is in the rows of each binding. */
+  readonly #cursor = new StepCursor();
   /** Settles when its last call has; and when its last call but a write has. */
   #queue: Promise<unknown>;
   #beforeWrites: Promise<unknown> = Promise.resolve();
@@ -223,7 +217,7 @@ export class Statement extends EventEmitter implements RunContext {
     const { params, callbacks } = splitCallbacks(args, count);
     if (params.length > 0) {
       this.#args = params;
-      this.#generation++;
+      this.#cursor.rebind();
     }
     return callbacks;
   }
@@ -268,12 +262,12 @@ export class Statement extends EventEmitter implements RunContext {
   /** Rewinds `get` to the first row; `callback(err)`. */
   reset(callback?: (err: null) => void): this {
     const done = bindCallback(callback);
-    const generation = ++this.#generation;
+    const generation = this.#cursor.rebind();
     this.#enqueue(
       'read',
       done,
       () => {
-        if (this.#stepping !== undefined && this.#stepping.generation < generation) this.#stepping = undefined;
+        this.#cursor.rewind(generation);
         this.#answer(done, null);
         return Promise.resolve();
       },
@@ -307,9 +301,11 @@ export class Statement extends EventEmitter implements RunContext {
   /** Runs it; `callback(err)` with `this.lastID` and `this.changes`. */
   run(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
+    const generation = this.#cursor.generation;
     return this.#call('write', callback, async (target, options, ran, { sql, params }) => {
       const result = await target.run(sql, params, options);
       ran();
+      this.#cursor.exhaust(generation);
       const counters = this.#link.counters;
       counters.record(sql, result);
       this.lastID = counters.lastID;
@@ -321,18 +317,11 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, row)` with the next row (the first after new parameters or `reset`), or no row when done. */
   get(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    const generation = this.#generation;
+    const generation = this.#cursor.generation;
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
-      let row: Row | undefined;
-      if (this.#oneShot) row = await target.get<Row>(sql, params, options);
-      else {
-        // A binding's rows are read once; later gets of the same binding step through them.
-        if (this.#stepping === undefined || this.#stepping.generation !== generation)
-          this.#stepping = { generation, rows: undefined, next: 0 };
-        const stepping = this.#stepping;
-        stepping.rows ??= await target.all<Row>(sql, params, options);
-        row = stepping.rows[stepping.next++];
-      }
+      const row = this.#oneShot
+        ? await target.get<Row>(sql, params, options)
+        : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options));
       ran();
       if (row === undefined) this.#answer(callback, null);
       else this.#answer(callback, null, row);
@@ -342,9 +331,11 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, rows)` with every row. */
   all(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
+    const generation = this.#cursor.generation;
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
+      this.#cursor.exhaust(generation);
       this.#answer(callback, null, rows);
     });
   }
@@ -352,9 +343,11 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, map)`: rows keyed by their first column (the value: the second column, or the row when it has more). */
   map(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
+    const generation = this.#cursor.generation;
     return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
+      this.#cursor.exhaust(generation);
       this.#answer(callback, null, toMap(rows));
     });
   }
@@ -366,6 +359,7 @@ export class Statement extends EventEmitter implements RunContext {
    */
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
+    const generation = this.#cursor.generation;
     let count = 0;
     // node-sqlite3's routing: a compile error of a one-shot each goes to `complete` alone; a binding error
     // (SQLITE_RANGE, or an empty statement's misuse) to the row callback, then `complete` with no error and no
@@ -388,6 +382,7 @@ export class Statement extends EventEmitter implements RunContext {
           invoke(onRow, this, null, row);
         }
         ran();
+        this.#cursor.exhaust(generation);
         this.#answer(complete, null, count);
       },
       onError,

@@ -1,0 +1,50 @@
+/**
+ * Where node-sqlite3's `Statement#get` is in its statement's rows: each
+ * binding's rows are read once and stepped through, one per `get`; a call
+ * that runs the statement to its end (`run`, `all`, `map`, `each`) leaves no
+ * row for `get` (and nothing to run) until `reset` or new parameters, as
+ * node-sqlite3 steps a statement that is done only after a reset.
+ */
+import type { Row } from '../../index.js';
+
+/** One statement's place in its rows. */
+export class StepCursor {
+  #generation = 0;
+  /** The binding the rows below belong to (-1: none read). */
+  #rowsOf = -1;
+  #rows: Row[] | undefined;
+  #next = 0;
+
+  /** The binding calls made now belong to. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** New parameters or a reset: calls made from now on belong to a new binding, which starts at its first row. */
+  rebind(): number {
+    return ++this.#generation;
+  }
+
+  /** A reset runs (in call order): unless calls of a newer binding have stepped already, the next `get` starts over. */
+  rewind(generation: number): void {
+    if (this.#rowsOf < generation) this.#rowsOf = -1;
+  }
+
+  /** A call of binding `generation` ran the statement to its end. */
+  exhaust(generation: number): void {
+    this.#rowsOf = generation;
+    this.#rows = [];
+    this.#next = 0;
+  }
+
+  /** The next row of binding `generation` (`load` reads the binding's rows the first time), or undefined past the last. */
+  async next(generation: number, load: () => Promise<Row[]>): Promise<Row | undefined> {
+    if (this.#rowsOf !== generation) {
+      this.#rowsOf = generation;
+      this.#rows = undefined;
+      this.#next = 0;
+    }
+    this.#rows ??= await load();
+    return this.#rows[this.#next++];
+  }
+}

@@ -46,6 +46,7 @@ const SCENARIOS = [
   'pragmas-inside-transaction',
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',
+  'calls-while-close-waits',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

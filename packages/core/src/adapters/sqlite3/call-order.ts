@@ -72,4 +72,10 @@ export class CallOrder {
   drained(): Promise<unknown> {
     return Promise.all([this.#barrier, ...this.#inFlight]);
   }
+
+  /** Settles once nothing is in flight, counting the calls made while it waits. */
+  async drainedAll(): Promise<void> {
+    do await this.drained();
+    while (this.#inFlight.size > 0);
+  }
 }

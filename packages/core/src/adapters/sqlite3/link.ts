@@ -154,7 +154,8 @@ export class Link {
    * own earlier calls). Resolves when it has settled; its error goes to `onError`.
    */
   schedule(sql: string, kind: Kind, work: Operation, onError: (error: Sqlite3Error) => void, after?: Promise<unknown>): Promise<void> {
-    if (this.#closing !== undefined) {
+    // While a close waits for earlier calls, node-sqlite3 runs a parallel call before it (the close waits for that too).
+    if (this.#closing !== undefined && (this.#closeStarted || this.#serialized)) {
       // node-sqlite3's words: queued behind a close still to run, or issued after it ran.
       const closed = sqlite3Error('MISUSE', this.closed ? 'Database is closed' : 'Database handle is closed');
       return Promise.resolve().then(() => onError(closed));
@@ -347,8 +348,9 @@ export class Link {
   }
 
   /**
-   * Closes once the work queued before it has finished (statements issued
-   * after it fail with SQLITE_MISUSE), rolling back a transaction left open;
+   * Closes once the work queued before it has finished, and calls made
+   * meanwhile in parallel mode (node-sqlite3 runs those first; once closing
+   * has begun, or in serialized mode, they fail with SQLITE_MISUSE), rolling back a transaction left open;
    * the pool closes with the last `Database` on it. `callback(err)`, then
    * `close`. As in node-sqlite3, it fails with SQLITE_BUSY (and the database
    * stays open) if statements are still not finalized or backups not
@@ -363,7 +365,7 @@ export class Link {
     }
     // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
     if (this.#unanswered === 0) this.#closeStarted = true;
-    const closing = this.#order.drained().then(() => {
+    const closing = this.#order.drainedAll().then(() => {
       this.#closeStarted = true;
       if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
       return this.#shutdown();

@@ -10,6 +10,7 @@ import sqlite3, { type Database, Statement, type RunContext, type Sqlite3Error }
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -351,5 +352,25 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 0 }, 'its snapshot');
     await run(reader, 'COMMIT');
     assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 1 });
+  });
+
+  test("a failing call without a callback is an 'error' event of the Database, also for a statement without an 'error' listener", async (t) => {
+    const db = await openDb(t);
+    const events: string[] = [];
+    db.on('error', (err: Sqlite3Error) => events.push(err.code));
+    db.run('CREATE TABLE t (v NOT NULL)');
+    db.run('INSERT INTO t VALUES (NULL)');
+    const stmt = db.prepare('INSERT INTO t VALUES (?)');
+    stmt.run(null);
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    await get(db, 'SELECT 1');
+    assert.deepEqual(events, ['SQLITE_CONSTRAINT', 'SQLITE_CONSTRAINT']);
+  });
+
+  test('a file that is not a database fails to open with SQLITE_NOTADB', async (t) => {
+    const filename = join(tempDir(t), 'junk.db');
+    writeFileSync(filename, 'not a database: '.repeat(64));
+    const error = await failure(openDb(t, filename));
+    assert.equal(error.code, 'SQLITE_NOTADB');
   });
 });

@@ -3,7 +3,7 @@
  * checked against its documented methods: open, get/all/run/exec/each,
  * prepare, migrate, close.
  */
-import { Database, open } from '@litepool/core/sqlite';
+import { Database, open, Statement } from '@litepool/core/sqlite';
 import sqlite3 from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ describe('sqlite (promise wrapper) compatible API', () => {
     const result = await db.run('INSERT INTO t (name) VALUES (?)', 'a');
     assert.equal(result.lastID, 1);
     assert.equal(result.changes, 1);
+    assert.ok(result.stmt instanceof Statement, "run's result carries the statement behind the call, as sqlite's does");
     await db.run('INSERT INTO t (name) VALUES (:name)', { ':name': 'b' });
     assert.deepEqual(await db.get('SELECT name FROM t WHERE id = ?', [2]), { name: 'b' });
     assert.equal(await db.get('SELECT name FROM t WHERE id = 99'), undefined);

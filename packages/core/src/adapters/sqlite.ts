@@ -42,8 +42,8 @@ export type Sqlite3DatabaseClass = new (
 
 /** What `run` resolves to. */
 export interface RunResult {
-  /** The statement, from {@link Statement.run} (not set by {@link Database.run}). */
-  stmt?: Statement;
+  /** The statement that ran: this one for {@link Statement.run}, the one behind the call for {@link Database.run}. */
+  stmt: Statement;
   /** The rowid of the last row inserted (valid after an INSERT). */
   lastID: number;
   /** Rows changed. */
@@ -113,7 +113,7 @@ export class Statement {
     return new Promise((resolve) => this.stmt.finalize(() => resolve()));
   }
 
-  /** Runs it: `{ lastID, changes }`. */
+  /** Runs it: `{ stmt, lastID, changes }`. */
   run(...params: unknown[]): Promise<RunResult> {
     return promised(
       (done) => this.stmt.run(...params, done),
@@ -226,11 +226,12 @@ export class Database {
     this.db.configure(option, value);
   }
 
-  /** Runs a statement: `{ lastID, changes }`. */
+  /** Runs a statement: `{ stmt, lastID, changes }`. */
   run(sql: Sql, ...params: unknown[]): Promise<RunResult> {
     return promised(
       (done) => this.db.run(...toCall(sql, params), done),
-      (context) => ({ lastID: context.lastID, changes: context.changes }),
+      // node-sqlite3 calls back with the statement behind the call as `this`.
+      (context) => ({ stmt: new Statement(context as Sqlite3Statement), lastID: context.lastID, changes: context.changes }),
     );
   }
 

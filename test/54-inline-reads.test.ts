@@ -348,12 +348,17 @@ test('pools that cannot read inline never do: the option off, a setup module, th
   assert.throws(() => createPool({ filename: join(dir, 'bad.db'), inlineReads: 'yes' as unknown as boolean }), OptionsError);
 });
 
-test('a process whose pool read inline exits once the pool is closed (the read watch does not keep it alive)', (t) => {
+test('a process whose pool read inline exits once the pool is closed (the read watch does not keep it alive), also while the watch starts', (t) => {
   const script = join(import.meta.dirname, 'helpers', 'inline-exit.mjs');
   // A process kept alive would be killed by the timeout: the status is then null.
   const result = spawnSync(process.execPath, [script, tempDir(t)], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), { inline: true });
+  // Ended while the watch's thread starts: terminating a thread inside better-sqlite3's addon setup aborted the process.
+  for (let run = 0; run < 6; run++) {
+    const early = spawnSync(process.execPath, [script, tempDir(t), 'early'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(early.status, 0, `run ${run}: ${early.stderr}`);
+  }
 });
 
 test('eight callers reading in a loop keep reading on the calling thread: the reads one turn sends to readers do not turn inline reads off', async (t) => {

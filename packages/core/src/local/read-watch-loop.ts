@@ -5,6 +5,7 @@
  * interrupted. It lives in litepool's worker entry, started with a
  * {@link WatchConfig} as its `workerData`.
  */
+import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Control } from './protocol.js';
 
@@ -60,9 +61,12 @@ export function watchReads(config: WatchConfig): void {
     interrupt = (token) => void statement.get(token);
   } catch {
     Atomics.store(block, Cell.Ready, -1);
+    parentPort?.postMessage('started');
     return;
   }
   Atomics.store(block, Cell.Ready, 1);
+  // The calling thread may now let the process end without waiting for this one (see read-watch.ts).
+  parentPort?.postMessage('started');
   for (;;) {
     const slot = Atomics.load(block, Cell.Running);
     if (slot === 0) {

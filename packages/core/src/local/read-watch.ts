@@ -10,6 +10,10 @@ import type { Worker } from 'node:worker_threads';
 import { Cell, controlOf, WATCH_SLOTS, type WatchConfig } from './read-watch-loop.js';
 import { Control } from './protocol.js';
 import { newThread } from './worker-start.js';
+import { clearTimeout, setTimeout } from '../timers.js';
+
+/** The longest the watch's thread keeps the process alive while it starts. */
+const STARTS_WITHIN_MS = 5_000;
 
 /** A connection's place in the watch: its control block (the token, the interrupt's target) and its index. */
 export interface WatchSlot {
@@ -29,8 +33,16 @@ export class ReadWatch {
   private constructor(block: Int32Array, worker: Worker) {
     this.#block = block;
     for (let i = WATCH_SLOTS - 1; i >= 0; i--) this.#free.push(i);
-    // Never keeps the process alive; a thread that ended (it could not load the extension) watches nothing.
-    worker.unref();
+    // Keeps the process alive only while it starts (it says so when it has): a process that ends while the thread
+    // loads better-sqlite3's addon aborts (see thread-stop.ts). At most STARTS_WITHIN_MS, should the word never come.
+    // A thread that ended (it could not load the extension) watches nothing.
+    const started = (): void => {
+      clearTimeout(fallback);
+      worker.unref();
+    };
+    const fallback = setTimeout(started, STARTS_WITHIN_MS);
+    fallback.unref();
+    worker.once('message', started);
     worker.once('exit', () => Atomics.store(block, Cell.Ready, -1));
     worker.on('error', () => Atomics.store(block, Cell.Ready, -1));
   }

@@ -38,11 +38,12 @@ export function tellToEnd(thread: Thread): void {
 
 /**
  * Stops a thread that has not reported ready: told to end, terminated only if
- * it has not `STOP_GRACE_MS` later. It no longer keeps the process alive.
+ * it has not `STOP_GRACE_MS` later. It keeps the process alive until it has
+ * ended: a process that ended meanwhile would terminate it wherever it is,
+ * loading the addon included.
  */
 export function stopStarting(thread: Thread): void {
   tellToEnd(thread);
-  thread.worker.unref();
   const timer = setTimeout(() => void thread.worker.terminate(), STOP_GRACE_MS);
   timer.unref();
   void thread.exited.then(() => clearTimeout(timer));

@@ -20,7 +20,7 @@ import type { Queryable } from './query-methods.js';
 import { POOL_SCOPE } from './scope.js';
 import { PoolSession, type Session, type SessionOptions } from './session.js';
 import type { PoolStats } from './stats.js';
-import type { OpenTransaction } from './transaction.js';
+import type { OpenTransaction } from './open-transaction.js';
 import type { Transaction } from './transaction-scope.js';
 import { LitepoolWarning } from './warning.js';
 

@@ -16,7 +16,7 @@ import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
 import { listenForChanges, type RowChange } from './row-changes.js';
 import type { Scope } from './scope.js';
-import type { OpenTransaction } from './transaction.js';
+import type { OpenTransaction } from './open-transaction.js';
 import type { Transaction } from './transaction-scope.js';
 
 /** Options of {@link Pool.session}. */

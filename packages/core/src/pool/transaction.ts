@@ -33,8 +33,6 @@ import {
   type TransactionMode,
 } from './transaction-scope.js';
 
-export type { OpenTransaction } from './open-transaction.js';
-
 /** What a transaction needs from its pool. */
 export interface TransactionHost {
   /** Leases a connection: the writer (`write`) or a reader, read-only or not. */

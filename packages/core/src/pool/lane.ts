@@ -355,7 +355,7 @@ export class Lane {
       this.lent++;
       try {
         // Work queued behind every connection lent: another may open for it now.
-        if (this.queue.size > this.starting) this.pump();
+        this.pump();
         await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack }));
       } finally {
         this.lent--;

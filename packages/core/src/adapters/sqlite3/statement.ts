@@ -31,8 +31,8 @@ export interface RunContext {
 /** SQL and values ready to run. */
 type Binding = ReturnType<typeof bindArguments>;
 
-/** A statement's work: an {@link Operation} that also gets its binding. */
-type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding) => Promise<void>;
+/** A statement's work: an {@link Operation} that also gets its binding, and the binding's place for `get` (see StepCursor). */
+type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding, generation: number) => Promise<void>;
 
 /** Set while {@link Statement.oneShot} constructs. */
 let oneShotting = false;
@@ -239,7 +239,8 @@ export class Statement extends EventEmitter implements RunContext {
       this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
       return this;
     }
-    this.#enqueue(kind, callback, (target, options, ran) => run(target, options, ran, bound), onError);
+    const generation = this.#cursor.generation;
+    this.#enqueue(kind, callback, (target, options, ran) => run(target, options, ran, bound, generation), onError);
     return this;
   }
 
@@ -301,8 +302,7 @@ export class Statement extends EventEmitter implements RunContext {
   /** Runs it; `callback(err)` with `this.lastID` and `this.changes`. */
   run(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    const generation = this.#cursor.generation;
-    return this.#call('write', callback, async (target, options, ran, { sql, params }) => {
+    return this.#call('write', callback, async (target, options, ran, { sql, params }, generation) => {
       const result = await target.run(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
@@ -317,8 +317,7 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, row)` with the next row (the first after new parameters or `reset`), or no row when done. */
   get(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    const generation = this.#cursor.generation;
-    return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
+    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
       const row = this.#oneShot
         ? await target.get<Row>(sql, params, options)
         : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options));
@@ -331,8 +330,7 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, rows)` with every row. */
   all(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    const generation = this.#cursor.generation;
-    return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
+    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
@@ -343,8 +341,7 @@ export class Statement extends EventEmitter implements RunContext {
   /** `callback(err, map)`: rows keyed by their first column (the value: the second column, or the row when it has more). */
   map(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    const generation = this.#cursor.generation;
-    return this.#call('read', callback, async (target, options, ran, { sql, params }) => {
+    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
@@ -359,7 +356,6 @@ export class Statement extends EventEmitter implements RunContext {
    */
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
-    const generation = this.#cursor.generation;
     let count = 0;
     // node-sqlite3's routing: a compile error of a one-shot each goes to `complete` alone; a binding error
     // (SQLITE_RANGE, or an empty statement's misuse) to the row callback, then `complete` with no error and no
@@ -376,7 +372,7 @@ export class Statement extends EventEmitter implements RunContext {
     return this.#call(
       'read',
       onRow ?? complete,
-      async (target, options, ran, { sql, params }) => {
+      async (target, options, ran, { sql, params }, generation) => {
         for await (const row of target.iterate<Row>(sql, params, options)) {
           count++;
           invoke(onRow, this, null, row);

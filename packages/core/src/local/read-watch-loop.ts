@@ -53,20 +53,19 @@ export function controlOf(block: Int32Array, index: number): Int32Array {
 /** The watch itself: runs until the process ends (the thread is unref'd and sleeps when nothing runs). */
 export function watchReads(config: WatchConfig): void {
   const { block } = config;
-  let interrupt: (token: number) => void;
+  let interrupt: ((token: number) => void) | undefined;
   try {
     const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
     db.loadExtension(config.extension);
     const statement = db.prepare<[number], number>('SELECT litepool_interrupt(?)').pluck();
     interrupt = (token) => void statement.get(token);
   } catch {
-    Atomics.store(block, Cell.Ready, -1);
-    parentPort?.postMessage('started');
-    return;
+    interrupt = undefined;
   }
-  Atomics.store(block, Cell.Ready, 1);
-  // The calling thread may now let the process end without waiting for this one (see read-watch.ts).
+  Atomics.store(block, Cell.Ready, interrupt === undefined ? -1 : 1);
+  // Started, or given up: the calling thread may now let the process end without waiting for this one (see read-watch.ts).
   parentPort?.postMessage('started');
+  if (interrupt === undefined) return;
   for (;;) {
     const slot = Atomics.load(block, Cell.Running);
     if (slot === 0) {

@@ -97,3 +97,19 @@ test('pnpm bench refuses a mistyped flag, an unknown workload and an unknown mou
     });
   }
 });
+
+test('the ORM suite proxy runs Knex and Sequelize suites through the real sqlite3 and the drop-in, their checks passing', async () => {
+  const script = join(dirname(cli), '..', 'scripts', 'orm-suite-proxy.mjs');
+  for (const storage of ['file', 'memory']) {
+    const { stdout } = await run(process.execPath, [script, '--tests', '2', '--storage', storage], { timeout: 120_000 });
+    const report = JSON.parse(stdout) as Record<string, { realMs: number[]; dropInMs: number[]; ratio: number }>;
+    for (const orm of ['knex', 'sequelize']) {
+      const result = report[orm];
+      assert.ok(result !== undefined, `${orm} on ${storage} reported`);
+      assert.equal(result.realMs.length, 2);
+      assert.equal(result.dropInMs.length, 2);
+      assert.ok(Number.isFinite(result.ratio) && result.ratio > 0);
+    }
+  }
+  await assert.rejects(run(process.execPath, [script, '--storage', 'disk']), /--storage must be file or memory/);
+});

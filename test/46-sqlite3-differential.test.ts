@@ -42,6 +42,7 @@ const SCENARIOS = [
   'backup-temp-schema',
   'savepoints',
   'run-counters',
+  'exec-moves-run-counters',
   'script-stops-inside-transaction',
   'pragmas-inside-transaction',
   'isolation-level-pragmas',

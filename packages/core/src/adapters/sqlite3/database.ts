@@ -134,7 +134,7 @@ export class Database extends EventEmitter {
       sql,
       'write',
       async (target, options) => {
-        if (statements(sql).length > 0) await target.exec(withStrategyPragmas(sql), options);
+        if (statements(sql).length > 0) await link.counters.exec(target, withStrategyPragmas(sql), options);
         invoke(done, this, null);
       },
       (error) => link.deliverError(done, this, error),

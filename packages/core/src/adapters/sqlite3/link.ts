@@ -49,7 +49,7 @@ export class Link {
   #unanswered = 0;
   readonly #state = new TransactionState();
   /** `this.lastID` and `this.changes` of its `run` callbacks. */
-  readonly counters = new RunCounters();
+  readonly counters: RunCounters;
   #tx: Promise<OpenTransaction | undefined> | undefined;
   /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
   #failedCommit: Error | undefined;
@@ -66,6 +66,7 @@ export class Link {
   constructor(owner: LinkOwner, options: LinkOptions, opened: AnyCallback | undefined) {
     this.#owner = owner;
     this.#options = options;
+    this.counters = new RunCounters(this.#readOnly);
     // Opens after this turn, as node-sqlite3 does: listeners and configure() calls made right after the constructor apply.
     this.#ready = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(() => this.#openSession());
     this.#ready.then(
@@ -220,7 +221,7 @@ export class Link {
         if (piece.error !== undefined) throw piece.error;
         // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
         if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
-        await this.#runPiece(piece.sql, kind, piece, (target, options) => target.exec(withStrategyPragmas(piece.sql), options));
+        await this.#runPiece(piece.sql, kind, piece, (target, options) => this.counters.exec(target, withStrategyPragmas(piece.sql), options));
       }
     } catch (error) {
       // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a

@@ -7,12 +7,27 @@
  * counters move with every `Database`'s statements, so each keeps its own,
  * moved only by its own statements.
  */
-import type { RunResult } from '../../index.js';
+import type { AcquireOptions, Lease, QueryOptions, RunResult } from '../../index.js';
+import type { Target } from './target.js';
 
 /** The first word of a statement, past leading comments. */
 const FIRST_WORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
 const INSERTS = /\b(?:INSERT|REPLACE)\b/i;
 const WRITES = /\b(?:INSERT|REPLACE|UPDATE|DELETE)\b/i;
+
+/** Statements whose effect a session keeps and a lease would undo on release: such a script runs on the session. */
+const SESSION_STATE = /\b(?:PRAGMA|ATTACH|DETACH|TEMP|TEMPORARY)\b/i;
+/** SQLite's counters of the connection a query runs on. */
+const READ_COUNTERS = 'SELECT last_insert_rowid() AS id, changes() AS n, total_changes() AS t';
+interface Counters {
+  readonly id: number;
+  readonly n: number;
+  readonly t: number;
+}
+/** A target that lends one connection (a session), as opposed to a transaction already on one. */
+interface Lender {
+  acquire(options: AcquireOptions): Promise<Lease>;
+}
 
 /** Codes of a statement that failed before it ran. */
 const NEVER_RAN = new Set(['SQLITE_ERROR', 'SQLITE_RANGE', 'SQLITE_MISUSE']);
@@ -32,6 +47,9 @@ function moves(sql: string): Moves {
 
 /** One `Database`'s last inserted rowid and last count of changed rows. */
 export class RunCounters {
+  /** @param readOnly the Database cannot write (a script that writes fails as SQLite fails it, on the session). */
+  constructor(private readonly readOnly: boolean) {}
+
   /** The rowid of the last row an INSERT of this Database added (0 before any). */
   lastID = 0;
   /** Rows changed by this Database's last INSERT, UPDATE or DELETE (0 before any). */
@@ -43,6 +61,36 @@ export class RunCounters {
     if (moved === 'none') return;
     this.changes = result.changes;
     if (moved === 'both' && result.changes > 0) this.lastID = Number(result.lastInsertRowid);
+  }
+
+  /**
+   * Runs an `exec` script on `target`. A script that may write (INSERT,
+   * REPLACE, UPDATE, DELETE) runs on one connection between two readings of
+   * SQLite's counters (a write lease of the session, or the transaction's own
+   * connection), and this Database's move as the script moved SQLite's, as
+   * node-sqlite3's next `run` reports them. The rowid moves when the
+   * connection's did (an insert that reused the rowid already there, in another
+   * table, goes unseen); the count moves when either counter did.
+   */
+  async exec(target: Target, script: string, options: QueryOptions): Promise<void> {
+    const lender = 'acquire' in target ? (target as Target & Lender) : undefined;
+    if (!WRITES.test(script) || SESSION_STATE.test(script) || (lender !== undefined && this.readOnly)) return target.exec(script, options);
+    const lease = await lender?.acquire({ write: true, signal: options.signal });
+    const on: Target = lease ?? target;
+    try {
+      const before = await on.get<Counters>(READ_COUNTERS, undefined, options);
+      try {
+        await on.exec(script, options);
+      } finally {
+        const after = await on.get<Counters>(READ_COUNTERS, undefined, options).catch(() => undefined);
+        if (before !== undefined && after !== undefined) {
+          if (after.id !== before.id) this.lastID = after.id;
+          if (after.t !== before.t || after.n !== before.n) this.changes = after.n;
+        }
+      }
+    } finally {
+      await lease?.release();
+    }
   }
 
   /**

@@ -183,4 +183,27 @@ describe('sqlite (promise wrapper) compatible API', () => {
     assert.deepEqual(rows, ['SQLITE_RANGE', { v: 2 }]);
     await stmt.finalize();
   });
+  test('each without a row callback, or with a second callback, is refused in the words the sqlite package uses', async (t) => {
+    const db = await openDb(t);
+    await db.exec("CREATE TABLE t (v); INSERT INTO t VALUES ('a')");
+    const stmt = await db.prepare('SELECT v FROM t WHERE v = ?');
+    t.after(() => stmt.finalize().catch(() => {}));
+    const noop = (): void => {};
+    const each = (target: Database | Statement, ...args: unknown[]): Promise<number> =>
+      (target.each as (...values: unknown[]) => Promise<number>).call(target, ...args);
+    for (const [owner, target, args] of [
+      ['Database', db, ['SELECT v FROM t WHERE v = ?', ['a']]],
+      ['Statement', stmt, ['a']],
+    ] as const) {
+      await assert.rejects(each(target, ...args), {
+        name: 'ArgumentError',
+        message: new RegExp(`^${owner}#each\\(\\).*must be a callback function`),
+      });
+      await assert.rejects(each(target, ...args, noop, noop), {
+        name: 'ArgumentError',
+        message: new RegExp(`^${owner}#each\\(\\) should only have a single callback`),
+      });
+      assert.equal(await each(target, ...args, noop), 1, 'one callback: the row count');
+    }
+  });
 });

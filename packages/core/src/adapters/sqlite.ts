@@ -84,6 +84,20 @@ function promised<T>(
   });
 }
 
+/**
+ * Why an `each(…, callback)` call is refused, as the `sqlite` package refuses
+ * it (its callers match these words): the last argument is not a function, or
+ * the one before it is one too (a completion callback: `each` resolves with
+ * the row count instead).
+ */
+function eachRefusal(owner: 'Database' | 'Statement', callback: unknown, params: readonly unknown[]): ArgumentError | undefined {
+  if (typeof callback !== 'function') return new ArgumentError(`${owner}#each(): its last argument must be a callback function (one per row)`);
+  if (typeof params.at(-1) === 'function') {
+    return new ArgumentError(`${owner}#each() should only have a single callback, the row callback: it resolves with the row count`);
+  }
+  return undefined;
+}
+
 /** A prepared statement with promise methods. */
 export class Statement {
   /**
@@ -140,7 +154,8 @@ export class Statement {
   /** `callback(err, row)` per row; resolves with the row count. */
   each<T = Row>(...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
     const callback: unknown = args.pop();
-    if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
+    const refused = eachRefusal('Statement', callback, args);
+    if (refused !== undefined) return Promise.reject(refused);
     return promised(
       (done) =>
         this.stmt.each(
@@ -254,7 +269,8 @@ export class Database {
   /** `callback(err, row)` per row (streamed); resolves with the row count. */
   each<T = Row>(sql: Sql, ...args: [...params: unknown[], callback: EachCallback<T>]): Promise<number> {
     const callback: unknown = args.pop();
-    if (typeof callback !== 'function') return Promise.reject(new ArgumentError('each() needs a row callback as its last argument'));
+    const refused = eachRefusal('Database', callback, args);
+    if (refused !== undefined) return Promise.reject(refused);
     return promised(
       (done) =>
         this.db.each(

@@ -109,6 +109,15 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
       db.get('SELECT count(*) AS n FROM t', (err: Error | null, r: unknown) => (err ? reject(err) : resolve(r))),
     );
     assert.deepEqual(row, { n: 200 });
+    // An exec script that inserts moves the counters the next run reports, as on a local file.
+    await new Promise<void>((resolve, reject) => db.exec("INSERT INTO t (v) VALUES ('script')", (err) => (err ? reject(err) : resolve())));
+    const counters = await new Promise((resolve, reject) =>
+      db.run("UPDATE t SET v = 'x' WHERE id = 1", function (this: { lastID: number; changes: number }, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ lastID: this.lastID, changes: this.changes });
+      }),
+    );
+    assert.deepEqual(counters, { lastID: 201, changes: 1 });
     await new Promise<void>((resolve) => db.close(() => resolve()));
   });
 

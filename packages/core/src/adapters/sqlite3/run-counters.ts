@@ -5,7 +5,8 @@
  * insert or change nothing (a `SAVEPOINT` after an `INSERT` reports that
  * insert's rowid and count). A `Database` shares its pool's connections, whose
  * counters move with every `Database`'s statements, so each keeps its own,
- * moved only by its own statements.
+ * moved only by its own statements (an `exec` script's too: see
+ * {@link RunCounters.exec}).
  */
 import type { AcquireOptions, Lease, QueryOptions, RunResult } from '../../index.js';
 import type { Target } from './target.js';
@@ -20,9 +21,9 @@ const SESSION_STATE = /\b(?:PRAGMA|ATTACH|DETACH|TEMP|TEMPORARY)\b/i;
 /** SQLite's counters of the connection a query runs on. */
 const READ_COUNTERS = 'SELECT last_insert_rowid() AS id, changes() AS n, total_changes() AS t';
 interface Counters {
-  readonly id: number;
-  readonly n: number;
-  readonly t: number;
+  readonly id: number | bigint;
+  readonly n: number | bigint;
+  readonly t: number | bigint;
 }
 /** A target that lends one connection (a session), as opposed to a transaction already on one. */
 interface Lender {
@@ -84,8 +85,8 @@ export class RunCounters {
       } finally {
         const after = await on.get<Counters>(READ_COUNTERS, undefined, options).catch(() => undefined);
         if (before !== undefined && after !== undefined) {
-          if (after.id !== before.id) this.lastID = after.id;
-          if (after.t !== before.t || after.n !== before.n) this.changes = after.n;
+          if (after.id !== before.id) this.lastID = Number(after.id);
+          if (after.t !== before.t || after.n !== before.n) this.changes = Number(after.n);
         }
       }
     } finally {

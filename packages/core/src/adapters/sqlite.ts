@@ -91,7 +91,8 @@ function promised<T>(
  * the row count instead).
  */
 function eachRefusal(owner: 'Database' | 'Statement', callback: unknown, params: readonly unknown[]): ArgumentError | undefined {
-  if (typeof callback !== 'function') return new ArgumentError(`${owner}#each(): its last argument must be a callback function (one per row)`);
+  if (typeof callback !== 'function')
+    return new ArgumentError(`${owner}#each(): its last argument must be a callback function (one per row)`);
   if (typeof params.at(-1) === 'function') {
     return new ArgumentError(`${owner}#each() should only have a single callback, the row callback: it resolves with the row count`);
   }

@@ -15,7 +15,6 @@ import { sqlite3Error } from './error-shape.js';
 import { Link, type LinkOptions } from './link.js';
 import { linkOf, register } from './link-registry.js';
 import { Statement } from './statement.js';
-import { withStrategyPragmas } from './statement-text.js';
 
 /** Options accepted in place of `mode`: the open flags, the pool's options, and how BEGIN is taken. */
 export interface DatabaseOptions extends LinkOptions {
@@ -134,7 +133,7 @@ export class Database extends EventEmitter {
       sql,
       'write',
       async (target, options) => {
-        if (statements(sql).length > 0) await link.counters.exec(target, withStrategyPragmas(sql), options);
+        if (statements(sql).length > 0) await link.counters.exec(target, sql, options);
         invoke(done, this, null);
       },
       (error) => link.deliverError(done, this, error),

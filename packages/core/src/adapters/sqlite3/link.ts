@@ -13,7 +13,6 @@ import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js'
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
-import { withStrategyPragmas } from './statement-text.js';
 import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { ConnectionConfig } from './connection-config.js';
@@ -221,7 +220,7 @@ export class Link {
         if (piece.error !== undefined) throw piece.error;
         // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
         if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
-        await this.#runPiece(piece.sql, kind, piece, (target, options) => this.counters.exec(target, withStrategyPragmas(piece.sql), options));
+        await this.#runPiece(piece.sql, kind, piece, (target, options) => this.counters.exec(target, piece.sql, options));
       }
     } catch (error) {
       // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a

@@ -9,6 +9,7 @@
  * {@link RunCounters.exec}).
  */
 import type { AcquireOptions, Lease, QueryOptions, RunResult } from '../../index.js';
+import { withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
 /** The first word of a statement, past leading comments. */
@@ -65,7 +66,8 @@ export class RunCounters {
   }
 
   /**
-   * Runs an `exec` script on `target`. A script that may write (INSERT,
+   * Runs an `exec` script on `target` (its strategy PRAGMAs answered as
+   * litepool keeps them: {@link withStrategyPragmas}). A script that may write (INSERT,
    * REPLACE, UPDATE, DELETE) runs on one connection between two readings of
    * SQLite's counters (a write lease of the session, or the transaction's own
    * connection), and this Database's move as the script moved SQLite's, as
@@ -73,7 +75,8 @@ export class RunCounters {
    * connection's did (an insert that reused the rowid already there, in another
    * table, goes unseen); the count moves when either counter did.
    */
-  async exec(target: Target, script: string, options: QueryOptions): Promise<void> {
+  async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
+    const script = withStrategyPragmas(sql);
     const lender = 'acquire' in target ? (target as Target & Lender) : undefined;
     if (!WRITES.test(script) || SESSION_STATE.test(script) || (lender !== undefined && this.readOnly)) return target.exec(script, options);
     const lease = await lender?.acquire({ write: true, signal: options.signal });

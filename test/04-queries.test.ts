@@ -2,7 +2,9 @@
 import { ArgumentError, QueryError, SqliteError, TransactionError } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { testPool } from './helpers/pool.js';
+import { tempDb } from './helpers/temp.js';
 
 test('run returns changes and lastInsertRowid; get and all return rows', async (t) => {
   const pool = testPool(t);
@@ -192,4 +194,48 @@ test('values(): rows as arrays in column order, so columns that share a name (a 
   const lease = await pool.acquire();
   t.after(() => lease.release());
   assert.deepEqual(await lease.values('SELECT count(*) FROM a'), [[2]]);
+});
+
+test('many rows come back exactly as better-sqlite3 gives them: odd column names, NULLs, reals, bigints, BLOBs, rows a watched session changed', async (t) => {
+  const file = tempDb(t);
+  const pool = testPool(t, { filename: file, inlineReads: false });
+  await pool.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, "p q" TEXT, "2" REAL, "a b" TEXT, "é" INTEGER, b BLOB);
+    INSERT INTO t (id, "p q", "2", "a b", "é", b)
+      WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40)
+      SELECT x, CASE WHEN x % 3 = 0 THEN NULL ELSE 'p' || x END, x / 7.0, 'row ' || x, x * 9007199254740, NULL FROM c`);
+  const oracle = new BetterSqlite3(file, { readonly: true });
+  t.after(() => oracle.close());
+  for (const sql of [
+    'SELECT * FROM t ORDER BY id',
+    'SELECT id, id AS id, "a b" FROM t ORDER BY id',
+    'SELECT 1 AS x FROM t LIMIT 15',
+    'SELECT * FROM t WHERE id < 0',
+  ]) {
+    const rows = await pool.all<Record<string, unknown>>(sql);
+    const expected = oracle.prepare(sql).all() as Record<string, unknown>[];
+    assert.deepEqual(rows, expected, sql);
+    assert.deepEqual(
+      rows.map((row) => Object.keys(row)),
+      expected.map((row) => Object.keys(row)),
+      `${sql}: key order`,
+    );
+    for (const row of rows) assert.equal(Object.getPrototypeOf(row), Object.prototype, `${sql}: a plain object`);
+  }
+  await pool.run("UPDATE t SET b = x'00ff' WHERE id = 20");
+  const withBlob = await pool.all<{ b: Buffer | null }>('SELECT b FROM t ORDER BY id');
+  assert.ok(Buffer.isBuffer(withBlob[19]!.b) && withBlob[19]!.b.equals(Buffer.from([0, 255])), 'a BLOB among many rows is a Buffer');
+  const safe = testPool(t, { filename: file, inlineReads: false, safeIntegers: true });
+  const big = await safe.all<{ v: bigint }>('SELECT "é" AS v FROM t ORDER BY id');
+  assert.equal(big.length, 40);
+  assert.equal(big[39]!.v, 40n * 9007199254740n);
+  const session = pool.session();
+  t.after(() => session.close());
+  const changes: unknown[] = [];
+  session.watchChanges((change) => changes.push(change));
+  const returned = await session.all<{ id: number }>('UPDATE t SET "a b" = \'changed\' WHERE id <= 20 RETURNING id');
+  assert.deepEqual(
+    returned.map((row) => row.id).sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
+  assert.equal(changes.length, 20, 'the rows it changed reached the watcher');
 });

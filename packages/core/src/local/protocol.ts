@@ -140,8 +140,10 @@ export const Status = {
   Reroute: 3,
   /** Cancelled before it started (the pool took it back, or its caller aborted). */
   Skipped: 4,
-  /** Ok, with the rows it changed: the value is `[Ok | OkBlobs, value, change log]` (see ConnectionSettings.withChanges). */
+  /** Ok, with the rows it changed: the value is `[Ok | OkBlobs | OkRows, value, change log]` (see ConnectionSettings.withChanges). */
   Changed: 5,
+  /** Ok, and the value is rows packed (packed-rows.ts) to make into objects. */
+  OkRows: 6,
 } as const;
 /** One of {@link Status}. */
 export type Status = (typeof Status)[keyof typeof Status];

@@ -21,6 +21,7 @@ import {
 } from './answers.js';
 import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
 import { setJournalMode } from './journal-mode.js';
+import { packRows } from './packed-rows.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -323,7 +324,11 @@ export class StatementRunner {
       }
       case 'all': {
         const rows = statement.all(...args);
-        return ok(seq, rows, rowsHaveBlob(rows), probed);
+        // Rows cross to the calling thread packed (packed-rows.ts); the calling thread's own connection keeps them.
+        const packed = this.config.onCallingThread === true ? undefined : packRows(rows);
+        return packed === undefined
+          ? ok(seq, rows, rowsHaveBlob(rows), probed)
+          : { seq, status: Status.OkRows, value: packed, writes: probed };
       }
       case 'values': {
         // Arrays of column values, for callers whose columns may share a name (a join's two `id`s).

@@ -9,7 +9,7 @@ import { answerReceived, requestSent } from './awake-for-answers.js';
 import type { Connection, ConnectionHooks, Pending, Reclaimed, Request, SendOptions } from '../backend.js';
 import { AbortError, ArgumentError, StatementTimeoutError, WorkerCrashedError, type LitepoolError } from '../errors.js';
 import { INTERRUPT_GRACE_MS, STALL_MS, Watchdog } from './watchdog.js';
-import { okValue } from './ok-value.js';
+import { isOk, okValue } from './ok-value.js';
 import { CarriedRequests, HeldBatches } from './held-batches.js';
 import { flagFor } from './hold-flag.js';
 import { Flights } from './flights.js';
@@ -371,9 +371,9 @@ export class WorkerConnection implements Connection {
       this.#pending.forget(seq);
       if (entry.settled) return;
       const { waiter } = entry;
-      if ((status === Status.Ok || status === Status.OkBlobs) && entry.request.probe === true) waiter.learn?.(writes);
+      if (isOk(status) && entry.request.probe === true) waiter.learn?.(writes);
       if (status === Status.Ok) waiter.resolve(value);
-      else if (status === Status.OkBlobs || status === Status.Changed) waiter.resolve(okValue(status, value, entry.request.settings));
+      else if (isOk(status) || status === Status.Changed) waiter.resolve(okValue(status, value, entry.request.settings));
       else if (status === Status.Reroute) waiter.reroute?.();
       else if (status === Status.Failed) {
         const wire = value as WireError;

@@ -67,13 +67,14 @@ export class RunCounters {
 
   /**
    * Runs an `exec` script on `target` (its strategy PRAGMAs answered as
-   * litepool keeps them: {@link withStrategyPragmas}). A script that may write (INSERT,
-   * REPLACE, UPDATE, DELETE) runs on one connection between two readings of
-   * SQLite's counters (a write lease of the session, or the transaction's own
-   * connection), and this Database's move as the script moved SQLite's, as
-   * node-sqlite3's next `run` reports them. The rowid moves when the
-   * connection's did (an insert that reused the rowid already there, in another
-   * table, goes unseen); the count moves when either counter did.
+   * litepool keeps them: {@link withStrategyPragmas}). A script that may
+   * write (INSERT, REPLACE, UPDATE, DELETE) runs on one connection between
+   * two readings of SQLite's counters (a write lease of the session, or the
+   * transaction's own connection), and this Database's counters move as the
+   * script moved SQLite's, as node-sqlite3's next `run` reports them. The
+   * rowid moves when the connection's did (an insert that reused the rowid
+   * already there, in another table, goes unseen); the count moves when
+   * either counter did.
    */
   async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
     const script = withStrategyPragmas(sql);

@@ -48,6 +48,7 @@ const SCENARIOS = [
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',
   'calls-while-close-waits',
+  'closing-twice-and-after-close',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

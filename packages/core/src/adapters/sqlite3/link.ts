@@ -359,7 +359,8 @@ export class Link {
   close(callback: AnyCallback | undefined): void {
     const done = bindCallback(callback);
     if (this.#closing !== undefined) {
-      const error = sqlite3Error('MISUSE', 'Database is closed');
+      // node-sqlite3's words: a close still under way, or one that is done.
+      const error = sqlite3Error('MISUSE', this.closed ? 'Database is closed' : 'Database handle is closed');
       clock.queueMicrotask(() => this.deliverError(done, this.#owner, error));
       return;
     }

@@ -13,18 +13,27 @@ export class CallOrder {
   #barrier: Promise<unknown> = Promise.resolve();
   /** The barrier has settled: a call with nothing else to wait for may start at once. */
   #barrierSettled = false;
-  /** Writes in flight outside a transaction. */
-  readonly #writes = new Set<Promise<unknown>>();
+  /** Writes in flight outside a transaction, and a promise that settles once every one of them has. */
+  #writes = 0;
+  #writesSettled: Promise<unknown> = Promise.resolve();
   /** Every call in flight. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /**
+   * The calls in flight added since a barrier that waited for every call
+   * before it: a serialized call waits for the barrier and these, not for
+   * each call in flight (10,000 serialized calls queued at once made
+   * 50 million waits, and ran out of memory).
+   */
+  readonly #sinceCover = new Set<Promise<unknown>>();
 
   /** What later calls wait for. */
   get barrier(): Promise<unknown> {
     return this.#barrier;
   }
 
-  /** Later calls wait for `barrier` (it must not reject). */
-  setBarrier(barrier: Promise<unknown>): void {
+  /** Later calls wait for `barrier` (it must not reject); `covers`: it settles only after every call in flight now has. */
+  setBarrier(barrier: Promise<unknown>, covers: boolean): void {
+    if (covers) this.#sinceCover.clear();
     this.#barrier = barrier;
     this.#barrierSettled = false;
     void barrier.then(() => {
@@ -34,38 +43,41 @@ export class CallOrder {
 
   /** Whether a call of `kind` has nothing before it to wait for now (`serialized`: it must wait for everything). */
   clear(kind: Kind, serialized: boolean): boolean {
-    return this.#barrierSettled && !serialized && (kind === 'write' || this.#writes.size === 0);
+    return this.#barrierSettled && !serialized && (kind === 'write' || this.#writes === 0);
   }
 
-  /** What a call of `kind` waits for, besides the barrier and its statement's own earlier calls. */
+  /** What a call of `kind` waits for, besides the barrier (which a serialized call then becomes: see {@link setBarrier}) and its statement's own earlier calls. */
   waitsFor(kind: Kind, serialized: boolean): Promise<unknown>[] {
     const waits: Promise<unknown>[] = [];
-    if (kind !== 'write' || serialized) waits.push(...this.#writes);
-    if (serialized) waits.push(...this.#inFlight);
+    if (this.#writes > 0 && (kind !== 'write' || serialized)) waits.push(this.#writesSettled);
+    if (serialized) waits.push(...this.#sinceCover);
     return waits;
   }
 
   /** A write outside a transaction started: reads after it wait for it. */
   addWrite(started: Promise<void>): void {
     const write = started.catch(() => {});
-    this.#writes.add(write);
-    void write.then(() => this.#writes.delete(write));
+    this.#writes++;
+    this.#writesSettled = Promise.all([this.#writesSettled, write]);
+    void write.then(() => this.#writes--);
   }
 
   /** A call is in flight until `settled` is given to {@link settled}. */
   add(call: Promise<unknown>): void {
     this.#inFlight.add(call);
+    this.#sinceCover.add(call);
   }
 
   /** A call added with {@link add} has settled. */
   settled(call: Promise<unknown>): void {
     this.#inFlight.delete(call);
+    this.#sinceCover.delete(call);
   }
 
   /** Other work close() and wait() wait for (a finalize, a backup's finish). */
   track(work: Promise<unknown>): void {
-    this.#inFlight.add(work);
-    void work.then(() => this.#inFlight.delete(work));
+    this.add(work);
+    void work.then(() => this.settled(work));
   }
 
   /** Settles once the barrier and every call in flight now have. */

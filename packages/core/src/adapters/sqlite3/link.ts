@@ -76,7 +76,10 @@ export class Link {
       },
       (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
     );
-    this.#order.setBarrier(this.#ready.catch(() => {}));
+    this.#order.setBarrier(
+      this.#ready.catch(() => {}),
+      true,
+    );
   }
 
   /** The session once open (rejects if opening failed). */
@@ -180,7 +183,10 @@ export class Link {
       started = Promise.all([this.#order.barrier, after])
         .then(() => this.#ready)
         .then(() => this.#runPlan(sql, kind, plan, operation));
-      this.#order.setBarrier(started.catch(() => {}));
+      this.#order.setBarrier(
+        started.catch(() => {}),
+        false,
+      );
     } else if (after === undefined && this.#session !== undefined && this.#order.clear(kind, this.#serialized)) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
       started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session);
@@ -189,7 +195,11 @@ export class Link {
       started = Promise.all([this.#order.barrier, after, ...this.#order.waitsFor(kind, this.#serialized)])
         .then(() => this.#ready)
         .then((session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
-      if (this.#serialized) this.#order.setBarrier(started.catch(() => {}));
+      if (this.#serialized)
+        this.#order.setBarrier(
+          started.catch(() => {}),
+          true,
+        );
       else if (kind === 'write') this.#order.addWrite(started);
     }
     // One promise per call for its outcome and its place in what close() and wait() wait for.

@@ -13,6 +13,8 @@ export class CallOrder {
   #barrier: Promise<unknown> = Promise.resolve();
   /** The barrier has settled: a call with nothing else to wait for may start at once. */
   #barrierSettled = false;
+  /** Counts barriers set: only the latest one's settling counts. */
+  #generation = 0;
   /** Writes in flight outside a transaction, and a promise that settles once every one of them has. */
   #writes = 0;
   #writesSettled: Promise<unknown> = Promise.resolve();
@@ -26,19 +28,15 @@ export class CallOrder {
    */
   readonly #sinceCover = new Set<Promise<unknown>>();
 
-  /** What later calls wait for. */
-  get barrier(): Promise<unknown> {
-    return this.#barrier;
-  }
-
-  /** Later calls wait for `barrier` (it must not reject); `covers`: it settles only after every call in flight now has. */
-  setBarrier(barrier: Promise<unknown>, covers: boolean): void {
+  /** Later calls wait for `call` to settle (its failure is its own); `covers`: it settles only after every call in flight now has. */
+  setBarrier(call: Promise<unknown>, covers: boolean): void {
     if (covers) this.#sinceCover.clear();
-    this.#barrier = barrier;
+    const generation = ++this.#generation;
     this.#barrierSettled = false;
-    void barrier.then(() => {
-      if (this.#barrier === barrier) this.#barrierSettled = true;
-    });
+    const settle = (): void => {
+      if (this.#generation === generation) this.#barrierSettled = true;
+    };
+    this.#barrier = call.then(settle, settle);
   }
 
   /** Whether a call of `kind` has nothing before it to wait for now (`serialized`: it must wait for everything). */
@@ -46,20 +44,26 @@ export class CallOrder {
     return this.#barrierSettled && !serialized && (kind === 'write' || this.#writes === 0);
   }
 
-  /** What a call of `kind` waits for, besides the barrier (which a serialized call then becomes: see {@link setBarrier}) and its statement's own earlier calls. */
-  waitsFor(kind: Kind, serialized: boolean): Promise<unknown>[] {
-    const waits: Promise<unknown>[] = [];
-    if (this.#writes > 0 && (kind !== 'write' || serialized)) waits.push(this.#writesSettled);
-    if (serialized) waits.push(...this.#sinceCover);
-    return waits;
+  /**
+   * What a call waits for: the barrier, `after` (its statement's earlier
+   * calls) and, given its `kind`, the writes in flight (a read, or any call
+   * in `serialized` mode) and the calls since a barrier that covered the rest
+   * (`serialized`; it then becomes the barrier: see {@link setBarrier}).
+   */
+  waitFor(after: Promise<unknown> | undefined, kind?: Kind, serialized = false): Promise<unknown> {
+    const waits: Promise<unknown>[] = after === undefined ? [] : [after];
+    if (kind !== undefined && this.#writes > 0 && (kind !== 'write' || serialized)) waits.push(this.#writesSettled);
+    if (kind !== undefined && serialized) waits.push(...this.#sinceCover);
+    return waits.length === 0 ? this.#barrier : Promise.all([this.#barrier, ...waits]);
   }
 
   /** A write outside a transaction started: reads after it wait for it. */
   addWrite(started: Promise<void>): void {
-    const write = started.catch(() => {});
     this.#writes++;
-    this.#writesSettled = Promise.all([this.#writesSettled, write]);
-    void write.then(() => this.#writes--);
+    const done = (): void => {
+      this.#writes--;
+    };
+    this.#writesSettled = Promise.all([this.#writesSettled, started.then(done, done)]);
   }
 
   /** A call is in flight until `settled` is given to {@link settled}. */

@@ -76,10 +76,7 @@ export class Link {
       },
       (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
     );
-    this.#order.setBarrier(
-      this.#ready.catch(() => {}),
-      true,
-    );
+    this.#order.setBarrier(this.#ready, true);
   }
 
   /** The session once open (rejects if opening failed). */
@@ -180,26 +177,16 @@ export class Link {
     let started: Promise<void>;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
-      started = Promise.all([this.#order.barrier, after])
-        .then(() => this.#ready)
-        .then(() => this.#runPlan(sql, kind, plan, operation));
-      this.#order.setBarrier(
-        started.catch(() => {}),
-        false,
-      );
+      started = this.#whenOpen(this.#order.waitFor(after), () => this.#runPlan(sql, kind, plan, operation));
+      this.#order.setBarrier(started, false);
     } else if (after === undefined && this.#session !== undefined && this.#order.clear(kind, this.#serialized)) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
       started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session);
       if (kind === 'write') this.#order.addWrite(started);
     } else {
-      started = Promise.all([this.#order.barrier, after, ...this.#order.waitsFor(kind, this.#serialized)])
-        .then(() => this.#ready)
-        .then((session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
-      if (this.#serialized)
-        this.#order.setBarrier(
-          started.catch(() => {}),
-          true,
-        );
+      const waits = this.#order.waitFor(after, kind, this.#serialized);
+      started = this.#whenOpen(waits, (session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
+      if (this.#serialized) this.#order.setBarrier(started, true);
       else if (kind === 'write') this.#order.addWrite(started);
     }
     // One promise per call for its outcome and its place in what close() and wait() wait for.
@@ -219,6 +206,11 @@ export class Link {
     );
     this.#order.add(settled);
     return settled;
+  }
+
+  /** `next` once `waits` have settled, on the session (once open: no hop through the open's promise). */
+  #whenOpen(waits: Promise<unknown>, next: (session: Session) => Promise<void>): Promise<void> {
+    return waits.then(() => (this.#session === undefined ? this.#ready.then(next) : next(this.#session)));
   }
 
   /** Runs planned pieces in order, inside the transaction where there is one; stops at the first error. */

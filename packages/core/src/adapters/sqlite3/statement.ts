@@ -66,7 +66,7 @@ export class Statement extends EventEmitter implements RunContext {
   readonly #cursor = new StepCursor();
   /** Settles when its last call has; and when its last call but a write has. */
   #queue: Promise<unknown>;
-  #beforeWrites: Promise<unknown> = Promise.resolve();
+  #beforeWrites: Promise<unknown> | undefined;
   #finalized = false;
 
   /**

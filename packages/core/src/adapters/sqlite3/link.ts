@@ -19,8 +19,6 @@ import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { CONTROL_TARGET, type Operation, type Target } from './target.js';
 
-export type { Kind } from './call-order.js';
-
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
   readonly filename: string;

@@ -154,18 +154,22 @@ export class Statement extends EventEmitter implements RunContext {
   /**
    * Queues one call: after the statement's earlier calls, in its database's
    * order. Dropped if the statement did not compile; refused after `finalize`.
+   * `bound` and `generation` are handed to `operation` (no closure per call
+   * to carry them: a loop of calls queued at once holds every one); only a
+   * call that binds passes `bound`, and only its operation reads it.
    */
   #enqueue(
     kind: 'read' | 'write',
     callback: AnyCallback | undefined,
-    operation: Operation,
+    operation: BoundOperation,
     onError?: (error: Sqlite3Error) => void,
     runsSql = true,
+    bound?: Binding,
+    generation = 0,
   ): void {
-    const fail = onError ?? ((error: Sqlite3Error) => this.#link.deliverError(callback, this, error, this));
     if (this.#finalized) {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      clock.queueMicrotask(() => fail(error));
+      clock.queueMicrotask(() => this.#fail(callback, onError, error));
       return;
     }
     const prepared = this.#prepared;
@@ -180,7 +184,7 @@ export class Statement extends EventEmitter implements RunContext {
         if (!(await prepared) || this.#broken) return this.#callDone();
         try {
           // The operation answers through #answer, which counts the call done.
-          await operation(target, options, ran);
+          await operation(target, options, ran, bound!, generation);
           if (runsSql) this.#compiled = true;
         } catch (error) {
           if (this.#broken || (await this.#compileFailed(target, options, error))) return this.#callDone();
@@ -190,12 +194,18 @@ export class Statement extends EventEmitter implements RunContext {
       (error) => {
         // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
         this.#link.counters.failed(this.#text, error);
-        fail(error);
+        this.#fail(callback, onError, error);
         this.#callDone();
       },
       after,
     );
     if (kind !== 'write') this.#beforeWrites = this.#queue;
+  }
+
+  /** A call's error: to its own handler if it has one, else node-sqlite3's way (its callback, or an `error` event). */
+  #fail(callback: AnyCallback | undefined, onError: ((error: Sqlite3Error) => void) | undefined, error: Sqlite3Error): void {
+    if (onError === undefined) this.#link.deliverError(callback, this, error, this);
+    else onError(error);
   }
 
   /** A call's success: its callback, then (in the same turn) what waits for its calls to be done. */
@@ -239,8 +249,7 @@ export class Statement extends EventEmitter implements RunContext {
       this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
       return this;
     }
-    const generation = this.#cursor.generation;
-    this.#enqueue(kind, callback, (target, options, ran) => run(target, options, ran, bound, generation), onError);
+    this.#enqueue(kind, callback, run, onError, true, bound, this.#cursor.generation);
     return this;
   }
 

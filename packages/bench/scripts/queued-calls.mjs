@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Calls queued at once through the node-sqlite3 API, as node-sqlite3's own
+// test setup fills its large table and as bulk-insert code does: one loop of
+// `stmt.run(...)` without waiting, in a transaction inside `serialize()`, or
+// serialized without a transaction, or in parallel mode. Runs in a child
+// process per module (the real `sqlite3`, then `@litepool/core/sqlite3`) so
+// that each one's peak memory is its own, and prints per module: the time to
+// queue the calls, the time until close() called back, the peak resident
+// memory, and the rows written. Build first (`pnpm build`).
+//   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const MODES = ['transaction', 'serialized', 'parallel'];
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '100000' },
+    mode: { type: 'string', default: 'transaction' },
+    child: { type: 'string' },
+    file: { type: 'string' },
+  },
+});
+const calls = Number(values.calls);
+if (!Number.isInteger(calls) || calls < 1) throw new Error(`--calls must be a positive whole number, got ${values.calls}`);
+if (!MODES.includes(values.mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}, got ${values.mode}`);
+
+if (values.child === undefined) {
+  const results = [];
+  for (const module of ['sqlite3', '@litepool/core/sqlite3']) {
+    const dir = mkdtempSync(join(tmpdir(), 'litepool-queued-'));
+    try {
+      const args = [
+        fileURLToPath(import.meta.url),
+        '--child',
+        module,
+        '--file',
+        join(dir, 'big.db'),
+        '--calls',
+        values.calls,
+        '--mode',
+        values.mode,
+      ];
+      results.push(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(JSON.stringify({ calls, mode: values.mode, node: process.version, results }, null, 2));
+} else {
+  const sqlite3 = require(values.child);
+  // Text of 0-99 characters, as node-sqlite3's setup writes; seeded, so both modules write the same rows.
+  let seed = 1;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789  ';
+  const text = () => Array.from({ length: Math.floor(random() * 100) }, () => letters[Math.floor(random() * letters.length)]).join('');
+  const started = performance.now();
+  const db = new sqlite3.Database(values.file);
+  const fill = () => {
+    db.run('CREATE TABLE foo (id INT, txt TEXT)');
+    if (values.mode === 'transaction') db.run('BEGIN TRANSACTION');
+    const stmt = db.prepare('INSERT INTO foo VALUES(?, ?)');
+    for (let i = 0; i < calls; i++) stmt.run(i, text());
+    stmt.finalize();
+    if (values.mode === 'transaction') db.run('COMMIT TRANSACTION');
+  };
+  if (values.mode === 'parallel') {
+    // Parallel mode: the table first, then every insert at once.
+    db.run('CREATE TABLE foo (id INT, txt TEXT)', (err) => {
+      if (err) throw err;
+      const stmt = db.prepare('INSERT INTO foo VALUES(?, ?)');
+      for (let i = 0; i < calls; i++) stmt.run(i, text());
+      stmt.finalize();
+      report();
+    });
+  } else {
+    db.serialize(fill);
+    report();
+  }
+  function report() {
+    const queuedMs = performance.now() - started;
+    db.close((err) => {
+      if (err) throw err;
+      const doneMs = performance.now() - started;
+      const check = new (require('better-sqlite3'))(values.file, { readonly: true });
+      const { rows } = check.prepare('SELECT count(*) AS rows FROM foo').get();
+      check.close();
+      const peakMiB = process.resourceUsage().maxRSS / 1024;
+      console.log(
+        JSON.stringify({
+          module: values.child,
+          queuedMs: Math.round(queuedMs),
+          doneMs: Math.round(doneMs),
+          peakMiB: Math.round(peakMiB),
+          rows,
+        }),
+      );
+    });
+  }
+}

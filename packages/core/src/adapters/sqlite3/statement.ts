@@ -11,7 +11,7 @@ import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callba
 import { RANGE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
-import type { Operation, Target } from './target.js';
+import type { Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';

@@ -84,44 +84,6 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.equal(typeof stmt.on, 'function', 'a Statement is an EventEmitter');
   });
 
-  test('C: thousands of calls queued at once run in order: serialized writes, then parallel reads each after the writes before it', async (t) => {
-    // Each serialized call once waited for every call in flight, and each read for every write: 10,000 calls queued in
-    // one loop made 50 million waits and ran the process out of memory.
-    const db = await openDb(t);
-    await run(db, 'CREATE TABLE t (v INTEGER)');
-    const count = 12_000;
-    const insert = db.prepare('INSERT INTO t VALUES (?)');
-    const order: number[] = [];
-    db.serialize(() => {
-      for (let i = 0; i < count; i++) insert.run(i, (err: Sqlite3Error | null) => (err ? assert.fail(err) : order.push(i)));
-    });
-    const seen: number[] = [];
-    const reads: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      db.run('INSERT INTO t VALUES (?)', count + i);
-      reads.push(
-        new Promise((resolve, reject) =>
-          db.get('SELECT count(*) AS n FROM t', (err: Sqlite3Error | null, row: { n: number }) => {
-            if (err) return reject(err);
-            seen.push(row.n);
-            resolve();
-          }),
-        ),
-      );
-    }
-    await Promise.all(reads);
-    await new Promise<void>((resolve) => insert.finalize(() => resolve()));
-    assert.deepEqual(
-      order,
-      Array.from({ length: count }, (_, i) => i),
-    );
-    assert.ok(
-      seen.every((n, i) => n >= count + i + 1),
-      'each read sees the writes queued before it',
-    );
-    assert.equal((await get<{ n: number }>(db, 'SELECT count(*) AS n FROM t')).n, 2 * count);
-  });
-
   test('D: connection state follows the Database: TEMP tables, last_insert_rowid(), changes(), PRAGMA foreign_keys', async (t) => {
     const filename = tempDb(t);
     const db = await openDb(t, filename);

@@ -1,0 +1,87 @@
+/**
+ * Calls queued at once through the node-sqlite3 drop-in, as bulk-insert code
+ * and node-sqlite3's own test setup queue them (a loop of `stmt.run` without
+ * waiting): they all run, in order, and each holds little until it does.
+ * Node only (not a core suite): the memory check reads V8's heap.
+ */
+import { type Database, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { call, openDb } from './helpers/sqlite3.js';
+
+const run = (db: Database, sql: string, ...params: unknown[]): Promise<{ self: RunContext; value: unknown }> =>
+  call((done) => db.run(sql, ...params, done));
+const get = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
+  (await call<T>((done) => db.get(sql, ...params, done))).value;
+
+describe('node-sqlite3 drop-in: calls queued at once', () => {
+  test('a queued call holds its text flat: 20,000 runs of 60 characters appended one by one hold under 2.4 KB each until they run', async (t) => {
+    // V8 keeps a string built by appending as a chain of pieces (~25 bytes a character); node-sqlite3 copies a call's
+    // values at once, the drop-in holds them until the call runs (3.1 KB a call here before they were flattened).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (id INTEGER, txt TEXT)');
+    await run(db, 'BEGIN');
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    const count = 20_000;
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < count; i++) {
+      let text = '';
+      for (let k = 0; k < 60; k++) text += letters[(i + k) % 26];
+      insert.run(i, text);
+    }
+    gc();
+    const perCall = (process.memoryUsage().heapUsed - before) / count;
+    await new Promise<void>((resolve) => insert.finalize(() => resolve()));
+    await run(db, 'COMMIT');
+    assert.ok(perCall < 2_400, `${Math.round(perCall)} bytes per queued call`);
+    assert.deepEqual(await get(db, 'SELECT count(*) AS n, max(length(txt)) AS len, min(length(txt)) AS least FROM t'), {
+      n: count,
+      len: 60,
+      least: 60,
+    });
+  });
+
+  test('thousands of calls queued at once run in order: serialized writes, then parallel reads each after the writes before it', async (t) => {
+    // Each serialized call once waited for every call in flight, and each read for every write: 10,000 calls queued in
+    // one loop made 50 million waits and ran the process out of memory.
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (v INTEGER)');
+    const count = 12_000;
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const order: number[] = [];
+    db.serialize(() => {
+      for (let i = 0; i < count; i++) insert.run(i, (err: Sqlite3Error | null) => (err ? assert.fail(err) : order.push(i)));
+    });
+    const seen: number[] = [];
+    const reads: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      db.run('INSERT INTO t VALUES (?)', count + i);
+      reads.push(
+        new Promise((resolve, reject) =>
+          db.get('SELECT count(*) AS n FROM t', (err: Sqlite3Error | null, row: { n: number }) => {
+            if (err) return reject(err);
+            seen.push(row.n);
+            resolve();
+          }),
+        ),
+      );
+    }
+    await Promise.all(reads);
+    await new Promise<void>((resolve) => insert.finalize(() => resolve()));
+    assert.deepEqual(
+      order,
+      Array.from({ length: count }, (_, i) => i),
+    );
+    assert.ok(
+      seen.every((n, i) => n >= count + i + 1),
+      'each read sees the writes queued before it',
+    );
+    assert.equal((await get<{ n: number }>(db, 'SELECT count(*) AS n FROM t')).n, 2 * count);
+  });
+});

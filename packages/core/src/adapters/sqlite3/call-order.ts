@@ -57,13 +57,14 @@ export class CallOrder {
     return waits.length === 0 ? this.#barrier : Promise.all([this.#barrier, ...waits]);
   }
 
-  /** A write outside a transaction started: reads after it wait for it. */
+  /** A write outside a transaction started: reads after it wait for it (a chain of `then`s, which holds no values). */
   addWrite(started: Promise<void>): void {
     this.#writes++;
     const done = (): void => {
       this.#writes--;
     };
-    this.#writesSettled = Promise.all([this.#writesSettled, started.then(done, done)]);
+    const write = started.then(done, done);
+    this.#writesSettled = this.#writesSettled.then(() => write);
   }
 
   /** A call is in flight until `settled` is given to {@link settled}. */

@@ -3,6 +3,7 @@
  * (errors flattened and typed by kind), and parameters as better-sqlite3
  * takes them (Buffers restored).
  */
+import { packRows } from './packed-rows.js';
 import { Status, type WireError, type WireResponse } from './protocol.js';
 import type { Params } from '../types.js';
 
@@ -96,4 +97,13 @@ export function hasBlob(row: unknown): boolean {
 export function rowsHaveBlob(rows: readonly unknown[]): boolean {
   for (const row of rows) if (hasBlob(row)) return true;
   return false;
+}
+
+/**
+ * The rows of an `all`: packed when `pack` and they can be (packed-rows.ts:
+ * for the calling thread to make into objects), else as objects, BLOBs flagged.
+ */
+export function rowsOk(seq: number, rows: readonly unknown[], writes: boolean, pack: boolean): WireResponse {
+  const packed = pack ? packRows(rows) : undefined;
+  return packed === undefined ? ok(seq, rows, rowsHaveBlob(rows), writes) : { seq, status: Status.OkRows, value: packed, writes };
 }

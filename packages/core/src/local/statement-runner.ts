@@ -18,10 +18,10 @@ import {
   ok,
   reroute,
   rowsHaveBlob,
+  rowsOk,
 } from './answers.js';
 import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
 import { setJournalMode } from './journal-mode.js';
-import { packRows } from './packed-rows.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -323,12 +323,8 @@ export class StatementRunner {
         return ok(seq, row, hasBlob(row), probed);
       }
       case 'all': {
-        const rows = statement.all(...args);
-        // Rows cross to the calling thread packed (packed-rows.ts); the calling thread's own connection keeps them.
-        const packed = this.config.onCallingThread === true ? undefined : packRows(rows);
-        return packed === undefined
-          ? ok(seq, rows, rowsHaveBlob(rows), probed)
-          : { seq, status: Status.OkRows, value: packed, writes: probed };
+        // Packed only for rows that cross to the calling thread: its own connection's stay objects.
+        return rowsOk(seq, statement.all(...args), probed, this.config.onCallingThread !== true);
       }
       case 'values': {
         // Arrays of column values, for callers whose columns may share a name (a join's two `id`s).

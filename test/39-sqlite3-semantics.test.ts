@@ -6,7 +6,7 @@
  * were missing, one shared pool per file, close that always settles, and the
  * smaller ones (each's compile error, exec(''), async context).
  */
-import sqlite3, { type Database, Statement, type RunContext, type Sqlite3Error } from '@litepool/core/sqlite3';
+import sqlite3, { type Database, Statement, type Sqlite3Error } from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { call, closeDb, openDb } from './helpers/sqlite3.js';
+import { all, call, closeDb, get, openDb, run } from './helpers/sqlite3.js';
 import { tempDb, tempDir } from './helpers/temp.js';
 
 const failure = (promise: Promise<unknown>): Promise<Sqlite3Error> =>
@@ -22,13 +22,6 @@ const failure = (promise: Promise<unknown>): Promise<Sqlite3Error> =>
     () => assert.fail('expected an error'),
     (error: Sqlite3Error) => error,
   );
-
-const run = (db: Database, sql: string, ...params: unknown[]): Promise<{ self: RunContext; value: unknown }> =>
-  call((done) => db.run(sql, ...params, done));
-const get = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
-  (await call<T>((done) => db.get(sql, ...params, done))).value;
-const all = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
-  (await call<T>((done) => db.all(sql, ...params, done))).value;
 
 describe('node-sqlite3 semantics (issue 11 A–I)', () => {
   test('A: all, get and each run statements that return no rows (DDL, BEGIN, COMMIT) and answer with no rows', async (t) => {

@@ -26,3 +26,15 @@ export function call<T = unknown>(
     }),
   );
 }
+
+/** `db.run(sql, ...params)` as a promise of its `this` (lastID, changes). */
+export const run = (db: Database, sql: string, ...params: unknown[]): Promise<{ self: RunContext; value: unknown }> =>
+  call((done) => db.run(sql, ...params, done));
+
+/** `db.get(sql, ...params)` as a promise of its row. */
+export const get = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
+  (await call<T>((done) => db.get(sql, ...params, done))).value;
+
+/** `db.all(sql, ...params)` as a promise of its rows. */
+export const all = async <T = unknown>(db: Database, sql: string, ...params: unknown[]): Promise<T> =>
+  (await call<T>((done) => db.all(sql, ...params, done))).value;

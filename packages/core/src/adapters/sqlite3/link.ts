@@ -8,16 +8,18 @@
  * (link-registry.ts), so none of them imports another.
  */
 import type { EventEmitter } from 'node:events';
-import { clock, TransactionState, type OpenTransaction, type Session } from '../../index.js';
+import { clock, type Session } from '../../index.js';
 import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
-import { beginMode, controlsNothing, piecesOf, planPieces, type Planned } from './transaction-plan.js';
+import { beginMode, controlsNothing, piecesOf, planPieces } from './transaction-plan.js';
+import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
-import { CONTROL_TARGET, type Operation, type Target } from './target.js';
+import { StatementEvents } from './statement-events.js';
+import type { Operation, Target } from './target.js';
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -44,26 +46,30 @@ export class Link {
   readonly #order = new CallOrder();
   /** Statements queued whose callbacks have not been called yet. */
   #unanswered = 0;
-  readonly #state = new TransactionState();
+  readonly #transaction: TransactionRunner;
   /** `this.lastID` and `this.changes` of its `run` callbacks. */
   readonly counters: RunCounters;
-  #tx: Promise<OpenTransaction | undefined> | undefined;
-  /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
-  #failedCommit: Error | undefined;
   #closing: Promise<void> | undefined;
   /** Closing has begun: the work queued before close() has finished, or there was none. */
   #closeStarted = false;
   #interrupt = new AbortController();
   /** Statements prepared and not finalized, and backups not finished: close() refuses while there are any. */
   readonly #open = new Set<object>();
-  readonly #events = { trace: false, profile: false };
+  readonly #events: StatementEvents;
   /** Its run-time limits and update hook. */
   readonly config = new ConnectionConfig();
 
   constructor(owner: LinkOwner, options: LinkOptions, opened: AnyCallback | undefined) {
     this.#owner = owner;
+    this.#events = new StatementEvents(owner);
     this.#options = options;
     this.counters = new RunCounters(this.#readOnly);
+    this.#transaction = new TransactionRunner({
+      session: () => this.#session!,
+      run: (sql, operation, target) => this.#run(sql, operation, target),
+      beginMode: (sql) => (this.#readOnly ? 'read' : options.transactions === 'immediate' ? 'immediate' : beginMode(sql)),
+      exec: (target, sql, queryOptions) => this.counters.exec(target, sql, queryOptions),
+    });
     // Opens after this turn, as node-sqlite3 does: listeners and configure() calls made right after the constructor apply.
     this.#ready = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(() => this.#openSession());
     this.#ready.then(
@@ -131,7 +137,7 @@ export class Link {
 
   /** Turns trace or profile events on or off (node-sqlite3 follows `on`/`removeListener` calls, not the listener list). */
   configureEvent(event: 'trace' | 'profile', on: boolean): void {
-    this.#events[event] = on;
+    this.#events.configure(event, on);
   }
 
   /** Statements issued inside `callback` (or from now on) run one at a time, in order (`serialized`), or may run at once. */
@@ -170,12 +176,12 @@ export class Link {
         answered();
         ran();
       });
-    const wasOpen = this.#state.open;
-    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#state, piecesOf(sql)) : undefined;
+    const wasOpen = this.#transaction.state.open;
+    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#transaction.state, piecesOf(sql)) : undefined;
     let started: Promise<void>;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
-      started = this.#whenOpen(this.#order.waitFor(after), () => this.#runPlan(sql, kind, plan, operation));
+      started = this.#whenOpen(this.#order.waitFor(after), () => this.#transaction.runPlan(sql, kind, plan, operation));
       this.#order.setBarrier(started, false);
     } else if (after === undefined && this.#session !== undefined && this.#order.clear(kind, this.#serialized)) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
@@ -211,120 +217,9 @@ export class Link {
     return waits.then(() => (this.#session === undefined ? this.#ready.then(next) : next(this.#session)));
   }
 
-  /** Runs planned pieces in order, inside the transaction where there is one; stops at the first error. */
-  async #runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
-    let current: Planned | undefined;
-    try {
-      for (const piece of plan) {
-        current = piece;
-        if (piece.error !== undefined) throw piece.error;
-        // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
-        if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
-        await this.#runPiece(piece.sql, kind, piece, (target, options) => this.counters.exec(target, piece.sql, options));
-      }
-    } catch (error) {
-      // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a
-      // constraint too) it is where the pieces before left it, not where planned (a plain statement moved nothing).
-      if (this.#tx === undefined && this.#failedCommit === undefined) this.#state.reset();
-      else if (current?.before !== undefined) this.#state.adopt(current.before);
-      throw error;
-    }
-    await this.#run(undefined, operation, CONTROL_TARGET);
-  }
-
-  async #runPiece(sql: string, kind: Kind, piece: Planned, operation: Operation): Promise<void> {
-    const session = this.#session!;
-    switch (piece.control) {
-      case 'begin':
-      case 'savepoint-begin': {
-        const mode = this.#readOnly ? 'read' : this.#options.transactions === 'immediate' ? 'immediate' : beginMode(sql);
-        const begun = session.begin({ mode });
-        this.#tx = begun;
-        try {
-          await begun;
-        } catch (error) {
-          this.#tx = undefined;
-          this.#state.reset();
-          throw error;
-        }
-        // BEGIN is carried out by the pool; a SAVEPOINT that began the transaction runs inside it.
-        return piece.control === 'begin' ? this.#run(sql, operation, CONTROL_TARGET) : this.#inTransaction(sql, kind, operation);
-      }
-      case 'commit':
-      case 'rollback':
-      case 'release-commit': {
-        const tx = await this.#tx;
-        this.#tx = undefined;
-        if (piece.control === 'rollback') {
-          this.#failedCommit = undefined;
-          await tx?.rollback();
-        } else {
-          try {
-            if (tx === undefined && this.#failedCommit !== undefined) throw this.#failedCommit;
-            await tx?.commit();
-          } catch (error) {
-            // SQLite keeps a transaction whose COMMIT failed on a constraint or a lock open, for the caller's ROLLBACK
-            // (the pool has rolled it back: a later COMMIT fails the same way).
-            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code)))
-              this.#failedCommit = error;
-            throw error;
-          }
-        }
-        return this.#run(sql, operation, CONTROL_TARGET);
-      }
-      default:
-        return this.#tx === undefined
-          ? this.#run(kind === 'compile' ? undefined : sql, operation, session)
-          : this.#inTransaction(sql, kind, operation);
-    }
-  }
-
-  /**
-   * A statement inside the transaction; if SQLite ended the transaction
-   * meanwhile, its connection goes back. After SQLITE_BUSY_SNAPSHOT the
-   * transaction stays open, as in SQLite, until the caller's ROLLBACK.
-   */
-  async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
-    const tx = (await this.#tx)!;
-    let snapshotLost = false;
-    try {
-      await this.#run(kind === 'compile' ? undefined : sql, operation, tx);
-    } catch (error) {
-      snapshotLost = (error as { code?: unknown }).code === 'SQLITE_BUSY_SNAPSHOT';
-      throw error;
-    } finally {
-      if (!tx.active && !snapshotLost && this.#tx !== undefined) {
-        this.#tx = undefined;
-        this.#state.reset();
-        await tx.rollback();
-      }
-    }
-  }
-
   /** Runs `operation` on `target`, with `trace` and `profile` events around it (none for checking a statement compiles: `sql` undefined). */
-  async #run(sql: string | undefined, operation: Operation, target: Target): Promise<void> {
-    const options = { signal: this.#interrupt.signal };
-    if (sql === undefined) return operation(target, options, () => {});
-    if (this.#events.trace) this.#emit('trace', sql);
-    if (!this.#events.profile) return operation(target, options, () => {});
-    const started = clock.now();
-    let profiled = false;
-    const ran = (): void => {
-      if (profiled) return;
-      profiled = true;
-      if (this.#events.profile) this.#emit('profile', sql, Math.round(clock.now() - started));
-    };
-    await operation(target, options, ran);
-    ran();
-  }
-
-  /** An event whose listener's exception is the app's (as from node-sqlite3's native callbacks), not the statement's. */
-  #emit(event: string, ...args: unknown[]): void {
-    try {
-      this.#owner.emit(event, ...args);
-    } catch (error) {
-      rethrow(error);
-    }
+  #run(sql: string | undefined, operation: Operation, target: Target): Promise<void> {
+    return this.#events.around(sql, operation, target, { signal: this.#interrupt.signal });
   }
 
   /** Interrupts the statements running or queued now: they fail with SQLITE_INTERRUPT. Throws before open, once closing has begun, after close. */
@@ -388,10 +283,7 @@ export class Link {
   }
 
   async #shutdown(): Promise<void> {
-    const tx = await this.#tx?.catch(() => undefined);
-    this.#tx = undefined;
-    this.#state.reset();
-    await tx?.rollback();
+    await this.#transaction.abandon();
     await this.#session?.close();
     await this.#reference?.release();
   }

@@ -1,0 +1,134 @@
+/**
+ * A `Database`'s transaction, carried out as SQLite means each statement of
+ * it: BEGIN through the pool's held transactions (a deferred one takes the
+ * writer at its first write), the statements inside it on its connection,
+ * COMMIT and ROLLBACK on it, and what SQLite keeps after a COMMIT that failed
+ * (the transaction stays open for the caller's ROLLBACK).
+ */
+import { TransactionState, type OpenTransaction, type QueryOptions, type Session, type TransactionMode } from '../../index.js';
+import type { Kind } from './call-order.js';
+import { type Planned } from './transaction-plan.js';
+import { CONTROL_TARGET, type Operation, type Target } from './target.js';
+
+/** What a transaction runner needs of its database. */
+export interface RunnerHost {
+  /** The session (the database is open when a plan runs). */
+  session(): Session;
+  /** Runs `operation` on `target` with the database's statement events (`sql` undefined: none). */
+  run(sql: string | undefined, operation: Operation, target: Target): Promise<void>;
+  /** The pool's mode for a BEGIN of `sql`. */
+  beginMode(sql: string): TransactionMode;
+  /** Runs one piece of a script on `target` (moving the database's run counters). */
+  exec(target: Target, sql: string, options: QueryOptions): Promise<void>;
+}
+
+/** The transaction of one `Database`. */
+export class TransactionRunner {
+  /** Where the database's transaction is, as planned in issue order (see transaction-plan.ts). */
+  readonly state = new TransactionState();
+  readonly #host: RunnerHost;
+  #tx: Promise<OpenTransaction | undefined> | undefined;
+  /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
+  #failedCommit: Error | undefined;
+
+  constructor(host: RunnerHost) {
+    this.#host = host;
+  }
+
+  /** Runs planned pieces in order, inside the transaction where there is one; stops at the first error. */
+  async runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
+    let current: Planned | undefined;
+    try {
+      for (const piece of plan) {
+        current = piece;
+        if (piece.error !== undefined) throw piece.error;
+        // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
+        if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
+        await this.#runPiece(piece.sql, kind, piece, (target, options) => this.#host.exec(target, piece.sql, options));
+      }
+    } catch (error) {
+      // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a
+      // constraint too) it is where the pieces before left it, not where planned (a plain statement moved nothing).
+      if (this.#tx === undefined && this.#failedCommit === undefined) this.state.reset();
+      else if (current?.before !== undefined) this.state.adopt(current.before);
+      throw error;
+    }
+    await this.#host.run(undefined, operation, CONTROL_TARGET);
+  }
+
+  /** Rolls back a transaction left open (the database closes). */
+  async abandon(): Promise<void> {
+    const tx = await this.#tx?.catch(() => undefined);
+    this.#tx = undefined;
+    this.state.reset();
+    await tx?.rollback();
+  }
+
+  async #runPiece(sql: string, kind: Kind, piece: Planned, operation: Operation): Promise<void> {
+    const host = this.#host;
+    switch (piece.control) {
+      case 'begin':
+      case 'savepoint-begin': {
+        const begun = host.session().begin({ mode: host.beginMode(sql) });
+        this.#tx = begun;
+        try {
+          await begun;
+        } catch (error) {
+          this.#tx = undefined;
+          this.state.reset();
+          throw error;
+        }
+        // BEGIN is carried out by the pool; a SAVEPOINT that began the transaction runs inside it.
+        return piece.control === 'begin' ? host.run(sql, operation, CONTROL_TARGET) : this.#inTransaction(sql, kind, operation);
+      }
+      case 'commit':
+      case 'rollback':
+      case 'release-commit': {
+        const tx = await this.#tx;
+        this.#tx = undefined;
+        if (piece.control === 'rollback') {
+          this.#failedCommit = undefined;
+          await tx?.rollback();
+        } else {
+          try {
+            if (tx === undefined && this.#failedCommit !== undefined) throw this.#failedCommit;
+            await tx?.commit();
+          } catch (error) {
+            // SQLite keeps a transaction whose COMMIT failed on a constraint or a lock open, for the caller's ROLLBACK
+            // (the pool has rolled it back: a later COMMIT fails the same way).
+            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code)))
+              this.#failedCommit = error;
+            throw error;
+          }
+        }
+        return host.run(sql, operation, CONTROL_TARGET);
+      }
+      default:
+        return this.#tx === undefined
+          ? host.run(kind === 'compile' ? undefined : sql, operation, host.session())
+          : this.#inTransaction(sql, kind, operation);
+    }
+  }
+
+  /**
+   * A statement inside the transaction; if SQLite ended the transaction
+   * meanwhile, its connection goes back. After SQLITE_BUSY_SNAPSHOT the
+   * transaction stays open, as in SQLite, until the caller's ROLLBACK.
+   */
+  async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
+    const tx = (await this.#tx)!;
+    let snapshotLost = false;
+    try {
+      await this.#host.run(kind === 'compile' ? undefined : sql, operation, tx);
+    } catch (error) {
+      snapshotLost = (error as { code?: unknown }).code === 'SQLITE_BUSY_SNAPSHOT';
+      throw error;
+    } finally {
+      if (!tx.active && !snapshotLost && this.#tx !== undefined) {
+        this.#tx = undefined;
+        this.state.reset();
+        await tx.rollback();
+      }
+    }
+  }
+}

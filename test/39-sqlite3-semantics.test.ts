@@ -233,13 +233,17 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.deepEqual(seen, ['complete SQLITE_ERROR']);
     await call((done) => db.exec('', done as never));
     await call((done) => db.exec('-- only a comment', done as never));
+    // A callback runs in its call's async context: called at once on an open database, and queued behind others.
     const context = new AsyncLocalStorage<string>();
-    const ids = await Promise.all(
-      ['req-1', 'req-2', 'req-3'].map((id) =>
-        context.run(id, () => new Promise<string | undefined>((resolve) => db.get('SELECT 1', () => resolve(context.getStore())))),
-      ),
-    );
-    assert.deepEqual(ids, ['req-1', 'req-2', 'req-3']);
+    const storeIn = (on: Database, method: 'get' | 'all' | 'run' | 'map', id: string): Promise<string | undefined> =>
+      context.run(id, () => new Promise((resolve) => on[method]('SELECT 1', () => resolve(context.getStore()))));
+    const ids = ['req-1', 'req-2', 'req-3', 'req-4'];
+    const methods = ['get', 'all', 'run', 'map'] as const;
+    assert.deepEqual(await Promise.all(ids.map((id, i) => storeIn(db, methods[i]!, id))), ids);
+    const queued = new sqlite3.Database(tempDb(t));
+    t.after(() => closeDb(queued));
+    queued.serialize();
+    assert.deepEqual(await Promise.all(ids.map((id, i) => storeIn(queued, methods[i]!, id))), ids);
   });
 
   test('I: an exception thrown in a callback or a trace or change listener is the application’s (uncaught, before the next turn), not a database error', () => {

@@ -49,6 +49,7 @@ const SCENARIOS = [
   'read-transactions-beyond-readers',
   'calls-while-close-waits',
   'closing-twice-and-after-close',
+  'async-context',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

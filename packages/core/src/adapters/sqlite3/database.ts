@@ -14,6 +14,7 @@ import { OPEN_CREATE, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error } from './error-shape.js';
 import { Link, type LinkOptions } from './link.js';
 import { linkOf, register } from './link-registry.js';
+import { quickCall } from './quick-call.js';
 import { Statement } from './statement.js';
 
 /** Options accepted in place of `mode`: the open flags, the pool's options, and how BEGIN is taken. */
@@ -118,6 +119,7 @@ export class Database extends EventEmitter {
   }
 
   #oneShot(op: 'run' | 'get' | 'all' | 'map' | 'each', sql: string, args: unknown[]): this {
+    if (op !== 'map' && op !== 'each' && quickCall(this, op, sql, args)) return this;
     const statement = Statement.oneShot(this, sql);
     STATEMENT_METHODS[op].apply(statement, args);
     statement.finalize();

@@ -8,7 +8,7 @@
  * (link-registry.ts), so none of them imports another.
  */
 import type { EventEmitter } from 'node:events';
-import { clock, type Session } from '../../index.js';
+import { clock, type QueryOptions, type Session } from '../../index.js';
 import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
@@ -210,6 +210,58 @@ export class Link {
     );
     this.#order.add(settled);
     return settled;
+  }
+
+  /**
+   * Whether a one-shot call of `sql` may start at once, the short way of
+   * {@link startNow}: open, not closing, in parallel mode, outside a
+   * transaction, with nothing queued before it to wait for, and no `trace`
+   * or `profile` listener.
+   */
+  startsNow(sql: string, kind: 'read' | 'write'): boolean {
+    return (
+      this.#session !== undefined &&
+      this.#closing === undefined &&
+      !this.#events.any &&
+      !this.#transaction.state.open &&
+      this.#order.clear(kind, this.#serialized) &&
+      controlsNothing(sql)
+    );
+  }
+
+  /**
+   * Starts a call {@link startsNow} allowed, on the session: what
+   * {@link schedule} does for it, with one promise instead of a chain.
+   * `deliver` gets the result (or `onError` the error) before the call leaves
+   * what close() and wait() wait for.
+   */
+  startNow<T>(
+    kind: 'read' | 'write',
+    run: (target: Target, options: QueryOptions) => Promise<T>,
+    deliver: (result: T) => void,
+    onError: (error: Sqlite3Error) => void,
+  ): void {
+    this.#unanswered++;
+    let started: Promise<T>;
+    try {
+      started = run(this.#session!, { signal: this.#interrupt.signal });
+    } catch (error) {
+      started = Promise.reject(toSqlite3Error(error)); // its error is the call's, as on the long way
+    }
+    const settled: Promise<void> = started.then(
+      (result) => {
+        this.#unanswered--;
+        deliver(result);
+        this.#order.settled(settled);
+      },
+      (error: unknown) => {
+        this.#unanswered--;
+        onError(toSqlite3Error(error));
+        this.#order.settled(settled);
+      },
+    );
+    if (kind === 'write') this.#order.addWrite(settled);
+    this.#order.add(settled);
   }
 
   /** `next` once `waits` have settled, on the session (once open: no hop through the open's promise). */

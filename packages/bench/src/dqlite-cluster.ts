@@ -7,7 +7,7 @@
 import { DqliteClient, type ClusterNode, type DqliteTlsOptions } from '@litepool/dqlite';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,14 +29,44 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
+/**
+ * `count` free loopback ports, all different: each listener stays open until
+ * every port is taken, so the system cannot hand one port out twice (a node
+ * whose two ports collided could not listen on both).
+ */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+/** Whether something accepts a TCP connection at `address` (`host:port`) within `ms`. */
+function accepts(address: string, ms: number): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
   });
 }
 
@@ -82,13 +112,13 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
     process: ChildProcess | undefined;
   }
   const nodes: Node[] = [];
-  const newNode = async (): Promise<Node> => {
-    const [api, db] = await Promise.all([freePort(), freePort()]);
+  const newNode = (api: number, db: number): Node => {
     const node = { api: `127.0.0.1:${api}`, db: `127.0.0.1:${db}`, dir: join(dir, `node${nodes.length + 1}`), process: undefined };
     nodes.push(node);
     return node;
   };
-  for (let i = 0; i < 3; i++) await newNode();
+  const ports = await freePorts(6);
+  for (let i = 0; i < 3; i++) newNode(ports[2 * i]!, ports[2 * i + 1]!);
   const first = nodes[0]!.db;
   const launch = (node: Node): void => {
     mkdirSync(node.dir, { recursive: true });
@@ -140,7 +170,8 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
     },
     async add() {
       if (program === 'dqlite-demo') throw new Error('add() needs litepool-dqlite-node');
-      const node = await newNode();
+      const [api, db] = await freePorts(2);
+      const node = newNode(api!, db!);
       launch(node);
       const deadline = performance.now() + 60_000;
       while (!(await cluster.members()).some((member) => member.address === node.db)) {
@@ -172,6 +203,20 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
     },
   };
   try {
+    await waitForVoters(servers, 3, tls);
+    // A voter in the leader's configuration may still have died since it joined (its process exited): every node must
+    // answer before the cluster is handed out. One that does not is started again, once.
+    for (const node of nodes) {
+      if (await accepts(node.db, 5_000)) continue;
+      if (node.process?.exitCode === null && node.process.signalCode === null) node.process.kill('SIGKILL');
+      await stopped(node);
+      launch(node);
+      const deadline = performance.now() + 30_000;
+      while (!(await accepts(node.db, 1_000))) {
+        if (performance.now() > deadline) throw new Error(`dqlite node ${node.db} does not accept connections`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     await waitForVoters(servers, 3, tls);
   } catch (error) {
     await cluster.stop();

@@ -1,9 +1,10 @@
 /**
  * What a node-sqlite3 `Database` is underneath: a session of a shared pool;
  * the order its statements run in (serialize/parallelize, a read issued
- * after a write sees it, a statement's own calls in order); its transaction,
- * with SQLite's meaning of each BEGIN (through the pool's held
- * transactions); its trace and profile events; interrupt and close. The
+ * after a write sees it, a statement's own calls in order), and the calls
+ * that may start at once (quick-call.ts); its transaction
+ * (transaction-runner.ts) and its trace and profile events
+ * (statement-events.ts); interrupt and close. The
  * `Database`, `Statement` and `Backup` classes reach it through the registry
  * (link-registry.ts), so none of them imports another.
  */

@@ -52,11 +52,9 @@ export function quickCall(db: object, method: QuickMethod, sql: string, args: re
     link.startNow(kind, (target, options) => target.all<Row>(query, params, options), answer, onError);
   } else {
     const deliver = (result: RunResult): void => {
-      link.counters.record(query, result);
-      if (callback === undefined) return;
+      if (callback === undefined) return link.counters.record(query, result);
       const statement = self();
-      statement.lastID = link.counters.lastID;
-      statement.changes = link.counters.changes;
+      link.counters.record(query, result, statement);
       invoke(callback, statement, null);
     };
     link.startNow(kind, (target, options) => target.run(query, params, options), deliver, onError);

@@ -57,12 +57,19 @@ export class RunCounters {
   /** Rows changed by this Database's last INSERT, UPDATE or DELETE (0 before any). */
   changes = 0;
 
-  /** Moves the counters as `sql`, answered with `result`, moved SQLite's. */
-  record(sql: string, result: RunResult): void {
+  /**
+   * Moves the counters as `sql`, answered with `result`, moved SQLite's, and
+   * copies them onto `into` (a `run` callback's `this`) when given.
+   */
+  record(sql: string, result: RunResult, into?: { lastID: number; changes: number }): void {
     const moved = moves(sql);
-    if (moved === 'none') return;
-    this.changes = result.changes;
-    if (moved === 'both' && result.changes > 0) this.lastID = Number(result.lastInsertRowid);
+    if (moved !== 'none') {
+      this.changes = result.changes;
+      if (moved === 'both' && result.changes > 0) this.lastID = Number(result.lastInsertRowid);
+    }
+    if (into === undefined) return;
+    into.lastID = this.lastID;
+    into.changes = this.changes;
   }
 
   /**

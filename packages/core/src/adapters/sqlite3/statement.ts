@@ -315,10 +315,7 @@ export class Statement extends EventEmitter implements RunContext {
       const result = await target.run(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
-      const counters = this.#link.counters;
-      counters.record(sql, result);
-      this.lastID = counters.lastID;
-      this.changes = counters.changes;
+      this.#link.counters.record(sql, result, this);
       this.#answer(callback, null);
     });
   }

@@ -184,9 +184,9 @@ export class Link {
     if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
       started = this.#whenOpen(this.#order.waitFor(after), () => this.#transaction.runPlan(sql, kind, plan, operation));
       this.#order.setBarrier(started, false);
-    } else if (after === undefined && this.#session !== undefined && this.#order.clear(kind, this.#serialized)) {
+    } else if (after === undefined && this.#clearNow(kind)) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
-      started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session);
+      started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session!);
       if (kind === 'write') this.#order.addWrite(started);
     } else {
       const waits = this.#order.waitFor(after, kind, this.#serialized);
@@ -194,23 +194,7 @@ export class Link {
       if (this.#serialized) this.#order.setBarrier(started, true);
       else if (kind === 'write') this.#order.addWrite(started);
     }
-    // One promise per call for its outcome and its place in what close() and wait() wait for.
-    const settled: Promise<void> = started.then(
-      () => {
-        answered();
-        this.#order.settled(settled);
-      },
-      (error: unknown) => {
-        answered();
-        try {
-          onError(toSqlite3Error(error));
-        } finally {
-          this.#order.settled(settled);
-        }
-      },
-    );
-    this.#order.add(settled);
-    return settled;
+    return this.#track(started, answered, () => {}, onError);
   }
 
   /**
@@ -221,13 +205,13 @@ export class Link {
    */
   startsNow(sql: string, kind: 'read' | 'write'): boolean {
     return (
-      this.#session !== undefined &&
-      this.#closing === undefined &&
-      !this.#events.any &&
-      !this.#transaction.state.open &&
-      this.#order.clear(kind, this.#serialized) &&
-      controlsNothing(sql)
+      this.#closing === undefined && !this.#events.any && !this.#transaction.state.open && this.#clearNow(kind) && controlsNothing(sql)
     );
+  }
+
+  /** Whether a call of `kind` has nothing to wait for: open, and nothing queued before it that it must follow. */
+  #clearNow(kind: Kind): boolean {
+    return this.#session !== undefined && this.#order.clear(kind, this.#serialized);
   }
 
   /**
@@ -249,20 +233,41 @@ export class Link {
     } catch (error) {
       started = Promise.reject(toSqlite3Error(error)); // its error is the call's, as on the long way
     }
+    const settled = this.#track(started, () => this.#unanswered--, deliver, onError);
+    if (kind === 'write') this.#order.addWrite(settled);
+  }
+
+  /**
+   * One promise per call for its outcome and its place in what close() and
+   * wait() wait for: once `started` settles, `answered`, then `deliver` its
+   * result or `onError` its error, then it leaves that place.
+   */
+  #track<T>(
+    started: Promise<T>,
+    answered: () => void,
+    deliver: (result: T) => void,
+    onError: (error: Sqlite3Error) => void,
+  ): Promise<void> {
     const settled: Promise<void> = started.then(
       (result) => {
-        this.#unanswered--;
-        deliver(result);
-        this.#order.settled(settled);
+        answered();
+        try {
+          deliver(result);
+        } finally {
+          this.#order.settled(settled);
+        }
       },
       (error: unknown) => {
-        this.#unanswered--;
-        onError(toSqlite3Error(error));
-        this.#order.settled(settled);
+        answered();
+        try {
+          onError(toSqlite3Error(error));
+        } finally {
+          this.#order.settled(settled);
+        }
       },
     );
-    if (kind === 'write') this.#order.addWrite(settled);
     this.#order.add(settled);
+    return settled;
   }
 
   /** `next` once `waits` have settled, on the session (once open: no hop through the open's promise). */

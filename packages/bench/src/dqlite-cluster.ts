@@ -205,9 +205,11 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
   try {
     await waitForVoters(servers, 3, tls);
     // A voter in the leader's configuration may still have died since it joined (its process exited): every node must
-    // answer before the cluster is handed out. One that does not is started again, once.
+    // answer before the cluster is handed out. One that does not is started again, once, and rejoins.
+    let restarted = false;
     for (const node of nodes) {
       if (await accepts(node.db, 5_000)) continue;
+      restarted = true;
       if (node.process?.exitCode === null && node.process.signalCode === null) node.process.kill('SIGKILL');
       await stopped(node);
       launch(node);
@@ -217,7 +219,7 @@ export async function startLocalCluster(program: NodeProgram = 'dqlite-demo'): P
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    await waitForVoters(servers, 3, tls);
+    if (restarted) await waitForVoters(servers, 3, tls);
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -4,7 +4,8 @@
  * round trip through a worker thread (a point read costs a few µs here, about
  * a hundred through a thread). Two bounds keep the event loop free: the read
  * watch interrupts a statement after 1-2 ms (it then runs on a worker, and its
- * SQL goes to workers for a while, longer at each failure in a row), and after {@link TURN_BUDGET_MS} spent here in
+ * SQL goes to workers for a while, longer at each failure in a row, as does
+ * the SQL of a read that finished but took longer than a turn's budget), and after {@link TURN_BUDGET_MS} spent here in
  * one turn of the event loop, reads go to workers until the next turn.
  * Anything else that goes wrong here (SQLITE_BUSY, any error) sends the read
  * to a worker too, so every error a caller sees is a worker's.
@@ -172,7 +173,9 @@ export class InlineReads implements InlineReader {
     if (response.status === Status.Reroute) return WRITES;
     if (response.status !== Status.Failed) {
       this.count++;
-      if (this.#excluded.size > 0) this.#excluded.delete(keyOf(request));
+      // A read longer than a turn's budget is not a short read: its next runs go to workers (its answer is kept).
+      if (now() - started > TURN_BUDGET_MS) this.#exclude(keyOf(request));
+      else if (this.#excluded.size > 0) this.#excluded.delete(keyOf(request));
       return { writes: false, value: response.value };
     }
     const { code } = response.value as WireError;

@@ -157,6 +157,21 @@ describe('node-sqlite3 compatible API', () => {
     assert.deepEqual((await call((done) => db.get('SELECT n FROM c', done))).value, { n: 640 });
   });
 
+  test("a read issued in a write's callback, or once its callback ran, sees that write", async (t) => {
+    const db = await openDb(t);
+    await call((done) => db.exec('CREATE TABLE c (n INTEGER); INSERT INTO c VALUES (0)', done as never));
+    for (let i = 1; i <= 50; i++) {
+      const inCallback = await new Promise<unknown>((resolve, reject) =>
+        db.run('UPDATE c SET n = ?', [i], (error: Error | null) =>
+          error ? reject(error) : db.get('SELECT n FROM c', (e: Error | null, row: unknown) => (e ? reject(e) : resolve(row))),
+        ),
+      );
+      assert.deepEqual(inCallback, { n: i });
+      await call((done) => db.run('UPDATE c SET n = ?', [-i], done));
+      assert.deepEqual((await call((done) => db.get('SELECT n FROM c', done))).value, { n: -i });
+    }
+  });
+
   test('options in place of mode pick the strategy; LITEPOOL_STRATEGY is the fallback; OPEN_READONLY refuses writes', async (t) => {
     const filename = tempDb(t);
     const db = await openDb(t, filename, { strategy: 'mutex' });

@@ -58,7 +58,7 @@ export class CallOrder {
   }
 
   /** A write outside a transaction started: reads after it wait for it (a chain of `then`s, which holds no values). */
-  addWrite(started: Promise<void>): void {
+  addWrite(started: Promise<unknown>): void {
     this.#writes++;
     const done = (): void => {
       this.#writes--;

@@ -34,6 +34,9 @@ export interface LinkOptions extends SharedOptions {
   readonly transactions?: 'sqlite' | 'immediate';
 }
 
+/** A call whose result its operation has handed out already. */
+const NOTHING = (): void => {};
+
 /** The internals of one node-sqlite3 `Database`. */
 export class Link {
   /** Whether `open` has been emitted and `close` not yet begun. */
@@ -194,7 +197,7 @@ export class Link {
       if (this.#serialized) this.#order.setBarrier(started, true);
       else if (kind === 'write') this.#order.addWrite(started);
     }
-    return this.#track(started, answered, () => {}, onError);
+    return this.#track(started, answered, NOTHING, onError);
   }
 
   /**
@@ -233,8 +236,9 @@ export class Link {
     } catch (error) {
       started = Promise.reject(toSqlite3Error(error)); // its error is the call's, as on the long way
     }
-    const settled = this.#track(started, () => this.#unanswered--, deliver, onError);
-    if (kind === 'write') this.#order.addWrite(settled);
+    // Counted out of the writes in flight before its callback runs: a read issued there, or right after, starts at once.
+    if (kind === 'write') this.#order.addWrite(started);
+    this.#track(started, () => this.#unanswered--, deliver, onError);
   }
 
   /**

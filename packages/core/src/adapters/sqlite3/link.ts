@@ -238,7 +238,7 @@ export class Link {
     }
     // Counted out of the writes in flight before its callback runs: a read issued there, or right after, starts at once.
     if (kind === 'write') this.#order.addWrite(started);
-    this.#track(started, () => this.#unanswered--, deliver, onError);
+    void this.#track(started, () => this.#unanswered--, deliver, onError);
   }
 
   /**

@@ -264,7 +264,7 @@ test('a read that takes longer than a turn of reads here is not run here again a
     await new Promise((resolve) => setImmediate(resolve)); // a new turn each time: its budget for reads here unspent
     assert.deepEqual(await pool.get(sumTo(n)), { s: (n * (n + 1)) / 2 });
   }
-  // Each run here sends it to readers for 100 ms, then twice as long at each run in a row.
+  // Three runs here in a row send it to readers for 100 ms, each later run for twice as long.
   assert.ok(pool.stats().inlineReads - before <= 5, `ran here ${pool.stats().inlineReads - before} times of 20`);
 });
 

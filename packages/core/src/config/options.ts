@@ -115,7 +115,7 @@ export interface PoolOptions {
    * of its own, instead of a round trip through a reader thread, while few
    * reads are out to readers. Each statement is interrupted after 1-2 ms and
    * then runs on a reader (its SQL then goes to readers for a while, as does
-   * the SQL of one that finished but took longer than 0.5 ms), and at
+   * the SQL of one that took longer than 0.5 ms three runs in a row), and at
    * most 0.5 ms per event-loop turn is spent on them. Only with the interrupt
    * extension, a WAL strategy whose reads take no hold (`wal`,
    * `single-writer`), a file database and no `setup` module. Default: true.

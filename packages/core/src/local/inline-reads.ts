@@ -5,7 +5,8 @@
  * a hundred through a thread). Two bounds keep the event loop free: the read
  * watch interrupts a statement after 1-2 ms (it then runs on a worker, and its
  * SQL goes to workers for a while, longer at each failure in a row, as does
- * the SQL of a read that finished but took longer than a turn's budget), and after {@link TURN_BUDGET_MS} spent here in
+ * the SQL of a read that took longer than a turn's budget three runs in a
+ * row), and after {@link TURN_BUDGET_MS} spent here in
  * one turn of the event loop, reads go to workers until the next turn.
  * Anything else that goes wrong here (SQLITE_BUSY, any error) sends the read
  * to a worker too, so every error a caller sees is a worker's.
@@ -27,6 +28,8 @@ export const TURN_BUDGET_MS = 0.5;
  * pool that reads a few times and closes (a test's) never opens it.
  */
 export const LENT_BEFORE_OPEN = 8;
+/** Runs in a row over a turn's budget that make a statement no short read (see `#ranLong`). */
+const LONG_RUNS = 3;
 /** Bound on the SQL texts kept as not to run here for now. */
 const MAX_EXCLUDED = 1_000;
 /**
@@ -86,6 +89,8 @@ export class InlineReads implements InlineReader {
   #lent = 0;
   /** Statements sent to workers for now: their failures here and until when. */
   readonly #excluded = new Map<string, { strikes: number; until: number }>();
+  /** Statements whose last runs here, in a row, took longer than a turn's budget: how many. */
+  readonly #longRuns = new Map<string, number>();
 
   /**
    * @param config what the connection opens with
@@ -173,9 +178,8 @@ export class InlineReads implements InlineReader {
     if (response.status === Status.Reroute) return WRITES;
     if (response.status !== Status.Failed) {
       this.count++;
-      // A read longer than a turn's budget is not a short read: its next runs go to workers (its answer is kept).
-      if (now() - started > TURN_BUDGET_MS) this.#exclude(keyOf(request));
-      else if (this.#excluded.size > 0) this.#excluded.delete(keyOf(request));
+      if (now() - started > TURN_BUDGET_MS) this.#ranLong(keyOf(request));
+      else if (this.#excluded.size > 0 || this.#longRuns.size > 0) this.#ranShort(keyOf(request));
       return { writes: false, value: response.value };
     }
     const { code } = response.value as WireError;
@@ -265,6 +269,29 @@ export class InlineReads implements InlineReader {
     if (this.#excluded.size === 0) return false;
     const excluded = this.#excluded.get(keyOf(request));
     return excluded !== undefined && now() < excluded.until;
+  }
+
+  /**
+   * A run here that finished but took longer than a turn's budget: not a
+   * short read if it does so {@link LONG_RUNS} times in a row (once a pause
+   * of the thread, a GC or the scheduler, can stretch a short one), or once
+   * more after it was sent to workers. Its next runs then go to workers.
+   */
+  #ranLong(key: string): void {
+    const runs = (this.#longRuns.get(key) ?? 0) + 1;
+    if (runs < LONG_RUNS && !this.#excluded.has(key)) {
+      if (this.#longRuns.size >= MAX_EXCLUDED) this.#longRuns.clear();
+      this.#longRuns.set(key, runs);
+      return;
+    }
+    this.#longRuns.delete(key);
+    this.#exclude(key);
+  }
+
+  /** A run here within the turn's budget: whatever was held against the statement is forgotten. */
+  #ranShort(key: string): void {
+    this.#excluded.delete(key);
+    this.#longRuns.delete(key);
   }
 
   #exclude(key: string): void {

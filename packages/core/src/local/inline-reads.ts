@@ -255,6 +255,13 @@ export class InlineReads implements InlineReader {
     }
   }
 
+  /**
+   * Counts `ms` against this turn's budget; the budget is renewed at the
+   * turn's check phase. Not an unref'd immediate: Bun can leave one unrun
+   * while ref'd ones keep coming, and a read waiting for the next turn then
+   * found the budget spent at every turn (a busy loop; `test/54` under Bun).
+   * A ref'd one runs in the same turn, so it keeps no process alive.
+   */
   #spend(ms: number): void {
     this.#spent += ms;
     if (this.#turnEnds) return;
@@ -262,7 +269,7 @@ export class InlineReads implements InlineReader {
     setImmediate(() => {
       this.#spent = 0;
       this.#turnEnds = false;
-    }).unref();
+    });
   }
 
   #isExcluded(request: Request): boolean {

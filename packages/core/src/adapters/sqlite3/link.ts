@@ -50,6 +50,10 @@ export class Link {
   readonly #order = new CallOrder();
   /** Statements queued whose callbacks have not been called yet. */
   #unanswered = 0;
+  /** A quick call was answered (one function per link, not one per call). */
+  readonly #answeredOne = (): void => {
+    this.#unanswered--;
+  };
   readonly #transaction: TransactionRunner;
   /** `this.lastID` and `this.changes` of its `run` callbacks. */
   readonly counters: RunCounters;
@@ -238,7 +242,7 @@ export class Link {
     }
     // Counted out of the writes in flight before its callback runs: a read issued there, or right after, starts at once.
     if (kind === 'write') this.#order.addWrite(started);
-    void this.#track(started, () => this.#unanswered--, deliver, onError);
+    void this.#track(started, this.#answeredOne, deliver, onError);
   }
 
   /**

@@ -74,6 +74,18 @@ const WRITES: InlineAnswer = Object.freeze({ writes: true });
 
 const isThenable = (value: unknown): value is PromiseLike<StrategyHold> => typeof (value as { then?: unknown } | null)?.then === 'function';
 
+/**
+ * What is held against a statement here, all forgotten at its next run within
+ * a turn's budget: its failures in a row (each sent it to workers until
+ * `until`, for longer each time) and its runs in a row that took longer than
+ * a turn's budget.
+ */
+interface StatementRecord {
+  strikes: number;
+  until: number;
+  longRuns: number;
+}
+
 /** A pool's connection on the calling thread, and when it may be used. */
 export class InlineReads implements InlineReader {
   /** Reads answered here (since start). */
@@ -87,10 +99,8 @@ export class InlineReads implements InlineReader {
   #turnEnds = false;
   /** Reads lent to the writer before the connection here opened. */
   #lent = 0;
-  /** Statements sent to workers for now: their failures here and until when. */
-  readonly #excluded = new Map<string, { strikes: number; until: number }>();
-  /** Statements whose last runs here, in a row, took longer than a turn's budget: how many. */
-  readonly #longRuns = new Map<string, number>();
+  /** What is held against statements here: see {@link StatementRecord}. */
+  readonly #records = new Map<string, StatementRecord>();
 
   /**
    * @param config what the connection opens with
@@ -179,7 +189,7 @@ export class InlineReads implements InlineReader {
     if (response.status !== Status.Failed) {
       this.count++;
       if (now() - started > TURN_BUDGET_MS) this.#ranLong(keyOf(request));
-      else if (this.#excluded.size > 0 || this.#longRuns.size > 0) this.#ranShort(keyOf(request));
+      else if (this.#records.size > 0) this.#records.delete(keyOf(request));
       return { writes: false, value: response.value };
     }
     const { code } = response.value as WireError;
@@ -273,9 +283,20 @@ export class InlineReads implements InlineReader {
   }
 
   #isExcluded(request: Request): boolean {
-    if (this.#excluded.size === 0) return false;
-    const excluded = this.#excluded.get(keyOf(request));
-    return excluded !== undefined && now() < excluded.until;
+    if (this.#records.size === 0) return false;
+    const record = this.#records.get(keyOf(request));
+    return record !== undefined && now() < record.until;
+  }
+
+  /** The statement's record, made (the map kept within {@link MAX_EXCLUDED}) if it has none. */
+  #record(key: string): StatementRecord {
+    let record = this.#records.get(key);
+    if (record === undefined) {
+      if (this.#records.size >= MAX_EXCLUDED) this.#records.clear();
+      record = { strikes: 0, until: 0, longRuns: 0 };
+      this.#records.set(key, record);
+    }
+    return record;
   }
 
   /**
@@ -285,25 +306,15 @@ export class InlineReads implements InlineReader {
    * more after it was sent to workers. Its next runs then go to workers.
    */
   #ranLong(key: string): void {
-    const runs = (this.#longRuns.get(key) ?? 0) + 1;
-    if (runs < LONG_RUNS && !this.#excluded.has(key)) {
-      if (this.#longRuns.size >= MAX_EXCLUDED) this.#longRuns.clear();
-      this.#longRuns.set(key, runs);
-      return;
-    }
-    this.#longRuns.delete(key);
-    this.#exclude(key);
-  }
-
-  /** A run here within the turn's budget: whatever was held against the statement is forgotten. */
-  #ranShort(key: string): void {
-    this.#excluded.delete(key);
-    this.#longRuns.delete(key);
+    const record = this.#record(key);
+    record.longRuns++;
+    if (record.longRuns >= LONG_RUNS || record.strikes > 0) this.#exclude(key);
   }
 
   #exclude(key: string): void {
-    const strikes = (this.#excluded.get(key)?.strikes ?? 0) + 1;
-    if (this.#excluded.size >= MAX_EXCLUDED) this.#excluded.clear();
-    this.#excluded.set(key, { strikes, until: now() + Math.min(MAX_EXCLUDED_MS, EXCLUDED_MS * 2 ** (strikes - 1)) });
+    const record = this.#record(key);
+    record.strikes++;
+    record.longRuns = 0;
+    record.until = now() + Math.min(MAX_EXCLUDED_MS, EXCLUDED_MS * 2 ** (record.strikes - 1));
   }
 }

@@ -191,15 +191,18 @@ export class Link {
     if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
       started = this.#whenOpen(this.#order.waitFor(after), () => this.#transaction.runPlan(sql, kind, plan, operation));
       this.#order.setBarrier(started, false);
-    } else if (after === undefined && this.#clearNow(kind)) {
-      // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
-      started = this.#run(kind === 'compile' ? undefined : sql, operation, this.#session!);
-      if (kind === 'write') this.#order.addWrite(started);
     } else {
-      const waits = this.#order.waitFor(after, kind, this.#serialized);
-      started = this.#whenOpen(waits, (session) => this.#run(kind === 'compile' ? undefined : sql, operation, session));
-      if (this.#serialized) this.#order.setBarrier(started, true);
-      else if (kind === 'write') this.#order.addWrite(started);
+      const session = after === undefined ? this.#clearNow(kind) : undefined;
+      if (session !== undefined) {
+        // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
+        started = this.#run(kind === 'compile' ? undefined : sql, operation, session);
+        if (kind === 'write') this.#order.addWrite(started);
+      } else {
+        const waits = this.#order.waitFor(after, kind, this.#serialized);
+        started = this.#whenOpen(waits, (opened) => this.#run(kind === 'compile' ? undefined : sql, operation, opened));
+        if (this.#serialized) this.#order.setBarrier(started, true);
+        else if (kind === 'write') this.#order.addWrite(started);
+      }
     }
     return this.#track(started, answered, NOTHING, onError);
   }
@@ -212,13 +215,17 @@ export class Link {
    */
   startsNow(sql: string, kind: 'read' | 'write'): boolean {
     return (
-      this.#closing === undefined && !this.#events.any && !this.#transaction.state.open && this.#clearNow(kind) && controlsNothing(sql)
+      this.#closing === undefined &&
+      !this.#events.any &&
+      !this.#transaction.state.open &&
+      this.#clearNow(kind) !== undefined &&
+      controlsNothing(sql)
     );
   }
 
-  /** Whether a call of `kind` has nothing to wait for: open, and nothing queued before it that it must follow. */
-  #clearNow(kind: Kind): boolean {
-    return this.#session !== undefined && this.#order.clear(kind, this.#serialized);
+  /** The session, if a call of `kind` has nothing to wait for: open, and nothing queued before it that it must follow. */
+  #clearNow(kind: Kind): Session | undefined {
+    return this.#session !== undefined && this.#order.clear(kind, this.#serialized) ? this.#session : undefined;
   }
 
   /**

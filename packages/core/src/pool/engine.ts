@@ -1,12 +1,12 @@
 /**
- * The engine behind a pool: the backend's connections in two lanes (the
- * writer and the readers), wired to the router, leases, transactions and
- * their groups, maintenance and the lifecycle. The `Pool` facade, sessions,
+ * The engine behind a pool: its two lanes of connections (lanes.ts) wired
+ * to the router, leases, transactions and their groups, maintenance and the
+ * lifecycle. The `Pool` facade, sessions,
  * prepared statements and cross-thread clients all run their calls here.
  */
 import { resolve as resolvePath } from 'node:path';
-import type { BackendBinding, BackupProgress, Connection, ConnectionHooks, Op, Pending, Request } from '../backend.js';
-import { MAX_READERS, type Resolved, type ResolvedPoolOptions } from '../config/options.js';
+import type { BackendBinding, BackupProgress, Op, Pending, Request } from '../backend.js';
+import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { AbortError, ArgumentError, QueueFullError, toError, type PoolClosedError } from '../errors.js';
 import {
@@ -19,10 +19,10 @@ import {
   type TransactionOptions,
 } from './call-rules.js';
 import { summarize } from '../sql/statements.js';
-import type { ConnectionRole, Strategy } from '../strategy.js';
+import type { Strategy } from '../strategy.js';
 import type { Params, QueryOptions } from '../types.js';
 import { KeepAlive } from './keep-alive.js';
-import { Lane } from './lane.js';
+import { Lanes } from './lanes.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
 import { lendsToWriter, readJob } from './lent-reads.js';
@@ -48,8 +48,7 @@ export class Engine implements Shutdown, TransactionHost {
   readonly readers: boolean;
   readonly lifecycle: Lifecycle;
   readonly #binding: BackendBinding;
-  readonly #writer: Lane;
-  readonly #readerLane: Lane | undefined;
+  readonly #lanes: Lanes;
   readonly #gate: StartGate;
   readonly #leasing: Leasing;
   readonly #groups: TransactionGroups;
@@ -61,8 +60,6 @@ export class Engine implements Shutdown, TransactionHost {
   /** What else closes with the pool (cross-thread ports). */
   readonly #closers = new Set<() => void>();
   readonly #nextTurn = new NextTurnRead();
-  #crashes = 0;
-  #retries = 0;
   #nextStatementId = 1;
 
   constructor(
@@ -76,10 +73,10 @@ export class Engine implements Shutdown, TransactionHost {
     this.router = new Router(this.readers, binding.readsOnly?.bind(binding));
     this.lifecycle = new Lifecycle(this);
     this.#leasing = new Leasing(options, (code, message) => warn(code, message));
-    this.#gate = new StartGate(binding.strategy, binding.strategyContext, (onOpened) => openByLease(this.#writer, onOpened));
+    this.#gate = new StartGate(binding.strategy, binding.strategyContext, (onOpened) => openByLease(this.#lanes.writer, onOpened));
     this.#maintenance = new Maintenance(binding.strategy, {
       isOpen: () => this.lifecycle.state === 'open',
-      writerQuiet: () => this.#writer.idle && this.#commits.size === 0,
+      writerQuiet: () => this.#lanes.writer.idle && this.#commits.size === 0,
       leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
     });
     this.#groups = new TransactionGroups({
@@ -87,42 +84,12 @@ export class Engine implements Shutdown, TransactionHost {
       leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
       maxMembers: binding.strategy.writeBatching?.maxBatch ?? options.maxBatch,
     });
-    const common = {
-      database: binding.location,
-      strategy: binding.strategy,
-      maxBatch: options.maxBatch,
-      acquireTimeoutMs: options.acquireTimeoutMs,
-    };
-    this.#writer = new Lane({
-      ...common,
-      size: 1,
-      access: 'write',
-      group: binding.strategy.writeBatching,
-      open: (signal, ready) => this.#open('writer', signal, ready),
-      startsEarly: binding.startsEarly === true,
-      gate: () => this.#gate.writerGate(),
-      onIdle: () => {
-        this.#keepAlive.release();
-        this.#maintenance.onWriterIdle();
-      },
-      onBusy: () => this.#keepAlive.hold(),
+    this.#lanes = new Lanes(options, binding, {
+      gate: this.#gate,
+      keepAlive: this.#keepAlive,
+      onWriterIdle: () => this.#maintenance.onWriterIdle(),
+      warn,
     });
-    this.#readerLane = this.readers
-      ? new Lane({
-          ...common,
-          size: options.readers,
-          extraForLeases: MAX_READERS - options.readers,
-          access: 'read',
-          group: undefined,
-          open: (signal, ready) => this.#open('reader', signal, ready),
-          startsEarly: binding.startsEarly === true,
-          gate: () => this.#gate.readerGate(),
-          onIdle: () => this.#keepAlive.release(),
-          onBusy: () => this.#keepAlive.hold(),
-          // Every reader stuck in a long statement: reads run on the writer rather than wait.
-          overflow: (job) => (this.#writer.enqueue(job), true),
-        })
-      : undefined;
   }
 
   /** Why a new call is refused now (closed, or the queue is full), if it is. */
@@ -169,7 +136,7 @@ export class Engine implements Shutdown, TransactionHost {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
     const { inline } = this.#binding;
-    const lent = lendsToWriter(request, inline, this.#gate.writerOpen, this.#readerLane!, this.#writer);
+    const lent = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
     const here = lent
       ? undefined
       : readNow(inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
@@ -222,7 +189,7 @@ export class Engine implements Shutdown, TransactionHost {
     const run = (): Promise<unknown> =>
       new Promise((resolve, reject) => {
         const request: Request = { op: 'call', sql: name, params: args as Params, readOnly, settings: undefined };
-        if (readOnly && this.#readerLane !== undefined) this.#toReaders(request, { resolve, reject });
+        if (readOnly && this.#lanes.readers !== undefined) this.#toReaders(request, { resolve, reject });
         else this.#toWriter(request, { resolve, reject });
       });
     return traced(channels.query, () => ({ database: this.#binding.location, op: 'call', sql: name }), run);
@@ -273,9 +240,9 @@ export class Engine implements Shutdown, TransactionHost {
 
   /** A lease of the writer (`write`) or a reader (the writer when there are none). */
   lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, signal?: AbortSignal, maintenance = false): Promise<PoolLease> {
-    const write = kind === 'write' || this.#readerLane === undefined;
+    const write = kind === 'write' || this.#lanes.readers === undefined;
     if (write && !readOnly && !maintenance) this.#maintenance.touched();
-    const lease = this.#leasing.take({ lane: write ? this.#writer : this.#readerLane, write, readOnly, scope, signal });
+    const lease = this.#leasing.take({ lane: write ? this.#lanes.writer : this.#lanes.readers, write, readOnly, scope, signal });
     return write ? lease.then((granted) => (this.#gate.writerOpened(), granted)) : lease;
   }
 
@@ -303,19 +270,19 @@ export class Engine implements Shutdown, TransactionHost {
     void settled.then(() => {
       this.#commits.delete(settled);
       // Maintenance waited for this COMMIT (the writer looked idle while it was in flight).
-      if (this.#writer.idle) this.#maintenance.onWriterIdle();
+      if (this.#lanes.writer.idle) this.#maintenance.onWriterIdle();
     });
   }
 
   /** A snapshot of counters and gauges. */
   stats(): PoolStats {
-    return poolStats(this.#writer, this.#readerLane, {
+    return poolStats(this.#lanes.writer, this.#lanes.readers, {
       strategy: this.strategy.name,
       queued: this.#queued(),
       transactionGroups: { groups: this.#groups.groups, transactions: this.#groups.acknowledged },
       inlineReads: this.#binding.inline?.count ?? 0,
-      retries: this.#retries,
-      crashes: this.#crashes,
+      retries: this.#lanes.retries,
+      crashes: this.#lanes.crashes,
       maintenanceErrors: this.#maintenance.errors,
       state: this.lifecycle.state,
       strategyStats: this.strategy.stats?.() ?? {},
@@ -326,25 +293,21 @@ export class Engine implements Shutdown, TransactionHost {
     // Closing is work too: the process stays alive until the pool has closed (release() lets go).
     this.#keepAlive.hold();
     await this.#groups.drained();
-    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle(), ...this.#commits, this.#nextTurn.drained()]);
+    await Promise.all([this.#lanes.whenIdle(), ...this.#commits, this.#nextTurn.drained()]);
     // A COMMIT answered after the writer went idle may have let queued work in behind it.
-    await Promise.all([this.#writer.whenIdle(), this.#readerLane?.whenIdle()]);
+    await this.#lanes.whenIdle();
   }
 
   abandon(error: PoolClosedError): void {
     this.#groups.failQueued(error);
     this.#nextTurn.failAll(error);
-    this.#writer.failQueued(error);
-    this.#readerLane?.failQueued(error);
+    this.#lanes.failQueued(error);
     this.#leasing.revokeAll(error);
-    this.#writer.stopAll(error);
-    this.#readerLane?.stopAll(error);
+    this.#lanes.stopAll(error);
   }
 
   async closeConnections(graceMs: number | undefined): Promise<void> {
-    // Readers first: the writer closes last, so WAL cleanup sees no other connection.
-    await this.#readerLane?.close(graceMs);
-    await this.#writer.close(graceMs);
+    await this.#lanes.close(graceMs);
   }
 
   async release(): Promise<void> {
@@ -356,7 +319,7 @@ export class Engine implements Shutdown, TransactionHost {
   }
 
   #queued(): number {
-    return this.#writer.pending + (this.#readerLane?.pending ?? 0) + this.#groups.queued;
+    return this.#lanes.pending + this.#groups.queued;
   }
 
   #toWriter(request: Request, waiter: Pending): void {
@@ -365,35 +328,11 @@ export class Engine implements Shutdown, TransactionHost {
     // undo it all), and a query_only session's statements (query_only refuses the group's BEGIN IMMEDIATE).
     const summary = summarize(request.sql);
     const alone = summary.standalone || (request.op === 'exec' && summary.script) || !!request.settings?.pragmas['query_only'];
-    this.#writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
+    this.#lanes.writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 
   /** A read for the readers, or `lent` to the writer (a new pool's first: see lent-reads.ts). */
   #toReaders(request: Request, waiter: Pending, lent = false): void {
-    (lent ? this.#writer : this.#readerLane!).enqueue(readJob(request, waiter, lent));
-  }
-
-  #open(role: ConnectionRole, signal: AbortSignal, ready?: Promise<void>): Promise<Connection> {
-    const lane = role === 'writer' ? this.#writer : this.#readerLane!;
-    const hooks: ConnectionHooks = {
-      onCrash: (error) => {
-        this.#crashes++;
-        if (channels.connectionReplaced.hasSubscribers)
-          channels.connectionReplaced.publish({ database: this.#binding.location, role, error });
-      },
-      onRetries: (count) => void (this.#retries += count),
-      onStall: (connection) => lane.onStall(connection),
-      onReturned: (items) => (this.#readerLane ?? lane).takeBack(items),
-      onWarning: (code, message) => this.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
-    };
-    const opening = this.#binding.open(role, hooks, signal, ready);
-    // Readers open read-only and may start as soon as any writer connection has created the file.
-    if (role === 'writer' && this.strategy.openUnderHold !== true) {
-      void opening.then(
-        () => this.#gate.writerOpened(),
-        () => {},
-      );
-    }
-    return opening;
+    (lent ? this.#lanes.writer : this.#lanes.readers!).enqueue(readJob(request, waiter, lent));
   }
 }

@@ -30,8 +30,8 @@ export const TURN_BUDGET_MS = 0.5;
 export const LENT_BEFORE_OPEN = 8;
 /** Runs in a row over a turn's budget that make a statement no short read (see `#ranLong`). */
 const LONG_RUNS = 3;
-/** Bound on the SQL texts kept as not to run here for now. */
-const MAX_EXCLUDED = 1_000;
+/** Bound on the statements with a record here (see `StatementRecord`). */
+const MAX_RECORDS = 1_000;
 /**
  * How long a statement that failed here (ran past its budget, or failed) goes
  * to workers: 100 ms, doubled at each failure in a row up to 64 s, forgotten
@@ -195,7 +195,7 @@ export class InlineReads implements InlineReader {
     const { code } = response.value as WireError;
     // An interrupt before its budget was up was meant for the statement before; SQLITE_BUSY passes.
     const passing = (code === 'SQLITE_INTERRUPT' && now() - started < WATCH_MS) || code?.startsWith('SQLITE_BUSY') === true;
-    if (!passing) this.#exclude(keyOf(request));
+    if (!passing) this.#exclude(this.#record(keyOf(request)));
     return undefined;
   }
 
@@ -288,11 +288,11 @@ export class InlineReads implements InlineReader {
     return record !== undefined && now() < record.until;
   }
 
-  /** The statement's record, made (the map kept within {@link MAX_EXCLUDED}) if it has none. */
+  /** The statement's record, made (the map kept within {@link MAX_RECORDS}) if it has none. */
   #record(key: string): StatementRecord {
     let record = this.#records.get(key);
     if (record === undefined) {
-      if (this.#records.size >= MAX_EXCLUDED) this.#records.clear();
+      if (this.#records.size >= MAX_RECORDS) this.#records.clear();
       record = { strikes: 0, until: 0, longRuns: 0 };
       this.#records.set(key, record);
     }
@@ -308,11 +308,11 @@ export class InlineReads implements InlineReader {
   #ranLong(key: string): void {
     const record = this.#record(key);
     record.longRuns++;
-    if (record.longRuns >= LONG_RUNS || record.strikes > 0) this.#exclude(key);
+    if (record.longRuns >= LONG_RUNS || record.strikes > 0) this.#exclude(record);
   }
 
-  #exclude(key: string): void {
-    const record = this.#record(key);
+  /** Sends the statement to workers for a while: see {@link EXCLUDED_MS}. */
+  #exclude(record: StatementRecord): void {
     record.strikes++;
     record.longRuns = 0;
     record.until = now() + Math.min(MAX_EXCLUDED_MS, EXCLUDED_MS * 2 ** (record.strikes - 1));

@@ -108,6 +108,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
             nativeBinding,
             setup: local.setup,
             procedures: local.procedures,
+            nice: local.workerNice,
           },
           workerFile,
           resourceLimits: local.workerResourceLimits,

@@ -58,6 +58,7 @@ export type InlineConfig = Omit<
   | 'onCallingThread'
   | 'interruptExtension'
   | 'nativeBinding'
+  | 'nice'
 >;
 
 /** The interrupt extension and native binding the connections load, and where the read watch's thread comes from. */
@@ -242,6 +243,7 @@ export class InlineReads implements InlineReader {
       deferOpen: false,
       setup: undefined,
       procedures: undefined,
+      nice: 0,
     });
   }
 

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
-import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
+import { booleanOption, describe, integerOption, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
 import { parseFilename, type DatabaseLocation } from './filename.js';
 import { knownPragmas, WIDE_PRAGMAS } from './sqlite-build.js';
@@ -18,6 +18,8 @@ const PRAGMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
 
 const INT32_MAX = 2 ** 31 - 1;
+/** The `workerNice` default: Node's `os.constants.priority.PRIORITY_BELOW_NORMAL`. */
+const DEFAULT_WORKER_NICE = 10;
 
 function validatePragmas(value: unknown, nativeBinding: string | undefined): Readonly<Record<string, PragmaValue>> {
   if (value === undefined) return Object.freeze({});
@@ -131,6 +133,8 @@ export interface LocalOptions {
   readonly interruptExtension: string | false | undefined;
   /** Whether short reads may run on the calling thread. */
   readonly inlineReads: boolean;
+  /** How far below the calling thread's the worker threads' priority is (Linux). */
+  readonly workerNice: number;
 }
 
 /** Checks and resolves the local-file options of a pool (`given`: the pool options as passed). */
@@ -149,5 +153,6 @@ export function resolveLocalOptions(given: Readonly<Record<string, unknown>>): L
     nativeBinding,
     interruptExtension: validatePath('options.interruptExtension', given.interruptExtension, true),
     inlineReads: booleanOption('options.inlineReads', given.inlineReads, true),
+    workerNice: integerOption('options.workerNice', given.workerNice, DEFAULT_WORKER_NICE, 0, { max: 19 }),
   };
 }

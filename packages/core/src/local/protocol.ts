@@ -302,4 +302,6 @@ export interface WorkerConfig {
   readonly procedures: string | undefined;
   /** Runs on the calling thread (see inline-reads.ts): a statement that meets SQLITE_BUSY fails at once, never sleeps. */
   readonly onCallingThread?: boolean;
+  /** How far below the thread that starts it this thread runs (the `workerNice` option; see thread-priority.ts). */
+  readonly nice: number;
 }

@@ -25,6 +25,8 @@ interface Parked {
   readonly thread: Thread;
   /** The native binding its addon was loaded from (a thread loads one). */
   readonly binding: string | undefined;
+  /** How far its priority was lowered (once per thread: a nice value cannot be raised back without privilege). */
+  readonly nice: number;
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
@@ -32,7 +34,7 @@ const parked: Parked[] = [];
 
 /** What a connection's thread must not carry for it to be shared. */
 export interface ReuseFacts {
-  readonly worker: Pick<WorkerConfig, 'setup' | 'procedures' | 'nativeBinding'>;
+  readonly worker: Pick<WorkerConfig, 'setup' | 'procedures' | 'nativeBinding' | 'nice'>;
   readonly workerFile: unknown;
   readonly resourceLimits: unknown;
 }
@@ -52,7 +54,7 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
   if (!shareable(config)) return undefined;
   for (let i = parked.length - 1; i >= 0; i--) {
     const entry = parked[i]!;
-    if (entry.binding !== config.worker.nativeBinding) continue;
+    if (entry.binding !== config.worker.nativeBinding || entry.nice !== config.worker.nice) continue;
     parked.splice(i, 1);
     clearTimeout(entry.timer);
     return entry.thread;
@@ -67,6 +69,7 @@ function park(thread: Thread, config: ReuseFacts): void {
   const entry: Parked = {
     thread,
     binding: config.worker.nativeBinding,
+    nice: config.worker.nice,
     timer: setTimeout(() => {
       const at = parked.indexOf(entry);
       if (at >= 0) parked.splice(at, 1);

@@ -12,6 +12,7 @@ import { StatementRunner } from './statement-runner.js';
 import { Answers, openError, runEach, runGroup, runSnapshot, snapshotable } from './worker-batches.js';
 import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 import { isWatchConfig, watchReads } from './read-watch-loop.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
 let config = threads.workerData as WorkerConfig;
@@ -213,6 +214,8 @@ async function start(): Promise<void> {
 // The same entry serves the read watch (read-watch-loop.ts): bundlers and `workerFile` ship one file.
 if (isWatchConfig(threads.workerData)) watchReads(threads.workerData);
 else {
+  // Once per thread: a parked thread is taken again only for the same `nice` (thread-reuse.ts).
+  lowerThreadPriority(config.nice);
   port.on('message', receiveAndLook);
   void start();
 }

@@ -38,6 +38,9 @@ test('pnpm bench writes results.json, results.md and chart.svg; litepool cells a
     '--measure-ms',
     '150',
     '--quick',
+    // Passed to the litepool strategies' pools (a value other than the default, so a broken pass-through shows).
+    '--worker-nice',
+    '3',
     '--out',
     out,
   ]);
@@ -87,6 +90,7 @@ test('pnpm bench refuses a mistyped flag, an unknown workload and an unknown mou
     [['--workloads', 'nope'], /litepool bench: unknown workload "nope"; known: point-read/],
     [['--network', 'nfs'], /litepool bench: --network must be sshfs or bindfs, got "nfs"/],
     [['--measure-ms', 'soon'], /litepool bench: --measure-ms must be a positive integer, got soon/],
+    [['--worker-nice', '20'], /litepool bench: --worker-nice must be a whole number from 0 to 19, got 20/],
   ] as const) {
     await assert.rejects(run(process.execPath, [cli, ...args]), (error: { code?: number; stderr?: string }) => {
       assert.equal(error.code, 2);

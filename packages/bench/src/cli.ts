@@ -33,6 +33,7 @@ const HELP = `Usage: pnpm bench [options]
   --subjects LIST     comma-separated parts of subject names (e.g. "wal,raw,knex")
   --levels LIST       concurrency levels (default: 1,8,64)
   --measure-ms N      measured time per cell (default: 400 with --quick, 3000 otherwise)
+  --worker-nice N     the litepool strategies' workerNice option, 0-19 (default: the pool's, 10)
   --network KIND      instead: the network-drive workload over two sshfs or bindfs mounts of one
                       directory (as root; needs sshfs, openssh-server, bindfs, fuse3); writes
                       network.json and network.md (default measured time 3000 with --quick, 10000 otherwise)
@@ -67,6 +68,7 @@ function parseOptions() {
       subjects: { type: 'string' },
       levels: { type: 'string', default: '1,8,64' },
       'measure-ms': { type: 'string' },
+      'worker-nice': { type: 'string' },
       network: { type: 'string' },
       dqlite: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -104,6 +106,10 @@ const levels = list(values.levels)!.map(Number);
 if (levels.some((n) => !Number.isInteger(n) || n < 1)) usage(`--levels must be positive integers, got ${values.levels}`);
 const measureMs = Number(values['measure-ms'] ?? (values.quick ? 400 : 3000));
 if (!Number.isInteger(measureMs) || measureMs < 1) usage(`--measure-ms must be a positive integer, got ${values['measure-ms']}`);
+const workerNice = values['worker-nice'] === undefined ? undefined : Number(values['worker-nice']);
+if (workerNice !== undefined && !(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19)) {
+  usage(`--worker-nice must be a whole number from 0 to 19, got ${values['worker-nice']}`);
+}
 // Long enough in quick mode for worker threads to open and statements to be prepared.
 const warmupMs = values.quick ? 200 : 1000;
 const out = resolve(values.out);
@@ -214,7 +220,7 @@ async function localRun(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'litepool-bench-'));
     try {
       await new Promise<void>((done, fail) => {
-        const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir };
+        const job = { subject: subject.name, workloads: workloadIds, levels, warmupMs, measureMs, dir, workerNice };
         const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', child, JSON.stringify(job)], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });

@@ -21,7 +21,13 @@ export interface Subject {
   readonly litepool: boolean;
   /** The workloads it runs (all when absent). */
   readonly workloads?: readonly string[];
-  open(filename: string, synchronous: 'FULL' | 'NORMAL'): Promise<Driver>;
+  open(filename: string, synchronous: 'FULL' | 'NORMAL', tuning?: Tuning): Promise<Driver>;
+}
+
+/** Options of a run that reach litepool's own pools (the strategies; not the drop-in's). */
+export interface Tuning {
+  /** `workerNice` (undefined: the pool's default). */
+  readonly workerNice?: number | undefined;
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -30,12 +36,13 @@ function litepool(name: string, strategy: StrategyConfig): Subject {
   return {
     name,
     litepool: true,
-    async open(filename, synchronous) {
+    async open(filename, synchronous, tuning) {
       const pool: Pool = createPool({
         filename,
         strategy,
         pragmas: { synchronous },
         procedures: new URL('./procedures.js', import.meta.url),
+        ...(tuning?.workerNice === undefined ? {} : { workerNice: tuning.workerNice }),
       });
       const prepared = new Map<string, PreparedStatement>();
       return {

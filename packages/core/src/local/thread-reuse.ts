@@ -6,8 +6,9 @@
  * nothing of the pool left in it) and the next connection, of any pool,
  * takes it instead of starting one. Only threads that load nothing of the
  * application are shared (no setup or procedures module, litepool's own
- * entry, no resource limits); a parked thread does not keep the process
- * alive and is told to end after `PARKED_IDLE_MS` unused.
+ * entry, no resource limits), and only to a connection with the same native
+ * binding and `workerNice`; a parked thread does not keep the process alive
+ * and is told to end after `PARKED_IDLE_MS` unused.
  */
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { tellToEnd, type Thread } from './thread-stop.js';
@@ -25,7 +26,7 @@ interface Parked {
   readonly thread: Thread;
   /** The native binding its addon was loaded from (a thread loads one). */
   readonly binding: string | undefined;
-  /** How far its priority was lowered (once per thread: a nice value cannot be raised back without privilege). */
+  /** How far its priority was lowered (`workerNice`; set once per thread: a priority cannot be raised again without privilege). */
   readonly nice: number;
   readonly timer: ReturnType<typeof setTimeout>;
 }

@@ -4,6 +4,7 @@
  * list), the modules that run in each worker, and where the worker's files are.
  */
 import { statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -18,8 +19,6 @@ const PRAGMA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
 
 const INT32_MAX = 2 ** 31 - 1;
-/** The `workerNice` default: Node's `os.constants.priority.PRIORITY_BELOW_NORMAL`. */
-const DEFAULT_WORKER_NICE = 10;
 
 function validatePragmas(value: unknown, nativeBinding: string | undefined): Readonly<Record<string, PragmaValue>> {
   if (value === undefined) return Object.freeze({});
@@ -153,6 +152,8 @@ export function resolveLocalOptions(given: Readonly<Record<string, unknown>>): L
     nativeBinding,
     interruptExtension: validatePath('options.interruptExtension', given.interruptExtension, true),
     inlineReads: booleanOption('options.inlineReads', given.inlineReads, true),
-    workerNice: integerOption('options.workerNice', given.workerNice, DEFAULT_WORKER_NICE, 0, { max: 19 }),
+    workerNice: integerOption('options.workerNice', given.workerNice, constants.priority.PRIORITY_BELOW_NORMAL, 0, {
+      max: constants.priority.PRIORITY_LOW,
+    }),
   };
 }

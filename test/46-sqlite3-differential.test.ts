@@ -48,6 +48,7 @@ const SCENARIOS = [
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',
   'calls-while-close-waits',
+  'wait-finalize-close-order',
   'closing-twice-and-after-close',
   'async-context',
 ];

@@ -296,7 +296,11 @@ export class Database extends EventEmitter {
     return new Backup(this, filename, schema, callbacks[0]);
   }
 
-  /** Runs `callback` when the statements queued so far have finished. */
+  /**
+   * Runs `callback` once the statements queued before it have finished: in
+   * parallel mode once nothing is in flight (calls made meanwhile too), in
+   * serialized mode before the calls made after it (node-sqlite3's order).
+   */
   wait(callback?: (err: null) => void): this {
     linkOf(this).wait(callback);
     return this;

@@ -303,10 +303,21 @@ export class Link {
     current.abort(sqlite3Error('INTERRUPT', 'interrupted'));
   }
 
-  /** Runs `callback` when the statements queued so far have finished. */
+  /**
+   * Runs `callback` as node-sqlite3's exclusive wait does: in parallel mode
+   * once nothing is in flight (calls made while it waits are waited for
+   * too); in serialized mode after the calls before it and before those
+   * after it, as any serialized call.
+   */
   wait(callback: AnyCallback | undefined): void {
     const done = bindCallback(callback);
-    void this.#order.drained().then(() => invoke(done, this.#owner, null));
+    const answer = (): void => invoke(done, this.#owner, null);
+    if (!this.#serialized) {
+      void this.#order.drainedAll().then(answer);
+      return;
+    }
+    const waited = this.#order.drained().then(answer);
+    this.#order.setBarrier(waited, true);
   }
 
   /** Work that close() and wait() wait for besides statements: a statement's finalize, a backup's finish. */

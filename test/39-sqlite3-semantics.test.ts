@@ -364,6 +364,21 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(events, ['SQLITE_CONSTRAINT', 'SQLITE_CONSTRAINT']);
   });
 
+  test('a BigInt parameter binds its value (node-sqlite3 6 binds NULL); one beyond 64 bits fails with SQLITE_ERROR', async (t) => {
+    const db = await openDb(t);
+    const row = await get<{ a: number; t: string; min: number }>(
+      db,
+      'SELECT ? AS a, typeof(?) AS t, ? = -9223372036854775808 AS min',
+      10n,
+      -5n,
+      -(2n ** 63n),
+    );
+    assert.deepEqual(row, { a: 10, t: 'integer', min: 1 });
+    const error = await failure(get(db, 'SELECT ? AS a', 2n ** 64n));
+    assert.equal(error.code, 'SQLITE_ERROR');
+    assert.match(error.message, /too big/);
+  });
+
   test('a file that is not a database fails to open with SQLITE_NOTADB', async (t) => {
     const filename = join(tempDir(t), 'junk.db');
     writeFileSync(filename, 'not a database: '.repeat(64));

@@ -332,6 +332,10 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     await run(other, 'INSERT INTO t (v) VALUES (5), (6)');
     const after = await run(db, 'CREATE TABLE u (x)');
     assert.deepEqual([after.self.lastID, after.self.changes], [4, 1], 'its own last insert, kept across a statement that inserts nothing');
+    // A write through all (RETURNING) does not move them (docs/drop-in.md): node-sqlite3's next run would report 8 and 2.
+    assert.deepEqual(await all(db, 'INSERT INTO t (v) VALUES (7), (8) RETURNING id'), [{ id: 7 }, { id: 8 }]);
+    const returning = await run(db, 'CREATE TABLE w (x)');
+    assert.deepEqual([returning.self.lastID, returning.self.changes], [4, 1]);
     const traced: string[] = [];
     db.on('trace', (sql: string) => traced.push(sql));
     await get(db, 'SELECT v FROM t WHERE id = ?', 2);

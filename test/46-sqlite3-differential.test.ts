@@ -49,6 +49,7 @@ const SCENARIOS = [
   'read-transactions-beyond-readers',
   'calls-while-close-waits',
   'wait-finalize-close-order',
+  'calls-after-finalize',
   'closing-twice-and-after-close',
   'async-context',
 ];

@@ -36,6 +36,9 @@ type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, b
 
 /** Set while {@link Statement.oneShot} constructs. */
 let oneShotting = false;
+/** What a statement starts with when nothing waits for it to compile (settled promises: one for every statement). */
+const COMPILES = Promise.resolve(true);
+const NOTHING_QUEUED = Promise.resolve();
 
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
 export class Statement extends EventEmitter implements RunContext {
@@ -55,9 +58,10 @@ export class Statement extends EventEmitter implements RunContext {
   /** Known to compile (a call or the compile succeeded), or known not to (its calls are dropped). */
   #compiled = false;
   #broken = false;
-  /** Calls queued and not yet answered, and what runs once they all are (a finalize). */
+  /** Calls queued and not yet answered, what runs once they all are (a finalize), and the errors of calls made after it meanwhile. */
   #calls = 0;
   #whenIdle: (() => void) | undefined;
+  #late: (() => void)[] | undefined;
   /** Made by `Database#run` and friends: compile errors reach the call's callback. */
   readonly #oneShot: boolean;
   /** The parameter arguments bound last. */
@@ -82,17 +86,12 @@ export class Statement extends EventEmitter implements RunContext {
     this.#db = db;
     this.#text = textToRun(sql);
     this.#oneShot = oneShotting;
-    if (this.#oneShot) {
-      this.#prepared = Promise.resolve(true);
-      this.#queue = Promise.resolve();
-      return;
-    }
-    // An empty statement holds nothing in SQLite: it does not keep the database from closing.
-    if (this.#text !== NO_STATEMENT) this.#link.hold(this);
-    if (callback === undefined) {
+    // An empty statement holds nothing in SQLite: it does not keep the database from closing (nor does a one-shot).
+    if (!this.#oneShot && this.#text !== NO_STATEMENT) this.#link.hold(this);
+    if (this.#oneShot || callback === undefined) {
       // Nobody waits to hear that it compiled: its first call compiles it (see #compileFailed), saving a round trip.
-      this.#prepared = Promise.resolve(true);
-      this.#queue = Promise.resolve();
+      this.#prepared = COMPILES;
+      this.#queue = NOTHING_QUEUED;
       return;
     }
     const done = bindCallback(callback);
@@ -169,8 +168,7 @@ export class Statement extends EventEmitter implements RunContext {
   ): void {
     if (this.#finalized) {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      clock.queueMicrotask(() => this.#fail(callback, onError, error));
-      return;
+      return this.#afterFinalize(() => this.#fail(callback, onError, error));
     }
     const prepared = this.#prepared;
     this.#calls++;
@@ -294,8 +292,12 @@ export class Statement extends EventEmitter implements RunContext {
       this.#finalized = true;
       // A one-shot statement holds nothing: its call is already the link's work.
       if (this.#oneShot) return this.#db;
+      this.#late = [];
       const release = (): void => {
         this.#link.letGo(this);
+        const late = this.#late;
+        this.#late = undefined; // a call made in one of their callbacks fails on its own
+        late?.forEach((deliver) => deliver());
         invoke(done, this);
       };
       // Right after its last call's callback, so that callback and this one see the same state; close() waits for it.
@@ -303,9 +305,15 @@ export class Statement extends EventEmitter implements RunContext {
       else this.#link.pending(new Promise<void>((resolve) => (this.#whenIdle = () => (release(), resolve()))));
     } else {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      clock.queueMicrotask(() => this.#link.deliverError(done, this, error, this));
+      this.#afterFinalize(() => this.#link.deliverError(done, this, error, this));
     }
     return this.#db;
+  }
+
+  /** A call's SQLITE_MISUSE after finalize(): as node-sqlite3 orders it, when the finalize runs, just before its callback. */
+  #afterFinalize(deliver: () => void): void {
+    if (this.#late === undefined) clock.queueMicrotask(deliver);
+    else this.#late.push(deliver);
   }
 
   /** Runs it; `callback(err)` with `this.lastID` and `this.changes`. */
@@ -335,23 +343,22 @@ export class Statement extends EventEmitter implements RunContext {
 
   /** `callback(err, rows)` with every row. */
   all(...args: unknown[]): this {
-    const [callback] = this.#take(args, 1);
-    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
-      const rows = await target.all<Row>(sql, params, options);
-      ran();
-      this.#cursor.exhaust(generation);
-      this.#answer(callback, null, rows);
-    });
+    return this.#everyRow(args, (rows) => rows);
   }
 
   /** `callback(err, map)`: rows keyed by their first column (the value: the second column, or the row when it has more). */
   map(...args: unknown[]): this {
+    return this.#everyRow(args, toMap);
+  }
+
+  /** Reads every row (the cursor is then at the end) and answers with them as `shape` gives them. */
+  #everyRow(args: readonly unknown[], shape: (rows: Row[]) => unknown): this {
     const [callback] = this.#take(args, 1);
     return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
       const rows = await target.all<Row>(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
-      this.#answer(callback, null, toMap(rows));
+      this.#answer(callback, null, shape(rows));
     });
   }
 
@@ -363,9 +370,8 @@ export class Statement extends EventEmitter implements RunContext {
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
-    // node-sqlite3's routing: a compile error of a one-shot each goes to `complete` alone; a binding error
-    // (SQLITE_RANGE, or an empty statement's misuse) to the row callback, then `complete` with no error and no
-    // rows; any other to the row callback.
+    // node-sqlite3's routing: a one-shot each's compile error goes to `complete` alone; a binding error (SQLITE_RANGE,
+    // an empty statement's misuse) to the row callback, then `complete` with no error and no rows; any other to the row callback.
     const onError = (error: Sqlite3Error): void => {
       const binding = error.errno === RANGE || this.#text === NO_STATEMENT;
       if (count === 0 && complete !== undefined && this.#oneShot && !binding) {

@@ -50,6 +50,7 @@ const SCENARIOS = [
   'calls-while-close-waits',
   'wait-finalize-close-order',
   'calls-after-finalize',
+  'run-then-get-steps',
   'closing-twice-and-after-close',
   'async-context',
 ];

@@ -50,3 +50,11 @@ export function textToRun(sql: string): string {
   }
   return text;
 }
+
+/** A statement that returns rows whatever its data: SELECT or VALUES first, past leading comments (a CTE is not known to). */
+const RETURNS_ROWS = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|VALUES)\b/i;
+
+/** Whether `text` (one statement) is a SELECT or VALUES, which `Statement#run` steps once, leaving rows for `get`. */
+export function returnsRows(text: string): boolean {
+  return text !== NO_STATEMENT && RETURNS_ROWS.test(text);
+}

@@ -1,9 +1,10 @@
 /**
  * Where node-sqlite3's `Statement#get` is in its statement's rows: each
  * binding's rows are read once and stepped through, one per `get`; a call
- * that runs the statement to its end (`run`, `all`, `map`, `each`) leaves no
- * row for `get` (and nothing to run) until `reset` or new parameters, as
- * node-sqlite3 steps a statement that is done only after a reset.
+ * that runs the statement to its end (`all`, `map`, `each`, `run` of one that
+ * returns no rows) leaves no row for `get` (and nothing to run) until `reset`
+ * or new parameters, as node-sqlite3 steps a statement that is done only
+ * after a reset; `run` of a SELECT leaves its rows from the second on.
  */
 import type { Row } from '../../index.js';
 
@@ -28,6 +29,18 @@ export class StepCursor {
   /** A reset runs (in call order): unless calls of a newer binding have stepped already, the next `get` starts over. */
   rewind(generation: number): void {
     if (this.#rowsOf < generation) this.#rowsOf = -1;
+  }
+
+  /**
+   * A `run` of binding `generation`: node-sqlite3 steps the statement once,
+   * so one that returns rows leaves `get` at its second row (the rows are
+   * read by that `get`); any other is done.
+   */
+  ranOnce(generation: number, returnsRows: boolean): void {
+    if (!returnsRows) return this.exhaust(generation);
+    this.#rowsOf = generation;
+    this.#rows = undefined;
+    this.#next = 1;
   }
 
   /** A call of binding `generation` ran the statement to its end. */

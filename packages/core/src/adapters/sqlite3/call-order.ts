@@ -11,8 +11,8 @@ export type Kind = 'read' | 'write' | 'compile';
 /**
  * Calls in flight counted together. Whoever waits for "every call in flight
  * now" takes one promise per cohort, and calls made after that join a new
- * one: a call costs a counter, not a place in a set (64 calls in flight
- * through the drop-in read 7% faster without two sets of them).
+ * one: a call costs a counter, not a place in a set (two sets of them cost
+ * 2-10% of the reads per second at 64 in flight, docs/benchmarks.md).
  */
 class Cohort {
   pending = 0;

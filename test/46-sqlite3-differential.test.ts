@@ -51,6 +51,7 @@ const SCENARIOS = [
   'wait-finalize-close-order',
   'calls-after-finalize',
   'run-then-get-steps',
+  'argument-errors',
   'closing-twice-and-after-close',
   'async-context',
 ];

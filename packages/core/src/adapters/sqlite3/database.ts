@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { ArgumentError, clock, statements, type RowChange } from '../../index.js';
 import { Backup } from './backup.js';
 import { bindCallback, invoke, splitCallbacks } from './callbacks.js';
-import { OPEN_CREATE, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
+import { OPEN_CREATE, OPEN_FULLMUTEX, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error } from './error-shape.js';
 import { Link, type LinkOptions } from './link.js';
 import { linkOf, register } from './link-registry.js';
@@ -19,7 +19,7 @@ import { Statement } from './statement.js';
 
 /** Options accepted in place of `mode`: the open flags, the pool's options, and how BEGIN is taken. */
 export interface DatabaseOptions extends LinkOptions {
-  /** node-sqlite3's open flags. Default: `OPEN_READWRITE | OPEN_CREATE`. */
+  /** node-sqlite3's open flags. Default: `OPEN_READWRITE | OPEN_CREATE | OPEN_FULLMUTEX`. */
   mode?: number;
 }
 
@@ -59,7 +59,7 @@ export class Database extends EventEmitter {
 
   /**
    * @param filename a file path, `:memory:` or `''` (a private in-memory database), or a `file:` URI
-   * @param mode open flags (`OPEN_READWRITE | OPEN_CREATE` by default), or {@link DatabaseOptions}
+   * @param mode open flags (`OPEN_READWRITE | OPEN_CREATE | OPEN_FULLMUTEX` by default), or {@link DatabaseOptions}
    * @param callback called once opened (`this` is the database), with an error if opening failed
    */
   constructor(
@@ -72,9 +72,10 @@ export class Database extends EventEmitter {
       callback = mode;
       mode = undefined;
     }
-    if (typeof filename !== 'string') throw new TypeError('Database(filename): a string filename is expected');
+    // node-sqlite3's words for its argument errors (here and in configure): tests compare them.
+    if (typeof filename !== 'string') throw new TypeError('String expected');
     const given = typeof mode === 'object' && mode !== null ? mode : mode === undefined ? {} : { mode };
-    const { mode: flags = OPEN_READWRITE | OPEN_CREATE, ...options } = { ...defaultsFor(new.target), ...given };
+    const { mode: flags = OPEN_READWRITE | OPEN_CREATE | OPEN_FULLMUTEX, ...options } = { ...defaultsFor(new.target), ...given };
     if (!Number.isInteger(flags))
       throw new TypeError(`Database(filename, mode): mode must be an integer of OPEN_* flags, got ${String(flags)}`);
     this.filename = filename;
@@ -188,11 +189,10 @@ export class Database extends EventEmitter {
   configure(option: string, ...values: unknown[]): this {
     const [value] = values;
     if (linkOf(this).closed) throw sqlite3Error('MISUSE', 'Database is closed');
+    if (values.length === 0) throw new TypeError('Expected 2arguments');
     switch (option) {
       case 'busyTimeout':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-          throw new TypeError(`configure("busyTimeout", ms): a non-negative integer is expected, got ${String(value)}`);
-        }
+        if (typeof value !== 'number') throw new TypeError('Value must be an integer');
         return this;
       case 'trace':
       case 'profile':
@@ -203,13 +203,14 @@ export class Database extends EventEmitter {
         return this;
       case 'limit': {
         const [category, limit] = values;
-        if (typeof category !== 'number') throw new TypeError('configure("limit", id, value): the limit id must be an integer');
-        if (typeof limit !== 'number') throw new TypeError('configure("limit", id, value): the limit value must be an integer');
+        if (values.length < 2) throw new TypeError('Expected 3arguments');
+        if (typeof category !== 'number') throw new TypeError('limit id must be an integer');
+        if (typeof limit !== 'number') throw new TypeError('limit value must be an integer');
         linkOf(this).config.limit(category, limit);
         return this;
       }
       default:
-        throw new TypeError(`configure("${option}"): unknown option`);
+        throw new TypeError(`${String(option)} is not a valid configuration option`);
     }
   }
 

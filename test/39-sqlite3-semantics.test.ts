@@ -383,6 +383,20 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.match(error.message, /too big/);
   });
 
+  test('finalize() of a statement that did not compile calls back; a binding that failed stays the statement’s', async (t) => {
+    const db = await openDb(t);
+    const broken = db.prepare('SELEC nope');
+    broken.on('error', () => {});
+    await new Promise<void>((resolve) => broken.finalize(() => resolve()));
+    await run(db, 'CREATE TABLE t (v)');
+    await run(db, 'INSERT INTO t VALUES (1)');
+    const stmt = db.prepare('SELECT v FROM t WHERE v = ?');
+    assert.equal((await failure(call((done) => stmt.bind(1, 2, done)))).code, 'SQLITE_RANGE');
+    assert.equal((await failure(call((done) => stmt.get(done)))).code, 'SQLITE_RANGE');
+    assert.deepEqual((await call((done) => stmt.get(1, done))).value, { v: 1 });
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+  });
+
   test('a file that is not a database fails to open with SQLITE_NOTADB', async (t) => {
     const filename = join(tempDir(t), 'junk.db');
     writeFileSync(filename, 'not a database: '.repeat(64));

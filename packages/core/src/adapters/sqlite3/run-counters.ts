@@ -9,11 +9,9 @@
  * {@link RunCounters.exec}).
  */
 import type { AcquireOptions, Lease, QueryOptions, RunResult } from '../../index.js';
-import { withStrategyPragmas } from './statement-text.js';
+import { firstWord, withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
-/** The first word of a statement, past leading comments. */
-const FIRST_WORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
 const INSERTS = /\b(?:INSERT|REPLACE)\b/i;
 const WRITES = /\b(?:INSERT|REPLACE|UPDATE|DELETE)\b/i;
 
@@ -38,7 +36,7 @@ const NEVER_RAN = new Set(['SQLITE_ERROR', 'SQLITE_RANGE', 'SQLITE_MISUSE']);
 type Moves = 'both' | 'changes' | 'none';
 
 function moves(sql: string): Moves {
-  const word = FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
+  const word = firstWord(sql);
   if (word === 'INSERT' || word === 'REPLACE') return 'both';
   if (word === 'UPDATE' || word === 'DELETE') return 'changes';
   // A CTE in front of a write (or of a SELECT that names one in a string: rare enough to count as one).

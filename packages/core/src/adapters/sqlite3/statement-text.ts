@@ -51,10 +51,19 @@ export function textToRun(sql: string): string {
   return text;
 }
 
-/** A statement that returns rows whatever its data: SELECT or VALUES first, past leading comments (a CTE is not known to). */
-const RETURNS_ROWS = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:SELECT|VALUES)\b/i;
+/** The first word of a statement, past leading comments. */
+const FIRST_WORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
 
-/** Whether `text` (one statement) is a SELECT or VALUES, which `Statement#run` steps once, leaving rows for `get`. */
+/** The first word of `sql` (upper case), past leading comments; undefined if there is none. */
+export function firstWord(sql: string): string | undefined {
+  return FIRST_WORD.exec(sql)?.[1]?.toUpperCase();
+}
+
+/**
+ * Whether `text` (one statement) returns rows whatever its data, a SELECT or
+ * VALUES (a CTE is not known to): `Statement#run` steps it once, leaving rows for `get`.
+ */
 export function returnsRows(text: string): boolean {
-  return text !== NO_STATEMENT && RETURNS_ROWS.test(text);
+  const word = firstWord(text);
+  return text !== NO_STATEMENT && (word === 'SELECT' || word === 'VALUES');
 }

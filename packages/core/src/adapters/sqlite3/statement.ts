@@ -15,7 +15,7 @@ import type { Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
-import { NO_STATEMENT, returnsRows, textToRun } from './statement-text.js';
+import { NO_STATEMENT, textToRun } from './statement-text.js';
 import { StepCursor } from './step-cursor.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
@@ -322,7 +322,7 @@ export class Statement extends EventEmitter implements RunContext {
     return this.#call('write', callback, async (target, options, ran, { sql, params }, generation) => {
       const result = await target.run(sql, params, options);
       ran();
-      this.#cursor.ranOnce(generation, returnsRows(this.#text));
+      this.#cursor.ranOnce(generation, this.#text);
       this.#link.counters.record(sql, result, this);
       this.#answer(callback, null);
     });

@@ -7,6 +7,7 @@
  * after a reset; `run` of a SELECT leaves its rows from the second on.
  */
 import type { Row } from '../../index.js';
+import { returnsRows } from './statement-text.js';
 
 /** One statement's place in its rows. */
 export class StepCursor {
@@ -15,6 +16,8 @@ export class StepCursor {
   #rowsOf = -1;
   #rows: Row[] | undefined;
   #next = 0;
+  /** Whether its statement returns rows whatever its data (known at its first `run`). */
+  #returnsRows: boolean | undefined;
 
   /** The binding calls made now belong to. */
   get generation(): number {
@@ -32,12 +35,14 @@ export class StepCursor {
   }
 
   /**
-   * A `run` of binding `generation`: node-sqlite3 steps the statement once,
-   * so one that returns rows leaves `get` at its second row (the rows are
-   * read by that `get`); any other is done.
+   * A `run` of binding `generation` of the statement `text`: node-sqlite3
+   * steps the statement once, so one that returns rows leaves `get` at its
+   * second row (the rows are read by that `get`); any other is done. What
+   * `text` is, is read at its first `run` only (a prepared INSERT runs in
+   * loops).
    */
-  ranOnce(generation: number, returnsRows: boolean): void {
-    if (!returnsRows) return this.exhaust(generation);
+  ranOnce(generation: number, text: string): void {
+    if (!(this.#returnsRows ??= returnsRows(text))) return this.exhaust(generation);
     this.#rowsOf = generation;
     this.#rows = undefined;
     this.#next = 1;

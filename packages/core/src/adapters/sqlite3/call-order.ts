@@ -21,9 +21,8 @@ class Cohort {
 
   constructor(readonly id: number) {}
 
-  /** Settles once none of its calls is in flight. */
+  /** Settles once none of its calls is in flight (asked only while some are: see `CallOrder.#callsSince`). */
   done(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
     return (this.#done ??= new Promise<void>((resolve) => (this.#resolve = resolve)));
   }
 

@@ -81,3 +81,36 @@ test('iterate inside a transaction streams from the transaction connection', asy
   });
   assert.equal(seen, (599 * 600) / 2);
 });
+
+test('iterate yields the rows stepped before an error, then throws it, as better-sqlite3 does', async (t) => {
+  const pool = testPool(t, { readers: 1, iterateChunkRows: 4 });
+  // abs() of the smallest integer overflows: the statement fails at that row, after the rows before it.
+  const failingAt = (row: number) =>
+    `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20)
+     SELECT CASE WHEN x = ${row} THEN abs(-9223372036854775807 - 1) ELSE x END AS x FROM c`;
+  for (const row of [1, 3, 5, 11]) {
+    const seen: number[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const { x } of pool.iterate<{ x: number }>(failingAt(row))) seen.push(x);
+      },
+      { code: 'SQLITE_ERROR', message: /integer overflow/ },
+      `failing at row ${row}`,
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: row - 1 }, (_, i) => i + 1),
+      `the rows before row ${row}`,
+    );
+  }
+  // Inside a transaction too, and the connection serves the next call.
+  const inTx = await pool.transaction(async (tx) => {
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const { x } of tx.iterate<{ x: number }>(failingAt(6))) seen.push(x);
+    }, /integer overflow/);
+    return seen.length;
+  });
+  assert.equal(inTx, 5);
+  assert.deepEqual(await within(5000, pool.get('SELECT 1 AS n'), 'a read after'), { n: 1 });
+});

@@ -21,6 +21,7 @@ import {
   rowsOk,
 } from './answers.js';
 import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
+import { Cursors } from './cursors.js';
 import { setJournalMode } from './journal-mode.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
@@ -47,8 +48,7 @@ export class StatementRunner {
   /** The request running now has written (or may have: a script, a write procedure). */
   #wrote = false;
   readonly #statements = new Map<string, Statement>();
-  readonly #cursors = new Map<number, IterableIterator<unknown>>();
-  #nextCursor = 1;
+  readonly #cursors = new Cursors();
   readonly #mask: number;
   readonly #settings: ConnectionSettings;
   readonly #procedures: ProcedureRunner;
@@ -134,13 +134,6 @@ export class StatementRunner {
   /** Closes the connection (an open transaction rolls back). Never throws. */
   close(): void {
     this.#procedures.forget();
-    for (const iterator of this.#cursors.values()) {
-      try {
-        iterator.return?.();
-      } catch {
-        // The cursor's statement is gone with the connection either way.
-      }
-    }
     this.#cursors.clear();
     this.#statements.clear();
     this.#settings.forget();
@@ -237,7 +230,9 @@ export class StatementRunner {
 
   #runWithRetries(request: WireRequest): WireResponse {
     const inTransaction = this.inTransaction;
-    const retryable = !inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql);
+    // A cursor's next chunk cannot run again: its statement has stepped past the rows already answered.
+    const rerunnable = request.op !== 'next';
+    const retryable = rerunnable && (!inTransaction || /^\s*(COMMIT|END)\b/i.test(request.sql));
     // On the calling thread nothing may wait: the caller sends the statement to a worker instead.
     const retries = this.config.onCallingThread === true ? 0 : BUSY_RETRIES;
     for (let attempt = 0; ; attempt++) {
@@ -250,7 +245,7 @@ export class StatementRunner {
           }
           // A stray interrupt, meant for a request that finished just before: only this statement was undone,
           // unless SQLite ended the transaction it ran in, so it may run again.
-          if (attempt < retries && (!inTransaction || this.inTransaction)) continue;
+          if (rerunnable && attempt < retries && (!inTransaction || this.inTransaction)) continue;
         }
         if (leavesStateUnknown(codeOf(error))) this.#broken = true;
         if (!retryable || attempt >= retries || !isBusy(error)) return failed(request.seq, error);
@@ -337,34 +332,19 @@ export class StatementRunner {
         }
       }
       case 'iterate': {
-        const cursor = this.#nextCursor++;
-        this.#cursors.set(cursor, statement.iterate(...args));
-        return this.#cursor({ ...request, op: 'next', cursor });
+        const chunk = this.#cursors.open(statement.iterate(...args), this.config.iterateChunkRows);
+        return ok(seq, chunk, rowsHaveBlob(chunk.rows));
       }
     }
   }
 
-  /** The next chunk of a cursor's rows (`next`), or its end (`close-cursor`, or a cursor that is gone). */
+  /** The next chunk of a cursor's rows (`next`), or its end (`close-cursor`). */
   #cursor(request: WireRequest): WireResponse {
     const cursor = request.cursor ?? 0;
-    const iterator = this.#cursors.get(cursor);
-    if (request.op === 'close-cursor' || iterator === undefined) {
-      iterator?.return?.();
-      this.#cursors.delete(cursor);
-      return ok(request.seq, { cursor, rows: [], done: true }, false);
-    }
-    const rows: unknown[] = [];
-    let done = false;
-    while (rows.length < this.config.iterateChunkRows) {
-      const step = iterator.next();
-      if (step.done === true) {
-        this.#cursors.delete(cursor);
-        done = true;
-        break;
-      }
-      rows.push(step.value);
-    }
-    return ok(request.seq, { cursor, rows, done }, rowsHaveBlob(rows));
+    if (request.op === 'close-cursor') this.#cursors.close(cursor);
+    const chunk =
+      request.op === 'close-cursor' ? { cursor, rows: [], done: true } : this.#cursors.chunk(cursor, this.config.iterateChunkRows);
+    return ok(request.seq, chunk, rowsHaveBlob(chunk.rows));
   }
 
   /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs, schema]` (-1: the pool's). */

@@ -54,6 +54,9 @@ const SCENARIOS = [
   'argument-errors',
   'closing-twice-and-after-close',
   'async-context',
+  'named-parameters',
+  'each-errors',
+  'object-shapes',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -11,30 +11,57 @@
  * and a later step retries. Until it is finished, the backup keeps its
  * database from closing.
  */
-import { EventEmitter } from 'node:events';
 import { invoke, bindCallback, type AnyCallback } from './callbacks.js';
 import { BUSY, LOCKED, OK, type Sqlite3Error } from './constants.js';
 
 /** SQLite's result code of a backup step that copied the last page. */
 const DONE = 101;
+import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
 import { linkOf } from './link-registry.js';
 
 /** A backup of a database to a file, made by `Database#backup`. */
-export class Backup extends EventEmitter {
+export class Backup extends EmitterBase {
+  /** The file written. */
+  declare readonly filename: string;
+  /** The schema of the database copied: `main`, `temp` or an ATTACHed one. */
+  declare readonly sourceName: string;
+  /** The schema written in {@link filename}: `main`. */
+  declare readonly destName: string;
+  /** True: {@link filename} is the destination (a restore into the database is not supported). */
+  declare readonly filenameIsDest: boolean;
+  /** What the steps so far left (prototype getters, as node-sqlite3's: not the object's own fields). */
+  readonly #state = { idle: true, completed: false, failed: false, remaining: -1, pageCount: -1 };
+  #retryErrors: number[] = [BUSY, LOCKED];
+
   /** True while no step runs. */
-  idle = true;
+  get idle(): boolean {
+    return this.#state.idle;
+  }
   /** True once every page is copied. */
-  completed = false;
+  get completed(): boolean {
+    return this.#state.completed;
+  }
   /** True once a step failed with an error not in {@link retryErrors}. */
-  failed = false;
+  get failed(): boolean {
+    return this.#state.failed;
+  }
   /** Pages still to copy after the last step (-1 before the first). */
-  remaining = -1;
+  get remaining(): number {
+    return this.#state.remaining;
+  }
   /** Pages in the database at the last step (-1 before the first). */
-  pageCount = -1;
+  get pageCount(): number {
+    return this.#state.pageCount;
+  }
   /** Error codes (errno) that leave the backup usable: a later step may succeed. */
-  retryErrors: number[] = [BUSY, LOCKED];
+  get retryErrors(): number[] {
+    return this.#retryErrors;
+  }
+  set retryErrors(codes: number[]) {
+    this.#retryErrors = codes;
+  }
 
   readonly #link: Link;
   readonly #filename: string;
@@ -53,6 +80,8 @@ export class Backup extends EventEmitter {
     this.#link = linkOf(db);
     this.#filename = filename;
     this.#schema = schema;
+    for (const [name, value] of Object.entries({ filename, sourceName: schema, destName: 'main', filenameIsDest: true }))
+      hiddenField(this, name, value);
     this.#link.hold(this);
     this.#queue = this.#link.ready.then(
       () => invoke(callback, this, null),
@@ -77,16 +106,16 @@ export class Backup extends EventEmitter {
     this.#queue = this.#queue.then(async () => {
       if (this.completed) return invoke(done, this, null, true);
       if (this.#finished) return this.#link.deliverError(done, this, sqlite3Error('MISUSE', 'Backup is already finished'), this);
-      this.idle = false;
+      this.#state.idle = false;
       try {
         await this.#copy(pages);
-        this.idle = true;
+        this.#state.idle = true;
         this.#settle(this.completed ? DONE : OK);
         invoke(done, this, null, this.completed);
       } catch (thrown) {
         const error = toSqlite3Error(thrown);
-        this.idle = true;
-        if (!this.retryErrors.includes(error.errno)) this.failed = true;
+        this.#state.idle = true;
+        if (!this.retryErrors.includes(error.errno)) this.#state.failed = true;
         this.#settle(error.errno);
         this.#link.deliverError(done, this, error, this);
       }
@@ -100,9 +129,9 @@ export class Backup extends EventEmitter {
     const session = await this.#link.ready;
     const schema = `"${this.#schema.replace(/"/g, '""')}"`;
     const { page_count: total } = (await session.get<{ page_count: number }>(`PRAGMA ${schema}.page_count`))!;
-    this.pageCount = total;
+    this.#state.pageCount = total;
     if (pages === 0) {
-      this.remaining = total - this.#copied;
+      this.#state.remaining = total - this.#copied;
       return;
     }
     const completes = pages === -1 || this.#copied + pages >= total;
@@ -110,8 +139,8 @@ export class Backup extends EventEmitter {
     if (completes || !this.#snapshotWritten) await session.backup(this.#filename, { busyTimeoutMs: 0, schema: this.#schema });
     this.#snapshotWritten = true;
     this.#copied = completes ? total : this.#copied + pages;
-    this.remaining = total - this.#copied;
-    this.completed = completes;
+    this.#state.remaining = total - this.#copied;
+    this.#state.completed = completes;
   }
 
   /** node-sqlite3's rule: an outcome (OK, DONE or an error code) not in a non-empty `retryErrors` finishes the backup. */

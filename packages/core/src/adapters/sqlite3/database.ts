@@ -6,10 +6,10 @@
  * node-sqlite3's order, and each BEGIN means what it means in SQLite (see
  * link.ts, where the work is done).
  */
-import { EventEmitter } from 'node:events';
 import { ArgumentError, clock, statements, type RowChange } from '../../index.js';
 import { Backup } from './backup.js';
 import { bindCallback, invoke, splitCallbacks } from './callbacks.js';
+import { EmitterBase, hiddenField } from './emitter-base.js';
 import { OPEN_CREATE, OPEN_FULLMUTEX, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error } from './error-shape.js';
 import { Link, type LinkOptions } from './link.js';
@@ -51,11 +51,11 @@ function defaultsFor(constructor: object): DatabaseOptions | undefined {
 }
 
 /** A node-sqlite3 `Database` backed by a shared litepool pool. Emits `open`, `close`, `error`, `trace` and `profile`. */
-export class Database extends EventEmitter {
+export class Database extends EmitterBase {
   /** The filename it was opened with. */
-  readonly filename: string;
+  declare readonly filename: string;
   /** The open flags. */
-  readonly mode: number;
+  declare readonly mode: number;
 
   /**
    * @param filename a file path, `:memory:` or `''` (a private in-memory database), or a `file:` URI
@@ -78,8 +78,8 @@ export class Database extends EventEmitter {
     const { mode: flags = OPEN_READWRITE | OPEN_CREATE | OPEN_FULLMUTEX, ...options } = { ...defaultsFor(new.target), ...given };
     if (!Number.isInteger(flags))
       throw new TypeError(`Database(filename, mode): mode must be an integer of OPEN_* flags, got ${String(flags)}`);
-    this.filename = filename;
-    this.mode = flags;
+    hiddenField(this, 'filename', filename);
+    hiddenField(this, 'mode', flags);
     const strategy = options.backend === undefined ? (options.strategy ?? (process.env.LITEPOOL_STRATEGY || undefined)) : undefined;
     register(this, new Link(this, { ...options, ...(strategy === undefined ? {} : { strategy }) }, bindCallback(callback)));
   }

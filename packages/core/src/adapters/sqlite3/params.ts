@@ -101,18 +101,13 @@ export function bindArguments(sql: string, args: readonly unknown[]): { sql: str
     return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map(() => null) };
   }
   if (args.length === 1 && isBindObject(first)) {
-    // Named values: every key must name a parameter (with or without its prefix) or number one, as in node-sqlite3.
+    // Named values: every key must name a parameter with its prefix (`$id`, not `id`) or number one, as in node-sqlite3.
     const known = new Set<string>();
-    indexes.forEach((index, k) => {
-      known.add(String(index));
-      const name = names[k];
-      if (name !== undefined) known.add(name).add(name.slice(1));
-    });
+    indexes.forEach((index, k) => known.add(String(index)).add(names[k] ?? String(index)));
     for (const key of Object.keys(first)) if (!known.has(key)) throw sqlite3Error('RANGE', 'column index out of range');
     const params = indexes.map((index, k) => {
       const name = names[k];
-      const value = name === undefined ? first[String(index)] : (first[name] ?? first[name.slice(1)] ?? first[String(index)]);
-      return bindValue(value);
+      return bindValue(name === undefined ? first[String(index)] : (first[name] ?? first[String(index)]));
     });
     return { sql: rewritten, params: params.length === 0 ? undefined : params };
   }

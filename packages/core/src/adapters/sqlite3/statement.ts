@@ -1,14 +1,13 @@
 /**
  * node-sqlite3's `Statement`: compiled once, then run any number of times with
  * the parameters bound last. Its calls run one at a time, in the order made;
- * `finalize` waits for them. Like node-sqlite3, it runs only the first
- * statement of its SQL, and a prepared statement keeps its database from
- * closing until it is finalized.
+ * `finalize` waits for them. As node-sqlite3's, it runs only the first statement
+ * of its SQL, and keeps its database from closing until it is finalized.
  */
-import { EventEmitter } from 'node:events';
 import { clock, type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
 import { RANGE, type Sqlite3Error } from './constants.js';
+import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
 import type { Target } from './target.js';
@@ -41,9 +40,9 @@ const COMPILES = Promise.resolve(true);
 const NOTHING_QUEUED = Promise.resolve();
 
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
-export class Statement extends EventEmitter implements RunContext {
+export class Statement extends EmitterBase implements RunContext {
   /** The statement's SQL. */
-  readonly sql: string;
+  declare readonly sql: string;
   /** Set by `run` (absent before, as in node-sqlite3): the rowid of the last row inserted on its connection. */
   declare lastID: number;
   /** Set by `run` (absent before): rows changed. */
@@ -82,7 +81,7 @@ export class Statement extends EventEmitter implements RunContext {
     this.#link = linkOf(db);
     if (typeof sql !== 'string') throw new TypeError('SQL query expected');
     if (callback !== undefined && typeof callback !== 'function') throw new TypeError('Callback expected');
-    this.sql = sql;
+    hiddenField(this, 'sql', sql);
     this.#db = db;
     this.#text = textToRun(sql);
     this.#oneShot = oneShotting;
@@ -364,14 +363,15 @@ export class Statement extends EventEmitter implements RunContext {
 
   /**
    * `callback(err, row)` per row, then `complete(err, count)`. An error while
-   * stepping goes to the row callback; for `Database#each`, one before any
-   * row (the statement did not compile, or could not be bound) goes to `complete`.
+   * binding or stepping goes to the row callback after the rows stepped before
+   * it, then `complete(null, count)`; for `Database#each`, one before any row
+   * that is not a binding error (it did not compile) goes to `complete` alone.
    */
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
-    // node-sqlite3's routing: a one-shot each's compile error goes to `complete` alone; a binding error (SQLITE_RANGE,
-    // an empty statement's misuse) to the row callback, then `complete` with no error and no rows; any other to the row callback.
+    // node-sqlite3's routing: a one-shot each's error before any row (its compile error) goes to `complete` alone; any
+    // other to the row callback, after the rows stepped before it, then `complete` with no error and the rows' count.
     const onError = (error: Sqlite3Error): void => {
       const binding = error.errno === RANGE || this.#text === NO_STATEMENT;
       if (count === 0 && complete !== undefined && this.#oneShot && !binding) {
@@ -379,7 +379,7 @@ export class Statement extends EventEmitter implements RunContext {
         return;
       }
       this.#link.deliverError(onRow, this, error, this);
-      if (binding) invoke(complete, this, null, 0);
+      invoke(complete, this, null, count);
     };
     return this.#call(
       'read',

@@ -79,7 +79,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     return this.#engine.query('exec', sql, undefined, options, POOL_SCOPE) as Promise<void>;
   }
 
-  /** Streams rows on a connection held until the loop ends (or breaks). */
+  /** Streams rows on a connection held until the loop ends (or breaks); a failing statement yields the rows before its error, then throws it. */
   iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
     return this.#engine.stream<T>(sql, params, options, POOL_SCOPE);
   }

@@ -20,7 +20,7 @@ export interface Queryable {
   values<T extends unknown[] = unknown[]>(sql: string, params?: Params, options?: QueryOptions): Promise<T[]>;
   /** Runs a script of one or more statements without parameters. */
   exec(sql: string, options?: QueryOptions): Promise<void>;
-  /** Streams a statement's rows, a chunk per message; `break` stops the statement. */
+  /** Streams a statement's rows, a chunk per message; `break` stops the statement. A statement that fails yields the rows it stepped before the error, then throws it. */
   iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T>;
 }
 

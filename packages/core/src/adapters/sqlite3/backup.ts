@@ -13,13 +13,13 @@
  */
 import { invoke, bindCallback, type AnyCallback } from './callbacks.js';
 import { BUSY, LOCKED, OK, type Sqlite3Error } from './constants.js';
-
-/** SQLite's result code of a backup step that copied the last page. */
-const DONE = 101;
 import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
 import { linkOf } from './link-registry.js';
+
+/** SQLite's result code of a backup step that copied the last page. */
+const DONE = 101;
 
 /** A backup of a database to a file, made by `Database#backup`. */
 export class Backup extends EmitterBase {

@@ -379,6 +379,21 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 1 });
   });
 
+  test('a write held up by another Database’s open transaction fails with SQLITE_BUSY after acquireTimeoutMs, not the busy timeout', async (t) => {
+    const filename = tempDb(t);
+    // Both on one pool (the same options); node-sqlite3 would fail the write after its busy timeout (1 s by default).
+    const holder = await openDb(t, filename, { acquireTimeoutMs: 300 });
+    const other = await openDb(t, filename, { acquireTimeoutMs: 300 });
+    await run(holder, 'CREATE TABLE t (v)');
+    await run(holder, 'BEGIN IMMEDIATE');
+    await assert.rejects(run(other, 'INSERT INTO t VALUES (1)'), { code: 'SQLITE_BUSY', errno: 5 });
+    await run(holder, 'INSERT INTO t VALUES (3)');
+    await run(holder, 'COMMIT');
+    // Nothing of the failed write was kept; the next one runs (that a write queues and runs once the transaction ends: test/46).
+    await run(other, 'INSERT INTO t VALUES (2)');
+    assert.deepEqual(await all(other, 'SELECT v FROM t ORDER BY v'), [{ v: 2 }, { v: 3 }]);
+  });
+
   test("a failing call without a callback is an 'error' event of the Database, also for a statement without an 'error' listener", async (t) => {
     const db = await openDb(t);
     const events: string[] = [];

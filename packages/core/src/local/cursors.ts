@@ -24,7 +24,7 @@ export class Cursors {
   readonly #open = new Map<number, IterableIterator<unknown>>();
   #next = 1;
 
-  /** Whether any cursor is open. */
+  /** How many cursors are open. */
   get size(): number {
     return this.#open.size;
   }

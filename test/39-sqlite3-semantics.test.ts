@@ -442,4 +442,10 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     const error = await failure(openDb(t, filename));
     assert.equal(error.code, 'SQLITE_NOTADB');
   });
+
+  test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {
+    // node-sqlite3 ignores such a mode and opens with its default flags.
+    assert.throws(() => new sqlite3.Database(tempDb(t), 'rw' as never), { name: 'TypeError', message: /mode must be an integer/ });
+    assert.equal((sqlite3 as unknown as Record<string, unknown>).path, undefined);
+  });
 });

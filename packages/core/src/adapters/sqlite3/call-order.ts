@@ -45,8 +45,6 @@ export class CallOrder {
   /** Writes in flight outside a transaction, and a promise that settles once every one of them has. */
   #writes = 0;
   #writesSettled: Promise<unknown> = Promise.resolve();
-  /** Calls in flight. */
-  #inFlight = 0;
   /** Cohorts that may have calls in flight, oldest first; the last is the one new calls join. */
   #cohorts: Cohort[] = [new Cohort(0)];
   #lastId = 0;
@@ -101,13 +99,11 @@ export class CallOrder {
   add(): InFlight {
     const cohort = this.#cohorts[this.#cohorts.length - 1]!;
     cohort.pending++;
-    this.#inFlight++;
     return cohort;
   }
 
   /** A call added with {@link add} has settled. */
   settled(call: InFlight): void {
-    this.#inFlight--;
     call.leave();
   }
 
@@ -126,7 +122,7 @@ export class CallOrder {
   /** Settles once nothing is in flight, counting the calls made while it waits. */
   async drainedAll(): Promise<void> {
     do await this.drained();
-    while (this.#inFlight > 0);
+    while (this.#cohorts.some((cohort) => cohort.pending > 0));
   }
 
   /** Starts a new cohort for the calls made from now on; returns its id. Cohorts left with nothing in flight at the front are dropped. */

@@ -321,7 +321,7 @@ export class Statement extends EmitterBase implements RunContext {
     return this.#call('write', callback, async (target, options, ran, { sql, params }, generation) => {
       const result = await target.run(sql, params, options);
       ran();
-      this.#cursor.ranOnce(generation, this.#text);
+      if (!this.#oneShot) this.#cursor.ranOnce(generation, this.#text); // a one-shot has no later `get` to place
       this.#link.counters.record(sql, result, this);
       this.#answer(callback, null);
     });

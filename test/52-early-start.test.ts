@@ -64,7 +64,10 @@ test("a reader thread started early is stopped when the writer cannot open: the 
 });
 
 /** Runs helpers/first-read.mjs in a process of its own (its read watch not started) and returns what it printed. */
-function firstRead(dir: string, mode: 'plain' | 'long' | 'no-extension'): Record<string, unknown> {
+function firstRead(
+  dir: string,
+  mode: 'plain' | 'long' | 'no-extension' | 'after-write' | 'long-stream' | 'endless-stream',
+): Record<string, unknown> {
   const script = join(import.meta.dirname, 'helpers', 'first-read.mjs');
   const result = spawnSync(process.execPath, [script, dir, mode], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(result.status, 0, `status ${result.status}: ${result.stderr}`);
@@ -84,4 +87,28 @@ test('a first read lent to the writer that runs long goes to a reader: the write
 
 test('without the interrupt extension no read is lent to the writer (it could not be stopped there): a reader answers the first', (t) => {
   assert.deepEqual(firstRead(tempDir(t), 'no-extension'), { row: { one: 1 }, readers: 1, readBatches: 1, writeBatches: 0, moved: 0 });
+});
+
+test("a read and a small stream right after a new pool's first write run on the writer: no reader's thread starts for them", (t) => {
+  // The caller resumes before the writer's lane has counted its batch done: the read is routed again a turn later.
+  assert.deepEqual(firstRead(tempDir(t), 'after-write'), {
+    n: 3,
+    streamed: [1, 2, 3],
+    readers: 0,
+    readBatches: 0,
+    writeBatches: 3,
+    moved: 0,
+  });
+});
+
+test('a first stream longer than a chunk streams on a reader, whole and in order (the rows the writer stepped are not used)', (t) => {
+  const { readers, readBatches: _, ...outcome } = firstRead(tempDir(t), 'long-stream');
+  assert.deepEqual(outcome, { streamed: 1000, inOrder: true, writeBatches: 2, moved: 0 });
+  assert.equal(readers, 1);
+});
+
+test('a first stream that runs long on the writer streams on a reader: the writes sent after it do not wait for it', (t) => {
+  const { readers, readBatches: _, ...outcome } = firstRead(tempDir(t), 'endless-stream');
+  assert.deepEqual(outcome, { n: 1, endless: 'ABORT_ERR', writeBatches: 3, moved: 1 });
+  assert.ok(Number(readers) >= 1, `readers ${String(readers)}`);
 });

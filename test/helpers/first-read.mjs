@@ -3,6 +3,9 @@
 //   node first-read.mjs DIR plain   the first read; which connection answered it
 //   node first-read.mjs DIR long    a first read that never ends, then writes
 //   node first-read.mjs DIR no-extension   the first read where the interrupt extension cannot load
+//   node first-read.mjs DIR after-write  a first write, then at once a read and a small stream
+//   node first-read.mjs DIR long-stream  a first stream longer than a chunk
+//   node first-read.mjs DIR endless-stream  a first stream that never ends, then writes
 import { createPool } from '@litepool/core';
 import { join } from 'node:path';
 
@@ -17,7 +20,37 @@ const stats = () => {
   const { readers, readBatches, writeBatches, moved } = pool.stats();
   return { readers, readBatches: readBatches.requests, writeBatches: writeBatches.requests, moved };
 };
-if (mode === 'plain' || mode === 'no-extension') {
+const drain = async (rows) => {
+  const out = [];
+  for await (const row of rows) out.push(row.x ?? row.n);
+  return out;
+};
+if (mode === 'after-write') {
+  await pool.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1), (2), (3)');
+  const { n } = await pool.get('SELECT count(*) AS n FROM t');
+  const streamed = await drain(pool.iterate('SELECT x FROM t ORDER BY x'));
+  console.log(JSON.stringify({ n, streamed, ...stats() }));
+} else if (mode === 'long-stream') {
+  await pool.exec(
+    'CREATE TABLE t (x); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) INSERT INTO t SELECT x FROM c',
+  );
+  const streamed = await drain(pool.iterate('SELECT x FROM t ORDER BY x'));
+  const inOrder = streamed.every((x, i) => x === i + 1);
+  console.log(JSON.stringify({ streamed: streamed.length, inOrder, ...stats() }));
+} else if (mode === 'endless-stream') {
+  const controller = new AbortController();
+  const endless = drain(pool.iterate(RUNAWAY, [], { signal: controller.signal })).then(
+    () => 'ended',
+    (error) => error.code,
+  );
+  // Sent while the endless stream runs on the writer: they must not wait for it.
+  await pool.run('CREATE TABLE t (x)');
+  await pool.run('INSERT INTO t VALUES (1)');
+  const { n } = await pool.get('SELECT count(*) AS n FROM t');
+  const during = stats();
+  controller.abort();
+  console.log(JSON.stringify({ n, endless: await endless, ...during }));
+} else if (mode === 'plain' || mode === 'no-extension') {
   const row = await pool.get('SELECT 1 AS one');
   console.log(JSON.stringify({ row, ...stats() }));
 } else {

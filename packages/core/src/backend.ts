@@ -180,15 +180,17 @@ export interface InlineReader {
   /** Whether reads here stopped for the rest of this turn, its time budget used (they run again on the next). */
   readonly spent: boolean;
   /**
-   * Asked only while no reader is open and nothing waits for the writer,
-   * runs on it or holds it but reads lent before: whether the read offered
-   * now should be lent to the writer rather than run here. A young pool's
+   * Asked only while no reader is open: whether the read offered now should
+   * be lent to the writer (once nothing waits for it, runs on it or holds it
+   * but reads lent before) rather than run here. A young pool's
    * reads are: while what bounds their time here (a thread of its own) is
    * starting, so they wait for no reader to start, and its first few before
    * the connection here opens, which costs more than their round trips to
    * the writer. `fileReady`: the writer has opened the file.
    */
   lends(fileReady: boolean): boolean;
+  /** Whether a read lent to the writer is stopped there if it runs long (the interrupt extension loads); absent: it is not, and no stream is lent. */
+  readonly stopsLentReads?: boolean;
 }
 
 /** A backend bound to one pool: the place, the strategy, and how to open connections there. */

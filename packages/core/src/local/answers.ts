@@ -59,7 +59,7 @@ export const failed = (seq: number, error: unknown): WireResponse => ({ seq, sta
 /** A request cancelled before it started. */
 export const skipped = (seq: number): WireResponse => ({ seq, status: Status.Skipped, value: undefined });
 
-/** A probe that found its statement writes: the pool sends it to the writer. */
+/** A probe that found its statement writes (the pool sends it to the writer), or a one-shot stream longer than a chunk (to a reader). */
 export const reroute = (seq: number): WireResponse => ({ seq, status: Status.Reroute, value: undefined });
 
 const NO_ARGS: unknown[] = [];

@@ -136,7 +136,7 @@ export class Flights implements AbortScanner {
   toRunAgain(running: number, reader: boolean): Flight | undefined {
     const flight = this.#ring.get(running);
     if (flight === undefined || flight.again === true || flight.stopping !== undefined || !flight.movable) return undefined;
-    if (!readsRows(flight.request.op)) return undefined;
+    if (!readsRows(flight.request.op) && flight.request.op !== 'iterate') return undefined;
     if (!reader) return flight.request.lent === true ? flight : undefined;
     for (const [seq, other] of this.entries()) {
       if (seq === running) return undefined;

@@ -150,6 +150,11 @@ export class InlineReads implements InlineReader {
     return this.#watch?.ready !== true || this.#lent++ < LENT_BEFORE_OPEN;
   }
 
+  /** See {@link InlineReader.stopsLentReads}. */
+  get stopsLentReads(): boolean {
+    return this.findSource() !== undefined;
+  }
+
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
   run(request: Request, timeoutMs: number | undefined): InlineAnswer | undefined {
     if (this.#off || this.#spent >= TURN_BUDGET_MS) return undefined;

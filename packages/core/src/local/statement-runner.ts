@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Settings } from '../backend.js';
+import type { CursorChunk } from '../types.js';
 import {
   bindArgs,
   codeOf,
@@ -75,6 +76,20 @@ export class StatementRunner {
   /** Whether cursors are open (a reader then never wraps a batch in its own read transaction). */
   get cursorsOpen(): boolean {
     return this.#cursors.size > 0;
+  }
+
+  /**
+   * A one-shot stream (a young pool's, lent to its writer: see
+   * pool/lent-reads.ts) answers only a result that ends within its first
+   * chunk; otherwise its cursor closes and it is rerouted to a reader, so no
+   * cursor outlives its batch.
+   */
+  endsInOneChunk(response: WireResponse): WireResponse {
+    if (response.status !== Status.Ok && response.status !== Status.OkBlobs) return response;
+    const chunk = response.value as CursorChunk;
+    if (chunk.done) return response;
+    this.#cursors.close(chunk.cursor);
+    return reroute(response.seq);
   }
 
   /** Opens the connection if it is not open, or reopens it when asked to or when its state is unknown. */

@@ -67,6 +67,7 @@ export function runEach(
       continue;
     }
     let response = runner.run(request);
+    if (oneShot && request.op === 'iterate') response = runner.endsInOneChunk(response);
     if (oneShot && runner.inTransaction) {
       runner.rollback();
       response = failed(

@@ -20,12 +20,12 @@ import {
 } from './call-rules.js';
 import { summarize } from '../sql/statements.js';
 import type { Strategy } from '../strategy.js';
-import type { Params, QueryOptions } from '../types.js';
+import type { CursorChunk, Params, QueryOptions } from '../types.js';
 import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing } from './leasing.js';
-import { lendsToWriter, readJob } from './lent-reads.js';
+import { lendsStream, lendsToWriter, readJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
 import { NextTurnRead, readNow } from './read-now.js';
@@ -37,7 +37,7 @@ import { TransactionGroups } from './transaction-groups.js';
 import type { OpenTransaction } from './open-transaction.js';
 import { PoolTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
-import { now } from '../timers.js';
+import { now, setImmediate } from '../timers.js';
 import { channels, traced } from '../diagnostics.js';
 
 /** The engine of one pool (see the module description). */
@@ -131,26 +131,36 @@ export class Engine implements Shutdown, TransactionHost {
     return traced(channels.query, () => ({ database: this.#binding.location, op, sql }), send);
   }
 
-  /** Sends a one-shot request where the router says: the writer, or a reader (as a probe for a statement never seen). */
-  #route(request: Request, caller: Pending, pinned: boolean): void {
+  /**
+   * Sends a one-shot request where the router says: the writer, or a reader
+   * (as a probe for a statement never seen). `again`: routed a second time,
+   * on the turn after a young pool's writer was found claimed (see
+   * `lendsToWriter`), so it does not wait another.
+   */
+  #route(request: Request, caller: Pending, pinned: boolean, again = false): void {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
     const { inline } = this.#binding;
-    const lent = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
+    const retry = (): void => this.#route(request, caller, pinned, true);
+    const lends = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
+    if (lends === 'soon' && !again && this.#nextTurn.defer(caller, retry)) return;
+    const lent = lends === true;
     const here = lent
       ? undefined
       : readNow(inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
-    if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned)))) return;
+    if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, retry))) return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
     this.#toReaders({ ...request, probe: route === 'probe' }, waiter, lent);
   }
 
-  /** Streams rows in `scope` on a connection held until the loop ends (or breaks). */
+  /** Streams rows in `scope` on a connection held until the loop ends (or breaks); a young pool's short result comes whole from its writer. */
   async *stream<T>(sql: string, params: Params | undefined, options: QueryOptions | undefined, scope: Scope): AsyncIterableIterator<T> {
     const invalid = this.lifecycle.refuse() ?? checkCall(sql, params) ?? checkQueryOptions(options) ?? refuseOneShot(sql, scope.pinned);
     if (invalid !== undefined) throw invalid;
     const route = this.router.route('iterate', sql, scope.pinned);
     const writes = route === 'write';
+    const whole = writes ? undefined : await this.#streamWhole(sql, params, options, scope.settings, route === 'probe');
+    if (whole !== undefined) return yield* whole as T[];
     let lease = await this.lease(writes ? 'write' : 'read', scope, !writes, options?.signal);
     try {
       try {
@@ -165,6 +175,36 @@ export class Engine implements Shutdown, TransactionHost {
     } finally {
       void lease.release();
     }
+  }
+
+  /**
+   * A stream's rows from one read lent to the writer, when it may be (see
+   * `lendsStream`); undefined when it may not, or its rows do not end within
+   * a chunk, or it writes: it then streams on a lease.
+   */
+  async #streamWhole(
+    sql: string,
+    params: Params | undefined,
+    options: QueryOptions | undefined,
+    settings: Scope['settings'],
+    probe: boolean,
+  ): Promise<unknown[] | undefined> {
+    const lends = (): boolean | 'soon' => lendsStream(this.#binding.inline, this.#lanes.readers!, this.#lanes.writer);
+    let lent = lends();
+    if (lent === 'soon') {
+      await new Promise(setImmediate);
+      const refused = this.lifecycle.refuse();
+      if (refused !== undefined) throw refused;
+      lent = lends();
+    }
+    if (lent !== true) return undefined;
+    return new Promise((resolve, reject) => {
+      const request: Request = { op: 'iterate', sql, params, settings, probe, readOnly: true };
+      const { timeoutMs, signal } = options ?? {};
+      const learn = (writes: boolean): void => this.router.remember(sql, writes);
+      const rows = (chunk: unknown): void => resolve((chunk as CursorChunk).rows);
+      this.#toReaders(request, { resolve: rows, reject, reroute: () => resolve(undefined), learn, timeoutMs, signal }, true);
+    });
   }
 
   /** Calls a procedure by name (see `Pool.call`). */

@@ -115,7 +115,14 @@ export class Lanes {
       },
       onRetries: (count) => void (this.retries += count),
       onStall: (connection) => lane.onStall(connection),
-      onReturned: (items) => (this.readers ?? lane).takeBack(items),
+      onReturned: (items) => {
+        const target = this.readers ?? lane;
+        const runAgain = items.filter(({ request }) => request.op !== 'iterate');
+        // A stream stopped on the writer streams on a reader, from its start (see lendsStream).
+        for (const { request, waiter } of items) if (request.op === 'iterate') waiter.reroute?.();
+        target.moved += items.length - runAgain.length;
+        target.takeBack(runAgain);
+      },
       onWarning: (code, message) => host.warn(code, message, code === 'LITEPOOL_NO_INTERRUPT'),
     };
     const opening = binding.open(role, hooks, signal, ready);

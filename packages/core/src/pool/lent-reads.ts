@@ -14,11 +14,15 @@ import { now } from '../timers.js';
 import type { QueryJob } from './wait-queue.js';
 
 /**
- * Whether a read meant for the readers is lent to the writer: nothing waits
- * for the writer, runs on it or holds it but reads lent before (so a lent
- * read never waits behind a long write). The lanes are looked at first; the
- * calling thread's reader is asked last, and once its connection is open it
- * answers from one field.
+ * Whether a read meant for the readers is lent to the writer (`true`):
+ * nothing waits for the writer, runs on it or holds it but reads lent before
+ * (so a lent read never waits behind a long write). `'soon'` while no reader
+ * is open but the writer is still claimed: a caller resumes before the lane
+ * has counted the batch that answered it as done (a first read right after a
+ * pool's first write), so the read is routed again on the next turn rather
+ * than made to wait for a reader thread to start. The readers are looked at
+ * first; the calling thread's reader is asked next, and once its connection
+ * is open it answers from one field (and no read is lent from then on).
  */
 export function lendsToWriter(
   request: Request,
@@ -26,8 +30,27 @@ export function lendsToWriter(
   fileReady: boolean,
   readers: { readonly open: number },
   writer: { readonly unclaimed: boolean },
-): boolean {
-  return readers.open === 0 && writer.unclaimed && readsRows(request.op) && inline?.lends(fileReady) === true;
+): boolean | 'soon' {
+  if (readers.open !== 0 || !readsRows(request.op) || inline?.lends(fileReady) !== true) return false;
+  return writer.unclaimed || 'soon';
+}
+
+/**
+ * Whether a stream (`pool.iterate`) is first asked of the writer, whole: no
+ * reader is open, nothing waits for the writer, runs on it or holds it, and
+ * a read lent there can be stopped if it runs long. It is sent as a lent
+ * read that answers only a result ending within one chunk (a longer one, or
+ * one stopped, streams on a reader from its start), so a young pool's first
+ * small stream waits for no reader to start and no cursor holds the writer.
+ * `'soon'`: as for {@link lendsToWriter}, ask again on the next turn.
+ */
+export function lendsStream(
+  inline: InlineReader | undefined,
+  readers: { readonly open: number },
+  writer: { readonly unclaimed: boolean },
+): boolean | 'soon' {
+  if (readers.open !== 0 || inline?.stopsLentReads !== true) return false;
+  return writer.unclaimed || 'soon';
 }
 
 /** The queue's job for a read meant for the readers; lent, it is marked so and sent in a batch of its own. */

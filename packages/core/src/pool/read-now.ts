@@ -66,10 +66,11 @@ export class NextTurnRead {
   #drainWaiters: (() => void)[] = [];
 
   /**
-   * Runs `retry` on the next turn (it routes the read again; the turn's
+   * Runs `retry` on the next turn (it routes the read again: the turn's
    * budget is renewed by then, its reset scheduled when it was spent, before
-   * this); false if a read already waits, or the pool was destroyed: the
-   * caller then sends this one on as usual.
+   * this; or a young pool's writer has counted its last batch done, see
+   * `lendsToWriter`); false if a read already waits, or the pool was
+   * destroyed: the caller then sends this one on as usual.
    */
   defer(caller: Pending, retry: () => void): boolean {
     if (this.#waiting !== undefined || this.#failed !== undefined) return false;

@@ -5,9 +5,11 @@
 // JSON: the first pool (or Database) of the process, which starts its
 // threads, and the median of the 9 after it, which take the threads the one
 // before parked (each section waits for parked threads to end first, so its
-// first round starts cold). Then the CPU time the process uses over
-// --idle-ms (default 10000; 0: not measured) with a pool open and idle after
-// a write and reads.   node packages/bench/scripts/cold-start.mjs [--idle-ms N]
+// first round starts cold). Also, as an app starts: a new pool's first
+// write, its schema, then at once a read: that read alone. Then the CPU time
+// the process uses over --idle-ms (default 10000; 0: not measured) with a
+// pool open and idle after a write and reads.
+//   node packages/bench/scripts/cold-start.mjs [--idle-ms N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -54,7 +56,22 @@ try {
     }
     return firstAndLater(times);
   }
+  /** As an app starts: a new pool's first write (its schema), then at once a read: that read alone. */
+  async function readAfterSchema() {
+    const times = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const pool = createPool({ filename: join(dir, `schema-${i}.db`) });
+      await pool.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+      const begin = performance.now();
+      await pool.get('SELECT x FROM t');
+      times.push(performance.now() - begin);
+      await pool.close();
+    }
+    return firstAndLater(times);
+  }
   const pool = firstAndLater(firstRead);
+  await threadsGone();
+  const schemaRead = await readAfterSchema();
   await threadsGone();
   const dropIn = await openAndGet(require('@litepool/core/sqlite3'), 'drop-in');
   const real = await openAndGet(require('sqlite3'), 'real');
@@ -83,6 +100,8 @@ try {
       laterDropInOpenFirstGetMs: dropIn.later,
       realSqlite3OpenFirstGetMs: real.first,
       laterRealSqlite3OpenFirstGetMs: real.later,
+      readAfterSchemaMs: schemaRead.first,
+      laterReadAfterSchemaMs: schemaRead.later,
       idleMs: IDLE_MS,
       idleCpuMs,
     }),

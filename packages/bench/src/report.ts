@@ -54,6 +54,9 @@ export interface ColdStart {
   readonly laterDropInOpenFirstGetMs: number;
   readonly realSqlite3OpenFirstGetMs: number;
   readonly laterRealSqlite3OpenFirstGetMs: number;
+  /** A read made as soon as a new pool's first write (its schema) is answered: that read alone. */
+  readonly readAfterSchemaMs: number;
+  readonly laterReadAfterSchemaMs: number;
   /** How long the idle pool was watched, and the CPU time the process used meanwhile (null: not measured). */
   readonly idleMs: number;
   readonly idleCpuMs: number | null;
@@ -300,6 +303,7 @@ function coldStartLines(cold: ColdStart): string[] {
     `| \`pool.close()\` | - | ${cold.closeMs} |`,
     `| node-sqlite3 drop-in: open + first \`get\` | ${cold.dropInOpenFirstGetMs} | ${cold.laterDropInOpenFirstGetMs} |`,
     `| the real \`sqlite3\`: open + first \`get\` | ${cold.realSqlite3OpenFirstGetMs} | ${cold.laterRealSqlite3OpenFirstGetMs} |`,
+    `| a read right after a new pool's first write (the read alone) | ${cold.readAfterSchemaMs} | ${cold.laterReadAfterSchemaMs} |`,
     '',
     cold.idleCpuMs === null
       ? 'CPU of an idle pool: not measured.'

@@ -141,14 +141,14 @@ export class Engine implements Shutdown, TransactionHost {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
     const { inline } = this.#binding;
-    const retry = (): void => this.#route(request, caller, pinned, true);
     const lends = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
-    if (lends === 'soon' && !again && this.#nextTurn.defer(caller, retry)) return;
+    if (lends === 'soon' && !again && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned, true))) return;
     const lent = lends === true;
     const here = lent
       ? undefined
       : readNow(inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
-    if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, retry))) return;
+    if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned, again))))
+      return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));
     this.#toReaders({ ...request, probe: route === 'probe' }, waiter, lent);
   }

@@ -66,7 +66,7 @@ test("a reader thread started early is stopped when the writer cannot open: the 
 /** Runs helpers/first-read.mjs in a process of its own (its read watch not started) and returns what it printed. */
 function firstRead(
   dir: string,
-  mode: 'plain' | 'long' | 'no-extension' | 'after-write' | 'long-stream' | 'endless-stream',
+  mode: 'plain' | 'long' | 'no-extension' | 'after-write' | 'burst' | 'long-stream' | 'endless-stream',
 ): Record<string, unknown> {
   const script = join(import.meta.dirname, 'helpers', 'first-read.mjs');
   const result = spawnSync(process.execPath, [script, dir, mode], { encoding: 'utf8', timeout: 60_000 });
@@ -99,6 +99,13 @@ test("a read and a small stream right after a new pool's first write run on the 
     writeBatches: 3,
     moved: 0,
   });
+});
+
+test("a burst of reads right after a new pool's first write is lent to the writer; a larger one starts a reader", (t) => {
+  // Up to 16 lent reads wait for the writer at once; the rest of a larger burst is for a reader's batches.
+  const { readers, ...outcome } = firstRead(tempDir(t), 'burst');
+  assert.deepEqual(outcome, { small: true, readersAfterSmall: 0, large: true });
+  assert.ok(Number(readers) >= 1, `readers ${String(readers)}`);
 });
 
 test('a first stream longer than a chunk streams on a reader, whole and in order (the rows the writer stepped are not used)', (t) => {

@@ -4,6 +4,7 @@
 //   node first-read.mjs DIR long    a first read that never ends, then writes
 //   node first-read.mjs DIR no-extension   the first read where the interrupt extension cannot load
 //   node first-read.mjs DIR after-write  a first write, then at once a read and a small stream
+//   node first-read.mjs DIR burst        a first write, then 10 reads at once, then 40
 //   node first-read.mjs DIR long-stream  a first stream longer than a chunk
 //   node first-read.mjs DIR endless-stream  a first stream that never ends, then writes
 import { createPool } from '@litepool/core';
@@ -30,6 +31,13 @@ if (mode === 'after-write') {
   const { n } = await pool.get('SELECT count(*) AS n FROM t');
   const streamed = await drain(pool.iterate('SELECT x FROM t ORDER BY x'));
   console.log(JSON.stringify({ n, streamed, ...stats() }));
+} else if (mode === 'burst') {
+  await pool.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+  const burst = (n) => Promise.all(Array.from({ length: n }, (_, i) => pool.get('SELECT x + ? AS y FROM t', [i])));
+  const small = (await burst(10)).every((row, i) => row.y === i + 1);
+  const readersAfterSmall = pool.stats().readers;
+  const large = (await burst(40)).every((row, i) => row.y === i + 1);
+  console.log(JSON.stringify({ small, readersAfterSmall, large, readers: pool.stats().readers }));
 } else if (mode === 'long-stream') {
   await pool.exec(
     'CREATE TABLE t (x); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) INSERT INTO t SELECT x FROM c',

@@ -142,7 +142,7 @@ export class Engine implements Shutdown, TransactionHost {
     if (route === 'write') return this.#toWriter(request, caller);
     const { inline } = this.#binding;
     const lends = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
-    if (lends === 'soon' && !again && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned, true))) return;
+    if (lends === 'soon' && !again && this.#nextTurn.deferAll(caller, () => this.#route(request, caller, pinned, true))) return;
     const lent = lends === true;
     const here = lent
       ? undefined

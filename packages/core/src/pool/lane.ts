@@ -89,7 +89,12 @@ export class Lane {
 
   /** Whether nothing waits for this lane, runs on it or holds it but reads lent to it (a lane winding down from one counts as free). */
   get unclaimed(): boolean {
-    return this.queue.size === 0 && this.claimed === 0;
+    return this.queue.size === this.queue.lent && this.claimed === 0;
+  }
+
+  /** Reads the readers lent to this lane waiting for it (see lent-reads.ts). */
+  get lentWaiting(): number {
+    return this.queue.lent;
   }
 
   /** Whether nothing is queued or running on this lane now. */

@@ -14,9 +14,26 @@ import { now } from '../timers.js';
 import type { QueryJob } from './wait-queue.js';
 
 /**
+ * Lent reads waiting for the writer at once, beyond which a read goes to the
+ * readers (starting one): the writer answers lent reads a batch each, and a
+ * write sent after them waits for them, so a burst larger than this is for
+ * a reader's batches.
+ */
+export const MAX_LENT_WAITING = 16;
+
+/** What lending looks at of the writer's lane. */
+export interface WriterLane {
+  /** Nothing waits for it, runs on it or holds it but reads lent to it. */
+  readonly unclaimed: boolean;
+  /** Reads lent to it that wait for it. */
+  readonly lentWaiting: number;
+}
+
+/**
  * Whether a read meant for the readers is lent to the writer (`true`):
  * nothing waits for the writer, runs on it or holds it but reads lent before
- * (so a lent read never waits behind a long write). `'soon'` while no reader
+ * (so a lent read never waits behind a long write), and fewer than
+ * {@link MAX_LENT_WAITING} of those wait. `'soon'` while no reader
  * is open but the writer is still claimed: a caller resumes before the lane
  * has counted the batch that answered it as done (a first read right after a
  * pool's first write), so the read is routed again on the next turn rather
@@ -29,9 +46,10 @@ export function lendsToWriter(
   inline: InlineReader | undefined,
   fileReady: boolean,
   readers: { readonly open: number },
-  writer: { readonly unclaimed: boolean },
+  writer: WriterLane,
 ): boolean | 'soon' {
-  if (readers.open !== 0 || !readsRows(request.op) || inline?.lends(fileReady) !== true) return false;
+  if (readers.open !== 0 || writer.lentWaiting >= MAX_LENT_WAITING || !readsRows(request.op) || inline?.lends(fileReady) !== true)
+    return false;
   return writer.unclaimed || 'soon';
 }
 
@@ -44,12 +62,8 @@ export function lendsToWriter(
  * small stream waits for no reader to start and no cursor holds the writer.
  * `'soon'`: as for {@link lendsToWriter}, ask again on the next turn.
  */
-export function lendsStream(
-  inline: InlineReader | undefined,
-  readers: { readonly open: number },
-  writer: { readonly unclaimed: boolean },
-): boolean | 'soon' {
-  if (readers.open !== 0 || inline?.stopsLentReads !== true) return false;
+export function lendsStream(inline: InlineReader | undefined, readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
+  if (readers.open !== 0 || writer.lentWaiting >= MAX_LENT_WAITING || inline?.stopsLentReads !== true) return false;
   return writer.unclaimed || 'soon';
 }
 

@@ -58,19 +58,24 @@ function mayRunHere(
   return readsRows(request.op);
 }
 
-/** At most one read waiting for the next turn, per pool. */
+/**
+ * Reads waiting for the next turn, per pool: at most one the turn's budget
+ * turned away ({@link defer}), and any number that found a young pool's
+ * writer still counting its last batch ({@link deferAll}).
+ */
 export class NextTurnRead {
   #waiting: Pending | undefined;
+  /** Reads routed again together on the next turn (see {@link deferAll}). */
+  #all: { caller: Pending; retry: () => void }[] = [];
   #failed: Error | undefined;
   /** Callers of {@link drained} (none in the common case: no promise per deferral). */
   #drainWaiters: (() => void)[] = [];
 
   /**
-   * Runs `retry` on the next turn (it routes the read again: the turn's
+   * Runs `retry` on the next turn (it routes the read again; the turn's
    * budget is renewed by then, its reset scheduled when it was spent, before
-   * this; or a young pool's writer has counted its last batch done, see
-   * `lendsToWriter`); false if a read already waits, or the pool was
-   * destroyed: the caller then sends this one on as usual.
+   * this); false if a read already waits, or the pool was destroyed: the
+   * caller then sends this one on as usual.
    */
   defer(caller: Pending, retry: () => void): boolean {
     if (this.#waiting !== undefined || this.#failed !== undefined) return false;
@@ -78,29 +83,54 @@ export class NextTurnRead {
     setImmediate(() => {
       if (this.#waiting !== caller) return;
       this.#waiting = undefined;
-      if (caller.signal?.aborted === true) caller.reject(new AbortError({ cause: caller.signal.reason }));
-      else retry();
-      if (this.#waiting === undefined) this.#drain();
+      route(caller, retry);
+      this.#drainIfIdle();
     });
     return true;
   }
 
-  /** Resolves once no read waits for its turn (it has been routed on, or failed). */
+  /**
+   * Runs `retry` on the next turn, for as many reads as ask in this one: a
+   * young pool's writer has counted its last batch done by then (see
+   * `lendsToWriter`), so a burst of reads right after its first write is
+   * lent to it rather than made to wait for readers' threads to start.
+   * False once the pool was destroyed.
+   */
+  deferAll(caller: Pending, retry: () => void): boolean {
+    if (this.#failed !== undefined) return false;
+    if (this.#all.push({ caller, retry }) === 1) {
+      setImmediate(() => {
+        for (const read of this.#all.splice(0)) route(read.caller, read.retry);
+        this.#drainIfIdle();
+      });
+    }
+    return true;
+  }
+
+  /** Resolves once no read waits for its turn (each has been routed on, or failed). */
   drained(): Promise<void> {
-    if (this.#waiting === undefined) return Promise.resolve();
+    if (this.#waiting === undefined && this.#all.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** The pool was destroyed: the waiting read fails with `error`, and none waits from now on. */
+  /** The pool was destroyed: the waiting reads fail with `error`, and none waits from now on. */
   failAll(error: Error): void {
     this.#failed = error;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.reject(error);
-    this.#drain();
+    for (const read of this.#all.splice(0)) read.caller.reject(error);
+    this.#drainIfIdle();
   }
 
-  #drain(): void {
+  #drainIfIdle(): void {
+    if (this.#waiting !== undefined || this.#all.length > 0) return;
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
+}
+
+/** Routes a read that waited for its turn again, unless its caller gave up meanwhile. */
+function route(caller: Pending, retry: () => void): void {
+  if (caller.signal?.aborted === true) caller.reject(new AbortError({ cause: caller.signal.reason }));
+  else retry();
 }

@@ -29,6 +29,9 @@ export function asJobs(items: readonly Reclaimed[], alone = false): QueryJob[] {
   return items.map(({ request, waiter }) => ({ kind: 'query', request, waiter, enqueuedAt: at, cancelled: false, alone }));
 }
 
+/** Whether `job` is a read the readers lent to the writer (see lent-reads.ts). */
+const isLent = (job: Job): boolean => job.kind === 'query' && job.request.lent === true;
+
 /** A request for a whole connection (a lease or a transaction). */
 export interface LeaseJob {
   readonly kind: 'lease';
@@ -50,6 +53,8 @@ export class WaitQueue implements AbortScanner {
   readonly #jobs = new JobQueue<Job>();
   readonly #signals = new SignalWatch(this);
   #count = 0;
+  /** Of those, reads lent to this lane (see {@link lent}). */
+  #lent = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The last reason a connection could not be had, for the timeout's cause. */
   lastFailure: unknown;
@@ -68,10 +73,16 @@ export class WaitQueue implements AbortScanner {
     return this.#count;
   }
 
+  /** Jobs waiting that are reads the readers lent to this lane (a young pool's writer): they do not keep more from being lent. */
+  get lent(): number {
+    return this.#lent;
+  }
+
   /** Adds a job at the end. */
   push(job: Job): void {
     this.#jobs.push(job);
     this.#count++;
+    if (isLent(job)) this.#lent++;
     if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
     this.#arm();
   }
@@ -81,7 +92,10 @@ export class WaitQueue implements AbortScanner {
     if (jobs.length === 0) return;
     this.#jobs.unshift(jobs);
     this.#count += jobs.length;
-    for (const job of jobs) if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
+    for (const job of jobs) {
+      if (isLent(job)) this.#lent++;
+      if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
+    }
     this.#arm();
   }
 
@@ -147,6 +161,7 @@ export class WaitQueue implements AbortScanner {
 
   #taken(job: Job): void {
     this.#count--;
+    if (isLent(job)) this.#lent--;
     if (job.kind === 'lease') job.taken = true;
   }
 
@@ -157,6 +172,7 @@ export class WaitQueue implements AbortScanner {
       if (job.kind !== 'query' || job.cancelled || job.waiter.signal !== signal) continue;
       job.cancelled = true;
       this.#count--;
+      if (isLent(job)) this.#lent--;
       left = true;
       job.waiter.reject(new AbortError({ cause: signal.reason }));
     }

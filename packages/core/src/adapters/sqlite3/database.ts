@@ -132,15 +132,13 @@ export class Database extends EmitterBase {
     if (typeof sql !== 'string') throw new TypeError('exec(sql): SQL text expected');
     const link = linkOf(this);
     const done = bindCallback(callback);
-    void link.schedule(
-      sql,
-      'write',
-      async (target, options) => {
+    void link.schedule(sql, 'write', {
+      perform: async (target, options) => {
         if (statements(sql).length > 0) await link.counters.exec(target, sql, options);
         invoke(done, this, null);
       },
-      (error) => link.deliverError(done, this, error),
-    );
+      fail: (error) => link.deliverError(done, this, error),
+    });
     return this;
   }
 

@@ -17,10 +17,11 @@ import { databaseSession, openShared, type PoolReference, type SharedOptions } f
 import { beginMode, controlsNothing, piecesOf, planPieces } from './transaction-plan.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
+import { queue, settles, type Issued, type QueuedCall } from './queued-run.js';
 import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
-import type { Operation, Target } from './target.js';
+import type { Operation, Target, Work } from './target.js';
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -163,48 +164,69 @@ export class Link {
   /**
    * Queues one statement (or a script): after a serialized block or an open
    * transaction, reads after earlier writes, after `after` (the statement's
-   * own earlier calls). Resolves when it has settled; its error goes to `onError`.
+   * own earlier calls). What it returns settles when it has (see
+   * queued-run.ts, `settles`); its error goes to `work.fail`.
    */
-  schedule(sql: string, kind: Kind, work: Operation, onError: (error: Sqlite3Error) => void, after?: Promise<unknown>): Promise<void> {
+  schedule(sql: string, kind: Kind, work: Work, after?: Issued): Issued {
     // While a close waits for earlier calls, node-sqlite3 runs a parallel call before it (the close waits for that too).
     if (this.#closing !== undefined && (this.#closeStarted || this.#serialized)) {
       // node-sqlite3's words: queued behind a close still to run, or issued after it ran.
       const closed = sqlite3Error('MISUSE', this.closed ? 'Database is closed' : 'Database handle is closed');
-      return Promise.resolve().then(() => onError(closed));
+      return Promise.resolve().then(() => work.fail(closed));
     }
-    // Answered once SQLite is done, before its callbacks run: a close() they call finds nothing queued.
-    let waiting = true;
+    const wasOpen = this.#transaction.state.open;
+    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#transaction.state, piecesOf(sql)) : undefined;
+    // Transaction control, or a statement of a transaction: in order, after whatever came before.
+    const inTransaction =
+      plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined));
     this.#unanswered++;
+    if (inTransaction || this.#serialized) {
+      const fields = { sql, kind, plan: inTransaction ? plan : undefined, work };
+      return queue(this.#order, fields, after, (call) => this.#startQueued(call));
+    }
+    let waiting = true;
     const answered = (): void => {
       if (waiting) this.#unanswered--;
       waiting = false;
     };
-    const operation: Operation = (target, options, ran) =>
-      work(target, options, () => {
+    const operation = this.#answering(work, answered);
+    let started: Promise<void>;
+    const session = after === undefined ? this.#clearNow(kind) : undefined;
+    if (session !== undefined) {
+      // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
+      started = this.#run(kind === 'compile' ? undefined : sql, operation, session);
+    } else {
+      const waits = this.#order.waitFor(after === undefined ? undefined : settles(after), kind, false);
+      started = this.#whenOpen(waits, (opened) => this.#run(kind === 'compile' ? undefined : sql, operation, opened));
+    }
+    if (kind === 'write') this.#order.addWrite(started);
+    return this.#track(started, answered, NOTHING, (error) => work.fail(error));
+  }
+
+  /** Starts a queued call (the calls before it have settled); settles once it has been answered. */
+  #startQueued(call: QueuedCall): Promise<void> {
+    const answered = (): void => {
+      if (call.unanswered) this.#unanswered--;
+      call.unanswered = false;
+    };
+    const { sql, kind, plan } = call;
+    const operation = this.#answering(call.work, answered);
+    const run = (session: Session): Promise<void> =>
+      plan === undefined
+        ? this.#run(kind === 'compile' ? undefined : sql, operation, session)
+        : this.#transaction.runPlan(sql, kind, plan, operation);
+    // Both ways of running it are async functions: what they throw comes back as a rejection.
+    const started = this.#session === undefined ? this.#ready.then(run) : run(this.#session);
+    return this.#track(started, answered, NOTHING, (error) => call.work.fail(error), call.inFlight);
+  }
+
+  /** `work` that calls `answered` once SQLite is done, before its callbacks run: a close() they call finds nothing queued. */
+  #answering(work: Work, answered: () => void): Operation {
+    return (target, options, ran) =>
+      work.perform(target, options, () => {
         answered();
         ran();
       });
-    const wasOpen = this.#transaction.state.open;
-    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#transaction.state, piecesOf(sql)) : undefined;
-    let started: Promise<void>;
-    // Transaction control, or a statement of a transaction: in order, after whatever came before.
-    if (plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined))) {
-      started = this.#whenOpen(this.#order.waitFor(after), () => this.#transaction.runPlan(sql, kind, plan, operation));
-      this.#order.setBarrier(started, false);
-    } else {
-      const session = after === undefined ? this.#clearNow(kind) : undefined;
-      if (session !== undefined) {
-        // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
-        started = this.#run(kind === 'compile' ? undefined : sql, operation, session);
-        if (kind === 'write') this.#order.addWrite(started);
-      } else {
-        const waits = this.#order.waitFor(after, kind, this.#serialized);
-        started = this.#whenOpen(waits, (opened) => this.#run(kind === 'compile' ? undefined : sql, operation, opened));
-        if (this.#serialized) this.#order.setBarrier(started, true);
-        else if (kind === 'write') this.#order.addWrite(started);
-      }
-    }
-    return this.#track(started, answered, NOTHING, onError);
   }
 
   /**
@@ -262,8 +284,8 @@ export class Link {
     answered: () => void,
     deliver: (result: T) => void,
     onError: (error: Sqlite3Error) => void,
+    call = this.#order.add(),
   ): Promise<void> {
-    const call = this.#order.add();
     return started.then(
       (result) => {
         answered();

@@ -4,18 +4,20 @@
  * `finalize` waits for them. As node-sqlite3's, it runs only the first statement
  * of its SQL, and keeps its database from closing until it is finalized.
  */
-import { clock, type QueryOptions, type Row } from '../../index.js';
+import { type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
 import { RANGE, type Sqlite3Error } from './constants.js';
 import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
+import { settles, type Issued } from './queued-run.js';
 import type { Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
 import { NO_STATEMENT, textToRun } from './statement-text.js';
 import { StepCursor } from './step-cursor.js';
+import { Finalizing, StatementCall, type Binding, type BoundOperation, type CallHost } from './statement-call.js';
 
 /** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
 export interface RunContext {
@@ -26,12 +28,6 @@ export interface RunContext {
   /** After `run`: rows changed. */
   changes: number;
 }
-
-/** SQL and values ready to run. */
-type Binding = ReturnType<typeof bindArguments>;
-
-/** A statement's work: an {@link Operation} that also gets its binding, and the binding's place for `get` (see StepCursor). */
-type BoundOperation = (target: Target, options: QueryOptions, ran: () => void, bound: Binding, generation: number) => Promise<void>;
 
 /** Set while {@link Statement.oneShot} constructs. */
 let oneShotting = false;
@@ -57,10 +53,8 @@ export class Statement extends EmitterBase implements RunContext {
   /** Known to compile (a call or the compile succeeded), or known not to (its calls are dropped). */
   #compiled = false;
   #broken = false;
-  /** Calls queued and not yet answered, what runs once they all are (a finalize), and the errors of calls made after it meanwhile. */
-  #calls = 0;
-  #whenIdle: (() => void) | undefined;
-  #late: (() => void)[] | undefined;
+  /** Its calls not yet answered, and its finalize. */
+  readonly #finalizing = new Finalizing();
   /** Made by `Database#run` and friends: compile errors reach the call's callback. */
   readonly #oneShot: boolean;
   /** The parameter arguments bound last. */
@@ -68,9 +62,13 @@ export class Statement extends EmitterBase implements RunContext {
   /** Where `get` is in the rows of each binding. */
   readonly #cursor = new StepCursor();
   /** Settles when its last call has; and when its last call but a write has. */
-  #queue: Promise<unknown>;
-  #beforeWrites: Promise<unknown> | undefined;
-  #finalized = false;
+  #queue: Issued;
+  #beforeWrites: Issued | undefined;
+  /** How its queued calls run and fail (one object per statement, shared by its calls). */
+  readonly #host: CallHost = {
+    perform: (call, target, options, ran) => this.#perform(call, target, options, ran),
+    failed: (call, error) => this.#failed(call, error),
+  };
 
   /**
    * node-sqlite3's `new Statement(db, sql, callback?)`; usually made by
@@ -95,17 +93,15 @@ export class Statement extends EmitterBase implements RunContext {
     }
     const done = bindCallback(callback);
     let ok = false;
-    this.#queue = this.#link.schedule(
-      `EXPLAIN ${this.#text}`,
-      'compile',
-      async (target, options) => {
+    this.#queue = this.#link.schedule(`EXPLAIN ${this.#text}`, 'compile', {
+      perform: async (target, options) => {
         await this.#explain(target, options);
         ok = this.#compiled = true;
         invoke(done, this, null);
       },
-      (error) => this.#failCompile(done, error),
-    );
-    this.#prepared = this.#queue.then(() => ok);
+      fail: (error) => this.#failCompile(done, error),
+    });
+    this.#prepared = settles(this.#queue).then(() => ok);
     this.#beforeWrites = this.#queue;
   }
 
@@ -152,9 +148,8 @@ export class Statement extends EmitterBase implements RunContext {
   /**
    * Queues one call: after the statement's earlier calls, in its database's
    * order. Dropped if the statement did not compile; refused after `finalize`.
-   * `bound` and `generation` are handed to `operation` (no closure per call
-   * to carry them: a loop of calls queued at once holds every one); only a
-   * call that binds passes `bound`, and only its operation reads it.
+   * `operation` runs with the statement as `this`, given the call (its
+   * binding, if it binds, and the binding's place for `get`).
    */
   #enqueue(
     kind: 'read' | 'write',
@@ -165,38 +160,38 @@ export class Statement extends EmitterBase implements RunContext {
     bound?: Binding,
     generation = 0,
   ): void {
-    if (this.#finalized) {
+    if (this.#finalizing.requested) {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      return this.#afterFinalize(() => this.#fail(callback, onError, error));
+      return this.#finalizing.late(() => this.#fail(callback, onError, error));
     }
-    const prepared = this.#prepared;
-    this.#calls++;
+    this.#finalizing.add();
     // Its calls run in the order made: a write waits for the calls before it but for writes, which the writer runs in order anyway.
     // A one-shot statement has this one call: nothing of its own to wait for.
     const after = this.#oneShot ? undefined : kind === 'write' ? this.#beforeWrites : this.#queue;
-    this.#queue = this.#link.schedule(
-      this.#text,
-      kind,
-      async (target, options, ran) => {
-        if (!(await prepared) || this.#broken) return this.#callDone();
-        try {
-          // The operation answers through #answer, which counts the call done.
-          await operation(target, options, ran, bound!, generation);
-          if (runsSql) this.#compiled = true;
-        } catch (error) {
-          if (this.#broken || (await this.#compileFailed(target, options, error))) return this.#callDone();
-          throw error;
-        }
-      },
-      (error) => {
-        // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
-        this.#link.counters.failed(this.#text, error);
-        this.#fail(callback, onError, error);
-        this.#callDone();
-      },
-      after,
-    );
+    const call = new StatementCall(this.#host, operation, callback, onError, bound, generation, runsSql);
+    this.#queue = this.#link.schedule(this.#text, kind, call, after);
     if (kind !== 'write') this.#beforeWrites = this.#queue;
+  }
+
+  /** Runs one of its queued calls, once it is known to compile (a call of a statement that did not is dropped). */
+  async #perform(call: StatementCall, target: Target, options: QueryOptions, ran: () => void): Promise<void> {
+    if (!(await this.#prepared) || this.#broken) return this.#callDone();
+    try {
+      // The operation answers through #answer, which counts the call done.
+      await call.operation.call(this, target, options, ran, call);
+      if (call.runsSql) this.#compiled = true;
+    } catch (error) {
+      if (this.#broken || (await this.#compileFailed(target, options, error))) return this.#callDone();
+      throw error;
+    }
+  }
+
+  /** One of its queued calls failed. */
+  #failed(call: StatementCall, error: Sqlite3Error): void {
+    // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
+    this.#link.counters.failed(this.#text, error);
+    this.#fail(call.callback, call.onError, error);
+    this.#callDone();
   }
 
   /** A call's error: to its own handler if it has one, else node-sqlite3's way (its callback, or an `error` event). */
@@ -213,10 +208,7 @@ export class Statement extends EmitterBase implements RunContext {
 
   /** A call has delivered its outcome: once the last has, a requested finalize completes, in the same turn (as in node-sqlite3). */
   #callDone(): void {
-    if (--this.#calls > 0 || this.#whenIdle === undefined) return;
-    const finish = this.#whenIdle;
-    this.#whenIdle = undefined;
-    finish();
+    this.#finalizing.answered();
   }
 
   /** Takes parameter arguments (if any) and callbacks; new parameters start a new binding (a `get` starts over). */
@@ -287,57 +279,52 @@ export class Statement extends EmitterBase implements RunContext {
   /** Releases the statement once its queued calls have finished; `callback()` then. Later calls fail with SQLITE_MISUSE. */
   finalize(callback?: () => void): object {
     const done = bindCallback(callback);
-    if (!this.#finalized) {
-      this.#finalized = true;
-      // A one-shot statement holds nothing: its call is already the link's work.
-      if (this.#oneShot) return this.#db;
-      this.#late = [];
-      const release = (): void => {
-        this.#link.letGo(this);
-        const late = this.#late;
-        this.#late = undefined; // a call made in one of their callbacks fails on its own
-        late?.forEach((deliver) => deliver());
-        invoke(done, this);
-      };
-      // Right after its last call's callback, so that callback and this one see the same state; close() waits for it.
-      if (this.#calls === 0) this.#link.pending(this.#queue.then(release));
-      else this.#link.pending(new Promise<void>((resolve) => (this.#whenIdle = () => (release(), resolve()))));
-    } else {
+    if (this.#finalizing.requested) {
       const error = sqlite3Error('MISUSE', 'Statement is already finalized');
-      this.#afterFinalize(() => this.#link.deliverError(done, this, error, this));
+      this.#finalizing.late(() => this.#link.deliverError(done, this, error, this));
+    } else if (this.#oneShot) {
+      this.#finalizing.requested = true; // a one-shot statement holds nothing: its call is already the link's work
+    } else {
+      // A call that joined a run of queued calls has answered when none is left: only a compile under way is waited for.
+      const settled = this.#queue instanceof Promise ? this.#queue : this.#prepared;
+      const finished = this.#finalizing.request(settled, () => {
+        this.#link.letGo(this);
+        return () => invoke(done, this);
+      });
+      this.#link.pending(finished);
     }
     return this.#db;
-  }
-
-  /** A call's SQLITE_MISUSE after finalize(): as node-sqlite3 orders it, when the finalize runs, just before its callback. */
-  #afterFinalize(deliver: () => void): void {
-    if (this.#late === undefined) clock.queueMicrotask(deliver);
-    else this.#late.push(deliver);
   }
 
   /** Runs it; `callback(err)` with `this.lastID` and `this.changes`. */
   run(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    return this.#call('write', callback, async (target, options, ran, { sql, params }, generation) => {
-      const result = await target.run(sql, params, options);
-      ran();
-      if (!this.#oneShot) this.#cursor.ranOnce(generation, this.#text); // a one-shot has no later `get` to place
-      this.#link.counters.record(sql, result, this);
-      this.#answer(callback, null);
-    });
+    return this.#call('write', callback, this.#runOnce);
+  }
+
+  async #runOnce(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
+    const { sql, params } = bound!;
+    const result = await target.run(sql, params, options);
+    ran();
+    if (!this.#oneShot) this.#cursor.ranOnce(generation, this.#text); // a one-shot has no later `get` to place
+    this.#link.counters.record(sql, result, this);
+    this.#answer(callback, null);
   }
 
   /** `callback(err, row)` with the next row (the first after new parameters or `reset`), or no row when done. */
   get(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
-    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
-      const row = this.#oneShot
-        ? await target.get<Row>(sql, params, options)
-        : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options));
-      ran();
-      if (row === undefined) this.#answer(callback, null);
-      else this.#answer(callback, null, row);
-    });
+    return this.#call('read', callback, this.#nextRow);
+  }
+
+  async #nextRow(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
+    const { sql, params } = bound!;
+    const row = this.#oneShot
+      ? await target.get<Row>(sql, params, options)
+      : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options));
+    ran();
+    if (row === undefined) this.#answer(callback, null);
+    else this.#answer(callback, null, row);
   }
 
   /** `callback(err, rows)` with every row. */
@@ -353,7 +340,8 @@ export class Statement extends EmitterBase implements RunContext {
   /** Reads every row (the cursor is then at the end) and answers with them as `shape` gives them. */
   #everyRow(args: readonly unknown[], shape: (rows: Row[]) => unknown): this {
     const [callback] = this.#take(args, 1);
-    return this.#call('read', callback, async (target, options, ran, { sql, params }, generation) => {
+    return this.#call('read', callback, async (target, options, ran, { bound, generation }) => {
+      const { sql, params } = bound!;
       const rows = await target.all<Row>(sql, params, options);
       ran();
       this.#cursor.exhaust(generation);
@@ -384,7 +372,8 @@ export class Statement extends EmitterBase implements RunContext {
     return this.#call(
       'read',
       onRow ?? complete,
-      async (target, options, ran, { sql, params }, generation) => {
+      async (target, options, ran, { bound, generation }) => {
+        const { sql, params } = bound!;
         for await (const row of target.iterate<Row>(sql, params, options)) {
           count++;
           invoke(onRow, this, null, row);

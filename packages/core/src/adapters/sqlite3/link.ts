@@ -14,7 +14,7 @@ import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js'
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
-import { beginMode, controlsNothing, piecesOf, planPieces } from './transaction-plan.js';
+import { beginMode, controlsNothing, planOf } from './transaction-plan.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { queue, settles, type Issued, type QueuedCall } from './queued-run.js';
@@ -175,7 +175,7 @@ export class Link {
       return Promise.resolve().then(() => work.fail(closed));
     }
     const wasOpen = this.#transaction.state.open;
-    const plan = wasOpen || !controlsNothing(sql) ? planPieces(this.#transaction.state, piecesOf(sql)) : undefined;
+    const plan = wasOpen || !controlsNothing(sql) ? planOf(this.#transaction.state, sql) : undefined;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     const inTransaction =
       plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined));

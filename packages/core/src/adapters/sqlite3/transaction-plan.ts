@@ -44,7 +44,7 @@ export function controlsNothing(sql: string): boolean {
 }
 
 /** A script's statements: each transaction-control statement alone, the others together. */
-export function piecesOf(sql: string): string[] {
+function piecesOf(sql: string): string[] {
   const { transaction, savepoint } = summarize(sql);
   if (transaction === undefined && savepoint === undefined) return [sql];
   const pieces: string[] = [];
@@ -63,8 +63,23 @@ export function piecesOf(sql: string): string[] {
   return pieces;
 }
 
+/** Plans of statements that move nothing, issued inside a transaction, by their SQL: a loop of inserts queues thousands of one plan. */
+const insidePlans = new Map<string, readonly Planned[]>();
+
+/** Plans `sql` against `state`, moving it as SQLite would when it runs (see {@link planPieces}). */
+export function planOf(state: TransactionState, sql: string): readonly Planned[] {
+  if (!state.open || !controlsNothing(sql)) return planPieces(state, piecesOf(sql));
+  let plan = insidePlans.get(sql);
+  if (plan === undefined) {
+    if (insidePlans.size >= 1000) insidePlans.clear();
+    plan = [{ sql, control: undefined, open: true, error: undefined, before: undefined }];
+    insidePlans.set(sql, plan);
+  }
+  return plan;
+}
+
 /** Plans `pieces` against `state`, moving it as SQLite would when they run. */
-export function planPieces(state: TransactionState, pieces: readonly string[]): Planned[] {
+function planPieces(state: TransactionState, pieces: readonly string[]): Planned[] {
   return pieces.map((sql) => {
     const open = state.open;
     const { transaction, savepoint } = summarize(sql);

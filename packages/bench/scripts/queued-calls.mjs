@@ -2,12 +2,14 @@
 // Calls queued at once through the node-sqlite3 API, as node-sqlite3's own
 // test setup fills its large table and as bulk-insert code does: one loop of
 // `stmt.run(...)` without waiting, in a transaction inside `serialize()`, or
-// serialized without a transaction, or in parallel mode. Runs in a child
+// serialized without a transaction, or in parallel mode; through a prepared
+// statement (`--via statement`, as node-sqlite3's setup) or `db.run` (`--via
+// database`, as bulk-insert code often writes it). Runs in a child
 // process per module (the real `sqlite3`, then `@litepool/core/sqlite3`) so
 // that each one's peak memory is its own, and prints per module: the time to
 // queue the calls, the time until close() called back, the peak resident
 // memory, and the rows written. Build first (`pnpm build`).
-//   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel]
+//   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel] [--via statement|database]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,10 +20,12 @@ import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const MODES = ['transaction', 'serialized', 'parallel'];
+const VIAS = ['statement', 'database'];
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '100000' },
     mode: { type: 'string', default: 'transaction' },
+    via: { type: 'string', default: 'statement' },
     child: { type: 'string' },
     file: { type: 'string' },
   },
@@ -29,6 +33,7 @@ const { values } = parseArgs({
 const calls = Number(values.calls);
 if (!Number.isInteger(calls) || calls < 1) throw new Error(`--calls must be a positive whole number, got ${values.calls}`);
 if (!MODES.includes(values.mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}, got ${values.mode}`);
+if (!VIAS.includes(values.via)) throw new Error(`--via must be one of ${VIAS.join(', ')}, got ${values.via}`);
 
 if (values.child === undefined) {
   const results = [];
@@ -45,13 +50,15 @@ if (values.child === undefined) {
         values.calls,
         '--mode',
         values.mode,
+        '--via',
+        values.via,
       ];
       results.push(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 })));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(JSON.stringify({ calls, mode: values.mode, node: process.version, results }, null, 2));
+  console.log(JSON.stringify({ calls, mode: values.mode, via: values.via, node: process.version, results }, null, 2));
 } else {
   const sqlite3 = require(values.child);
   // Text of 0-99 characters appended one by one, as node-sqlite3's setup builds it; seeded, so both modules write the same rows.
@@ -63,23 +70,29 @@ if (values.child === undefined) {
     for (let i = Math.floor(random() * 100); i > 0; i--) value += letters[Math.floor(random() * letters.length)];
     return value;
   };
+  /** Queues every insert without waiting: through one prepared statement, or `db.run` each. */
+  const insertAll = () => {
+    if (values.via === 'database') {
+      for (let i = 0; i < calls; i++) db.run('INSERT INTO foo VALUES(?, ?)', i, text());
+      return;
+    }
+    const stmt = db.prepare('INSERT INTO foo VALUES(?, ?)');
+    for (let i = 0; i < calls; i++) stmt.run(i, text());
+    stmt.finalize();
+  };
   const started = performance.now();
   const db = new sqlite3.Database(values.file);
   const fill = () => {
     db.run('CREATE TABLE foo (id INT, txt TEXT)');
     if (values.mode === 'transaction') db.run('BEGIN TRANSACTION');
-    const stmt = db.prepare('INSERT INTO foo VALUES(?, ?)');
-    for (let i = 0; i < calls; i++) stmt.run(i, text());
-    stmt.finalize();
+    insertAll();
     if (values.mode === 'transaction') db.run('COMMIT TRANSACTION');
   };
   if (values.mode === 'parallel') {
     // Parallel mode: the table first, then every insert at once.
     db.run('CREATE TABLE foo (id INT, txt TEXT)', (err) => {
       if (err) throw err;
-      const stmt = db.prepare('INSERT INTO foo VALUES(?, ?)');
-      for (let i = 0; i < calls; i++) stmt.run(i, text());
-      stmt.finalize();
+      insertAll();
       report();
     });
   } else {

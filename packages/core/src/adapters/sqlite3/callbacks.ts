@@ -6,7 +6,9 @@
  * node-sqlite3's native callbacks.
  */
 import { AsyncResource } from 'node:async_hooks';
+import type { EventEmitter } from 'node:events';
 import { clock } from '../../index.js';
+import type { Sqlite3Error } from './constants.js';
 
 /** Any callback the API takes. */
 export type AnyCallback = (...args: never[]) => unknown;
@@ -55,4 +57,25 @@ export function splitCallbacks(args: readonly unknown[], count: 1 | 2): { params
   while (found.length < count && typeof params.at(-1) === 'function') found.unshift(bindCallback(params.pop() as AnyCallback));
   while (found.length < count) found.push(undefined);
   return { params, callbacks: found };
+}
+
+/**
+ * node-sqlite3's rule for an error: to the callback if there is one, else an
+ * `error` event of `emitter` (a statement), or of `database` when `emitter`
+ * has no listener; with no listener there either, an uncaught exception.
+ */
+export function deliverError(
+  callback: AnyCallback | undefined,
+  self: unknown,
+  error: Sqlite3Error,
+  emitter: EventEmitter,
+  database: EventEmitter,
+): void {
+  if (callback !== undefined) return invoke(callback, self, error);
+  const target = emitter !== database && emitter.listenerCount('error') === 0 ? database : emitter;
+  try {
+    target.emit('error', error);
+  } catch (thrown) {
+    rethrow(thrown); // no listener: an uncaught exception, as EventEmitter (and node-sqlite3) make it
+  }
 }

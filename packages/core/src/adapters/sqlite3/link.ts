@@ -10,14 +10,14 @@
  */
 import type { EventEmitter } from 'node:events';
 import { clock, type QueryOptions, type Session } from '../../index.js';
-import { bindCallback, invoke, rethrow, type AnyCallback } from './callbacks.js';
+import { bindCallback, deliverError, invoke, type AnyCallback } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
 import { beginMode, controlsNothing, planOf } from './transaction-plan.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
-import { queue, settles, type Issued, type QueuedCall } from './queued-run.js';
+import { queue, queuedAs, settles, type Issued, type QueuedCall } from './queued-run.js';
 import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
@@ -125,13 +125,7 @@ export class Link {
 
   /** node-sqlite3's rule for an error: to the callback if there is one, else an `error` event (of `emitter`, else the database's). */
   deliverError(callback: AnyCallback | undefined, self: unknown, error: Sqlite3Error, emitter: EventEmitter = this.#owner): void {
-    if (callback !== undefined) return invoke(callback, self, error);
-    const target = emitter !== this.#owner && emitter.listenerCount('error') === 0 ? this.#owner : emitter;
-    try {
-      target.emit('error', error);
-    } catch (thrown) {
-      rethrow(thrown); // no listener: an uncaught exception, as EventEmitter (and node-sqlite3) make it
-    }
+    deliverError(callback, self, error, emitter, this.#owner);
   }
 
   /** Statements and backups keep the database from closing until they are finalized or finished. */
@@ -179,10 +173,11 @@ export class Link {
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     const inTransaction =
       plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined));
+    const as = queuedAs(inTransaction, this.#serialized, this.#unanswered);
     this.#unanswered++;
-    if (inTransaction || this.#serialized) {
+    if (as !== undefined) {
       const fields = { sql, kind, plan: inTransaction ? plan : undefined, work };
-      return queue(this.#order, fields, after, (call) => this.#startQueued(call));
+      return queue(this.#order, as, fields, after, (call) => this.#startQueued(call));
     }
     let waiting = true;
     const answered = (): void => {
@@ -232,12 +227,14 @@ export class Link {
   /**
    * Whether a one-shot call of `sql` may start at once, the short way of
    * {@link startNow}: open, not closing, in parallel mode, outside a
-   * transaction, with nothing queued before it to wait for, and no `trace`
-   * or `profile` listener.
+   * transaction, with nothing queued before it to wait for, fewer calls
+   * unanswered than it keeps started (queued-run.ts), and no `trace` or
+   * `profile` listener.
    */
   startsNow(sql: string, kind: 'read' | 'write'): boolean {
     return (
       this.#closing === undefined &&
+      queuedAs(false, false, this.#unanswered) === undefined &&
       !this.#events.any &&
       !this.#transaction.state.open &&
       this.#clearNow(kind) !== undefined &&

@@ -9,7 +9,10 @@
 // that each one's peak memory is its own, and prints per module: the time to
 // queue the calls, the time until close() called back, the peak resident
 // memory, and the rows written. Build first (`pnpm build`).
+// `--modules` runs only the ones named (a million parallel calls take the
+// real module about ten minutes).
 //   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel] [--via statement|database]
+//     [--modules sqlite3,@litepool/core/sqlite3]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,11 +24,13 @@ import { parseArgs } from 'node:util';
 const require = createRequire(import.meta.url);
 const MODES = ['transaction', 'serialized', 'parallel'];
 const VIAS = ['statement', 'database'];
+const MODULES = ['sqlite3', '@litepool/core/sqlite3'];
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '100000' },
     mode: { type: 'string', default: 'transaction' },
     via: { type: 'string', default: 'statement' },
+    modules: { type: 'string', default: MODULES.join(',') },
     child: { type: 'string' },
     file: { type: 'string' },
   },
@@ -34,10 +39,13 @@ const calls = Number(values.calls);
 if (!Number.isInteger(calls) || calls < 1) throw new Error(`--calls must be a positive whole number, got ${values.calls}`);
 if (!MODES.includes(values.mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}, got ${values.mode}`);
 if (!VIAS.includes(values.via)) throw new Error(`--via must be one of ${VIAS.join(', ')}, got ${values.via}`);
+const modules = values.modules.split(',');
+if (modules.length === 0 || modules.some((module) => !MODULES.includes(module)))
+  throw new Error(`--modules must name some of ${MODULES.join(', ')}, got ${values.modules}`);
 
 if (values.child === undefined) {
   const results = [];
-  for (const module of ['sqlite3', '@litepool/core/sqlite3']) {
+  for (const module of modules) {
     const dir = mkdtempSync(join(tmpdir(), 'litepool-queued-'));
     try {
       const args = [

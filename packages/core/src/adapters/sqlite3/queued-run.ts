@@ -21,7 +21,7 @@ export interface QueuedCall {
   /** Its transaction plan, made when issued (a statement of a transaction only). */
   readonly plan: readonly Planned[] | undefined;
   readonly work: Work;
-  /** A parallel write: it may run beside the writes before it (the writer runs them in order anyway). */
+  /** A parallel call: it may run beside parallel calls of its kind just before it (reads beside reads, writes beside writes). */
   readonly free: boolean;
   /** What else it waits for: its statement's earlier call, when that was not in this run. */
   readonly after: Promise<unknown> | undefined;
@@ -46,12 +46,14 @@ export function queuedAs(inTransaction: boolean, serialized: boolean, unanswered
   return unanswered >= STARTED_AT_ONCE ? 'overflow' : undefined;
 }
 
-/** Parallel writes of a run in flight at once, at most. */
+/** Parallel calls of a run in flight at once, at most. */
 const FREE_AT_ONCE = 1024;
 
 /**
  * Calls run in the order queued, after `before` has settled: each once those
- * before it have settled, but free calls (parallel writes) beside each other.
+ * before it have settled, but free calls (parallel ones) beside the free
+ * calls of their kind running: writes beside writes (the writer orders
+ * them), reads beside reads (started once the writes before them settled).
  * A run takes more calls until something outside it waits for it
  * ({@link seal}) or it runs dry; then later calls start a run of their own.
  */
@@ -60,8 +62,8 @@ export class QueuedRun {
   #head = 0;
   #begun = false;
   #running = 0;
-  /** Every call running is free. */
-  #allFree = true;
+  /** The kind of the free calls running, when every call running is free and of one kind. */
+  #freeKind: Kind | undefined;
   #sealed = false;
   #finished = false;
   #done: Promise<void> | undefined;
@@ -115,18 +117,17 @@ export class QueuedRun {
         if (this.#running === 0) this.#finish();
         return;
       }
-      if (this.#running > 0 && !(call.free && this.#allFree && this.#running < FREE_AT_ONCE)) return;
+      if (this.#running > 0 && !(call.free && call.kind === this.#freeKind && this.#running < FREE_AT_ONCE)) return;
       // Let go of each call as it starts; compact now and then, so a long run holds only what still waits.
       this.#calls[this.#head++] = undefined;
       if (this.#head >= 1024 && this.#head * 2 >= this.#calls.length) {
         this.#calls.splice(0, this.#head);
         this.#head = 0;
       }
-      this.#allFree = (this.#running === 0 || this.#allFree) && call.free;
+      if (this.#running === 0) this.#freeKind = call.free ? call.kind : undefined;
       this.#running++;
       const settled = (): void => {
-        this.#running--;
-        if (this.#running === 0) this.#allFree = true;
+        if (--this.#running === 0) this.#freeKind = undefined;
         this.#pump();
       };
       const run = (): void => void this.#start(call).then(settled, settled);
@@ -180,7 +181,7 @@ export function queue(
   const current = order.lazyBarrier;
   const joins = current instanceof QueuedRun && current.joinable && mayJoin(current, as);
   const waitsFor = after === undefined || (joins && after === current) ? undefined : settles(after);
-  const free = as === 'overflow' && fields.kind === 'write';
+  const free = as === 'overflow';
   if (joins) {
     current.push({ ...fields, free, after: waitsFor, inFlight: order.add(), unanswered: true });
     return current;

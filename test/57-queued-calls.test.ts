@@ -55,6 +55,7 @@ describe('node-sqlite3 drop-in: calls queued at once', () => {
     const db = await openDb(t);
     await run(db, 'CREATE TABLE t (v INTEGER)');
     const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const lookup = db.prepare('SELECT v FROM t WHERE v = ?');
     const count = 60_000;
     let answered = 0;
     const failures: Sqlite3Error[] = [];
@@ -62,7 +63,7 @@ describe('node-sqlite3 drop-in: calls queued at once', () => {
     const done = new Promise<void>((resolve) => {
       const answer = (err: Sqlite3Error | null): void => {
         if (err) failures.push(err);
-        if (++answered === count + count / 1000) resolve();
+        if (++answered === count + (2 * count) / 1000 + 2_000) resolve();
       };
       gc();
       const before = process.memoryUsage().heapUsed;
@@ -74,7 +75,19 @@ describe('node-sqlite3 drop-in: calls queued at once', () => {
             if (!err) seen.push({ index: i, n: row.n });
             answer(err);
           });
+          // A prepared statement's reads, each with new values: one after another, as its own calls always run.
+          lookup.get(i, (err: Sqlite3Error | null, row?: { v: number }) => {
+            if (!err && row?.v !== i) failures.push(new Error(`lookup of ${i} answered ${JSON.stringify(row)}`) as Sqlite3Error);
+            answer(err);
+          });
         }
+      }
+      // Then a burst of one statement's reads in a row, past the cap too.
+      for (let k = 0; k < 2_000; k++) {
+        lookup.get(k, (err: Sqlite3Error | null, row?: { v: number }) => {
+          if (!err && row?.v !== k) failures.push(new Error(`lookup of ${k} answered ${JSON.stringify(row)}`) as Sqlite3Error);
+          answer(err);
+        });
       }
       gc();
       const perCall = (process.memoryUsage().heapUsed - before) / count;
@@ -82,6 +95,7 @@ describe('node-sqlite3 drop-in: calls queued at once', () => {
     });
     await done;
     await new Promise<void>((resolve) => insert.finalize(() => resolve()));
+    await new Promise<void>((resolve) => lookup.finalize(() => resolve()));
     assert.deepEqual(failures, []);
     assert.equal(seen.length, count / 1000);
     assert.ok(

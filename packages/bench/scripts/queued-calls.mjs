@@ -4,14 +4,16 @@
 // `stmt.run(...)` without waiting, in a transaction inside `serialize()`, or
 // serialized without a transaction, or in parallel mode; through a prepared
 // statement (`--via statement`, as node-sqlite3's setup) or `db.run` (`--via
-// database`, as bulk-insert code often writes it). Runs in a child
+// database`, as bulk-insert code often writes it); or (`--mode reads`) as
+// many point reads at once (`db.get`, or a prepared statement's `get`) of a
+// table of 10,000 rows filled first. Runs in a child
 // process per module (the real `sqlite3`, then `@litepool/core/sqlite3`) so
 // that each one's peak memory is its own, and prints per module: the time to
 // queue the calls, the time until close() called back, the peak resident
 // memory, and the rows written. Build first (`pnpm build`).
 // `--modules` runs only the ones named (a million parallel calls take the
 // real module about ten minutes).
-//   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel] [--via statement|database]
+//   node packages/bench/scripts/queued-calls.mjs [--calls 100000] [--mode transaction|serialized|parallel|reads] [--via statement|database]
 //     [--modules sqlite3,@litepool/core/sqlite3]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
-const MODES = ['transaction', 'serialized', 'parallel'];
+const MODES = ['transaction', 'serialized', 'parallel', 'reads'];
 const VIAS = ['statement', 'database'];
 const MODULES = ['sqlite3', '@litepool/core/sqlite3'];
 const { values } = parseArgs({
@@ -88,7 +90,8 @@ if (values.child === undefined) {
     for (let i = 0; i < calls; i++) stmt.run(i, text());
     stmt.finalize();
   };
-  const started = performance.now();
+  let started = performance.now();
+  let queuedMs;
   const db = new sqlite3.Database(values.file);
   const fill = () => {
     db.run('CREATE TABLE foo (id INT, txt TEXT)');
@@ -96,7 +99,34 @@ if (values.child === undefined) {
     insertAll();
     if (values.mode === 'transaction') db.run('COMMIT TRANSACTION');
   };
-  if (values.mode === 'parallel') {
+  /** Reads rows 1 to 10,000 in turn, every read at once; fails the run on a missing row or an error. */
+  const readAll = () => {
+    const stmt = values.via === 'database' ? undefined : db.prepare('SELECT txt FROM foo WHERE id = ?');
+    let answered = 0;
+    const check = (err, row) => {
+      if (err) throw err;
+      if (row === undefined) throw new Error('a row is missing');
+      if (++answered === calls) {
+        stmt?.finalize();
+        report();
+      }
+    };
+    for (let i = 0; i < calls; i++) {
+      if (stmt === undefined) db.get('SELECT txt FROM foo WHERE id = ?', (i % 10_000) + 1, check);
+      else stmt.get((i % 10_000) + 1, check);
+    }
+    queuedMs = performance.now() - started;
+  };
+  if (values.mode === 'reads') {
+    db.exec(
+      'CREATE TABLE foo (id INTEGER PRIMARY KEY, txt TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10000) INSERT INTO foo SELECT x, hex(randomblob(20)) FROM c',
+      (err) => {
+        if (err) throw err;
+        started = performance.now();
+        readAll();
+      },
+    );
+  } else if (values.mode === 'parallel') {
     // Parallel mode: the table first, then every insert at once.
     db.run('CREATE TABLE foo (id INT, txt TEXT)', (err) => {
       if (err) throw err;
@@ -108,7 +138,7 @@ if (values.child === undefined) {
     report();
   }
   function report() {
-    const queuedMs = performance.now() - started;
+    queuedMs ??= performance.now() - started;
     db.close((err) => {
       if (err) throw err;
       const doneMs = performance.now() - started;

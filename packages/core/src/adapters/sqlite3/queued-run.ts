@@ -181,7 +181,8 @@ export function queue(
   const current = order.lazyBarrier;
   const joins = current instanceof QueuedRun && current.joinable && mayJoin(current, as);
   const waitsFor = after === undefined || (joins && after === current) ? undefined : settles(after);
-  const free = as === 'overflow';
+  // A statement's call follows its statement's earlier one (a `get` steps on from it): after one in this run, it runs alone.
+  const free = as === 'overflow' && !(joins && after === current);
   if (joins) {
     current.push({ ...fields, free, after: waitsFor, inFlight: order.add(), unanswered: true });
     return current;

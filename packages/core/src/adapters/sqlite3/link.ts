@@ -9,7 +9,7 @@
  * (link-registry.ts), so none of them imports another.
  */
 import type { EventEmitter } from 'node:events';
-import { clock, type QueryOptions, type Session } from '../../index.js';
+import { clock, type Session } from '../../index.js';
 import { bindCallback, deliverError, invoke, type AnyCallback } from './callbacks.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
@@ -21,7 +21,7 @@ import { queue, queuedAs, settles, type Issued, type QueuedCall } from './queued
 import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
-import type { Operation, Target, Work } from './target.js';
+import type { Operation, QuickWork, Target, Work } from './target.js';
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -34,9 +34,6 @@ export interface LinkOptions extends SharedOptions {
   /** `sqlite` (default): each BEGIN as SQLite means it; `immediate`: every BEGIN takes the writer at once. */
   readonly transactions?: 'sqlite' | 'immediate';
 }
-
-/** A call whose result its operation has handed out already. */
-const NOTHING = (): void => {};
 
 /** The internals of one node-sqlite3 `Database`. */
 export class Link {
@@ -195,7 +192,7 @@ export class Link {
       started = this.#whenOpen(waits, (opened) => this.#run(kind === 'compile' ? undefined : sql, operation, opened));
     }
     if (kind === 'write') this.#order.addWrite(started);
-    return this.#track(started, answered, NOTHING, (error) => work.fail(error));
+    return this.#track(started, answered, work, undefined);
   }
 
   /** Starts a queued call (the calls before it have settled); settles once it has been answered. */
@@ -212,7 +209,7 @@ export class Link {
         : this.#transaction.runPlan(sql, kind, plan, operation);
     // Both ways of running it are async functions: what they throw comes back as a rejection.
     const started = this.#session === undefined ? this.#ready.then(run) : run(this.#session);
-    return this.#track(started, answered, NOTHING, (error) => call.work.fail(error), call.inFlight);
+    return this.#track(started, answered, call.work, undefined, call.inFlight);
   }
 
   /** `work` that calls `answered` once SQLite is done, before its callbacks run: a close() they call finds nothing queued. */
@@ -250,44 +247,40 @@ export class Link {
   /**
    * Starts a call {@link startsNow} allowed, on the session: what
    * {@link schedule} does for it, with one promise instead of a chain.
-   * `deliver` gets the result (or `onError` the error) before the call leaves
-   * what close() and wait() wait for.
+   * `work.deliver` gets the result (or `work.fail` the error) before the call
+   * leaves what close() and wait() wait for.
    */
-  startNow<T>(
-    kind: 'read' | 'write',
-    run: (target: Target, options: QueryOptions) => Promise<T>,
-    deliver: (result: T) => void,
-    onError: (error: Sqlite3Error) => void,
-  ): void {
+  startNow<T>(kind: 'read' | 'write', work: QuickWork<T>): void {
     this.#unanswered++;
     let started: Promise<T>;
     try {
-      started = run(this.#session!, { signal: this.#interrupt.signal });
+      started = work.query(this.#session!, { signal: this.#interrupt.signal });
     } catch (error) {
       started = Promise.reject(toSqlite3Error(error)); // its error is the call's, as on the long way
     }
     // Counted out of the writes in flight before its callback runs: a read issued there, or right after, starts at once.
     if (kind === 'write') this.#order.addWrite(started);
-    void this.#track(started, this.#answeredOne, deliver, onError);
+    void this.#track(started, this.#answeredOne, work, work);
   }
 
   /**
    * One promise per call for its outcome and its place in what close() and
-   * wait() wait for: once `started` settles, `answered`, then `deliver` its
-   * result or `onError` its error, then it leaves that place.
+   * wait() wait for: once `started` settles, `answered`, then `delivers` its
+   * result (a call started at once; a queued call's work delivered its own)
+   * or `work` its error, then it leaves that place.
    */
   #track<T>(
     started: Promise<T>,
     answered: () => void,
-    deliver: (result: T) => void,
-    onError: (error: Sqlite3Error) => void,
+    work: Work,
+    delivers: QuickWork<T> | undefined,
     call = this.#order.add(),
   ): Promise<void> {
     return started.then(
       (result) => {
         answered();
         try {
-          deliver(result);
+          delivers?.deliver(result);
         } finally {
           this.#order.settled(call);
         }
@@ -295,7 +288,7 @@ export class Link {
       (error: unknown) => {
         answered();
         try {
-          onError(toSqlite3Error(error));
+          work.fail(toSqlite3Error(error));
         } finally {
           this.#order.settled(call);
         }

@@ -17,13 +17,13 @@ import { linkOf } from './link-registry.js';
 import { bindArguments } from './params.js';
 import { Statement } from './statement.js';
 import { NO_STATEMENT, textToRun } from './statement-text.js';
-import type { Target, Work } from './target.js';
+import type { QuickWork, Target } from './target.js';
 
 /** The methods that have a short way. */
 export type QuickMethod = 'get' | 'all' | 'run';
 
 /** One call of `db[method](sql, ...values, callback?)`. */
-class OneShotCall implements Work {
+class OneShotCall implements QuickWork<Row | Row[] | RunResult | undefined> {
   constructor(
     readonly db: object,
     readonly link: Link,
@@ -98,11 +98,6 @@ export function quickCall(db: object, method: QuickMethod, sql: string, args: re
     void link.schedule(text, kind, call);
     return true;
   }
-  link.startNow(
-    kind,
-    (target, options) => call.query(target, options),
-    (result) => call.deliver(result),
-    (error) => call.fail(error),
-  );
+  link.startNow(kind, call);
   return true;
 }

@@ -24,6 +24,14 @@ export interface Work {
   fail(error: Sqlite3Error): void;
 }
 
+/** A call that starts at once on the session (Link.startNow): run, then its result or its error delivered. */
+export interface QuickWork<T> extends Work {
+  /** Runs it on `target`. */
+  query(target: Target, options: QueryOptions): Promise<T>;
+  /** Hands out its result. */
+  deliver(result: T): void;
+}
+
 /** The answers of transaction control, as SQLite gives them: no rows, nothing changed. */
 export const CONTROL_TARGET: Target = {
   run: () => Promise.resolve({ changes: 0, lastInsertRowid: 0 }),

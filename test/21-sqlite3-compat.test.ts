@@ -197,6 +197,7 @@ describe('node-sqlite3 compatible API', () => {
     const refused = await call((done) => db.all('SELECT 1 UNION ALL SELECT 2', done)).catch((error: Sqlite3Error) => error);
     assert.match((refused as Sqlite3Error).message, /too many terms in compound SELECT/);
     await opened;
+    assert.deepEqual((await call((done) => db.get('PRAGMA busy_timeout', done))).value, { timeout: 1234 });
     const closed = new Promise((resolve) => db.once('close', resolve));
     await new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
     await closed;

@@ -119,6 +119,7 @@ describe('sqlite (promise wrapper) compatible API', () => {
     await db.open();
     t.after(() => db.close().catch(() => {}));
     db.configure('busyTimeout', 2000);
+    assert.deepEqual(await db.get('PRAGMA busy_timeout'), { timeout: 2000 });
     await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
     const name = "o'brien";
     await db.run({ sql: 'INSERT INTO t (name) VALUES (?)', values: [name] });

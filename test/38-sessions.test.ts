@@ -81,6 +81,49 @@ test('a connection-scoped PRAGMA run through a session becomes part of its setti
   assert.throws(() => pool.session({ pragma: {} } as never), /Unknown option session\.pragma; did you mean session\.pragmas\?/);
 });
 
+test("a session's busy_timeout bounds its wait for a writer another transaction holds, never its wait behind other calls", async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE t (v)');
+  const impatient = pool.session({ pragmas: { busy_timeout: 100 } });
+  const patient = pool.session();
+  // Asked for rows, a PRAGMA that answers its value when set answers it here too.
+  assert.deepEqual(await impatient.all('PRAGMA busy_timeout = 50'), [{ timeout: 50 }]);
+  assert.deepEqual(await impatient.get('PRAGMA busy_timeout'), { timeout: 50 });
+  assert.deepEqual(await impatient.all('PRAGMA foreign_keys = ON'), []);
+  const held = await pool.begin();
+  await held.run('INSERT INTO t VALUES (1)');
+  const locked = { name: 'SqliteError', code: 'SQLITE_BUSY', message: 'database is locked' };
+  await assert.rejects(impatient.run('INSERT INTO t VALUES (2)'), locked);
+  await assert.rejects(
+    impatient.transaction(async (tx) => void (await tx.run('INSERT INTO t VALUES (3)'))),
+    locked,
+  );
+  await assert.rejects(impatient.begin(), locked);
+  // Reads wait for no writer; a session without a busy timeout waits for the commit.
+  assert.deepEqual(await impatient.all('SELECT v FROM t'), []);
+  // A deferred transaction that has read cannot wait for the writer (SQLite calls no busy handler for the upgrade): busy at once,
+  // however long the timeout, and the transaction stays open for its rollback.
+  const upgrading = pool.session({ pragmas: { busy_timeout: 600_000 } });
+  const deferred = await upgrading.begin({ mode: 'deferred' });
+  assert.deepEqual(await deferred.all('SELECT v FROM t'), []);
+  const upgrade = deferred.run('INSERT INTO t VALUES (6)').then(
+    () => 'ran',
+    (error: { code?: string }) => error.code,
+  );
+  assert.equal(await Promise.race([upgrade, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))]), 'SQLITE_BUSY');
+  assert.deepEqual(await deferred.all('SELECT v FROM t'), []);
+  await deferred.rollback();
+  const waits = patient.run('INSERT INTO t VALUES (4)');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await held.commit();
+  await waits;
+  // 2,000 writes queued at once, none held across awaits: the impatient session's write waits its turn and runs.
+  await impatient.run('PRAGMA busy_timeout = 0');
+  const queued = Array.from({ length: 2000 }, (_, i) => pool.run('INSERT INTO t VALUES (?)', [10 + i]));
+  await Promise.all([...queued, impatient.run('INSERT INTO t VALUES (5)')]);
+  assert.deepEqual(await pool.get('SELECT count(*) AS n, sum(v = 5) AS five FROM t'), { n: 2003, five: 1 });
+});
+
 test('TEMP objects and ATTACHed databases keep a session on the writer, and go when it closes', async (t) => {
   const pool = testPool(t, { readers: 2 });
   const session = pool.session();

@@ -379,17 +379,30 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(await get(reader, 'SELECT count(*) AS n FROM t'), { n: 1 });
   });
 
-  test('a write held up by another Database’s open transaction fails with SQLITE_BUSY after acquireTimeoutMs, not the busy timeout', async (t) => {
+  test('a write held up by another Database’s open transaction fails with SQLITE_BUSY after the busy timeout, or the pool’s acquireTimeoutMs if that is shorter', async (t) => {
     const filename = tempDb(t);
-    // Both on one pool (the same options); node-sqlite3 would fail the write after its busy timeout (1 s by default).
+    // All on one pool (the same options), as node-sqlite3's connections on one file.
     const holder = await openDb(t, filename, { acquireTimeoutMs: 300 });
     const other = await openDb(t, filename, { acquireTimeoutMs: 300 });
+    const patient = await openDb(t, filename, { acquireTimeoutMs: 300 });
     await run(holder, 'CREATE TABLE t (v)');
     await run(holder, 'BEGIN IMMEDIATE');
-    await assert.rejects(run(other, 'INSERT INTO t VALUES (1)'), { code: 'SQLITE_BUSY', errno: 5 });
+    other.configure('busyTimeout', 50);
+    await assert.rejects(run(other, 'INSERT INTO t VALUES (1)'), {
+      code: 'SQLITE_BUSY',
+      errno: 5,
+      message: 'SQLITE_BUSY: database is locked',
+    });
+    // A busy timeout longer than the pool's acquireTimeoutMs: the pool's limit ends the wait, with the pool's reason.
+    patient.configure('busyTimeout', 60_000);
+    await assert.rejects(run(patient, 'INSERT INTO t VALUES (1)'), (error: Sqlite3Error) => {
+      assert.equal(error.code, 'SQLITE_BUSY');
+      assert.match(error.message, /^SQLITE_BUSY: database is locked: No connection became free within 300 ms \(acquireTimeoutMs\)$/);
+      return true;
+    });
     await run(holder, 'INSERT INTO t VALUES (3)');
     await run(holder, 'COMMIT');
-    // Nothing of the failed write was kept; the next one runs (that a write queues and runs once the transaction ends: test/46).
+    // Nothing of the failed writes was kept; the next one runs (that a write queues and runs once the transaction ends: test/46).
     await run(other, 'INSERT INTO t VALUES (2)');
     assert.deepEqual(await all(other, 'SELECT v FROM t ORDER BY v'), [{ v: 2 }, { v: 3 }]);
   });

@@ -142,4 +142,38 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     }
     assert.equal(await Item.count(), 4);
   });
+
+  test('Sequelize, two EXCLUSIVE transactions at once: the second waits and runs; held past the busy timeout, it fails with SQLITE_BUSY', async (t) => {
+    const sequelize = new Sequelize({
+      dialect: 'sqlite',
+      storage: join(tempDir(t), 'busy.db'),
+      logging: false,
+      dialectModule: litepoolSqlite3,
+    });
+    t.after(() => sequelize.close());
+    const User = sequelize.define('User', { id: { type: DataTypes.INTEGER, primaryKey: true }, name: DataTypes.STRING });
+    await User.sync({ force: true });
+    const quick = async (): Promise<void> => {
+      const transaction = await sequelize.transaction({ type: Transaction.TYPES.EXCLUSIVE });
+      await User.create({ name: 'quick' }, { transaction });
+      await transaction.commit();
+    };
+    await Promise.all([quick(), quick()]);
+    assert.equal(await User.count(), 2);
+    // Each transaction is a connection of its own, opened with node-sqlite3's busy timeout (1000 ms): the one that
+    // waits gives up on a lock held longer than that, and Sequelize does not retry an error that matches nothing.
+    const slow = async (): Promise<void> => {
+      // `retry` is Sequelize's (its retry-as-promised options), missing from its types: passed as a variable.
+      const options = { type: Transaction.TYPES.EXCLUSIVE, retry: { match: ['NO_MATCH'] } };
+      const transaction = await sequelize.transaction(options);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await User.create({ name: 'slow' }, { transaction });
+      await transaction.commit();
+    };
+    const outcomes = await Promise.allSettled([slow(), slow()]);
+    const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
+    assert.equal(failed.length, 1, 'one transaction ran, the other gave up');
+    assert.match(String((failed[0] as PromiseRejectedResult).reason), /SQLITE_BUSY: database is locked/);
+    assert.equal(await User.count(), 3);
+  });
 });

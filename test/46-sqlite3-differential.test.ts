@@ -25,6 +25,7 @@ const SCENARIOS = [
   'deferred-begin-reads-beside-a-writer',
   'deferred-begin-writer-and-reader',
   'begin-immediate-queues',
+  'busy-timeout',
   'fake-timers',
   'memory-and-uris',
   'wal-checkpoint',

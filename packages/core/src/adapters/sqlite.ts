@@ -237,7 +237,7 @@ export class Database {
     return this;
   }
 
-  /** `configure('busyTimeout', ms)`: accepted (litepool queues writers instead of retrying on SQLITE_BUSY); see the node-sqlite3 layer. */
+  /** `configure('busyTimeout', ms)`: how long a statement waits for a lock another `Database` holds before `SQLITE_BUSY`; see the node-sqlite3 layer. */
   configure(option: 'busyTimeout', value: number): void {
     this.db.configure(option, value);
   }

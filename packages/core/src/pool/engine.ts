@@ -24,7 +24,7 @@ import type { CursorChunk, Params, QueryOptions } from '../types.js';
 import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
-import { Leasing } from './leasing.js';
+import { Leasing, type LeaseWait } from './leasing.js';
 import { lendsStream, lendsToWriter, readJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
@@ -77,11 +77,11 @@ export class Engine implements Shutdown, TransactionHost {
     this.#maintenance = new Maintenance(binding.strategy, {
       isOpen: () => this.lifecycle.state === 'open',
       writerQuiet: () => this.#lanes.writer.idle && this.#commits.size === 0,
-      leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
+      leaseWriter: () => this.lease('write', POOL_SCOPE, false, { maintenance: true }),
     });
     this.#groups = new TransactionGroups({
       database: binding.location,
-      leaseWriter: () => this.lease('write', POOL_SCOPE, false, undefined, true),
+      leaseWriter: () => this.lease('write', POOL_SCOPE, false, { maintenance: true }),
       maxMembers: binding.strategy.writeBatching?.maxBatch ?? options.maxBatch,
     });
     this.#lanes = new Lanes(options, binding, {
@@ -161,7 +161,7 @@ export class Engine implements Shutdown, TransactionHost {
     const writes = route === 'write';
     const whole = writes ? undefined : await this.#streamWhole(sql, params, options, scope.settings, route === 'probe');
     if (whole !== undefined) return yield* whole as T[];
-    let lease = await this.lease(writes ? 'write' : 'read', scope, !writes, options?.signal);
+    let lease = await this.lease(writes ? 'write' : 'read', scope, !writes, { signal: options?.signal });
     try {
       try {
         yield* lease.stream<T>(sql, params, options, { probe: route === 'probe' });
@@ -169,7 +169,7 @@ export class Engine implements Shutdown, TransactionHost {
         if (!(error instanceof Reroute)) throw error;
         this.router.remember(sql, true);
         void lease.release();
-        lease = await this.lease('write', scope, false, options?.signal);
+        lease = await this.lease('write', scope, false, { signal: options?.signal });
         yield* lease.stream<T>(sql, params, options, {});
       }
     } finally {
@@ -278,14 +278,14 @@ export class Engine implements Shutdown, TransactionHost {
     }
     const refused = this.admit();
     if (refused !== undefined) return Promise.reject(refused);
-    return this.lease(write || scope.pinned ? 'write' : 'read', scope, !write, signal);
+    return this.lease(write || scope.pinned ? 'write' : 'read', scope, !write, { signal });
   }
 
   /** A lease of the writer (`write`) or a reader (the writer when there are none). */
-  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, signal?: AbortSignal, maintenance = false): Promise<PoolLease> {
+  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, terms: LeaseWait = {}): Promise<PoolLease> {
     const write = kind === 'write' || this.#lanes.readers === undefined;
-    if (write && !readOnly && !maintenance) this.#maintenance.touched();
-    const lease = this.#leasing.take({ lane: write ? this.#lanes.writer : this.#lanes.readers, write, readOnly, scope, signal });
+    if (write && !readOnly && terms.maintenance !== true) this.#maintenance.touched();
+    const lease = this.#leasing.take({ lane: write ? this.#lanes.writer : this.#lanes.readers, write, readOnly, scope, ...terms });
     return write ? lease.then((granted) => (this.#gate.writerOpened(), granted)) : lease;
   }
 
@@ -294,7 +294,7 @@ export class Engine implements Shutdown, TransactionHost {
     const { progress, signal, ...job } = backupOptions(destination, options, scope.pinned);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
-    const lease = await this.lease(scope.pinned ? 'write' : 'read', scope, !scope.pinned, signal);
+    const lease = await this.lease(scope.pinned ? 'write' : 'read', scope, !scope.pinned, { signal });
     try {
       return await lease.backup(resolvePath(destination), job, progress, signal);
     } finally {

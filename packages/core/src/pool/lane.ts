@@ -358,12 +358,16 @@ export class Lane {
         }
       }
       this.lent++;
+      // The writer held by a lease is a lock other sessions' calls may give up on (see WaitQueue.leaseHolds).
+      const locks = this.config.access === 'write' && job.maintenance !== true;
+      if (locks) this.queue.leaseHolds(now());
       try {
         // Work queued behind every connection lent: another may open for it now.
         this.pump();
         await new Promise<void>((giveBack) => job.grant({ connection, hold, giveBack }));
       } finally {
         this.lent--;
+        if (locks) this.queue.leaseHolds(undefined);
       }
     } finally {
       this.claimed--;

@@ -19,8 +19,22 @@ export interface LeaseTerms {
   readonly leakDetectionMs: number;
 }
 
+/** How a lease request waits. */
+export interface LeaseWait {
+  /** Gives up waiting when it aborts (`ABORT_ERR`). */
+  readonly signal?: AbortSignal | undefined;
+  /** The pool's own upkeep (a checkpoint, an optimize): not a lock that other calls give up waiting on. */
+  readonly maintenance?: boolean;
+  /**
+   * A deferred transaction that has read, moving to the writer: with a busy
+   * timeout, it fails busy at once while another lease holds the writer, as
+   * SQLite calls no busy handler for a read transaction's upgrade.
+   */
+  readonly upgrade?: boolean;
+}
+
 /** A lease request. */
-export interface LeaseRequest {
+export interface LeaseRequest extends LeaseWait {
   /** The lane to take a connection from. */
   readonly lane: Lane;
   /** Whether it is the writer's lane. */
@@ -29,8 +43,6 @@ export interface LeaseRequest {
   readonly readOnly: boolean;
   /** Whose call it is. */
   readonly scope: Scope;
-  /** Gives up waiting when it aborts (`ABORT_ERR`). */
-  readonly signal: AbortSignal | undefined;
 }
 
 /** Takes leases for one pool and keeps the ones out, so the pool can revoke them. */
@@ -61,6 +73,9 @@ export class Leasing {
         kind: 'lease',
         enqueuedAt: now(),
         cancelled: false,
+        settings: request.scope.settings,
+        maintenance: request.maintenance === true,
+        upgrade: request.upgrade === true,
         grant: (grant) => {
           signal?.removeEventListener('abort', onAbort);
           if (gaveUp) {

@@ -21,7 +21,13 @@ import type { Transaction } from './transaction-scope.js';
 
 /** Options of {@link Pool.session}. */
 export interface SessionOptions {
-  /** Connection-scoped PRAGMAs its statements run with, e.g. `{ foreign_keys: false }`. Default: the pool's. */
+  /**
+   * Connection-scoped PRAGMAs its statements run with, e.g. `{ foreign_keys: false }`. Default: the pool's.
+   * A `busy_timeout` here (or set later with `PRAGMA busy_timeout = ms`) also bounds how long the session's
+   * calls wait for the writer while another transaction or lease holds it: once that one holder has kept it
+   * for `busy_timeout` ms of the wait, the call fails with `SQLITE_BUSY` "database is locked", as a
+   * connection of its own would. Without one, calls wait up to the pool's `acquireTimeoutMs`.
+   */
   readonly pragmas?: Readonly<Record<string, PragmaValue>>;
   /**
    * Allow double-quoted string literals (`WHERE name = "bob"`), as node-sqlite3's
@@ -40,6 +46,17 @@ const NOT_PER_SESSION = new Set([
   'temp_store_directory',
   'soft_heap_limit',
   'hard_heap_limit',
+]);
+/** Session PRAGMAs that SQLite answers with their new value when set (the rest answer no row). */
+const ANSWERS_WHEN_SET = new Set([
+  'analysis_limit',
+  'busy_timeout',
+  'journal_size_limit',
+  'max_page_count',
+  'mmap_size',
+  'secure_delete',
+  'threads',
+  'wal_autocheckpoint',
 ]);
 const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
 const NAME = String.raw`("(?:[^"]|"")+"|\[[^\]]+\]|` + '`[^`]+`' + String.raw`|[^\s(;]+)`;
@@ -240,7 +257,11 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     try {
       if (op === 'exec') return this.#exec(sql, options);
       const [only, ...more] = statements(sql);
-      if (only !== undefined && more.length === 0 && this.#absorb(only)) {
+      const absorbed = only !== undefined && more.length === 0 ? this.#absorb(only) : undefined;
+      if (absorbed !== undefined) {
+        // Asked for rows, a PRAGMA that answers its new value when set (busy_timeout, mmap_size, …) answers it here too.
+        if (op !== 'run' && ANSWERS_WHEN_SET.has(absorbed))
+          return this.#pool.query(op, `PRAGMA ${absorbed}`, undefined, options, this.#scope);
         return Promise.resolve(op === 'run' ? { changes: 0, lastInsertRowid: 0 } : op === 'get' ? undefined : []);
       }
     } catch (error) {
@@ -271,17 +292,17 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     await flush();
   }
 
-  /** A connection-scoped `PRAGMA x = y` becomes part of the session's settings: true when `statement` was one. */
-  #absorb(statement: StatementSpan): boolean {
-    if (statement.head[0] !== 'PRAGMA' || classify(statement.head) !== 'state') return false;
+  /** A connection-scoped `PRAGMA x = y` becomes part of the session's settings: the PRAGMA's name when `statement` was one. */
+  #absorb(statement: StatementSpan): string | undefined {
+    if (statement.head[0] !== 'PRAGMA' || classify(statement.head) !== 'state') return undefined;
     const assignment = pragmaAssignment(statement.text);
-    if (assignment === undefined) return false;
+    if (assignment === undefined) return undefined;
     const { name } = assignment;
     const value = pragmaValue(assignment.value);
     checkPragma(name, value, (message) => new ConnectionStateError(message));
     this.#pragmas = Object.freeze({ ...this.#pragmas, [name]: value });
     this.#settings = this.#makeSettings();
-    return true;
+    return name;
   }
 
   /** Whether `sql` may set a PRAGMA, create or drop a TEMP object, or attach a database (a DROP only matters once there are TEMP objects). */

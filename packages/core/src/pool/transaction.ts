@@ -21,6 +21,7 @@ import { summarize } from '../sql/statements.js';
 import { holdSetting } from './reader-settings.js';
 import type { Params, QueryOptions } from '../types.js';
 import { Reroute, type PoolLease } from './lease.js';
+import type { LeaseWait } from './leasing.js';
 import type { StatementOp } from './query-methods.js';
 import type { Router } from './router.js';
 import type { Scope } from './scope.js';
@@ -36,7 +37,7 @@ import {
 /** What a transaction needs from its pool. */
 export interface TransactionHost {
   /** Leases a connection: the writer (`write`) or a reader, read-only or not. */
-  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean): Promise<PoolLease>;
+  lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, terms?: LeaseWait): Promise<PoolLease>;
   /** What is known of statements' routes (a deferred transaction sends reads to its reader). */
   readonly router: Router;
   /** Whether the pool has readers (without them a deferred transaction runs on the writer from the start). */
@@ -296,7 +297,8 @@ export class PoolTransaction implements TransactionChannel {
       await this.#bindWriter(begin);
       return undefined;
     }
-    const writer = await this.host.lease('write', this.scope, false);
+    // Having read, it is a read transaction's upgrade: SQLite fails that busy at once rather than wait.
+    const writer = await this.host.lease('write', this.scope, false, { upgrade: this.#snapshot });
     if (!beginNow) writer.prelude(begin);
     else {
       try {

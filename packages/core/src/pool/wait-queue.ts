@@ -2,11 +2,13 @@
  * A lane's wait queue: the jobs waiting for one of its connections, in
  * order. A waiting job leaves it when its caller aborts, when it has waited
  * `acquireTimeoutMs` (rejected with `ERR_ACQUIRE_TIMEOUT` and the last
- * underlying failure as cause), or when the pool is destroyed.
+ * underlying failure as cause), when a lease has held the connection longer
+ * than the job's busy timeout (see {@link WaitQueue.leaseHolds}), or when the
+ * pool is destroyed.
  */
 import { SignalWatch, type AbortScanner } from '../abort-watch.js';
-import type { Pending, Reclaimed, Request } from '../backend.js';
-import { AbortError, AcquireTimeoutError } from '../errors.js';
+import type { Pending, Reclaimed, Request, Settings } from '../backend.js';
+import { AbortError, AcquireTimeoutError, SqliteError } from '../errors.js';
 import { JobQueue } from './job-queue.js';
 import type { Grant } from './lease.js';
 import { clearTimeout, now, setTimeout } from '../timers.js';
@@ -41,12 +43,31 @@ export interface LeaseJob {
   readonly fail: (error: Error) => void;
   enqueuedAt: number;
   cancelled: boolean;
+  /** The settings of the session taking the lease (undefined: the pool's own); see {@link busyTimeoutOf}. */
+  readonly settings?: Settings | undefined;
+  /** The pool's own upkeep (a checkpoint): holding the writer, it is no lock a waiting call gives up on. */
+  readonly maintenance?: boolean;
+  /** A deferred transaction's move to the writer after it read: busy at once (see `LeaseWait.upgrade`). */
+  readonly upgrade?: boolean;
   /** Set when the lane takes it from the queue: too late to cancel. */
   taken?: boolean;
 }
 
 /** Anything a lane serves. */
 export type Job = QueryJob | LeaseJob;
+
+/**
+ * How long `job` may wait while a lease holds the connection, in ms: the
+ * `busy_timeout` among its session's PRAGMAs (undefined: no such bound, only
+ * `acquireTimeoutMs`); 0 for a read transaction's move to the writer. A read
+ * lent to the writer never fails busy: in WAL mode a read waits for no writer.
+ */
+function busyTimeoutOf(job: Job): number | undefined {
+  const settings = job.kind === 'lease' ? job.settings : job.request.lent === true ? undefined : job.request.settings;
+  const value = settings?.pragmas['busy_timeout'];
+  if (typeof value !== 'number') return undefined;
+  return job.kind === 'lease' && job.upgrade === true ? 0 : Math.max(0, value);
+}
 
 /** The queue in front of a lane's connections. */
 export class WaitQueue implements AbortScanner {
@@ -56,6 +77,11 @@ export class WaitQueue implements AbortScanner {
   /** Of those, reads lent to this lane (see {@link lent}). */
   #lent = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** When the lease that holds the lane's connection took it (undefined: no lease holds it). */
+  #heldSince: number | undefined;
+  #busyTimer: NodeJS.Timeout | undefined;
+  /** When #busyTimer fires (Infinity: it is not set). */
+  #busyAt = Infinity;
   /** The last reason a connection could not be had, for the timeout's cause. */
   lastFailure: unknown;
 
@@ -85,6 +111,7 @@ export class WaitQueue implements AbortScanner {
     if (isLent(job)) this.#lent++;
     if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
     this.#arm();
+    if (this.#heldSince !== undefined) this.#armBusy([job]);
   }
 
   /** Puts `jobs` back at the front, in their order (work taken back from a stalled connection). */
@@ -97,6 +124,7 @@ export class WaitQueue implements AbortScanner {
       if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
     }
     this.#arm();
+    if (this.#heldSince !== undefined) this.#armBusy(jobs);
   }
 
   /** The next job to serve, taken out of the queue. */
@@ -153,10 +181,66 @@ export class WaitQueue implements AbortScanner {
     this.onLeave();
   }
 
-  /** Stops the timeout timer (the lane is closing). */
+  /** Stops the timeout timers (the lane is closing). */
   stop(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.leaseHolds(undefined);
+  }
+
+  /**
+   * The lane's connection was lent to a lease at `since` (undefined: it was
+   * given back). While one lease holds it, a job waiting with a busy timeout
+   * ({@link busyTimeoutOf}) fails with SQLite's `SQLITE_BUSY` "database is
+   * locked" once that lease has held the connection for the timeout during
+   * its wait, as SQLite's busy handler gives up on a lock held too long. A
+   * queue of calls, each quick, never fails a job busy: only one lock held
+   * across awaits does.
+   */
+  leaseHolds(since: number | undefined): void {
+    this.#heldSince = since;
+    clearTimeout(this.#busyTimer);
+    this.#busyTimer = undefined;
+    this.#busyAt = Infinity;
+    if (since !== undefined) this.#armBusy(this.#jobs.values());
+  }
+
+  /** When `job` fails busy under the lease holding the connection now (Infinity: never). */
+  #busyDeadline(job: Job, heldSince: number): number {
+    const timeout = busyTimeoutOf(job);
+    return timeout === undefined ? Infinity : Math.max(job.enqueuedAt, heldSince) + timeout;
+  }
+
+  /** Sets the busy timer for the earliest deadline among `jobs`, if it comes before the one set. */
+  #armBusy(jobs: Iterable<Job>): void {
+    const heldSince = this.#heldSince!;
+    let earliest = Infinity;
+    for (const job of jobs) if (!job.cancelled) earliest = Math.min(earliest, this.#busyDeadline(job, heldSince));
+    if (earliest >= this.#busyAt) return;
+    clearTimeout(this.#busyTimer);
+    this.#busyAt = earliest;
+    this.#busyTimer = setTimeout(() => this.#expireBusy(), Math.max(0, earliest - now()));
+    this.#busyTimer.unref();
+  }
+
+  #expireBusy(): void {
+    this.#busyTimer = undefined;
+    this.#busyAt = Infinity;
+    const heldSince = this.#heldSince;
+    if (heldSince === undefined) return;
+    const at = now();
+    let left = false;
+    for (const job of this.#jobs.values()) {
+      if (job.cancelled || this.#busyDeadline(job, heldSince) > at) continue;
+      job.cancelled = true;
+      this.#taken(job);
+      left = true;
+      const error = new SqliteError('database is locked', 'SQLITE_BUSY');
+      if (job.kind === 'query') job.waiter.reject(error);
+      else job.fail(error);
+    }
+    this.#armBusy(this.#jobs.values());
+    if (left) this.onLeave();
   }
 
   #taken(job: Job): void {

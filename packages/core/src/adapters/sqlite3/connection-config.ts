@@ -1,7 +1,8 @@
 /**
- * What `configure('limit', …)` and the `change` event ask of a node-sqlite3
- * connection, kept for a `Database` and applied to its session (which runs
- * them on whichever connection runs its statements) as soon as it is open.
+ * What `configure('busyTimeout' | 'limit', …)` and the `change` event ask of
+ * a node-sqlite3 connection, kept for a `Database` and applied to its session
+ * (which runs them on whichever connection runs its statements) as soon as it
+ * is open.
  */
 import type { RowChange, Session } from '../../index.js';
 import { LIMIT_WORKER_THREADS } from './constants.js';
@@ -10,13 +11,29 @@ export class ConnectionConfig {
   #session: Session | undefined;
   /** Limits set before the session opened (category → value). */
   readonly #limits = new Map<number, number>();
+  /** A busy timeout set before the session opened. */
+  #busyTimeout: number | undefined;
   #listener: ((change: RowChange) => void) | undefined;
 
   /** The session opened: what was configured before applies to it now. */
   attach(session: Session): void {
     this.#session = session;
+    if (this.#busyTimeout !== undefined) this.busyTimeout(this.#busyTimeout);
     for (const [category, value] of this.#limits) session.setLimit(category, value);
     if (this.#listener !== undefined) session.watchChanges(this.#listener);
+  }
+
+  /**
+   * `configure('busyTimeout', ms)`: the session's `busy_timeout`, which also
+   * bounds its calls' wait for a writer another `Database`'s transaction holds
+   * (see `SessionOptions.pragmas`). As node-sqlite3, the value is taken as a
+   * 32-bit integer, and SQLite turns a negative one into 0.
+   */
+  busyTimeout(ms: number): void {
+    const value = Math.max(0, ms | 0);
+    if (this.#session === undefined) this.#busyTimeout = value;
+    // A session absorbs a PRAGMA set at once, before this returns: its next calls wait with the new timeout.
+    else void this.#session.run(`PRAGMA busy_timeout = ${value}`);
   }
 
   /**

@@ -177,9 +177,10 @@ export class Database extends EmitterBase {
   }
 
   /**
-   * `configure('busyTimeout', ms)`: accepted and checked; litepool queues
-   * writers instead of retrying on SQLITE_BUSY (lock waits use the pool's
-   * `busyTimeoutMs`). `configure('trace' | 'profile' | 'change', on)`: turns
+   * `configure('busyTimeout', ms)`: how long a statement waits for a lock
+   * another `Database` (or process) holds before it fails with `SQLITE_BUSY`
+   * (1000 ms by default, as node-sqlite3's); `PRAGMA busy_timeout` reads it.
+   * `configure('trace' | 'profile' | 'change', on)`: turns
    * the event on or off. `configure('limit', id, value)`: one of SQLite's
    * run-time limits (`LIMIT_*`) for this database's statements from now on.
    * The last two need the litepool extension (see `Session.setLimit`).
@@ -191,6 +192,7 @@ export class Database extends EmitterBase {
     switch (option) {
       case 'busyTimeout':
         if (typeof value !== 'number') throw new TypeError('Value must be an integer');
+        linkOf(this).config.busyTimeout(value);
         return this;
       case 'trace':
       case 'profile':

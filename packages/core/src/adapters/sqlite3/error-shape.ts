@@ -53,7 +53,9 @@ export function toSqlite3Error(error: unknown): Sqlite3Error {
   if (error instanceof LitepoolError) {
     const code = primaryCodeOf(error);
     // SQLite's own words first (tests match on them), then litepool's reason.
-    const message = code === 'CANTOPEN' ? `unable to open database file: ${error.message}` : error.message;
+    const words =
+      code === 'CANTOPEN' ? 'unable to open database file' : error instanceof AcquireTimeoutError ? 'database is locked' : undefined;
+    const message = words === undefined ? error.message : `${words}: ${error.message}`;
     return sqlite3Error(code, message, error);
   }
   return sqlite3Error('ERROR', error instanceof Error ? error.message : String(error), error);

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createPool, type Pool, type PoolOptions, type Session } from '../../index.js';
+import { createPool, type Pool, type PoolOptions, type PragmaValue, type Session } from '../../index.js';
 import { sqlite3Error } from './error-shape.js';
 
 /** The pool options a `Database` may give in place of its mode (all but `filename`). */
@@ -129,8 +129,17 @@ export async function openShared(filename: string, options: SharedOptions, flags
   return { pool: found.pool, release, queryOnly: place.memory && flags.readOnly };
 }
 
-/** A `Database`'s session of a shared pool, set as node-sqlite3's SQLite is built: foreign keys off, double-quoted strings accepted. */
+/** node-sqlite3 opens each connection with a busy timeout of 1000 ms. */
+const BUSY_TIMEOUT_MS = 1000;
+
+/**
+ * A `Database`'s session of a shared pool, set as node-sqlite3 opens its
+ * connections: foreign keys off, double-quoted strings accepted, a busy
+ * timeout of 1000 ms (which also bounds a wait for a writer another
+ * `Database`'s transaction holds: see `SessionOptions.pragmas`).
+ */
 export function databaseSession(reference: PoolReference): Session {
-  const pragmas: Record<string, boolean> = reference.queryOnly ? { foreign_keys: false, query_only: true } : { foreign_keys: false };
+  const pragmas: Record<string, PragmaValue> = { foreign_keys: false, busy_timeout: BUSY_TIMEOUT_MS };
+  if (reference.queryOnly) pragmas['query_only'] = true;
   return reference.pool.session({ pragmas, doubleQuotedStrings: true });
 }

@@ -128,7 +128,10 @@ describe('sqlite (promise wrapper) compatible API', () => {
     const stmt = await db.prepare({ sql: 'SELECT id FROM t WHERE name = ?', values: [name] });
     assert.deepEqual(await stmt.get(), { id: 1 });
     await stmt.finalize();
-    await assert.rejects(db.loadExtension('/nowhere/ext.so'), /not supported/);
+    await assert.rejects(
+      db.loadExtension('/nowhere/ext.so'),
+      /^Error: SQLITE_ERROR: \/nowhere\/ext\.so\.so: cannot open shared object file/,
+    );
   });
 
   test('migrate: file names with any separator (001-initial.sql), an empty Down part; no matching file is an error', async (t) => {

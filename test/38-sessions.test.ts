@@ -5,7 +5,10 @@
 import { ConnectionStateError, OptionsError, PoolClosedError } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createRequire } from 'node:module';
 import { testPool } from './helpers/pool.js';
+
+const vecPath = (createRequire(import.meta.url)('sqlite-vec') as { getLoadablePath(): string }).getLoadablePath();
 
 const FK_SCHEMA = 'CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid INTEGER REFERENCES p(id))';
 
@@ -122,6 +125,24 @@ test("a session's busy_timeout bounds its wait for a writer another transaction 
   const queued = Array.from({ length: 2000 }, (_, i) => pool.run('INSERT INTO t VALUES (?)', [10 + i]));
   await Promise.all([...queued, impatient.run('INSERT INTO t VALUES (5)')]);
   assert.deepEqual(await pool.get('SELECT count(*) AS n, sum(v = 5) AS five FROM t'), { n: 2003, five: 1 });
+});
+
+test("a session's extension is loaded by each connection that runs its statements; one that cannot load leaves the session as it was", async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  const session = pool.session();
+  await assert.rejects(session.loadExtension('/nowhere/ext.so'), { code: 'SQLITE_ERROR', message: /cannot open shared object file/ });
+  assert.deepEqual(await session.get('SELECT 1 AS one'), { one: 1 });
+  await assert.rejects(session.loadExtension(''), { code: 'ERR_INVALID_ARGUMENT' });
+  await session.loadExtension(vecPath);
+  await session.loadExtension(vecPath); // once is enough
+  // Reads spread over readers (and the calling thread), writes on the writer, a transaction: each loads it first.
+  const versions = await Promise.all(Array.from({ length: 20 }, () => session.get<{ v: string }>('SELECT vec_version() AS v')));
+  for (const row of versions) assert.match(row!.v, /^v\d/);
+  await session.exec("CREATE VIRTUAL TABLE v USING vec0(embedding float[3]); INSERT INTO v (rowid, embedding) VALUES (1, '[1,0,0]')");
+  await session.transaction(async (tx) => void (await tx.run("INSERT INTO v (rowid, embedding) VALUES (2, '[0,1,0]')")));
+  assert.deepEqual(await session.all("SELECT rowid FROM v WHERE embedding MATCH '[0.1,0.9,0]' AND k = 1"), [{ rowid: 2 }]);
+  await session.close();
+  await assert.rejects(session.loadExtension(vecPath), { code: 'ERR_POOL_CLOSED' });
 });
 
 test('TEMP objects and ATTACHed databases keep a session on the writer, and go when it closes', async (t) => {

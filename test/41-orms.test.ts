@@ -104,23 +104,27 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
 
   test('Sequelize with fake timers installed (as its model tests do): open, sync, queries and close all answer', async (t) => {
     const clock = FakeTimers.install();
-    t.after(() => clock.uninstall());
-    const sequelize = new Sequelize({
-      dialect: 'sqlite',
-      storage: join(tempDir(t), 'fake.db'),
-      logging: false,
-      dialectModule: litepoolSqlite3,
-    });
-    const Item = sequelize.define('Item', { name: DataTypes.STRING });
-    await sequelize.sync();
-    await Item.create({ name: 'under fake timers' });
-    assert.equal(await Item.count(), 1);
-    await sequelize.transaction(async (transaction) => {
-      await Item.create({ name: 'in a transaction' }, { transaction });
-    });
-    assert.equal(await Item.count(), 2);
-    await sequelize.close();
-    assert.equal(clock.now, 0, 'the fake clock never moved: nothing waited on it');
+    // Uninstalled here, not in t.after: Deno's node:test runs a test's after hooks only once its suite ends.
+    try {
+      const sequelize = new Sequelize({
+        dialect: 'sqlite',
+        storage: join(tempDir(t), 'fake.db'),
+        logging: false,
+        dialectModule: litepoolSqlite3,
+      });
+      const Item = sequelize.define('Item', { name: DataTypes.STRING });
+      await sequelize.sync();
+      await Item.create({ name: 'under fake timers' });
+      assert.equal(await Item.count(), 1);
+      await sequelize.transaction(async (transaction) => {
+        await Item.create({ name: 'in a transaction' }, { transaction });
+      });
+      assert.equal(await Item.count(), 2);
+      await sequelize.close();
+      assert.equal(clock.now, 0, 'the fake clock never moved: nothing waited on it');
+    } finally {
+      clock.uninstall();
+    }
   });
 
   test('Sequelize isolation levels (PRAGMA read_uncommitted after BEGIN DEFERRED): the transaction takes no lock until it writes', async (t) => {

@@ -118,6 +118,9 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
       }),
     );
     assert.deepEqual(counters, { lastID: 201, changes: 1 });
+    // A dqlite node loads no extension for a client: refused, not silently ignored.
+    const refused = await new Promise<Error | null>((resolve) => db.loadExtension('/any/ext.so', resolve));
+    assert.match(String(refused), /SQLITE_MISUSE: loadExtension: this pool's backend cannot load SQLite extensions/);
     await new Promise<void>((resolve) => db.close(() => resolve()));
   });
 

@@ -26,6 +26,7 @@ const SCENARIOS = [
   'deferred-begin-writer-and-reader',
   'begin-immediate-queues',
   'busy-timeout',
+  'load-extension',
   'fake-timers',
   'memory-and-uris',
   'wal-checkpoint',

@@ -38,6 +38,8 @@ export interface Settings {
   readonly limits: Readonly<Record<number, number>>;
   /** Report the rows its statements change (SQLite's update hook) with each result. */
   readonly watchChanges: boolean;
+  /** SQLite extensions (shared libraries, as `sqlite3_load_extension` takes them) loaded into a connection before it runs these settings' requests; SQLite cannot unload one, so it stays loaded there. */
+  readonly extensions: readonly string[];
 }
 
 /** How far an online backup has come. */
@@ -211,6 +213,8 @@ export interface BackendBinding {
    * pool calls `open` only once the connection may open.
    */
   readonly startsEarly?: boolean;
+  /** Whether its connections load the extensions of a session's settings (`Settings.extensions`); a backend that cannot leaves this unset. */
+  readonly loadsExtensions?: boolean;
   /**
    * Opens a connection playing `role`; its events go to `hooks`. When
    * `signal` aborts before it is open (the pool is being destroyed), it stops

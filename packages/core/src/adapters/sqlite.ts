@@ -221,7 +221,7 @@ export class Database {
     return this.db;
   }
 
-  /** Loading an extension is not supported (connections live on worker threads): rejects with SQLITE_ERROR. */
+  /** Loads a SQLite extension for this database's statements (see the node-sqlite3 layer's `loadExtension`); rejects with SQLITE_ERROR if it cannot load. */
   loadExtension(path: string): Promise<void> {
     return new Promise((resolve, reject) => this.db.loadExtension(path, (err) => (err === null ? resolve() : reject(err))));
   }

@@ -88,6 +88,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     ...(location.memory ? { maxReaders: { count: 0, reason: 'one connection holds an in-memory database' } } : {}),
     // A worker thread takes tens of ms to start: it starts while the pool's gate is closed, and opens once it is not.
     startsEarly: true,
+    loadsExtensions: true,
     async open(role, hooks, signal, ready) {
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {

@@ -32,7 +32,9 @@ function sameEffect(a: Settings, b: Settings): boolean {
     (a.doubleQuotedStrings === true) === (b.doubleQuotedStrings === true) &&
     a.watchChanges === b.watchChanges &&
     sameEntries(a.pragmas, b.pragmas) &&
-    sameEntries(a.limits, b.limits)
+    sameEntries(a.limits, b.limits) &&
+    a.extensions.length === b.extensions.length &&
+    a.extensions.every((path, i) => path === b.extensions[i])
   );
 }
 
@@ -48,6 +50,8 @@ export class ConnectionSettings {
   readonly #limits = new Map<number, number>();
   /** Those settings watch changed rows: the extension's update hook is on. */
   #watching = false;
+  /** Extensions loaded into this connection (by any settings: SQLite cannot unload one). */
+  readonly #loaded = new Set<string>();
   /**
    * The extension's statements, prepared before a session's limits apply (a
    * low `SQLITE_LIMIT_SQL_LENGTH` would refuse to compile them after).
@@ -75,6 +79,7 @@ export class ConnectionSettings {
     this.#doubleQuoted = false;
     this.#limits.clear();
     this.#watching = false;
+    this.#loaded.clear();
     this.#extensionStatements = undefined;
     this.#compiled.clear();
   }
@@ -130,6 +135,11 @@ export class ConnectionSettings {
     }
     this.#current = undefined;
     if (settings !== undefined) {
+      for (const path of settings.extensions) {
+        if (this.#loaded.has(path)) continue;
+        db.loadExtension(path);
+        this.#loaded.add(path);
+      }
       for (const [name, value] of Object.entries(settings.pragmas)) {
         if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
         this.#run(db, `PRAGMA ${name} = ${pragmaLiteral(value)}`);

@@ -100,6 +100,11 @@ export class Engine implements Shutdown, TransactionHost {
     return undefined;
   }
 
+  /** Whether the backend's connections load a session's extensions (see `Session.loadExtension`). */
+  get loadsExtensions(): boolean {
+    return this.#binding.loadsExtensions === true;
+  }
+
   /** An id for a prepared statement of `sql` (checked here: a bad statement fails at prepare). */
   prepareId(sql: string): number {
     const invalid = this.lifecycle.refuse() ?? checkCall(sql, undefined) ?? refuseOneShot(sql);

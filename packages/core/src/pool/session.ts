@@ -5,9 +5,9 @@
  * its requests and back before running anyone else's (local/session.ts).
  */
 import type { BackupProgress, Settings } from '../backend.js';
-import { booleanOption, describe, isPlainObject, optionsObject, suggest } from '../config/checks.js';
+import { booleanOption, describe, isPlainObject, optionsObject } from '../config/checks.js';
 import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
-import { CONNECTION_PRAGMAS, classify, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
+import { classify, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
 import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
@@ -16,6 +16,7 @@ import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
 import { listenForChanges, type RowChange } from './row-changes.js';
 import type { Scope } from './scope.js';
+import { ANSWERS_WHEN_SET, checkPragma, pragmaValue } from './session-pragmas.js';
 import type { OpenTransaction } from './open-transaction.js';
 import type { Transaction } from './transaction-scope.js';
 
@@ -38,27 +39,6 @@ export interface SessionOptions {
   readonly doubleQuotedStrings?: boolean;
 }
 
-/** Connection-scoped PRAGMAs a session may not hold: the strategy's, and process-wide ones. */
-const NOT_PER_SESSION = new Set([
-  'journal_mode',
-  'locking_mode',
-  'data_store_directory',
-  'temp_store_directory',
-  'soft_heap_limit',
-  'hard_heap_limit',
-]);
-/** Session PRAGMAs that SQLite answers with their new value when set (the rest answer no row). */
-const ANSWERS_WHEN_SET = new Set([
-  'analysis_limit',
-  'busy_timeout',
-  'journal_size_limit',
-  'max_page_count',
-  'mmap_size',
-  'secure_delete',
-  'threads',
-  'wal_autocheckpoint',
-]);
-const PRAGMA_WORD = /^-?[A-Za-z0-9_.]+$/;
 const NAME = String.raw`("(?:[^"]|"")+"|\[[^\]]+\]|` + '`[^`]+`' + String.raw`|[^\s(;]+)`;
 const CREATE_TEMP = new RegExp(
   String.raw`^CREATE\s+(?:(?:TEMP|TEMPORARY)\s+(TABLE|VIEW|TRIGGER)|(TABLE|VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?temp\s*\.)\s*(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`,
@@ -79,37 +59,6 @@ function bare(name: string): string {
 }
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-/** A PRAGMA value as written in SQL: a quoted string unquoted, numbers as numbers, ON/OFF as booleans. */
-function pragmaValue(text: string): PragmaValue {
-  const unquoted = /^'(.*)'$|^"(.*)"$/s.exec(text);
-  const value = unquoted === null ? text : (unquoted[1] ?? unquoted[2]!);
-  if (/^-?\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (/^(on|true|yes)$/i.test(value)) return true;
-  if (/^(off|false|no)$/i.test(value)) return false;
-  return value;
-}
-
-/** Checks one PRAGMA a session is to hold; throws `error(message)` when it may not. */
-function checkPragma(name: string, value: unknown, error: (message: string) => Error): void {
-  const lower = name.toLowerCase();
-  if (NOT_PER_SESSION.has(lower)) {
-    throw error(
-      `PRAGMA ${name} cannot be a session's own: ${lower === 'journal_mode' || lower === 'locking_mode' ? 'the strategy chooses it' : 'it applies to the whole process'}`,
-    );
-  }
-  if (!CONNECTION_PRAGMAS.has(lower)) {
-    const hint = suggest(lower, [...CONNECTION_PRAGMAS]);
-    throw error(
-      `PRAGMA ${name} is not a connection-scoped PRAGMA a session can hold${hint === undefined ? '' : `; did you mean ${hint}?`}`,
-    );
-  }
-  const ok =
-    typeof value === 'boolean' ||
-    (typeof value === 'number' && Number.isFinite(value)) ||
-    (typeof value === 'string' && PRAGMA_WORD.test(value));
-  if (!ok) throw error(`PRAGMA ${name} must be a finite number, a boolean or a bare word, got ${describe(value)}`);
-}
 
 /**
  * A view of a pool whose statements run with connection settings of its own
@@ -159,6 +108,21 @@ export interface Session extends Queryable {
    */
   watchChanges(listener: ((change: RowChange) => void) | undefined): void;
   /**
+   * Loads a SQLite extension (a shared library; `path` as
+   * `sqlite3_load_extension` takes it, its entry point found from the file's
+   * name) for the session's statements from now on, as node-sqlite3's
+   * `loadExtension` does on its connection: each connection loads it before
+   * it first runs one of them, the first now, so a library that cannot load
+   * rejects here (`SQLITE_ERROR`, SQLite's reason) and the session stays as
+   * it was. SQLite cannot unload an extension: what it defines stays on the
+   * connections that loaded it, where other sessions' statements may see it.
+   * Resolves at once if the session has loaded `path` already. For every
+   * connection of a pool, load extensions in a `setup` module instead.
+   * Rejects with `ERR_INVALID_ARGUMENT` for anything but a non-empty string,
+   * and on a backend whose connections cannot load one (dqlite).
+   */
+  loadExtension(path: string): Promise<void>;
+  /**
    * Ends the session: the TEMP objects it created are dropped and the
    * databases it attached detached (as closing a connection would). Later
    * calls reject with `ERR_POOL_CLOSED`. Never rejects; idempotent.
@@ -173,6 +137,8 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   readonly #doubleQuoted: boolean | undefined;
   /** Run-time limits set with setLimit (category → value). */
   #limits: Readonly<Record<number, number>> = Object.freeze({});
+  /** Extensions loaded with loadExtension, in order. */
+  #extensions: readonly string[] = Object.freeze([]);
   #changeListener: ((change: RowChange) => void) | undefined;
   #settings: Settings;
   #pinned = false;
@@ -218,6 +184,7 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       doubleQuotedStrings: this.#doubleQuoted,
       limits: this.#limits,
       watchChanges: listener !== undefined,
+      extensions: this.#extensions,
     });
     if (listener !== undefined) listenForChanges(settings, listener);
     return settings;
@@ -239,6 +206,26 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       throw new ArgumentError(`watchChanges: a function or undefined is expected, got ${describe(listener)}`);
     this.#changeListener = listener;
     this.#settings = this.#makeSettings();
+  }
+
+  async loadExtension(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '')
+      throw new ArgumentError(`loadExtension: a path (a non-empty string) is expected, got ${describe(path)}`);
+    const refused = this.#refuse();
+    if (refused !== undefined) throw refused;
+    if (!this.#pool.loadsExtensions) throw new ArgumentError("loadExtension: this pool's backend cannot load SQLite extensions");
+    if (this.#extensions.includes(path)) return;
+    const before = this.#extensions;
+    this.#extensions = Object.freeze([...before, path]);
+    this.#settings = this.#makeSettings();
+    try {
+      // Any statement with the new settings loads it on the connection that runs it: a library that cannot load fails here.
+      await this.#pool.query('get', 'SELECT 1', undefined, undefined, this.#scope);
+    } catch (error) {
+      this.#extensions = before;
+      this.#settings = this.#makeSettings();
+      throw error;
+    }
   }
 
   get #scope(): Scope {

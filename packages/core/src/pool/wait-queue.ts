@@ -77,6 +77,8 @@ export class WaitQueue implements AbortScanner {
   /** Of those, reads lent to this lane (see {@link lent}). */
   #lent = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Of those, jobs with a busy timeout ({@link busyTimeoutOf}): only while there are any does a lease's hold set a timer. */
+  #bounded = 0;
   /** When the lease that holds the lane's connection took it (undefined: no lease holds it). */
   #heldSince: number | undefined;
   #busyTimer: NodeJS.Timeout | undefined;
@@ -107,9 +109,7 @@ export class WaitQueue implements AbortScanner {
   /** Adds a job at the end. */
   push(job: Job): void {
     this.#jobs.push(job);
-    this.#count++;
-    if (isLent(job)) this.#lent++;
-    if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
+    this.#joined(job);
     this.#arm();
     if (this.#heldSince !== undefined) this.#armBusy([job]);
   }
@@ -118,11 +118,7 @@ export class WaitQueue implements AbortScanner {
   unshift(jobs: readonly Job[]): void {
     if (jobs.length === 0) return;
     this.#jobs.unshift(jobs);
-    this.#count += jobs.length;
-    for (const job of jobs) {
-      if (isLent(job)) this.#lent++;
-      if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
-    }
+    for (const job of jobs) this.#joined(job);
     this.#arm();
     if (this.#heldSince !== undefined) this.#armBusy(jobs);
   }
@@ -166,7 +162,7 @@ export class WaitQueue implements AbortScanner {
     if (job.taken === true) return false;
     if (job.cancelled) return true;
     job.cancelled = true;
-    this.#count--;
+    this.#left(job);
     this.onLeave();
     return true;
   }
@@ -202,7 +198,7 @@ export class WaitQueue implements AbortScanner {
     clearTimeout(this.#busyTimer);
     this.#busyTimer = undefined;
     this.#busyAt = Infinity;
-    if (since !== undefined) this.#armBusy(this.#jobs.values());
+    if (since !== undefined && this.#bounded > 0) this.#armBusy(this.#jobs.values());
   }
 
   /** When `job` fails busy under the lease holding the connection now (Infinity: never). */
@@ -239,13 +235,26 @@ export class WaitQueue implements AbortScanner {
       if (job.kind === 'query') job.waiter.reject(error);
       else job.fail(error);
     }
-    this.#armBusy(this.#jobs.values());
+    if (this.#bounded > 0) this.#armBusy(this.#jobs.values());
     if (left) this.onLeave();
   }
 
-  #taken(job: Job): void {
+  #joined(job: Job): void {
+    this.#count++;
+    if (isLent(job)) this.#lent++;
+    if (busyTimeoutOf(job) !== undefined) this.#bounded++;
+    if (job.kind === 'query' && job.waiter.signal !== undefined) this.#signals.watch(job.waiter.signal);
+  }
+
+  /** `job` left the queue (taken, cancelled or failed). */
+  #left(job: Job): void {
     this.#count--;
     if (isLent(job)) this.#lent--;
+    if (busyTimeoutOf(job) !== undefined) this.#bounded--;
+  }
+
+  #taken(job: Job): void {
+    this.#left(job);
     if (job.kind === 'lease') job.taken = true;
   }
 
@@ -255,8 +264,7 @@ export class WaitQueue implements AbortScanner {
     for (const job of this.#jobs.values()) {
       if (job.kind !== 'query' || job.cancelled || job.waiter.signal !== signal) continue;
       job.cancelled = true;
-      this.#count--;
-      if (isLent(job)) this.#lent--;
+      this.#left(job);
       left = true;
       job.waiter.reject(new AbortError({ cause: signal.reason }));
     }

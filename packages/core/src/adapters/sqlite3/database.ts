@@ -11,7 +11,7 @@ import { Backup } from './backup.js';
 import { bindCallback, invoke, splitCallbacks } from './callbacks.js';
 import { EmitterBase, hiddenField } from './emitter-base.js';
 import { OPEN_CREATE, OPEN_FULLMUTEX, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
-import { sqlite3Error } from './error-shape.js';
+import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { Link, type LinkOptions } from './link.js';
 import { linkOf, register } from './link-registry.js';
 import { quickCall } from './quick-call.js';
@@ -257,16 +257,26 @@ export class Database extends EmitterBase {
     return this;
   }
 
-  /** Loading an extension into a `Database` is not supported: its connections live on worker threads (use a setup module). `callback(err)`. */
+  /**
+   * Loads a SQLite extension (a shared library) for this database's
+   * statements once the calls before it have run, before those after it, as
+   * node-sqlite3's does (see `Session.loadExtension`: the connections that
+   * run them load it; SQLite cannot unload it). `callback(err)`.
+   */
   loadExtension(path: string, callback?: (err: Sqlite3Error | null) => void): this {
-    const error = linkOf(this).closed
-      ? sqlite3Error('MISUSE', 'Database is closed')
-      : sqlite3Error(
-          'ERROR',
-          `loadExtension(${JSON.stringify(path)}) is not supported by @litepool/core/sqlite3: connections live on worker threads`,
-        );
+    if (typeof path !== 'string') throw new TypeError('Argument 0 must be a string');
+    const link = linkOf(this);
     const done = bindCallback(callback);
-    clock.queueMicrotask(() => linkOf(this).deliverError(done, this, error));
+    if (link.closing) {
+      clock.queueMicrotask(() => link.deliverError(done, this, sqlite3Error('MISUSE', 'Database is closed')));
+      return this;
+    }
+    link
+      .exclusive((session) => session.loadExtension(path))
+      .then(
+        () => invoke(done, this, null),
+        (error: unknown) => link.deliverError(done, this, toSqlite3Error(error)),
+      );
     return this;
   }
 

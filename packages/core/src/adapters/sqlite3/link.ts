@@ -332,6 +332,14 @@ export class Link {
     this.#order.setBarrier(waited, true);
   }
 
+  /** Runs `work` on the session once every call before it has settled, before any call after it (node-sqlite3's exclusive calls). */
+  exclusive(work: (session: Session) => Promise<void>): Promise<void> {
+    const done = this.#whenOpen(this.#order.drained(), work);
+    this.#order.setBarrier(done, true);
+    this.#order.track(done);
+    return done;
+  }
+
   /** Work that close() and wait() wait for besides statements: a statement's finalize, a backup's finish. */
   pending(work: Promise<unknown>): void {
     this.#order.track(work);

@@ -199,8 +199,29 @@ describe('node-sqlite3 compatible API', () => {
     await opened;
     assert.deepEqual((await call((done) => db.get('PRAGMA busy_timeout', done))).value, { timeout: 1234 });
     const closed = new Promise((resolve) => db.once('close', resolve));
-    await new Promise<void>((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
+    // configure() on every turn while it closes: no turn of it may leave a rejection unhandled.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+    let configuring = true;
+    const configure = (): void => {
+      if (!configuring) return;
+      try {
+        db.configure('busyTimeout', 10);
+        setImmediate(configure);
+      } catch (error) {
+        assert.equal((error as Sqlite3Error).code, 'SQLITE_MISUSE'); // once closed
+      }
+    };
+    await new Promise<void>((resolve, reject) => {
+      db.close((err) => (err ? reject(err) : resolve()));
+      configure();
+    });
+    configuring = false;
     await closed;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
     assert.equal(db.open, false);
     const after = await call((done) => db.get('SELECT 1', done)).catch((error: Sqlite3Error) => error);
     assert.equal((after as Sqlite3Error).code, 'SQLITE_MISUSE');

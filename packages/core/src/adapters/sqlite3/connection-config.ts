@@ -33,7 +33,8 @@ export class ConnectionConfig {
     const value = Math.max(0, ms | 0);
     if (this.#session === undefined) this.#busyTimeout = value;
     // A session absorbs a PRAGMA set at once, before this returns: its next calls wait with the new timeout.
-    else void this.#session.run(`PRAGMA busy_timeout = ${value}`);
+    // A session closed meanwhile (the database closing) refuses it, and runs nothing more it would apply to.
+    else this.#session.run(`PRAGMA busy_timeout = ${value}`).catch(() => {});
   }
 
   /**

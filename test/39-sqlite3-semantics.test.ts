@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -461,5 +462,19 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     // node-sqlite3 ignores such a mode and opens with its default flags.
     assert.throws(() => new sqlite3.Database(tempDb(t), 'rw' as never), { name: 'TypeError', message: /mode must be an integer/ });
     assert.equal((sqlite3 as unknown as Record<string, unknown>).path, undefined);
+  });
+
+  test('an extension loaded while the Database’s transaction is open is there from the transaction’s end', async (t) => {
+    const vec = (createRequire(import.meta.url)('sqlite-vec') as { getLoadablePath(): string }).getLoadablePath();
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (v)');
+    await run(db, 'BEGIN');
+    await run(db, 'INSERT INTO t VALUES (1)');
+    await new Promise<void>((resolve, reject) => db.loadExtension(vec, (err) => (err ? reject(err) : resolve())));
+    // node-sqlite3 has it at once: its one connection loaded it. The transaction's connection keeps its settings.
+    assert.match((await failure(get(db, 'SELECT vec_version() AS v'))).message, /no such function: vec_version/);
+    await run(db, 'COMMIT');
+    assert.match((await get<{ v: string }>(db, 'SELECT vec_version() AS v')).v, /^v\d/);
+    assert.deepEqual(await all(db, 'SELECT v FROM t'), [{ v: 1 }]);
   });
 });

@@ -130,6 +130,12 @@ test("a session's busy_timeout bounds its wait for a writer another transaction 
 test("a session's extension is loaded by each connection that runs its statements; one that cannot load leaves the session as it was", async (t) => {
   const pool = testPool(t, { readers: 2 });
   const session = pool.session();
+  // Two at once, one of which cannot load: the other stays loaded.
+  const [missing, loaded] = await Promise.allSettled([session.loadExtension('/nowhere/ext.so'), session.loadExtension(vecPath)]);
+  assert.equal(missing.status, 'rejected');
+  assert.match(String(missing.reason), /cannot open shared object file/);
+  assert.equal(loaded.status, 'fulfilled');
+  assert.match((await session.get<{ v: string }>('SELECT vec_version() AS v'))!.v, /^v\d/);
   await assert.rejects(session.loadExtension('/nowhere/ext.so'), { code: 'SQLITE_ERROR', message: /cannot open shared object file/ });
   assert.deepEqual(await session.get('SELECT 1 AS one'), { one: 1 });
   await assert.rejects(session.loadExtension(''), { code: 'ERR_INVALID_ARGUMENT' });

@@ -139,6 +139,8 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   #limits: Readonly<Record<number, number>> = Object.freeze({});
   /** Extensions loaded with loadExtension, in order. */
   #extensions: readonly string[] = Object.freeze([]);
+  /** The last loadExtension, settled either way (they run one after another). */
+  #loading: Promise<void> = Promise.resolve();
   #changeListener: ((change: RowChange) => void) | undefined;
   #settings: Settings;
   #pinned = false;
@@ -208,7 +210,14 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     this.#settings = this.#makeSettings();
   }
 
-  async loadExtension(path: string): Promise<void> {
+  loadExtension(path: string): Promise<void> {
+    // One at a time: a library that cannot load must not fail the check of another loaded beside it.
+    const load = this.#loading.then(() => this.#load(path));
+    this.#loading = load.catch(() => {});
+    return load;
+  }
+
+  async #load(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '')
       throw new ArgumentError(`loadExtension: a path (a non-empty string) is expected, got ${describe(path)}`);
     const refused = this.#refuse();

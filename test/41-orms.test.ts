@@ -13,6 +13,7 @@ import knexFactory from 'knex';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DataTypes, Sequelize, Transaction } from 'sequelize';
+import { DataSource } from 'typeorm';
 import { describe, test } from 'node:test';
 import {
   drizzleScenario,
@@ -179,5 +180,17 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     assert.equal(failed.length, 1, 'one transaction ran, the other gave up');
     assert.match(String((failed[0] as PromiseRejectedResult).reason), /SQLITE_BUSY: database is locked/);
     assert.equal(await User.count(), 3);
+  });
+
+  test("TypeORM's busyTimeout option is the connection's: PRAGMA busy_timeout reads it back", async (t) => {
+    const dataSource = new DataSource({
+      type: 'sqlite',
+      database: join(tempDir(t), 'busy.db'),
+      driver: litepoolSqlite3,
+      busyTimeout: 2000,
+    });
+    await dataSource.initialize();
+    t.after(() => dataSource.destroy());
+    assert.deepEqual(await dataSource.query('PRAGMA busy_timeout'), [{ timeout: 2000 }]);
   });
 });

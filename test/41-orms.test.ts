@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DataTypes, Sequelize, Transaction } from 'sequelize';
 import { DataSource } from 'typeorm';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import {
   drizzleScenario,
   knexScenario,
@@ -31,6 +31,11 @@ const checks =
   (ok, what) => {
     if (!ok) failures.push(what);
   };
+
+/** Sequelize on a new file in the test's directory, with litepool's node-sqlite3 module. */
+function litepoolSequelize(t: TestContext, base: string): Sequelize {
+  return new Sequelize({ dialect: 'sqlite', storage: join(tempDir(t), base), logging: false, dialectModule: litepoolSqlite3 });
+}
 
 function assertExact(outcome: Outcome, failures: readonly string[]): void {
   assert.deepEqual(failures, [], 'schema, CRUD and rollback checks');
@@ -109,12 +114,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     // Uninstalled here, not in t.after: Deno's node:test runs a test's after hooks only once its suite ends.
     try {
-      const sequelize = new Sequelize({
-        dialect: 'sqlite',
-        storage: join(tempDir(t), 'fake.db'),
-        logging: false,
-        dialectModule: litepoolSqlite3,
-      });
+      const sequelize = litepoolSequelize(t, 'fake.db');
       const Item = sequelize.define('Item', { name: DataTypes.STRING });
       await sequelize.sync();
       await Item.create({ name: 'under fake timers' });
@@ -131,12 +131,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
   });
 
   test('Sequelize isolation levels (PRAGMA read_uncommitted after BEGIN DEFERRED): the transaction takes no lock until it writes', async (t) => {
-    const sequelize = new Sequelize({
-      dialect: 'sqlite',
-      storage: join(tempDir(t), 'levels.db'),
-      logging: false,
-      dialectModule: litepoolSqlite3,
-    });
+    const sequelize = litepoolSequelize(t, 'levels.db');
     t.after(() => sequelize.close());
     const Item = sequelize.define('Item', { name: DataTypes.STRING });
     await sequelize.sync();
@@ -151,12 +146,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
   });
 
   test('Sequelize, two EXCLUSIVE transactions at once: the second waits and runs; held past the busy timeout, it fails with SQLITE_BUSY', async (t) => {
-    const sequelize = new Sequelize({
-      dialect: 'sqlite',
-      storage: join(tempDir(t), 'busy.db'),
-      logging: false,
-      dialectModule: litepoolSqlite3,
-    });
+    const sequelize = litepoolSequelize(t, 'busy.db');
     t.after(() => sequelize.close());
     const User = sequelize.define('User', { id: { type: DataTypes.INTEGER, primaryKey: true }, name: DataTypes.STRING });
     await User.sync({ force: true });

@@ -111,7 +111,7 @@ export class WaitQueue implements AbortScanner {
     this.#jobs.push(job);
     this.#joined(job);
     this.#arm();
-    if (this.#heldSince !== undefined) this.#armBusy([job]);
+    if (this.#heldSince !== undefined) this.#armBusyAt(this.#busyDeadline(job, this.#heldSince));
   }
 
   /** Puts `jobs` back at the front, in their order (work taken back from a stalled connection). */
@@ -212,6 +212,11 @@ export class WaitQueue implements AbortScanner {
     const heldSince = this.#heldSince!;
     let earliest = Infinity;
     for (const job of jobs) if (!job.cancelled) earliest = Math.min(earliest, this.#busyDeadline(job, heldSince));
+    this.#armBusyAt(earliest);
+  }
+
+  /** Sets the busy timer for `earliest`, if it comes before the one set (a job pushed: no array per job). */
+  #armBusyAt(earliest: number): void {
     if (earliest >= this.#busyAt) return;
     clearTimeout(this.#busyTimer);
     this.#busyAt = earliest;

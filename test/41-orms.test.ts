@@ -9,8 +9,9 @@
  */
 import FakeTimers from '@sinonjs/fake-timers';
 import litepoolSqlite3 from '@litepool/core/sqlite3';
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataTypes, Sequelize, Transaction } from 'sequelize';
 import { DataSource } from 'typeorm';
@@ -35,6 +36,76 @@ const checks =
 /** Sequelize on a new file in the test's directory, with litepool's node-sqlite3 module. */
 function litepoolSequelize(t: TestContext, base: string): Sequelize {
   return new Sequelize({ dialect: 'sqlite', storage: join(tempDir(t), base), logging: false, dialectModule: litepoolSqlite3 });
+}
+
+/**
+ * What Knex's own transaction tests check, on `client` (the real sqlite3 or
+ * litepool's): savepoints rolled back alone, sibling savepoints, queries of a
+ * transaction rolled back midway skipped; each entry a step and what it saw.
+ */
+async function nestedKnexTrace(t: TestContext, client: string | typeof Knex.Client): Promise<[string, unknown][]> {
+  const knex = knexFactory({ client, connection: { filename: join(tempDir(t), 'nested.db') }, useNullAsDefault: true });
+  try {
+    const trace: [string, unknown][] = [];
+    let queries = 0;
+    knex.on('query', () => ++queries);
+    /** Rows left, and the queries the step ran (its BEGIN, SAVEPOINT and ROLLBACK TO too); then a clean table. */
+    const settle = async (step: string): Promise<void> => {
+      trace.push([`${step}: queries`, queries]);
+      trace.push([`${step}: rows`, (await knex('items').select('id')).length]);
+      await knex('items').truncate();
+      queries = 0;
+    };
+    await knex.schema.createTable('items', (table) => table.integer('id'));
+    queries = 0;
+    await knex.transaction(async (trx) => {
+      await trx('items').insert({ id: 1 });
+      await trx
+        .transaction(() => {
+          throw new Error('inner rollback');
+        })
+        .catch(() => undefined);
+    });
+    await settle('inner rolled back alone');
+    await knex.transaction(async (trx) => {
+      await trx.transaction((first) => first('items').insert([{ id: 1 }, { id: 2 }]));
+      await trx.transaction(async (second) => trace.push(['sibling after a committed one sees its rows', (await second('items')).length]));
+    });
+    await settle('siblings committed');
+    await knex.transaction(async (trx) => {
+      await trx.transaction((first) => first('items').insert({ id: 1 }));
+      await trx
+        .transaction(async (second) => {
+          await second('items').insert([{ id: 2 }, { id: 3 }]);
+          throw new Error('second rollback');
+        })
+        .catch(() => undefined);
+    });
+    await settle('first sibling kept, second rolled back');
+    const rolledBack = await knex
+      .transaction((trx) => {
+        void knex('items')
+          .transacting(trx)
+          .insert({ id: 1 })
+          .then(() => trx.rollback(new Error('rolled back')))
+          .then(() => knex('items').transacting(trx).insert({ id: 2 }))
+          .catch(() => undefined);
+      })
+      .then(
+        () => 'committed',
+        (error: Error) => error.message,
+      );
+    trace.push(['a transaction rolled back midway', rolledBack]);
+    await settle('queries after its rollback skipped');
+    await knex.transaction((trx) => trx.transaction((inner) => inner.rollback(), { doNotRejectOnRollback: true }));
+    await knex.transaction((trx) =>
+      trx.transaction((ddl) => ddl.schema.createTable('ages', (table) => table.string('name').unique().notNullable())),
+    );
+    trace.push(['DDL in a nested transaction', await knex.schema.hasTable('ages')]);
+    return trace;
+  } finally {
+    await knex.destroy();
+  }
 }
 
 function assertExact(outcome: Outcome, failures: readonly string[]): void {
@@ -108,6 +179,18 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     assert.deepEqual(await knex('a').select('v'), [{ v: 3 }]);
   });
 
+  test("Knex's nested transactions (savepoints) end as with node-sqlite3: siblings commit or roll back alone, the same queries run", async (t) => {
+    const real = await nestedKnexTrace(t, 'sqlite3');
+    const dropIn = await nestedKnexTrace(t, litepoolKnexClient());
+    assert.deepEqual(dropIn, real);
+    // What node-sqlite3 gives, so the comparison above cannot pass on two empty traces.
+    assert.deepEqual(real.slice(0, 3), [
+      ['inner rolled back alone: queries', 5],
+      ['inner rolled back alone: rows', 1],
+      ['sibling after a committed one sees its rows', 2],
+    ]);
+  });
+
   test('Sequelize with fake timers installed (as its model tests do): open, sync, queries and close all answer', async (t) => {
     // The timers an app's tests fake; a fake setImmediate or queueMicrotask would also freeze node:test's own reporting of
     // the rest of this file (test/46's fake-timers scenario fakes every timer, in a process of its own).
@@ -128,6 +211,22 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     } finally {
       clock.uninstall();
     }
+  });
+
+  test("Sequelize's close closes every connection (a transaction's own too): the -wal and -shm files go, as its connection-manager test expects", async (t) => {
+    const storage = join(tempDir(t), 'wal.db');
+    const sequelize = new Sequelize({ dialect: 'sqlite', storage, logging: false, dialectModule: litepoolSqlite3 });
+    const User = sequelize.define('User', { username: DataTypes.STRING });
+    await User.sync({ force: true });
+    await sequelize.query('PRAGMA journal_mode = WAL');
+    await User.create({ username: 'user1' });
+    await sequelize.transaction((transaction) => User.create({ username: 'user2' }, { transaction }));
+    const present = (): boolean[] => ['', '-wal', '-shm'].map((suffix) => existsSync(`${storage}${suffix}`));
+    assert.deepEqual(present(), [true, true, true]);
+    await sequelize.query('PRAGMA wal_checkpoint');
+    assert.deepEqual(present(), [true, true, true], 'a checkpoint leaves the files');
+    await sequelize.close();
+    assert.deepEqual(present(), [true, false, false], 'the last connection closed removed them');
   });
 
   test('Sequelize isolation levels (PRAGMA read_uncommitted after BEGIN DEFERRED): the transaction takes no lock until it writes', async (t) => {

@@ -29,6 +29,7 @@ const SCENARIOS = [
   'load-extension',
   'fake-timers',
   'memory-and-uris',
+  'open-flags',
   'wal-checkpoint',
   'exec-script-with-pragmas',
   'cached',

@@ -23,6 +23,9 @@ import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
 import type { Operation, QuickWork, Target, Work } from './target.js';
 
+/** SQLite's flag for an in-memory database whatever the filename. */
+const SQLITE_OPEN_MEMORY = 0x80;
+
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
   readonly filename: string;
@@ -112,9 +115,14 @@ export class Link {
   }
 
   async #openSession(): Promise<Session> {
+    const { mode } = this.#owner;
+    // sqlite3_open_v2's rule for the access bits: read-only, read-write, or read-write and create; anything else is misuse.
+    if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
     const { transactions: _transactions, ...shared } = this.#options;
-    const flags = { create: (this.#owner.mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
-    this.#reference = await openShared(this.#owner.filename, shared, flags);
+    const flags = { create: (mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
+    // SQLITE_OPEN_MEMORY (not among node-sqlite3's constants, but passed through by it): a private in-memory database.
+    const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : this.#owner.filename;
+    this.#reference = await openShared(filename, shared, flags);
     this.#session = databaseSession(this.#reference);
     this.config.attach(this.#session);
     return this.#session;

@@ -11,9 +11,9 @@
 import type { EventEmitter } from 'node:events';
 import { clock, type Session } from '../../index.js';
 import { bindCallback, deliverError, invoke, type AnyCallback } from './callbacks.js';
-import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from './constants.js';
+import type { Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
-import { databaseSession, openShared, type PoolReference, type SharedOptions } from './shared-pools.js';
+import { databaseSession, openShared, readOnlyMode, type PoolReference, type SharedOptions } from './shared-pools.js';
 import { beginMode, controlsNothing, planOf } from './transaction-plan.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
@@ -22,9 +22,6 @@ import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
 import type { Operation, QuickWork, Target, Work } from './target.js';
-
-/** SQLite's flag for an in-memory database whatever the filename. */
-const SQLITE_OPEN_MEMORY = 0x80;
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -111,18 +108,12 @@ export class Link {
   }
 
   get #readOnly(): boolean {
-    return (this.#owner.mode & OPEN_READONLY) !== 0 && (this.#owner.mode & OPEN_READWRITE) === 0;
+    return readOnlyMode(this.#owner.mode);
   }
 
   async #openSession(): Promise<Session> {
-    const { mode } = this.#owner;
-    // sqlite3_open_v2's rule for the access bits: read-only, read-write, or read-write and create; anything else is misuse.
-    if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
     const { transactions: _transactions, ...shared } = this.#options;
-    const flags = { create: (mode & OPEN_CREATE) !== 0 && !this.#readOnly, readOnly: this.#readOnly };
-    // SQLITE_OPEN_MEMORY (not among node-sqlite3's constants, but passed through by it): a private in-memory database.
-    const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : this.#owner.filename;
-    this.#reference = await openShared(filename, shared, flags);
+    this.#reference = await openShared(this.#owner.filename, shared, this.#owner.mode);
     this.#session = databaseSession(this.#reference);
     this.config.attach(this.#session);
     return this.#session;

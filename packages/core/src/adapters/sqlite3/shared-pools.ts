@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createPool, type Pool, type PoolOptions, type PragmaValue, type Session } from '../../index.js';
+import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE } from './constants.js';
 import { sqlite3Error } from './error-shape.js';
 
 /** The pool options a `Database` may give in place of its mode (all but `filename`). */
@@ -76,16 +77,26 @@ function poolFilename(filename: string, readOnly: boolean): string {
   return `${pathToFileURL(resolve(filename)).href}?mode=ro`;
 }
 
-/** How a `Database` opens its file: node-sqlite3's OPEN_CREATE and OPEN_READONLY. */
-export interface OpenFlags {
-  /** The file may be created; without it a missing file fails with SQLITE_CANTOPEN. */
-  readonly create: boolean;
-  /** Writes to the database fail with SQLITE_READONLY. */
-  readonly readOnly: boolean;
+/** SQLite's flag for an in-memory database whatever the filename (not among node-sqlite3's constants; it passes it through). */
+const SQLITE_OPEN_MEMORY = 0x80;
+
+/** Whether node-sqlite3's open flags `mode` open the database read-only. */
+export function readOnlyMode(mode: number): boolean {
+  return (mode & OPEN_READONLY) !== 0 && (mode & OPEN_READWRITE) === 0;
 }
 
-/** A reference to the pool for `filename` with `options` and `flags`, started if there is none. */
-export async function openShared(filename: string, options: SharedOptions, flags: OpenFlags): Promise<PoolReference> {
+/**
+ * A reference to the pool for `name` with `options`, started if there is
+ * none; `mode`, node-sqlite3's open flags, checked as sqlite3_open_v2 checks
+ * them (access bits read-only, read-write, or read-write and create). Without
+ * OPEN_CREATE a missing file fails with SQLITE_CANTOPEN; read-only, writes
+ * fail with SQLITE_READONLY.
+ */
+export async function openShared(name: string, options: SharedOptions, mode: number): Promise<PoolReference> {
+  if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
+  const readOnly = readOnlyMode(mode);
+  const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : name;
+  const flags = { create: (mode & OPEN_CREATE) !== 0 && !readOnly, readOnly };
   const { backend, ...rest } = options;
   const place = memory(filename);
   if (backend === undefined && !place.memory && !flags.create && !filename.startsWith('file:') && !existsSync(filename)) {

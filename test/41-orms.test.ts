@@ -216,6 +216,8 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
   test("Sequelize's close closes every connection (a transaction's own too): the -wal and -shm files go, as its connection-manager test expects", async (t) => {
     const storage = join(tempDir(t), 'wal.db');
     const sequelize = new Sequelize({ dialect: 'sqlite', storage, logging: false, dialectModule: litepoolSqlite3 });
+    let closed = false;
+    t.after(() => (closed ? undefined : sequelize.close()));
     const User = sequelize.define('User', { username: DataTypes.STRING });
     await User.sync({ force: true });
     await sequelize.query('PRAGMA journal_mode = WAL');
@@ -226,6 +228,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     await sequelize.query('PRAGMA wal_checkpoint');
     assert.deepEqual(present(), [true, true, true], 'a checkpoint leaves the files');
     await sequelize.close();
+    closed = true;
     assert.deepEqual(present(), [true, false, false], 'the last connection closed removed them');
   });
 

@@ -223,6 +223,46 @@ test('mode "deferred": connection settings take no lock until it writes; defer_f
   );
 });
 
+test('mode "deferred": savepoints before its first statement take no connection; they begin where it goes (the writer for a write, no reader opened)', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE a (v)');
+  // Knex's nesting: SAVEPOINT, then a write. The writer is free meanwhile, and the savepoints begin on it.
+  await pool.transaction(
+    async (tx) => {
+      await tx.run('SAVEPOINT outer_sp');
+      await tx.run('SAVEPOINT "inner sp"');
+      await pool.run('INSERT INTO a VALUES (0)'); // not held up: the transaction has taken nothing yet
+      await tx.run('INSERT INTO a VALUES (1)');
+      await tx.run('ROLLBACK TO "inner sp"'); // the savepoints exist on the writer: the insert is undone
+      await tx.run('INSERT INTO a VALUES (2)');
+      await tx.run('RELEASE outer_sp');
+    },
+    { mode: 'deferred' },
+  );
+  assert.equal(pool.stats().readers, 0, 'no reader opened for the savepoints');
+  assert.deepEqual(await pool.all('SELECT v FROM a ORDER BY v'), [{ v: 0 }, { v: 2 }]);
+  // Savepoints held, then a read: they begin on the reader, so the savepoint statements after them find them there.
+  await pool.transaction(
+    async (tx) => {
+      await tx.run('SAVEPOINT s1');
+      assert.deepEqual(await tx.get('SELECT count(*) AS n FROM a'), { n: 2 });
+      await tx.run('RELEASE s1');
+      await assert.rejects(tx.run('RELEASE s1'), /no such savepoint: s1/);
+      await tx.run('INSERT INTO a VALUES (3)');
+    },
+    { mode: 'deferred' },
+  );
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 3 });
+  // A savepoint SQLite would refuse is not held: it fails itself, as it would in SQLite.
+  await pool.transaction(
+    async (tx) => {
+      await assert.rejects(tx.run('SAVEPOINT select'), { code: 'SQLITE_ERROR' });
+      await assert.rejects(tx.run('RELEASE never_opened'), /no such savepoint: never_opened/);
+    },
+    { mode: 'deferred' },
+  );
+});
+
 test('more read transactions held at once than readers: each gets a connection, as SQLite never limits readers', async (t) => {
   const pool = testPool(t, { readers: 1, acquireTimeoutMs: 5_000 });
   await pool.exec('CREATE TABLE a (v); INSERT INTO a VALUES (1)');

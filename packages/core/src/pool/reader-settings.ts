@@ -9,6 +9,8 @@
  * are answered at once, and `defer_foreign_keys` runs on the writer when the
  * transaction moves there (Sequelize sets isolation levels with
  * `read_uncommitted`, Prisma's migrations begin with `defer_foreign_keys`).
+ * A SAVEPOINT before the transaction's first statement is held the same way
+ * ({@link holdSavepoint}).
  */
 import type { Op } from '../backend.js';
 import { pragmaAssignment, summarize } from '../sql/statements.js';
@@ -36,4 +38,37 @@ export function holdSetting(op: Op, sql: string): HeldSetting | undefined {
   const name = pragmaAssignment(sql)?.name;
   const replay = name === undefined ? undefined : HELD.get(name);
   return replay === undefined ? undefined : { answer: ANSWERS[op], replay };
+}
+
+/** A lone `SAVEPOINT name` (quoted or bare), nothing else in the text. */
+const LONE_SAVEPOINT = /^\s*SAVEPOINT\s+("(?:[^"]|"")*"|\[[^\]]*\]|`(?:[^`]|``)*`|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_$]*)\s*;?\s*$/i;
+
+/** SQLite's keywords: a bare savepoint name among them goes to SQLite, which knows which it accepts. */
+const KEYWORDS = new Set(
+  (
+    'ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN BETWEEN BY CASCADE CASE ' +
+    'CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP ' +
+    'DATABASE DEFAULT DEFERRABLE DEFERRED DELETE DESC DETACH DISTINCT DO DROP EACH ELSE END ESCAPE EXCEPT EXCLUDE EXCLUSIVE ' +
+    'EXISTS EXPLAIN FAIL FILTER FIRST FOLLOWING FOR FOREIGN FROM FULL GENERATED GLOB GROUP GROUPS HAVING IF IGNORE IMMEDIATE ' +
+    'IN INDEX INDEXED INITIALLY INNER INSERT INSTEAD INTERSECT INTO IS ISNULL JOIN KEY LAST LEFT LIKE LIMIT MATCH ' +
+    'MATERIALIZED NATURAL NO NOT NOTHING NOTNULL NULL NULLS OF OFFSET ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA ' +
+    'PRECEDING PRIMARY QUERY RAISE RANGE RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING RIGHT ' +
+    'ROLLBACK ROW ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO TRANSACTION TRIGGER UNBOUNDED UNION UNIQUE ' +
+    'UPDATE USING VACUUM VALUES VIEW VIRTUAL WHEN WHERE WINDOW WITH WITHOUT'
+  ).split(' '),
+);
+
+/**
+ * For a SAVEPOINT issued before a deferred transaction has a connection: held
+ * too, as it takes no lock and (a lone one with a valid name) cannot fail, so
+ * it begins wherever the transaction's first statement takes it (the writer
+ * for a write) instead of taking a reader now. Knex nests transactions as
+ * savepoints, and a node-sqlite3 `Database`'s outermost SAVEPOINT begins a
+ * deferred transaction. Any other savepoint statement runs as it comes.
+ */
+export function holdSavepoint(op: Op, sql: string): HeldSetting | undefined {
+  if (op === 'iterate' || op === 'exec') return undefined;
+  const name = LONE_SAVEPOINT.exec(sql)?.[1];
+  if (name === undefined || KEYWORDS.has(name.toUpperCase())) return undefined;
+  return { answer: ANSWERS[op], replay: true };
 }

@@ -18,7 +18,7 @@
 import type { Op } from '../backend.js';
 import { SqliteError, TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
-import { holdSetting } from './reader-settings.js';
+import { holdSavepoint, holdSetting } from './reader-settings.js';
 import type { Params, QueryOptions } from '../types.js';
 import { Reroute, type PoolLease } from './lease.js';
 import type { LeaseWait } from './leasing.js';
@@ -61,7 +61,7 @@ export class PoolTransaction implements TransactionChannel {
   #stage: Stage = 'unbound';
   /** A read ran on the reader: the snapshot has begun (a later write must check it is still current). */
   #snapshot = false;
-  /** Savepoints run on the reader and settings held (reader-settings.ts), replayed on the writer when the transaction moves there. */
+  /** Savepoints run on the reader or held, and settings held (reader-settings.ts), replayed on the writer when the transaction moves there. */
   readonly #replayed: string[] = [];
   /** While not on the writer, statements of a deferred transaction run one after another (a write moves it). */
   #chain: Promise<unknown> = Promise.resolve();
@@ -209,7 +209,7 @@ export class PoolTransaction implements TransactionChannel {
     const flags = { inTransaction: true, internal };
     if (this.#stage === 'writer' || this.mode !== 'deferred') return this.#current().request(op, sql, params, options, flags);
     const run = this.#chain.then(async () => {
-      const held = internal ? undefined : holdSetting(op, sql);
+      const held = internal ? undefined : (holdSetting(op, sql) ?? (this.#stage === 'unbound' ? holdSavepoint(op, sql) : undefined));
       if (held?.replay === true) this.#replayed.push(sql);
       if (held !== undefined) return held.answer;
       const { probe, moved } = await this.#place(op, sql, internal);
@@ -257,7 +257,9 @@ export class PoolTransaction implements TransactionChannel {
     if (route === 'write') return { probe: false, moved: await this.#toWriter(beginNow) };
     if (this.#stage === 'unbound') {
       this.#lease = await this.host.lease('read', this.scope, true);
-      this.#lease.prelude('BEGIN');
+      // The savepoints held so far begin there (the settings held wait for the writer).
+      const savepoints = this.#replayed.filter((held) => summarize(held).savepoint !== undefined);
+      this.#lease.prelude(['BEGIN', ...savepoints].join(';\n'));
       this.#stage = 'reader';
     }
     return { probe: route === 'probe' && !internal, moved: undefined };

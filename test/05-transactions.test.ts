@@ -257,6 +257,7 @@ test('mode "deferred": savepoints before its first statement take no connection;
   await pool.transaction(
     async (tx) => {
       await assert.rejects(tx.run('SAVEPOINT select'), { code: 'SQLITE_ERROR' });
+      await assert.rejects(tx.run('SAVEPOINT bound_sp', [1]), { code: 'ERR_QUERY' }); // values it has no place for
       await assert.rejects(tx.run('RELEASE never_opened'), /no such savepoint: never_opened/);
     },
     { mode: 'deferred' },

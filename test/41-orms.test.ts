@@ -33,9 +33,9 @@ const checks =
     if (!ok) failures.push(what);
   };
 
-/** Sequelize on a new file in the test's directory, with litepool's node-sqlite3 module. */
-function litepoolSequelize(t: TestContext, base: string): Sequelize {
-  return new Sequelize({ dialect: 'sqlite', storage: join(tempDir(t), base), logging: false, dialectModule: litepoolSqlite3 });
+/** Sequelize on the file `storage`, with litepool's node-sqlite3 module. */
+function litepoolSequelize(storage: string): Sequelize {
+  return new Sequelize({ dialect: 'sqlite', storage, logging: false, dialectModule: litepoolSqlite3 });
 }
 
 /**
@@ -197,7 +197,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
     const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     // Uninstalled here, not in t.after: Deno's node:test runs a test's after hooks only once its suite ends.
     try {
-      const sequelize = litepoolSequelize(t, 'fake.db');
+      const sequelize = litepoolSequelize(join(tempDir(t), 'fake.db'));
       const Item = sequelize.define('Item', { name: DataTypes.STRING });
       await sequelize.sync();
       await Item.create({ name: 'under fake timers' });
@@ -215,7 +215,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
 
   test("Sequelize's close closes every connection (a transaction's own too): the -wal and -shm files go, as its connection-manager test expects", async (t) => {
     const storage = join(tempDir(t), 'wal.db');
-    const sequelize = new Sequelize({ dialect: 'sqlite', storage, logging: false, dialectModule: litepoolSqlite3 });
+    const sequelize = litepoolSequelize(storage);
     let closed = false;
     t.after(() => (closed ? undefined : sequelize.close()));
     const User = sequelize.define('User', { username: DataTypes.STRING });
@@ -233,7 +233,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
   });
 
   test('Sequelize isolation levels (PRAGMA read_uncommitted after BEGIN DEFERRED): the transaction takes no lock until it writes', async (t) => {
-    const sequelize = litepoolSequelize(t, 'levels.db');
+    const sequelize = litepoolSequelize(join(tempDir(t), 'levels.db'));
     t.after(() => sequelize.close());
     const Item = sequelize.define('Item', { name: DataTypes.STRING });
     await sequelize.sync();
@@ -248,7 +248,7 @@ describe('ORMs on litepool: what their own suites rely on (issue 20)', { timeout
   });
 
   test('Sequelize, two EXCLUSIVE transactions at once: the second waits and runs; held past the busy timeout, it fails with SQLITE_BUSY', async (t) => {
-    const sequelize = litepoolSequelize(t, 'busy.db');
+    const sequelize = litepoolSequelize(join(tempDir(t), 'busy.db'));
     t.after(() => sequelize.close());
     const User = sequelize.define('User', { id: { type: DataTypes.INTEGER, primaryKey: true }, name: DataTypes.STRING });
     await User.sync({ force: true });

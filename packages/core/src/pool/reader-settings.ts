@@ -13,7 +13,8 @@
  * ({@link holdSavepoint}).
  */
 import type { Op } from '../backend.js';
-import { pragmaAssignment, summarize } from '../sql/statements.js';
+import { pragmaAssignment, statementHeads, summarize } from '../sql/statements.js';
+import type { Params } from '../types.js';
 
 /** The settings answered at once, and whether each must also run on the writer with the transaction's first write. */
 const HELD: ReadonlyMap<string, boolean> = new Map([
@@ -40,10 +41,7 @@ export function holdSetting(op: Op, sql: string): HeldSetting | undefined {
   return replay === undefined ? undefined : { answer: ANSWERS[op], replay };
 }
 
-/** A lone `SAVEPOINT name` (quoted or bare), nothing else in the text. */
-const LONE_SAVEPOINT = /^\s*SAVEPOINT\s+("(?:[^"]|"")*"|\[[^\]]*\]|`(?:[^`]|``)*`|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_$]*)\s*;?\s*$/i;
-
-/** SQLite's keywords: a bare savepoint name among them goes to SQLite, which knows which it accepts. */
+/** SQLite's keywords: a savepoint named by one bare goes to SQLite, which knows which of them it accepts as names. */
 const KEYWORDS = new Set(
   (
     'ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN BETWEEN BY CASCADE CASE ' +
@@ -58,17 +56,26 @@ const KEYWORDS = new Set(
   ).split(' '),
 );
 
+/** Whether `params` hold any value. */
+const hasValues = (params: Params | undefined): boolean =>
+  params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0);
+
 /**
  * For a SAVEPOINT issued before a deferred transaction has a connection: held
- * too, as it takes no lock and (a lone one with a valid name) cannot fail, so
- * it begins wherever the transaction's first statement takes it (the writer
- * for a write) instead of taking a reader now. Knex nests transactions as
- * savepoints, and a node-sqlite3 `Database`'s outermost SAVEPOINT begins a
- * deferred transaction. Any other savepoint statement runs as it comes.
+ * too, as it takes no lock and cannot fail, so it begins wherever the
+ * transaction's first statement takes it (the writer for a write) instead of
+ * taking a reader now. Knex nests transactions as savepoints, and a
+ * node-sqlite3 `Database`'s outermost SAVEPOINT begins a deferred transaction.
+ * Only a lone `SAVEPOINT name` without values, its name quoted or a word
+ * other than SQLite's keywords, is held; anything SQLite might refuse runs as
+ * it comes, so its error stays SQLite's.
  */
-export function holdSavepoint(op: Op, sql: string): HeldSetting | undefined {
-  if (op === 'iterate' || op === 'exec') return undefined;
-  const name = LONE_SAVEPOINT.exec(sql)?.[1];
-  if (name === undefined || KEYWORDS.has(name.toUpperCase())) return undefined;
-  return { answer: ANSWERS[op], replay: true };
+export function holdSavepoint(op: Op, sql: string, params: Params | undefined): HeldSetting | undefined {
+  const { savepoint, script } = summarize(sql);
+  if (op === 'iterate' || op === 'exec' || script || savepoint?.startsWith('SAVEPOINT ') !== true || hasValues(params)) return undefined;
+  // The statement's leading tokens: words upper-cased, a quoted name or a string as its opening quote.
+  const head = statementHeads(sql)[0]!;
+  const name = head[1]!;
+  const word = name === '"' || name === "'" || (/^[A-Z_\u0080-\uFFFF]/.test(name) && !KEYWORDS.has(name));
+  return head.length === 2 && word ? { answer: ANSWERS[op], replay: true } : undefined;
 }

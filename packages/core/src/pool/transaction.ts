@@ -18,7 +18,7 @@
 import type { Op } from '../backend.js';
 import { SqliteError, TransactionError } from '../errors.js';
 import { summarize } from '../sql/statements.js';
-import { holdSavepoint, holdSetting, type HeldSetting } from './reader-settings.js';
+import { holdSavepoint, holdSetting } from './reader-settings.js';
 import type { Params, QueryOptions } from '../types.js';
 import { Reroute, type PoolLease } from './lease.js';
 import type { LeaseWait } from './leasing.js';
@@ -209,7 +209,8 @@ export class PoolTransaction implements TransactionChannel {
     const flags = { inTransaction: true, internal };
     if (this.#stage === 'writer' || this.mode !== 'deferred') return this.#current().request(op, sql, params, options, flags);
     const run = this.#chain.then(async () => {
-      const held = internal ? undefined : this.#held(op, sql, params);
+      const unbound = this.#stage === 'unbound';
+      const held = internal ? undefined : (holdSetting(op, sql) ?? (unbound ? holdSavepoint(op, sql, params) : undefined));
       if (held?.replay === true) this.#replayed.push(sql);
       if (held !== undefined) return held.answer;
       const { probe, moved } = await this.#place(op, sql, internal);
@@ -230,12 +231,6 @@ export class PoolTransaction implements TransactionChannel {
     });
     this.#chain = run.catch(() => {});
     return run;
-  }
-
-  /** A statement answered without running yet (reader-settings.ts): a setting, or a savepoint before the first statement. */
-  #held(op: Op, sql: string, params: Params | undefined): HeldSetting | undefined {
-    const bound = params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0);
-    return holdSetting(op, sql) ?? (this.#stage === 'unbound' && !bound ? holdSavepoint(op, sql) : undefined);
   }
 
   /**

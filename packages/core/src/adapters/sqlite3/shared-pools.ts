@@ -94,16 +94,16 @@ export function readOnlyMode(mode: number): boolean {
  */
 export async function openShared(name: string, options: SharedOptions, mode: number): Promise<PoolReference> {
   if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
+  // Past that check the access bits are read-only, read-write, or read-write and create.
   const readOnly = readOnlyMode(mode);
   const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : name;
-  const flags = { create: (mode & OPEN_CREATE) !== 0 && !readOnly, readOnly };
   const { backend, ...rest } = options;
   const place = memory(filename);
-  if (backend === undefined && !place.memory && !flags.create && !filename.startsWith('file:') && !existsSync(filename)) {
+  if (backend === undefined && !place.memory && (mode & OPEN_CREATE) === 0 && !filename.startsWith('file:') && !existsSync(filename)) {
     throw sqlite3Error('CANTOPEN', 'unable to open database file');
   }
   const optionsText = optionsKey(rest);
-  const target = poolFilename(filename, flags.readOnly && !place.memory);
+  const target = poolFilename(filename, readOnly && !place.memory);
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
   const where = backend !== undefined ? backendKey(backend) : target.startsWith('file:') || place.memory ? target : resolve(target);
   const key = optionsText === undefined || (place.memory && !place.shared) ? undefined : `${where}\0${optionsText}`;
@@ -114,7 +114,7 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     // A read-write Database opens the writer, which its first write needs anyway (a read would wait for the writer
     // to create the file, then for a reader to open), by a lease given straight back: no statement, no lock taken in
     // SQLite. A read-only one opens a reader.
-    const opened = flags.readOnly
+    const opened = readOnly
       ? pool.get('SELECT 1').then(() => undefined)
       : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
     opened.catch(() => {});
@@ -137,7 +137,7 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     await release();
     throw error;
   }
-  return { pool: found.pool, release, queryOnly: place.memory && flags.readOnly };
+  return { pool: found.pool, release, queryOnly: place.memory && readOnly };
 }
 
 /** node-sqlite3 opens each connection with a busy timeout of 1000 ms. */

@@ -106,12 +106,16 @@ async function shutsDown(close: () => Promise<unknown>): Promise<boolean> {
  */
 const IMMEDIATE_SQLITE3 = litepoolSqlite3.withDefaults({ transactions: 'immediate' });
 
-/** Knex's own sqlite3 client with litepool's module as its driver: Knex's documented way to supply a client. */
-export function litepoolKnexClient(): typeof Knex.Client {
+/**
+ * Knex's own sqlite3 client with litepool's module as its driver (Knex's
+ * documented way to supply a client): by default the module that takes the
+ * writer at BEGIN, or `driver` (the module as it is, say).
+ */
+export function litepoolKnexClient(driver: unknown = IMMEDIATE_SQLITE3): typeof Knex.Client {
   const Sqlite3Client = require('knex/lib/dialects/sqlite3/index.js') as typeof Knex.Client;
   return class LitepoolSqlite3Client extends Sqlite3Client {
     _driver(): unknown {
-      return IMMEDIATE_SQLITE3;
+      return driver;
     }
   };
 }

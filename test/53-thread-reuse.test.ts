@@ -6,9 +6,12 @@
  */
 import { createPool } from '@litepool/core';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { tempDir } from './helpers/temp.js';
 
 /** Counts the worker threads the process starts while `body` runs. */
@@ -95,4 +98,42 @@ test('threads that load application code are not shared: a setup module runs on 
   // Each pool with a setup module starts its own thread, though a plain one was parked before it; the plain pools share.
   assert.equal(setupStarted, 2);
   assert.ok(plainStarted <= 1, `${plainStarted} threads started for the plain pools`);
+});
+
+/** Runs helpers/spare-thread.mjs in a process of its own; what it printed, once it has ended by itself (killed after 60 s). */
+async function spareThread(dir: string, mode: 'used' | 'unused' | 'closed'): Promise<Record<string, unknown>> {
+  const script = join(import.meta.dirname, 'helpers', 'spare-thread.mjs');
+  const { stdout } = await promisify(execFile)(process.execPath, [script, dir, mode], { timeout: 60_000, killSignal: 'SIGKILL' });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+test("a process's first pool starts its writer's thread in createPool, and its first calls take that thread", async (t) => {
+  const dir = tempDir(t);
+  // One thread, started before createPool returned; the writer took it (a thread of its own would make two).
+  assert.deepEqual(await spareThread(dir, 'used'), { afterCreate: 1, afterCalls: 1, row: { x: 1 } });
+});
+
+test('a pool never used, or closed before its first call, lets its process end by itself', async (t) => {
+  const dir = tempDir(t);
+  // A hang would be the 60 s kill: execFile then rejects.
+  assert.deepEqual(await spareThread(dir, 'unused'), { afterCreate: 1 });
+  assert.deepEqual(await spareThread(dir, 'closed'), { afterCreate: 1 });
+});
+
+test("process.exit() while a thread loads better-sqlite3's addon waits for the load (an exit landing in it aborts the process)", (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'addon-trace.txt');
+  const helpers = join(import.meta.dirname, 'helpers');
+  const result = spawnSync(
+    process.execPath,
+    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, 'exit-while-loading.mjs'), dir],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LITEPOOL_ADDON_TRACE: trace } },
+  );
+  assert.equal(result.signal, null, `the process died of ${String(result.signal)}: ${result.stderr.slice(-1500)}`);
+  assert.equal(result.status, 0, result.stderr.slice(-1500));
+  // Every thread that began to load finished before the process ended: the exit waited for them.
+  const lines = readFileSync(trace, 'utf8').trim().split('\n');
+  const count = (word: string): number => lines.filter((line) => line === word).length;
+  assert.ok(count('loading') >= 1, 'the exit came while a thread loaded');
+  assert.equal(count('loaded'), count('loading'), lines.join(', '));
 });

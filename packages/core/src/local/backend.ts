@@ -15,6 +15,7 @@ import { Interrupter } from './interrupter.js';
 import { WATCH_MS } from './read-watch-loop.js';
 import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
+import { startSpare } from './worker-start.js';
 import type { ConnectionRole, Strategy } from '../strategy.js';
 
 /** The interrupt handle of a pool's workers (the process's, shared): looked up with the first connection; undefined (with the reason) where it cannot be. */
@@ -34,9 +35,8 @@ class InterruptHandle {
   } {
     if (!this.#started) {
       this.#started = true;
-      const { interruptExtension } = this.options;
-      if (interruptExtension !== false) {
-        this.#extension = interruptExtension ?? bundledInterruptExtension();
+      if (this.options.interruptExtension !== false) {
+        this.#extension = extensionPath(this.options);
         if (this.#extension === undefined) this.#unavailable = `no interrupt extension is built for ${process.platform}-${process.arch}`;
         else {
           try {
@@ -50,6 +50,11 @@ class InterruptHandle {
     }
     return { extension: this.#extension, interrupter: this.#interrupter, unavailable: this.#unavailable };
   }
+}
+
+/** The interrupt extension the pool's connections are to load (unchecked: see InterruptHandle), or undefined. */
+function extensionPath(options: Pick<LocalOptions, 'interruptExtension'>): string | undefined {
+  return options.interruptExtension === false ? undefined : (options.interruptExtension ?? bundledInterruptExtension());
 }
 
 function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): BackendBinding {
@@ -78,6 +83,18 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
         return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
       })
     : undefined;
+  // The first connection's thread starts now (see startSpare), while the pool prepares itself and its first call.
+  startSpare({
+    worker: {
+      setup: local.setup,
+      procedures: local.procedures,
+      nativeBinding,
+      nice: local.workerNice,
+      interruptExtension: extensionPath(local),
+    },
+    workerFile,
+    resourceLimits: local.workerResourceLimits,
+  });
   const maxInFlight = PIPELINE_DEPTH * Math.max(common.maxBatch, strategy.writeBatching?.maxBatch ?? 0) + 8;
   let procedures: ReadonlyMap<string, boolean> | undefined;
   return {

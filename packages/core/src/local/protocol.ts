@@ -264,6 +264,26 @@ export function sinceOrigin(origin: number): number {
   return Math.floor(performance.timeOrigin + now() - origin);
 }
 
+/**
+ * The `workerData` of a thread started ahead of its first connection (see
+ * `startSpare`): it loads its code and better-sqlite3's addon, says `parked`,
+ * and waits for a `rebind`, as a parked thread does.
+ */
+export interface SpareConfig {
+  readonly spare: true;
+  readonly nice: number;
+  readonly nativeBinding: string | undefined;
+  /** The interrupt extension its first connection will most likely load (loaded once here to warm it; a failure is the open's to report). */
+  readonly interruptExtension: string | undefined;
+  /** See {@link WorkerConfig.nativeLoads}. */
+  readonly nativeLoads: Int32Array;
+}
+
+/** Whether a thread's `workerData` is a {@link SpareConfig}. */
+export function isSpareConfig(data: unknown): data is SpareConfig {
+  return typeof data === 'object' && data !== null && (data as { spare?: unknown }).spare === true;
+}
+
 /** What a worker needs to open its connection (its `workerData`). */
 export interface WorkerConfig {
   /** The database: an absolute path, or `:memory:`. */
@@ -304,4 +324,6 @@ export interface WorkerConfig {
   readonly onCallingThread?: boolean;
   /** How far below the thread that starts it this thread runs (the `workerNice` option; see thread-priority.ts). */
   readonly nice: number;
+  /** The process's count of threads loading better-sqlite3's addon (see native-loads.ts); undefined on the calling thread. */
+  readonly nativeLoads?: Int32Array;
 }

@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { whileLoadingNative } from './native-loads.js';
 import { Control } from './protocol.js';
 
 /** How often the watch looks: a statement on the calling thread runs at most about twice this long. */
@@ -38,6 +39,8 @@ export interface WatchConfig {
   /** The interrupt extension the watched connections loaded (its registry of connections is per file loaded). */
   readonly extension: string;
   readonly nativeBinding: string | undefined;
+  /** See `WorkerConfig.nativeLoads`. */
+  readonly nativeLoads: Int32Array;
 }
 
 /** Whether a worker's `workerData` starts a watch rather than a connection. */
@@ -55,8 +58,11 @@ export function watchReads(config: WatchConfig): void {
   const { block } = config;
   let interrupt: ((token: number) => void) | undefined;
   try {
-    const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
-    db.loadExtension(config.extension);
+    const db = whileLoadingNative(config.nativeLoads, () => {
+      const watching = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
+      watching.loadExtension(config.extension);
+      return watching;
+    });
     const statement = db.prepare<[number], number>('SELECT litepool_interrupt(?)').pluck();
     interrupt = (token) => void statement.get(token);
   } catch {

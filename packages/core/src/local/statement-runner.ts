@@ -24,6 +24,7 @@ import {
 import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
 import { Cursors } from './cursors.js';
 import { setJournalMode } from './journal-mode.js';
+import { whileLoadingNative } from './native-loads.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -103,19 +104,24 @@ export class StatementRunner {
     const { config } = this;
     const memory = config.filename === ':memory:';
     const readonly = config.role === 'reader' || config.readOnly;
-    const db = new Database(config.filename, {
-      readonly: readonly && !memory,
-      fileMustExist: !memory && (readonly || !config.create),
-      timeout: config.busyTimeoutMs,
-      ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
-    });
+    const db = whileLoadingNative(
+      config.nativeLoads,
+      () =>
+        new Database(config.filename, {
+          readonly: readonly && !memory,
+          fileMustExist: !memory && (readonly || !config.create),
+          timeout: config.busyTimeoutMs,
+          ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
+        }),
+    );
     try {
       db.defaultSafeIntegers(config.safeIntegers);
       // The writer sets the journal mode; a memory database keeps its own, a read-only one cannot change it.
       if (!readonly && !memory) setJournalMode(db, config.journalMode);
       for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
-      if (config.interruptExtension !== undefined) {
-        db.loadExtension(config.interruptExtension);
+      const extension = config.interruptExtension;
+      if (extension !== undefined) {
+        whileLoadingNative(config.nativeLoads, () => db.loadExtension(extension));
         Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
       }
       runSetup(db, this.code, this.config);
@@ -133,14 +139,16 @@ export class StatementRunner {
    * before it opens its database (see `WorkerConfig.awaitGo`) does this work
    * while it waits. Never throws: the real open reports any failure.
    */
-  static loadNative(config: WorkerConfig): void {
+  static loadNative(config: Pick<WorkerConfig, 'nativeBinding' | 'interruptExtension' | 'nativeLoads'>): void {
     try {
-      const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
-      try {
-        if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);
-      } finally {
-        db.close();
-      }
+      whileLoadingNative(config.nativeLoads, () => {
+        const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
+        try {
+          if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);
+        } finally {
+          db.close();
+        }
+      });
     } catch {
       // Reported by the open that follows.
     }

@@ -63,9 +63,25 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
   return undefined;
 }
 
-/** Keeps a shareable idle thread (its database closed) for the next connection; tells it to end if there is no room. */
-function park(thread: Thread, config: ReuseFacts): void {
-  thread.worker.unref();
+/** Whether a thread is parked for a connection opened with `config` (see {@link takeParked}). */
+export function parkedFor(config: ReuseFacts): boolean {
+  return parked.some((entry) => entry.binding === config.worker.nativeBinding && entry.nice === config.worker.nice);
+}
+
+/**
+ * Keeps a shareable idle thread (its database closed) for the next
+ * connection; tells it to end if there is no room. A thread still `starting`
+ * (a spare) keeps the process alive until it says it is parked: a process
+ * that ends while a thread loads better-sqlite3's addon aborts (thread-stop.ts).
+ */
+export function park(thread: Thread, config: ReuseFacts, starting = false): void {
+  if (!starting) thread.worker.unref();
+  else {
+    const loaded = (): void => {
+      if (parked.some((entry) => entry.thread === thread)) thread.worker.unref();
+    };
+    thread.worker.once('message', loaded);
+  }
   if (parked.length >= MAX_PARKED) return tellToEnd(thread);
   const entry: Parked = {
     thread,

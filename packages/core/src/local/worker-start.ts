@@ -8,11 +8,12 @@
 // new Worker(new URL('./worker.js', import.meta.url)) when it comes from the node: specifier.
 import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
-import { Control, ringSize, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { Control, ringSize, type FromWorker, type SpareConfig, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
 import { now } from '../timers.js';
+import { nativeLoads } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
-import { takeParked } from './thread-reuse.js';
+import { park, parkedFor, shareable, takeParked, type ReuseFacts } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -28,6 +29,11 @@ export interface StartConfig {
    * this resolves (a rejection stops it and fails the start with that error).
    */
   readonly ready?: Promise<void> | undefined;
+}
+
+/** What {@link startSpare} is told of the connection its thread is for. */
+export interface SpareFacts extends ReuseFacts {
+  readonly worker: ReuseFacts['worker'] & Pick<WorkerConfig, 'interruptExtension'>;
 }
 
 /** A worker that reported its connection ready. */
@@ -87,7 +93,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
   const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
   const origin = Math.floor(performance.timeOrigin + now());
-  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
+  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined, nativeLoads: nativeLoads() };
   // Its failure is the start's failure, reported below; where the start fails first, nobody else is told.
   ready?.catch(() => {});
   let thread = takeParked(config);
@@ -156,14 +162,38 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   });
 }
 
-/** Starts a new thread for `config`; throws a `WorkerCrashedError` saying why if Node refuses to. */
-function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
+/**
+ * Starts a thread now for the first connection a pool will open with `config`,
+ * kept as a parked one is, so that connection takes it instead of starting
+ * one: a thread's start is most of a new pool's first answer, and the pool's
+ * own preparations (the first of them in a process load better-sqlite3's
+ * addon on the calling thread) then happen while it starts. Only where
+ * nothing is parked for it already and its thread may be shared; never throws.
+ */
+export function startSpare(config: SpareFacts): void {
+  if (!shareable(config) || parkedFor(config)) return;
+  const { nice, nativeBinding, interruptExtension } = config.worker;
+  const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension, nativeLoads: nativeLoads() };
   let worker: Worker;
   try {
-    worker = newThread(config.workerFile, workerData, config.resourceLimits);
+    worker = newThread(undefined, workerData);
+  } catch {
+    return; // the connection starts its own thread, and reports why if that fails too
+  }
+  park(threadOf(worker), config, true);
+}
+
+/** Starts a new thread for `config`; throws a `WorkerCrashedError` saying why if Node refuses to. */
+function spawn(config: StartConfig, workerData: WorkerConfig): Thread {
+  try {
+    return threadOf(newThread(config.workerFile, workerData, config.resourceLimits));
   } catch (error) {
     throw startError(config.worker.role, error);
   }
+}
+
+/** A started thread, with what is known of it beyond one connection. */
+function threadOf(worker: Worker): Thread {
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let lastError: unknown;
   worker.on('error', (error) => {

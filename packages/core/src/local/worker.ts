@@ -7,7 +7,16 @@
  */
 import * as threads from 'node:worker_threads';
 import { failed, KindedError, skipped, toWireError } from './answers.js';
-import { Control, packResponses, unpackRequests, type FromWorker, type ToWorker, type WireRequest, type WorkerConfig } from './protocol.js';
+import {
+  Control,
+  isSpareConfig,
+  packResponses,
+  unpackRequests,
+  type FromWorker,
+  type ToWorker,
+  type WireRequest,
+  type WorkerConfig,
+} from './protocol.js';
 import { StatementRunner } from './statement-runner.js';
 import { Answers, openError, runEach, runGroup, runSnapshot, snapshotable } from './worker-batches.js';
 import { CodeLoadError, loadWorkerCode } from './worker-code.js';
@@ -217,5 +226,11 @@ else {
   // Once per thread: a parked thread is taken again only for the same `nice` (thread-reuse.ts).
   lowerThreadPriority(config.nice);
   port.on('message', receiveAndLook);
-  void start();
+  const spare = threads.workerData as unknown;
+  if (isSpareConfig(spare)) {
+    // Started ahead of its connection: the addon loads now, while the pool that started it gets ready; a rebind follows.
+    StatementRunner.loadNative(spare);
+    nativeLoaded = true;
+    post({ type: 'parked' });
+  } else void start();
 }

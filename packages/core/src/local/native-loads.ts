@@ -1,0 +1,52 @@
+/**
+ * Worker threads loading better-sqlite3's addon, counted so the process does
+ * not exit under them. `process.exit()` ends every worker thread, and
+ * better-sqlite3 13 aborts the whole process when that lands while a thread
+ * registers its addon (`FATAL ERROR: Error::New napi_get_last_error_info` in
+ * `napi_register_module_v1`, its issue 1507): here 3 exits in 300 landing
+ * while a pool's first thread started, 20 in 300 while createPool's spare
+ * did. So each thread counts itself in shared memory while it loads the
+ * addon (the first `new Database` of the thread) or the interrupt extension,
+ * and the process's `exit` event waits, bounded, until none does.
+ */
+import { now } from '../timers.js';
+
+/** The longest the `exit` event waits for threads loading the addon (a load takes 1-3 ms). */
+const EXIT_WAIT_MS = 1_000;
+
+let counter: Int32Array | undefined;
+
+/** The process's count of threads loading now, created (with its `exit` wait) on first use; given to each thread. */
+export function nativeLoads(): Int32Array {
+  if (counter === undefined) {
+    const loads = new Int32Array(new SharedArrayBuffer(4));
+    counter = loads;
+    process.on('exit', () => waitForLoads(loads));
+  }
+  return counter;
+}
+
+function waitForLoads(loads: Int32Array): void {
+  const deadline = now() + EXIT_WAIT_MS;
+  for (let loading = Atomics.load(loads, 0); loading > 0; loading = Atomics.load(loads, 0)) {
+    const left = deadline - now();
+    if (left <= 0) return;
+    try {
+      Atomics.wait(loads, 0, loading, left);
+    } catch {
+      return; // a runtime that refuses to block its main thread: nothing to wait with
+    }
+  }
+}
+
+/** Runs `load` (a thread's first native calls) counted in `loads`; without a count (the calling thread), just runs it. */
+export function whileLoadingNative<T>(loads: Int32Array | undefined, load: () => T): T {
+  if (loads === undefined) return load();
+  Atomics.add(loads, 0, 1);
+  try {
+    return load();
+  } finally {
+    Atomics.sub(loads, 0, 1);
+    Atomics.notify(loads, 0);
+  }
+}

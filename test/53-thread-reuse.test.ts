@@ -101,16 +101,18 @@ test('threads that load application code are not shared: a setup module runs on 
 });
 
 /** Runs helpers/spare-thread.mjs in a process of its own; what it printed, once it has ended by itself (killed after 60 s). */
-async function spareThread(dir: string, mode: 'used' | 'unused' | 'closed'): Promise<Record<string, unknown>> {
+async function spareThread(dir: string, mode: 'used' | 'unused' | 'closed' | 'same-turn'): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, 'helpers', 'spare-thread.mjs');
   const { stdout } = await promisify(execFile)(process.execPath, [script, dir, mode], { timeout: 60_000, killSignal: 'SIGKILL' });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-test("a process's first pool starts its writer's thread in createPool, and its first calls take that thread", async (t) => {
+test("a process's first pool has its writer's thread started as it is created, and its first calls take that thread", async (t) => {
   const dir = tempDir(t);
-  // One thread, started before createPool returned; the writer took it (a thread of its own would make two).
+  // One thread, started by the turn after createPool; the writer took it (a thread of its own would make two).
   assert.deepEqual(await spareThread(dir, 'used'), { afterCreate: 1, afterCalls: 1, row: { x: 1 } });
+  // Called in createPool's own turn, a pool's first connection starts its thread itself, and no other starts after.
+  assert.deepEqual(await spareThread(dir, 'same-turn'), { afterCreate: 1, nextPool: 1 });
 });
 
 test('a pool never used, or closed before its first call, lets its process end by itself', async (t) => {

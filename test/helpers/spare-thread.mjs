@@ -1,8 +1,10 @@
-// A process's first pool and the thread createPool starts for it (see
-// startSpare), in a process of its own: nothing is parked in it yet.
+// A process's first pool and the thread createPool has started for it (see
+// startSpareSoon), in a process of its own: nothing is parked in it yet.
 //   node spare-thread.mjs DIR used     createPool, a write and a read; prints the threads started after each
 //   node spare-thread.mjs DIR unused   createPool and nothing else: the process must end by itself
 //   node spare-thread.mjs DIR closed   createPool, then close() before any call: the process must end by itself
+//   node spare-thread.mjs DIR same-turn  after a first pool, a pool (of another workerNice: nothing parked for it)
+//                                        called in createPool's own turn: prints the threads its write started
 import { createPool } from '@litepool/core';
 import { join } from 'node:path';
 
@@ -11,10 +13,20 @@ let started = 0;
 process.on('worker', () => started++);
 // No inline reads: their read watch is a thread of its own, which would blur the count.
 const pool = createPool({ filename: join(dir, `${mode}.db`), readers: 0, inlineReads: false });
-// Node reports a new thread (the process 'worker' event) a tick after it starts it.
+// The thread starts at the turn after createPool; Node reports it (the process 'worker' event) a tick later.
 await new Promise((resolve) => setImmediate(resolve));
 const afterCreate = started;
-if (mode === 'used') {
+if (mode === 'same-turn') {
+  await pool.run('CREATE TABLE t (x)');
+  await pool.close();
+  const before = started;
+  const next = createPool({ filename: join(dir, 'next.db'), readers: 0, inlineReads: false, workerNice: 5 });
+  await next.run('CREATE TABLE t (x)');
+  // Long enough for a thread asked for at createPool's next turn to have started, were it still asked for.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await next.close();
+  console.log(JSON.stringify({ afterCreate, nextPool: started - before }));
+} else if (mode === 'used') {
   await pool.run('CREATE TABLE t (x)');
   await pool.run('INSERT INTO t VALUES (1)');
   const row = await pool.get('SELECT x FROM t');

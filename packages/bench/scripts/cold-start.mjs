@@ -8,12 +8,17 @@
 // first round starts cold). Also, as an app starts: a new pool's first
 // write, its schema, then at once a read: that read alone. Then the CPU time
 // the process uses over --idle-ms (default 10000; 0: not measured) with a
-// pool open and idle after a write and reads.
+// pool open and idle after a write and reads. And, in a process of its own
+// (--start-blocks), the longest the first pool's start blocks the event loop:
+// the synchronous part of createPool, of the first call, and the longest turn
+// until the answer (between turns of a setImmediate ticker).
 //   node packages/bench/scripts/cold-start.mjs [--idle-ms N]
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const ROUNDS = 10;
@@ -25,6 +30,47 @@ const median = (values) => Math.round([...values].sort((a, b) => a - b)[Math.flo
 const firstAndLater = (values) => ({ first: Math.round(values[0]), later: median(values.slice(1)) });
 /** Longer than a parked thread waits to be reused (PARKED_IDLE_MS, 2 s). */
 const threadsGone = () => new Promise((resolve) => setTimeout(resolve, 2_500));
+
+if (process.argv.includes('--start-blocks')) {
+  console.log(JSON.stringify(await startBlocks()));
+  process.exit(0);
+}
+
+/**
+ * The first pool of this process: how long createPool and the first call
+ * block the event loop, and its longest turn until the answer (wall time
+ * between turns of a setImmediate ticker: it counts too the time this thread
+ * waits for a core while the new thread starts), in ms.
+ */
+async function startBlocks() {
+  const { createPool } = await import('@litepool/core');
+  const dir = mkdtempSync(join(tmpdir(), 'litepool-blocks-'));
+  try {
+    let last = performance.now();
+    let longestTurn = 0;
+    let ticking = true;
+    const tick = () => {
+      const at = performance.now();
+      longestTurn = Math.max(longestTurn, at - last);
+      last = at;
+      if (ticking) setImmediate(tick);
+    };
+    const t0 = performance.now();
+    const pool = createPool({ filename: join(dir, 'first.db') });
+    const t1 = performance.now();
+    const answer = pool.get('SELECT 1');
+    const t2 = performance.now();
+    last = t2;
+    setImmediate(tick);
+    await answer;
+    ticking = false;
+    await pool.close();
+    const round = (ms) => Math.round(ms * 10) / 10;
+    return { createPoolMs: round(t1 - t0), firstCallMs: round(t2 - t1), longestTurnMs: round(longestTurn) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const started = performance.now();
 const { createPool } = await import('@litepool/core');
@@ -90,6 +136,7 @@ try {
     return Math.round(((used.user + used.system) / 1000) * 10) / 10;
   }
   const idleCpuMs = IDLE_MS === 0 ? null : await idleCpu();
+  const blocks = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--start-blocks'], { encoding: 'utf8' }));
   console.log(
     JSON.stringify({
       importMs: Math.round(importMs),
@@ -104,6 +151,8 @@ try {
       laterReadAfterSchemaMs: schemaRead.later,
       idleMs: IDLE_MS,
       idleCpuMs,
+      startBlocks: blocks,
+      startBlockMs: Math.max(blocks.createPoolMs, blocks.firstCallMs, blocks.longestTurnMs),
     }),
   );
 } finally {

@@ -276,7 +276,7 @@ async function runColdStart(): Promise<ColdStart> {
   });
   const cold = JSON.parse(output) as ColdStart;
   process.stderr.write(
-    `  first pool ${cold.createPoolFirstReadMs} ms, later ${cold.laterPoolFirstReadMs} ms, close ${cold.closeMs} ms, import ${cold.importMs} ms, idle CPU ${cold.idleCpuMs} ms\n`,
+    `  first pool ${cold.createPoolFirstReadMs} ms, later ${cold.laterPoolFirstReadMs} ms, close ${cold.closeMs} ms, import ${cold.importMs} ms, idle CPU ${cold.idleCpuMs} ms, longest block while starting ${cold.startBlockMs} ms\n`,
   );
   return cold;
 }

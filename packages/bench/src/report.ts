@@ -60,6 +60,10 @@ export interface ColdStart {
   /** How long the idle pool was watched, and the CPU time the process used meanwhile (null: not measured). */
   readonly idleMs: number;
   readonly idleCpuMs: number | null;
+  /** The first pool of a fresh process: how long createPool and its first call block the event loop, and its longest turn until the answer. */
+  readonly startBlocks: { readonly createPoolMs: number; readonly firstCallMs: number; readonly longestTurnMs: number };
+  /** The longest of those three. */
+  readonly startBlockMs: number;
 }
 
 /** Evaluates the issues' targets on this run's cells (64 in flight unless a target says otherwise) and its cold start. */
@@ -132,6 +136,7 @@ export function targets(results: readonly CellResult[], cold?: ColdStart): Targe
     ),
     atMost('cold start: close() (ms)', cold?.closeMs ?? null, 20, 'ms'),
     atMost("cold start: import('@litepool/core') (ms)", cold?.importMs ?? null, 25, 'ms'),
+    atMost('cold start: longest event-loop block while the first pool starts (ms)', cold?.startBlockMs ?? null, 2, 'ms'),
     atMost(
       'CPU used by an idle pool, % of one core',
       cold?.idleCpuMs === null || cold === undefined ? null : (100 * cold.idleCpuMs) / cold.idleMs,
@@ -304,6 +309,8 @@ function coldStartLines(cold: ColdStart): string[] {
     `| node-sqlite3 drop-in: open + first \`get\` | ${cold.dropInOpenFirstGetMs} | ${cold.laterDropInOpenFirstGetMs} |`,
     `| the real \`sqlite3\`: open + first \`get\` | ${cold.realSqlite3OpenFirstGetMs} | ${cold.laterRealSqlite3OpenFirstGetMs} |`,
     `| a read right after a new pool's first write (the read alone) | ${cold.readAfterSchemaMs} | ${cold.laterReadAfterSchemaMs} |`,
+    '',
+    `The first pool's start, in a fresh process: \`createPool\` blocks the event loop ${cold.startBlocks.createPoolMs} ms, its first call ${cold.startBlocks.firstCallMs} ms, and its longest turn until the answer takes ${cold.startBlocks.longestTurnMs} ms.`,
     '',
     cold.idleCpuMs === null
       ? 'CPU of an idle pool: not measured.'

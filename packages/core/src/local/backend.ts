@@ -6,6 +6,7 @@
  */
 import { PIPELINE_DEPTH, type Backend, type BackendBinding, type CommonOptions } from '../backend.js';
 import { defaultReaders, LOCAL_KEYS } from '../config/options.js';
+import { existsSync } from 'node:fs';
 import { OptionsError } from '../errors.js';
 import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from './assets.js';
 import { resolveStrategy } from './default-strategy.js';
@@ -15,8 +16,9 @@ import { Interrupter } from './interrupter.js';
 import { WATCH_MS } from './read-watch-loop.js';
 import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
-import { startSpare } from './worker-start.js';
+import { startSpareSoon } from './worker-start.js';
 import type { ConnectionRole, Strategy } from '../strategy.js';
+import { setImmediate } from '../timers.js';
 
 /** The interrupt handle of a pool's workers (the process's, shared): looked up with the first connection; undefined (with the reason) where it cannot be. */
 class InterruptHandle {
@@ -26,6 +28,20 @@ class InterruptHandle {
   #unavailable: string | undefined;
 
   constructor(private readonly options: Pick<LocalOptions, 'interruptExtension'>) {}
+
+  /** Whether the lookup ({@link start}) would load the extension on this thread now: the first in the process for it. */
+  loads(nativeBinding: string | undefined): boolean {
+    if (this.#started) return false;
+    const path = extensionPath(this.options);
+    return path !== undefined && !Interrupter.looked(path, nativeBinding);
+  }
+
+  /** Whether connections will load an extension: the lookup's answer once made, before it whether one is there to load. */
+  expected(): boolean {
+    if (this.#started) return this.#extension !== undefined;
+    const path = extensionPath(this.options);
+    return path !== undefined && existsSync(path);
+  }
 
   /** The extension each connection loads (undefined: none), the handle, and why there is none. */
   start(nativeBinding: string | undefined): {
@@ -78,13 +94,17 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     iterateChunkRows: common.iterateChunkRows,
   });
   const inline = readsInline({ ...local, location }, common, strategy)
-    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy, () => {
-        const { extension } = interrupts.start(nativeBinding);
-        return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
+    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy, {
+        find: () => {
+          const { extension } = interrupts.start(nativeBinding);
+          return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
+        },
+        expected: () => interrupts.expected(),
       })
     : undefined;
-  // The first connection's thread starts now (see startSpare), while the pool prepares itself and its first call.
-  startSpare({
+  // The first connection's thread starts at the next turn (see startSpare), while the app goes on; not in this one:
+  // a process's first thread takes 2 ms to create, which the app's turn would carry.
+  startSpareSoon({
     worker: {
       setup: local.setup,
       procedures: local.procedures,
@@ -107,6 +127,11 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     startsEarly: true,
     loadsExtensions: true,
     async open(role, hooks, signal, ready) {
+      // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
+      // own, not in the one that made the pool's first call. The gate's failure is the start's to report (startWorker),
+      // and may come meanwhile: handled from now on.
+      ready?.catch(() => {});
+      if (interrupts.loads(nativeBinding)) await new Promise((resolve) => setImmediate(resolve));
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {
         hooks.onWarning(

@@ -68,6 +68,14 @@ export interface WatchSource {
   readonly workerFile: URL | string | undefined;
 }
 
+/** Where the read watch comes from: the backend's lookup of the interrupt extension, made once per process. */
+export interface WatchSources {
+  /** The source, looked up (the first lookup loads the extension on this thread); undefined when there is none. */
+  find(): WatchSource | undefined;
+  /** Whether there will be one, loading nothing: the lookup's answer once made, before it whether an extension is to load. */
+  expected(): boolean;
+}
+
 /** A statement's failures count per settings (a session's quoting rule can make the same text fail or not). */
 const keyOf = (request: Request): string => (request.settings === undefined ? request.sql : `${request.settings.id}\u0000${request.sql}`);
 
@@ -106,21 +114,20 @@ export class InlineReads implements InlineReader {
   /**
    * @param config what the connection opens with
    * @param strategy the pool's strategy (its read holds)
-   * @param findSource where the read watch comes from; undefined when there
-   *   is no interrupt extension (the backend's lookup, made once per process). The watch
-   *   starts at the first read offered once the writer has opened, not
-   *   before: a cold start's writer thread starts first.
+   * @param sources where the read watch comes from. The watch starts at the
+   *   first read offered once the writer has opened, not before: a cold
+   *   start's writer thread starts first.
    */
   constructor(
     private readonly config: InlineConfig,
     private readonly strategy: Strategy,
-    private readonly findSource: () => WatchSource | undefined,
+    private readonly sources: WatchSources,
   ) {}
 
   /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */
   #startWatch(): void {
     if (this.#slot !== undefined || this.#off) return;
-    const source = this.findSource();
+    const source = this.sources.find();
     if (source === undefined) {
       this.#off = true;
       return;
@@ -144,7 +151,9 @@ export class InlineReads implements InlineReader {
    */
   lends(fileReady: boolean): boolean {
     if (this.#runner !== undefined || this.#off) return false;
-    if (!fileReady) return this.findSource() !== undefined;
+    // Before the file is ready the lookup is not made here: it loads better-sqlite3's addon on this thread, a block of
+    // 1-2 ms the pool's first call would carry (the writer's open makes it, in a turn of its own, before anything runs).
+    if (!fileReady) return this.sources.expected();
     this.#startWatch();
     if (this.#off) return false;
     return this.#watch?.ready !== true || this.#lent++ < LENT_BEFORE_OPEN;
@@ -152,7 +161,7 @@ export class InlineReads implements InlineReader {
 
   /** See {@link InlineReader.stopsLentReads}. */
   get stopsLentReads(): boolean {
-    return this.findSource() !== undefined;
+    return this.sources.find() !== undefined;
   }
 
   /** Answers `request` here, or returns undefined: it then goes to a connection as usual. */
@@ -233,7 +242,7 @@ export class InlineReads implements InlineReader {
 
   /** The calling thread's connection, not yet opened: a reader's, with the watch's extension and slot. */
   #newRunner(slot: WatchSlot): StatementRunner {
-    const source = this.findSource();
+    const source = this.sources.find();
     return new StatementRunner({
       ...this.config,
       interruptExtension: source?.extension,

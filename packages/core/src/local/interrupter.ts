@@ -36,6 +36,11 @@ export class Interrupter {
     return opened;
   }
 
+  /** Whether {@link shared} has been asked for `extension` with `nativeBinding` (it then answers at once, loading nothing). */
+  static looked(extension: string, nativeBinding: string | undefined): boolean {
+    return handles.has(`${extension}\0${nativeBinding ?? ''}`);
+  }
+
   /** Opens the in-memory connection with the extension; throws if the extension cannot load. */
   static #open(extension: string, nativeBinding: string | undefined): Interrupter {
     const db = new Database(':memory:', nativeBinding === undefined ? {} : { nativeBinding });

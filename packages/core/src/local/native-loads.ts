@@ -3,9 +3,8 @@
  * not exit under them. `process.exit()` ends every worker thread, and
  * better-sqlite3 13 aborts the whole process when that lands while a thread
  * registers its addon (`FATAL ERROR: Error::New napi_get_last_error_info` in
- * `napi_register_module_v1`, its issue 1507): here 3 exits in 300 landing
- * while a pool's first thread started, 20 in 300 while createPool's spare
- * did. So each thread counts itself in shared memory while it loads the
+ * `napi_register_module_v1`, its issue 1507; docs/reliability.md has the
+ * counts). So each thread counts itself in shared memory while it loads the
  * addon (the first `new Database` of the thread) or the interrupt extension,
  * and the process's `exit` event waits, bounded, until none does.
  */

@@ -8,7 +8,8 @@
  * application are shared (no setup or procedures module, litepool's own
  * entry, no resource limits), and only to a connection with the same native
  * binding and `workerNice`; a parked thread does not keep the process alive
- * and is told to end after `PARKED_IDLE_MS` unused.
+ * and is told to end after `PARKED_IDLE_MS` unused. Where none is parked, a
+ * new pool starts one here ahead of its first connection (`startSpare`).
  */
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { tellToEnd, type Thread } from './thread-stop.js';
@@ -63,9 +64,13 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
   return undefined;
 }
 
-/** Whether a thread is parked for a connection opened with `config` (see {@link takeParked}). */
-export function parkedFor(config: ReuseFacts): boolean {
-  return parked.some((entry) => entry.binding === config.worker.nativeBinding && entry.nice === config.worker.nice);
+/** Whether a thread started now for a connection opened with `config` would be kept: it may be shared, none is parked for it, there is room. */
+export function spareWanted(config: ReuseFacts): boolean {
+  return (
+    shareable(config) &&
+    parked.length < MAX_PARKED &&
+    !parked.some((entry) => entry.binding === config.worker.nativeBinding && entry.nice === config.worker.nice)
+  );
 }
 
 /**

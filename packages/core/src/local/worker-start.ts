@@ -10,10 +10,10 @@ import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type SpareConfig, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
-import { now } from '../timers.js';
+import { clearImmediate, now, setImmediate } from '../timers.js';
 import { nativeLoads } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
-import { park, parkedFor, shareable, takeParked, type ReuseFacts } from './thread-reuse.js';
+import { park, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -98,6 +98,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   ready?.catch(() => {});
   let thread = takeParked(config);
   if (thread === undefined) {
+    dropSpareFor(config);
     try {
       thread = spawn(config, workerData);
     } catch (error) {
@@ -162,16 +163,43 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   });
 }
 
+/** Spares asked for and not yet started (see {@link startSpareSoon}), each with its start. */
+const soon = new Map<SpareFacts, ReturnType<typeof setImmediate>>();
+
 /**
- * Starts a thread now for the first connection a pool will open with `config`,
- * kept as a parked one is, so that connection takes it instead of starting
- * one: a thread's start is most of a new pool's first answer, and the pool's
- * own preparations (the first of them in a process load better-sqlite3's
- * addon on the calling thread) then happen while it starts. Only where
- * nothing is parked for it already and its thread may be shared; never throws.
+ * Starts a thread at the next turn for the first connection a pool will open
+ * with `config`, kept as a parked one is, so that connection takes it instead
+ * of starting one: a thread's start is most of a new pool's first answer, and
+ * the pool's own preparations and the app's then happen while it starts. Not
+ * in this turn: a process's first thread takes 2 ms to create, which the
+ * app's turn would carry; a connection that starts before then starts it
+ * itself (see {@link startWorker}). Only where nothing is parked for it
+ * already and its thread may be shared; never throws.
  */
-export function startSpare(config: SpareFacts): void {
-  if (!shareable(config) || parkedFor(config)) return;
+export function startSpareSoon(config: SpareFacts): void {
+  if (!spareWanted(config)) return;
+  soon.set(
+    config,
+    setImmediate(() => {
+      soon.delete(config);
+      startSpare(config);
+    }),
+  );
+}
+
+/** Drops a spare asked for a connection like `config` and not yet started: that connection starts its thread now. */
+function dropSpareFor(config: ReuseFacts): void {
+  for (const [facts, start] of soon) {
+    if (facts.worker.nativeBinding !== config.worker.nativeBinding || facts.worker.nice !== config.worker.nice) continue;
+    clearImmediate(start);
+    soon.delete(facts);
+    return;
+  }
+}
+
+/** See {@link startSpareSoon}: starts the thread now, if one is still wanted. */
+function startSpare(config: SpareFacts): void {
+  if (!spareWanted(config)) return;
   const { nice, nativeBinding, interruptExtension } = config.worker;
   const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension, nativeLoads: nativeLoads() };
   let worker: Worker;

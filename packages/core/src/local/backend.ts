@@ -102,7 +102,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
         expected: () => interrupts.expected(),
       })
     : undefined;
-  // The first connection's thread starts at the next turn (see startSpare), while the app goes on; not in this one:
+  // The first connection's thread starts at the next turn (see startSpareSoon), while the app goes on; not in this one:
   // a process's first thread takes 2 ms to create, which the app's turn would carry.
   startSpareSoon({
     worker: {

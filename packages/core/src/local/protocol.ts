@@ -266,7 +266,7 @@ export function sinceOrigin(origin: number): number {
 
 /**
  * The `workerData` of a thread started ahead of its first connection (see
- * `startSpare`): it loads its code and better-sqlite3's addon, says `parked`,
+ * `startSpareSoon`): it loads its code and better-sqlite3's addon, says `parked`,
  * and waits for a `rebind`, as a parked thread does.
  */
 export interface SpareConfig {

@@ -9,7 +9,7 @@
  * entry, no resource limits), and only to a connection with the same native
  * binding and `workerNice`; a parked thread does not keep the process alive
  * and is told to end after `PARKED_IDLE_MS` unused. Where none is parked, a
- * new pool starts one here ahead of its first connection (`startSpare`).
+ * new pool starts one here ahead of its first connection (`startSpareSoon`).
  */
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { tellToEnd, type Thread } from './thread-stop.js';

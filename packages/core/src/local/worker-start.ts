@@ -13,7 +13,7 @@ import { fromWireError } from './wire-errors.js';
 import { clearImmediate, now, setImmediate } from '../timers.js';
 import { nativeLoads } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
-import { park, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
+import { park, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -31,7 +31,7 @@ export interface StartConfig {
   readonly ready?: Promise<void> | undefined;
 }
 
-/** What {@link startSpare} is told of the connection its thread is for. */
+/** What {@link startSpareSoon} is told of the connection its thread is for. */
 export interface SpareFacts extends ReuseFacts {
   readonly worker: ReuseFacts['worker'] & Pick<WorkerConfig, 'interruptExtension'>;
 }
@@ -189,6 +189,7 @@ export function startSpareSoon(config: SpareFacts): void {
 
 /** Drops a spare asked for a connection like `config` and not yet started: that connection starts its thread now. */
 function dropSpareFor(config: ReuseFacts): void {
+  if (!shareable(config)) return; // its thread is its own: another pool's spare is still for that pool
   for (const [facts, start] of soon) {
     if (facts.worker.nativeBinding !== config.worker.nativeBinding || facts.worker.nice !== config.worker.nice) continue;
     clearImmediate(start);

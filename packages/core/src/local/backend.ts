@@ -128,9 +128,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     loadsExtensions: true,
     async open(role, hooks, signal, ready) {
       // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
-      // own, not in the one that made the pool's first call. The gate's failure is the start's to report (startWorker),
-      // and may come meanwhile: handled from now on.
-      ready?.catch(() => {});
+      // own, not in the one that made the pool's first call.
       if (interrupts.loads(nativeBinding)) await new Promise((resolve) => setImmediate(resolve));
       const { extension, interrupter, unavailable } = interrupts.start(nativeBinding);
       if (unavailable !== undefined && common.statementTimeoutMs > 0) {

@@ -15,7 +15,7 @@ const EXIT_WAIT_MS = 1_000;
 
 let counter: Int32Array | undefined;
 
-/** The process's count of threads loading now, created (with its `exit` wait) on first use; given to each thread. */
+/** The process's count of threads loading now, created (with its `exit` wait) on first use; `newThread` gives it to each thread. */
 export function nativeLoads(): Int32Array {
   if (counter === undefined) {
     const loads = new Int32Array(new SharedArrayBuffer(4));
@@ -38,8 +38,18 @@ function waitForLoads(loads: Int32Array): void {
   }
 }
 
-/** Runs `load` (a thread's first native calls) counted in `loads`; without a count (the calling thread), just runs it. */
-export function whileLoadingNative<T>(loads: Int32Array | undefined, load: () => T): T {
+/** In a litepool thread: the count this thread adds itself to, from its `workerData`; undefined on the calling thread. */
+let ownLoads: Int32Array | undefined;
+
+/** Called once as a thread starts, with its `workerData` (which `newThread` gave the process's count). */
+export function countLoadsOf(workerData: unknown): void {
+  const given = (workerData as { nativeLoads?: unknown } | null)?.nativeLoads;
+  if (given instanceof Int32Array) ownLoads = given;
+}
+
+/** Runs `load` (a thread's native loads) counted; on the calling thread, which the exit cannot end under it, just runs it. */
+export function whileLoadingNative<T>(load: () => T): T {
+  const loads = ownLoads;
   if (loads === undefined) return load();
   Atomics.add(loads, 0, 1);
   try {

@@ -275,8 +275,6 @@ export interface SpareConfig {
   readonly nativeBinding: string | undefined;
   /** The interrupt extension its first connection will most likely load (loaded once here to warm it; a failure is the open's to report). */
   readonly interruptExtension: string | undefined;
-  /** See {@link WorkerConfig.nativeLoads}. */
-  readonly nativeLoads: Int32Array;
 }
 
 /** Whether a thread's `workerData` is a {@link SpareConfig}. */
@@ -324,6 +322,4 @@ export interface WorkerConfig {
   readonly onCallingThread?: boolean;
   /** How far below the thread that starts it this thread runs (the `workerNice` option; see thread-priority.ts). */
   readonly nice: number;
-  /** The process's count of threads loading better-sqlite3's addon (see native-loads.ts); undefined on the calling thread. */
-  readonly nativeLoads?: Int32Array;
 }

@@ -39,8 +39,6 @@ export interface WatchConfig {
   /** The interrupt extension the watched connections loaded (its registry of connections is per file loaded). */
   readonly extension: string;
   readonly nativeBinding: string | undefined;
-  /** See `WorkerConfig.nativeLoads`. */
-  readonly nativeLoads: Int32Array;
 }
 
 /** Whether a worker's `workerData` starts a watch rather than a connection. */
@@ -58,7 +56,7 @@ export function watchReads(config: WatchConfig): void {
   const { block } = config;
   let interrupt: ((token: number) => void) | undefined;
   try {
-    const db = whileLoadingNative(config.nativeLoads, () => {
+    const db = whileLoadingNative(() => {
       const watching = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
       watching.loadExtension(config.extension);
       return watching;

@@ -9,7 +9,6 @@
 import type { Worker } from 'node:worker_threads';
 import { Cell, controlOf, WATCH_SLOTS, type WatchConfig } from './read-watch-loop.js';
 import { Control } from './protocol.js';
-import { nativeLoads } from './native-loads.js';
 import { newThread } from './worker-start.js';
 import { clearTimeout, setTimeout } from '../timers.js';
 
@@ -53,7 +52,7 @@ export class ReadWatch {
     const key = `${extension}\0${nativeBinding ?? ''}`;
     if (!watches.has(key)) {
       const block = new Int32Array(new SharedArrayBuffer((Cell.Controls + WATCH_SLOTS * Control.Length) * 4));
-      const config: WatchConfig = { watchReads: true, block, extension, nativeBinding, nativeLoads: nativeLoads() };
+      const config: WatchConfig = { watchReads: true, block, extension, nativeBinding };
       let watch: ReadWatch | undefined;
       try {
         watch = new ReadWatch(block, newThread(workerFile, config));

@@ -105,7 +105,6 @@ export class StatementRunner {
     const memory = config.filename === ':memory:';
     const readonly = config.role === 'reader' || config.readOnly;
     const db = whileLoadingNative(
-      config.nativeLoads,
       () =>
         new Database(config.filename, {
           readonly: readonly && !memory,
@@ -121,7 +120,7 @@ export class StatementRunner {
       for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
       const extension = config.interruptExtension;
       if (extension !== undefined) {
-        whileLoadingNative(config.nativeLoads, () => db.loadExtension(extension));
+        whileLoadingNative(() => db.loadExtension(extension));
         Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
       }
       runSetup(db, this.code, this.config);
@@ -139,9 +138,9 @@ export class StatementRunner {
    * before it opens its database (see `WorkerConfig.awaitGo`) does this work
    * while it waits. Never throws: the real open reports any failure.
    */
-  static loadNative(config: Pick<WorkerConfig, 'nativeBinding' | 'interruptExtension' | 'nativeLoads'>): void {
+  static loadNative(config: Pick<WorkerConfig, 'nativeBinding' | 'interruptExtension'>): void {
     try {
-      whileLoadingNative(config.nativeLoads, () => {
+      whileLoadingNative(() => {
         const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
         try {
           if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);

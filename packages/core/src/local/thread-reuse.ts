@@ -51,12 +51,17 @@ export function shareable(config: ReuseFacts): boolean {
   );
 }
 
+/** Whether a thread that loaded `binding` at priority `nice` can serve a connection opened with `config`. */
+export function serves(binding: string | undefined, nice: number, config: ReuseFacts): boolean {
+  return binding === config.worker.nativeBinding && nice === config.worker.nice;
+}
+
 /** A parked thread for a connection opened with `config`, if one is waiting (most recently parked first). */
 export function takeParked(config: ReuseFacts): Thread | undefined {
   if (!shareable(config)) return undefined;
   for (let i = parked.length - 1; i >= 0; i--) {
     const entry = parked[i]!;
-    if (entry.binding !== config.worker.nativeBinding || entry.nice !== config.worker.nice) continue;
+    if (!serves(entry.binding, entry.nice, config)) continue;
     parked.splice(i, 1);
     clearTimeout(entry.timer);
     return entry.thread;
@@ -66,11 +71,7 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
 
 /** Whether a thread started now for a connection opened with `config` would be kept: it may be shared, none is parked for it, there is room. */
 export function spareWanted(config: ReuseFacts): boolean {
-  return (
-    shareable(config) &&
-    parked.length < MAX_PARKED &&
-    !parked.some((entry) => entry.binding === config.worker.nativeBinding && entry.nice === config.worker.nice)
-  );
+  return shareable(config) && parked.length < MAX_PARKED && !parked.some((entry) => serves(entry.binding, entry.nice, config));
 }
 
 /**

@@ -13,7 +13,7 @@ import { fromWireError } from './wire-errors.js';
 import { clearImmediate, now, setImmediate } from '../timers.js';
 import { nativeLoads } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
-import { park, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
+import { park, serves, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -93,9 +93,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
   const claims = new Int32Array(new SharedArrayBuffer(ringSize(config.maxInFlight) * 4));
   const origin = Math.floor(performance.timeOrigin + now());
-  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined, nativeLoads: nativeLoads() };
-  // Its failure is the start's failure, reported below; where the start fails first, nobody else is told.
-  ready?.catch(() => {});
+  const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
   let thread = takeParked(config);
   if (thread === undefined) {
     dropSpareFor(config);
@@ -191,7 +189,7 @@ export function startSpareSoon(config: SpareFacts): void {
 function dropSpareFor(config: ReuseFacts): void {
   if (!shareable(config)) return; // its thread is its own: another pool's spare is still for that pool
   for (const [facts, start] of soon) {
-    if (facts.worker.nativeBinding !== config.worker.nativeBinding || facts.worker.nice !== config.worker.nice) continue;
+    if (!serves(facts.worker.nativeBinding, facts.worker.nice, config)) continue;
     clearImmediate(start);
     soon.delete(facts);
     return;
@@ -202,7 +200,7 @@ function dropSpareFor(config: ReuseFacts): void {
 function startSpare(config: SpareFacts): void {
   if (!spareWanted(config)) return;
   const { nice, nativeBinding, interruptExtension } = config.worker;
-  const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension, nativeLoads: nativeLoads() };
+  const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension };
   let worker: Worker;
   try {
     worker = newThread(undefined, workerData);
@@ -231,11 +229,15 @@ function threadOf(worker: Worker): Thread {
   return { worker, exited, lastError: () => lastError };
 }
 
-/** A thread on litepool's worker entry (or `workerFile`, a copy of it) with `workerData`; throws what Node throws. */
-export function newThread(workerFile: URL | string | undefined, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
+/**
+ * A thread on litepool's worker entry (or `workerFile`, a copy of it) with
+ * `workerData` and the process's count of threads loading the addon (see
+ * native-loads.ts); throws what Node throws.
+ */
+export function newThread(workerFile: URL | string | undefined, workerData: object, resourceLimits?: ResourceLimits): Worker {
   const execArgv = workerExecArgv();
   const options = {
-    workerData,
+    workerData: { ...workerData, nativeLoads: nativeLoads() },
     ...(execArgv === undefined ? {} : { execArgv }),
     ...(resourceLimits === undefined ? {} : { resourceLimits }),
   };

@@ -22,6 +22,7 @@ import { Answers, openError, runEach, runGroup, runSnapshot, snapshotable } from
 import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 import { isWatchConfig, watchReads } from './read-watch-loop.js';
 import { lowerThreadPriority } from './thread-priority.js';
+import { countLoadsOf } from './native-loads.js';
 
 /** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
 let config = threads.workerData as WorkerConfig;
@@ -220,16 +221,17 @@ async function start(): Promise<void> {
   }
 }
 
+// Before anything loads the addon: this thread's loads are counted for the process's exit (native-loads.ts).
+countLoadsOf(threads.workerData);
 // The same entry serves the read watch (read-watch-loop.ts): bundlers and `workerFile` ship one file.
 if (isWatchConfig(threads.workerData)) watchReads(threads.workerData);
 else {
   // Once per thread: a parked thread is taken again only for the same `nice` (thread-reuse.ts).
   lowerThreadPriority(config.nice);
   port.on('message', receiveAndLook);
-  const spare = threads.workerData as unknown;
-  if (isSpareConfig(spare)) {
+  if (isSpareConfig(threads.workerData)) {
     // Started ahead of its connection: the addon loads now, while the pool that started it gets ready; a rebind follows.
-    StatementRunner.loadNative(spare);
+    StatementRunner.loadNative(threads.workerData);
     nativeLoaded = true;
     post({ type: 'parked' });
   } else void start();

@@ -60,7 +60,12 @@ export class Lane {
         // Through a promise: a synchronous throw while opening must become an OpenFailure, not escape generic-pool.
         create: () =>
           Promise.resolve()
-            .then(() => config.open(this.opening.signal, config.startsEarly ? config.gate() : undefined))
+            .then(() => {
+              const gate = config.startsEarly ? config.gate() : undefined;
+              // Its failure reaches the callers through the open, which may look at it a turn or more later.
+              gate?.catch(() => {});
+              return config.open(this.opening.signal, gate);
+            })
             .catch((error: unknown) => new OpenFailure(error)),
         destroy: async (resource) => {
           if (!(resource instanceof OpenFailure)) await resource.close(this.closeGraceMs);

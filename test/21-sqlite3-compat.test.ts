@@ -14,6 +14,8 @@ describe('node-sqlite3 compatible API', () => {
     assert.equal(sqlite3.verbose(), sqlite3);
     assert.equal(sqlite3.Database, Database);
     assert.equal(typeof sqlite3.Statement, 'function');
+    // Their names as node-sqlite3's (util.inspect, stack frames): the bundle once called the statement class `_Statement`.
+    assert.deepEqual([sqlite3.Database.name, sqlite3.Statement.name, sqlite3.Backup.name], ['Database', 'Statement', 'Backup']);
     assert.equal(sqlite3.OPEN_READONLY, 1);
     assert.equal(sqlite3.OPEN_READWRITE, 2);
     assert.equal(sqlite3.OPEN_CREATE, 4);

@@ -69,6 +69,11 @@ for (const entry of entries) {
     plugins: [otherEntries],
     logLevel: 'warning',
   });
+  // A class whose body names itself is emitted as `var X = class _X`, and then its name (in stack traces, util.inspect,
+  // `constructor.name`: the drop-in's `Statement` must say `Statement`) is `_X`. esbuild's keepNames would mend it at the
+  // cost of a call for every function made; the sources refer to their own class as `this` or `this.constructor` instead.
+  const renamed = readFileSync(entry.code, 'utf8').match(/= class _\w+/g);
+  if (renamed !== null) throw new Error(`${entry.source}: ${renamed.join(', ')}: a class refers to itself by name (see above)`);
   written.add(entry.code);
   if (entry.code !== entry.file) {
     const target = JSON.stringify(specifier(entry.file, entry.code));

@@ -178,7 +178,8 @@ class LitepoolSession<TFullSchema extends Record<string, unknown>, TSchema exten
   /** A Drizzle transaction over litepool transaction `tx`; its own transactions nest as savepoints. */
   #scope(tx: Transaction): LitepoolTransaction<TFullSchema, TSchema> {
     const nest: Begin = (body) => tx.transaction(body);
-    const session = new LitepoolSession<TFullSchema, TSchema>(tx, nest, this.asyncDialect, this.schema, this.logger);
+    const Session = this.constructor as typeof LitepoolSession<TFullSchema, TSchema>; // not by name: see scripts/bundle.mjs
+    const session = new Session(tx, nest, this.asyncDialect, this.schema, this.logger);
     return new LitepoolTransaction<TFullSchema, TSchema>(this.asyncDialect, session, this.schema);
   }
 }

@@ -26,7 +26,7 @@ export class Interrupter {
     let opened = handles.get(key);
     if (opened === undefined) {
       try {
-        opened = Interrupter.#open(extension, nativeBinding);
+        opened = this.#open(extension, nativeBinding);
       } catch (error) {
         opened = error instanceof Error ? error : new Error(String(error));
       }
@@ -46,7 +46,7 @@ export class Interrupter {
     const db = new Database(':memory:', nativeBinding === undefined ? {} : { nativeBinding });
     try {
       db.loadExtension(extension);
-      return new Interrupter(db);
+      return new this(db);
     } catch (error) {
       db.close();
       throw error;

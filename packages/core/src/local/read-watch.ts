@@ -55,7 +55,7 @@ export class ReadWatch {
       const config: WatchConfig = { watchReads: true, block, extension, nativeBinding };
       let watch: ReadWatch | undefined;
       try {
-        watch = new ReadWatch(block, newThread(workerFile, config));
+        watch = new this(block, newThread(workerFile, config));
       } catch {
         watch = undefined;
       }

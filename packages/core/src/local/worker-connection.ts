@@ -91,7 +91,7 @@ export class WorkerConnection implements Connection {
   /** Starts a worker and resolves once its connection is open; rejects (never throws) otherwise, or when `signal` aborts first. */
   static async open(config: WorkerConnectionConfig, hooks: ConnectionHooks, signal?: AbortSignal): Promise<WorkerConnection> {
     const started = await startWorker(config, signal);
-    const connection = new WorkerConnection(started, config, hooks);
+    const connection = new this(started, config, hooks);
     const unguard = guardExit(connection, started.exited);
     const { worker } = started;
     const onMessage = (message: FromWorker): void => {

@@ -95,7 +95,7 @@ export class TransactionScope extends QueryMethods implements Transaction {
   async #nested<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     const name = `litepool_sp_${this.depth + 1}`;
     await this.channel.internal('exec', `SAVEPOINT ${name}`);
-    const scope = new TransactionScope(this.channel, this.mode, this.depth + 1);
+    const scope = new (this.constructor as typeof TransactionScope)(this.channel, this.mode, this.depth + 1); // not by name: see scripts/bundle.mjs
     try {
       const result = await fn(scope);
       scope.close();

@@ -75,7 +75,7 @@ export class PoolTransaction implements TransactionChannel {
 
   /** Begins a transaction: takes its connection now (`immediate`, `read`), or at its first statement (`deferred`). */
   static async begin(host: TransactionHost, mode: TransactionMode, scope: Scope): Promise<PoolTransaction> {
-    const transaction = new PoolTransaction(host, mode, scope);
+    const transaction = new this(host, mode, scope);
     if (mode === 'immediate' || (mode === 'deferred' && (!host.readers || scope.pinned))) {
       await transaction.#bindWriter(mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED');
     } else if (mode === 'read') {

@@ -41,7 +41,7 @@ export class TransactionState {
 
   /** A copy, to go back to. */
   clone(): TransactionState {
-    const copy = new TransactionState();
+    const copy = new (this.constructor as new () => TransactionState)(); // not by name: see scripts/bundle.mjs
     copy.adopt(this);
     return copy;
   }

@@ -139,7 +139,7 @@ export class Statement extends EmitterBase implements RunContext {
   static oneShot(db: object, sql: string): Statement {
     oneShotting = true;
     try {
-      return new Statement(db, sql);
+      return new this(db, sql);
     } finally {
       oneShotting = false;
     }

@@ -11,6 +11,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { OptionsError } from '../errors.js';
 import { booleanOption, describe, integerOption, isPlainObject, optionsObject, suggest } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyConfig } from '../strategy.js';
+import type { ResolvedPoolOptions } from '../config/options.js';
 import { parseFilename, type DatabaseLocation } from './filename.js';
 import { knownPragmas, WIDE_PRAGMAS } from './sqlite-build.js';
 
@@ -108,32 +109,24 @@ function validatePath(where: string, value: unknown, falseAllowed = false): stri
   throw new OptionsError(`${where} must be a path${falseAllowed ? ' or false' : ''}, got ${describe(value)}`);
 }
 
-/** The worker-threads backend's options, resolved. */
-export interface LocalOptions {
+/** The worker-threads backend's options, resolved (each as in {@link ResolvedPoolOptions}). */
+export interface LocalOptions extends Pick<
+  ResolvedPoolOptions,
+  | 'strategy'
+  | 'pragmas'
+  | 'workerResourceLimits'
+  | 'setup'
+  | 'procedures'
+  | 'workerFile'
+  | 'nativeBinding'
+  | 'interruptExtension'
+  | 'inlineReads'
+  | 'workerNice'
+> {
   /** The database file, as an absolute path (or `:memory:`). */
   readonly filename: string;
   /** Where it is and how it opens (a file or memory, read-only or not). */
   readonly location: DatabaseLocation;
-  /** The strategy as given (undefined: the default for where the database lives). */
-  readonly strategy: Strategy | string | StrategyConfig | undefined;
-  /** PRAGMAs every connection opens with (after the strategy's). */
-  readonly pragmas: Readonly<Record<string, PragmaValue>>;
-  /** V8 heap limits of each worker thread, if set. */
-  readonly workerResourceLimits: ResourceLimits | undefined;
-  /** The setup module, as a file URL, if set. */
-  readonly setup: string | undefined;
-  /** The procedures module, as a file URL, if set. */
-  readonly procedures: string | undefined;
-  /** The worker threads' entry module, if set. */
-  readonly workerFile: string | URL | undefined;
-  /** better-sqlite3's native binding, if set. */
-  readonly nativeBinding: string | undefined;
-  /** The interrupt extension's path, `false` (off), or undefined (the bundled one). */
-  readonly interruptExtension: string | false | undefined;
-  /** Whether short reads may run on the calling thread. */
-  readonly inlineReads: boolean;
-  /** How far below the calling thread's the worker threads' priority is (Linux). */
-  readonly workerNice: number;
 }
 
 /** Checks and resolves the local-file options of a pool (`given`: the pool options as passed). */

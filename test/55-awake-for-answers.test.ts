@@ -2,7 +2,7 @@
  * The calling thread's event loop stays awake (a chain of setImmediate turns)
  * only for a moment after a request goes to a worker thread, and a worker in
  * a transaction looks for the next statement only for a moment after each
- * answer: never while the pool is idle, never for the whole run of a long
+ * answer (and after the answer that ended it, for the app's next one): never while the pool is idle, never for the whole run of a long
  * statement or of an app's wait (issue 21: an idle pool costs no CPU). And
  * one turn does not keep sending: past a budget, batches wait for the next.
  */
@@ -59,6 +59,19 @@ test('a transaction left open while the app waits costs no CPU: its thread looks
   assert.ok((used.user + used.system) / 1000 < 150, `${(used.user + used.system) / 1000} ms of CPU while waiting`);
   await tx.commit();
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 1 });
+});
+
+test("after a transaction ends its thread looks for the app's next one only briefly: a pause after COMMIT costs no CPU", async (t) => {
+  const pool = threadPool(t);
+  await pool.exec('CREATE TABLE t (x)');
+  // Transactions one after another (the thread looks after each COMMIT), then the app pauses.
+  for (let i = 0; i < 20; i++) await pool.transaction((tx) => tx.run('INSERT INTO t VALUES (?)', [i]));
+  const before = process.cpuUsage();
+  await sleep(300);
+  const used = process.cpuUsage(before);
+  assert.ok((used.user + used.system) / 1000 < 150, `${(used.user + used.system) / 1000} ms of CPU while waiting`);
+  await pool.transaction((tx) => tx.run('INSERT INTO t VALUES (20)'));
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 21 });
 });
 
 test('a turn that has sent for SEND_TURN_MS sends no more until the next turn', async () => {

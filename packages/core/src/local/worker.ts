@@ -55,7 +55,9 @@ let nativeLoaded = false;
  * After an answer inside a transaction, how long the thread looks for the
  * transaction's next statement before its event loop sleeps: it is usually
  * one round trip away, and a sleeping thread's wake costs more than the look
- * (docs/benchmarks.md, "Round trips that remain").
+ * (docs/benchmarks.md, "Round trips that remain"). The same after the answer
+ * that ended a transaction: an app that runs transactions one after another
+ * sends the next BEGIN one round trip later.
  */
 const NEXT_STATEMENT_MS = 0.05;
 /**
@@ -68,21 +70,21 @@ const SPIN_MS = 0.02;
 let receiveNow = (threads as { receiveMessageOnPort?: typeof threads.receiveMessageOnPort }).receiveMessageOnPort;
 
 /**
- * Handles `message`, then, while a transaction is open, what arrives within
- * NEXT_STATEMENT_MS of each answer. The port is read when the doorbell has
+ * Handles `message`, then, while a transaction is open or one has just ended,
+ * what arrives within NEXT_STATEMENT_MS of each answer. The port is read when the doorbell has
  * rung (the pool rings it after each batch it posts), not in the spin: reading
  * it takes the lock the calling thread's postMessage needs (a young pool's
  * postMessage averaged 30-67 µs while the worker spun on the port, against
  * ~2 µs to an idle worker; docs/benchmarks.md has the figures after).
  */
 function receiveAndLook(message: ToWorker): void {
-  receive(message);
-  if (receiveNow === undefined || runner?.inTransaction !== true) return;
+  let looking = receiveInTransaction(message);
+  if (receiveNow === undefined || !looking) return;
   const { control } = config;
   let until = performance.now() + NEXT_STATEMENT_MS;
   let rung = 0;
   let read = true;
-  while (runner?.inTransaction === true && held === undefined) {
+  while (looking && held === undefined) {
     if (read) {
       // Before the port: a ring after this load is a batch this read may have missed.
       rung = Atomics.load(control, Control.Doorbell);
@@ -94,7 +96,7 @@ function receiveAndLook(message: ToWorker): void {
         return;
       }
       if (next !== undefined) {
-        receive(next.message as ToWorker);
+        looking = receiveInTransaction(next.message as ToWorker);
         until = performance.now() + NEXT_STATEMENT_MS;
         continue;
       }
@@ -113,6 +115,13 @@ function receiveAndLook(message: ToWorker): void {
     Atomics.store(control, Control.Waiting, 0);
     read = true;
   }
+}
+
+/** Handles `message`; true if a transaction is open after it, or was before it on a connection still in use (not closed, not parked). */
+function receiveInTransaction(message: ToWorker): boolean {
+  const wasOpen = runner?.inTransaction === true;
+  receive(message);
+  return runner?.inTransaction === true || (wasOpen && runner !== undefined && !stopped);
 }
 
 function receive(message: ToWorker): void {

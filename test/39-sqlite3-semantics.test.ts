@@ -437,6 +437,16 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.match(error.message, /too big/);
   });
 
+  test('run of a statement with RETURNING: this.changes counts its own rows (node-sqlite3 6 reports the statement before’s)', async (t) => {
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, a)');
+    await run(db, 'INSERT INTO t (a) VALUES (1), (2), (3), (4), (5)');
+    assert.equal((await run(db, 'UPDATE t SET a = a + 1 WHERE id <= 3')).self.changes, 3);
+    const inserted = (await run(db, 'INSERT INTO t (a) VALUES (9) RETURNING id')).self;
+    assert.deepEqual([inserted.lastID, inserted.changes], [6, 1]);
+    assert.equal((await run(db, 'DELETE FROM t WHERE id > 4 RETURNING id')).self.changes, 2);
+  });
+
   test('finalize() of a statement that did not compile calls back; a binding that failed stays the statement’s', async (t) => {
     const db = await openDb(t);
     const broken = db.prepare('SELEC nope');

@@ -32,6 +32,7 @@ function assertKnexSaw(trace: [string, unknown][]): void {
   );
   assert.equal((seen.get('rows kept') as unknown[]).length, 3);
   assert.deepEqual(seen.get('batch insert'), [30, 60, 75]);
+  assert.equal(seen.get('DDL in a transaction that throws'), 'error : undo it all');
   assert.deepEqual(seen.get('after the rollback'), [false, [{ n: 3 }]]);
 }
 

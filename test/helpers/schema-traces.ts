@@ -12,15 +12,20 @@ import { DataTypes, Sequelize } from 'sequelize';
 
 type Step = [string, unknown];
 
-/** A step's outcome: its value, or its error's code and message (Knex's temporary table names are random). */
+/**
+ * A step's outcome: its value, or its error's code and message (Knex puts the
+ * failing SQL before the message, ` - ` between; its temporary table names
+ * are random).
+ */
 async function outcome(run: () => Promise<unknown>): Promise<unknown> {
   try {
     // As JSON: a value may hold the driver's own objects (Sequelize returns a Statement), of two classes on two drivers.
     return JSON.parse(JSON.stringify((await run()) ?? null)) as unknown;
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
-    const line = String(message).replace(/_knex_temp_alter\d+/g, '_knex_temp_alter');
-    return `error ${code ?? ''}: ${line.slice(line.lastIndexOf(' - ') + 3)}`;
+    const text = String(message).replace(/_knex_temp_alter\d+/g, '_knex_temp_alter');
+    const sqlEnds = text.lastIndexOf(' - ');
+    return `error ${code ?? ''}: ${sqlEnds < 0 ? text : text.slice(sqlEnds + 3)}`;
   }
 }
 

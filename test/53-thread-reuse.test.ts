@@ -139,3 +139,22 @@ test("process.exit() while a thread loads better-sqlite3's addon waits for the l
   assert.ok(count('loading') >= 1, 'the exit came while a thread loaded');
   assert.equal(count('loaded'), count('loading'), lines.join(', '));
 });
+
+test('a thread told to end while it loads the addon is not terminated inside the load (a terminate there aborts the process)', (t) => {
+  const dir = tempDir(t);
+  const trace = join(dir, 'addon-trace.txt');
+  const helpers = join(import.meta.dirname, 'helpers');
+  // The load outlasts the 2 s a stopping thread is given before it is terminated.
+  const result = spawnSync(
+    process.execPath,
+    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, 'stop-while-loading.mjs'), dir],
+    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LITEPOOL_ADDON_TRACE: trace, LITEPOOL_ADDON_DELAY_MS: '3000' } },
+  );
+  assert.equal(result.signal, null, `the process died of ${String(result.signal)}: ${result.stderr.slice(-1500)}`);
+  assert.equal(result.status, 0, result.stderr.slice(-1500));
+  assert.deepEqual(JSON.parse(result.stdout), { read: 'ERR_POOL_CLOSED' });
+  // The thread began its load and finished it: the terminate waited for it.
+  const lines = readFileSync(trace, 'utf8').trim().split('\n');
+  assert.ok(lines.includes('loading'), lines.join(', '));
+  assert.equal(lines.filter((line) => line === 'loaded').length, lines.filter((line) => line === 'loading').length, lines.join(', '));
+});

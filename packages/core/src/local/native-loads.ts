@@ -6,9 +6,14 @@
  * `napi_register_module_v1`, its issue 1507; docs/reliability.md has the
  * counts). So each thread counts itself in shared memory while it loads the
  * addon (the first `new Database` of the thread) or the interrupt extension,
- * and the process's `exit` event waits, bounded, until none does.
+ * and the process's `exit` event waits, bounded, until none does. The same
+ * goes for litepool's own `terminate()` of a thread that did not end when
+ * told to: each thread has a gate in shared memory that it holds while it
+ * loads, and a thread is terminated only once its gate is shut, which a load
+ * in progress keeps open and which no load passes afterwards.
  */
-import { now } from '../timers.js';
+import type { Worker } from 'node:worker_threads';
+import { now, setTimeout } from '../timers.js';
 
 /** The longest the `exit` event waits for threads loading the addon (a load takes 1-3 ms). */
 const EXIT_WAIT_MS = 1_000;
@@ -38,24 +43,73 @@ function waitForLoads(loads: Int32Array): void {
   }
 }
 
-/** In a litepool thread: the count this thread adds itself to, from its `workerData`; undefined on the calling thread. */
-let ownLoads: Int32Array | undefined;
+/** A thread's gate: open, held by a load in progress, or shut (the thread is being terminated: no load may start). */
+const OPEN = 0;
+const LOADING = 1;
+const SHUT = 2;
+/** How soon a terminate held back by a load in progress is tried again (a load takes 1-3 ms). */
+const RETRY_MS = 5;
 
-/** Called once as a thread starts, with its `workerData` (which `newThread` gave the process's count). */
-export function countLoadsOf(workerData: unknown): void {
-  const given = (workerData as { nativeLoads?: unknown } | null)?.nativeLoads;
-  if (given instanceof Int32Array) ownLoads = given;
+/** Each thread's gate, by its Worker (on the thread that started it). */
+const gates = new WeakMap<Worker, Int32Array>();
+
+/** What `newThread` adds to a thread's `workerData`: the process's count, and a new gate for the thread. */
+export function loadsData(): { nativeLoads: Int32Array; loadGate: Int32Array } {
+  return { nativeLoads: nativeLoads(), loadGate: new Int32Array(new SharedArrayBuffer(4)) };
 }
 
-/** Runs `load` (a thread's native loads) counted; on the calling thread, which the exit cannot end under it, just runs it. */
+/** Records that `worker` was started with `gate` (see {@link terminateOutsideLoads}). */
+export function gateOf(worker: Worker, gate: Int32Array): void {
+  gates.set(worker, gate);
+}
+
+/**
+ * Terminates `worker` once it loads nothing: at once if no load is in
+ * progress (its gate then shuts, so none starts), else once the load is done.
+ * Never throws.
+ */
+export function terminateOutsideLoads(worker: Worker): void {
+  const gate = gates.get(worker);
+  if (gate !== undefined && Atomics.compareExchange(gate, 0, OPEN, SHUT) === LOADING) {
+    setTimeout(() => terminateOutsideLoads(worker), RETRY_MS).unref();
+    return;
+  }
+  try {
+    void Promise.resolve(worker.terminate()).catch(() => undefined);
+  } catch {
+    // already gone
+  }
+}
+
+/** In a litepool thread: the count this thread adds itself to, and its gate, from its `workerData`; undefined on the calling thread. */
+let ownLoads: Int32Array | undefined;
+let ownGate: Int32Array | undefined;
+
+/** Called once as a thread starts, with its `workerData` (which `newThread` gave the process's count and the thread's gate). */
+export function countLoadsOf(workerData: unknown): void {
+  const { nativeLoads: loads, loadGate: gate } = (workerData ?? {}) as { nativeLoads?: unknown; loadGate?: unknown };
+  if (loads instanceof Int32Array) ownLoads = loads;
+  if (gate instanceof Int32Array) ownGate = gate;
+}
+
+/**
+ * Runs `load` (a thread's native loads) counted, holding the thread's gate;
+ * throws instead if the gate is shut (the thread is being terminated). On the
+ * calling thread, which neither the exit nor litepool ends under it, just runs it.
+ */
 export function whileLoadingNative<T>(load: () => T): T {
   const loads = ownLoads;
   if (loads === undefined) return load();
+  const gate = ownGate;
+  if (gate !== undefined && Atomics.compareExchange(gate, 0, OPEN, LOADING) === SHUT) {
+    throw new Error('litepool: this worker thread is being terminated; it loads nothing more');
+  }
   Atomics.add(loads, 0, 1);
   try {
     return load();
   } finally {
     Atomics.sub(loads, 0, 1);
     Atomics.notify(loads, 0);
+    if (gate !== undefined) Atomics.compareExchange(gate, 0, LOADING, OPEN);
   }
 }

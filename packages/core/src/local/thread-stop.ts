@@ -12,6 +12,7 @@ import type { Worker } from 'worker_threads';
 import type { ToWorker } from './protocol.js';
 import { settlesWithin } from '../settles-within.js';
 import { clearTimeout, setTimeout } from '../timers.js';
+import { terminateOutsideLoads } from './native-loads.js';
 
 /** A running worker thread and what is known of it beyond one connection. */
 export interface Thread {
@@ -44,7 +45,7 @@ export function tellToEnd(thread: Thread): void {
  */
 export function stopStarting(thread: Thread): void {
   tellToEnd(thread);
-  const timer = setTimeout(() => void thread.worker.terminate(), STOP_GRACE_MS);
+  const timer = setTimeout(() => terminateOutsideLoads(thread.worker), STOP_GRACE_MS);
   timer.unref();
   void thread.exited.then(() => clearTimeout(timer));
 }
@@ -64,7 +65,7 @@ export async function stopThread(thread: Thread, graceMs: number, interruptRunni
   let waited = graceMs;
   if (interruptRunning()) {
     if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return undefined;
-    void worker.terminate();
+    terminateOutsideLoads(worker);
     if (await settlesWithin(exited, EXIT_GRACE_MS, true)) return undefined;
     waited += 2 * EXIT_GRACE_MS;
   }

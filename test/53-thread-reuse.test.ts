@@ -122,39 +122,40 @@ test('a pool never used, or closed before its first call, lets its process end b
   assert.deepEqual(await spareThread(dir, 'closed'), { afterCreate: 1 });
 });
 
-test("process.exit() while a thread loads better-sqlite3's addon waits for the load (an exit landing in it aborts the process)", (t) => {
-  const dir = tempDir(t);
+/**
+ * Runs helper `script` with `dir` in a child whose threads' addon loads take
+ * `delayMs` (slow-addon-load.mjs, preloaded); asserts it exited 0 and that
+ * every load it began was finished (the trace's `loading` lines each have
+ * their `loaded`); returns its output.
+ */
+function withSlowLoads(dir: string, script: string, delayMs: number): string {
   const trace = join(dir, 'addon-trace.txt');
   const helpers = join(import.meta.dirname, 'helpers');
   const result = spawnSync(
     process.execPath,
-    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, 'exit-while-loading.mjs'), dir],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LITEPOOL_ADDON_TRACE: trace } },
+    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, script), dir],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LITEPOOL_ADDON_TRACE: trace, LITEPOOL_ADDON_DELAY_MS: String(delayMs) },
+    },
   );
   assert.equal(result.signal, null, `the process died of ${String(result.signal)}: ${result.stderr.slice(-1500)}`);
   assert.equal(result.status, 0, result.stderr.slice(-1500));
-  // Every thread that began to load finished before the process ended: the exit waited for them.
   const lines = readFileSync(trace, 'utf8').trim().split('\n');
   const count = (word: string): number => lines.filter((line) => line === word).length;
-  assert.ok(count('loading') >= 1, 'the exit came while a thread loaded');
+  assert.ok(count('loading') >= 1, `no thread was loading: ${lines.join(', ')}`);
   assert.equal(count('loaded'), count('loading'), lines.join(', '));
+  return result.stdout;
+}
+
+test("process.exit() while a thread loads better-sqlite3's addon waits for the load (an exit landing in it aborts the process)", (t) => {
+  // The exit comes while a thread loads; every thread that began to load finished before the process ended.
+  withSlowLoads(tempDir(t), 'exit-while-loading.mjs', 500);
 });
 
 test('a thread told to end while it loads the addon is not terminated inside the load (a terminate there aborts the process)', (t) => {
-  const dir = tempDir(t);
-  const trace = join(dir, 'addon-trace.txt');
-  const helpers = join(import.meta.dirname, 'helpers');
-  // The load outlasts the 2 s a stopping thread is given before it is terminated.
-  const result = spawnSync(
-    process.execPath,
-    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, 'stop-while-loading.mjs'), dir],
-    { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LITEPOOL_ADDON_TRACE: trace, LITEPOOL_ADDON_DELAY_MS: '3000' } },
-  );
-  assert.equal(result.signal, null, `the process died of ${String(result.signal)}: ${result.stderr.slice(-1500)}`);
-  assert.equal(result.status, 0, result.stderr.slice(-1500));
-  assert.deepEqual(JSON.parse(result.stdout), { read: 'ERR_POOL_CLOSED' });
-  // The thread began its load and finished it: the terminate waited for it.
-  const lines = readFileSync(trace, 'utf8').trim().split('\n');
-  assert.ok(lines.includes('loading'), lines.join(', '));
-  assert.equal(lines.filter((line) => line === 'loaded').length, lines.filter((line) => line === 'loading').length, lines.join(', '));
+  // The load outlasts the 2 s a stopping thread is given before it is terminated; the terminate waits for it.
+  const output = withSlowLoads(tempDir(t), 'stop-while-loading.mjs', 3_000);
+  assert.deepEqual(JSON.parse(output), { read: 'ERR_POOL_CLOSED' });
 });

@@ -26,6 +26,8 @@ class InterruptHandle {
   #interrupter: Interrupter | undefined;
   #extension: string | undefined;
   #unavailable: string | undefined;
+  /** Whether the extension's file is there, checked once (see {@link expected}). */
+  #present: boolean | undefined;
 
   constructor(private readonly options: Pick<LocalOptions, 'interruptExtension'>) {}
 
@@ -39,8 +41,11 @@ class InterruptHandle {
   /** Whether connections will load an extension: the lookup's answer once made, before it whether one is there to load. */
   expected(): boolean {
     if (this.#started) return this.#extension !== undefined;
-    const path = extensionPath(this.options);
-    return path !== undefined && existsSync(path);
+    if (this.#present === undefined) {
+      const path = extensionPath(this.options);
+      this.#present = path !== undefined && existsSync(path);
+    }
+    return this.#present;
   }
 
   /** The extension each connection loads (undefined: none), the handle, and why there is none. */

@@ -20,8 +20,8 @@ const EXIT_WAIT_MS = 1_000;
 
 let counter: Int32Array | undefined;
 
-/** The process's count of threads loading now, created (with its `exit` wait) on first use; `newThread` gives it to each thread. */
-export function nativeLoads(): Int32Array {
+/** The process's count of threads loading now, created (with its `exit` wait) on first use. */
+function nativeLoads(): Int32Array {
   if (counter === undefined) {
     const loads = new Int32Array(new SharedArrayBuffer(4));
     counter = loads;
@@ -53,14 +53,16 @@ const RETRY_MS = 5;
 /** Each thread's gate, by its Worker (on the thread that started it). */
 const gates = new WeakMap<Worker, Int32Array>();
 
-/** What `newThread` adds to a thread's `workerData`: the process's count, and a new gate for the thread. */
-export function loadsData(): { nativeLoads: Int32Array; loadGate: Int32Array } {
-  return { nativeLoads: nativeLoads(), loadGate: new Int32Array(new SharedArrayBuffer(4)) };
-}
-
-/** Records that `worker` was started with `gate` (see {@link terminateOutsideLoads}). */
-export function gateOf(worker: Worker, gate: Int32Array): void {
-  gates.set(worker, gate);
+/**
+ * Starts a thread with `create`, handing it what its `workerData` must carry
+ * for its loads to be counted and gated: the process's count and a gate of
+ * its own, kept for {@link terminateOutsideLoads}.
+ */
+export function startCounted(create: (loads: { nativeLoads: Int32Array; loadGate: Int32Array }) => Worker): Worker {
+  const loadGate = new Int32Array(new SharedArrayBuffer(4));
+  const worker = create({ nativeLoads: nativeLoads(), loadGate });
+  gates.set(worker, loadGate);
+  return worker;
 }
 
 /**

@@ -11,7 +11,7 @@ import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type SpareConfig, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
 import { clearImmediate, now, setImmediate } from '../timers.js';
-import { gateOf, loadsData } from './native-loads.js';
+import { startCounted } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
 import { park, serves, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
@@ -231,25 +231,23 @@ function threadOf(worker: Worker): Thread {
 
 /**
  * A thread on litepool's worker entry (or `workerFile`, a copy of it) with
- * `workerData` and the process's count of threads loading the addon (see
+ * `workerData`, its loads of the addon counted and gated (see
  * native-loads.ts); throws what Node throws.
  */
 export function newThread(workerFile: URL | string | undefined, workerData: object, resourceLimits?: ResourceLimits): Worker {
   const execArgv = workerExecArgv();
-  const loads = loadsData();
-  const options = {
-    workerData: { ...workerData, ...loads },
-    ...(execArgv === undefined ? {} : { execArgv }),
-    ...(resourceLimits === undefined ? {} : { resourceLimits }),
-  };
-  // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
-  // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
-  try {
-    const worker =
-      workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(workerFile, options);
-    gateOf(worker, loads.loadGate);
-    return worker;
-  } catch (error) {
-    throw error instanceof Error ? error : new Error(String(error));
-  }
+  return startCounted((loads) => {
+    const options = {
+      workerData: { ...workerData, ...loads },
+      ...(execArgv === undefined ? {} : { execArgv }),
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
+    };
+    // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
+    // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
+    try {
+      return workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(workerFile, options);
+    } catch (error) {
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+  });
 }

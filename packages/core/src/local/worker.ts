@@ -71,11 +71,12 @@ let receiveNow = (threads as { receiveMessageOnPort?: typeof threads.receiveMess
 
 /**
  * Handles `message`, then, while a transaction is open or one has just ended,
- * what arrives within NEXT_STATEMENT_MS of each answer. The port is read when the doorbell has
- * rung (the pool rings it after each batch it posts), not in the spin: reading
- * it takes the lock the calling thread's postMessage needs (a young pool's
- * postMessage averaged 30-67 µs while the worker spun on the port, against
- * ~2 µs to an idle worker; docs/benchmarks.md has the figures after).
+ * what arrives within NEXT_STATEMENT_MS of each answer. The port is read when
+ * the doorbell has rung (the pool rings it after each batch it posts), not in
+ * the spin: reading it takes the lock the calling thread's postMessage needs
+ * (a young pool's postMessage averaged 30-67 µs while the worker spun on the
+ * port, against ~2 µs to an idle worker; docs/benchmarks.md has the figures
+ * after).
  */
 function receiveAndLook(message: ToWorker): void {
   let looking = receiveInTransaction(message);

@@ -128,12 +128,12 @@ test('a pool never used, or closed before its first call, lets its process end b
  * every load it began was finished (the trace's `loading` lines each have
  * their `loaded`); returns its output.
  */
-function withSlowLoads(dir: string, script: string, delayMs: number): string {
+function withSlowLoads(dir: string, script: string, delayMs: number, args: string[] = []): string {
   const trace = join(dir, 'addon-trace.txt');
   const helpers = join(import.meta.dirname, 'helpers');
   const result = spawnSync(
     process.execPath,
-    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, script), dir],
+    ['--import', pathToFileURL(join(helpers, 'slow-addon-load.mjs')).href, join(helpers, script), dir, ...args],
     {
       encoding: 'utf8',
       timeout: 60_000,
@@ -158,4 +158,26 @@ test('a thread told to end while it loads the addon is not terminated inside the
   // The load outlasts the 2 s a stopping thread is given before it is terminated; the terminate waits for it.
   const output = withSlowLoads(tempDir(t), 'stop-while-loading.mjs', 3_000);
   assert.deepEqual(JSON.parse(output), { read: 'ERR_POOL_CLOSED' });
+});
+
+/** What helpers/files-after-destroy.mjs printed: the files each destroyed pool's directory gained after destroy() resolved. */
+interface FilesAfterDestroy {
+  reads: string[];
+  gained: { delayMs: number; files: string[] }[];
+}
+
+test('a pool destroyed while its threads start: no file appears in its directory after destroy() has resolved', (t) => {
+  // destroy() swept over the threads' start, real timing; on the build before, a thread still starting opened the file later.
+  const script = join(import.meta.dirname, 'helpers', 'files-after-destroy.mjs');
+  const run = spawnSync(process.execPath, [script, tempDir(t)], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr.slice(-1500));
+  const { reads, gained } = JSON.parse(run.stdout) as FilesAfterDestroy;
+  assert.ok(reads.length >= 10 && reads.every((read) => read === 'ERR_POOL_CLOSED' || read === 'answered'), reads.join(', '));
+  assert.deepEqual(gained, []);
+});
+
+test('a pool destroyed while a thread opens its database: destroy() resolves once that open is done, and nothing appears after', (t) => {
+  // Each thread's addon load (inside its first open) takes 400 ms: some of the destroys land in one and wait for it.
+  const output = withSlowLoads(tempDir(t), 'files-after-destroy.mjs', 400, ['100,200,300,450,600,800']);
+  assert.deepEqual((JSON.parse(output) as FilesAfterDestroy).gained, []);
 });

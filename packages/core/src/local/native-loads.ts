@@ -6,11 +6,14 @@
  * `napi_register_module_v1`, its issue 1507; docs/reliability.md has the
  * counts). So each thread counts itself in shared memory while it loads the
  * addon (the first `new Database` of the thread) or the interrupt extension,
- * and the process's `exit` event waits, bounded, until none does. The same
- * goes for litepool's own `terminate()` of a thread that did not end when
- * told to: each thread has a gate in shared memory that it holds while it
- * loads, and a thread is terminated only once its gate is shut, which a load
- * in progress keeps open and which no load passes afterwards.
+ * or opens its database, and the process's `exit` event waits, bounded,
+ * until none does. The same goes for litepool's own `terminate()` of a thread
+ * that did not end when told to: each thread has a gate in shared memory that
+ * it holds while it loads, and a thread is terminated only once its gate is
+ * shut, which a load in progress keeps open and which no load passes
+ * afterwards. A pool that stops a thread while it starts shuts its gate too,
+ * so that thread never opens (and so never creates) the database once the
+ * pool has let it go.
  */
 import type { Worker } from 'node:worker_threads';
 import { now, setTimeout } from '../timers.js';
@@ -47,8 +50,8 @@ function waitForLoads(loads: Int32Array): void {
 const OPEN = 0;
 const LOADING = 1;
 const SHUT = 2;
-/** How soon a terminate held back by a load in progress is tried again (a load takes 1-3 ms). */
-const RETRY_MS = 5;
+/** How soon a gate held by a load in progress is tried again (a load takes 1-3 ms). */
+const RETRY_MS = 2;
 
 /** Each thread's gate, by its Worker (on the thread that started it). */
 const gates = new WeakMap<Worker, Int32Array>();
@@ -65,14 +68,33 @@ export function startCounted(create: (loads: { nativeLoads: Int32Array; loadGate
   return worker;
 }
 
+/** Shuts `worker`'s gate unless a load holds it now; true once it is shut (or the thread has none). */
+function tryShut(worker: Worker): boolean {
+  const gate = gates.get(worker);
+  return gate === undefined || Atomics.compareExchange(gate, 0, OPEN, SHUT) !== LOADING;
+}
+
+/**
+ * Shuts `worker`'s gate, so it loads and opens nothing from now on: at once
+ * if no load is in progress, else once the load is done. Resolves true once
+ * shut, false if a load still holds it after `withinMs`. Never rejects.
+ */
+export async function shutGate(worker: Worker, withinMs: number): Promise<boolean> {
+  const deadline = now() + withinMs;
+  while (!tryShut(worker)) {
+    if (now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  }
+  return true;
+}
+
 /**
  * Terminates `worker` once it loads nothing: at once if no load is in
  * progress (its gate then shuts, so none starts), else once the load is done.
  * Never throws.
  */
 export function terminateOutsideLoads(worker: Worker): void {
-  const gate = gates.get(worker);
-  if (gate !== undefined && Atomics.compareExchange(gate, 0, OPEN, SHUT) === LOADING) {
+  if (!tryShut(worker)) {
     setTimeout(() => terminateOutsideLoads(worker), RETRY_MS).unref();
     return;
   }
@@ -94,22 +116,28 @@ export function countLoadsOf(workerData: unknown): void {
   if (gate instanceof Int32Array) ownGate = gate;
 }
 
+/** How deep this thread is in {@link whileLoadingNative} (an open holds the gate across the extension's load). */
+let depth = 0;
+
 /**
- * Runs `load` (a thread's native loads) counted, holding the thread's gate;
- * throws instead if the gate is shut (the thread is being terminated). On the
- * calling thread, which neither the exit nor litepool ends under it, just runs it.
+ * Runs `load` (a thread's native loads, or its database's open) counted,
+ * holding the thread's gate; throws instead if the gate is shut (the thread
+ * is being stopped). Nested calls count once. On the calling thread, which
+ * neither the exit nor litepool ends under it, just runs it.
  */
 export function whileLoadingNative<T>(load: () => T): T {
   const loads = ownLoads;
-  if (loads === undefined) return load();
+  if (loads === undefined || depth > 0) return load();
   const gate = ownGate;
   if (gate !== undefined && Atomics.compareExchange(gate, 0, OPEN, LOADING) === SHUT) {
-    throw new Error('litepool: this worker thread is being terminated; it loads nothing more');
+    throw new Error('litepool: this worker thread is being stopped; it loads and opens nothing more');
   }
   Atomics.add(loads, 0, 1);
+  depth++;
   try {
     return load();
   } finally {
+    depth--;
     Atomics.sub(loads, 0, 1);
     Atomics.notify(loads, 0);
     if (gate !== undefined) Atomics.compareExchange(gate, 0, LOADING, OPEN);

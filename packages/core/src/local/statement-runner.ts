@@ -4,7 +4,7 @@
  * memory which request runs and since when, so the pool can time it out,
  * interrupt it, or take back what has not started.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Settings } from '../backend.js';
 import type { CursorChunk } from '../types.js';
 import {
@@ -21,10 +21,9 @@ import {
   rowsHaveBlob,
   rowsOk,
 } from './answers.js';
-import { ConnectionSettings, pragmaLiteral } from './connection-settings.js';
+import { ConnectionSettings } from './connection-settings.js';
 import { Cursors } from './cursors.js';
-import { setJournalMode } from './journal-mode.js';
-import { whileLoadingNative } from './native-loads.js';
+import { openDatabase } from './database-open.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
@@ -101,28 +100,8 @@ export class StatementRunner {
   }
 
   #open(): void {
-    const { config } = this;
-    const memory = config.filename === ':memory:';
-    const readonly = config.role === 'reader' || config.readOnly;
-    const db = whileLoadingNative(
-      () =>
-        new Database(config.filename, {
-          readonly: readonly && !memory,
-          fileMustExist: !memory && (readonly || !config.create),
-          timeout: config.busyTimeoutMs,
-          ...(config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding }),
-        }),
-    );
+    const db = openDatabase(this.config);
     try {
-      db.defaultSafeIntegers(config.safeIntegers);
-      // The writer sets the journal mode; a memory database keeps its own, a read-only one cannot change it.
-      if (!readonly && !memory) setJournalMode(db, config.journalMode);
-      for (const [name, value] of Object.entries(config.pragmas)) db.pragma(`${name} = ${pragmaLiteral(value)}`);
-      const extension = config.interruptExtension;
-      if (extension !== undefined) {
-        whileLoadingNative(() => db.loadExtension(extension));
-        Atomics.store(config.control, Control.Token, Number(db.prepare('SELECT litepool_slot()').pluck().get()));
-      }
       runSetup(db, this.code, this.config);
     } catch (error) {
       db.close();
@@ -130,27 +109,6 @@ export class StatementRunner {
     }
     this.#db = db;
     this.#broken = false;
-  }
-
-  /**
-   * Loads better-sqlite3's addon and the interrupt extension into this thread
-   * on a throwaway in-memory connection, so that a thread that must wait
-   * before it opens its database (see `WorkerConfig.awaitGo`) does this work
-   * while it waits. Never throws: the real open reports any failure.
-   */
-  static loadNative(config: Pick<WorkerConfig, 'nativeBinding' | 'interruptExtension'>): void {
-    try {
-      whileLoadingNative(() => {
-        const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
-        try {
-          if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);
-        } finally {
-          db.close();
-        }
-      });
-    } catch {
-      // Reported by the open that follows.
-    }
   }
 
   /** Closes the connection (an open transaction rolls back). Never throws. */

@@ -12,7 +12,7 @@ import type { Worker } from 'worker_threads';
 import type { ToWorker } from './protocol.js';
 import { settlesWithin } from '../settles-within.js';
 import { clearTimeout, setTimeout } from '../timers.js';
-import { terminateOutsideLoads } from './native-loads.js';
+import { shutGate, terminateOutsideLoads } from './native-loads.js';
 
 /** A running worker thread and what is known of it beyond one connection. */
 export interface Thread {
@@ -41,13 +41,17 @@ export function tellToEnd(thread: Thread): void {
  * Stops a thread that has not reported ready: told to end, terminated only if
  * it has not `STOP_GRACE_MS` later. It keeps the process alive until it has
  * ended: a process that ended meanwhile would terminate it wherever it is,
- * loading the addon included.
+ * loading the addon included. Resolves once the thread can no longer open
+ * the database (its gate is shut: at once, or when an open in progress is
+ * done), so that nothing it would create appears after its pool let it go;
+ * at the latest after `STOP_GRACE_MS`. Never rejects.
  */
-export function stopStarting(thread: Thread): void {
+export async function stopStarting(thread: Thread): Promise<void> {
   tellToEnd(thread);
   const timer = setTimeout(() => terminateOutsideLoads(thread.worker), STOP_GRACE_MS);
   timer.unref();
   void thread.exited.then(() => clearTimeout(timer));
+  await shutGate(thread.worker, STOP_GRACE_MS);
 }
 
 /**

@@ -83,8 +83,10 @@ function workerExecArgv(): string[] | undefined {
 
 /**
  * Starts a worker and resolves once its connection is open; rejects (never
- * throws) otherwise. When `signal` aborts before then, the start rejects at
- * once with the signal's reason and the thread is stopped (see `stopStarting`).
+ * throws) otherwise. When `signal` aborts before then, the thread is stopped
+ * and the start rejects with the signal's reason as soon as the thread can no
+ * longer open the database (at once, unless an open is in progress; see
+ * `stopStarting`).
  * See `StartConfig.ready`.
  */
 export function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
@@ -119,15 +121,16 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
       worker.off('exit', onExit);
       outcome();
     };
+    // Rejects once the thread can no longer open the database: a pool let go of is not written to afterwards.
+    const stopThen = (error: Error): void => void stopStarting(thread).then(() => reject(error));
     const onAbort = (): void =>
-      finish(() => {
-        stopStarting(thread);
-        reject(
+      finish(() =>
+        stopThen(
           signal?.reason instanceof Error
             ? signal.reason
             : new WorkerCrashedError(`The ${role} worker thread was stopped while it started`),
-        );
-      });
+        ),
+      );
     const onMessage = (message: FromWorker): void => {
       if (message.type === 'ready') {
         finish(() => resolve({ worker, control, claims, origin, procedures: new Map(message.procedures), exited, lastError }));
@@ -151,11 +154,7 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
       () => {
         if (!settled) worker.postMessage({ type: 'go' } satisfies ToWorker);
       },
-      (error: unknown) =>
-        finish(() => {
-          stopStarting(thread);
-          reject(error instanceof Error ? error : new WorkerCrashedError(String(error)));
-        }),
+      (error: unknown) => finish(() => stopThen(error instanceof Error ? error : new WorkerCrashedError(String(error)))),
     );
     if (signal?.aborted === true) onAbort();
   });

@@ -23,6 +23,7 @@ import { CodeLoadError, loadWorkerCode } from './worker-code.js';
 import { isWatchConfig, watchReads } from './read-watch-loop.js';
 import { lowerThreadPriority } from './thread-priority.js';
 import { countLoadsOf } from './native-loads.js';
+import { loadNative } from './database-open.js';
 
 /** This connection's config; a parked thread gets its next one with `rebind` (see thread-reuse.ts). */
 let config = threads.workerData as WorkerConfig;
@@ -48,7 +49,7 @@ let held: Exclude<ToWorker, { type: 'go' }>[] | undefined;
 
 /** Lets the connection open (the `go` message; see `WorkerConfig.awaitGo`). */
 let letOpen = (): void => {};
-/** better-sqlite3's addon and the interrupt extension are loaded in this thread (see `StatementRunner.loadNative`). */
+/** better-sqlite3's addon and the interrupt extension are loaded in this thread (see `loadNative`). */
 let nativeLoaded = false;
 
 /**
@@ -216,7 +217,7 @@ async function start(): Promise<void> {
     const code = await loadWorkerCode(config.setup, config.procedures);
     if (mayOpen !== undefined) {
       // Once per thread: a parked thread taken again has them loaded already.
-      if (!nativeLoaded) StatementRunner.loadNative(config);
+      if (!nativeLoaded) loadNative(config);
       nativeLoaded = true;
       await mayOpen;
     }
@@ -241,7 +242,7 @@ else {
   port.on('message', receiveAndLook);
   if (isSpareConfig(threads.workerData)) {
     // Started ahead of its connection: the addon loads now, while the pool that started it gets ready; a rebind follows.
-    StatementRunner.loadNative(threads.workerData);
+    loadNative(threads.workerData);
     nativeLoaded = true;
     post({ type: 'parked' });
   } else void start();

@@ -2,12 +2,13 @@
  * The packages as users get them: packed with npm and with pnpm, installed
  * with plain npm into fresh projects outside the workspace, and used from ES
  * modules, CommonJS and strict TypeScript (a .cts under node16, node16 ESM,
- * bundler and node10 resolution); publint and @arethetypeswrong/cli find
- * nothing. One project gets only @litepool/core: the default pool, a
- * strategy by name and the node-sqlite3 drop-in work with it alone.
+ * bundler and node10 resolution) and from Jest, whose require() loads no ES
+ * module; publint and @arethetypeswrong/cli find nothing. One project gets
+ * only @litepool/core: the default pool, a strategy by name and the
+ * node-sqlite3 drop-in work with it alone.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -91,11 +92,73 @@ const sqlite3 = require('@litepool/core/sqlite3').verbose();
 const pool = createPool({ filename: process.argv[2], strategy: singleWriter() });
 pool.get('SELECT 41 + 1 AS v').then(async (row) => {
   await pool.close();
+  // Node >= 22.12 gives require() the ES modules (the module-sync condition): one copy of the package, not two.
+  const oneCopy = (await import('@litepool/core')).createPool === createPool;
   const db = new sqlite3.Database(process.argv[2] + '.drop', (err) => {
     if (err) throw err;
-    db.get('SELECT 42 AS v', (err, r) => { console.log(JSON.stringify({ v: row.v, drop: r.v })); db.close(); });
+    db.get('SELECT 42 AS v', (err, r) => { console.log(JSON.stringify({ v: row.v, drop: r.v, oneCopy })); db.close(); });
   });
 });`;
+
+/** Jest test files (CommonJS: Jest's own require(), which loads no ES module without --experimental-vm-modules). */
+const JEST_TESTS: Record<string, string> = {
+  'core.test.js': `
+jest.useFakeTimers(); // before the package loads: the timers it captures are fakes, and it must not depend on them
+const { createPool, LitepoolError, PoolClosedError } = require('@litepool/core');
+const { mkdtempSync } = require('node:fs');
+const { join } = require('node:path');
+const { tmpdir } = require('node:os');
+test('a pool, fake timers installed before it loaded: transaction, read, typed error after close', async () => {
+  const pool = createPool({ filename: join(mkdtempSync(join(tmpdir(), 'jest-')), 'app.db') });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  await pool.transaction(async (tx) => { await tx.run('INSERT INTO t VALUES (?)', [41]); });
+  expect(await pool.get('SELECT v + 1 AS v FROM t')).toEqual({ v: 42 });
+  await pool.close();
+  const error = await pool.get('SELECT 1').catch((e) => e);
+  expect(error).toBeInstanceOf(PoolClosedError);
+  expect(error).toBeInstanceOf(LitepoolError);
+});`,
+  'drop-in.test.js': `
+const sqlite3 = require('@litepool/core/sqlite3');
+const { mkdtempSync } = require('node:fs');
+const { join } = require('node:path');
+const { tmpdir } = require('node:os');
+const file = () => join(mkdtempSync(join(tmpdir(), 'jest-')), 'app.db');
+const call = (db, method, ...args) => new Promise((resolve, reject) => db[method](...args, function (err, row) { err ? reject(err) : resolve(method === 'run' ? this.lastID : row); }));
+test('the node-sqlite3 drop-in, callbacks and a prepared statement', async () => {
+  const db = await new Promise((resolve, reject) => { const d = new sqlite3.Database(file(), (err) => (err ? reject(err) : resolve(d))); });
+  await call(db, 'run', 'CREATE TABLE t (v TEXT)');
+  expect(await call(db, 'run', 'INSERT INTO t VALUES (?)', 'a')).toBe(1);
+  const stmt = db.prepare('SELECT v FROM t WHERE rowid = ?');
+  expect(await call(stmt, 'get', 1)).toEqual({ v: 'a' });
+  await new Promise((resolve) => stmt.finalize(resolve));
+  await new Promise((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
+});
+test('with fake timers installed, a Database still opens and closes', async () => {
+  jest.useFakeTimers();
+  try {
+    const db = await new Promise((resolve, reject) => { const d = new sqlite3.Database(file(), (err) => (err ? reject(err) : resolve(d))); });
+    expect(await call(db, 'get', 'SELECT 1 AS one')).toEqual({ one: 1 });
+    await new Promise((resolve, reject) => db.close((err) => (err ? reject(err) : resolve())));
+  } finally {
+    jest.useRealTimers();
+  }
+});
+test('its exports are plain properties that jest.spyOn can replace', () => {
+  const spy = jest.spyOn(sqlite3, 'verbose');
+  sqlite3.verbose();
+  expect(spy).toHaveBeenCalledTimes(1);
+  spy.mockRestore();
+});`,
+  // Not the Kysely dialect: Kysely 0.29 itself ships ES modules only.
+  'entries.test.js': `
+test('every entry point loads', () => {
+  expect(typeof require('@litepool/core/sqlite').open).toBe('function');
+  expect(typeof require('@litepool/core/drizzle').drizzle).toBe('function');
+  expect(typeof require('@litepool/core/typeorm').connectionPerQueryRunner).toBe('function');
+  expect(require('@litepool/dqlite').dqlite({ servers: ['127.0.0.1:9001'], database: 'x' }).kind).toBe('dqlite');
+});`,
+};
 
 const TS = `
 import { createPool, type Pool, type Transaction, SqliteError } from '@litepool/core';
@@ -156,7 +219,7 @@ test('installed from npm-packed tarballs: ESM, CommonJS and strict TypeScript co
     dqlite: 'dqlite',
   });
   writeFileSync(join(dir, 'app.cjs'), CJS);
-  assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.cjs', join(dir, 'cjs.db')])), { v: 42, drop: 42 });
+  assert.deepEqual(JSON.parse(run(dir, process.execPath, ['app.cjs', join(dir, 'cjs.db')])), { v: 42, drop: 42, oneCopy: true });
   // TypeScript: node16 with an ES module and a CommonJS (.cts) file; bundler; node10 (subpaths through typesVersions).
   mkdirSync(join(dir, 'src'));
   writeFileSync(join(dir, 'src', 'esm.mts'), TS);
@@ -210,4 +273,21 @@ db.get('SELECT 3 AS v', (err, row) => {
     strategies: ['single-writer', 'wal'],
     values: [1, 2, 3],
   });
+});
+
+test('under Jest, whose require() loads no ES module: every entry point, the pool and the drop-in, fake timers included', (t) => {
+  // Jest runs test files in its own module registry; without --experimental-vm-modules it cannot load an ES module.
+  const tarballs = pack(t, 'npm');
+  const dir = project(t, [tarballs.core!, tarballs.dqlite!, 'jest@30.5.2', ...TOOLS.filter((tool) => tool.startsWith('drizzle-orm@'))]);
+  for (const [name, source] of Object.entries(JEST_TESTS)) writeFileSync(join(dir, name), source);
+  const jest = spawnSync(process.execPath, [join(dir, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+    timeout: 180_000,
+  });
+  const output = `${jest.stdout}${jest.stderr}`;
+  assert.equal(jest.status, 0, output.slice(-3000));
+  assert.match(output, /Tests:\s+5 passed, 5 total/, output.slice(-3000));
+  assert.doesNotMatch(output, /did not exit|failed to exit|open handle|MaxListenersExceeded/i, output.slice(-3000));
 });

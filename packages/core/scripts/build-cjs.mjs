@@ -1,52 +1,69 @@
 #!/usr/bin/env node
-// CommonJS faces for an ES module package (Node >= 22.12 can require() ES
-// modules), so that `require()` callers and TypeScript's `module: node16`
-// CommonJS files (.cts) get CommonJS types instead of error TS1479:
-//  - dist/<entry>.cjs for each entry point of the `exports` map's `require`
-//    condition: requires './<entry>.js' and copies each of its exports
-//    (`exports.name = …`, with `__esModule`, so a default export reads as one);
+// The CommonJS build of an ES module package, for `require()` callers that
+// cannot load ES modules (Jest without --experimental-vm-modules, Node before
+// 22.12, older bundlers) and for TypeScript's CommonJS files (.cts):
+//  - dist/**/*.cjs beside every dist/**/*.js: the same module transformed to
+//    CommonJS (not bundled again: relative requires go to the sibling .cjs,
+//    so each world has one copy of every module), with `import.meta.url`
+//    taken from the file's own path (workers and native files are found
+//    beside it, as from the .js), a package's `import('x')` made a require,
+//    and its exports plain properties, as a hand-written CommonJS module has
+//    them (sinon and jest.spyOn can replace them);
 //  - dist/**/*.d.cts beside every .d.ts, with relative specifiers .js -> .cjs.
+// Node >= 22.12 takes the ES modules for `require()` too (the `module-sync`
+// condition in the exports map), so an app that both imports and requires
+// the package there gets one copy of it.
 //   node build-cjs.mjs [PACKAGE_DIR]   (default: this script's package)
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const here = dirname(fileURLToPath(import.meta.url));
+const root = process.argv[2] ?? join(here, '..');
+// esbuild is a build tool of this (core's) package; the script also builds its sibling packages.
+const { transform } = createRequire(join(here, '..', 'package.json'))('esbuild');
 
-for (const target of Object.values(manifest.exports)) {
-  const cjs = typeof target === 'object' ? target.require?.default : undefined;
-  if (cjs === undefined) continue;
-  const esmPath = join(root, target.import.default);
-  const esm = `./${relative(dirname(join(root, cjs)), esmPath).replaceAll('\\', '/')}`;
-  let names;
-  try {
-    names = Object.keys(await import(pathToFileURL(esmPath).href));
-  } catch {
-    // An entry that only runs where it belongs (the worker thread's): loaded for its effect, no exports.
-    writeFileSync(join(root, cjs), `'use strict';\nrequire(${JSON.stringify(esm)});\n`);
-    continue;
-  }
-  const lines = [
-    "'use strict';",
-    `// CommonJS face of ${esm} (Node >= 22.12 loads ES modules with require()).`,
-    `const esm = require(${JSON.stringify(esm)});`,
-    "Object.defineProperty(exports, '__esModule', { value: true });",
-    ...names.map((name) => `exports[${JSON.stringify(name)}] = esm[${JSON.stringify(name)}];`),
-  ];
-  writeFileSync(join(root, cjs), `${lines.join('\n')}\n`);
-}
-
-function* declarations(dir) {
+/** The files under `dir` whose names end with `suffix`. */
+function* filesIn(dir, suffix) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* declarations(path);
-    else if (entry.name.endsWith('.d.ts')) yield path;
+    if (entry.isDirectory()) yield* filesIn(path, suffix);
+    else if (entry.name.endsWith(suffix)) yield path;
   }
+}
+
+/** Strict, as the ES module is; and names the file's URL, for the copy's `import.meta.url`. */
+const BANNER = '"use strict";\nconst __litepoolModuleUrl = require("node:url").pathToFileURL(__filename).href;';
+/** Turns the exports (esbuild defines them as getters, which no one can replace) into plain properties. */
+const PLAIN_EXPORTS = [
+  '// Plain properties, as a hand-written CommonJS module has them.',
+  'module.exports = Object.defineProperties({}, Object.fromEntries(Object.keys(Object.getOwnPropertyDescriptors(module.exports)).map((key) =>',
+  '  [key, { value: module.exports[key], writable: key !== "__esModule", enumerable: key !== "__esModule", configurable: true }])));',
+].join('\n');
+const ANNOTATION = '// Annotate the CommonJS export names for ESM import in node:';
+
+for (const file of filesIn(join(root, 'dist'), '.js')) {
+  const { code } = await transform(readFileSync(file, 'utf8'), {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node22',
+    define: { 'import.meta.url': '__litepoolModuleUrl' },
+    banner: BANNER,
+    sourcefile: file,
+    logLevel: 'warning',
+  });
+  let cjs = code
+    .replace(/require\("(\.{1,2}\/[^"]+)\.js"\)/g, 'require("$1.cjs")')
+    .replace(/\bimport\("([^"./][^"]*)"\)/g, 'Promise.resolve().then(() => require("$1"))');
+  // Before the annotation, which Node's reader of CommonJS export names looks for at the end.
+  const at = cjs.lastIndexOf(ANNOTATION);
+  cjs = at === -1 ? `${cjs}${PLAIN_EXPORTS}\n` : `${cjs.slice(0, at)}${PLAIN_EXPORTS}\n${cjs.slice(at)}`;
+  writeFileSync(file.replace(/\.js$/, '.cjs'), cjs);
 }
 
 const SPECIFIER = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g;
-for (const file of declarations(join(root, 'dist'))) {
+for (const file of filesIn(join(root, 'dist'), '.d.ts')) {
   const text = readFileSync(file, 'utf8')
     .replace(SPECIFIER, '$1$2.cjs$3')
     .replace(/\/\/# sourceMappingURL=.*$/m, '');

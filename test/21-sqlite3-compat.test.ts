@@ -5,6 +5,8 @@
  */
 import sqlite3, { Database, OPEN_READONLY, OPEN_READWRITE, type Sqlite3Error } from '@litepool/core/sqlite3';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { call, openDb } from './helpers/sqlite3.js';
 import { tempDb } from './helpers/temp.js';
@@ -21,6 +23,13 @@ describe('node-sqlite3 compatible API', () => {
     assert.equal(sqlite3.OPEN_CREATE, 4);
     assert.equal(sqlite3.CONSTRAINT, 19);
     assert.equal(sqlite3.BUSY, 5);
+  });
+
+  test('require() gets the copy import gets on this runtime (one Database class, one set of shared pools), not the CommonJS build', () => {
+    // Node >= 22.12 through the exports map's module-sync condition, Bun through its bun condition, Deno as Node.
+    const script = join(import.meta.dirname, 'helpers', 'one-copy.mjs');
+    const args = 'deno' in process.versions ? ['run', '-A', script] : [script];
+    assert.equal(execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 }).trim(), 'true');
   });
 
   test('open: callback and "open" event; a missing file without OPEN_CREATE fails with SQLITE_CANTOPEN', async (t) => {

@@ -68,10 +68,14 @@ export function startCounted(create: (loads: { nativeLoads: Int32Array; loadGate
   return worker;
 }
 
-/** Shuts `worker`'s gate unless a load holds it now; true once it is shut (or the thread has none). */
+/**
+ * Shuts `worker`'s gate unless a load holds it now; true once it is shut, or
+ * the thread has none or has ended (one that died inside a load, out of
+ * memory say, leaves its gate held for good: nothing to wait for then).
+ */
 function tryShut(worker: Worker): boolean {
   const gate = gates.get(worker);
-  return gate === undefined || Atomics.compareExchange(gate, 0, OPEN, SHUT) !== LOADING;
+  return gate === undefined || worker.threadId < 0 || Atomics.compareExchange(gate, 0, OPEN, SHUT) !== LOADING;
 }
 
 /**

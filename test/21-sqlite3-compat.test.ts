@@ -25,11 +25,12 @@ describe('node-sqlite3 compatible API', () => {
     assert.equal(sqlite3.BUSY, 5);
   });
 
-  test('require() gets the copy import gets on this runtime (one Database class, one set of shared pools), not the CommonJS build', () => {
+  test("require() gets the copy import gets on this runtime (one Database class, one set of shared pools), its exports replaceable as node-sqlite3's", () => {
     // Node >= 22.12 through the exports map's module-sync condition, Bun through its bun condition, Deno as Node.
     const script = join(import.meta.dirname, 'helpers', 'one-copy.mjs');
     const args = 'deno' in process.versions ? ['run', '-A', script] : [script];
-    assert.equal(execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 }).trim(), 'true');
+    const output = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    assert.deepEqual(JSON.parse(output), { oneCopy: true, replaceable: true });
   });
 
   test('open: callback and "open" event; a missing file without OPEN_CREATE fails with SQLITE_CANTOPEN', async (t) => {

@@ -1,23 +1,25 @@
 #!/usr/bin/env node
-// The CommonJS build of an ES module package, for `require()` callers that
-// cannot load ES modules (Jest without --experimental-vm-modules, Node before
-// 22.12, older bundlers) and for TypeScript's CommonJS files (.cts):
+// CommonJS beside an ES module package, for require():
 //  - dist/**/*.cjs beside every dist/**/*.js: the same module transformed to
 //    CommonJS (not bundled again: relative requires go to the sibling .cjs,
-//    so each world has one copy of every module), with `import.meta.url`
+//    so that build has one copy of every module), with `import.meta.url`
 //    taken from the file's own path (workers and native files are found
 //    beside it, as from the .js), a package's `import('x')` made a require,
 //    and its exports plain properties, as a hand-written CommonJS module has
-//    them (sinon and jest.spyOn can replace them);
+//    them (sinon and jest.spyOn can replace them). It serves what cannot load
+//    ES modules: Jest's module registry (without --experimental-vm-modules),
+//    Node before 22.12, tools that follow the `require` condition.
+//  - dist/<entry>.sync.cjs for each entry point with a `module-sync`
+//    condition: requires the ES module and copies its exports into plain
+//    properties. Node >= 22.12 (`module-sync`) and Bun (`bun`) take it for
+//    require(), so an app that both imports and requires the package gets
+//    one copy of it, with exports replaceable as node-sqlite3's are.
 //  - dist/**/*.d.cts beside every .d.ts, with relative specifiers .js -> .cjs.
-// Node >= 22.12 takes the ES modules for `require()` too (the `module-sync`
-// condition in the exports map), so an app that both imports and requires
-// the package there gets one copy of it.
 //   node build-cjs.mjs [PACKAGE_DIR]   (default: this script's package)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = process.argv[2] ?? join(here, '..');
@@ -60,6 +62,30 @@ for (const file of filesIn(join(root, 'dist'), '.js')) {
   const at = cjs.lastIndexOf(ANNOTATION);
   cjs = at === -1 ? `${cjs}${PLAIN_EXPORTS}\n` : `${cjs.slice(0, at)}${PLAIN_EXPORTS}\n${cjs.slice(at)}`;
   writeFileSync(file.replace(/\.js$/, '.cjs'), cjs);
+}
+
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+for (const target of Object.values(manifest.exports)) {
+  const face = typeof target === 'object' ? target['module-sync'] : undefined;
+  if (typeof face !== 'string') continue;
+  const esmPath = join(root, target.import.default);
+  const esm = `./${relative(dirname(join(root, face)), esmPath).replaceAll('\\', '/')}`;
+  let names;
+  try {
+    names = Object.keys(await import(pathToFileURL(esmPath).href));
+  } catch {
+    // An entry that only runs where it belongs (the worker thread's): loaded for its effect, no exports.
+    writeFileSync(join(root, face), `'use strict';\nrequire(${JSON.stringify(esm)});\n`);
+    continue;
+  }
+  const lines = [
+    "'use strict';",
+    `// ${esm} for require() where ES modules load synchronously (Node >= 22.12, Bun): the one copy import() gets, its exports plain properties.`,
+    `const esm = require(${JSON.stringify(esm)});`,
+    "Object.defineProperty(exports, '__esModule', { value: true });",
+    ...names.map((name) => `exports[${JSON.stringify(name)}] = esm[${JSON.stringify(name)}];`),
+  ];
+  writeFileSync(join(root, face), `${lines.join('\n')}\n`);
 }
 
 const SPECIFIER = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g;

@@ -1,8 +1,9 @@
 /**
- * A worker thread's native work at a connection's open: the database file
- * with the connection's settings, and the addon and the interrupt extension
- * loaded ahead of it. Each holds the thread's gate (native-loads.ts), so a
- * thread stopped meanwhile opens, and so creates, nothing after it.
+ * A worker thread's native opens: a connection's database file with its
+ * settings, and in-memory connections with the interrupt extension (the
+ * addon loaded ahead of an open, the read watch's). Each holds the thread's
+ * gate (native-loads.ts), so a thread stopped meanwhile opens, and so
+ * creates, nothing after it.
  */
 import Database from 'better-sqlite3';
 import { pragmaLiteral } from './connection-settings.js';
@@ -40,6 +41,24 @@ export function openDatabase(config: WorkerConfig): Database.Database {
 }
 
 /**
+ * An in-memory connection with the interrupt extension loaded (loading
+ * better-sqlite3's addon into this thread if it is the first); throws if
+ * either fails, or if the thread is being stopped.
+ */
+export function memoryDatabase(nativeBinding: string | undefined, extension: string | undefined): Database.Database {
+  return whileLoadingNative(() => {
+    const db = new Database(':memory:', nativeBinding === undefined ? {} : { nativeBinding });
+    try {
+      if (extension !== undefined) db.loadExtension(extension);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return db;
+  });
+}
+
+/**
  * Loads better-sqlite3's addon and the interrupt extension into this thread
  * on a throwaway in-memory connection, so that a thread that must wait
  * before it opens its database (see `WorkerConfig.awaitGo`) does this work
@@ -47,14 +66,7 @@ export function openDatabase(config: WorkerConfig): Database.Database {
  */
 export function loadNative(config: Pick<WorkerConfig, 'nativeBinding' | 'interruptExtension'>): void {
   try {
-    whileLoadingNative(() => {
-      const db = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
-      try {
-        if (config.interruptExtension !== undefined) db.loadExtension(config.interruptExtension);
-      } finally {
-        db.close();
-      }
-    });
+    memoryDatabase(config.nativeBinding, config.interruptExtension).close();
   } catch {
     // Reported by the open that follows.
   }

@@ -79,17 +79,14 @@ function tryShut(worker: Worker): boolean {
 }
 
 /**
- * Shuts `worker`'s gate, so it loads and opens nothing from now on: at once
- * if no load is in progress, else once the load is done. Resolves true once
- * shut, false if a load still holds it after `withinMs`. Never rejects.
+ * Resolves once `worker`'s gate is shut, so it loads and opens nothing from
+ * now on: at once if no load is in progress, else once the load is done, or
+ * after `withinMs` if one still holds it then. Never rejects; its waits keep
+ * no process alive (the thread itself does, while it runs).
  */
-export async function shutGate(worker: Worker, withinMs: number): Promise<boolean> {
+export async function shutGate(worker: Worker, withinMs = Infinity): Promise<void> {
   const deadline = now() + withinMs;
-  while (!tryShut(worker)) {
-    if (now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-  }
-  return true;
+  while (!tryShut(worker) && now() < deadline) await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
 }
 
 /**
@@ -98,15 +95,9 @@ export async function shutGate(worker: Worker, withinMs: number): Promise<boolea
  * Never throws.
  */
 export function terminateOutsideLoads(worker: Worker): void {
-  if (!tryShut(worker)) {
-    setTimeout(() => terminateOutsideLoads(worker), RETRY_MS).unref();
-    return;
-  }
-  try {
-    void Promise.resolve(worker.terminate()).catch(() => undefined);
-  } catch {
-    // already gone
-  }
+  void shutGate(worker)
+    .then(() => worker.terminate())
+    .catch(() => undefined); // already gone
 }
 
 /** In a litepool thread: the count this thread adds itself to, and its gate, from its `workerData`; undefined on the calling thread. */
@@ -120,28 +111,23 @@ export function countLoadsOf(workerData: unknown): void {
   if (gate instanceof Int32Array) ownGate = gate;
 }
 
-/** How deep this thread is in {@link whileLoadingNative} (an open holds the gate across the extension's load). */
-let depth = 0;
-
 /**
  * Runs `load` (a thread's native loads, or its database's open) counted,
  * holding the thread's gate; throws instead if the gate is shut (the thread
- * is being stopped). Nested calls count once. On the calling thread, which
- * neither the exit nor litepool ends under it, just runs it.
+ * is being stopped). On the calling thread, which neither the exit nor
+ * litepool ends under it, just runs it.
  */
 export function whileLoadingNative<T>(load: () => T): T {
   const loads = ownLoads;
-  if (loads === undefined || depth > 0) return load();
+  if (loads === undefined) return load();
   const gate = ownGate;
   if (gate !== undefined && Atomics.compareExchange(gate, 0, OPEN, LOADING) === SHUT) {
     throw new Error('litepool: this worker thread is being stopped; it loads and opens nothing more');
   }
   Atomics.add(loads, 0, 1);
-  depth++;
   try {
     return load();
   } finally {
-    depth--;
     Atomics.sub(loads, 0, 1);
     Atomics.notify(loads, 0);
     if (gate !== undefined) Atomics.compareExchange(gate, 0, LOADING, OPEN);

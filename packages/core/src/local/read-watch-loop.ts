@@ -6,8 +6,7 @@
  * {@link WatchConfig} as its `workerData`.
  */
 import { parentPort } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import { whileLoadingNative } from './native-loads.js';
+import { memoryDatabase } from './database-open.js';
 import { Control } from './protocol.js';
 
 /** How often the watch looks: a statement on the calling thread runs at most about twice this long. */
@@ -56,11 +55,7 @@ export function watchReads(config: WatchConfig): void {
   const { block } = config;
   let interrupt: ((token: number) => void) | undefined;
   try {
-    const db = whileLoadingNative(() => {
-      const watching = new Database(':memory:', config.nativeBinding === undefined ? {} : { nativeBinding: config.nativeBinding });
-      watching.loadExtension(config.extension);
-      return watching;
-    });
+    const db = memoryDatabase(config.nativeBinding, config.extension);
     const statement = db.prepare<[number], number>('SELECT litepool_interrupt(?)').pluck();
     interrupt = (token) => void statement.get(token);
   } catch {

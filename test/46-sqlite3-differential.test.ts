@@ -61,6 +61,7 @@ const SCENARIOS = [
   'named-parameters',
   'each-errors',
   'object-shapes',
+  'statement-error-listeners',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

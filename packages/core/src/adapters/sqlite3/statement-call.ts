@@ -100,3 +100,13 @@ export class Finalizing {
     else this.#late.push(deliver);
   }
 }
+
+/** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
+export interface RunContext {
+  /** The statement's SQL. */
+  readonly sql: string;
+  /** After `run`: the rowid of the last row inserted on its connection. */
+  lastID: number;
+  /** After `run`: rows changed. */
+  changes: number;
+}

@@ -17,17 +17,10 @@ import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
 import { NO_STATEMENT, textToRun } from './statement-text.js';
 import { StepCursor } from './step-cursor.js';
-import { Finalizing, StatementCall, type Binding, type BoundOperation, type CallHost } from './statement-call.js';
+import { Compilation } from './statement-compile.js';
+import { Finalizing, StatementCall, type Binding, type BoundOperation, type CallHost, type RunContext } from './statement-call.js';
 
-/** `this` inside a callback of `run`, `get`, `all`, `each`: the statement, with the outcome of its last `run`. */
-export interface RunContext {
-  /** The statement's SQL. */
-  readonly sql: string;
-  /** After `run`: the rowid of the last row inserted on its connection. */
-  lastID: number;
-  /** After `run`: rows changed. */
-  changes: number;
-}
+export type { RunContext } from './statement-call.js';
 
 /** Set while {@link Statement.oneShot} constructs. */
 let oneShotting = false;
@@ -50,9 +43,8 @@ export class Statement extends EmitterBase implements RunContext {
   readonly #text: string;
   /** Whether it compiled, for a statement compiled at once (false: its calls are dropped, as node-sqlite3 drops them). */
   readonly #prepared: Promise<boolean>;
-  /** Known to compile (a call or the compile succeeded), or known not to (its calls are dropped). */
-  #compiled = false;
-  #broken = false;
+  /** Whether it compiles, as far as known. */
+  readonly #compilation: Compilation;
   /** Its calls not yet answered, and its finalize. */
   readonly #finalizing = new Finalizing();
   /** Made by `Database#run` and friends: compile errors reach the call's callback. */
@@ -83,55 +75,47 @@ export class Statement extends EmitterBase implements RunContext {
     this.#db = db;
     this.#text = textToRun(sql);
     this.#oneShot = oneShotting;
+    this.#compilation = new Compilation(this.#link, this, this.#text);
     // An empty statement holds nothing in SQLite: it does not keep the database from closing (nor does a one-shot).
     if (!this.#oneShot && this.#text !== NO_STATEMENT) this.#link.hold(this);
     if (this.#oneShot || callback === undefined) {
-      // Nobody waits to hear that it compiled: its first call compiles it (see #compileFailed), saving a round trip.
+      // Nobody waits to hear that it compiled: its first call compiles it (see Compilation), saving a round trip.
       this.#prepared = COMPILES;
       this.#queue = NOTHING_QUEUED;
       return;
     }
-    const done = bindCallback(callback);
-    let ok = false;
-    this.#queue = this.#link.schedule(`EXPLAIN ${this.#text}`, 'compile', {
-      perform: async (target, options) => {
-        await this.#explain(target, options);
-        ok = this.#compiled = true;
-        invoke(done, this, null);
-      },
-      fail: (error) => this.#failCompile(done, error),
-    });
-    this.#prepared = settles(this.#queue).then(() => ok);
-    this.#beforeWrites = this.#queue;
-  }
-
-  /** Compiles the statement on `target` without running it (EXPLAIN, its parameters unbound: NULL). */
-  async #explain(target: Target, options: QueryOptions): Promise<void> {
-    const compiled = bindArguments(this.#text, []);
-    await target.get(`EXPLAIN ${compiled.sql}`, compiled.params, options);
-  }
-
-  /** The statement did not compile: SQLite holds nothing for it (it does not keep the database open), and its calls are dropped. */
-  #failCompile(callback: AnyCallback | undefined, error: Sqlite3Error): void {
-    this.#broken = true;
-    this.#link.letGo(this);
-    this.#link.deliverError(callback, this, error, this);
+    this.#queue = this.#beforeWrites = this.#link.schedule(
+      `EXPLAIN ${this.#text}`,
+      'compile',
+      this.#compilation.check(bindCallback(callback)),
+    );
+    this.#prepared = settles(this.#queue).then(() => this.#compilation.compiled);
   }
 
   /**
-   * Whether the first call of a statement prepared without a callback failed
-   * because the statement does not compile (checked with EXPLAIN, only when
-   * it failed with SQLITE_ERROR); if so the statement fails as node-sqlite3's
-   * prepare would, and the call is dropped.
+   * node-sqlite3 compiles at prepare and emits a failure on the statement.
+   * One prepared without a callback is compiled by its first call (nothing
+   * else waits to hear), unless an `'error'` listener is added first: then
+   * it is compiled at once, after the calls queued before, and a failure
+   * (SQLITE_ERROR, as a compile's) reaches that listener.
    */
-  async #compileFailed(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
-    if (this.#oneShot || this.#compiled || (error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return false;
-    try {
-      await this.#explain(target, options);
-      return false;
-    } catch {
-      this.#failCompile(undefined, toSqlite3Error(error));
-      return true;
+  #checkCompiles(event: string | symbol): void {
+    const { checked, compiled, broken } = this.#compilation;
+    if (event !== 'error' || this.#oneShot || checked || compiled || broken || this.#text === NO_STATEMENT || this.#finalizing.requested)
+      return;
+    this.#queue = this.#beforeWrites = this.#link.schedule(`EXPLAIN ${this.#text}`, 'compile', this.#compilation.check(), this.#queue);
+  }
+
+  static {
+    // EventEmitter's ways to listen, each also asking for the compile check when the event is 'error'.
+    type Listen = (this: Statement, event: string | symbol, listener: unknown) => Statement;
+    const prototype = this.prototype as unknown as Record<'on' | 'addListener' | 'once', Listen>;
+    for (const name of ['on', 'addListener', 'once'] as const) {
+      const listen = prototype[name];
+      prototype[name] = function (event, listener) {
+        this.#checkCompiles(event);
+        return listen.call(this, event, listener);
+      };
     }
   }
 
@@ -175,13 +159,14 @@ export class Statement extends EmitterBase implements RunContext {
 
   /** Runs one of its queued calls, once it is known to compile (a call of a statement that did not is dropped). */
   async #perform(call: StatementCall, target: Target, options: QueryOptions, ran: () => void): Promise<void> {
-    if (!(await this.#prepared) || this.#broken) return this.#callDone();
+    if (!(await this.#prepared) || this.#compilation.broken) return this.#callDone();
     try {
       // The operation answers through #answer, which counts the call done.
       await call.operation.call(this, target, options, ran, call);
-      if (call.runsSql) this.#compiled = true;
+      if (call.runsSql) this.#compilation.compiled = true;
     } catch (error) {
-      if (this.#broken || (await this.#compileFailed(target, options, error))) return this.#callDone();
+      const compilation = this.#compilation;
+      if (compilation.broken || (!this.#oneShot && (await compilation.callFailed(target, options, error)))) return this.#callDone();
       throw error;
     }
   }
@@ -250,7 +235,7 @@ export class Statement extends EmitterBase implements RunContext {
       callback,
       async (target, options) => {
         // A statement prepared without a callback is compiled by its first call: bind is one.
-        if (!this.#compiled && !this.#oneShot) await this.#explain(target, options);
+        if (!this.#compilation.compiled && !this.#oneShot) await this.#compilation.explain(target, options);
         this.#answer(callback, null);
       },
       undefined,

@@ -62,6 +62,7 @@ const SCENARIOS = [
   'each-errors',
   'object-shapes',
   'statement-error-listeners',
+  'prepare-after-schema-change',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

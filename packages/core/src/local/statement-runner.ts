@@ -35,8 +35,15 @@ type Statement = Database.Statement<unknown[], unknown>;
 const STATEMENT_CACHE_SIZE = 500;
 const BUSY_RETRIES = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** A PRAGMA read answers from the connection's schema in memory: checked against the file's first (see {@link StatementRunner.run}). */
-const PRAGMA = /^\s*PRAGMA\b/i;
+/**
+ * Statements answered from the connection's schema in memory without SQLite
+ * checking it against the file's: a PRAGMA read (index_list, table_info), and
+ * EXPLAIN (how the drop-in checks a statement compiles). Checked first (see
+ * {@link StatementRunner.run}).
+ */
+const FROM_SCHEMA_IN_MEMORY = /^\s*(?:PRAGMA|EXPLAIN)\b/i;
+/** EXPLAIN runs nothing, so SQLite never finds a cached one stale: a schema change on this connection would go unseen. */
+const EXPLAIN = /^\s*EXPLAIN\b/i;
 
 /** One connection and the requests it runs. */
 export class StatementRunner {
@@ -133,6 +140,7 @@ export class StatementRunner {
 
   #prepare(sql: string): Statement {
     const db = this.#db!;
+    if (EXPLAIN.test(sql)) return db.prepare(sql); // not cached (see EXPLAIN)
     let statement = this.#statements.get(sql);
     if (statement !== undefined) {
       // An open cursor is using the cached statement: give this call its own.
@@ -266,6 +274,10 @@ export class StatementRunner {
       return ok(seq, result, typeof result === 'object' && result !== null);
     }
     if (op === 'next' || op === 'close-cursor') return this.#cursor(request);
+    // A PRAGMA that reads the schema (index_list, foreign_key_list) or an EXPLAIN answers from the schema in memory,
+    // which lags another connection's change until a statement checks the file: one does, first, before it compiles
+    // (an EXPLAIN compiled against the old schema would never be found stale).
+    if (!db.inTransaction && FROM_SCHEMA_IN_MEMORY.test(sql)) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
     const statement = this.#prepare(sql);
     const writes = !statement.readonly;
     if (writes && (this.config.role === 'reader' || request.readOnly)) {
@@ -276,9 +288,6 @@ export class StatementRunner {
       );
     }
     this.#wrote = writes;
-    // A PRAGMA that reads the schema (index_list, foreign_key_list) answers from memory, which lags another
-    // connection's schema change until a statement checks the file: one does, first.
-    if (!writes && !db.inTransaction && PRAGMA.test(sql)) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
     const args = bindArgs(request.params);
     const probed = request.probe && writes;
     if (op !== 'run' && !statement.reader) {

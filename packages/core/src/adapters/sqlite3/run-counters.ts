@@ -89,13 +89,19 @@ export class RunCounters {
     const on: Target = lease ?? target;
     try {
       const before = await on.get<Counters>(READ_COUNTERS, undefined, options);
+      let failure: unknown;
       try {
         await on.exec(script, options);
+      } catch (error) {
+        failure = error;
+        throw error;
       } finally {
         const after = await on.get<Counters>(READ_COUNTERS, undefined, options).catch(() => undefined);
         if (before !== undefined && after !== undefined) {
           if (after.id !== before.id) this.lastID = Number(after.id);
-          if (after.t !== before.t || after.n !== before.n) this.changes = Number(after.n);
+          // A write that failed while it ran leaves SQLite's count at 0, which it may have been already.
+          const zeroed = after.n === 0 && failure !== undefined && ran(failure);
+          if (after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
         }
       }
     } finally {
@@ -109,8 +115,12 @@ export class RunCounters {
    * ran (it did not compile, a parameter did not bind) leaves the count as it was.
    */
   failed(sql: string, error: unknown): void {
-    const code = (error as { code?: unknown } | null)?.code;
-    const ran = typeof code === 'string' && code.startsWith('SQLITE_') && !NEVER_RAN.has(code);
-    if (ran && moves(sql) !== 'none') this.changes = 0;
+    if (ran(error) && moves(sql) !== 'none') this.changes = 0;
   }
+}
+
+/** Whether a statement's `error` came while it ran (a constraint, SQLITE_BUSY, an I/O error), not before. */
+function ran(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') && !NEVER_RAN.has(code);
 }

@@ -63,6 +63,7 @@ const SCENARIOS = [
   'object-shapes',
   'statement-error-listeners',
   'prepare-after-schema-change',
+  'stale-deferred-transaction-stays-open',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

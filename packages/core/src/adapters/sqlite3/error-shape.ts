@@ -29,7 +29,8 @@ function primaryCodeOf(error: LitepoolError): string {
   // The driver refusing the parameters is what node-sqlite3 reports as SQLITE_RANGE.
   if (error instanceof QueryError && /parameter|bind|named/i.test(error.message)) return 'RANGE';
   // Waiting for a writer another connection holds is what node-sqlite3 reports as SQLITE_BUSY.
-  if (error instanceof AcquireTimeoutError || error instanceof QueueFullError) return 'BUSY';
+  // So is a statement of a transaction whose snapshot went stale (SQLite keeps failing its writes with SQLITE_BUSY).
+  if (error instanceof AcquireTimeoutError || error instanceof QueueFullError || error.code === 'ERR_TRANSACTION_ABORTED') return 'BUSY';
   if (error instanceof StatementTimeoutError || error instanceof AbortError) return 'INTERRUPT';
   if (error instanceof PoolClosedError) return 'MISUSE';
   if (error.code === 'ERR_READ_ONLY') return 'READONLY';
@@ -54,7 +55,11 @@ export function toSqlite3Error(error: unknown): Sqlite3Error {
     const code = primaryCodeOf(error);
     // SQLite's own words first (tests match on them), then litepool's reason.
     const words =
-      code === 'CANTOPEN' ? 'unable to open database file' : error instanceof AcquireTimeoutError ? 'database is locked' : undefined;
+      code === 'CANTOPEN'
+        ? 'unable to open database file'
+        : code === 'BUSY' && !(error instanceof QueueFullError)
+          ? 'database is locked'
+          : undefined;
     const message = words === undefined ? error.message : `${words}: ${error.message}`;
     return sqlite3Error(code, message, error);
   }

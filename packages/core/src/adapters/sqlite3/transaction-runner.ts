@@ -113,7 +113,9 @@ export class TransactionRunner {
   /**
    * A statement inside the transaction; if SQLite ended the transaction
    * meanwhile, its connection goes back. After SQLITE_BUSY_SNAPSHOT the
-   * transaction stays open, as in SQLite, until the caller's ROLLBACK.
+   * transaction stays open, as in SQLite, until the caller's COMMIT or
+   * ROLLBACK: its later statements fail (the pool's transaction is over), and
+   * none runs outside it, where a ROLLBACK would not undo it.
    */
   async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
     const tx = (await this.#tx)!;
@@ -121,7 +123,8 @@ export class TransactionRunner {
     try {
       await this.#host.run(kind === 'compile' ? undefined : sql, operation, tx);
     } catch (error) {
-      snapshotLost = (error as { code?: unknown }).code === 'SQLITE_BUSY_SNAPSHOT';
+      const code = (error as { code?: unknown }).code;
+      snapshotLost = code === 'SQLITE_BUSY_SNAPSHOT' || code === 'ERR_TRANSACTION_ABORTED';
       throw error;
     } finally {
       if (!tx.active && !snapshotLost && this.#tx !== undefined) {

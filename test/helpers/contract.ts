@@ -75,6 +75,25 @@ export function contractSuite(label: string, target: ContractTarget): void {
       assert.deepEqual(await pool.all('SELECT name FROM item ORDER BY id'), [{ name: 'kept' }, { name: 'inner kept' }]);
     });
 
+    test('a deferred transaction reads, then writes (in it and in a savepoint), and commits', async (t) => {
+      const pool = await open(t);
+      await pool.run("INSERT INTO item (name) VALUES ('a')");
+      const counted = await pool.transaction(
+        async (tx) => {
+          const before = await tx.get<{ n: number }>('SELECT count(*) AS n FROM item');
+          await tx.run("INSERT INTO item (name) VALUES ('b')");
+          await tx.transaction(async (inner) => {
+            await inner.get('SELECT count(*) AS n FROM item');
+            await inner.run("INSERT INTO item (name) VALUES ('c')");
+          });
+          return before?.n;
+        },
+        { mode: 'deferred' },
+      );
+      assert.equal(counted, 1);
+      assert.deepEqual(await pool.all('SELECT name FROM item ORDER BY id'), [{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+    });
+
     test('read transactions read and refuse writes', async (t) => {
       const pool = await open(t);
       await pool.run("INSERT INTO item (name) VALUES ('r')");

@@ -46,6 +46,7 @@ export class Engine implements Shutdown, TransactionHost {
   readonly strategy: Strategy;
   readonly router: Router;
   readonly readers: boolean;
+  readonly deferredOnReaders: boolean;
   readonly lifecycle: Lifecycle;
   readonly #binding: BackendBinding;
   readonly #lanes: Lanes;
@@ -70,6 +71,7 @@ export class Engine implements Shutdown, TransactionHost {
     this.#binding = binding;
     this.strategy = binding.strategy;
     this.readers = options.readers > 0;
+    this.deferredOnReaders = this.readers && binding.strategy.capabilities.readsDuringWrite;
     this.router = new Router(this.readers, binding.readsOnly?.bind(binding));
     this.lifecycle = new Lifecycle(this);
     this.#leasing = new Leasing(options, (code, message) => warn(code, message));

@@ -40,8 +40,16 @@ export interface TransactionHost {
   lease(kind: 'read' | 'write', scope: Scope, readOnly: boolean, terms?: LeaseWait): Promise<PoolLease>;
   /** What is known of statements' routes (a deferred transaction sends reads to its reader). */
   readonly router: Router;
-  /** Whether the pool has readers (without them a deferred transaction runs on the writer from the start). */
+  /** Whether the pool has readers (without them a read transaction runs on the writer). */
   readonly readers: boolean;
+  /**
+   * Whether a deferred transaction reads on a reader until its first write:
+   * the pool has readers and its strategy lets a reader's hold last while the
+   * writer's is taken (`readsDuringWrite`; under `mutex` or `file-lock` the
+   * move to the writer would wait for the transaction's own read). If not,
+   * it runs on the writer from its first statement.
+   */
+  readonly deferredOnReaders: boolean;
   /** A COMMIT handed off with the writer: the pool waits for it before closing. */
   committing(settled: Promise<void>): void;
 }
@@ -76,7 +84,7 @@ export class PoolTransaction implements TransactionChannel {
   /** Begins a transaction: takes its connection now (`immediate`, `read`), or at its first statement (`deferred`). */
   static async begin(host: TransactionHost, mode: TransactionMode, scope: Scope): Promise<PoolTransaction> {
     const transaction = new this(host, mode, scope);
-    if (mode === 'immediate' || (mode === 'deferred' && (!host.readers || scope.pinned))) {
+    if (mode === 'immediate' || (mode === 'deferred' && (!host.deferredOnReaders || scope.pinned))) {
       await transaction.#bindWriter(mode === 'immediate' ? 'BEGIN IMMEDIATE' : 'BEGIN DEFERRED');
     } else if (mode === 'read') {
       const onWriter = !host.readers || scope.pinned;

@@ -8,14 +8,9 @@
  * exactly, so a divergence shows as a diff.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { alignMessages, traceOf } from './helpers/sqlite3-traces.js';
 const script = join(import.meta.dirname, 'fixtures', 'sqlite3-scenarios.mjs');
 
 const SCENARIOS = [
@@ -67,56 +62,19 @@ const SCENARIOS = [
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */
-async function traceOf(which: 'real' | 'litepool', scenario: string): Promise<unknown> {
-  const dir = mkdtempSync(join(tmpdir(), `litepool-differential-${which}-`));
-  try {
-    const { stdout } = await run(process.execPath, [script, which, scenario, dir], { timeout: 60_000, encoding: 'utf8' });
-    return JSON.parse(stdout) as unknown;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The drop-in's trace with each error message cut back to the real one where it only adds `: reason` to it. */
-function alignMessages(real: unknown, dropIn: unknown): unknown {
-  if (Array.isArray(real) && Array.isArray(dropIn)) return dropIn.map((value, i) => alignMessages(real[i], value));
-  if (isRecord(real) && isRecord(dropIn)) {
-    const aligned: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(dropIn)) {
-      const expected = real[key];
-      aligned[key] =
-        key === 'message' && typeof value === 'string' && typeof expected === 'string' && value.startsWith(`${expected}: `)
-          ? expected
-          : alignMessages(expected, value);
-    }
-    return aligned;
-  }
-  return dropIn;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const scenarioTrace = (which: 'real' | 'litepool', scenario: string): Promise<unknown> => traceOf(script, [which, scenario]);
 
 for (const scenario of SCENARIOS) {
   test(`node-sqlite3 and the drop-in leave the same trace: ${scenario}`, async () => {
-    const [real, dropIn] = await Promise.all([traceOf('real', scenario), traceOf('litepool', scenario)]);
+    const [real, dropIn] = await Promise.all([scenarioTrace('real', scenario), scenarioTrace('litepool', scenario)]);
     assert.ok(Array.isArray(real) && real.length > 0, 'the scenario recorded something');
     assert.deepEqual(alignMessages(real, dropIn), real);
   });
 }
 
 /** The `sqlite` wrapper script's trace for one of its three setups (see fixtures/sqlite-wrapper-scenario.mjs). */
-async function wrapperTrace(which: 'real' | 'sqlite-on-litepool' | 'litepool'): Promise<unknown> {
-  const dir = mkdtempSync(join(tmpdir(), `litepool-wrapper-${which}-`));
-  try {
-    const wrapper = join(import.meta.dirname, 'fixtures', 'sqlite-wrapper-scenario.mjs');
-    const { stdout } = await run(process.execPath, [wrapper, which, dir], { timeout: 60_000, encoding: 'utf8' });
-    return JSON.parse(stdout) as unknown;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const wrapperTrace = (which: 'real' | 'sqlite-on-litepool' | 'litepool'): Promise<unknown> =>
+  traceOf(join(import.meta.dirname, 'fixtures', 'sqlite-wrapper-scenario.mjs'), [which]);
 
 test('the `sqlite` wrapper: the real package on litepool’s sqlite3, and @litepool/core/sqlite, leave the trace the real package leaves on the real sqlite3', async () => {
   const [real, onLitepool, litepool] = await Promise.all([

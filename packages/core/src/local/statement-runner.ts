@@ -42,7 +42,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * {@link StatementRunner.run}).
  */
 const FROM_SCHEMA_IN_MEMORY = /^\s*(?:PRAGMA|EXPLAIN)\b/i;
-/** EXPLAIN runs nothing, so SQLite never finds a cached one stale: a schema change on this connection would go unseen. */
+/** EXPLAIN runs nothing: SQLite never finds a cached one stale (a schema change on this connection would go unseen). */
 const EXPLAIN = /^\s*EXPLAIN\b/i;
 
 /** One connection and the requests it runs. */
@@ -279,7 +279,9 @@ export class StatementRunner {
     // (an EXPLAIN compiled against the old schema would never be found stale).
     if (!db.inTransaction && FROM_SCHEMA_IN_MEMORY.test(sql)) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
     const statement = this.#prepare(sql);
-    const writes = !statement.readonly;
+    // SQLite calls an EXPLAIN of a write not read-only, as the write would be; it runs nothing, so it is a read here
+    // (the drop-in's compile check of a write, inside a deferred transaction, must not move it to the writer).
+    const writes = !statement.readonly && !EXPLAIN.test(sql);
     if (writes && (this.config.role === 'reader' || request.readOnly)) {
       if (request.probe) return reroute(seq);
       throw new KindedError(

@@ -1,0 +1,29 @@
+/**
+ * The drop-in against the real node-sqlite3 on random call sequences:
+ * fixtures/sqlite3-random-calls.mjs makes the same seeded calls (runs, gets,
+ * eaches, prepared statements with bind, reset and finalize, transaction
+ * control, savepoints, exec scripts, SQL that fails), each awaited in turn, on
+ * one Database or on two of one WAL file, with each module in a child process;
+ * the traces, every call's outcome and the final rows, must be equal (error
+ * messages compared as in test/46). This is how the stale-schema prepare, the
+ * exec counters and the stale deferred transaction of 2026-12-06 were found.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { alignMessages, traceOf } from './helpers/sqlite3-traces.js';
+
+const script = join(import.meta.dirname, 'fixtures', 'sqlite3-random-calls.mjs');
+const CALLS = 120;
+const SEEDS = [1, 2, 3, 4, 5, 6];
+
+for (const shape of ['one', 'two'] as const) {
+  test(`${CALLS} random calls on ${shape === 'one' ? 'one Database' : 'two Databases of one file'}, seeds ${SEEDS.join(', ')}: the same outcomes`, async () => {
+    for (const seed of SEEDS) {
+      const args = [shape, String(seed), String(CALLS)];
+      const [real, dropIn] = await Promise.all([traceOf(script, ['real', ...args]), traceOf(script, ['litepool', ...args])]);
+      assert.ok(Array.isArray(real) && real.length > CALLS, 'every call recorded');
+      assert.deepEqual(alignMessages(real, dropIn), real, `seed ${seed}`);
+    }
+  });
+}

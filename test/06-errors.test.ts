@@ -161,6 +161,40 @@ test('a setup module that fails only on readers: reads and writes are all answer
   assert.deepEqual(await pool.all('SELECT v FROM t'), [{ v: 1 }]);
 });
 
+test('a read of a missing table fails at once while a transaction holds the writer; it waits there only while a session keeps TEMP tables on the writer', async (t) => {
+  const pool = testPool(t, { readers: 1 });
+  await pool.exec('CREATE TABLE t (v INTEGER)');
+  const holder = await pool.begin();
+  await holder.run('INSERT INTO t VALUES (1)');
+  const failed = (sql: string): Promise<unknown> =>
+    pool.get(sql).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+  for (const sql of ['SELECT * FROM missing', 'SELECT nope FROM t']) {
+    const error = await within(5000, failed(sql), `${sql} while the writer is held`);
+    assert.ok(error instanceof SqliteError && error.code === 'SQLITE_ERROR', String(error));
+  }
+  // A session's TEMP table lives on the writer: a read another scope has never run is tried there too, and waits for it.
+  await holder.commit();
+  const session = pool.session();
+  await session.exec('CREATE TEMP TABLE scratch (v INTEGER)');
+  await session.run('INSERT INTO scratch VALUES (7)');
+  const again = await pool.begin();
+  let settled = false;
+  const read = pool.all('SELECT v FROM temp.scratch').finally(() => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(settled, false, 'the TEMP table read waits for the writer');
+  await again.commit();
+  assert.deepEqual(await read, [{ v: 7 }]);
+  // Once that session closes, nothing lives on the writer alone: a missing table fails at once again.
+  await session.close();
+  const third = await pool.begin();
+  const error = await within(5000, failed('SELECT * FROM temp.scratch'), 'the closed session’s TEMP table');
+  assert.ok(error instanceof SqliteError && error.code === 'SQLITE_ERROR', String(error));
+  await third.rollback();
+});
+
 test('a database that cannot open rejects every waiting caller; nothing hangs', async (t) => {
   const directory = join(tempDir(t), 'goes-away');
   mkdirSync(directory);

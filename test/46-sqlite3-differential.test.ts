@@ -59,6 +59,7 @@ const SCENARIOS = [
   'statement-error-listeners',
   'prepare-after-schema-change',
   'stale-deferred-transaction-stays-open',
+  'missing-table-while-another-writes',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -39,6 +39,8 @@ export class Router {
   readonly #routes = new Map<string, boolean>();
   /** One-shot reads sent to readers and not answered yet. */
   #readsOut = 0;
+  /** Open sessions pinned to the writer: while there are none, no table lives on the writer alone. */
+  #writerSchemas = 0;
 
   /**
    * @param readers whether the pool has readers at all
@@ -81,6 +83,11 @@ export class Router {
     this.#routes.set(sql, writes);
   }
 
+  /** Counts a session that pinned itself to the writer (`1`) or closed pinned (`-1`). */
+  writerSchemas(delta: 1 | -1): void {
+    this.#writerSchemas += delta;
+  }
+
   /**
    * The waiter for `caller`'s statement sent to a reader (`route` read or
    * probe): a probe learns the route, or goes to the writer when the reader
@@ -97,7 +104,8 @@ export class Router {
       answered();
       const code = (error as { code?: unknown }).code;
       // A table only the writer has (a session's TEMP table, an ATTACHed database) fails to prepare on a reader.
-      const writerOnly = route === 'probe' && code === 'SQLITE_ERROR';
+      // Only then is the writer asked: it may be held by a transaction, and a missing table must fail at once.
+      const writerOnly = route === 'probe' && code === 'SQLITE_ERROR' && this.#writerSchemas > 0;
       if (writerOnly || (typeof code === 'string' && WRITER_ANSWERS.has(code))) toWriter();
       else caller.reject(error);
     };

@@ -315,13 +315,13 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       const created = CREATE_TEMP.exec(text);
       if (created !== null) {
         this.#temp.set(bare(created[3]!), (created[1] ?? created[2]!).toUpperCase());
-        tracked = this.#pinned = true;
+        tracked = this.#pin();
         continue;
       }
       const attached = ATTACH.exec(text);
       if (attached !== null) {
         this.#attached.add(bare(attached[1]!));
-        tracked = this.#pinned = true;
+        tracked = this.#pin();
         continue;
       }
       const detached = DETACH.exec(text);
@@ -334,6 +334,12 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       if (dropped !== null && this.#temp.delete(bare(dropped[2]!))) tracked = true;
     }
     return tracked;
+  }
+
+  /** Pins the session to the writer (once), telling the router the writer now holds a schema no reader has. */
+  #pin(): true {
+    if (!this.#pinned) this.#pool.router.writerSchemas(1);
+    return (this.#pinned = true);
   }
 
   iterate<T = Row>(sql: string, params?: Params, options?: QueryOptions): AsyncIterableIterator<T> {
@@ -375,6 +381,7 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     const scope = this.#scope;
     this.#closed = true;
     if (cleanup.length > 0) await this.#pool.query('exec', cleanup.join(';\n'), undefined, undefined, scope).catch(() => {});
+    if (this.#pinned) this.#pool.router.writerSchemas(-1);
   }
 }
 

@@ -35,15 +35,22 @@ type Statement = Database.Statement<unknown[], unknown>;
 const STATEMENT_CACHE_SIZE = 500;
 const BUSY_RETRIES = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
+const SCHEMA_WORD = /^\s*(PRAGMA|EXPLAIN)\b/i;
+
 /**
- * Statements answered from the connection's schema in memory without SQLite
- * checking it against the file's: a PRAGMA read (index_list, table_info), and
- * EXPLAIN (how the drop-in checks a statement compiles). Checked first (see
- * {@link StatementRunner.run}).
+ * 'PRAGMA' or 'EXPLAIN' when `sql` is one of the statements SQLite answers
+ * from the connection's schema in memory without checking it against the
+ * file's (a PRAGMA read such as index_list, and EXPLAIN, how the drop-in
+ * checks that a statement compiles; see {@link StatementRunner.run}), else
+ * undefined. Runs per request: most SQL is told apart by its first character.
  */
-const FROM_SCHEMA_IN_MEMORY = /^\s*(?:PRAGMA|EXPLAIN)\b/i;
-/** EXPLAIN runs nothing: SQLite never finds a cached one stale (a schema change on this connection would go unseen). */
-const EXPLAIN = /^\s*EXPLAIN\b/i;
+function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | undefined {
+  const first = sql.charCodeAt(0);
+  if (first > 0x20 && (first | 0x20) !== 0x70 && (first | 0x20) !== 0x65) return undefined; // not whitespace, p or e
+  const word = SCHEMA_WORD.exec(sql)?.[1];
+  return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
+}
 
 /** One connection and the requests it runs. */
 export class StatementRunner {
@@ -138,9 +145,10 @@ export class StatementRunner {
     if (this.#settings.use(this.#db!, settings)) this.#statements.clear();
   }
 
-  #prepare(sql: string): Statement {
+  /** `sql` prepared, from the cache when `cached` (an EXPLAIN is not: it runs nothing, so SQLite never finds a cached one stale). */
+  #prepare(sql: string, cached = true): Statement {
     const db = this.#db!;
-    if (EXPLAIN.test(sql)) return db.prepare(sql); // not cached (see EXPLAIN)
+    if (!cached) return db.prepare(sql);
     let statement = this.#statements.get(sql);
     if (statement !== undefined) {
       // An open cursor is using the cached statement: give this call its own.
@@ -277,11 +285,13 @@ export class StatementRunner {
     // A PRAGMA that reads the schema (index_list, foreign_key_list) or an EXPLAIN answers from the schema in memory,
     // which lags another connection's change until a statement checks the file: one does, first, before it compiles
     // (an EXPLAIN compiled against the old schema would never be found stale).
-    if (!db.inTransaction && FROM_SCHEMA_IN_MEMORY.test(sql)) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
-    const statement = this.#prepare(sql);
+    const schemaWord = fromSchemaInMemory(sql);
+    if (!db.inTransaction && schemaWord !== undefined) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
+    const explain = schemaWord === 'EXPLAIN';
+    const statement = this.#prepare(sql, !explain);
     // SQLite calls an EXPLAIN of a write not read-only, as the write would be; it runs nothing, so it is a read here
     // (the drop-in's compile check of a write, inside a deferred transaction, must not move it to the writer).
-    const writes = !statement.readonly && !EXPLAIN.test(sql);
+    const writes = !statement.readonly && !explain;
     if (writes && (this.config.role === 'reader' || request.readOnly)) {
       if (request.probe) return reroute(seq);
       throw new KindedError(

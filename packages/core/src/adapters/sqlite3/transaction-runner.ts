@@ -119,15 +119,16 @@ export class TransactionRunner {
    */
   async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
     const tx = (await this.#tx)!;
-    let snapshotLost = false;
+    let keepsTransaction = false;
     try {
       await this.#host.run(kind === 'compile' ? undefined : sql, operation, tx);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      snapshotLost = code === 'SQLITE_BUSY_SNAPSHOT' || code === 'ERR_TRANSACTION_ABORTED';
+      // Its snapshot is stale (or the pool ended it for that): SQLite keeps such a transaction open.
+      keepsTransaction = code === 'SQLITE_BUSY_SNAPSHOT' || code === 'ERR_TRANSACTION_ABORTED';
       throw error;
     } finally {
-      if (!tx.active && !snapshotLost && this.#tx !== undefined) {
+      if (!tx.active && !keepsTransaction && this.#tx !== undefined) {
         this.#tx = undefined;
         this.state.reset();
         await tx.rollback();

@@ -15,7 +15,7 @@ import type { Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
 import { bindArguments } from './params.js';
-import { NO_STATEMENT, textToRun } from './statement-text.js';
+import { NO_STATEMENT, returnsRows, textToRun } from './statement-text.js';
 import { StepCursor } from './step-cursor.js';
 import { Compilation } from './statement-compile.js';
 import { Finalizing, StatementCall, type Binding, type BoundOperation, type CallHost, type RunContext } from './statement-call.js';
@@ -41,6 +41,8 @@ export class Statement extends EmitterBase implements RunContext {
   readonly #link: Link;
   /** The statement node-sqlite3 would compile: the first of the SQL. */
   readonly #text: string;
+  /** Whether it is a plain query (SELECT, VALUES), known at its first `get`. */
+  #query: boolean | undefined;
   /** Whether it compiled, for a statement compiled at once (false: its calls are dropped, as node-sqlite3 drops them). */
   readonly #prepared: Promise<boolean>;
   /** Whether it compiles, as far as known. */
@@ -306,7 +308,11 @@ export class Statement extends EmitterBase implements RunContext {
     const { sql, params } = bound!;
     const row = this.#oneShot
       ? await target.get<Row>(sql, params, options)
-      : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options));
+      : await this.#cursor.next(
+          generation,
+          () => target.all<Row>(sql, params, options),
+          (this.#query ??= returnsRows(this.#text)) ? () => target.get<Row>(sql, params, options) : undefined,
+        );
     ran();
     if (row === undefined) this.#answer(callback, null);
     else this.#answer(callback, null, row);

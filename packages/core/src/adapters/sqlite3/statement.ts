@@ -306,13 +306,11 @@ export class Statement extends EmitterBase implements RunContext {
 
   async #nextRow(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
     const { sql, params } = bound!;
+    this.#query ??= returnsRows(this.#text);
+    const first = this.#query ? () => target.get<Row>(sql, params, options) : undefined;
     const row = this.#oneShot
       ? await target.get<Row>(sql, params, options)
-      : await this.#cursor.next(
-          generation,
-          () => target.all<Row>(sql, params, options),
-          (this.#query ??= returnsRows(this.#text)) ? () => target.get<Row>(sql, params, options) : undefined,
-        );
+      : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options), first);
     ran();
     if (row === undefined) this.#answer(callback, null);
     else this.#answer(callback, null, row);

@@ -461,11 +461,13 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
   });
 
-  test('a file that is not a database fails to open with SQLITE_NOTADB', async (t) => {
+  test('a file that is not a database opens; its statements fail with SQLITE_NOTADB, as node-sqlite3’s do', async (t) => {
     const filename = join(tempDir(t), 'junk.db');
     writeFileSync(filename, 'not a database: '.repeat(64));
-    const error = await failure(openDb(t, filename));
-    assert.equal(error.code, 'SQLITE_NOTADB');
+    const db = await openDb(t, filename);
+    assert.equal((await failure(get(db, 'SELECT count(*) AS n FROM sqlite_master'))).code, 'SQLITE_NOTADB');
+    assert.equal((await failure(run(db, 'CREATE TABLE t (v)'))).code, 'SQLITE_NOTADB');
+    await closeDb(db);
   });
 
   test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {

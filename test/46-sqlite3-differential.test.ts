@@ -60,6 +60,7 @@ const SCENARIOS = [
   'prepare-after-schema-change',
   'stale-deferred-transaction-stays-open',
   'missing-table-while-another-writes',
+  'open-errors',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -1,11 +1,10 @@
 /**
  * What a node-sqlite3 `Database` is underneath: a session of a shared pool;
- * the order its statements run in (serialize/parallelize, a read issued
- * after a write sees it, a statement's own calls in order), and the calls
- * that may start at once (quick-call.ts); its transaction
- * (transaction-runner.ts) and its trace and profile events
- * (statement-events.ts); interrupt and close. The
- * `Database`, `Statement` and `Backup` classes reach it through the registry
+ * the order its statements run in (serialize/parallelize, a read issued after
+ * a write sees it, a statement's own calls in order), and the calls that may
+ * start at once (quick-call.ts); its transaction (transaction-runner.ts) and
+ * its trace and profile events (statement-events.ts); interrupt and close.
+ * `Database`, `Statement` and `Backup` reach it through the registry
  * (link-registry.ts), so none of them imports another.
  */
 import type { EventEmitter } from 'node:events';
@@ -40,7 +39,6 @@ export class Link {
   /** Whether `open` has been emitted and `close` not yet begun. */
   open = false;
   readonly #owner: LinkOwner;
-  readonly #options: LinkOptions;
   readonly #ready: Promise<Session>;
   #reference: PoolReference | undefined;
   #session: Session | undefined;
@@ -68,7 +66,6 @@ export class Link {
   constructor(owner: LinkOwner, options: LinkOptions, opened: AnyCallback | undefined) {
     this.#owner = owner;
     this.#events = new StatementEvents(owner);
-    this.#options = options;
     this.counters = new RunCounters(this.#readOnly);
     this.#transaction = new TransactionRunner({
       session: () => this.#session!,
@@ -77,15 +74,23 @@ export class Link {
       exec: (target, sql, queryOptions) => this.counters.exec(target, sql, queryOptions),
     });
     // Opens after this turn, as node-sqlite3 does: listeners and configure() calls made right after the constructor apply.
-    this.#ready = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(() => this.#openSession());
-    this.#ready.then(
-      () => {
-        this.open = true;
-        invoke(opened, owner, null);
-        owner.emit('open');
-      },
-      (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
+    const { transactions: _transactions, ...shared } = options;
+    const reached = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(
+      async () => (this.#reference = await openShared(owner.filename, shared, owner.mode)),
     );
+    this.#ready = reached.then((reference) => this.#openSession(reference));
+    this.#ready.catch(() => {});
+    // A file checked on disk is reported open at once; its calls wait for the connection (a thread's start away).
+    reached
+      .then((reference) => (reference.checked ? undefined : this.#ready))
+      .then(
+        () => {
+          this.open = true;
+          invoke(opened, owner, null);
+          owner.emit('open');
+        },
+        (error: unknown) => this.deliverError(opened, owner, toSqlite3Error(error)),
+      );
     this.#order.setBarrier(this.#ready, true);
   }
 
@@ -111,10 +116,10 @@ export class Link {
     return readOnlyMode(this.#owner.mode);
   }
 
-  async #openSession(): Promise<Session> {
-    const { transactions: _transactions, ...shared } = this.#options;
-    this.#reference = await openShared(this.#owner.filename, shared, this.#owner.mode);
-    this.#session = databaseSession(this.#reference);
+  /** The session, once the pool's first connection has opened. */
+  async #openSession(reference: PoolReference): Promise<Session> {
+    await reference.opened;
+    this.#session = databaseSession(reference);
     this.config.attach(this.#session);
     return this.#session;
   }

@@ -6,8 +6,8 @@
  * `Database` on it. An in-memory database is private to its `Database`, as
  * in SQLite, unless it is a named one with `cache=shared`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createPool, type Pool, type PoolOptions, type PragmaValue, type Session } from '../../index.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE } from './constants.js';
@@ -25,6 +25,18 @@ export interface PoolReference {
    * `query_only` instead.
    */
   readonly queryOnly: boolean;
+  /**
+   * Settles once the pool's first connection has opened the database;
+   * rejects (with the reference released) if it cannot.
+   */
+  readonly opened: Promise<void>;
+  /**
+   * Whether the checks a connection's open makes were made here, on the
+   * file system, so that the `Database` may report itself open before
+   * {@link opened} settles (a thread's start away). False for an in-memory
+   * database, a `file:` URI and a backend's, which report at {@link opened}.
+   */
+  readonly checked: boolean;
   /** Drops this reference; the last one closes the pool. Never rejects. */
   release(): Promise<void>;
 }
@@ -86,11 +98,29 @@ export function readOnlyMode(mode: number): boolean {
 }
 
 /**
+ * What sqlite3_open_v2 would refuse of the file at `filename` (a path),
+ * looked up on the file system: a missing file without OPEN_CREATE, a
+ * directory, a missing parent directory. Throws SQLITE_CANTOPEN as it would.
+ */
+function checkOpenable(filename: string, mode: number): void {
+  const cannot = (): Error => sqlite3Error('CANTOPEN', 'unable to open database file');
+  if (existsSync(filename)) {
+    if (statSync(filename).isDirectory()) throw cannot();
+    return;
+  }
+  if ((mode & OPEN_CREATE) === 0) throw cannot();
+  const parent = dirname(resolve(filename));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw cannot();
+}
+
+/**
  * A reference to the pool for `name` with `options`, started if there is
  * none; `mode`, node-sqlite3's open flags, checked as sqlite3_open_v2 checks
  * them (access bits read-only, read-write, or read-write and create). Without
  * OPEN_CREATE a missing file fails with SQLITE_CANTOPEN; read-only, writes
- * fail with SQLITE_READONLY.
+ * fail with SQLITE_READONLY. A file on disk is checked here (see
+ * {@link checkOpenable}) and the reference returned before its first
+ * connection opens; anything else once it has.
  */
 export async function openShared(name: string, options: SharedOptions, mode: number): Promise<PoolReference> {
   if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
@@ -99,9 +129,8 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : name;
   const { backend, ...rest } = options;
   const place = memory(filename);
-  if (backend === undefined && !place.memory && (mode & OPEN_CREATE) === 0 && !filename.startsWith('file:') && !existsSync(filename)) {
-    throw sqlite3Error('CANTOPEN', 'unable to open database file');
-  }
+  const checked = backend === undefined && !place.memory && !filename.startsWith('file:');
+  if (checked) checkOpenable(filename, mode);
   const optionsText = optionsKey(rest);
   const target = poolFilename(filename, readOnly && !place.memory);
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
@@ -131,13 +160,13 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     if (key !== undefined && shared.get(key) === found) shared.delete(key);
     await found.pool.close().catch(() => found.pool.destroy().catch(() => {}));
   };
-  try {
-    await found.opened;
-  } catch (error) {
+  const opened = found.opened.catch(async (error: unknown) => {
     await release();
     throw error;
-  }
-  return { pool: found.pool, release, queryOnly: place.memory && readOnly };
+  });
+  opened.catch(() => {});
+  if (!checked) await opened;
+  return { pool: found.pool, opened, checked, release, queryOnly: place.memory && readOnly };
 }
 
 /** node-sqlite3 opens each connection with a busy timeout of 1000 ms. */

@@ -61,6 +61,22 @@ describe('pool.backup', () => {
     assert.deepEqual(await restored.all('SELECT id, pad FROM t ORDER BY id'), await pool.all('SELECT id, pad FROM t ORDER BY id'));
   });
 
+  test('a small database’s one-step backup runs on the idle writer while no reader is open (no reader starts); a backup in steps opens a reader', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'young.db'), readers: 2 });
+    t.after(() => pool.close());
+    await pool.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT); INSERT INTO t (pad) VALUES ('a'), ('b'), ('c')");
+    assert.equal(pool.stats().readers, 0, 'writes opened no reader');
+    const whole = await pool.backup(join(dir, 'whole.db'), { pagesPerStep: -1 });
+    assert.equal(whole.remainingPages, 0);
+    assert.equal(rowsIn(join(dir, 'whole.db')), 3);
+    assert.equal(pool.stats().readers, 0, 'the one-step backup ran on the writer');
+    // In steps, writers go on between them: on a reader.
+    await pool.backup(join(dir, 'stepped.db'), { pagesPerStep: 1 });
+    assert.equal(rowsIn(join(dir, 'stepped.db')), 3);
+    assert.ok(pool.stats().readers >= 1, 'the stepped backup opened a reader');
+  });
+
   test('VACUUM INTO makes a compacted copy; it refuses an existing destination; a bad pagesPerStep is refused', async (t) => {
     const dir = tempDir(t);
     const pool = createPool({ filename: join(dir, 'source.db') });

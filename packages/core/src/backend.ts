@@ -215,6 +215,8 @@ export interface BackendBinding {
   readonly startsEarly?: boolean;
   /** Whether its connections load the extensions of a session's settings (`Settings.extensions`); a backend that cannot leaves this unset. */
   readonly loadsExtensions?: boolean;
+  /** The database's size in bytes now (its file and WAL), where the backend can tell cheaply; undefined otherwise. */
+  sizeBytes?(): number | undefined;
   /**
    * Opens a connection playing `role`; its events go to `hooks`. When
    * `signal` aborts before it is open (the pool is being destroyed), it stops

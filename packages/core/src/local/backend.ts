@@ -6,7 +6,7 @@
  */
 import { PIPELINE_DEPTH, type Backend, type BackendBinding, type CommonOptions } from '../backend.js';
 import { defaultReaders, LOCAL_KEYS } from '../config/options.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { OptionsError } from '../errors.js';
 import { bundledInterruptExtension, bundledNativeBinding, bundledWorkerFile } from './assets.js';
 import { resolveStrategy } from './default-strategy.js';
@@ -131,6 +131,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     // A worker thread takes tens of ms to start: it starts while the pool's gate is closed, and opens once it is not.
     startsEarly: true,
     loadsExtensions: true,
+    ...(location.memory ? {} : { sizeBytes: () => bytesOnDisk(location.path) }),
     async open(role, hooks, signal, ready) {
       // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
       // own, not in the one that made the pool's first call.
@@ -199,4 +200,13 @@ function readsInline(local: LocalOptions, common: CommonOptions, strategy: Strat
  */
 export function workerThreads(): Backend {
   return { kind: 'worker-threads', ownOptions: LOCAL_KEYS, defaultReaders: defaultReaders(), bind };
+}
+
+/** The bytes a database at `path` takes on disk now, its file and its WAL; undefined if it cannot be read. */
+function bytesOnDisk(path: string): number | undefined {
+  try {
+    return statSync(path).size + (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0);
+  } catch {
+    return undefined;
+  }
 }

@@ -27,7 +27,11 @@ export interface BackupOptions {
    * statement; the destination must not exist.
    */
   readonly method?: 'api' | 'vacuum';
-  /** Pages copied per step with the backup API; -1 copies all at once. Default: 100. */
+  /**
+   * Pages copied per step with the backup API; -1 copies all at once (and a
+   * database of up to 4 MiB, in a pool with no reader open, is then copied on
+   * the idle writer rather than on a reader that must start first). Default: 100.
+   */
   readonly pagesPerStep?: number;
   /** Called after each step with how far the backup has come. */
   readonly progress?: (progress: BackupProgress) => void;

@@ -25,7 +25,7 @@ import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing, type LeaseWait } from './leasing.js';
-import { lendsStream, lendsToWriter, readJob } from './lent-reads.js';
+import { lendsBackup, lendsStream, lendsToWriter, readJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
 import { NextTurnRead, readNow } from './read-now.js';
@@ -37,7 +37,7 @@ import { TransactionGroups } from './transaction-groups.js';
 import type { OpenTransaction } from './open-transaction.js';
 import { PoolTransaction, type TransactionHost } from './transaction.js';
 import type { Transaction, TransactionMode } from './transaction-scope.js';
-import { now } from '../timers.js';
+import { now, setImmediate } from '../timers.js';
 import { channels, traced } from '../diagnostics.js';
 
 /** The engine of one pool (see the module description). */
@@ -296,12 +296,20 @@ export class Engine implements Shutdown, TransactionHost {
     return write ? lease.then((granted) => (this.#gate.writerOpened(), granted)) : lease;
   }
 
-  /** An online backup to `destination` (see `Pool.backup`), on a reader, or on the writer for a session pinned there. */
+  /** An online backup to `destination` (see `Pool.backup`), on a reader, or on the writer (a session's pinned there; a small one-step one lent). */
   async backup(destination: string, options: BackupOptions | undefined, scope: Scope = POOL_SCOPE): Promise<BackupProgress> {
     const { progress, signal, ...job } = backupOptions(destination, options, scope.pinned);
     const refused = this.admit();
     if (refused !== undefined) throw refused;
-    const lease = await this.lease(scope.pinned ? 'write' : 'read', scope, !scope.pinned, { signal });
+    const lanes = this.#lanes;
+    const lends = (): boolean | 'soon' =>
+      !scope.pinned &&
+      job.pagesPerStep === -1 &&
+      lendsBackup(lanes.readers, lanes.writer, this.#gate.writerOpen, () => this.#binding.sizeBytes?.());
+    const first = lends();
+    // 'soon': the writer is counting the batch that answered the caller's last write; ask again on the next turn.
+    const lent = first === 'soon' ? await new Promise<boolean>((resolve) => setImmediate(() => resolve(lends() === true))) : first;
+    const lease = await this.lease(scope.pinned || lent ? 'write' : 'read', scope, !scope.pinned, { signal });
     try {
       return await lease.backup(resolvePath(destination), job, progress, signal);
     } finally {

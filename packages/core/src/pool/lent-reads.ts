@@ -7,7 +7,7 @@
  * few times and closes opens no second connection. A lent read runs in a
  * batch of its own, and one that runs long there is stopped and given back
  * to the readers (see `Request.lent`), so nothing of the writer's waits
- * behind it.
+ * behind it. A small database's one-step backup is lent the same way.
  */
 import { readsRows, type InlineReader, type Pending, type Request } from '../backend.js';
 import { now } from '../timers.js';
@@ -64,6 +64,31 @@ export function lendsToWriter(
 export function lendsStream(inline: InlineReader | undefined, readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
   const lanes = writerTakes(readers, writer);
   return lanes !== false && inline?.stopsLentReads === true ? lanes : false;
+}
+
+/** Databases up to this size are backed up on an idle writer while no reader is open (see {@link lendsBackup}). */
+export const MAX_LENT_BACKUP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Whether a one-step backup (`pagesPerStep: -1`) meant for a reader runs on
+ * the writer: no reader is open, the writer has opened the file and nothing
+ * waits for it, runs on it or holds it, and the database is small (`bytes`,
+ * undefined when unknown), so the backup holds the writer a few ms instead of
+ * waiting for a reader's thread to start (a young pool's first backup, a test
+ * suite's). A backup in steps stays on a reader: writers go on between them.
+ * `'soon'`: as for {@link lendsToWriter}, ask again on the next turn.
+ */
+export function lendsBackup(
+  readers: { readonly open: number } | undefined,
+  writer: WriterLane,
+  fileReady: boolean,
+  bytes: () => number | undefined,
+): boolean | 'soon' {
+  if (readers === undefined || !fileReady) return false;
+  const lanes = writerTakes(readers, writer);
+  if (lanes === false) return false;
+  const size = bytes();
+  return size !== undefined && size <= MAX_LENT_BACKUP_BYTES && lanes;
 }
 
 /** The lanes' part of either answer, looked at first (the calling thread's reader is asked only if it is not false). */

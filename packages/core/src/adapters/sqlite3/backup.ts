@@ -136,7 +136,9 @@ export class Backup extends EmitterBase {
     }
     const completes = pages === -1 || this.#copied + pages >= total;
     // node-sqlite3's step meets a locked destination with SQLITE_BUSY at once: it does not wait.
-    if (completes || !this.#snapshotWritten) await session.backup(this.#filename, { busyTimeoutMs: 0, schema: this.#schema });
+    // In one step (a small database is then copied on an idle writer, not a reader that must start first).
+    const whole = { busyTimeoutMs: 0, schema: this.#schema, pagesPerStep: -1 };
+    if (completes || !this.#snapshotWritten) await session.backup(this.#filename, whole);
     this.#snapshotWritten = true;
     this.#copied = completes ? total : this.#copied + pages;
     this.#state.remaining = total - this.#copied;

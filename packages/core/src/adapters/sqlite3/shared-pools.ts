@@ -6,8 +6,8 @@
  * `Database` on it. An in-memory database is private to its `Database`, as
  * in SQLite, unless it is a named one with `cache=shared`.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createPool, type Pool, type PoolOptions, type PragmaValue, type Session } from '../../index.js';
 import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE } from './constants.js';
@@ -98,29 +98,13 @@ export function readOnlyMode(mode: number): boolean {
 }
 
 /**
- * What sqlite3_open_v2 would refuse of the file at `filename` (a path),
- * looked up on the file system: a missing file without OPEN_CREATE, a
- * directory, a missing parent directory. Throws SQLITE_CANTOPEN as it would.
- */
-function checkOpenable(filename: string, mode: number): void {
-  const cannot = (): Error => sqlite3Error('CANTOPEN', 'unable to open database file');
-  if (existsSync(filename)) {
-    if (statSync(filename).isDirectory()) throw cannot();
-    return;
-  }
-  if ((mode & OPEN_CREATE) === 0) throw cannot();
-  const parent = dirname(resolve(filename));
-  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw cannot();
-}
-
-/**
  * A reference to the pool for `name` with `options`, started if there is
  * none; `mode`, node-sqlite3's open flags, checked as sqlite3_open_v2 checks
  * them (access bits read-only, read-write, or read-write and create). Without
  * OPEN_CREATE a missing file fails with SQLITE_CANTOPEN; read-only, writes
- * fail with SQLITE_READONLY. A file on disk is checked here (see
- * {@link checkOpenable}) and the reference returned before its first
- * connection opens; anything else once it has.
+ * fail with SQLITE_READONLY. A path is checked on the file system (here,
+ * and by createPool) and the reference returned before its first connection
+ * opens; anything else once it has.
  */
 export async function openShared(name: string, options: SharedOptions, mode: number): Promise<PoolReference> {
   if (((1 << (mode & 7)) & 0x46) === 0) throw sqlite3Error('MISUSE', 'bad parameter or other API misuse');
@@ -130,7 +114,8 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   const { backend, ...rest } = options;
   const place = memory(filename);
   const checked = backend === undefined && !place.memory && !filename.startsWith('file:');
-  if (checked) checkOpenable(filename, mode);
+  // A path's directory and the file's kind are checked by createPool (an OptionsError, SQLite's CANTOPEN here).
+  if (checked && (mode & OPEN_CREATE) === 0 && !existsSync(filename)) throw sqlite3Error('CANTOPEN', 'unable to open database file');
   const optionsText = optionsKey(rest);
   const target = poolFilename(filename, readOnly && !place.memory);
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.

@@ -306,14 +306,17 @@ export class Statement extends EmitterBase implements RunContext {
 
   async #nextRow(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
     const { sql, params } = bound!;
-    this.#query ??= returnsRows(this.#text);
-    const first = this.#query ? () => target.get<Row>(sql, params, options) : undefined;
-    const row = this.#oneShot
-      ? await target.get<Row>(sql, params, options)
-      : await this.#cursor.next(generation, () => target.all<Row>(sql, params, options), first);
+    const row = this.#oneShot ? await target.get<Row>(sql, params, options) : await this.#step(target, options, bound!, generation);
     ran();
     if (row === undefined) this.#answer(callback, null);
     else this.#answer(callback, null, row);
+  }
+
+  /** The next row of a statement's binding (see StepCursor): a query's first row is read alone. */
+  #step(target: Target, options: QueryOptions, { sql, params }: Binding, generation: number): Promise<Row | undefined> {
+    this.#query ??= returnsRows(this.#text);
+    const first = this.#query ? () => target.get<Row>(sql, params, options) : undefined;
+    return this.#cursor.next(generation, () => target.all<Row>(sql, params, options), first);
   }
 
   /** `callback(err, rows)` with every row. */

@@ -101,7 +101,10 @@ test('threads that load application code are not shared: a setup module runs on 
 });
 
 /** Runs helpers/spare-thread.mjs in a process of its own; what it printed, once it has ended by itself (killed after 60 s). */
-async function spareThread(dir: string, mode: 'used' | 'unused' | 'closed' | 'same-turn'): Promise<Record<string, unknown>> {
+async function spareThread(
+  dir: string,
+  mode: 'used' | 'unused' | 'closed' | 'same-turn' | 'while-closing',
+): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, 'helpers', 'spare-thread.mjs');
   const { stdout } = await promisify(execFile)(process.execPath, [script, dir, mode], { timeout: 60_000, killSignal: 'SIGKILL' });
   return JSON.parse(stdout) as Record<string, unknown>;
@@ -113,6 +116,12 @@ test("a process's first pool has its writer's thread started as it is created, a
   assert.deepEqual(await spareThread(dir, 'used'), { afterCreate: 1, afterCalls: 1, row: { x: 1 } });
   // Called in createPool's own turn, a pool's first connection starts its thread itself, and no other starts after.
   assert.deepEqual(await spareThread(dir, 'same-turn'), { afterCreate: 1, nextPool: 1 });
+});
+
+test('a pool opened while another closes takes the thread being parked instead of starting one', async (t) => {
+  // The first pool's close is still checkpointing its WAL when the second pool's first call asks for a thread; on the
+  // build before, nothing was parked yet, so the second pool started a thread of its own.
+  assert.deepEqual(await spareThread(tempDir(t), 'while-closing'), { nextPool: 0 });
 });
 
 test('a pool never used, or closed before its first call, lets its process end by itself', async (t) => {

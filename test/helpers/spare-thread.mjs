@@ -5,6 +5,8 @@
 //   node spare-thread.mjs DIR closed   createPool, then close() before any call: the process must end by itself
 //   node spare-thread.mjs DIR same-turn  after a first pool, a pool (of another workerNice: nothing parked for it)
 //                                        called in createPool's own turn: prints the threads its write started
+//   node spare-thread.mjs DIR while-closing  a pool opened while the first closes (its thread still being parked):
+//                                            prints the threads the second pool started
 import { createPool } from '@litepool/core';
 import { join } from 'node:path';
 
@@ -26,6 +28,21 @@ if (mode === 'same-turn') {
   await new Promise((resolve) => setTimeout(resolve, 200));
   await next.close();
   console.log(JSON.stringify({ afterCreate, nextPool: started - before }));
+} else if (mode === 'while-closing') {
+  // A WAL of 5 MB to checkpoint: the first pool's thread is still closing its database when the second asks.
+  await pool.exec(
+    'CREATE TABLE t (x); WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5000) INSERT INTO t SELECT randomblob(1000) FROM c',
+  );
+  const before = started;
+  const closing = pool.close();
+  await new Promise((resolve) => setImmediate(resolve));
+  const next = createPool({ filename: join(dir, 'next.db'), readers: 0, inlineReads: false });
+  await next.run('CREATE TABLE t (x)');
+  await closing;
+  // Long enough for a thread asked for at createPool's next turn to have started, were it asked for.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await next.close();
+  console.log(JSON.stringify({ nextPool: started - before }));
 } else if (mode === 'used') {
   await pool.run('CREATE TABLE t (x)');
   await pool.run('INSERT INTO t VALUES (1)');

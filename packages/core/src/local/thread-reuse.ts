@@ -10,6 +10,9 @@
  * binding and `workerNice`; a parked thread does not keep the process alive
  * and is told to end after `PARKED_IDLE_MS` unused. Where none is parked, a
  * new pool starts one here ahead of its first connection (`startSpareSoon`).
+ * A thread still being parked (its database closing) is handed straight to a
+ * connection that asks meanwhile (`claimParking`): a test that closes one
+ * Database and opens the next without waiting would otherwise start a thread.
  */
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { tellToEnd, type Thread } from './thread-stop.js';
@@ -33,6 +36,15 @@ interface Parked {
 }
 
 const parked: Parked[] = [];
+
+/** A thread whose connection is closing, to be parked once it confirms; `claim` is set when a connection waits for it. */
+interface Parking {
+  readonly binding: string | undefined;
+  readonly nice: number;
+  claim: ((thread: Thread | undefined) => void) | undefined;
+}
+
+const parking = new Set<Parking>();
 
 /** What a connection's thread must not carry for it to be shared. */
 export interface ReuseFacts {
@@ -71,7 +83,41 @@ export function takeParked(config: ReuseFacts): Thread | undefined {
 
 /** Whether a thread started now for a connection opened with `config` would be kept: it may be shared, none is parked for it, there is room. */
 export function spareWanted(config: ReuseFacts): boolean {
-  return shareable(config) && parked.length < MAX_PARKED && !parked.some((entry) => serves(entry.binding, entry.nice, config));
+  const serving = (entry: Parked | Parking): boolean => serves(entry.binding, entry.nice, config);
+  return (
+    shareable(config) &&
+    parked.length < MAX_PARKED &&
+    !parked.some(serving) &&
+    ![...parking].some((entry) => entry.claim === undefined && serving(entry))
+  );
+}
+
+/** A thread being parked that a connection opened with `config` now waits for, and how to stop waiting. */
+export interface Claim {
+  /** The thread once parked (it is not parked then: it is this connection's), or undefined if it could not be. */
+  readonly thread: Promise<Thread | undefined>;
+  /** Stops waiting: `thread` resolves undefined and the thread, once confirmed, is parked as usual. */
+  readonly cancel: () => void;
+}
+
+/** Claims a thread being parked for a connection opened with `config`, if one is and no other connection waits for it. */
+export function claimParking(config: ReuseFacts): Claim | undefined {
+  if (!shareable(config)) return undefined;
+  for (const entry of parking) {
+    if (entry.claim !== undefined || !serves(entry.binding, entry.nice, config)) continue;
+    let settle: (thread: Thread | undefined) => void = () => {};
+    const thread = new Promise<Thread | undefined>((resolve) => {
+      settle = resolve;
+    });
+    entry.claim = settle;
+    const cancel = (): void => {
+      if (entry.claim !== settle) return;
+      entry.claim = undefined;
+      settle(undefined);
+    };
+    return { thread, cancel };
+  }
+  return undefined;
 }
 
 /**
@@ -113,11 +159,29 @@ export function park(thread: Thread, config: ReuseFacts, starting = false): void
 /**
  * Parks the idle thread of a closing connection: the thread closes its
  * database and confirms, then `detach` (the connection letting go of it)
- * runs and the thread is kept. False when it cannot be shared or did not
- * confirm within `PARK_TIMEOUT_MS` (the connection then closes it as usual).
+ * runs and the thread is kept, or handed to the connection that claimed it
+ * meanwhile. False when it cannot be shared or did not confirm within
+ * `PARK_TIMEOUT_MS` (the connection then closes it as usual).
  */
 export async function parkThread(thread: Thread, config: ReuseFacts, detach: () => void): Promise<boolean> {
   if (!shareable(config)) return false;
+  const entry: Parking = { binding: config.worker.nativeBinding, nice: config.worker.nice, claim: undefined };
+  parking.add(entry);
+  const kept = await parkConfirmed(thread);
+  parking.delete(entry);
+  const { claim } = entry;
+  if (!kept) {
+    claim?.(undefined);
+    return false;
+  }
+  detach();
+  if (claim === undefined) park(thread, config);
+  else claim(thread);
+  return true;
+}
+
+/** Tells an idle thread to close its database and stay; whether it confirmed within `PARK_TIMEOUT_MS` (never throws). */
+async function parkConfirmed(thread: Thread): Promise<boolean> {
   const { worker } = thread;
   let confirmed = false;
   let onParked: (message: FromWorker) => void = () => {};
@@ -137,8 +201,5 @@ export async function parkThread(thread: Thread, config: ReuseFacts, detach: () 
   } finally {
     worker.off('message', onParked);
   }
-  if (!confirmed) return false;
-  detach();
-  park(thread, config);
-  return true;
+  return confirmed;
 }

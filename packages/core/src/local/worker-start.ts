@@ -10,10 +10,10 @@ import { Worker, type ResourceLimits } from 'worker_threads';
 import { WorkerCrashedError } from '../errors.js';
 import { Control, ringSize, type FromWorker, type SpareConfig, type ToWorker, type WorkerConfig } from './protocol.js';
 import { fromWireError } from './wire-errors.js';
-import { clearImmediate, now, setImmediate } from '../timers.js';
+import { clearImmediate, clearTimeout, now, setImmediate, setTimeout } from '../timers.js';
 import { startCounted } from './native-loads.js';
 import { stopStarting, type Thread } from './thread-stop.js';
-import { park, serves, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
+import { claimParking, park, type Claim, serves, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
 /** How a worker is started. */
 export interface StartConfig {
@@ -30,6 +30,9 @@ export interface StartConfig {
    */
   readonly ready?: Promise<void> | undefined;
 }
+
+/** How long a new connection waits for a thread being parked before it starts its own (a start takes 40-100 ms here; a park a few). */
+const CLAIM_WAIT_MS = 50;
 
 /** What {@link startSpareSoon} is told of the connection its thread is for. */
 export interface SpareFacts extends ReuseFacts {
@@ -89,7 +92,7 @@ function workerExecArgv(): string[] | undefined {
  * `stopStarting`).
  * See `StartConfig.ready`.
  */
-export function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
+export async function startWorker(config: StartConfig, signal: AbortSignal | undefined): Promise<StartedWorker> {
   const { ready } = config;
   const role = config.worker.role;
   const control = new Int32Array(new SharedArrayBuffer(Control.Length * 4));
@@ -97,13 +100,11 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
   const origin = Math.floor(performance.timeOrigin + now());
   const workerData: WorkerConfig = { ...config.worker, control, claims, origin, awaitGo: ready !== undefined };
   let thread = takeParked(config);
+  const claim = thread === undefined ? claimParking(config) : undefined;
+  if (claim !== undefined) thread = await claimed(claim, signal);
   if (thread === undefined) {
     dropSpareFor(config);
-    try {
-      thread = spawn(config, workerData);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : startError(role, error));
-    }
+    thread = spawn(config, workerData);
   } else {
     // A parked thread is unref'd; while it starts for this connection it keeps the process alive, as a new one would.
     thread.worker.ref();
@@ -158,6 +159,23 @@ export function startWorker(config: StartConfig, signal: AbortSignal | undefined
     );
     if (signal?.aborted === true) onAbort();
   });
+}
+
+/**
+ * The thread another connection is parking, claimed for this one; undefined
+ * if it is not parked within `CLAIM_WAIT_MS` or before `signal` aborts (the
+ * connection then starts one).
+ */
+async function claimed(claim: Claim, signal: AbortSignal | undefined): Promise<Thread | undefined> {
+  const timer = setTimeout(claim.cancel, CLAIM_WAIT_MS);
+  signal?.addEventListener('abort', claim.cancel, { once: true });
+  if (signal?.aborted === true) claim.cancel();
+  try {
+    return await claim.thread;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', claim.cancel);
+  }
 }
 
 /** Spares asked for and not yet started (see {@link startSpareSoon}), each with its start. */

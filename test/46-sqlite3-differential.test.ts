@@ -42,6 +42,7 @@ const SCENARIOS = [
   'run-counters',
   'exec-moves-run-counters',
   'script-stops-inside-transaction',
+  'calls-queued-behind-a-failed-script',
   'pragmas-inside-transaction',
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',

@@ -13,7 +13,7 @@ import { bindCallback, deliverError, invoke, type AnyCallback } from './callback
 import type { Sqlite3Error } from './constants.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import { databaseSession, openShared, readOnlyMode, type PoolReference, type SharedOptions } from './shared-pools.js';
-import { beginMode, controlsNothing, planOf } from './transaction-plan.js';
+import { beginMode, controlsNothing } from './transaction-plan.js';
 import { TransactionRunner } from './transaction-runner.js';
 import { CallOrder, type Kind } from './call-order.js';
 import { queue, queuedAs, settles, type Issued, type QueuedCall } from './queued-run.js';
@@ -169,15 +169,12 @@ export class Link {
       const closed = sqlite3Error('MISUSE', this.closed ? 'Database is closed' : 'Database handle is closed');
       return Promise.resolve().then(() => work.fail(closed));
     }
-    const wasOpen = this.#transaction.state.open;
-    const plan = wasOpen || !controlsNothing(sql) ? planOf(this.#transaction.state, sql) : undefined;
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
-    const inTransaction =
-      plan !== undefined && (wasOpen || plan.some((piece) => piece.control !== undefined || piece.open || piece.error !== undefined));
+    const inTransaction = this.#transaction.issue(sql);
     const as = queuedAs(inTransaction, this.#serialized, this.#unanswered);
     this.#unanswered++;
     if (as !== undefined) {
-      const fields = { sql, kind, plan: inTransaction ? plan : undefined, work };
+      const fields = { sql, kind, inTransaction, work };
       return queue(this.#order, as, fields, after, (call) => this.#startQueued(call));
     }
     let waiting = true;
@@ -190,10 +187,10 @@ export class Link {
     const session = after === undefined ? this.#clearNow(kind) : undefined;
     if (session !== undefined) {
       // Nothing to wait for (the usual one-shot call): it starts now, not a few promise hops later.
-      started = this.#run(kind === 'compile' ? undefined : sql, operation, session);
+      started = this.#runCall(sql, kind, operation, session);
     } else {
       const waits = this.#order.waitFor(after === undefined ? undefined : settles(after), kind, false);
-      started = this.#whenOpen(waits, (opened) => this.#run(kind === 'compile' ? undefined : sql, operation, opened));
+      started = this.#whenOpen(waits, (opened) => this.#runCall(sql, kind, operation, opened));
     }
     if (kind === 'write') this.#order.addWrite(started);
     return this.#track(started, answered, work, undefined);
@@ -205,12 +202,9 @@ export class Link {
       if (call.unanswered) this.#unanswered--;
       call.unanswered = false;
     };
-    const { sql, kind, plan } = call;
+    const { sql, kind, inTransaction } = call;
     const operation = this.#answering(call.work, answered);
-    const run = (session: Session): Promise<void> =>
-      plan === undefined
-        ? this.#run(kind === 'compile' ? undefined : sql, operation, session)
-        : this.#transaction.runPlan(sql, kind, plan, operation);
+    const run = (session: Session): Promise<void> => this.#runCall(sql, kind, operation, session, inTransaction);
     // Both ways of running it are async functions: what they throw comes back as a rejection.
     const started = this.#session === undefined ? this.#ready.then(run) : run(this.#session);
     return this.#track(started, answered, call.work, undefined, call.inFlight);
@@ -237,7 +231,7 @@ export class Link {
       this.#closing === undefined &&
       queuedAs(false, false, this.#unanswered) === undefined &&
       !this.#events.any &&
-      !this.#transaction.state.open &&
+      !this.#transaction.open &&
       this.#clearNow(kind) !== undefined &&
       controlsNothing(sql)
     );
@@ -306,6 +300,13 @@ export class Link {
   }
 
   /** Runs `operation` on `target`, with `trace` and `profile` events around it (none for checking a statement compiles: `sql` undefined). */
+  /** Runs a call on `session`, or through the transaction: one of its statements when issued, or SQLite's is open now. */
+  #runCall(sql: string, kind: Kind, operation: Operation, session: Session, inTransaction = false): Promise<void> {
+    return inTransaction || this.#transaction.holds
+      ? this.#transaction.run(sql, kind, operation, inTransaction)
+      : this.#run(kind === 'compile' ? undefined : sql, operation, session);
+  }
+
   #run(sql: string | undefined, operation: Operation, target: Target): Promise<void> {
     return this.#events.around(sql, operation, target, { signal: this.#interrupt.signal });
   }

@@ -9,7 +9,6 @@
  */
 import type { CallOrder, InFlight, Kind } from './call-order.js';
 import type { Work } from './target.js';
-import type { Planned } from './transaction-plan.js';
 
 /** Why a call is queued: it is serialized, a statement of a transaction, or a parallel call past the calls started at once. */
 export type QueuedAs = 'serialized' | 'transaction' | 'overflow';
@@ -18,8 +17,8 @@ export type QueuedAs = 'serialized' | 'transaction' | 'overflow';
 export interface QueuedCall {
   readonly sql: string;
   readonly kind: Kind;
-  /** Its transaction plan, made when issued (a statement of a transaction only). */
-  readonly plan: readonly Planned[] | undefined;
+  /** A statement of a transaction, or one that moves it, when issued (see TransactionRunner.issue). */
+  readonly inTransaction: boolean;
   readonly work: Work;
   /** A parallel call: it may run beside parallel calls of its kind just before it (reads beside reads, writes beside writes). */
   readonly free: boolean;
@@ -174,7 +173,7 @@ function mayJoin(run: QueuedRun, as: QueuedAs): boolean {
 export function queue(
   order: CallOrder,
   as: QueuedAs,
-  fields: Pick<QueuedCall, 'sql' | 'kind' | 'plan' | 'work'>,
+  fields: Pick<QueuedCall, 'sql' | 'kind' | 'inTransaction' | 'work'>,
   after: Issued | undefined,
   start: (call: QueuedCall) => Promise<void>,
 ): Issued {

@@ -173,6 +173,17 @@ export class Statement extends EmitterBase implements RunContext {
     }
   }
 
+  /** Whether a call that failed with `error` ran SQL that compiles: SQLITE_ERROR is also a compile's, so that is asked (EXPLAIN). */
+  async #compiles(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
+    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return true;
+    try {
+      await this.#compilation.explain(target, options);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** One of its queued calls failed. */
   #failed(call: StatementCall, error: Sqlite3Error): void {
     // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
@@ -350,11 +361,13 @@ export class Statement extends EmitterBase implements RunContext {
   each(...args: unknown[]): this {
     const [onRow, complete] = this.#take(args, 2);
     let count = 0;
+    /** A one-shot's error before any row came from a statement that compiles (a constraint, a function's error). */
+    let stepped = false;
     // node-sqlite3's routing: a one-shot each's error before any row (its compile error) goes to `complete` alone; any
     // other to the row callback, after the rows stepped before it, then `complete` with no error and the rows' count.
     const onError = (error: Sqlite3Error): void => {
       const binding = error.errno === RANGE || this.#text === NO_STATEMENT;
-      if (count === 0 && complete !== undefined && this.#oneShot && !binding) {
+      if (count === 0 && complete !== undefined && this.#oneShot && !binding && !stepped) {
         this.#link.deliverError(complete, this, error, this);
         return;
       }
@@ -366,9 +379,14 @@ export class Statement extends EmitterBase implements RunContext {
       onRow ?? complete,
       async (target, options, ran, { bound, generation }) => {
         const { sql, params } = bound!;
-        for await (const row of target.iterate<Row>(sql, params, options)) {
-          count++;
-          invoke(onRow, this, null, row);
+        try {
+          for await (const row of target.iterate<Row>(sql, params, options)) {
+            count++;
+            invoke(onRow, this, null, row);
+          }
+        } catch (error) {
+          if (count === 0 && this.#oneShot) stepped = await this.#compiles(target, options, error);
+          throw error;
         }
         ran();
         this.#cursor.exhaust(generation);

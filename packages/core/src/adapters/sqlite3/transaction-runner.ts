@@ -4,10 +4,16 @@
  * writer at its first write), the statements inside it on its connection,
  * COMMIT and ROLLBACK on it, and what SQLite keeps after a COMMIT that failed
  * (the transaction stays open for the caller's ROLLBACK).
+ *
+ * Its state is kept twice. As issued, each call taken to succeed: that routes
+ * the calls after it into the transaction's order when they are made. As run:
+ * each call is planned again as it starts, so a call after one that failed
+ * (a script stopped before its COMMIT, a BEGIN refused) gets what SQLite
+ * gives it then, not what was planned for it.
  */
 import { TransactionState, type OpenTransaction, type QueryOptions, type Session, type TransactionMode } from '../../index.js';
 import type { Kind } from './call-order.js';
-import { type Planned } from './transaction-plan.js';
+import { controlsNothing, planOf, type Planned } from './transaction-plan.js';
 import { CONTROL_TARGET, type Operation, type Target } from './target.js';
 
 /** What a transaction runner needs of its database. */
@@ -24,8 +30,12 @@ export interface RunnerHost {
 
 /** The transaction of one `Database`. */
 export class TransactionRunner {
-  /** Where the database's transaction is, as planned in issue order (see transaction-plan.ts). */
-  readonly state = new TransactionState();
+  /** Where the database's transaction is as issued: the calls made so far taken to succeed (see transaction-plan.ts). */
+  readonly #issued = new TransactionState();
+  /** Where it is as run: moved by each call as it runs, and back to where SQLite stopped a call that failed. */
+  readonly #ran = new TransactionState();
+  /** Calls issued as statements of the transaction and not yet run: when none is left, the issued state is the run one. */
+  #queued = 0;
   readonly #host: RunnerHost;
   #tx: Promise<OpenTransaction | undefined> | undefined;
   /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
@@ -35,8 +45,43 @@ export class TransactionRunner {
     this.#host = host;
   }
 
+  /** Whether a transaction is or may be open: as issued, or as run (a call after a failed one may not know yet). */
+  get open(): boolean {
+    return this.#issued.open || this.#ran.open;
+  }
+
+  /**
+   * Follows a call of `sql` as it is made; true when it is a statement of the
+   * transaction or moves it, so it must run in order through {@link run}.
+   */
+  issue(sql: string): boolean {
+    if (!this.open && controlsNothing(sql)) return false;
+    this.#issued.apply(sql);
+    this.#queued++;
+    return true;
+  }
+
+  /** Whether a call {@link issue} did not take must run through {@link run}: SQLite's transaction is open as run. */
+  get holds(): boolean {
+    return this.#ran.open;
+  }
+
+  /**
+   * Runs `sql` as SQLite would now, planned against where the transaction is
+   * as run: inside it where one is open; stops at the first error. `issued`:
+   * {@link issue} took it.
+   */
+  async run(sql: string, kind: Kind, operation: Operation, issued: boolean): Promise<void> {
+    try {
+      await this.#runPlan(sql, kind, planOf(this.#ran, sql), operation);
+    } finally {
+      // Not below 0: calls queued when the database closed (abandon) may still run, to fail.
+      if (issued && this.#queued > 0 && --this.#queued === 0) this.#issued.adopt(this.#ran);
+    }
+  }
+
   /** Runs planned pieces in order, inside the transaction where there is one; stops at the first error. */
-  async runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
+  async #runPlan(sql: string, kind: Kind, plan: readonly Planned[], operation: Operation): Promise<void> {
     let current: Planned | undefined;
     try {
       for (const piece of plan) {
@@ -49,8 +94,8 @@ export class TransactionRunner {
     } catch (error) {
       // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a
       // constraint too) it is where the pieces before left it, not where planned (a plain statement moved nothing).
-      if (this.#tx === undefined && this.#failedCommit === undefined) this.state.reset();
-      else if (current?.before !== undefined) this.state.adopt(current.before);
+      if (this.#tx === undefined && this.#failedCommit === undefined) this.#ran.reset();
+      else if (current?.before !== undefined) this.#ran.adopt(current.before);
       throw error;
     }
     await this.#host.run(undefined, operation, CONTROL_TARGET);
@@ -60,7 +105,9 @@ export class TransactionRunner {
   async abandon(): Promise<void> {
     const tx = await this.#tx?.catch(() => undefined);
     this.#tx = undefined;
-    this.state.reset();
+    this.#issued.reset();
+    this.#ran.reset();
+    this.#queued = 0;
     await tx?.rollback();
   }
 
@@ -75,7 +122,7 @@ export class TransactionRunner {
           await begun;
         } catch (error) {
           this.#tx = undefined;
-          this.state.reset();
+          this.#ran.reset();
           throw error;
         }
         // BEGIN is carried out by the pool; a SAVEPOINT that began the transaction runs inside it.
@@ -130,7 +177,7 @@ export class TransactionRunner {
     } finally {
       if (!tx.active && !keepsTransaction && this.#tx !== undefined) {
         this.#tx = undefined;
-        this.state.reset();
+        this.#ran.reset();
         await tx.rollback();
       }
     }

@@ -273,6 +273,26 @@ describe('node-sqlite3 semantics (issue 11 A–I)', () => {
     assert.deepEqual(await each(db, 'SELECT missing FROM t'), ['complete SQLITE_ERROR undefined']);
   });
 
+  test("inside serialize(), prepared statements' calls run in the order issued with the Database's (node-sqlite3 runs them first)", async (t) => {
+    const db = await openDb(t);
+    await call((done) => db.run('CREATE TABLE t (x)', done as never));
+    const count = db.prepare('SELECT count(*) AS n FROM t');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const order = await new Promise<string[]>((resolve) => {
+      const seen: string[] = [];
+      db.serialize(() => {
+        db.run('INSERT INTO t VALUES (1)', () => seen.push('db insert'));
+        count.all((_err: Sqlite3Error | null, rows: { n: number }[]) => seen.push(`statement count ${rows[0]?.n}`));
+        insert.run(2, () => seen.push('statement insert'));
+        db.get('SELECT count(*) AS n FROM t', (_err: Sqlite3Error | null, row: { n: number }) => resolve([...seen, `db count ${row.n}`]));
+      });
+    });
+    // node-sqlite3 6: statement count 0, statement insert, db insert, db count 2.
+    assert.deepEqual(order, ['db insert', 'statement count 1', 'statement insert', 'db count 2']);
+    await call((done) => count.finalize(done as never));
+    await call((done) => insert.finalize(done as never));
+  });
+
   test('I: an exception thrown in a callback or a trace or change listener is the application’s (uncaught, before the next turn), not a database error', () => {
     const script = join(import.meta.dirname, 'helpers', 'callback-throws.mjs');
     const output = execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 });

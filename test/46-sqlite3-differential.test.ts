@@ -43,6 +43,7 @@ const SCENARIOS = [
   'exec-moves-run-counters',
   'script-stops-inside-transaction',
   'calls-queued-behind-a-failed-script',
+  'prepared-control-statements',
   'pragmas-inside-transaction',
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',

@@ -170,7 +170,7 @@ export class Link {
       return Promise.resolve().then(() => work.fail(closed));
     }
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
-    const inTransaction = this.#transaction.issue(sql);
+    const inTransaction = this.#transaction.issue(sql, kind);
     const as = queuedAs(inTransaction, this.#serialized, this.#unanswered);
     this.#unanswered++;
     if (as !== undefined) {

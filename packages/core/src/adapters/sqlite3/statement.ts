@@ -6,6 +6,7 @@
  */
 import { type QueryOptions, type Row } from '../../index.js';
 import { bindCallback, invoke, splitCallbacks, type AnyCallback } from './callbacks.js';
+import type { Kind } from './call-order.js';
 import { RANGE, type Sqlite3Error } from './constants.js';
 import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
@@ -138,7 +139,7 @@ export class Statement extends EmitterBase implements RunContext {
    * binding, if it binds, and the binding's place for `get`).
    */
   #enqueue(
-    kind: 'read' | 'write',
+    kind: Kind,
     callback: AnyCallback | undefined,
     operation: BoundOperation,
     onError?: (error: Sqlite3Error) => void,
@@ -220,13 +221,7 @@ export class Statement extends EmitterBase implements RunContext {
   }
 
   /** A call that binds before it runs (`bind` itself: `binds`): a binding error goes to its callback. */
-  #call(
-    kind: 'read' | 'write',
-    callback: AnyCallback | undefined,
-    run: BoundOperation,
-    onError?: (error: Sqlite3Error) => void,
-    binds = false,
-  ): this {
+  #call(kind: Kind, callback: AnyCallback | undefined, run: BoundOperation, onError?: (error: Sqlite3Error) => void, binds = false): this {
     let bound: Binding;
     try {
       // SQLite compiles an empty statement to nothing; node-sqlite3 then fails each call that runs it as a misuse.
@@ -243,8 +238,9 @@ export class Statement extends EmitterBase implements RunContext {
   /** Binds parameters for later calls (none given: keeps the current ones); `callback(err)`. */
   bind(...args: unknown[]): this {
     const [callback] = this.#take(args, 1);
+    // 'compile': it runs nothing (no trace event; a prepared BEGIN bound begins nothing).
     return this.#call(
-      'read',
+      'compile',
       callback,
       async (target, options) => {
         // A statement prepared without a callback is compiled by its first call: bind is one.
@@ -261,7 +257,7 @@ export class Statement extends EmitterBase implements RunContext {
     const done = bindCallback(callback);
     const generation = this.#cursor.rebind();
     this.#enqueue(
-      'read',
+      'compile',
       done,
       () => {
         this.#cursor.rewind(generation);

@@ -72,10 +72,15 @@ export function planOf(state: TransactionState, sql: string): readonly Planned[]
   let plan = insidePlans.get(sql);
   if (plan === undefined) {
     if (insidePlans.size >= 1000) insidePlans.clear();
-    plan = [{ sql, control: undefined, open: true, error: undefined, before: undefined }];
+    plan = unplanned(sql, true);
     insidePlans.set(sql, plan);
   }
   return plan;
+}
+
+/** The plan of SQL that moves nothing (or is not run: a compile check, a bind): one piece, inside a transaction if `open`. */
+export function unplanned(sql: string, open: boolean): readonly Planned[] {
+  return [{ sql, control: undefined, open, error: undefined, before: undefined }];
 }
 
 /** Plans `pieces` against `state`, moving it as SQLite would when they run. */

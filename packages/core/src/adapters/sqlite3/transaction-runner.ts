@@ -13,7 +13,7 @@
  */
 import { TransactionState, type OpenTransaction, type QueryOptions, type Session, type TransactionMode } from '../../index.js';
 import type { Kind } from './call-order.js';
-import { controlsNothing, planOf, type Planned } from './transaction-plan.js';
+import { controlsNothing, planOf, unplanned, type Planned } from './transaction-plan.js';
 import { CONTROL_TARGET, type Operation, type Target } from './target.js';
 
 /** What a transaction runner needs of its database. */
@@ -54,9 +54,14 @@ export class TransactionRunner {
    * Follows a call of `sql` as it is made; true when it is a statement of the
    * transaction or moves it, so it must run in order through {@link run}.
    */
-  issue(sql: string): boolean {
-    if (!this.open && controlsNothing(sql)) return false;
-    this.#issued.apply(sql);
+  issue(sql: string, kind: Kind): boolean {
+    // A compile (a prepare's check, bind, reset) runs nothing: it moves nothing, but inside a transaction it compiles there.
+    if (kind === 'compile') {
+      if (!this.open) return false;
+    } else {
+      if (!this.open && controlsNothing(sql)) return false;
+      this.#issued.apply(sql);
+    }
     this.#queued++;
     return true;
   }
@@ -73,7 +78,7 @@ export class TransactionRunner {
    */
   async run(sql: string, kind: Kind, operation: Operation, issued: boolean): Promise<void> {
     try {
-      await this.#runPlan(sql, kind, planOf(this.#ran, sql), operation);
+      await this.#runPlan(sql, kind, kind === 'compile' ? unplanned(sql, this.#ran.open) : planOf(this.#ran, sql), operation);
     } finally {
       // Not below 0: calls queued when the database closed (abandon) may still run, to fail.
       if (issued && this.#queued > 0 && --this.#queued === 0) this.#issued.adopt(this.#ran);
@@ -86,7 +91,12 @@ export class TransactionRunner {
     try {
       for (const piece of plan) {
         current = piece;
-        if (piece.error !== undefined) throw piece.error;
+        if (piece.error !== undefined) {
+          // SQLite starts the statement before it fails: its `trace` event, as node-sqlite3's.
+          const { error } = piece;
+          await this.#host.run(piece.sql, () => Promise.reject(error), CONTROL_TARGET);
+          throw error;
+        }
         // A statement runs its own operation; a script's pieces run as scripts, then its operation completes it.
         if (plan.length === 1) return await this.#runPiece(sql, kind, piece, operation);
         await this.#runPiece(piece.sql, kind, piece, (target, options) => this.#host.exec(target, piece.sql, options));

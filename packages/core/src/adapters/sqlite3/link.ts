@@ -299,7 +299,6 @@ export class Link {
     return waits.then(() => (this.#session === undefined ? this.#ready.then(next) : next(this.#session)));
   }
 
-  /** Runs `operation` on `target`, with `trace` and `profile` events around it (none for checking a statement compiles: `sql` undefined). */
   /** Runs a call on `session`, or through the transaction: one of its statements when issued, or SQLite's is open now. */
   #runCall(sql: string, kind: Kind, operation: Operation, session: Session, inTransaction = false): Promise<void> {
     return inTransaction || this.#transaction.holds
@@ -307,6 +306,7 @@ export class Link {
       : this.#run(kind === 'compile' ? undefined : sql, operation, session);
   }
 
+  /** Runs `operation` on `target`, with `trace` and `profile` events around it (none for checking a statement compiles: `sql` undefined). */
   #run(sql: string | undefined, operation: Operation, target: Target): Promise<void> {
     return this.#events.around(sql, operation, target, { signal: this.#interrupt.signal });
   }

@@ -44,6 +44,7 @@ const SCENARIOS = [
   'script-stops-inside-transaction',
   'calls-queued-behind-a-failed-script',
   'prepared-control-statements',
+  'exec-reads-in-a-deferred-transaction',
   'pragmas-inside-transaction',
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',

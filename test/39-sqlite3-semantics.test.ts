@@ -431,6 +431,23 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(await all(other, 'SELECT v FROM t ORDER BY v'), [{ v: 2 }, { v: 3 }]);
   });
 
+  test('a write that does not compile inside a deferred transaction moves it to the writer: other Databases wait for it (documented; SQLite takes no lock)', async (t) => {
+    const filename = tempDb(t);
+    const holder = await openDb(t, filename);
+    const other = await openDb(t, filename);
+    await run(holder, 'CREATE TABLE t (v)');
+    await run(holder, 'BEGIN');
+    await assert.rejects(run(holder, 'INSERT INTO missing VALUES (1)'), {
+      code: 'SQLITE_ERROR',
+      message: 'SQLITE_ERROR: no such table: missing',
+    });
+    other.configure('busyTimeout', 50);
+    await assert.rejects(run(other, 'INSERT INTO t VALUES (1)'), { code: 'SQLITE_BUSY' });
+    await run(holder, 'ROLLBACK');
+    await run(other, 'INSERT INTO t VALUES (2)');
+    assert.deepEqual(await all(other, 'SELECT v FROM t'), [{ v: 2 }]);
+  });
+
   test("a failing call without a callback is an 'error' event of the Database, also for a statement without an 'error' listener", async (t) => {
     const db = await openDb(t);
     const events: string[] = [];

@@ -63,13 +63,19 @@ export class Compilation {
    * would, and the call is to be dropped.
    */
   async callFailed(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
-    if (this.compiled || (error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return false;
+    if (this.compiled || (await this.compiles(target, options, error))) return false;
+    this.fail(undefined, toSqlite3Error(error));
+    return true;
+  }
+
+  /** Whether a call that failed with `error` ran SQL that compiles: SQLITE_ERROR is also a compile's, so that is asked (EXPLAIN). */
+  async compiles(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
+    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return true;
     try {
       await this.explain(target, options);
-      return false;
-    } catch {
-      this.fail(undefined, toSqlite3Error(error));
       return true;
+    } catch {
+      return false;
     }
   }
 

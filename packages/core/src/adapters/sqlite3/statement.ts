@@ -174,17 +174,6 @@ export class Statement extends EmitterBase implements RunContext {
     }
   }
 
-  /** Whether a call that failed with `error` ran SQL that compiles: SQLITE_ERROR is also a compile's, so that is asked (EXPLAIN). */
-  async #compiles(target: Target, options: QueryOptions, error: unknown): Promise<boolean> {
-    if ((error as { code?: unknown } | null)?.code !== 'SQLITE_ERROR') return true;
-    try {
-      await this.#compilation.explain(target, options);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** One of its queued calls failed. */
   #failed(call: StatementCall, error: Sqlite3Error): void {
     // A write that failed while it ran zeroes SQLite's count of changes, whichever method ran it.
@@ -381,7 +370,7 @@ export class Statement extends EmitterBase implements RunContext {
             invoke(onRow, this, null, row);
           }
         } catch (error) {
-          if (count === 0 && this.#oneShot) stepped = await this.#compiles(target, options, error);
+          if (count === 0 && this.#oneShot) stepped = await this.#compilation.compiles(target, options, error);
           throw error;
         }
         ran();

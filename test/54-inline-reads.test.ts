@@ -156,6 +156,38 @@ test("a new pool's first reads, sent before its writer has created the file, go 
   }
 });
 
+test('a pool opened on a database file that exists answers its first reads here, without waiting for its writer thread', async (t) => {
+  // The read watch already runs (the first pool started it); on the build before, the reads were lent to the writer,
+  // which a thread's start (40-100 ms) stands between when no thread is parked.
+  const dir = tempDir(t);
+  const file = join(dir, 'existing.db');
+  await seeded(t, {}, file);
+  const walFile = createPool({ filename: file, readers: 1 });
+  t.after(() => walFile.destroy());
+  assert.deepEqual(await walFile.get('SELECT count(*) AS n FROM t'), { n: 1000 });
+  // Not in WAL mode (the writer would switch it, a lock the read could stand in the way of), but opened read-only.
+  const rollback = join(dir, 'rollback.db');
+  const raw = new BetterSqlite3(rollback);
+  raw.exec("CREATE TABLE r (x); INSERT INTO r VALUES ('kept')");
+  raw.close();
+  const readOnly = createPool({ filename: `file:${rollback}?mode=ro`, readers: 1 });
+  t.after(() => readOnly.destroy());
+  assert.deepEqual(await readOnly.all('SELECT x FROM r'), [{ x: 'kept' }]);
+  // A file in rollback mode opened read-write is switched to WAL by the writer: its first read waits for that.
+  const switched = createPool({ filename: rollback, readers: 1 });
+  t.after(() => switched.destroy());
+  assert.deepEqual(await switched.all('SELECT x FROM r'), [{ x: 'kept' }]);
+  for (const [name, pool, inline] of [
+    ['wal', walFile, 1],
+    ['read-only', readOnly, 1],
+    ['switched', switched, 0],
+  ] as const) {
+    const { inlineReads, readBatches, writeBatches } = pool.stats();
+    const sent = readBatches.batches + writeBatches.batches;
+    assert.deepEqual({ inlineReads, sent }, { inlineReads: inline, sent: 1 - inline }, name);
+  }
+});
+
 test('a new pool that writes and reads briefly opens no second connection: its first reads are lent to the idle writer, later ones run here', async (t) => {
   // The read watch already runs (one per process): the first pool started it.
   await seeded(t);

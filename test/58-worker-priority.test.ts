@@ -50,18 +50,11 @@ test(
   (t) => {
     const report = priorities(tempDir(t), { first: {}, second: { workerNice: 0 } });
     assert.equal(report.mainNice, 0);
-    // The writer and the reader of each pool.
-    assert.equal(report.a.started, 2);
-    assert.deepEqual(
-      report.a.fresh.map((thread) => thread.nice),
-      [10, 10],
-    );
+    // The writer and the reader of each pool, each at the pool's priority.
+    assert.deepEqual(niceValues(report.a), [10]);
     // A pool that wants its threads level does not take the lowered ones the first pool parked.
-    assert.equal(report.b.started, 2);
-    assert.deepEqual(
-      report.b.fresh.map((thread) => thread.nice),
-      [0, 0],
-    );
+    assert.ok(report.b.started >= 1);
+    assert.deepEqual(niceValues(report.b), [0]);
     // A pool with the first one's priority takes its parked threads instead of starting new ones.
     assert.equal(report.c.started, 0);
     const firstIds = new Set(report.a.fresh.map((thread) => thread.tid));
@@ -72,15 +65,15 @@ test(
 test('the nice value is added to the one the threads start with, up to 19', { skip: !onLinux && 'reads /proc (Linux only)' }, (t) => {
   const report = priorities(tempDir(t), { first: { workerNice: 19 }, second: { workerNice: 3 }, mainNice: 5 });
   assert.equal(report.mainNice, 5);
-  assert.deepEqual(
-    report.a.fresh.map((thread) => thread.nice),
-    [19, 19],
-  );
-  assert.deepEqual(
-    report.b.fresh.map((thread) => thread.nice),
-    [8, 8],
-  );
+  assert.deepEqual(niceValues(report.a), [19]);
+  assert.deepEqual(niceValues(report.b), [8]);
 });
+
+/** The nice values of the threads that appeared while a pool ran (its writer, and its reader unless that took a reserve), each once. */
+function niceValues(threads: PoolThreads): number[] {
+  assert.ok(threads.fresh.length >= 1, 'no new thread');
+  return [...new Set(threads.fresh.map((thread) => thread.nice))];
+}
 
 test('workerNice must be a whole number from 0 to 19', async (t) => {
   const filename = join(tempDir(t), 'options.db');

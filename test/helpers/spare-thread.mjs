@@ -7,12 +7,15 @@
 //                                        called in createPool's own turn: prints the threads its write started
 //   node spare-thread.mjs DIR while-closing  a pool opened while the first closes (its thread still being parked):
 //                                            prints the threads the second pool started
+//   node spare-thread.mjs DIR second-pool  a pool opened while the first is open: prints the threads it started
+// Reserves (a thread started once a connection opened, for the next one) are counted apart: `reserves`.
 import { createPool } from '@litepool/core';
 import { join } from 'node:path';
 
 const [dir, mode] = process.argv.slice(2);
 let started = 0;
-process.on('worker', () => started++);
+let reserves = 0;
+process.on('worker', (worker) => (worker.threadName === 'litepool reserve' ? reserves++ : started++));
 // No inline reads: their read watch is a thread of its own, which would blur the count.
 const pool = createPool({ filename: join(dir, `${mode}.db`), readers: 0, inlineReads: false });
 // The thread starts at the turn after createPool; Node reports it (the process 'worker' event) a tick later.
@@ -43,6 +46,18 @@ if (mode === 'same-turn') {
   await new Promise((resolve) => setTimeout(resolve, 200));
   await next.close();
   console.log(JSON.stringify({ nextPool: started - before }));
+} else if (mode === 'second-pool') {
+  await pool.run('CREATE TABLE t (x)');
+  // The reserve starts a little after the writer opened (bounded: 200 looks, 10 ms apart).
+  for (let i = 0; i < 200 && reserves === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  const before = { started, reserves };
+  const next = createPool({ filename: join(dir, 'second.db'), readers: 0, inlineReads: false });
+  await next.run('CREATE TABLE t (x)');
+  for (let i = 0; i < 200 && reserves === before.reserves; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.all([pool.close(), next.close()]);
+  console.log(
+    JSON.stringify({ reservesBefore: before.reserves, nextPool: started - before.started, nextReserves: reserves - before.reserves }),
+  );
 } else if (mode === 'used') {
   await pool.run('CREATE TABLE t (x)');
   await pool.run('INSERT INTO t VALUES (1)');

@@ -191,6 +191,13 @@ export interface InlineReader {
    * the writer. `fileReady`: the writer has opened the file.
    */
   lends(fileReady: boolean): boolean;
+  /**
+   * Whether reads may run here before the writer has opened the file: it is
+   * a database already, which the writer's open changes nothing of that a
+   * read sees (it is in WAL mode, or the pool only reads), and what bounds a
+   * read's time here is running. Absent: they may not.
+   */
+  readsBeforeWriter?(): boolean;
   /** Whether a read lent to the writer is stopped there if it runs long (the interrupt extension loads); absent: it is not, and no stream is lent. */
   readonly stopsLentReads?: boolean;
 }

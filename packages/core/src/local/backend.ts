@@ -17,6 +17,7 @@ import { WATCH_MS } from './read-watch-loop.js';
 import { resolveLocalOptions, type LocalOptions } from './local-options.js';
 import { WorkerConnection } from './worker-connection.js';
 import { startSpareSoon } from './worker-start.js';
+import { readableBeforeWriter } from './readable-early.js';
 import type { ConnectionRole, Strategy } from '../strategy.js';
 import { setImmediate } from '../timers.js';
 
@@ -99,13 +100,18 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     iterateChunkRows: common.iterateChunkRows,
   });
   const inline = readsInline({ ...local, location }, common, strategy)
-    ? new InlineReads({ ...opensWith('reader'), create: false }, strategy, {
-        find: () => {
-          const { extension } = interrupts.start(nativeBinding);
-          return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
+    ? new InlineReads(
+        { ...opensWith('reader'), create: false },
+        strategy,
+        {
+          find: () => {
+            const { extension } = interrupts.start(nativeBinding);
+            return extension === undefined ? undefined : { extension, nativeBinding, workerFile };
+          },
+          expected: () => interrupts.expected(),
         },
-        expected: () => interrupts.expected(),
-      })
+        () => readableBeforeWriter(location.path, location.readOnly),
+      )
     : undefined;
   // The first connection's thread starts at the next turn (see startSpareSoon), while the app goes on; not in this one:
   // a process's first thread takes 2 ms to create, which the app's turn would carry.

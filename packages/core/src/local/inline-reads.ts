@@ -108,6 +108,8 @@ export class InlineReads implements InlineReader {
   #turnEnds = false;
   /** Reads lent to the writer before the connection here opened. */
   #lent = 0;
+  /** See {@link readsBeforeWriter}: whether the file was readable then (undefined until asked). */
+  #readableEarly: boolean | undefined;
   /** What is held against statements here: see {@link StatementRecord}. */
   readonly #records = new Map<string, StatementRecord>();
 
@@ -117,11 +119,13 @@ export class InlineReads implements InlineReader {
    * @param sources where the read watch comes from. The watch starts at the
    *   first read offered once the writer has opened, not before: a cold
    *   start's writer thread starts first.
+   * @param readableEarly whether the file may be read before the writer has opened it (see readable-early.ts)
    */
   constructor(
     private readonly config: InlineConfig,
     private readonly strategy: Strategy,
     private readonly sources: WatchSources,
+    private readonly readableEarly: () => boolean = () => false,
   ) {}
 
   /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */
@@ -157,6 +161,20 @@ export class InlineReads implements InlineReader {
     this.#startWatch();
     if (this.#off) return false;
     return this.#watch?.ready !== true || this.#lent++ < LENT_BEFORE_OPEN;
+  }
+
+  /**
+   * See {@link InlineReader.readsBeforeWriter}: only once a watch of this
+   * process is running (a first pool's cold start must not start its thread
+   * beside the writer's), and the file is readable before the writer opens it
+   * (asked once).
+   */
+  readsBeforeWriter(): boolean {
+    if (this.#off || !ReadWatch.anyReady()) return false;
+    this.#readableEarly ??= this.readableEarly();
+    if (!this.#readableEarly) return false;
+    this.#startWatch();
+    return this.#watch?.ready === true;
   }
 
   /** See {@link InlineReader.stopsLentReads}. */

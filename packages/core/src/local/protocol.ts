@@ -266,8 +266,8 @@ export function sinceOrigin(origin: number): number {
 
 /**
  * The `workerData` of a thread started ahead of its first connection (see
- * `startSpareSoon`): it loads its code and better-sqlite3's addon, says `parked`,
- * and waits for a `rebind`, as a parked thread does.
+ * `startSpareSoon`): it loads its code and (`preload`) better-sqlite3's
+ * addon, says `parked`, and waits for a `rebind`, as a parked thread does.
  */
 export interface SpareConfig {
   readonly spare: true;
@@ -275,6 +275,8 @@ export interface SpareConfig {
   readonly nativeBinding: string | undefined;
   /** The interrupt extension its first connection will most likely load (loaded once here to warm it; a failure is the open's to report). */
   readonly interruptExtension: string | undefined;
+  /** Load the addon and the extension now (false: at its first connection's open, so the process may end while it starts). */
+  readonly preload: boolean;
 }
 
 /** Whether a thread's `workerData` is a {@link SpareConfig}. */

@@ -55,13 +55,19 @@ export class ReadWatch {
       const config: WatchConfig = { watchReads: true, block, extension, nativeBinding };
       let watch: ReadWatch | undefined;
       try {
-        watch = new this(block, newThread(workerFile, config));
+        watch = new this(block, newThread(workerFile, config, undefined, 'litepool read watch'));
       } catch {
         watch = undefined;
       }
       watches.set(key, watch);
     }
     return watches.get(key);
+  }
+
+  /** Whether a watch of this process watches now: one started before (starting one takes a thread). */
+  static anyReady(): boolean {
+    for (const watch of watches.values()) if (watch?.ready === true) return true;
+    return false;
   }
 
   /** Whether the thread watches now (it takes tens of ms to start). */

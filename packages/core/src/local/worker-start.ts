@@ -31,6 +31,9 @@ export interface StartConfig {
   readonly ready?: Promise<void> | undefined;
 }
 
+/** How long after a connection opened a reserve thread starts (see startReserveSoon). */
+const RESERVE_DELAY_MS = 25;
+
 /** How long a new connection waits for a thread being parked before it starts its own (a start takes 40-100 ms here; a park a few). */
 const CLAIM_WAIT_MS = 50;
 
@@ -135,6 +138,7 @@ export async function startWorker(config: StartConfig, signal: AbortSignal | und
     const onMessage = (message: FromWorker): void => {
       if (message.type === 'ready') {
         finish(() => resolve({ worker, control, claims, origin, procedures: new Map(message.procedures), exited, lastError }));
+        startReserveSoon(config);
       } else if (message.type === 'open-failed') {
         finish(() => reject(fromWireError(message.error))); // the worker exits next, on purpose
       }
@@ -189,17 +193,33 @@ const soon = new Map<SpareFacts, ReturnType<typeof setImmediate>>();
  * in this turn: a process's first thread takes 2 ms to create, which the
  * app's turn would carry; a connection that starts before then starts it
  * itself (see {@link startWorker}). Only where nothing is parked for it
- * already and its thread may be shared; never throws.
+ * already and its thread may be shared; never throws. Without `preload` (a
+ * reserve, started once a connection opened, so the next one finds a thread
+ * too) it loads better-sqlite3's addon at its first open instead, and does
+ * not keep the process alive while it starts.
  */
-export function startSpareSoon(config: SpareFacts): void {
+export function startSpareSoon(config: SpareFacts, preload = true): void {
   if (!spareWanted(config)) return;
   soon.set(
     config,
     setImmediate(() => {
       soon.delete(config);
-      startSpare(config);
+      startSpare(config, preload);
     }),
   );
+}
+
+/**
+ * A connection like `config` opened: a reserve for the next one (another
+ * pool's, this pool's next reader) starts after {@link RESERVE_DELAY_MS}, if
+ * nothing is parked for it by then. A process that opens one pool, asks it
+ * a few things and closes it (a CLI) has parked its thread by then, so it
+ * starts none: a thread starting beside its last steps slowed them and its
+ * exit by 15-30 ms.
+ */
+function startReserveSoon(config: SpareFacts): void {
+  if (!spareWanted(config)) return;
+  setTimeout(() => startSpareSoon(config, false), RESERVE_DELAY_MS).unref();
 }
 
 /** Drops a spare asked for a connection like `config` and not yet started: that connection starts its thread now. */
@@ -214,17 +234,17 @@ function dropSpareFor(config: ReuseFacts): void {
 }
 
 /** See {@link startSpareSoon}: starts the thread now, if one is still wanted. */
-function startSpare(config: SpareFacts): void {
+function startSpare(config: SpareFacts, preload: boolean): void {
   if (!spareWanted(config)) return;
   const { nice, nativeBinding, interruptExtension } = config.worker;
-  const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension };
+  const workerData: SpareConfig = { spare: true, nice, nativeBinding, interruptExtension, preload };
   let worker: Worker;
   try {
-    worker = newThread(undefined, workerData);
+    worker = newThread(undefined, workerData, undefined, preload ? 'litepool spare' : 'litepool reserve');
   } catch {
     return; // the connection starts its own thread, and reports why if that fails too
   }
-  park(threadOf(worker), config, true);
+  park(threadOf(worker), config, preload);
 }
 
 /** Starts a new thread for `config`; throws a `WorkerCrashedError` saying why if Node refuses to. */
@@ -249,12 +269,19 @@ function threadOf(worker: Worker): Thread {
 /**
  * A thread on litepool's worker entry (or `workerFile`, a copy of it) with
  * `workerData`, its loads of the addon counted and gated (see
- * native-loads.ts); throws what Node throws.
+ * native-loads.ts), named `name` (its `threadName`, as debuggers show it);
+ * throws what Node throws.
  */
-export function newThread(workerFile: URL | string | undefined, workerData: object, resourceLimits?: ResourceLimits): Worker {
+export function newThread(
+  workerFile: URL | string | undefined,
+  workerData: object,
+  resourceLimits?: ResourceLimits,
+  name = 'litepool',
+): Worker {
   const execArgv = workerExecArgv();
   return startCounted((loads) => {
     const options = {
+      name,
       workerData: { ...workerData, ...loads },
       ...(execArgv === undefined ? {} : { execArgv }),
       ...(resourceLimits === undefined ? {} : { resourceLimits }),

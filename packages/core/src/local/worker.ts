@@ -242,8 +242,9 @@ else {
   port.on('message', receiveAndLook);
   if (isSpareConfig(threads.workerData)) {
     // Started ahead of its connection: the addon loads now, while the pool that started it gets ready; a rebind follows.
-    loadNative(threads.workerData);
-    nativeLoaded = true;
+    // A reserve (no preload) loads it at its rebind: until then the process may end at any moment without harm.
+    if (threads.workerData.preload) loadNative(threads.workerData);
+    nativeLoaded = threads.workerData.preload;
     post({ type: 'parked' });
   } else void start();
 }

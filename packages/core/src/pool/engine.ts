@@ -25,7 +25,7 @@ import { KeepAlive } from './keep-alive.js';
 import { Lanes } from './lanes.js';
 import { Reroute, type Lease, type PoolLease } from './lease.js';
 import { Leasing, type LeaseWait } from './leasing.js';
-import { lendsBackup, lendsStream, lendsToWriter, readJob } from './lent-reads.js';
+import { afterInit, fileReady, lendsBackup, lendsStream, lendsToWriter, readJob } from './lent-reads.js';
 import { Lifecycle, type Shutdown } from './lifecycle.js';
 import { Maintenance } from './maintenance.js';
 import { NextTurnRead, readNow } from './read-now.js';
@@ -148,12 +148,14 @@ export class Engine implements Shutdown, TransactionHost {
     const route = this.router.route(request.op, request.sql, pinned);
     if (route === 'write') return this.#toWriter(request, caller);
     const { inline } = this.#binding;
-    const lends = lendsToWriter(request, inline, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
+    const ready = fileReady(this.#gate, inline);
+    if (ready === 'init' && !again) return afterInit(this.#gate, () => this.#route(request, caller, pinned, true));
+    const lends = lendsToWriter(request, inline, ready, this.#lanes.readers!, this.#lanes.writer);
     if (lends === 'soon' && !again && this.#nextTurn.deferAll(caller, () => this.#route(request, caller, pinned, true))) return;
     const lent = lends === true;
     const here = lent
       ? undefined
-      : readNow(inline, this.#gate.writerOpen, this.router, request, caller, () => this.#toWriter(request, caller));
+      : readNow(inline, ready === true || ready === 'early', this.router, request, caller, () => this.#toWriter(request, caller));
     if (here === 'answered' || (here === 'spent' && this.#nextTurn.defer(caller, () => this.#route(request, caller, pinned, again))))
       return;
     const waiter = this.router.readerWaiter(route, request.sql, caller, () => this.#toWriter(request, caller));

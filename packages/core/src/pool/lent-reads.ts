@@ -44,12 +44,36 @@ export interface WriterLane {
 export function lendsToWriter(
   request: Request,
   inline: InlineReader | undefined,
-  fileReady: boolean,
+  ready: FileReady,
   readers: { readonly open: number },
   writer: WriterLane,
 ): boolean | 'soon' {
+  if (ready === 'early' || ready === 'init') return false; // the calling thread answers it; the writer is still starting
   const lanes = writerTakes(readers, writer);
-  return lanes !== false && readsRows(request.op) && inline?.lends(fileReady) === true ? lanes : false;
+  return lanes !== false && readsRows(request.op) && inline?.lends(ready) === true ? lanes : false;
+}
+
+/**
+ * Whether the calling thread may read the file: the writer has opened it
+ * (`true`), it may before that (`'early'`), or it may once the strategy's
+ * `init` has run (`'init'`: route the read again then).
+ */
+export type FileReady = boolean | 'early' | 'init';
+
+/**
+ * Whether the calling thread may read the file (see {@link FileReady}):
+ * `'early'` while the writer is starting, once the strategy has checked the
+ * file's place and the calling thread's reader can read it already (see
+ * `InlineReader.readsBeforeWriter`): a pool opened while no thread is free
+ * then answers its first reads without waiting for one to start.
+ */
+export function fileReady(
+  gate: { readonly writerOpen: boolean; readonly initialized: boolean },
+  inline: InlineReader | undefined,
+): FileReady {
+  if (gate.writerOpen) return true;
+  if (inline?.readsBeforeWriter?.() !== true) return false;
+  return gate.initialized ? 'early' : 'init';
 }
 
 /**
@@ -64,6 +88,11 @@ export function lendsToWriter(
 export function lendsStream(inline: InlineReader | undefined, readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
   const lanes = writerTakes(readers, writer);
   return lanes !== false && inline?.stopsLentReads === true ? lanes : false;
+}
+
+/** Runs `retry` once the strategy's `init` has settled (see {@link FileReady}: `'init'`), whatever its outcome. */
+export function afterInit(gate: { initialize(): Promise<void> }, retry: () => void): void {
+  void gate.initialize().then(retry, retry);
 }
 
 /** Databases up to this size are backed up on an idle writer while no reader is open (see {@link lendsBackup}). */

@@ -57,6 +57,11 @@ export class StartGate {
     return this.#init;
   }
 
+  /** Whether the strategy's `init` has succeeded (it has checked where the file is). */
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
   /** Whether the writer connection exists: the file does, in the strategy's journal mode. */
   get writerOpen(): boolean {
     return this.#writerOpened;

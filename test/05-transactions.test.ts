@@ -223,6 +223,31 @@ test('mode "deferred": connection settings take no lock until it writes; defer_f
   );
 });
 
+test('mode "deferred": an exec of queries alone reads on a reader, taking no lock, as SQLite runs it; a script that may write moves it', async (t) => {
+  // A write held up by a transaction that took the writer fails after 2 s instead of hanging the test.
+  const pool = testPool(t, { acquireTimeoutMs: 2_000 });
+  await pool.exec('CREATE TABLE q (x)');
+  await pool.transaction(
+    async (tx) => {
+      await tx.exec('SELECT count(*) FROM q; VALUES (1)');
+      // On the build before, the exec took the writer: this insert waited for the transaction's end and failed.
+      await pool.run('INSERT INTO q VALUES (1)');
+      // The transaction reads the snapshot its exec began.
+      assert.deepEqual(await tx.get('SELECT count(*) AS n FROM q'), { n: 0 });
+      await assert.rejects(tx.exec('SELECT nope FROM q'), { code: 'SQLITE_ERROR' });
+    },
+    { mode: 'deferred' },
+  );
+  await pool.transaction(
+    async (tx) => {
+      await tx.exec('SELECT 1; INSERT INTO q VALUES (2)');
+      assert.deepEqual(await tx.get('SELECT count(*) AS n FROM q'), { n: 2 });
+    },
+    { mode: 'deferred' },
+  );
+  assert.deepEqual(await pool.all('SELECT x FROM q ORDER BY x'), [{ x: 1 }, { x: 2 }]);
+});
+
 test('mode "deferred": savepoints before its first statement take no connection; they begin where it goes (the writer for a write, no reader opened)', async (t) => {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE a (v)');

@@ -31,7 +31,7 @@ export type {
   Settings,
 } from './backend.js';
 export { workerThreads } from './local/backend.js';
-export { classify, parameters, statements, summarize } from './sql/statements.js';
+export { classify, onlyQueries, parameters, statements, summarize } from './sql/statements.js';
 export type { Parameter, StatementKind, StatementSpan, StatementSummary } from './sql/statements.js';
 export { TransactionState, type TransactionStep } from './sql/transaction-state.js';
 export { Pool } from './pool/pool.js';

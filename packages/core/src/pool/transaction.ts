@@ -17,7 +17,7 @@
  */
 import type { Op } from '../backend.js';
 import { SqliteError, TransactionError } from '../errors.js';
-import { summarize } from '../sql/statements.js';
+import { onlyQueries, summarize } from '../sql/statements.js';
 import { holdSavepoint, holdSetting } from './reader-settings.js';
 import type { Params, QueryOptions } from '../types.js';
 import { Reroute, type PoolLease } from './lease.js';
@@ -257,8 +257,9 @@ export class PoolTransaction implements TransactionChannel {
     }
     const { savepoint, state } = summarize(sql);
     // A statement that sets the connection (PRAGMA defer_foreign_keys, …) may not run on a shared reader: the writer takes it.
+    // A script of queries alone reads, as SQLite's exec of SELECTs takes no lock; any other may write.
     const route =
-      savepoint !== undefined
+      savepoint !== undefined || (op === 'exec' && onlyQueries(sql))
         ? 'read'
         : op === 'exec' || op === 'call' || state !== undefined
           ? 'write'

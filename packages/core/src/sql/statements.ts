@@ -208,6 +208,16 @@ export function statementHeads(sql: string): Token[][] {
   return statements(sql).map((statement) => statement.head);
 }
 
+/**
+ * Whether every statement of `sql` is a query (`SELECT` or `VALUES`; a `WITH`
+ * may write): such a script reads only, and SQLite's exec of it takes no
+ * write lock.
+ */
+export function onlyQueries(sql: string): boolean {
+  const heads = statementHeads(sql);
+  return heads.length > 0 && heads.every((head) => head[0] === 'SELECT' || head[0] === 'VALUES');
+}
+
 /** What one statement does, from its leading tokens. */
 export function classify(head: readonly Token[]): StatementKind {
   const first = head[0];

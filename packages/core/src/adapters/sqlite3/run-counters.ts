@@ -8,7 +8,7 @@
  * moved only by its own statements (an `exec` script's too: see
  * {@link RunCounters.exec}).
  */
-import { statements, type AcquireOptions, type Lease, type QueryOptions, type RunResult } from '../../index.js';
+import { onlyQueries, statements, type AcquireOptions, type Lease, type QueryOptions, type RunResult } from '../../index.js';
 import { firstWord, withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
@@ -17,8 +17,6 @@ const WRITES = /\b(?:INSERT|REPLACE|UPDATE|DELETE)\b/i;
 
 /** Statements whose effect a session keeps and a lease would undo on release: such a script runs on the session. */
 const SESSION_STATE = /\b(?:PRAGMA|ATTACH|DETACH|TEMP|TEMPORARY)\b/i;
-/** A statement that only reads: a query that is not a `WITH` (which may write). */
-const QUERY = /^\s*(?:SELECT|VALUES)\b/i;
 /** SQLite's counters of the connection a query runs on. */
 const READ_COUNTERS = 'SELECT last_insert_rowid() AS id, changes() AS n, total_changes() AS t';
 interface Counters {
@@ -130,12 +128,11 @@ function ran(error: unknown): boolean {
 
 /**
  * Runs a script that moves no counter. One of queries alone runs query by
- * query, each read to its end, as reads: an `exec` is a write to the pool,
- * and in a deferred transaction it would take the write lock that SQLite's
- * exec of SELECTs does not take (other Databases' writes would then wait).
+ * query, each read to its end, as reads: outside a transaction the pool's
+ * `exec` runs on the writer, which it would hold while it runs (SQLite's
+ * exec of SELECTs takes no lock).
  */
 async function runScript(target: Target, script: string, options: QueryOptions): Promise<void> {
-  const queries = statements(script);
-  if (queries.length === 0 || !queries.every((query) => QUERY.test(query.text))) return target.exec(script, options);
-  for (const query of queries) for await (const row of target.iterate(query.text, undefined, options)) void row;
+  if (!onlyQueries(script)) return target.exec(script, options);
+  for (const query of statements(script)) for await (const row of target.iterate(query.text, undefined, options)) void row;
 }

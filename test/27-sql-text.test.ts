@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classify, statementHeads, summarize } from '../packages/core/src/sql/statements.js';
+import { classify, onlyQueries, statementHeads, summarize } from '../packages/core/src/sql/statements.js';
 
 const kinds = (sql: string): string[] => statementHeads(sql).map(classify);
 
@@ -108,4 +108,18 @@ test('a statement is known to write by its first word; anything that may only re
   ]) {
     assert.equal(summarize(sql).writes, false, sql);
   }
+});
+
+test('a script of queries alone is told by each statement’s first word, past comments and semicolons in strings', () => {
+  for (const sql of ['SELECT 1', 'select 1; values (2)', "/* a; b */ SELECT ';' AS s; -- x; INSERT\n VALUES (1)", 'SELECT 1;;'])
+    assert.equal(onlyQueries(sql), true, sql);
+  for (const sql of [
+    '',
+    ';',
+    'SELECT 1; INSERT INTO t VALUES (1)',
+    'WITH x AS (SELECT 1) SELECT * FROM x',
+    'PRAGMA user_version',
+    'EXPLAIN SELECT 1',
+  ])
+    assert.equal(onlyQueries(sql), false, sql);
 });

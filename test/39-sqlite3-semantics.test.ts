@@ -500,6 +500,29 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
   });
 
+  test('bind() with no values after a run, a get or a failed run calls back with no error (node-sqlite3 6 repeats the last step’s result as one)', async (t) => {
+    const db = await openDb(t);
+    await run(db, 'CREATE TABLE t (k INTEGER PRIMARY KEY)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    await call((done) => insert.run(1, done));
+    await assert.doesNotReject(
+      call((done) => insert.bind(done)),
+      'after a run (node-sqlite3: SQLITE_DONE)',
+    );
+    assert.equal((await failure(call((done) => insert.run(1, done)))).code, 'SQLITE_CONSTRAINT');
+    await assert.doesNotReject(
+      call((done) => insert.bind(done)),
+      'after a failed run (node-sqlite3: its SQLITE_CONSTRAINT again)',
+    );
+    const query = db.prepare('SELECT k FROM t');
+    assert.deepEqual((await call((done) => query.get(done))).value, { k: 1 });
+    await assert.doesNotReject(
+      call((done) => query.bind(done)),
+      'after a get (node-sqlite3: SQLITE_ROW)',
+    );
+    await new Promise<void>((resolve) => insert.finalize(() => query.finalize(() => resolve())));
+  });
+
   test('a file that is not a database opens; its statements fail with SQLITE_NOTADB, as node-sqlite3’s do', async (t) => {
     const filename = join(tempDir(t), 'junk.db');
     writeFileSync(filename, 'not a database: '.repeat(64));

@@ -125,7 +125,7 @@ export class InlineReads implements InlineReader {
     private readonly config: InlineConfig,
     private readonly strategy: Strategy,
     private readonly sources: WatchSources,
-    private readonly readableEarly: () => boolean = () => false,
+    private readonly readableEarly: () => boolean,
   ) {}
 
   /** Starts the read watch and takes this connection's slot in it, on first use (nothing more is tried if there is none). */

@@ -193,18 +193,15 @@ const soon = new Map<SpareFacts, ReturnType<typeof setImmediate>>();
  * in this turn: a process's first thread takes 2 ms to create, which the
  * app's turn would carry; a connection that starts before then starts it
  * itself (see {@link startWorker}). Only where nothing is parked for it
- * already and its thread may be shared; never throws. Without `preload` (a
- * reserve, started once a connection opened, so the next one finds a thread
- * too) it loads better-sqlite3's addon at its first open instead, and does
- * not keep the process alive while it starts.
+ * already and its thread may be shared; never throws.
  */
-export function startSpareSoon(config: SpareFacts, preload = true): void {
+export function startSpareSoon(config: SpareFacts): void {
   if (!spareWanted(config)) return;
   soon.set(
     config,
     setImmediate(() => {
       soon.delete(config);
-      startSpare(config, preload);
+      startSpare(config, true);
     }),
   );
 }
@@ -219,7 +216,7 @@ export function startSpareSoon(config: SpareFacts, preload = true): void {
  */
 function startReserveSoon(config: SpareFacts): void {
   if (!spareWanted(config)) return;
-  setTimeout(() => startSpareSoon(config, false), RESERVE_DELAY_MS).unref();
+  setTimeout(() => startSpare(config, false), RESERVE_DELAY_MS).unref();
 }
 
 /** Drops a spare asked for a connection like `config` and not yet started: that connection starts its thread now. */
@@ -233,7 +230,11 @@ function dropSpareFor(config: ReuseFacts): void {
   }
 }
 
-/** See {@link startSpareSoon}: starts the thread now, if one is still wanted. */
+/**
+ * Starts a spare (see {@link startSpareSoon}) or a reserve now, if one is
+ * still wanted. A reserve (no `preload`) loads better-sqlite3's addon at its
+ * first open instead, so it does not keep the process alive while it starts.
+ */
 function startSpare(config: SpareFacts, preload: boolean): void {
   if (!spareWanted(config)) return;
   const { nice, nativeBinding, interruptExtension } = config.worker;

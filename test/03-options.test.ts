@@ -62,6 +62,8 @@ test('readers must be an integer', () =>
   rejects({ filename: f, readers: 1.5 }, 'options.readers must be an integer from 0 to 64, got 1.5'));
 test('readers: 1e9 is refused (it used to abort the process out of memory)', () =>
   rejects({ filename: f, readers: 1e9 }, 'options.readers must be an integer from 0 to 64, got 1000000000'));
+test('extraReaderIdleMs must be a positive integer or Infinity', () =>
+  rejects({ filename: f, extraReaderIdleMs: -1 }, 'options.extraReaderIdleMs must be an integer from 1 to 2147483647 or Infinity, got -1'));
 test('acquireTimeoutMs must be positive', () =>
   rejects({ filename: f, acquireTimeoutMs: 0 }, 'options.acquireTimeoutMs must be an integer from 1 to 2147483647 or Infinity, got 0'));
 test('statementTimeoutMs must be an integer from 0 (off)', () =>
@@ -143,6 +145,7 @@ test('defaults are documented values and frozen', (t) => {
   assert.equal(pool.options.readers, defaultReaders());
   assert.equal(pool.options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs);
   assert.equal(pool.options.statementTimeoutMs, 60_000);
+  assert.equal(pool.options.extraReaderIdleMs, 10_000);
   assert.equal(pool.options.closeTimeoutMs, 30_000);
   assert.equal(pool.options.leakDetectionMs, 0);
   assert.equal(pool.options.busyTimeoutMs, 5000);

@@ -304,6 +304,26 @@ test('more read transactions held at once than readers: each gets a connection, 
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 2 });
 });
 
+test('readers opened for held read transactions close after extraReaderIdleMs unneeded; the pool keeps `readers`; Infinity keeps them', async (t) => {
+  for (const extraReaderIdleMs of [300, Number.POSITIVE_INFINITY]) {
+    const pool = testPool(t, { readers: 1, extraReaderIdleMs, inlineReads: false });
+    await pool.exec('CREATE TABLE a (v); INSERT INTO a VALUES (1)');
+    const held = await Promise.all([0, 1, 2].map(() => pool.begin({ mode: 'read' })));
+    for (const tx of held) assert.deepEqual(await tx.get('SELECT v FROM a'), { v: 1 });
+    assert.equal(pool.stats().readers, 3);
+    for (const tx of held) await tx.commit();
+    // Reads keep one reader busy meanwhile: the extras go, the reader the pool keeps stays.
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) assert.deepEqual(await pool.get('SELECT v FROM a'), { v: 1 });
+    assert.equal(pool.stats().readers, Number.isFinite(extraReaderIdleMs) ? 1 : 3, `extraReaderIdleMs: ${extraReaderIdleMs}`);
+    // And they open again for the next burst.
+    const again = await Promise.all([0, 1].map(() => pool.begin({ mode: 'read' })));
+    for (const tx of again) assert.deepEqual(await tx.get('SELECT v FROM a'), { v: 1 });
+    for (const tx of again) await tx.commit();
+    assert.ok(pool.stats().readers >= 2);
+  }
+});
+
 test('a bad transaction callback is an ArgumentError, bad transaction options an OptionsError', async (t) => {
   const pool = await setup(t);
   await assert.rejects(pool.transaction('nope' as never), ArgumentError);

@@ -3,7 +3,7 @@
 // the same load levels off ~200 MiB higher and keeps growing for a minute).
 // 32 handlers mix every kind of call on one pool for SOAK_MS; calls that fail
 // on purpose are checked here. Prints one JSON line with the counts, the
-// final rows and stats, and the RSS samples.
+// final rows and stats, and the RSS samples (with the readers open then).
 //   node soak.mjs DIR SOAK_MS
 import { AbortError, ArgumentError, createPool, SqliteError, StatementTimeoutError } from '@litepool/core';
 import { join } from 'node:path';
@@ -78,7 +78,10 @@ try {
     INSERT INTO kv (id, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x, hex(randomblob(40)) FROM c;`);
   const samples = [];
   const started = performance.now();
-  const sampler = setInterval(() => samples.push({ at: performance.now() - started, rss: process.memoryUsage.rss() }), 1_000);
+  const sampler = setInterval(
+    () => samples.push({ at: performance.now() - started, rss: process.memoryUsage.rss(), readers: pool.stats().readers }),
+    1_000,
+  );
   let increments = 0;
   let operations = 0;
   const end = started + SOAK_MS;

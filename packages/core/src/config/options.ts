@@ -34,10 +34,17 @@ export interface PoolOptions {
   /**
    * Read-only reader threads, 0 to 64. 0 runs reads on the writer. While every
    * reader is held by a read transaction or lease, more open for the next (up
-   * to 64 in all; they stay until `close()`), as SQLite never limits readers.
+   * to 64 in all; see `extraReaderIdleMs`), as SQLite never limits readers.
    * Default: `min(4, availableParallelism())`.
    */
   readers?: number;
+  /**
+   * How long readers opened beyond `readers` (while every reader was held)
+   * may go unneeded before they close, in ms: after a burst of read
+   * transactions the pool shrinks back to `readers` threads. `Infinity` keeps
+   * them until `close()`. Default: 10000.
+   */
+  extraReaderIdleMs?: number;
   /** Longest wait for a connection (queued one-shot calls, transactions, leases) before `ERR_ACQUIRE_TIMEOUT`, in ms. `Infinity` allowed. Default: 30000. */
   acquireTimeoutMs?: number;
   /**
@@ -147,6 +154,8 @@ export interface ResolvedPoolOptions {
   readonly strategy: Strategy | string | StrategyConfig | undefined;
   /** Reader threads. */
   readonly readers: number;
+  /** How long readers beyond `readers` may go unneeded before they close, in ms (may be Infinity). */
+  readonly extraReaderIdleMs: number;
   /** Longest wait for a connection, in ms (may be Infinity). */
   readonly acquireTimeoutMs: number;
   /** Longest run of one statement, in ms (0: no limit). */
@@ -187,6 +196,7 @@ export interface ResolvedPoolOptions {
 
 /** The documented defaults, frozen. `readers` depends on the machine: see {@link defaultReaders}. */
 export const DEFAULTS: Readonly<Defaults> = Object.freeze({
+  extraReaderIdleMs: 10_000,
   acquireTimeoutMs: 30_000,
   statementTimeoutMs: 60_000,
   maxQueue: Number.POSITIVE_INFINITY,
@@ -200,6 +210,8 @@ export const DEFAULTS: Readonly<Defaults> = Object.freeze({
 
 /** The shape of {@link DEFAULTS}. */
 export interface Defaults {
+  /** {@link PoolOptions.extraReaderIdleMs}: 10000. */
+  readonly extraReaderIdleMs: number;
   /** {@link PoolOptions.acquireTimeoutMs}: 30000. */
   readonly acquireTimeoutMs: number;
   /** {@link PoolOptions.statementTimeoutMs}: 60000. */
@@ -237,6 +249,7 @@ export const MAX_BATCH = 10_000;
 const COMMON_KEYS = [
   'backend',
   'readers',
+  'extraReaderIdleMs',
   'acquireTimeoutMs',
   'statementTimeoutMs',
   'maxQueue',
@@ -293,6 +306,7 @@ export function resolveOptions(options: unknown, fallback: () => Backend): Resol
   }
   const common = {
     readers: integerOption('options.readers', options.readers, backend.defaultReaders, 0, { max: MAX_READERS }),
+    extraReaderIdleMs: msOption('options.extraReaderIdleMs', options.extraReaderIdleMs, DEFAULTS.extraReaderIdleMs, 1, true),
     acquireTimeoutMs: msOption('options.acquireTimeoutMs', options.acquireTimeoutMs, DEFAULTS.acquireTimeoutMs, 1, true),
     statementTimeoutMs: msOption('options.statementTimeoutMs', options.statementTimeoutMs, DEFAULTS.statementTimeoutMs),
     maxQueue: integerOption('options.maxQueue', options.maxQueue, DEFAULTS.maxQueue, 1, { infinity: true }),

@@ -15,6 +15,8 @@ export interface LaneConfig {
    * readers (never limited in number) never do. Default: none.
    */
   readonly extraForLeases?: number;
+  /** How long those extra connections may go unneeded before they close, in ms. Default: Infinity (kept until the lane closes). */
+  readonly extraIdleMs?: number;
   /** What the strategy is asked for around each dispatch. */
   readonly access: AccessKind;
   readonly strategy: Strategy;

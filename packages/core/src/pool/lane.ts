@@ -9,6 +9,7 @@
 import genericPool from 'generic-pool';
 import { PIPELINE_DEPTH, type Connection, type Reclaimed } from '../backend.js';
 import type { StrategyHold } from '../strategy.js';
+import { ExtraConnections } from './extra-connections.js';
 import type { LaneConfig } from './lane-config.js';
 import { takeHold } from './strategy-hold.js';
 import { asJobs, WaitQueue, type Job, type LeaseJob, type QueryJob } from './wait-queue.js';
@@ -52,6 +53,8 @@ export class Lane {
   private busyNow = false;
   /** Aborts connections still opening when the lane is stopped (a setup module that never settles). */
   private readonly opening = new AbortController();
+  /** Closes connections opened beyond `size` once they are not needed. */
+  private readonly extras: ExtraConnections<Resource>;
 
   constructor(private readonly config: LaneConfig) {
     this.queue = new WaitQueue(config.acquireTimeoutMs, () => this.settleIfIdle());
@@ -75,6 +78,8 @@ export class Lane {
       },
       { max: config.size + (config.extraForLeases ?? 0), min: 0, testOnBorrow: true, autostart: false },
     );
+    const host = { pool: this.pool, busy: () => this.active, queued: () => this.queue.size };
+    this.extras = new ExtraConnections(config.size, config.extraIdleMs ?? Number.POSITIVE_INFINITY, host);
   }
 
   /** Jobs waiting for a connection. */
@@ -147,6 +152,7 @@ export class Lane {
 
   /** Waits until idle, then closes every connection, each given `graceMs` to finish what it runs. */
   async close(graceMs?: number): Promise<void> {
+    this.extras.stop();
     this.closeGraceMs = graceMs;
     if (graceMs !== undefined) {
       this.opening.abort(new Error('The pool was destroyed'));
@@ -206,6 +212,7 @@ export class Lane {
     const limit = this.config.size + Math.min(this.lent, this.config.extraForLeases ?? 0);
     while (this.queue.size > this.starting && this.active < limit) {
       this.active++;
+      this.extras.noteBusy(this.active);
       this.starting++;
       void this.serveNext();
     }
@@ -271,6 +278,7 @@ export class Lane {
       this.active--;
       if (connection.dead !== undefined) void this.pool.destroy(connection);
       else void this.pool.release(connection);
+      this.extras.released();
       if (this.queue.size > 0) this.pump();
       else this.settleIfIdle();
     }

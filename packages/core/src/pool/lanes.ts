@@ -66,6 +66,7 @@ export class Lanes {
             ...common,
             size: options.readers,
             extraForLeases: MAX_READERS - options.readers,
+            extraIdleMs: options.extraReaderIdleMs,
             access: 'read',
             group: undefined,
             open: (signal, ready) => this.#open('reader', signal, ready),

@@ -20,7 +20,7 @@ export interface GroupCounts {
 export interface PoolStats {
   /** The strategy's name. */
   readonly strategy: string;
-  /** Reader connections open now (at most `options.readers`). */
+  /** Reader connections open now (`options.readers` at most, but for those opened while every reader was held: see `extraReaderIdleMs`). */
   readonly readers: number;
   /** Whether the writer connection is open now. */
   readonly writerOpen: boolean;

@@ -71,7 +71,11 @@ export class ExtraConnections<R> {
   async #retireIdle(): Promise<boolean> {
     const { pool } = this.host;
     if (this.#stopped || pool.available === 0 || this.host.queued() > 0) return false;
-    await pool.destroy(await pool.acquire());
-    return true;
+    try {
+      await pool.destroy(await pool.acquire());
+      return true;
+    } catch {
+      return false; // the lane began to close meanwhile: its close ends every connection
+    }
   }
 }

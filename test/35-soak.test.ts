@@ -49,9 +49,9 @@ test(`soak: 32 handlers, every kind of call, ${SOAK_MS / 1000} s: exact, intact,
   assert.equal(report.queued, 0);
   assert.equal(report.crashes, 0);
   // Levels off: the last third's peak is within 10% (plus 16 MiB) of the middle third's, plus what the
-  // reader threads opened in between cost. The pool opens a reader whenever every reader is held (deferred
-  // transactions waiting for the writer hold theirs), so under this load the count follows the highest
-  // number held at once so far: 10 to 17 readers in two minutes, ~27 MiB each (a V8 isolate and its caches).
+  // reader threads opened in between cost. The pool opens a reader whenever every reader is held (by a
+  // lease or a stream, here a tenth of the calls, each held across round trips to a busy thread) and work
+  // waits, so the count follows the most held at once so far: 10 to 17 in two minutes, ~27 MiB each.
   const third = (from: number, to: number) => report.samples.filter((s) => s.at >= from && s.at < to);
   const peak = (samples: readonly { rss: number; readers: number }[]) => ({
     rss: Math.max(...samples.map((s) => s.rss)),

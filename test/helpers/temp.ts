@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
-/** A fresh directory for one test, deleted when the test ends. */
+/**
+ * A fresh directory for one test, deleted when the test ends. Hooks run in
+ * the order they were added, so a pool opened after this is still open while
+ * the directory goes: a file it creates meanwhile (a new connection's WAL)
+ * makes the removal find the directory not empty, and it tries again.
+ */
 export function tempDir(t: TestContext, prefix = 'litepool-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   return dir;
 }
 

@@ -40,6 +40,8 @@ export class TransactionRunner {
   #tx: Promise<OpenTransaction | undefined> | undefined;
   /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
   #failedCommit: Error | undefined;
+  /** The transaction kept open after its snapshot went stale: later calls (a reset, a failing read) keep it too. */
+  #stale: OpenTransaction | undefined;
 
   constructor(host: RunnerHost) {
     this.#host = host;
@@ -114,7 +116,7 @@ export class TransactionRunner {
   /** Rolls back a transaction left open (the database closes). */
   async abandon(): Promise<void> {
     const tx = await this.#tx?.catch(() => undefined);
-    this.#tx = undefined;
+    this.#tx = this.#stale = undefined;
     this.#issued.reset();
     this.#ran.reset();
     this.#queued = 0;
@@ -142,7 +144,7 @@ export class TransactionRunner {
       case 'rollback':
       case 'release-commit': {
         const tx = await this.#tx;
-        this.#tx = undefined;
+        this.#tx = this.#stale = undefined;
         if (piece.control === 'rollback') {
           this.#failedCommit = undefined;
           await tx?.rollback();
@@ -171,21 +173,21 @@ export class TransactionRunner {
    * A statement inside the transaction; if SQLite ended the transaction
    * meanwhile, its connection goes back. After SQLITE_BUSY_SNAPSHOT the
    * transaction stays open, as in SQLite, until the caller's COMMIT or
-   * ROLLBACK: its later statements fail (the pool's transaction is over), and
-   * none runs outside it, where a ROLLBACK would not undo it.
+   * ROLLBACK: its later statements fail (the pool's transaction is over),
+   * none runs outside it, where a ROLLBACK would not undo it, and calls that
+   * run nothing (a statement's reset) do not end it.
    */
   async #inTransaction(sql: string, kind: Kind, operation: Operation): Promise<void> {
     const tx = (await this.#tx)!;
-    let keepsTransaction = false;
     try {
       await this.#host.run(kind === 'compile' ? undefined : sql, operation, tx);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       // Its snapshot is stale (or the pool ended it for that): SQLite keeps such a transaction open.
-      keepsTransaction = code === 'SQLITE_BUSY_SNAPSHOT' || code === 'ERR_TRANSACTION_ABORTED';
+      if (code === 'SQLITE_BUSY_SNAPSHOT' || code === 'ERR_TRANSACTION_ABORTED') this.#stale = tx;
       throw error;
     } finally {
-      if (!tx.active && !keepsTransaction && this.#tx !== undefined) {
+      if (!tx.active && tx !== this.#stale && this.#tx !== undefined) {
         this.#tx = undefined;
         this.#ran.reset();
         await tx.rollback();

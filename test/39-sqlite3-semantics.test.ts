@@ -392,6 +392,23 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.deepEqual(traced, ['SELECT v FROM t WHERE id = ?']);
   });
 
+  test('without the interrupt extension an exec script still moves lastID, except to the rowid the shared connection held already', async (t) => {
+    const filename = tempDb(t);
+    const options = { interruptExtension: false as const };
+    const db = await openDb(t, filename, options);
+    const other = await openDb(t, filename, options);
+    const exec = (on: Database, sql: string): Promise<unknown> => call((done) => on.exec(sql, done as never));
+    await exec(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE u (id INTEGER PRIMARY KEY)');
+    await exec(db, 'INSERT INTO t VALUES (3); INSERT INTO t VALUES (4)');
+    assert.equal((await run(db, 'SAVEPOINT a')).self.lastID, 4);
+    // The script's rowid is the one the shared connection holds (litepool_rowid() sets it with the extension).
+    await run(other, 'INSERT INTO u VALUES (9)');
+    await exec(db, 'RELEASE a; INSERT INTO t VALUES (9)');
+    assert.equal((await run(db, 'SAVEPOINT b')).self.lastID, 4, 'documented in docs/drop-in.md');
+    await exec(db, 'RELEASE b; INSERT INTO t VALUES (10)');
+    assert.equal((await run(db, 'SELECT 1')).self.lastID, 10);
+  });
+
   test('a deferred transaction that only reads holds no write lock: another Database writes meanwhile, and the reader keeps its snapshot', async (t) => {
     const filename = tempDb(t);
     const reader = await openDb(t, filename);

@@ -12,7 +12,8 @@
  * registered connection; SQLite documents that call as safe from any thread.
  * The same goes for the update hook and run-time limits, which node-sqlite3's
  * `change` event and `configure('limit')` need: litepool_watch(),
- * litepool_changes() and litepool_limit() below.
+ * litepool_changes() and litepool_limit() below, and the last inserted rowid
+ * its `this.lastID` reads after an `exec` (litepool_rowid()).
  *
  * A spin lock guards the table: a connection unregisters (in the destructor
  * of its litepool_slot function, while sqlite3_close runs) under the lock, so
@@ -161,6 +162,18 @@ static void limit_function(sqlite3_context *context, int argc, sqlite3_value **a
   sqlite3_result_int(context, sqlite3_limit(sqlite3_context_db_handle(context), sqlite3_value_int(argv[0]), sqlite3_value_int(argv[1])));
 }
 
+/*
+ * litepool_rowid(id): sets this connection's last inserted rowid, which an INSERT then moves (the node-sqlite3
+ * drop-in runs a Database's exec script on a shared connection from the Database's own value, so what the script
+ * leaves is what node-sqlite3's connection would report); returns it.
+ */
+static void rowid_function(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  sqlite3_int64 id = sqlite3_value_int64(argv[0]);
+  (void)argc;
+  sqlite3_set_last_insert_rowid(sqlite3_context_db_handle(context), id);
+  sqlite3_result_int64(context, id);
+}
+
 #ifdef _WIN32
 /* Built without a C runtime (-nostdlib), the DLL brings its own entry point, which has nothing to do. */
 int __stdcall _DllMainCRTStartup(void *instance, unsigned long reason, void *reserved) {
@@ -201,6 +214,8 @@ int sqlite3_litepoolinterrupt_init(sqlite3 *db, char **error, const sqlite3_api_
   rc = sqlite3_create_function_v2(db, "litepool_dqs", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, dqs_function, 0, 0, 0);
   if (rc != SQLITE_OK) return rc;
   rc = sqlite3_create_function_v2(db, "litepool_limit", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, limit_function, 0, 0, 0);
+  if (rc != SQLITE_OK) return rc;
+  rc = sqlite3_create_function_v2(db, "litepool_rowid", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, 0, rowid_function, 0, 0, 0);
   if (rc != SQLITE_OK) return rc;
   ChangeLog *changes = (ChangeLog *)sqlite3_malloc(sizeof(ChangeLog));
   if (changes == 0) return SQLITE_NOMEM;

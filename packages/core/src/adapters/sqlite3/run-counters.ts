@@ -54,6 +54,8 @@ export class RunCounters {
   lastID = 0;
   /** Rows changed by this Database's last INSERT, UPDATE or DELETE (0 before any). */
   changes = 0;
+  /** Whether the connections have litepool_rowid() (the interrupt extension is loaded); learnt at the first exec without it. */
+  #rowidSettable = true;
 
   /**
    * Moves the counters as `sql`, answered with `result`, moved SQLite's, and
@@ -77,9 +79,11 @@ export class RunCounters {
    * two readings of SQLite's counters (a write lease of the session, or the
    * transaction's own connection), and this Database's counters move as the
    * script moved SQLite's, as node-sqlite3's next `run` reports them. The
-   * rowid moves when the connection's did (an insert that reused the rowid
-   * already there, in another table, goes unseen); the count moves when
-   * either counter did.
+   * script starts by setting the connection's last inserted rowid to this
+   * Database's (`litepool_rowid`, from the interrupt extension), so the rowid
+   * it leaves is the one node-sqlite3's connection would report; without the
+   * extension the rowid moves when the connection's did (an insert of the
+   * rowid already there goes unseen). The count moves when either counter did.
    */
   async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
     const script = withStrategyPragmas(sql);
@@ -91,15 +95,18 @@ export class RunCounters {
     try {
       const before = await on.get<Counters>(READ_COUNTERS, undefined, options);
       let failure: unknown;
+      let rowidSet = this.#rowidSettable;
       try {
-        await on.exec(script, options);
+        // One exec, so the rowid is set on the connection the script runs on (a deferred transaction moves to the writer).
+        if (rowidSet) rowidSet = await this.#execFromOwnRowid(on, script, options);
+        if (!rowidSet) await on.exec(script, options);
       } catch (error) {
         failure = error;
         throw error;
       } finally {
         const after = await on.get<Counters>(READ_COUNTERS, undefined, options).catch(() => undefined);
         if (before !== undefined && after !== undefined) {
-          if (after.id !== before.id) this.lastID = Number(after.id);
+          if (rowidSet || after.id !== before.id) this.lastID = Number(after.id);
           // A write that failed while it ran leaves SQLite's count at 0, which it may have been already.
           const zeroed = after.n === 0 && failure !== undefined && ran(failure);
           if (after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
@@ -107,6 +114,18 @@ export class RunCounters {
       }
     } finally {
       await lease?.release();
+    }
+  }
+
+  /** Runs `script` after litepool_rowid(lastID) on one connection; false, having run nothing, where that function is missing. */
+  async #execFromOwnRowid(on: Target, script: string, options: QueryOptions): Promise<boolean> {
+    try {
+      await on.exec(`SELECT litepool_rowid(${this.lastID});\n${script}`, options);
+      return true;
+    } catch (error) {
+      if (!String((error as { message?: unknown } | null)?.message).includes('no such function: litepool_rowid')) throw error;
+      this.#rowidSettable = false;
+      return false;
     }
   }
 

@@ -3,10 +3,13 @@
  * fixtures/sqlite3-random-calls.mjs makes the same seeded calls (runs, gets,
  * eaches, prepared statements with bind, reset and finalize, transaction
  * control, savepoints, exec scripts, SQL that fails), each awaited in turn, on
- * one Database or on two of one WAL file, with each module in a child process;
+ * one Database, on two of one WAL file, or in batches issued at once inside
+ * serialize(), with each module in a child process;
  * the traces, every call's outcome and the final rows, must be equal (error
  * messages compared as in test/46). This is how the stale-schema prepare, the
- * exec counters and the stale deferred transaction of 2026-12-06 were found.
+ * exec counters and the stale deferred transaction of 2026-12-06 were found,
+ * and (200 calls, seeds 7-250) an exec's rowid that another Database's insert
+ * hid and a stale transaction a statement's reset ended.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -17,8 +20,14 @@ const script = join(import.meta.dirname, 'fixtures', 'sqlite3-random-calls.mjs')
 const CALLS = 120;
 const SEEDS = [1, 2, 3, 4, 5, 6];
 
-for (const shape of ['one', 'two'] as const) {
-  test(`${CALLS} random calls on ${shape === 'one' ? 'one Database' : 'two Databases of one file'}, seeds ${SEEDS.join(', ')}: the same outcomes`, async () => {
+const SHAPES = {
+  one: 'one Database',
+  two: 'two Databases of one file',
+  serial: 'one Database, in batches issued at once inside serialize()',
+} as const;
+
+for (const [shape, title] of Object.entries(SHAPES)) {
+  test(`${CALLS} random calls on ${title}, seeds ${SEEDS.join(', ')}: the same outcomes`, async () => {
     for (const seed of SEEDS) {
       const args = [shape, String(seed), String(CALLS)];
       const [real, dropIn] = await Promise.all([traceOf(script, ['real', ...args]), traceOf(script, ['litepool', ...args])]);

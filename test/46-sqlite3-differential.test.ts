@@ -53,6 +53,7 @@ const SCENARIOS = [
   'serialized-runs-and-parallel-calls',
   'calls-after-finalize',
   'run-then-get-steps',
+  'get-steps-while-the-loop-changes-rows',
   'argument-errors',
   'closing-twice-and-after-close',
   'async-context',

@@ -6,6 +6,7 @@
  * or new parameters, as node-sqlite3 steps a statement that is done only
  * after a reset; `run` of a SELECT leaves its rows from the second on.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Row } from '../../index.js';
 import { returnsRows } from './statement-text.js';
 
@@ -16,6 +17,8 @@ export class StepCursor {
   #rowsOf = -1;
   #rows: Row[] | undefined;
   #next = 0;
+  /** The first row, read alone and handed out, while the rest are not read: where they continue (see {@link placeAfter}). */
+  #handed: Row | undefined;
   /** Whether its statement returns rows whatever its data (known at its first `run`). */
   #returnsRows: boolean | undefined;
 
@@ -44,7 +47,7 @@ export class StepCursor {
   ranOnce(generation: number, text: string): void {
     if (!(this.#returnsRows ??= returnsRows(text))) return this.exhaust(generation);
     this.#rowsOf = generation;
-    this.#rows = undefined;
+    this.#rows = this.#handed = undefined;
     this.#next = 1;
   }
 
@@ -52,6 +55,7 @@ export class StepCursor {
   exhaust(generation: number): void {
     this.#rowsOf = generation;
     this.#rows = [];
+    this.#handed = undefined;
     this.#next = 0;
   }
 
@@ -62,19 +66,45 @@ export class StepCursor {
    * want its first row, and reading every row for it made each
    * `stmt.reset(); stmt.get(cb)` on a 5,000-row ORDER BY 10 ms instead of 1.
    * `first` re-runs the statement for the rest, so only a plain query may
-   * pass it (a write with RETURNING would write twice).
+   * pass it (a write with RETURNING would write twice); the rest continue
+   * after that first row as found again ({@link placeAfter}).
    */
   async next(generation: number, load: () => Promise<Row[]>, first?: () => Promise<Row | undefined>): Promise<Row | undefined> {
     if (this.#rowsOf !== generation) {
       this.#rowsOf = generation;
-      this.#rows = undefined;
+      this.#rows = this.#handed = undefined;
       this.#next = 0;
     }
     if (this.#rows === undefined && this.#next === 0 && first !== undefined) {
       this.#next = 1;
-      return first();
+      return (this.#handed = await first());
     }
-    this.#rows ??= await load();
+    if (this.#rows === undefined) {
+      const rows = await load();
+      if (this.#handed !== undefined) this.#next = placeAfter(rows, this.#handed);
+      this.#rows = rows;
+      this.#handed = undefined;
+    }
     return this.#rows[this.#next++];
   }
+}
+
+/**
+ * Where rows read again continue after `handed`, the first row read alone
+ * (an app may have changed the table since, as a loop that takes a row and
+ * deletes or updates it does; node-sqlite3's cursor then moves on from
+ * where it was): after the same row; else after the one row that has the
+ * value of one of its columns, taken in order (the row, updated: its key is
+ * still there); else from the first row (it was deleted, or no longer
+ * matches).
+ */
+function placeAfter(rows: readonly Row[], handed: Row): number {
+  const same = rows.findIndex((row) => isDeepStrictEqual(row, handed));
+  if (same >= 0) return same + 1;
+  for (const [column, value] of Object.entries(handed)) {
+    const matches = (row: Row): boolean => isDeepStrictEqual(row[column], value);
+    const at = rows.findIndex(matches);
+    if (at >= 0 && rows.findIndex((row, index) => index > at && matches(row)) < 0) return at + 1;
+  }
+  return 0;
 }

@@ -104,7 +104,7 @@ function placeAfter(rows: readonly Row[], handed: Row): number {
   for (const [column, value] of Object.entries(handed)) {
     const matches = (row: Row): boolean => isDeepStrictEqual(row[column], value);
     const at = rows.findIndex(matches);
-    if (at >= 0 && rows.findIndex((row, index) => index > at && matches(row)) < 0) return at + 1;
+    if (at >= 0 && rows.findLastIndex(matches) === at) return at + 1;
   }
   return 0;
 }

@@ -16,8 +16,14 @@ if (mainNice !== undefined) setPriority(mainNice);
 
 /** Each thread of the process: its id, name and nice value (field 19 of its stat line). */
 function threads() {
-  return readdirSync('/proc/self/task').map((id) => {
-    const stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+  return readdirSync('/proc/self/task').flatMap((id) => {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+    } catch (error) {
+      if (error.code === 'ENOENT') return []; // the thread ended after the listing (a parked or reserve thread's timer)
+      throw error;
+    }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { tid: Number(id), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice: Number(fields[16]) };
   });

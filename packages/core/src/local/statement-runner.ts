@@ -37,6 +37,10 @@ const BUSY_RETRIES = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
 const SCHEMA_WORD = /^\s*(PRAGMA|EXPLAIN)\b/i;
+/** A statement (or script) that begins with BEGIN or SAVEPOINT, in any case. */
+const BEGIN_WORD = /^\s*(BEGIN|SAVEPOINT)\b/i;
+/** A read that makes the connection check its schema in memory against the file's. */
+const SCHEMA_CHECK = 'SELECT 1 FROM sqlite_schema LIMIT 1';
 
 /**
  * 'PRAGMA' or 'EXPLAIN' when `sql` is one of the statements SQLite answers
@@ -260,6 +264,10 @@ export class StatementRunner {
         'The transaction was already rolled back (SQLite ends a transaction after an interrupt, SQLITE_FULL or an I/O error); nothing of it was committed',
       );
     }
+    // A transaction begun on a reader (a deferred one) compiles its statements against the schema the connection holds,
+    // which lags other connections' changes (this Database's own, run on the writer, among them) until it reads; the
+    // check, made before it begins, ends its read at once, so the transaction still takes its snapshot at its first read.
+    if (this.config.role === 'reader' && !db.inTransaction && BEGIN_WORD.test(sql)) this.#prepare(SCHEMA_CHECK).get();
     if (op === 'exec') {
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
       if (request.readOnly && this.config.role === 'writer') {
@@ -286,7 +294,7 @@ export class StatementRunner {
     // which lags another connection's change until a statement checks the file: one does, first, before it compiles
     // (an EXPLAIN compiled against the old schema would never be found stale).
     const schemaWord = fromSchemaInMemory(sql);
-    if (!db.inTransaction && schemaWord !== undefined) this.#prepare('SELECT 1 FROM sqlite_schema LIMIT 1').get();
+    if (!db.inTransaction && schemaWord !== undefined) this.#prepare(SCHEMA_CHECK).get();
     const explain = schemaWord === 'EXPLAIN';
     const statement = this.#prepare(sql, !explain);
     // SQLite calls an EXPLAIN of a write not read-only, as the write would be; it runs nothing, so it is a read here

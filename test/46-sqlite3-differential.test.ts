@@ -46,6 +46,7 @@ const SCENARIOS = [
   'prepared-control-statements',
   'exec-reads-in-a-deferred-transaction',
   'pragmas-inside-transaction',
+  'temp-tables-outlive-pragmas-in-a-transaction',
   'isolation-level-pragmas',
   'read-transactions-beyond-readers',
   'calls-while-close-waits',

@@ -6,11 +6,17 @@
  */
 import type Database from 'better-sqlite3';
 import type { Settings } from '../backend.js';
+import { CONNECTION_PRAGMAS, pragmaAssignment, statements } from '../sql/statements.js';
 import { KindedError } from './answers.js';
 import { Status, type WireResponse } from './protocol.js';
 
 /** PRAGMAs that cannot be read back, with the value a fresh connection has. */
 const WRITE_ONLY_DEFAULTS: Readonly<Record<string, number>> = { case_sensitive_like: 0 };
+
+/** SQL that may set a PRAGMA. */
+const PRAGMA_TEXT = /\bPRAGMA\b/i;
+/** PRAGMAs the strategy chooses: never a session's. */
+const STRATEGY_PRAGMAS = new Set(['journal_mode', 'locking_mode']);
 
 /** Bound on the switching statements a connection keeps compiled. */
 const MAX_COMPILED = 64;
@@ -44,6 +50,8 @@ export class ConnectionSettings {
   #current: Settings | undefined;
   /** The PRAGMAs those settings changed, with the values to put back. */
   readonly #baseline = new Map<string, unknown>();
+  /** A statement of those settings' requests set a PRAGMA itself (see {@link noteAssignments}): another's settings switch in full. */
+  #assigned = false;
   /** Those settings allowed double-quoted string literals. */
   #doubleQuoted = false;
   /** The run-time limits those settings changed (category → the value to put back). */
@@ -75,6 +83,7 @@ export class ConnectionSettings {
   /** The connection closed: a new one starts with the pool's own settings. */
   forget(): void {
     this.#current = undefined;
+    this.#assigned = false;
     this.#baseline.clear();
     this.#doubleQuoted = false;
     this.#limits.clear();
@@ -111,7 +120,7 @@ export class ConnectionSettings {
   use(db: Database.Database, settings: Settings | undefined): boolean {
     const current = this.#current;
     if (settings?.id === current?.id) return false;
-    if (settings !== undefined && current !== undefined && sameEffect(settings, current)) {
+    if (settings !== undefined && current !== undefined && !this.#assigned && sameEffect(settings, current)) {
       this.#current = settings;
       return false;
     }
@@ -134,6 +143,7 @@ export class ConnectionSettings {
       this.#watching = false;
     }
     this.#current = undefined;
+    this.#assigned = false;
     if (settings !== undefined) {
       for (const path of settings.extensions) {
         if (this.#loaded.has(path)) continue;
@@ -150,6 +160,23 @@ export class ConnectionSettings {
     }
     this.#current = settings;
     return limitsChanged;
+  }
+
+  /**
+   * Before `sql` runs as a session's request (a statement inside its
+   * transaction or on its lease, which the session also takes as its setting):
+   * the connection-scoped PRAGMAs it sets get their values noted, to be put
+   * back when another's settings come, as the session's own are. The pool's
+   * own requests keep what they set, as before.
+   */
+  noteAssignments(db: Database.Database, sql: string): void {
+    if (this.#current === undefined || !PRAGMA_TEXT.test(sql)) return;
+    for (const { text } of statements(sql)) {
+      const name = pragmaAssignment(text)?.name;
+      if (name === undefined || !CONNECTION_PRAGMAS.has(name) || STRATEGY_PRAGMAS.has(name)) continue;
+      if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
+      this.#assigned = true;
+    }
   }
 
   /** The settings the extension makes: the limits last, once nothing more is to be compiled. */

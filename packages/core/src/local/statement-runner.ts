@@ -168,6 +168,18 @@ export class StatementRunner {
     return statement;
   }
 
+  /**
+   * Before a transaction begins on a reader: one read, which brings the schema in memory up to date with the file's.
+   * A failure is left to the transaction's own first read (a deferred BEGIN takes no lock, so must not fail here).
+   */
+  #checkSchema(): void {
+    try {
+      this.#prepare(SCHEMA_CHECK).get();
+    } catch {
+      // the transaction's first read meets it
+    }
+  }
+
   /** Runs a control statement of the worker's own (BEGIN, COMMIT, SAVEPOINT, …), prepared once. */
   control(sql: string): void {
     this.#prepare(sql).run();
@@ -267,8 +279,9 @@ export class StatementRunner {
     // A transaction begun on a reader (a deferred one) compiles its statements against the schema the connection holds,
     // which lags other connections' changes (this Database's own, run on the writer, among them) until it reads; the
     // check, made before it begins, ends its read at once, so the transaction still takes its snapshot at its first read.
-    if (this.config.role === 'reader' && !db.inTransaction && BEGIN_WORD.test(sql)) this.#prepare(SCHEMA_CHECK).get();
+    if (this.config.role === 'reader' && !db.inTransaction && BEGIN_WORD.test(sql)) this.#checkSchema();
     if (op === 'exec') {
+      this.#settings.noteAssignments(db, sql);
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
       if (request.readOnly && this.config.role === 'writer') {
         this.control('PRAGMA query_only = 1');
@@ -295,6 +308,7 @@ export class StatementRunner {
     // (an EXPLAIN compiled against the old schema would never be found stale).
     const schemaWord = fromSchemaInMemory(sql);
     if (!db.inTransaction && schemaWord !== undefined) this.#prepare(SCHEMA_CHECK).get();
+    if (schemaWord === 'PRAGMA') this.#settings.noteAssignments(db, sql);
     const explain = schemaWord === 'EXPLAIN';
     const statement = this.#prepare(sql, !explain);
     // SQLite calls an EXPLAIN of a write not read-only, as the write would be; it runs nothing, so it is a read here

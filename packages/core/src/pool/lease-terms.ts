@@ -53,8 +53,12 @@ export interface Grant {
  * closes (instead of being wiped when its lease ends).
  */
 export interface StateTracker {
-  /** Records `sql` if it creates or drops such state; true when it did (the connection then needs no reset). */
-  track(sql: string): boolean;
+  /**
+   * Records `sql` if it creates or drops such state, or sets a PRAGMA the
+   * session then holds; true when it did (the connection then needs no
+   * reset). `inTransaction`: it runs inside a transaction.
+   */
+  track(sql: string, inTransaction?: boolean): boolean;
 }
 
 /** How a lease was taken. */

@@ -9,7 +9,7 @@
 import type { BackupProgress, Op, Pending, Request } from '../backend.js';
 import { checkCall, checkQueryOptions } from '../config/validate.js';
 import { TransactionError, toError } from '../errors.js';
-import { summarize } from '../sql/statements.js';
+import { leavesNoSetting, summarize } from '../sql/statements.js';
 import type { CursorChunk, Params, QueryOptions, Row } from '../types.js';
 import type { Grant, Lease, LeaseHooks, LeaseRelease, LeaseSettings, RequestFlags } from './lease-terms.js';
 import { QueryMethods, type StatementOp } from './query-methods.js';
@@ -147,7 +147,10 @@ export class PoolLease extends QueryMethods implements Lease {
             ),
           );
         }
-        if (this.settings.tracker?.track(sql) !== true) this.#dirty = true;
+        // A reset reopens the connection, which drops every session's TEMP tables there: not for a PRAGMA that ends
+        // with the transaction, nor for what the session takes as its own.
+        const inTransaction = this.grant.connection.transactionOpen || this.#prelude !== undefined;
+        if (!leavesNoSetting(sql, inTransaction) && this.settings.tracker?.track(sql, inTransaction) !== true) this.#dirty = true;
       }
     }
     const { hold } = this.grant;

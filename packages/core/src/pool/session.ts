@@ -7,7 +7,7 @@
 import type { BackupProgress, Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject } from '../config/checks.js';
 import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
-import { classify, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
+import { classify, leavesNoSetting, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
 import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
@@ -16,6 +16,7 @@ import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
 import { listenForChanges, type RowChange } from './row-changes.js';
 import type { Scope } from './scope.js';
+import { SessionObjects } from './session-objects.js';
 import { ANSWERS_WHEN_SET, checkPragma, pragmaValue } from './session-pragmas.js';
 import type { OpenTransaction } from './open-transaction.js';
 import type { Transaction } from './transaction-scope.js';
@@ -39,26 +40,9 @@ export interface SessionOptions {
   readonly doubleQuotedStrings?: boolean;
 }
 
-const NAME = String.raw`("(?:[^"]|"")+"|\[[^\]]+\]|` + '`[^`]+`' + String.raw`|[^\s(;]+)`;
-const CREATE_TEMP = new RegExp(
-  String.raw`^CREATE\s+(?:(?:TEMP|TEMPORARY)\s+(TABLE|VIEW|TRIGGER)|(TABLE|VIEW|TRIGGER)\s+(?:IF\s+NOT\s+EXISTS\s+)?temp\s*\.)\s*(?:IF\s+NOT\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`,
-  'i',
-);
-const DROP = new RegExp(String.raw`^DROP\s+(TABLE|VIEW|TRIGGER)\s+(?:IF\s+EXISTS\s+)?(?:temp\s*\.\s*)?${NAME}`, 'i');
-const ATTACH = new RegExp(String.raw`^ATTACH\s+.+\s+AS\s+${NAME}\s*$`, 'is');
-const DETACH = new RegExp(String.raw`^DETACH\s+(?:DATABASE\s+)?${NAME}`, 'i');
-
 let nextSettings = 1;
 /** SQLite's highest run-time limit category (SQLITE_LIMIT_WORKER_THREADS). */
 const MAX_LIMIT_CATEGORY = 11;
-
-/** A name as SQLite compares it: quotes removed, case folded. */
-function bare(name: string): string {
-  const quoted = /^["`[](.*)["`\]]$/s.exec(name);
-  return (quoted === null ? name : quoted[1]!.replace(/""/g, '"')).toLowerCase();
-}
-
-const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * A view of a pool whose statements run with connection settings of its own
@@ -145,10 +129,8 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
   #settings: Settings;
   #pinned = false;
   #closed = false;
-  /** TEMP objects it created (bare name → type), dropped when it closes. */
-  readonly #temp = new Map<string, string>();
-  /** Databases it ATTACHed (bare name), detached when it closes. */
-  readonly #attached = new Set<string>();
+  /** TEMP objects it created and databases it ATTACHed, dropped and detached when it closes. */
+  readonly #objects = new SessionObjects();
 
   constructor(pool: Engine, options: SessionOptions) {
     super();
@@ -303,37 +285,39 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
 
   /** Whether `sql` may set a PRAGMA, create or drop a TEMP object, or attach a database (a DROP only matters once there are TEMP objects). */
   #mayChangeState(sql: string): boolean {
-    return summarize(sql).state !== undefined || this.#temp.size > 0;
+    return summarize(sql).state !== undefined || this.#objects.hasTemp;
   }
 
-  /** Records the TEMP objects and ATTACHed databases `sql` creates or drops; true when it did any. */
-  track(sql: string): boolean {
+  /**
+   * Records the TEMP objects and ATTACHed databases `sql` creates or drops,
+   * and takes the connection-scoped PRAGMAs it sets as the session's own (run
+   * on its lease or in its transaction, they set the connection there and
+   * then, and its later statements keep them, as one connection would); true
+   * when it did any.
+   */
+  track(sql: string, inTransaction = false): boolean {
     if (!this.#mayChangeState(sql)) return false;
     let tracked = false;
     for (const statement of statements(sql)) {
       const text = statement.text;
-      const created = CREATE_TEMP.exec(text);
-      if (created !== null) {
-        this.#temp.set(bare(created[3]!), (created[1] ?? created[2]!).toUpperCase());
-        tracked = this.#pin();
+      if (statement.head[0] === 'PRAGMA') {
+        if (!leavesNoSetting(text, inTransaction) && this.#absorbs(statement)) tracked = true;
         continue;
       }
-      const attached = ATTACH.exec(text);
-      if (attached !== null) {
-        this.#attached.add(bare(attached[1]!));
-        tracked = this.#pin();
-        continue;
-      }
-      const detached = DETACH.exec(text);
-      if (detached !== null) {
-        this.#attached.delete(bare(detached[1]!));
-        tracked = true;
-        continue;
-      }
-      const dropped = DROP.exec(text);
-      if (dropped !== null && this.#temp.delete(bare(dropped[2]!))) tracked = true;
+      const recorded = this.#objects.record(text);
+      if (recorded === 'made') tracked = this.#pin();
+      else if (recorded === 'dropped') tracked = true;
     }
     return tracked;
+  }
+
+  /** Whether `statement` set a PRAGMA the session now holds (one it may not hold is left to the lease's reset). */
+  #absorbs(statement: StatementSpan): boolean {
+    try {
+      return this.#absorb(statement) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Pins the session to the writer (once), telling the router the writer now holds a schema no reader has. */
@@ -374,18 +358,10 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    const cleanup = [
-      ...[...this.#temp].sort(([, a], [, b]) => order(a) - order(b)).map(([name, type]) => `DROP ${type} IF EXISTS temp.${quote(name)}`),
-      ...[...this.#attached].map((name) => `DETACH ${quote(name)}`),
-    ];
+    const cleanup = this.#objects.cleanup();
     const scope = this.#scope;
     this.#closed = true;
     if (cleanup.length > 0) await this.#pool.query('exec', cleanup.join(';\n'), undefined, undefined, scope).catch(() => {});
     if (this.#pinned) this.#pool.router.writerSchemas(-1);
   }
-}
-
-/** Dropping order: triggers, then views, then tables. */
-function order(type: string): number {
-  return type === 'TRIGGER' ? 0 : type === 'VIEW' ? 1 : 2;
 }

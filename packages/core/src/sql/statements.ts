@@ -324,6 +324,20 @@ export function pragmaAssignment(statement: string): { readonly name: string; re
   return match === null ? undefined : { name: match[1]!.toLowerCase(), value: (match[2] ?? match[3]!).trim() };
 }
 
+/**
+ * Whether every statement of `sql` sets a PRAGMA that leaves nothing on the
+ * connection once the transaction it runs in ends: `defer_foreign_keys`
+ * (SQLite turns it off at each COMMIT or ROLLBACK) and, inside a transaction
+ * (`inTransaction`), `foreign_keys` (a no-op there).
+ */
+export function leavesNoSetting(sql: string, inTransaction: boolean): boolean {
+  for (const { text } of statements(sql)) {
+    const name = pragmaAssignment(text)?.name;
+    if (name !== 'defer_foreign_keys' && !(inTransaction && name === 'foreign_keys')) return false;
+  }
+  return true;
+}
+
 /** One parameter of a statement, as SQLite numbers it. */
 export interface Parameter {
   /** Its index (1-based): `?` takes one more than the largest so far, `?NNN` takes NNN, a name its first index. */

@@ -409,6 +409,22 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.equal((await run(db, 'SELECT 1')).self.lastID, 10);
   });
 
+  test("an upsert that updates reports the shared connection's last rowid as lastID (documented in docs/drop-in.md)", async (t) => {
+    const filename = tempDb(t);
+    const db = await openDb(t, filename);
+    const other = await openDb(t, filename);
+    await run(db, 'CREATE TABLE t (k INTEGER PRIMARY KEY, v)');
+    const upsert = 'INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v';
+    const inserted = (await run(db, upsert, [3, 'a'])).self;
+    assert.deepEqual([inserted.lastID, inserted.changes], [3, 1], 'it inserts: its own rowid');
+    assert.equal((await run(db, upsert, [3, 'b'])).self.lastID, 3, 'it updates: unchanged, as node-sqlite3 reports it');
+    await run(other, 'INSERT INTO t (k, v) VALUES (50, 0)');
+    // node-sqlite3 would still report 3: its connection's last insert was this Database's.
+    const updated = (await run(db, upsert, [3, 'c'])).self;
+    assert.deepEqual([updated.lastID, updated.changes], [50, 1], 'another Database moved it');
+    assert.equal((await run(db, 'SELECT 1')).self.lastID, 50, 'and it is kept');
+  });
+
   test('a deferred transaction that only reads holds no write lock: another Database writes meanwhile, and the reader keeps its snapshot', async (t) => {
     const filename = tempDb(t);
     const reader = await openDb(t, filename);

@@ -7,7 +7,8 @@
  * serialize(), with each module in a child process;
  * the traces, every call's outcome and the final rows, must be equal (error
  * messages compared as in test/46). This is how the stale-schema prepare, the
- * exec counters and the stale deferred transaction of 2026-12-06 were found,
+ * exec counters and the stale deferred transaction of 2026-12-06 were found
+ * (and, with the `+wide` calls, TEMP tables lost after a PRAGMA in a transaction),
  * and (200 calls, seeds 7-250) an exec's rowid that another Database's insert
  * hid and a stale transaction a statement's reset ended.
  */
@@ -24,6 +25,9 @@ const SHAPES = {
   one: 'one Database',
   two: 'two Databases of one file',
   serial: 'one Database, in batches issued at once inside serialize()',
+  'one+wide': 'one Database, with upserts, views, TEMP tables, triggers and PRAGMAs',
+  'two+wide': 'two Databases of one file, with multi-row writes',
+  'serial+wide': 'one Database in serialize() batches, with upserts, views, TEMP tables, triggers and PRAGMAs',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

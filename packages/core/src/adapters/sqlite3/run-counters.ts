@@ -83,7 +83,7 @@ export class RunCounters {
    * Database's (`litepool_rowid`, from the interrupt extension), so the rowid
    * it leaves is the one node-sqlite3's connection would report; without the
    * extension the rowid moves when the connection's did (an insert of the
-   * rowid already there goes unseen). The count moves when either counter did.
+   * rowid already there goes unseen). The count moves when either counter did, or the script ran whole and holds a write.
    */
   async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
     const script = withStrategyPragmas(sql);
@@ -109,7 +109,10 @@ export class RunCounters {
           if (rowidSet || after.id !== before.id) this.lastID = Number(after.id);
           // A write that failed while it ran leaves SQLite's count at 0, which it may have been already.
           const zeroed = after.n === 0 && failure !== undefined && ran(failure);
-          if (after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
+          // A script that ran whole leaves the count of its last INSERT, UPDATE or DELETE, even one that changed no
+          // row and so moved neither counter when the shared connection's count was 0 already.
+          const wrote = failure === undefined && statements(script).some((statement) => moves(statement.text) !== 'none');
+          if (wrote || after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
         }
       }
     } finally {

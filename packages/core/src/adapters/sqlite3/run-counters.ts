@@ -29,6 +29,8 @@ interface Lender {
   acquire(options: AcquireOptions): Promise<Lease>;
 }
 
+/** Statements that begin or end a transaction or a savepoint: none takes the write lock in a deferred transaction. */
+const TRANSACTION_CONTROL = /^\s*(?:BEGIN(?!\s+(?:IMMEDIATE|EXCLUSIVE))|SAVEPOINT|RELEASE|COMMIT|END|ROLLBACK)\b/i;
 /** Codes of a statement that failed before it ran. */
 const NEVER_RAN = new Set(['SQLITE_ERROR', 'SQLITE_RANGE', 'SQLITE_MISUSE']);
 
@@ -90,7 +92,10 @@ export class RunCounters {
     const lender = 'acquire' in target ? (target as Target & Lender) : undefined;
     if (!WRITES.test(script) || SESSION_STATE.test(script) || (lender !== undefined && this.readOnly))
       return runScript(target, script, options);
-    const lease = await lender?.acquire({ write: true, signal: options.signal });
+    const lease = await lender?.acquire({ write: true, signal: options.signal }).catch((error: unknown) => {
+      this.#lockRefused(error, script);
+      throw error;
+    });
     const on: Target = lease ?? target;
     try {
       const before = await on.get<Counters>(READ_COUNTERS, undefined, options);
@@ -115,9 +120,22 @@ export class RunCounters {
           if (wrote || after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
         }
       }
+    } catch (error) {
+      // Reading the counters takes the writer too (they are the writer's), so a refused lock can come from either.
+      this.#lockRefused(error, script);
+      throw error;
     } finally {
       await lease?.release();
     }
+  }
+
+  /**
+   * The script failed with `error`; if that is SQLITE_BUSY or SQLITE_LOCKED, the write lock was not to be had: in
+   * SQLite the script's first write failed, which leaves a count of 0 if it was an INSERT, UPDATE or DELETE.
+   */
+  #lockRefused(error: unknown, script: string): void {
+    const code = String((error as { code?: unknown } | null)?.code);
+    if ((code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) && firstWriteMoves(script)) this.changes = 0;
   }
 
   /** Runs `script` after litepool_rowid(lastID) on one connection; false, having run nothing, where that function is missing. */
@@ -146,6 +164,12 @@ export class RunCounters {
 function ran(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_') && !NEVER_RAN.has(code);
+}
+
+/** Whether the first statement of `script` that takes the write lock is an INSERT, UPDATE or DELETE. */
+function firstWriteMoves(script: string): boolean {
+  const first = statements(script).find(({ text }) => !onlyQueries(text) && !TRANSACTION_CONTROL.test(text));
+  return first !== undefined && moves(first.text) !== 'none';
 }
 
 /**

@@ -85,7 +85,10 @@ export class RunCounters {
    * Database's (`litepool_rowid`, from the interrupt extension), so the rowid
    * it leaves is the one node-sqlite3's connection would report; without the
    * extension the rowid moves when the connection's did (an insert of the
-   * rowid already there goes unseen). The count moves when either counter did, or the script ran whole and holds a write.
+   * rowid already there goes unseen). The count moves when either counter
+   * did, or the script ran whole and holds a write; a script refused the
+   * write lock leaves it at 0 if its first write is an INSERT, UPDATE or
+   * DELETE (that statement failed, in SQLite).
    */
   async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
     const script = withStrategyPragmas(sql);
@@ -97,6 +100,8 @@ export class RunCounters {
       throw error;
     });
     const on: Target = lease ?? target;
+    /** Whether the script changed rows before it failed (then its failure was not the lock's, taken at its first write). */
+    let changedRows = false;
     try {
       const before = await on.get<Counters>(READ_COUNTERS, undefined, options);
       let failure: unknown;
@@ -111,6 +116,7 @@ export class RunCounters {
       } finally {
         const after = await on.get<Counters>(READ_COUNTERS, undefined, options).catch(() => undefined);
         if (before !== undefined && after !== undefined) {
+          changedRows = after.t !== before.t;
           if (rowidSet || after.id !== before.id) this.lastID = Number(after.id);
           // A write that failed while it ran leaves SQLite's count at 0, which it may have been already.
           const zeroed = after.n === 0 && failure !== undefined && ran(failure);
@@ -122,7 +128,7 @@ export class RunCounters {
       }
     } catch (error) {
       // Reading the counters takes the writer too (they are the writer's), so a refused lock can come from either.
-      this.#lockRefused(error, script);
+      if (!changedRows) this.#lockRefused(error, script);
       throw error;
     } finally {
       await lease?.release();

@@ -8,7 +8,8 @@
  * the traces, every call's outcome and the final rows, must be equal (error
  * messages compared as in test/46). This is how the stale-schema prepare, the
  * exec counters and the stale deferred transaction of 2026-12-06 were found
- * (and, with the `+wide` calls, TEMP tables lost after a PRAGMA in a transaction),
+ * (and, with the `+wide` calls, TEMP tables lost after a PRAGMA in a transaction
+ * and an exec's count of changes when it changed no row or failed busy),
  * and (200 calls, seeds 7-250) an exec's rowid that another Database's insert
  * hid and a stale transaction a statement's reset ended.
  */
@@ -45,6 +46,8 @@ for (const [shape, title] of Object.entries(SHAPES)) {
 const FOUND = [
   ['one', 342, 400, 'a prepare after DROP TABLE, in a SAVEPOINT transaction that had read nothing yet'],
   ['two', 413, 400, 'a prepare in a BEGIN transaction that had read nothing yet, then another Database commits'],
+  ['two+wide', 119, 600, 'this.changes after an exec whose DELETE changed no row, the shared count already 0'],
+  ['two+wide', 104, 600, 'this.changes after an exec that failed busy at its first write'],
 ] as const;
 
 for (const [shape, seed, calls, what] of FOUND) {

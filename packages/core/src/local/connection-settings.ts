@@ -151,7 +151,7 @@ export class ConnectionSettings {
         this.#loaded.add(path);
       }
       for (const [name, value] of Object.entries(settings.pragmas)) {
-        if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
+        this.#noteBaseline(db, name);
         this.#run(db, `PRAGMA ${name} = ${pragmaLiteral(value)}`);
       }
       // Without the litepool extension (not built for this platform) these cannot be set: SQLite's defaults stay.
@@ -174,9 +174,14 @@ export class ConnectionSettings {
     for (const { text } of statements(sql)) {
       const name = pragmaAssignment(text)?.name;
       if (name === undefined || !CONNECTION_PRAGMAS.has(name) || STRATEGY_PRAGMAS.has(name)) continue;
-      if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
+      this.#noteBaseline(db, name);
       this.#assigned = true;
     }
+  }
+
+  /** Notes PRAGMA `name`'s value before it first changes under the settings in force, to be put back after them. */
+  #noteBaseline(db: Database.Database, name: string): void {
+    if (!this.#baseline.has(name)) this.#baseline.set(name, this.#run(db, `PRAGMA ${name}`) ?? WRITE_ONLY_DEFAULTS[name] ?? 0);
   }
 
   /** The settings the extension makes: the limits last, once nothing more is to be compiled. */

@@ -24,6 +24,7 @@ const SCENARIOS = [
   'load-extension',
   'fake-timers',
   'memory-and-uris',
+  'shared-cache-memory',
   'open-flags',
   'wal-checkpoint',
   'exec-script-with-pragmas',

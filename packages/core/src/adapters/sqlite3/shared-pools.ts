@@ -6,11 +6,11 @@
  * `Database` on it. An in-memory database is private to its `Database`, as
  * in SQLite, unless it is a named one with `cache=shared`.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createPool, type Pool, type PoolOptions, type PragmaValue, type Session } from '../../index.js';
-import { OPEN_CREATE, OPEN_READONLY, OPEN_READWRITE } from './constants.js';
+import { OPEN_CREATE, OPEN_PRIVATECACHE, OPEN_READONLY, OPEN_READWRITE, OPEN_SHAREDCACHE } from './constants.js';
 import { sqlite3Error } from './error-shape.js';
 
 /** The pool options a `Database` may give in place of its mode (all but `filename`). */
@@ -68,13 +68,30 @@ function optionsKey(options: SharedOptions): string | undefined {
   return unique ? undefined : text;
 }
 
-/** Whether `filename` is an in-memory database, and whether it may be shared (a named one with `cache=shared`). */
-function memory(filename: string): { readonly memory: boolean; readonly shared: boolean } {
-  if (filename === '' || filename === ':memory:') return { memory: true, shared: false };
-  if (!filename.startsWith('file:')) return { memory: false, shared: false };
-  const query = new URLSearchParams(filename.includes('?') ? filename.slice(filename.indexOf('?') + 1) : '');
+/**
+ * Whether `filename` is an in-memory database, and the name it is shared
+ * under, if any: as in SQLite, a named one in shared-cache mode (`cache=shared`
+ * in its URI, or `OPEN_SHAREDCACHE` in `mode` unless `OPEN_PRIVATECACHE` or
+ * `cache=private` says otherwise) is one database for every connection that
+ * opens the same name, and so is a `vfs=memdb` one whose name starts with `/`.
+ */
+function memory(filename: string, mode: number): { readonly memory: boolean; readonly sharedAs: string | undefined } {
+  if (filename === '' || filename === ':memory:') return { memory: true, sharedAs: undefined };
+  if (!filename.startsWith('file:')) return { memory: false, sharedAs: undefined };
+  const queryAt = filename.indexOf('?');
+  const query = new URLSearchParams(queryAt < 0 ? '' : filename.slice(queryAt + 1));
   const inMemory = filename.startsWith('file::memory:') || query.get('mode') === 'memory' || query.get('vfs') === 'memdb';
-  return { memory: inMemory, shared: inMemory && query.get('cache') === 'shared' };
+  if (!inMemory) return { memory: false, sharedAs: undefined };
+  let name = filename.slice('file:'.length, queryAt < 0 ? undefined : queryAt);
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // createPool refuses the name with its reason.
+  }
+  const cache = query.get('cache');
+  const sharedCache = cache === 'shared' || (cache !== 'private' && (mode & OPEN_SHAREDCACHE) !== 0 && (mode & OPEN_PRIVATECACHE) === 0);
+  const shared = sharedCache || (query.get('vfs') === 'memdb' && name.startsWith('/'));
+  return { memory: true, sharedAs: shared ? `memory:${name}` : undefined };
 }
 
 /**
@@ -112,15 +129,18 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   const readOnly = readOnlyMode(mode);
   const filename = (mode & SQLITE_OPEN_MEMORY) !== 0 ? ':memory:' : name;
   const { backend, ...rest } = options;
-  const place = memory(filename);
+  const place = memory(filename, mode);
   const checked = backend === undefined && !place.memory && !filename.startsWith('file:');
   // A path's directory and the file's kind are checked by createPool (an OptionsError, SQLite's CANTOPEN here).
-  if (checked && (mode & OPEN_CREATE) === 0 && !existsSync(filename)) throw sqlite3Error('CANTOPEN', 'unable to open database file');
+  if (checked) checkOpenable(filename, readOnly, (mode & OPEN_CREATE) !== 0);
   const optionsText = optionsKey(rest);
   const target = poolFilename(filename, readOnly && !place.memory);
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
-  const where = backend !== undefined ? backendKey(backend) : target.startsWith('file:') || place.memory ? target : resolve(target);
-  const key = optionsText === undefined || (place.memory && !place.shared) ? undefined : `${where}\0${optionsText}`;
+  const where =
+    backend !== undefined
+      ? backendKey(backend)
+      : (place.sharedAs ?? (target.startsWith('file:') || place.memory ? target : resolve(target)));
+  const key = optionsText === undefined || (place.memory && place.sharedAs === undefined) ? undefined : `${where}\0${optionsText}`;
   let entry = key === undefined ? undefined : shared.get(key);
   if (entry === undefined) {
     const pool = createPool(backend === undefined ? { ...options, filename: target } : options);
@@ -152,6 +172,28 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   opened.catch(() => {});
   if (!checked) await opened;
   return { pool: found.pool, opened, checked, release, queryOnly: place.memory && readOnly };
+}
+
+/**
+ * Opens the file as SQLite's open does, so that a `Database` reported open
+ * at once could have been opened: read-write (a file that refuses writing is
+ * then opened read-only, as SQLite falls back), created if missing and
+ * `create` (SQLite creates the empty file at open, before any statement).
+ * Throws SQLITE_CANTOPEN where SQLite's open fails: a missing file without
+ * `create`, a directory that refuses a new file, a file that cannot be read.
+ */
+function checkOpenable(path: string, readOnly: boolean, create: boolean): void {
+  const { O_CREAT, O_RDONLY, O_RDWR } = constants;
+  const tries = readOnly ? [O_RDONLY] : create ? [O_RDWR | O_CREAT, O_RDONLY] : [O_RDWR, O_RDONLY];
+  for (const flags of tries) {
+    try {
+      closeSync(openSync(path, flags, 0o644));
+      return;
+    } catch {
+      // The next way, as SQLite tries it; none left: it cannot open.
+    }
+  }
+  throw sqlite3Error('CANTOPEN', 'unable to open database file');
 }
 
 /** node-sqlite3 opens each connection with a busy timeout of 1000 ms. */

@@ -567,6 +567,17 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     await closeDb(db);
   });
 
+  test('an in-memory Database opens without its connection: one closed before its first statement never starts a thread', async (t) => {
+    // A worker entry that cannot load: a connection that opened would fail to start its thread, and say so.
+    const workerFile = join(tempDir(t), 'missing-worker.js');
+    const idle = await openDb(t, ':memory:', { workerFile });
+    await closeDb(idle);
+    const used = await openDb(t, 'file:lp-lazy?mode=memory', { workerFile });
+    const error = await failure(get(used, 'SELECT 1 AS one'));
+    assert.equal(error.code, 'SQLITE_ERROR');
+    assert.match(error.message, /worker thread could not start/);
+  });
+
   test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {
     // node-sqlite3 ignores such a mode and opens with its default flags.
     assert.throws(() => new sqlite3.Database(tempDb(t), 'rw' as never), { name: 'TypeError', message: /mode must be an integer/ });

@@ -148,9 +148,13 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     // A read-write Database opens the writer, which its first write needs anyway (a read would wait for the writer
     // to create the file, then for a reader to open), by a lease given straight back: no statement, no lock taken in
     // SQLite. A read-only one opens a reader.
-    const opened = readOnly
-      ? pool.get('SELECT 1').then(() => undefined)
-      : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
+    // An in-memory database has no file to fail on: its connection opens at its first statement, so a Database
+    // closed before any (a test's) never waits for a thread.
+    const opened = place.memory
+      ? Promise.resolve()
+      : readOnly
+        ? pool.get('SELECT 1').then(() => undefined)
+        : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
     opened.catch(() => {});
     entry = { pool, opened, refs: 0 };
     if (key !== undefined) shared.set(key, entry);

@@ -4,7 +4,7 @@
  * them, Sequelize one per transaction), and they must all meet at the same
  * writer, not start worker threads each. The pool closes with the last
  * `Database` on it. An in-memory database is private to its `Database`, as
- * in SQLite, unless it is a named one with `cache=shared`.
+ * in SQLite, unless SQLite would share it (see `memory`).
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -34,7 +34,9 @@ export interface PoolReference {
    * Whether the checks a connection's open makes were made here, on the
    * file system, so that the `Database` may report itself open before
    * {@link opened} settles (a thread's start away). False for an in-memory
-   * database, a `file:` URI and a backend's, which report at {@link opened}.
+   * database (whose {@link opened} settles at once: its connection opens at
+   * its first statement), a `file:` URI and a backend's, which report at
+   * {@link opened}.
    */
   readonly checked: boolean;
   /** Drops this reference; the last one closes the pool. Never rejects. */

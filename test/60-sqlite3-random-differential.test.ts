@@ -3,8 +3,8 @@
  * fixtures/sqlite3-random-calls.mjs makes the same seeded calls (runs, gets,
  * eaches, prepared statements with bind, reset and finalize, transaction
  * control, savepoints, exec scripts, SQL that fails), each awaited in turn, on
- * one Database, on two of one WAL file, or in batches issued at once inside
- * serialize(), with each module in a child process;
+ * one Database, on two of one WAL file, in batches issued at once inside
+ * serialize(), or on one in-memory Database, with each module in a child process;
  * the traces, every call's outcome and the final rows, must be equal (error
  * messages compared as in test/46). This is how the stale-schema prepare, the
  * exec counters and the stale deferred transaction of 2026-12-06 were found
@@ -29,6 +29,7 @@ const SHAPES = {
   'one+wide': 'one Database, with upserts, views, TEMP tables, triggers and PRAGMAs',
   'two+wide': 'two Databases of one file, with multi-row writes',
   'serial+wide': 'one Database in serialize() batches, with upserts, views, TEMP tables, triggers and PRAGMAs',
+  'mem+wide': 'one Database on :memory:, with upserts, views, TEMP tables, triggers and PRAGMAs',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

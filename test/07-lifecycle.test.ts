@@ -112,6 +112,42 @@ await pool.close();`;
   rmSync(join(tmpdir(), `litepool-eval-${process.pid}.db`), { force: true });
 });
 
+test('a transaction left open does not keep the process alive (SQLite rolls it back), a statement in flight on a lease does', async (t) => {
+  const filename = tempDb(t);
+  const setup = createPool({ filename });
+  await setup.exec('CREATE TABLE t (v)');
+  await setup.close();
+  const scripts = {
+    // The process ends with the lease out, its transaction open: nothing is in flight.
+    lease: `import { createPool } from '@litepool/core';
+const pool = createPool({ filename: ${JSON.stringify(filename)} });
+const lease = await pool.acquire({ write: true });
+await lease.run('BEGIN');
+await lease.run("INSERT INTO t VALUES ('lease')");
+console.log('left open');`,
+    // As with node-sqlite3: a Database whose BEGIN was never committed, and a statement stepped once and kept.
+    sqlite3: `import sqlite3 from '@litepool/core/sqlite3';
+const db = new sqlite3.Database(${JSON.stringify(filename)});
+const stmt = db.prepare('SELECT 1 AS one UNION ALL SELECT 2');
+stmt.get(() => db.run('BEGIN', () => db.run("INSERT INTO t VALUES ('sqlite3')", () => console.log('left open'))));`,
+    // The only thing left is a statement running on a lease: the process waits for its answer.
+    inFlight: `import { createPool } from '@litepool/core';
+const pool = createPool({ filename: ${JSON.stringify(filename)} });
+const lease = await pool.acquire();
+lease.get('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) AS n FROM c')
+  .then((row) => console.log(JSON.stringify(row)));`,
+  };
+  const output = (code: string): string =>
+    // A process kept alive by the pool is killed by the timeout: execFileSync then throws.
+    execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: import.meta.dirname, encoding: 'utf8', timeout: 30_000 });
+  assert.match(output(scripts.lease), /left open/);
+  assert.match(output(scripts.sqlite3), /left open/);
+  assert.match(output(scripts.inFlight), /\{"n":2000000\}/);
+  const check = createPool({ filename });
+  t.after(() => check.close());
+  assert.deepEqual(await check.all('SELECT v FROM t'), [], 'both transactions rolled back');
+});
+
 test('an idle pool never closed does not keep the process alive (nor does an unclosed node-sqlite3 Database)', (t) => {
   const filename = tempDb(t);
   const scripts = {

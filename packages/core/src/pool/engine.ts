@@ -56,8 +56,7 @@ export class Engine implements Shutdown, TransactionHost {
   readonly #maintenance: Maintenance;
   /** COMMITs handed off with the writer and not yet answered: closing waits for them. */
   readonly #commits = new Set<Promise<void>>();
-  /** The process stays alive while the pool has work. */
-  readonly #keepAlive = new KeepAlive();
+  readonly #keepAlive = new KeepAlive(() => this.#lanes.hasWork(this.#leasing.quiet));
   /** What else closes with the pool (cross-thread ports). */
   readonly #closers = new Set<() => void>();
   readonly #nextTurn = new NextTurnRead();
@@ -74,7 +73,11 @@ export class Engine implements Shutdown, TransactionHost {
     this.deferredOnReaders = this.readers && binding.strategy.capabilities.readsDuringWrite;
     this.router = new Router(this.readers, binding.readsOnly?.bind(binding));
     this.lifecycle = new Lifecycle(this);
-    this.#leasing = new Leasing(options, (code, message) => warn(code, message));
+    this.#leasing = new Leasing(
+      options,
+      (code, message) => warn(code, message),
+      () => this.#keepAlive.sync(),
+    );
     this.#gate = new StartGate(binding.strategy, binding.strategyContext, (onOpened) => openByLease(this.#lanes.writer, onOpened));
     this.#maintenance = new Maintenance(binding.strategy, {
       isOpen: () => this.lifecycle.state === 'open',
@@ -88,7 +91,7 @@ export class Engine implements Shutdown, TransactionHost {
     });
     this.#lanes = new Lanes(options, binding, {
       gate: this.#gate,
-      keepAlive: this.#keepAlive,
+      onWorkChange: () => this.#keepAlive.sync(),
       onWriterIdle: () => this.#maintenance.onWriterIdle(),
       warn,
     });
@@ -139,10 +142,8 @@ export class Engine implements Shutdown, TransactionHost {
   }
 
   /**
-   * Sends a one-shot request where the router says: the writer, or a reader
-   * (as a probe for a statement never seen). `again`: routed a second time,
-   * on the turn after a young pool's writer was found claimed (see
-   * `lendsToWriter`), so it does not wait another.
+   * Sends a one-shot request where the router says: the writer, or a reader (as a probe for a statement never seen).
+   * `again`: routed a second time, on the turn after a young pool's writer was found claimed (see `lendsToWriter`).
    */
   #route(request: Request, caller: Pending, pinned: boolean, again = false): void {
     const route = this.router.route(request.op, request.sql, pinned);
@@ -351,7 +352,7 @@ export class Engine implements Shutdown, TransactionHost {
 
   async drained(): Promise<void> {
     // Closing is work too: the process stays alive until the pool has closed (release() lets go).
-    this.#keepAlive.hold();
+    this.#keepAlive.closing();
     await this.#groups.drained();
     await Promise.all([this.#lanes.whenIdle(), ...this.#commits, this.#nextTurn.drained()]);
     // A COMMIT answered after the writer went idle may have let queued work in behind it.

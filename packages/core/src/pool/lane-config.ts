@@ -35,8 +35,8 @@ export interface LaneConfig {
   readonly startsEarly: boolean;
   /** Called when the lane has nothing queued and nothing running. */
   readonly onIdle?: () => void;
-  /** Called when the lane, idle until now, gets work. */
-  readonly onBusy?: () => void;
+  /** Called when the lane's work may have changed: a job queued, one gone, the lane idle (see `Lanes.hasWork`). */
+  readonly onWorkChange?: () => void;
   /**
    * Takes a one-shot job this lane cannot serve soon (every one of its
    * connections is stuck in a long statement); false if it will not. The

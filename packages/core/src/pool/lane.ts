@@ -49,7 +49,7 @@ export class Lane {
   private wakers: (() => void)[] = [];
   /** How long a closing connection may take before it is given up (undefined: the connection's default). */
   private closeGraceMs: number | undefined;
-  /** Whether the lane has had work since it was last idle (onBusy was called, onIdle not yet). */
+  /** Whether the lane has had work since it was last idle (onIdle not called yet). */
   private busyNow = false;
   /** Aborts connections still opening when the lane is stopped (a setup module that never settles). */
   private readonly opening = new AbortController();
@@ -120,10 +120,8 @@ export class Lane {
     }
     if (this.active >= this.config.size) this.waits++;
     this.queue.push(job);
-    if (!this.busyNow) {
-      this.busyNow = true;
-      this.config.onBusy?.();
-    }
+    this.busyNow = true;
+    this.config.onWorkChange?.();
     this.pump();
     this.wake();
   }
@@ -389,6 +387,7 @@ export class Lane {
   }
 
   private settleIfIdle(): void {
+    this.config.onWorkChange?.();
     if (!this.idle) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (!this.busyNow) return;

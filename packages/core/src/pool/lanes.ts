@@ -9,7 +9,6 @@ import type { BackendBinding, Connection, ConnectionHooks } from '../backend.js'
 import { MAX_READERS, type ResolvedPoolOptions } from '../config/options.js';
 import type { ConnectionRole } from '../strategy.js';
 import { channels } from '../diagnostics.js';
-import type { KeepAlive } from './keep-alive.js';
 import { Lane } from './lane.js';
 import type { StartGate } from './start-gate.js';
 
@@ -17,8 +16,8 @@ import type { StartGate } from './start-gate.js';
 export interface LanesHost {
   /** Opens the lanes' connections in order: the strategy's init, then the writer, then readers. */
   readonly gate: StartGate;
-  /** Held while either lane has work. */
-  readonly keepAlive: KeepAlive;
+  /** Called when either lane's work may have changed (the pool then decides whether it keeps the process alive). */
+  readonly onWorkChange: () => void;
   /** Called when the writer has nothing queued and nothing running (idle maintenance). */
   readonly onWriterIdle: () => void;
   /** Reports a warning; `once`: only the first time per pool. */
@@ -46,7 +45,7 @@ export class Lanes {
       maxBatch: options.maxBatch,
       acquireTimeoutMs: options.acquireTimeoutMs,
       startsEarly: binding.startsEarly === true,
-      onBusy: () => host.keepAlive.hold(),
+      onWorkChange: host.onWorkChange,
     };
     this.writer = new Lane({
       ...common,
@@ -55,10 +54,7 @@ export class Lanes {
       group: binding.strategy.writeBatching,
       open: (signal, ready) => this.#open('writer', signal, ready),
       gate: () => host.gate.writerGate(),
-      onIdle: () => {
-        host.keepAlive.release();
-        host.onWriterIdle();
-      },
+      onIdle: () => host.onWriterIdle(),
     });
     this.readers =
       options.readers > 0
@@ -71,7 +67,6 @@ export class Lanes {
             group: undefined,
             open: (signal, ready) => this.#open('reader', signal, ready),
             gate: () => host.gate.readerGate(),
-            onIdle: () => host.keepAlive.release(),
             // Every reader stuck in a long statement: reads run on the writer rather than wait.
             overflow: (job) => (this.writer.enqueue(job), true),
           })
@@ -81,6 +76,15 @@ export class Lanes {
   /** Jobs waiting for a connection in either lane. */
   get pending(): number {
     return this.writer.pending + (this.readers?.pending ?? 0);
+  }
+
+  /**
+   * Whether either lane has work beyond `quietLeases` connections lent to
+   * leases with nothing in flight: a queued job, or a connection serving.
+   */
+  hasWork(quietLeases: number): boolean {
+    const queued = this.writer.pending + (this.readers?.pending ?? 0);
+    return queued > 0 || this.writer.busy + (this.readers?.busy ?? 0) > quietLeases;
   }
 
   /** Resolves when nothing is queued or running in either lane. */

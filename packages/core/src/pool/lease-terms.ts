@@ -85,6 +85,8 @@ export interface LeaseHooks {
   released(lease: Lease): void;
   /** Something its holder should know (reported as a `warning` event). */
   warn(code: string, message: string): void;
+  /** The lease now has nothing in flight (`true`: it does not keep the process alive), or has work again. */
+  quiet(quiet: boolean): void;
 }
 
 /** How a request of a lease is sent. */

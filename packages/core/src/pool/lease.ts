@@ -37,6 +37,8 @@ export class PoolLease extends QueryMethods implements Lease {
   #revoked: Error | undefined;
   #inFlight = 0;
   #returned = false;
+  /** Whether {@link LeaseHooks.quiet} was last told true: lent, nothing in flight, not being given back. */
+  #quiet = false;
   /** Statements waiting to go out with the next request (a transaction's BEGIN), and the last batch of them sent. */
   #prelude: Prelude | undefined;
   #sentPrelude: Prelude | undefined;
@@ -64,6 +66,7 @@ export class PoolLease extends QueryMethods implements Lease {
       }, settings.leakDetectionMs);
       this.#leakTimer.unref();
     }
+    this.#setQuiet(true);
   }
 
   get released(): boolean {
@@ -205,7 +208,7 @@ export class PoolLease extends QueryMethods implements Lease {
     if (connection.carry === undefined || this.#released || this.#dirty || this.#inFlight > 0) return undefined;
     if (hold.signal !== undefined || hold.assertHeld !== undefined) return undefined;
     this.#released = true;
-    this.#returned = true;
+    this.#markReturned();
     clearTimeout(this.#leakTimer);
     this.hooks.released(this);
     this.grant.giveBack();
@@ -241,6 +244,7 @@ export class PoolLease extends QueryMethods implements Lease {
 
   #send(request: Request, options: QueryOptions | undefined, progress?: (progress: BackupProgress) => void): Promise<unknown> {
     this.#inFlight++;
+    this.#setQuiet(false);
     const prelude = request.op === 'backup' ? undefined : this.#prelude;
     if (prelude !== undefined) {
       this.#prelude = undefined;
@@ -284,6 +288,19 @@ export class PoolLease extends QueryMethods implements Lease {
   #settled(): void {
     this.#inFlight--;
     if (this.#released) this.#giveBackWhenQuiet();
+    else if (this.#inFlight === 0) this.#setQuiet(true);
+  }
+
+  /** Being given back: work again (a rollback, the hand-over) until the lane has the connection. */
+  #markReturned(): void {
+    this.#returned = true;
+    this.#setQuiet(false);
+  }
+
+  #setQuiet(quiet: boolean): void {
+    if (this.#quiet === quiet || (quiet && this.#returned)) return;
+    this.#quiet = quiet;
+    this.hooks.quiet(quiet);
   }
 
   /**
@@ -292,7 +309,7 @@ export class PoolLease extends QueryMethods implements Lease {
    */
   #giveBackWhenQuiet(): void {
     if (this.#returned || this.#inFlight > 0) return;
-    this.#returned = true;
+    this.#markReturned();
     const { connection } = this.grant;
     const finish = (rolledBack: boolean, reset: boolean): void => {
       if (reset) connection.reset();

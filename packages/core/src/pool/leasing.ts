@@ -49,10 +49,13 @@ export interface LeaseRequest extends LeaseWait {
 export class Leasing {
   /** Leases lent and not yet given back. */
   readonly out = new Set<PoolLease>();
+  /** Leases lent with nothing in flight: they do not keep the process alive (see keep-alive.ts). */
+  quiet = 0;
 
   constructor(
     private readonly terms: LeaseTerms,
     private readonly warn: (code: string, message: string) => void,
+    private readonly onQuietChange: () => void,
   ) {}
 
   /** A lease from `request.lane`, once a connection is free. */
@@ -61,7 +64,14 @@ export class Leasing {
     if (signal?.aborted === true) return Promise.reject(new AbortError({ cause: signal.reason }));
     // Capturing a stack costs microseconds: only when leak detection will report it.
     const stack = this.terms.leakDetectionMs > 0 ? new Error('lease taken here').stack : undefined;
-    const hooks: LeaseHooks = { released: (lease) => this.out.delete(lease as PoolLease), warn: this.warn };
+    const hooks: LeaseHooks = {
+      released: (lease) => this.out.delete(lease as PoolLease),
+      warn: this.warn,
+      quiet: (quiet) => {
+        this.quiet += quiet ? 1 : -1;
+        this.onQuietChange();
+      },
+    };
     return new Promise((resolve, reject) => {
       let gaveUp = false;
       const onAbort = (): void => {

@@ -298,7 +298,7 @@ export class PoolLease extends QueryMethods implements Lease {
   }
 
   #setQuiet(quiet: boolean): void {
-    if (this.#quiet === quiet || (quiet && this.#returned)) return;
+    if (this.#quiet === quiet) return;
     this.#quiet = quiet;
     this.hooks.quiet(quiet);
   }

@@ -138,10 +138,7 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   const optionsText = optionsKey(rest);
   const target = poolFilename(filename, readOnly && !place.memory);
   // With a backend (a dqlite cluster) the data is elsewhere: the filename only names the Database.
-  const where =
-    backend !== undefined
-      ? backendKey(backend)
-      : (place.sharedAs ?? (target.startsWith('file:') || place.memory ? target : resolve(target)));
+  const where = backend !== undefined ? backendKey(backend) : (place.sharedAs ?? (target.startsWith('file:') ? target : resolve(target)));
   const key = optionsText === undefined || (place.memory && place.sharedAs === undefined) ? undefined : `${where}\0${optionsText}`;
   let entry = key === undefined ? undefined : shared.get(key);
   if (entry === undefined) {
@@ -152,11 +149,7 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     // SQLite. A read-only one opens a reader.
     // An in-memory database has no file to fail on: its connection opens at its first statement, so a Database
     // closed before any (a test's) never waits for a thread.
-    const opened = place.memory
-      ? Promise.resolve()
-      : readOnly
-        ? pool.get('SELECT 1').then(() => undefined)
-        : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
+    const opened = place.memory ? Promise.resolve() : firstConnection(pool, readOnly);
     opened.catch(() => {});
     entry = { pool, opened, refs: 0 };
     if (key !== undefined) shared.set(key, entry);
@@ -178,6 +171,13 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   opened.catch(() => {});
   if (!checked) await opened;
   return { pool: found.pool, opened, checked, release, queryOnly: place.memory && readOnly };
+}
+
+/** Opens the pool's first connection: a reader for a read-only `Database`, else the writer, by a lease given straight back. */
+function firstConnection(pool: Pool, readOnly: boolean): Promise<void> {
+  return readOnly
+    ? pool.get('SELECT 1').then(() => undefined)
+    : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
 }
 
 /**

@@ -33,6 +33,39 @@ test('import loads the package (ES module consumers)', () => {
   assert.equal(node(['--input-type=module', '-e', script]), 'function wal');
 });
 
+test("importing the package loads no strategy's library: async-mutex and proper-lockfile load with the first pool that uses them", (t) => {
+  // Every package a module of this process asks for (sync hooks see import() and require() alike), by stage.
+  const script = `
+    import { isBuiltin, registerHooks } from 'node:module';
+    const asked = new Set();
+    registerHooks({
+      resolve(specifier, context, next) {
+        if (!isBuiltin(specifier) && !/^(\\.|\\/|file:)/.test(specifier)) asked.add(specifier.split('/')[0]);
+        return next(specifier, context);
+      },
+    });
+    const stages = {};
+    const { createPool } = await import('@litepool/core');
+    stages.import = [...asked].sort();
+    for (const strategy of ['single-writer', 'mutex', 'file-lock']) {
+      const pool = createPool({ filename: ${JSON.stringify(tempDb(t))} + '.' + strategy, strategy });
+      await pool.run('CREATE TABLE t (x)');
+      await pool.get('SELECT count(*) FROM t');
+      await pool.close();
+      stages[strategy] = [...asked].sort();
+    }
+    console.log(JSON.stringify(stages));`;
+  const stages = JSON.parse(node(['--input-type=module', '-e', script])) as Record<string, string[]>;
+  assert.ok(stages.import?.includes('@litepool'), 'the hooks saw the import');
+  for (const library of ['async-mutex', 'proper-lockfile']) assert.ok(!stages.import.includes(library), `${library} loaded at import`);
+  assert.deepEqual(stages['single-writer'], stages.import, 'the default strategy loads no more packages');
+  assert.deepEqual(
+    stages.mutex?.filter((name) => !stages.import?.includes(name)),
+    ['async-mutex'],
+  );
+  assert.ok(stages['file-lock']?.includes('proper-lockfile'));
+});
+
 test('the drop-in entry points load with require() and import, as node-sqlite3 users write them', (t) => {
   const filename = tempDb(t);
   const script = `

@@ -3,7 +3,7 @@
  * The simplest correct answer and the baseline. With `readWrite: true`, many
  * reads run together but never beside a write.
  */
-import { Mutex, Semaphore } from 'async-mutex';
+import type { Mutex, Semaphore } from 'async-mutex';
 import { booleanOption, optionsObject } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyHold, AccessKind, StrategyContext } from '../strategy.js';
 import { synchronousOption } from './synchronous.js';
@@ -14,6 +14,12 @@ export interface MutexOptions {
   readWrite?: boolean;
   /** `synchronous` for every connection. Default: FULL (the rollback journal's safe setting). */
   synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+}
+
+/** The strategy's locks: one for `readWrite: false`, the semaphore for `readWrite: true`. */
+interface Locks {
+  readonly mutex: Mutex;
+  readonly rw: Semaphore;
 }
 
 // A writer takes every permit, so it excludes all readers; readers take one each.
@@ -28,8 +34,9 @@ export class MutexStrategy implements Strategy {
   /** Whether reads may run together. */
   readonly readWrite: boolean;
   readonly #synchronous: string;
-  readonly #mutex = new Mutex();
-  readonly #rw = new Semaphore(PERMITS);
+  /** The locks, made at `init` (or the first acquire): async-mutex loads only for a pool that uses this strategy. */
+  #locks: Promise<Locks> | undefined;
+  #ready: Locks | undefined;
   #waits = 0;
   #holds = 0;
 
@@ -50,18 +57,29 @@ export class MutexStrategy implements Strategy {
     return { synchronous: this.#synchronous };
   }
 
-  async init(_context: StrategyContext): Promise<void> {}
+  async init(_context: StrategyContext): Promise<void> {
+    await this.#made();
+  }
+
+  /** The locks, loading async-mutex at the first call. */
+  #made(): Promise<Locks> {
+    this.#locks ??= import('async-mutex').then(
+      ({ Mutex, Semaphore }) => (this.#ready = { mutex: new Mutex(), rw: new Semaphore(PERMITS) }),
+    );
+    return this.#locks;
+  }
 
   async acquire(kind: AccessKind): Promise<StrategyHold> {
-    const locked = this.readWrite ? this.#rw.isLocked() || kind === 'write' : this.#mutex.isLocked();
+    const { mutex, rw } = this.#ready ?? (await this.#made());
+    const locked = this.readWrite ? rw.isLocked() || kind === 'write' : mutex.isLocked();
     if (locked) this.#waits++;
     this.#holds++;
     let release: () => void;
     if (this.readWrite) {
-      const [, releaser] = await this.#rw.acquire(kind === 'write' ? PERMITS : 1);
+      const [, releaser] = await rw.acquire(kind === 'write' ? PERMITS : 1);
       release = releaser;
     } else {
-      release = await this.#mutex.acquire();
+      release = await mutex.acquire();
     }
     let released = false;
     return {

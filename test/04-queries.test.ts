@@ -239,3 +239,33 @@ test('many rows come back exactly as better-sqlite3 gives them: odd column names
   );
   assert.equal(changes.length, 20, 'the rows it changed reached the watcher');
 });
+
+test('many rows are rebuilt with any column names (quotes, line breaks, code), and rows of any width', async (t) => {
+  const file = tempDb(t);
+  const names = [
+    'x"y',
+    'back\\slash',
+    'new\nline',
+    'sep\u2028arator',
+    '',
+    '__proto__',
+    'constructor',
+    'toString',
+    '0',
+    '1e3',
+    '") }; process.exit(9); ({ "',
+  ];
+  const columns = names.map((name, i) => `${i} AS "${name.replaceAll('"', '""')}"`).join(', ');
+  const narrow = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20) SELECT x, ${columns} FROM c`;
+  const wide = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20) SELECT ${Array.from({ length: 70 }, (_, i) => `x + ${i} AS c${i}`).join(', ')} FROM c`;
+  const oracle = new BetterSqlite3(':memory:');
+  t.after(() => oracle.close());
+  const pool = testPool(t, { filename: file, inlineReads: false });
+  for (const sql of [narrow, wide]) {
+    const rows = await pool.all<Record<string, unknown>>(sql);
+    const expected = oracle.prepare(sql).all() as Record<string, unknown>[];
+    assert.deepEqual(rows, expected);
+    assert.deepEqual(Object.keys(rows[0]!), Object.keys(expected[0]!), 'key order');
+    assert.equal(Object.getPrototypeOf(rows[0]), Object.prototype);
+  }
+});

@@ -12,6 +12,7 @@ import { Control, ringSize, type FromWorker, type SpareConfig, type ToWorker, ty
 import { fromWireError } from './wire-errors.js';
 import { clearImmediate, clearTimeout, now, setImmediate, setTimeout } from '../timers.js';
 import { startCounted } from './native-loads.js';
+import { startWithExecArgv } from './worker-exec-argv.js';
 import { stopStarting, type Thread } from './thread-stop.js';
 import { claimParking, park, type Claim, serves, shareable, spareWanted, takeParked, type ReuseFacts } from './thread-reuse.js';
 
@@ -67,24 +68,6 @@ function startError(role: string, error: unknown): WorkerCrashedError {
     `The ${role} worker thread could not start: ${message}${bundled ? ". If the app is bundled, the worker's entry module must be shipped beside it: see docs/bundling.md and the workerFile option" : ''}`,
     { cause: error },
   );
-}
-
-/**
- * The parent's Node options for a worker, less those about how the parent's
- * own entry is read: `node --input-type=module -e …` would otherwise make
- * every worker (which starts from a file) fail to start.
- */
-function workerExecArgv(): string[] | undefined {
-  const argv = process.execArgv;
-  // Left alone otherwise: a worker inherits the parent's options, less those Node knows it must not take.
-  if (!argv.some((arg) => arg === '--input-type' || arg.startsWith('--input-type='))) return undefined;
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--input-type') i++;
-    else if (!arg.startsWith('--input-type=')) kept.push(arg);
-  }
-  return kept;
 }
 
 /**
@@ -279,20 +262,21 @@ export function newThread(
   resourceLimits?: ResourceLimits,
   name = 'litepool',
 ): Worker {
-  const execArgv = workerExecArgv();
-  return startCounted((loads) => {
-    const options = {
-      name,
-      workerData: { ...workerData, ...loads },
-      ...(execArgv === undefined ? {} : { execArgv }),
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
-    };
-    // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
-    // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
-    try {
-      return workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(workerFile, options);
-    } catch (error) {
-      throw error instanceof Error ? error : new Error(String(error));
-    }
-  });
+  return startCounted((loads) =>
+    startWithExecArgv((execArgv) => {
+      const options = {
+        name,
+        workerData: { ...workerData, ...loads },
+        ...(execArgv === undefined ? {} : { execArgv }),
+        ...(resourceLimits === undefined ? {} : { resourceLimits }),
+      };
+      // In a try: esbuild then leaves import.meta unreported in a CommonJS bundle (which ships its worker by workerFile).
+      // Written out literally: bundlers that follow `new Worker(new URL('./worker.js', import.meta.url))` (webpack) emit the worker.
+      try {
+        return workerFile === undefined ? new Worker(new URL('./worker.js', import.meta.url), options) : new Worker(workerFile, options);
+      } catch (error) {
+        throw error instanceof Error ? error : new Error(String(error));
+      }
+    }),
+  );
 }

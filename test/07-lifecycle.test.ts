@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { testPool, tick, within } from './helpers/pool.js';
+import { slowWorker } from './helpers/slow-worker.js';
 import { tempDb } from './helpers/temp.js';
 
 test('close(): queued work finishes, new work rejects with ERR_POOL_CLOSED', async (t) => {
@@ -63,6 +64,19 @@ test('close() of a pool never used starts no threads and resolves', async (t) =>
   assert.equal(pool.stats().state, 'closed');
 });
 
+test('close() does not wait for a connection still opening that nothing waits for any more: its thread is stopped', async (t) => {
+  const { workerFile, marker } = slowWorker(t);
+  const pool = createPool({ filename: tempDb(t), workerFile });
+  const stop = new AbortController();
+  const lease = pool.acquire({ write: true, signal: stop.signal });
+  await tick();
+  stop.abort();
+  await assert.rejects(lease, { code: 'ABORT_ERR' });
+  await pool.close();
+  assert.equal(pool.stats().state, 'closed');
+  assert.equal(existsSync(marker), false, 'close() waited for the thread that was starting');
+});
+
 test('destroy(reason): queued work and open leases reject now, with the reason as cause', async (t) => {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE d (v INTEGER)');
@@ -98,18 +112,23 @@ test('destroy() lets a statement already running finish', async (t) => {
   else assert.equal((result.reason as PoolClosedError).code, 'ERR_POOL_CLOSED');
 });
 
-test('a pool works from `node --input-type=module -e …` (workers start from a file and must not inherit --input-type)', () => {
+test('a pool works from `node --input-type=module -e …`, with V8 and process-wide options too (workers must not inherit --input-type)', () => {
+  const file = join(tmpdir(), `litepool-eval-${process.pid}.db`);
   const code = `import { createPool } from '@litepool/core';
-const pool = createPool({ filename: ${JSON.stringify(join(tmpdir(), `litepool-eval-${process.pid}.db`))} });
+const pool = createPool({ filename: ${JSON.stringify(file)} });
 console.log(JSON.stringify(await pool.get('SELECT 6 * 7 AS answer')));
 await pool.close();`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
-    cwd: import.meta.dirname,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  assert.deepEqual(JSON.parse(output), { answer: 42 });
-  rmSync(join(tmpdir(), `litepool-eval-${process.pid}.db`), { force: true });
+  // Without --input-type a worker inherits the parent's options less what it cannot take; with it, it is given them
+  // as a list, in which Node refuses a V8 or process-wide option outright: those are dropped, as inheriting drops them.
+  for (const options of [[], ['--max-old-space-size=300', '--title=litepool-eval']]) {
+    const output = execFileSync(process.execPath, [...options, '--input-type=module', '-e', code], {
+      cwd: import.meta.dirname,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.deepEqual(JSON.parse(output), { answer: 42 }, options.join(' '));
+  }
+  rmSync(file, { force: true });
 });
 
 test('a transaction left open does not keep the process alive (SQLite rolls it back), a statement in flight on a lease does', async (t) => {

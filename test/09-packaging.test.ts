@@ -66,20 +66,6 @@ test("importing the package loads no strategy's library: async-mutex and proper-
   assert.ok(stages['file-lock']?.includes('proper-lockfile'));
 });
 
-test('a script run as `node --input-type=module -e` with V8 and process-wide options starts its pool (options a worker cannot take are dropped)', (t) => {
-  // The workers then get the parent's options as an explicit list (less --input-type), which Node refuses outright when
-  // it names an option a worker cannot take; inherited, Node drops those itself.
-  const script = `
-    import { createPool } from '@litepool/core';
-    const pool = createPool({ filename: ${JSON.stringify(tempDb(t))}, readers: 1 });
-    await pool.run('CREATE TABLE t (x)');
-    await pool.run('INSERT INTO t VALUES (42)');
-    const row = await pool.get('SELECT x FROM t');
-    await pool.close();
-    console.log(row.x, process.title);`;
-  assert.equal(node(['--max-old-space-size=300', '--title=litepool-options', '--input-type=module', '-e', script]), '42 litepool-options');
-});
-
 test('the drop-in entry points load with require() and import, as node-sqlite3 users write them', (t) => {
   const filename = tempDb(t);
   const script = `

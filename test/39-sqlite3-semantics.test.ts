@@ -10,12 +10,13 @@ import sqlite3, { type Database, Statement, type Sqlite3Error } from '@litepool/
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { all, call, closeDb, get, openDb, run } from './helpers/sqlite3.js';
+import { slowWorker } from './helpers/slow-worker.js';
 import { tempDb, tempDir } from './helpers/temp.js';
 
 const failure = (promise: Promise<unknown>): Promise<Sqlite3Error> =>
@@ -576,6 +577,13 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     const error = await failure(get(used, 'SELECT 1 AS one'));
     assert.equal(error.code, 'SQLITE_ERROR');
     assert.match(error.message, /worker thread could not start/);
+  });
+
+  test('a file Database closed before its first statement closes as node-sqlite3’s does, without waiting for its thread to start', async (t) => {
+    const { workerFile, marker } = slowWorker(t);
+    const db = await openDb(t, tempDb(t), { workerFile });
+    await closeDb(db);
+    assert.equal(existsSync(marker), false, 'close waited for the thread that was starting');
   });
 
   test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {

@@ -107,9 +107,9 @@ export class Lane {
     return this.queue.lent;
   }
 
-  /** Whether nothing is queued or running on this lane now. */
+  /** Whether nothing is queued or running on this lane now (a connection still opening with nothing queued serves nothing). */
   get idle(): boolean {
-    return this.queue.size === 0 && this.active === 0;
+    return this.queue.size === 0 && this.active === this.starting;
   }
 
   /** Queues a job; it starts as soon as a connection is free. */
@@ -158,6 +158,8 @@ export class Lane {
     }
     await this.whenIdle();
     this.queue.stop();
+    // No job is left for a connection still opening: its thread is stopped, not waited for (a pool closed unused).
+    this.opening.abort(new Error('The pool was closed'));
     await this.pool.drain();
     await this.pool.clear();
   }

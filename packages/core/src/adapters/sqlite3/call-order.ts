@@ -150,6 +150,11 @@ export class CallOrder {
     void work.then(done, done);
   }
 
+  /** Whether any call (or other tracked work) is in flight. */
+  get busy(): boolean {
+    return this.#cohorts.some((cohort) => cohort.pending > 0);
+  }
+
   /** Settles once the barrier and every call in flight now have. */
   drained(): Promise<unknown> {
     return Promise.all([this.#barrierNow(), ...this.#callsSince(0)]);
@@ -158,7 +163,7 @@ export class CallOrder {
   /** Settles once nothing is in flight, counting the calls made while it waits. */
   async drainedAll(): Promise<void> {
     do await this.drained();
-    while (this.#cohorts.some((cohort) => cohort.pending > 0));
+    while (this.busy);
   }
 
   /** Starts a new cohort for the calls made from now on; returns its id. Cohorts left with nothing in flight at the front are dropped. */

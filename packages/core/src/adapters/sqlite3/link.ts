@@ -40,6 +40,8 @@ export class Link {
   open = false;
   readonly #owner: LinkOwner;
   readonly #ready: Promise<Session>;
+  /** The pool reference, once taken (its first connection may still be opening). */
+  readonly #reached: Promise<PoolReference>;
   #reference: PoolReference | undefined;
   #session: Session | undefined;
   #serialized = false;
@@ -47,9 +49,7 @@ export class Link {
   /** Statements queued whose callbacks have not been called yet. */
   #unanswered = 0;
   /** A quick call was answered (one function per link, not one per call). */
-  readonly #answeredOne = (): void => {
-    this.#unanswered--;
-  };
+  readonly #answeredOne = (): number => this.#unanswered--;
   readonly #transaction: TransactionRunner;
   /** `this.lastID` and `this.changes` of its `run` callbacks. */
   readonly counters: RunCounters;
@@ -78,6 +78,7 @@ export class Link {
     const reached = new Promise<void>((resolve) => clock.setImmediate(resolve)).then(
       async () => (this.#reference = await openShared(owner.filename, shared, owner.mode)),
     );
+    this.#reached = reached;
     this.#ready = reached.then((reference) => this.#openSession(reference));
     this.#ready.catch(() => {});
     // A file checked on disk is reported open at once; its calls wait for the connection (a thread's start away).
@@ -329,10 +330,7 @@ export class Link {
   wait(callback: AnyCallback | undefined): void {
     const done = bindCallback(callback);
     const answer = (): void => invoke(done, this.#owner, null);
-    if (!this.#serialized) {
-      void this.#order.drainedAll().then(answer);
-      return;
-    }
+    if (!this.#serialized) return void this.#order.drainedAll().then(answer);
     const waited = this.#order.drained().then(answer);
     this.#order.setBarrier(waited, true);
   }
@@ -369,7 +367,9 @@ export class Link {
     }
     // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
     if (this.#unanswered === 0) this.#closeStarted = true;
-    const closing = this.#order.drainedAll().then(() => {
+    // With nothing queued it waits for the pool reference, not for its first connection (a thread's start away).
+    const before = this.#unanswered === 0 && !this.#order.busy ? this.#reached.catch(() => {}) : this.#order.drainedAll();
+    const closing = before.then(() => {
       this.#closeStarted = true;
       if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
       return this.#shutdown();

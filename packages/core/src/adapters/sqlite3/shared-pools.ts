@@ -46,6 +46,8 @@ export interface PoolReference {
 interface Entry {
   readonly pool: Pool;
   readonly opened: Promise<void>;
+  /** Withdraws the first connection's request, so that a pool closed before it answers does not wait for a thread to start. */
+  readonly stopOpening: AbortController;
   refs: number;
 }
 
@@ -149,9 +151,10 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     // SQLite. A read-only one opens a reader.
     // An in-memory database has no file to fail on: its connection opens at its first statement, so a Database
     // closed before any (a test's) never waits for a thread.
-    const opened = place.memory ? Promise.resolve() : firstConnection(pool, readOnly);
+    const stopOpening = new AbortController();
+    const opened = place.memory ? Promise.resolve() : firstConnection(pool, readOnly, stopOpening.signal);
     opened.catch(() => {});
-    entry = { pool, opened, refs: 0 };
+    entry = { pool, opened, stopOpening, refs: 0 };
     if (key !== undefined) shared.set(key, entry);
   }
   const found = entry;
@@ -162,6 +165,9 @@ export async function openShared(name: string, options: SharedOptions, mode: num
     released = true;
     if (--found.refs > 0) return;
     if (key !== undefined && shared.get(key) === found) shared.delete(key);
+    // A Database closed before its first connection opened (one that ran nothing, as node-sqlite3's tests do) closes
+    // at once, as node-sqlite3's does: the request is withdrawn, and the thread that was starting for it is stopped.
+    found.stopOpening.abort();
     await found.pool.close().catch(() => found.pool.destroy().catch(() => {}));
   };
   const opened = found.opened.catch(async (error: unknown) => {
@@ -173,11 +179,11 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   return { pool: found.pool, opened, checked, release, queryOnly: place.memory && readOnly };
 }
 
-/** Opens the pool's first connection: a reader for a read-only `Database`, else the writer, by a lease given straight back. */
-function firstConnection(pool: Pool, readOnly: boolean): Promise<void> {
+/** Opens the pool's first connection: a reader for a read-only `Database`, else the writer, by a lease given straight back; `signal` withdraws the request. */
+function firstConnection(pool: Pool, readOnly: boolean, signal: AbortSignal): Promise<void> {
   return readOnly
-    ? pool.get('SELECT 1').then(() => undefined)
-    : pool.acquire({ write: true }).then(async (lease) => void (await lease.release()));
+    ? pool.get('SELECT 1', [], { signal }).then(() => undefined)
+    : pool.acquire({ write: true, signal }).then(async (lease) => void (await lease.release()));
 }
 
 /**

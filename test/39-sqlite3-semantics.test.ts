@@ -584,6 +584,19 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     const db = await openDb(t, tempDb(t), { workerFile });
     await closeDb(db);
     assert.equal(existsSync(marker), false, 'close waited for the thread that was starting');
+    // A wait() issued before it still answers first, as node-sqlite3 orders them (in either mode): that close waits,
+    // also when another Database keeps the pool (and so its first connection's start) going.
+    const briefly = slowWorker(t, 500);
+    for (const serialized of [false, true]) {
+      const order: string[] = [];
+      const file = tempDb(t);
+      const other = await openDb(t, file, { workerFile: briefly.workerFile });
+      await openDb(t, file, { workerFile: briefly.workerFile });
+      if (serialized) other.serialize();
+      other.wait(() => order.push('wait'));
+      await new Promise<void>((resolve) => other.close(() => resolve(void order.push('close'))));
+      assert.deepEqual(order, ['wait', 'close'], serialized ? 'serialized' : 'parallel');
+    }
   });
 
   test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {

@@ -56,6 +56,8 @@ export class CallOrder {
   /** Cohorts that may have calls in flight, oldest first; the last is the one new calls join. */
   #cohorts: Cohort[] = [new Cohort(0)];
   #lastId = 0;
+  /** `wait()`s waiting (see {@link waited}). */
+  #waits = 0;
   /**
    * The first cohort since a barrier that waited for every call before it:
    * a serialized call waits for the barrier and the calls since, not for
@@ -153,6 +155,21 @@ export class CallOrder {
   /** Whether any call (or other tracked work) is in flight. */
   get busy(): boolean {
     return this.#cohorts.some((cohort) => cohort.pending > 0);
+  }
+
+  /** Whether nothing is in flight and no `wait()` waits (see {@link waited}). */
+  get quiet(): boolean {
+    return !this.busy && this.#waits === 0;
+  }
+
+  /** {@link drainedAll} (`all`) or {@link drained}, for a `wait()`: counted until it settles, so a close then waits too. */
+  async waited(all: boolean): Promise<void> {
+    this.#waits++;
+    try {
+      await (all ? this.drainedAll() : this.drained());
+    } finally {
+      this.#waits--;
+    }
   }
 
   /** Settles once the barrier and every call in flight now have. */

@@ -330,8 +330,8 @@ export class Link {
   wait(callback: AnyCallback | undefined): void {
     const done = bindCallback(callback);
     const answer = (): void => invoke(done, this.#owner, null);
-    if (!this.#serialized) return void this.#order.drainedAll().then(answer);
-    const waited = this.#order.drained().then(answer);
+    if (!this.#serialized) return void this.#order.waited(true).then(answer);
+    const waited = this.#order.waited(false).then(answer);
     this.#order.setBarrier(waited, true);
   }
 
@@ -368,7 +368,7 @@ export class Link {
     // Closing begins at once when nothing is queued, else after what is (interrupt() tells the two apart).
     if (this.#unanswered === 0) this.#closeStarted = true;
     // With nothing queued it waits for the pool reference, not for its first connection (a thread's start away).
-    const before = this.#unanswered === 0 && !this.#order.busy ? this.#reached.catch(() => {}) : this.#order.drainedAll();
+    const before = this.#unanswered === 0 && this.#order.quiet ? this.#reached.catch(() => {}) : this.#order.drainedAll();
     const closing = before.then(() => {
       this.#closeStarted = true;
       if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');

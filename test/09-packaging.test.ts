@@ -55,15 +55,18 @@ test("importing the package loads no strategy's library: async-mutex and proper-
       stages[strategy] = [...asked].sort();
     }
     console.log(JSON.stringify(stages));`;
-  const stages = JSON.parse(node(['--input-type=module', '-e', script])) as Record<string, string[]>;
-  assert.ok(stages.import?.includes('@litepool'), 'the hooks saw the import');
+  const stages = JSON.parse(node(['--input-type=module', '-e', script])) as Record<
+    'import' | 'single-writer' | 'mutex' | 'file-lock',
+    string[]
+  >;
+  assert.ok(stages.import.includes('@litepool'), 'the hooks saw the import');
   for (const library of ['async-mutex', 'proper-lockfile']) assert.ok(!stages.import.includes(library), `${library} loaded at import`);
   assert.deepEqual(stages['single-writer'], stages.import, 'the default strategy loads no more packages');
   assert.deepEqual(
-    stages.mutex?.filter((name) => !stages.import?.includes(name)),
+    stages.mutex.filter((name) => !stages.import.includes(name)),
     ['async-mutex'],
   );
-  assert.ok(stages['file-lock']?.includes('proper-lockfile'));
+  assert.ok(stages['file-lock'].includes('proper-lockfile'));
 });
 
 test('the drop-in entry points load with require() and import, as node-sqlite3 users write them', (t) => {

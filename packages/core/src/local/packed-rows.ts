@@ -53,9 +53,14 @@ const MAX_MAKERS = 256;
 /** Wider rows are made property by property (an object literal that wide gains nothing). */
 const MAX_LITERAL_WIDTH = 64;
 
-/** The maker for `keys` (made once per column list), or undefined for rows wider than {@link MAX_LITERAL_WIDTH}. */
+/**
+ * The maker for `keys` (made once per column list); undefined for rows wider
+ * than {@link MAX_LITERAL_WIDTH}, and for a `__proto__` column, which a
+ * literal would make the prototype: better-sqlite3 assigns it (on Node that
+ * sets nothing; Deno, which has no `__proto__` accessor, keeps a property).
+ */
 function makerFor(keys: readonly string[]): RowMaker | undefined {
-  if (keys.length > MAX_LITERAL_WIDTH) return undefined;
+  if (keys.length > MAX_LITERAL_WIDTH || keys.includes('__proto__')) return undefined;
   const id = JSON.stringify(keys);
   let maker = makers.get(id);
   if (maker === undefined) {
@@ -69,10 +74,7 @@ function makerFor(keys: readonly string[]): RowMaker | undefined {
   return maker;
 }
 
-/**
- * The rows {@link packRows} packed, as objects with the same own properties in
- * the same order (the keys are a row's own, so never `__proto__`).
- */
+/** The rows {@link packRows} packed, as objects with the same own properties in the same order, made as better-sqlite3 makes its own. */
 export function unpackRows([keys, values]: PackedRows): Record<string, unknown>[] {
   const width = keys.length;
   const rows = new Array<Record<string, unknown>>(values.length / width);

@@ -3,7 +3,7 @@
  * The simplest correct answer and the baseline. With `readWrite: true`, many
  * reads run together but never beside a write.
  */
-import type { Mutex, Semaphore } from 'async-mutex';
+import type { Semaphore } from 'async-mutex';
 import { booleanOption, optionsObject } from '../config/checks.js';
 import type { PragmaValue, Strategy, StrategyCapabilities, StrategyHold, AccessKind, StrategyContext } from '../strategy.js';
 import { synchronousOption } from './synchronous.js';
@@ -16,13 +16,7 @@ export interface MutexOptions {
   synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
 }
 
-/** The strategy's locks: one for `readWrite: false`, the semaphore for `readWrite: true`. */
-interface Locks {
-  readonly mutex: Mutex;
-  readonly rw: Semaphore;
-}
-
-// A writer takes every permit, so it excludes all readers; readers take one each.
+// With `readWrite`, a writer takes every permit, so it excludes all readers; readers take one each.
 const PERMITS = 1 << 20;
 
 /** The mutex strategy. One instance serves one pool. */
@@ -34,9 +28,8 @@ export class MutexStrategy implements Strategy {
   /** Whether reads may run together. */
   readonly readWrite: boolean;
   readonly #synchronous: string;
-  /** The locks, made at `init` (or the first acquire): async-mutex loads only for a pool that uses this strategy. */
-  #locks: Promise<Locks> | undefined;
-  #ready: Locks | undefined;
+  /** The lock (one permit, or PERMITS with `readWrite`), made at `init` or the first acquire: async-mutex loads only for a pool that uses this strategy. */
+  #lock: Semaphore | undefined;
   #waits = 0;
   #holds = 0;
 
@@ -61,26 +54,17 @@ export class MutexStrategy implements Strategy {
     await this.#made();
   }
 
-  /** The locks, loading async-mutex at the first call. */
-  #made(): Promise<Locks> {
-    this.#locks ??= import('async-mutex').then(
-      ({ Mutex, Semaphore }) => (this.#ready = { mutex: new Mutex(), rw: new Semaphore(PERMITS) }),
-    );
-    return this.#locks;
+  /** The lock, loading async-mutex at the first call (calls meanwhile get the same lock). */
+  async #made(): Promise<Semaphore> {
+    const { Semaphore } = await import('async-mutex');
+    return (this.#lock ??= new Semaphore(this.readWrite ? PERMITS : 1));
   }
 
   async acquire(kind: AccessKind): Promise<StrategyHold> {
-    const { mutex, rw } = this.#ready ?? (await this.#made());
-    const locked = this.readWrite ? rw.isLocked() || kind === 'write' : mutex.isLocked();
-    if (locked) this.#waits++;
+    const lock = this.#lock ?? (await this.#made());
+    if (lock.isLocked() || (this.readWrite && kind === 'write')) this.#waits++;
     this.#holds++;
-    let release: () => void;
-    if (this.readWrite) {
-      const [, releaser] = await rw.acquire(kind === 'write' ? PERMITS : 1);
-      release = releaser;
-    } else {
-      release = await mutex.acquire();
-    }
+    const [, release] = await lock.acquire(this.readWrite && kind === 'write' ? PERMITS : 1);
     let released = false;
     return {
       epoch: 0,

@@ -54,13 +54,14 @@ const MAX_MAKERS = 256;
 const MAX_LITERAL_WIDTH = 64;
 
 /**
- * The maker for `keys` (made once per column list); undefined for rows wider
- * than {@link MAX_LITERAL_WIDTH}, and for a `__proto__` column, which a
- * literal would make the prototype: better-sqlite3 assigns it (on Node that
- * sets nothing; Deno, which has no `__proto__` accessor, keeps a property).
+ * The maker for `keys`: an object literal, made once per column list; for
+ * rows wider than {@link MAX_LITERAL_WIDTH}, and with a `__proto__` column
+ * (which a literal would make the prototype), one that assigns each property,
+ * as better-sqlite3 does then (on Node that sets no `__proto__`; Deno, which
+ * has no `__proto__` accessor, keeps it as a property).
  */
-function makerFor(keys: readonly string[]): RowMaker | undefined {
-  if (keys.length > MAX_LITERAL_WIDTH || keys.includes('__proto__')) return undefined;
+function makerFor(keys: readonly string[]): RowMaker {
+  if (keys.length > MAX_LITERAL_WIDTH || keys.includes('__proto__')) return assigning(keys);
   const id = JSON.stringify(keys);
   let maker = makers.get(id);
   if (maker === undefined) {
@@ -74,19 +75,20 @@ function makerFor(keys: readonly string[]): RowMaker | undefined {
   return maker;
 }
 
+/** A maker that adds the properties one by one. */
+function assigning(keys: readonly string[]): RowMaker {
+  return (values, at) => {
+    const row: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) row[keys[k]!] = values[at + k];
+    return row;
+  };
+}
+
 /** The rows {@link packRows} packed, as objects with the same own properties in the same order, made as better-sqlite3 makes its own. */
 export function unpackRows([keys, values]: PackedRows): Record<string, unknown>[] {
   const width = keys.length;
-  const rows = new Array<Record<string, unknown>>(values.length / width);
   const make = makerFor(keys);
-  if (make !== undefined) {
-    for (let r = 0, at = 0; r < rows.length; r++, at += width) rows[r] = make(values, at);
-    return rows;
-  }
-  for (let r = 0, at = 0; r < rows.length; r++) {
-    const row: Record<string, unknown> = {};
-    for (let k = 0; k < width; k++) row[keys[k]!] = values[at++];
-    rows[r] = row;
-  }
+  const rows = new Array<Record<string, unknown>>(values.length / width);
+  for (let r = 0, at = 0; r < rows.length; r++, at += width) rows[r] = make(values, at);
   return rows;
 }

@@ -240,7 +240,7 @@ test('many rows come back exactly as better-sqlite3 gives them: odd column names
   assert.equal(changes.length, 20, 'the rows it changed reached the watcher');
 });
 
-test('many rows are rebuilt with any column names (quotes, line breaks, code), and rows of any width', async (t) => {
+test('many rows are rebuilt with any column names (quotes, line breaks, code), and rows of any width, by all and by iterate', async (t) => {
   const file = tempDb(t);
   const names = [
     'x"y',
@@ -267,5 +267,10 @@ test('many rows are rebuilt with any column names (quotes, line breaks, code), a
     assert.deepEqual(rows, expected);
     assert.deepEqual(Object.keys(rows[0]!), Object.keys(expected[0]!), 'key order');
     assert.equal(Object.getPrototypeOf(rows[0]), Object.prototype);
+    // A stream's chunks cross packed the same way.
+    const streamed: Record<string, unknown>[] = [];
+    for await (const row of pool.iterate<Record<string, unknown>>(sql)) streamed.push(row);
+    assert.deepEqual(streamed, expected);
+    assert.deepEqual(Object.keys(streamed[0]!), Object.keys(expected[0]!), 'key order of streamed rows');
   }
 });

@@ -5,7 +5,7 @@
  */
 import { packRows } from './packed-rows.js';
 import { Status, type WireError, type WireResponse } from './protocol.js';
-import type { Params } from '../types.js';
+import type { CursorChunk, Params } from '../types.js';
 
 /** An error that reaches the pool as a typed error of `kind`. */
 export class KindedError extends Error {
@@ -106,4 +106,20 @@ export function rowsHaveBlob(rows: readonly unknown[]): boolean {
 export function rowsOk(seq: number, rows: readonly unknown[], writes: boolean, pack: boolean): WireResponse {
   const packed = pack ? packRows(rows) : undefined;
   return packed === undefined ? ok(seq, rows, rowsHaveBlob(rows), writes) : { seq, status: Status.OkRows, value: packed, writes };
+}
+
+/** A cursor's chunk (`iterate`, `next`): its rows packed when `pack` and they can be, as {@link rowsOk}'s. */
+export function chunkOk(seq: number, chunk: CursorChunk, pack: boolean): WireResponse {
+  const packed = pack ? packRows(chunk.rows) : undefined;
+  if (packed === undefined) return ok(seq, chunk, rowsHaveBlob(chunk.rows));
+  return { seq, status: Status.OkChunk, value: [chunk.cursor, chunk.done, packed], writes: false };
+}
+
+/** The cursor of an `iterate` answer and whether it is done; undefined for a failure (or a reroute). */
+export function chunkOf({ status, value }: WireResponse): Pick<CursorChunk, 'cursor' | 'done'> | undefined {
+  if (status === Status.OkChunk) {
+    const [cursor, done] = value as [number, boolean];
+    return { cursor, done };
+  }
+  return status === Status.Ok || status === Status.OkBlobs ? (value as CursorChunk) : undefined;
 }

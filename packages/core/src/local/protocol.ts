@@ -144,6 +144,8 @@ export const Status = {
   Changed: 5,
   /** Ok, and the value is rows packed (packed-rows.ts) to make into objects. */
   OkRows: 6,
+  /** Ok, and the value is a cursor's chunk with its rows packed: `[cursor, done, packed rows]`. */
+  OkChunk: 7,
 } as const;
 /** One of {@link Status}. */
 export type Status = (typeof Status)[keyof typeof Status];

@@ -6,7 +6,6 @@
  */
 import type Database from 'better-sqlite3';
 import type { Settings } from '../backend.js';
-import type { CursorChunk } from '../types.js';
 import {
   bindArgs,
   codeOf,
@@ -20,6 +19,8 @@ import {
   reroute,
   rowsHaveBlob,
   rowsOk,
+  chunkOf,
+  chunkOk,
 } from './answers.js';
 import { ConnectionSettings } from './connection-settings.js';
 import { Cursors } from './cursors.js';
@@ -71,6 +72,8 @@ export class StatementRunner {
   readonly #mask: number;
   readonly #settings: ConnectionSettings;
   readonly #procedures: ProcedureRunner;
+  /** Rows are packed only when they cross to the calling thread: its own connection's stay objects. */
+  readonly #packs: boolean;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -79,6 +82,7 @@ export class StatementRunner {
     this.#mask = config.claims.length - 1;
     this.#settings = new ConnectionSettings(config.interruptExtension !== undefined);
     this.#procedures = new ProcedureRunner(code, config.procedures);
+    this.#packs = config.onCallingThread !== true;
   }
 
   /** Whether a transaction is open on the connection. */
@@ -103,9 +107,8 @@ export class StatementRunner {
    * cursor outlives its batch.
    */
   endsInOneChunk(response: WireResponse): WireResponse {
-    if (response.status !== Status.Ok && response.status !== Status.OkBlobs) return response;
-    const chunk = response.value as CursorChunk;
-    if (chunk.done) return response;
+    const chunk = chunkOf(response);
+    if (chunk === undefined || chunk.done) return response;
     this.#cursors.close(chunk.cursor);
     return reroute(response.seq);
   }
@@ -341,8 +344,7 @@ export class StatementRunner {
         return ok(seq, row, hasBlob(row), probed);
       }
       case 'all': {
-        // Packed only for rows that cross to the calling thread: its own connection's stay objects.
-        return rowsOk(seq, statement.all(...args), probed, this.config.onCallingThread !== true);
+        return rowsOk(seq, statement.all(...args), probed, this.#packs);
       }
       case 'values': {
         // Arrays of column values, for callers whose columns may share a name (a join's two `id`s).
@@ -355,8 +357,7 @@ export class StatementRunner {
         }
       }
       case 'iterate': {
-        const chunk = this.#cursors.open(statement.iterate(...args), this.config.iterateChunkRows);
-        return ok(seq, chunk, rowsHaveBlob(chunk.rows));
+        return chunkOk(seq, this.#cursors.open(statement.iterate(...args), this.config.iterateChunkRows), this.#packs);
       }
     }
   }
@@ -367,7 +368,7 @@ export class StatementRunner {
     if (request.op === 'close-cursor') this.#cursors.close(cursor);
     const chunk =
       request.op === 'close-cursor' ? { cursor, rows: [], done: true } : this.#cursors.chunk(cursor, this.config.iterateChunkRows);
-    return ok(request.seq, chunk, rowsHaveBlob(chunk.rows));
+    return chunkOk(request.seq, chunk, this.#packs);
   }
 
   /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs, schema]` (-1: the pool's). */

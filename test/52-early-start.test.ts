@@ -66,7 +66,7 @@ test("a reader thread started early is stopped when the writer cannot open: the 
 /** Runs helpers/first-read.mjs in a process of its own (its read watch not started) and returns what it printed. */
 function firstRead(
   dir: string,
-  mode: 'plain' | 'long' | 'no-extension' | 'after-write' | 'burst' | 'long-stream' | 'endless-stream',
+  mode: 'plain' | 'long' | 'no-extension' | 'after-write' | 'burst' | 'long-stream' | 'wal-stream' | 'endless-stream',
 ): Record<string, unknown> {
   const script = join(import.meta.dirname, 'helpers', 'first-read.mjs');
   const result = spawnSync(process.execPath, [script, dir, mode], { encoding: 'utf8', timeout: 60_000 });
@@ -112,6 +112,20 @@ test('a first stream longer than a chunk streams on a reader, whole and in order
   const { readers, readBatches: _, ...outcome } = firstRead(tempDir(t), 'long-stream');
   assert.deepEqual(outcome, { streamed: 1000, inOrder: true, writeBatches: 2, moved: 0 });
   assert.ok(Number(readers) >= 1, `readers ${String(readers)}`);
+});
+
+test('a first stream of a database in WAL mode streams on a reader that opens without waiting for the writer: the writer does not start', async (t) => {
+  const dir = tempDir(t);
+  const maker = createPool({ filename: join(dir, 'new.db') });
+  await maker.exec(
+    'CREATE TABLE t (x); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) INSERT INTO t SELECT x FROM c',
+  );
+  assert.equal(((await maker.get('PRAGMA journal_mode')) as { journal_mode: string }).journal_mode, 'wal');
+  await maker.close();
+  // Before, the stream was lent to the writer (a thread start), then streamed on a reader (a second start, after it).
+  const { readers, ...outcome } = firstRead(dir, 'wal-stream');
+  assert.deepEqual(outcome, { streamed: 1000, inOrder: true, writerOpen: false, readBatches: 0, writeBatches: 0, moved: 0 });
+  assert.equal(readers, 1);
 });
 
 test('a first stream that runs long on the writer streams on a reader: the writes sent after it do not wait for it', (t) => {

@@ -6,6 +6,7 @@
 //   node first-read.mjs DIR after-write  a first write, then at once a read and a small stream
 //   node first-read.mjs DIR burst        a first write, then 10 reads at once, then 40
 //   node first-read.mjs DIR long-stream  a first stream longer than a chunk
+//   node first-read.mjs DIR wal-stream   a first stream longer than a chunk, of new.db made in WAL mode beforehand (table t)
 //   node first-read.mjs DIR endless-stream  a first stream that never ends, then writes
 import { createPool } from '@litepool/core';
 import { join } from 'node:path';
@@ -45,6 +46,11 @@ if (mode === 'after-write') {
   const streamed = await drain(pool.iterate('SELECT x FROM t ORDER BY x'));
   const inOrder = streamed.every((x, i) => x === i + 1);
   console.log(JSON.stringify({ streamed: streamed.length, inOrder, ...stats() }));
+} else if (mode === 'wal-stream') {
+  const streamed = await drain(pool.iterate('SELECT x FROM t ORDER BY x'));
+  const inOrder = streamed.every((x, i) => x === i + 1);
+  const { writerOpen } = pool.stats();
+  console.log(JSON.stringify({ streamed: streamed.length, inOrder, writerOpen, ...stats() }));
 } else if (mode === 'plain' || mode === 'no-extension') {
   const row = await pool.get('SELECT 1 AS one');
   console.log(JSON.stringify({ row, ...stats() }));

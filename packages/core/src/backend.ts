@@ -225,6 +225,12 @@ export interface BackendBinding {
   /** The database's size in bytes now (its file and WAL), where the backend can tell cheaply; undefined otherwise. */
   sizeBytes?(): number | undefined;
   /**
+   * Whether readers may open before the writer has: the database is there
+   * already and the writer's open changes nothing a reader sees (it is in WAL
+   * mode, or the pool only reads). Absent: readers wait for the writer.
+   */
+  readersBeforeWriter?(): boolean;
+  /**
    * Opens a connection playing `role`; its events go to `hooks`. When
    * `signal` aborts before it is open (the pool is being destroyed), it stops
    * trying and rejects. With `ready` (see `startsEarly`), the database is

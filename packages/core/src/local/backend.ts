@@ -137,7 +137,9 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     // A worker thread takes tens of ms to start: it starts while the pool's gate is closed, and opens once it is not.
     startsEarly: true,
     loadsExtensions: true,
-    ...(location.memory ? {} : { sizeBytes: () => bytesOnDisk(location.path) }),
+    ...(location.memory
+      ? {}
+      : { sizeBytes: () => bytesOnDisk(location.path), readersBeforeWriter: () => readableBeforeWriter(location.path, location.readOnly) }),
     async open(role, hooks, signal, ready) {
       // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
       // own, not in the one that made the pool's first call.

@@ -78,7 +78,7 @@ export class Engine implements Shutdown, TransactionHost {
       (code, message) => warn(code, message),
       () => this.#keepAlive.sync(),
     );
-    this.#gate = new StartGate(binding.strategy, binding.strategyContext, (onOpened) => openByLease(this.#lanes.writer, onOpened));
+    this.#gate = new StartGate(binding, (onOpened) => openByLease(this.#lanes.writer, onOpened));
     this.#maintenance = new Maintenance(binding.strategy, {
       isOpen: () => this.lifecycle.state === 'open',
       writerQuiet: () => this.#lanes.writer.idle && this.#commits.size === 0,
@@ -211,7 +211,7 @@ export class Engine implements Shutdown, TransactionHost {
         signal: options?.signal,
       };
       const send = (again: boolean): void => {
-        const lends = lendsStream(this.#binding.inline, this.#lanes.readers!, this.#lanes.writer);
+        const lends = lendsStream(this.#binding, this.#gate.writerOpen, this.#lanes.readers!, this.#lanes.writer);
         if (lends === 'soon' && !again && this.#nextTurn.deferAll(waiter, () => send(true))) return;
         if (lends === true) this.#toReaders(request, waiter, true);
         else resolve(undefined);

@@ -9,7 +9,7 @@
  * to the readers (see `Request.lent`), so nothing of the writer's waits
  * behind it. A small database's one-step backup is lent the same way.
  */
-import { readsRows, type InlineReader, type Pending, type Request } from '../backend.js';
+import { readsRows, type BackendBinding, type InlineReader, type Pending, type Request } from '../backend.js';
 import { now } from '../timers.js';
 import type { QueryJob } from './wait-queue.js';
 
@@ -83,11 +83,20 @@ export function fileReady(
  * read that answers only a result ending within one chunk (a longer one, or
  * one stopped, streams on a reader from its start), so a young pool's first
  * small stream waits for no reader to start and no cursor holds the writer.
- * `'soon'`: as for {@link lendsToWriter}, ask again on the next turn.
+ * Not while the writer is still opening a file that readers may open before
+ * it: a reader then starts beside the writer, where a long stream would wait
+ * for one to start after it. `'soon'`: as for {@link lendsToWriter}, ask
+ * again on the next turn.
  */
-export function lendsStream(inline: InlineReader | undefined, readers: { readonly open: number }, writer: WriterLane): boolean | 'soon' {
+export function lendsStream(
+  binding: Pick<BackendBinding, 'inline' | 'readersBeforeWriter'>,
+  writerOpen: boolean,
+  readers: { readonly open: number },
+  writer: WriterLane,
+): boolean | 'soon' {
   const lanes = writerTakes(readers, writer);
-  return lanes !== false && inline?.stopsLentReads === true ? lanes : false;
+  if (lanes === false || binding.inline?.stopsLentReads !== true) return false;
+  return writerOpen || binding.readersBeforeWriter?.() !== true ? lanes : false;
 }
 
 /** Runs `retry` once the strategy's `init` has settled (see {@link FileReady}: `'init'`), whatever its outcome. */

@@ -2,10 +2,11 @@
  * The start gate: nothing is opened before the strategy's `init` has run
  * (once; a failure is kept and fails every later request), and readers, which
  * open read-only, wait until the writer connection exists (it creates the
- * file and sets its journal mode).
+ * file and sets its journal mode), unless the file needs neither (a stream
+ * asked of a young pool then waits for one thread's start, not two in a row).
  */
 import { StrategyError } from '../errors.js';
-import type { Strategy, StrategyContext } from '../strategy.js';
+import type { BackendBinding } from '../backend.js';
 import type { Lane } from './lane.js';
 import type { LeaseJob } from './wait-queue.js';
 import { now } from '../timers.js';
@@ -19,13 +20,11 @@ export class StartGate {
   readonly #writerWaiters: (() => void)[] = [];
 
   /**
-   * @param strategy the pool's strategy
-   * @param context what its `init` is told
+   * @param binding the pool's strategy, what its `init` is told, and whether readers may open before the writer
    * @param openWriter opens the writer connection (a lease of it, given straight back); `onOpened` ends the wait early
    */
   constructor(
-    private readonly strategy: Strategy,
-    private readonly context: StrategyContext,
+    private readonly binding: Pick<BackendBinding, 'strategy' | 'strategyContext' | 'readersBeforeWriter'>,
     private readonly openWriter: (onOpened: (done: () => void) => void) => Promise<void>,
   ) {}
 
@@ -41,12 +40,14 @@ export class StartGate {
 
   /** The readers' gate: undefined once passed. */
   readerGate(): Promise<void> | undefined {
-    return this.#writerOpened ? undefined : this.initialize().then(() => this.warmWriter());
+    return this.#writerOpened
+      ? undefined
+      : this.initialize().then(() => (this.binding.readersBeforeWriter?.() === true ? undefined : this.warmWriter()));
   }
 
   /** Runs the strategy's init once; a failure is kept and fails every later request. */
   initialize(): Promise<void> {
-    this.#init ??= this.strategy.init(this.context).then(
+    this.#init ??= this.binding.strategy.init(this.binding.strategyContext).then(
       () => {
         this.#initialized = true;
       },

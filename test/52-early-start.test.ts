@@ -128,6 +128,28 @@ test('a first stream of a database in WAL mode streams on a reader that opens wi
   assert.equal(readers, 1);
 });
 
+test('readers of a file in WAL mode still wait for the writer of a strategy that takes it out of WAL (it must switch first)', async (t) => {
+  const dir = tempDir(t);
+  const filename = join(dir, 'wal.db');
+  const maker = createPool({ filename });
+  await maker.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1), (2)');
+  await maker.close();
+  // Each connection records the journal mode it finds as it opens.
+  const setup = join(dir, 'setup.mjs');
+  writeFileSync(
+    setup,
+    "import { workerData } from 'node:worker_threads';\nimport { appendFileSync } from 'node:fs';\n" +
+      "export function setup(db) { appendFileSync(workerData.filename + '.modes', workerData.role + ':' + db.pragma('journal_mode', { simple: true }) + '\\n'); }\n",
+  );
+  const pool = createPool({ filename, setup, strategy: { name: 'mutex', readWrite: true } });
+  t.after(() => pool.destroy());
+  const rows: unknown[] = [];
+  for await (const row of pool.iterate('SELECT x FROM t')) rows.push(row);
+  assert.deepEqual(rows, [{ x: 1 }, { x: 2 }]);
+  const modes = readFileSync(`${filename}.modes`, 'utf8').trim().split('\n');
+  assert.deepEqual(modes, ['writer:delete', 'reader:delete']);
+});
+
 test('a first stream that runs long on the writer streams on a reader: the writes sent after it do not wait for it', (t) => {
   const { readers, readBatches: _, ...outcome } = firstRead(tempDir(t), 'endless-stream');
   assert.deepEqual(outcome, { n: 1, endless: 'ABORT_ERR', writeBatches: 3, moved: 1 });

@@ -227,7 +227,8 @@ export interface BackendBinding {
   /**
    * Whether readers may open before the writer has: the database is there
    * already and the writer's open changes nothing a reader sees (it is in WAL
-   * mode, or the pool only reads). Absent: readers wait for the writer.
+   * mode and the strategy keeps it so, or the pool only reads). Absent:
+   * readers wait for the writer.
    */
   readersBeforeWriter?(): boolean;
   /**

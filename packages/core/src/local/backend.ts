@@ -139,7 +139,12 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     loadsExtensions: true,
     ...(location.memory
       ? {}
-      : { sizeBytes: () => bytesOnDisk(location.path), readersBeforeWriter: () => readableBeforeWriter(location.path, location.readOnly) }),
+      : {
+          sizeBytes: () => bytesOnDisk(location.path),
+          // A strategy of another journal mode has its writer switch the file first.
+          readersBeforeWriter: () =>
+            (location.readOnly || strategy.journalMode === 'wal') && readableBeforeWriter(location.path, location.readOnly),
+        }),
     async open(role, hooks, signal, ready) {
       // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
       // own, not in the one that made the pool's first call.

@@ -599,6 +599,34 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     }
   });
 
+  test("a read-only Database reads on a reader of its own: each streams there and get answers without its pool's writer opening", async (t) => {
+    const filename = tempDb(t);
+    // A rollback-journal file, as node-sqlite3 leaves one: made without litepool.
+    const maker = new BetterSqlite3(filename);
+    maker.exec(
+      'CREATE TABLE t (x); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) INSERT INTO t SELECT x FROM c',
+    );
+    maker.close();
+    const db = await openDb(t, filename, sqlite3.OPEN_READONLY as number);
+    const rows: number[] = [];
+    const count = await new Promise((resolve, reject) =>
+      db.each(
+        'SELECT x FROM t ORDER BY x',
+        (err: Sqlite3Error | null, row: { x: number }) => (err ? reject(err) : rows.push(row.x)),
+        (err: Sqlite3Error | null, n: number) => (err ? reject(err) : resolve(n)),
+      ),
+    );
+    assert.equal(count, 1000);
+    assert.ok(rows.every((x, i) => x === i + 1));
+    assert.deepEqual(await get(db, 'SELECT count(*) AS n FROM t'), { n: 1000 });
+    // Before, its first connection was a read lent to the writer: the writer's thread started first, then a reader's for the stream.
+    const { readers, writerOpen } = db.pool!.stats();
+    assert.ok(readers >= 1, `readers ${readers}`);
+    assert.equal(writerOpen, false);
+    // A write still goes to the writer, which opens read-only and refuses it as SQLite does.
+    assert.equal((await failure(run(db, 'INSERT INTO t VALUES (0)'))).code, 'SQLITE_READONLY');
+  });
+
   test('a mode that is neither flags, options nor a callback is a TypeError; the module has no native addon path', (t) => {
     // node-sqlite3 ignores such a mode and opens with its default flags.
     assert.throws(() => new sqlite3.Database(tempDb(t), 'rw' as never), { name: 'TypeError', message: /mode must be an integer/ });

@@ -179,11 +179,14 @@ export async function openShared(name: string, options: SharedOptions, mode: num
   return { pool: found.pool, opened, checked, release, queryOnly: place.memory && readOnly };
 }
 
-/** Opens the pool's first connection: a reader for a read-only `Database`, else the writer, by a lease given straight back; `signal` withdraws the request. */
+/**
+ * Opens the pool's first connection, by a lease given straight back: a
+ * reader for a read-only `Database` (its writer never opens: a stream then
+ * starts at once on that reader, where a read lent to the writer started the
+ * writer's thread first), else the writer; `signal` withdraws the request.
+ */
 function firstConnection(pool: Pool, readOnly: boolean, signal: AbortSignal): Promise<void> {
-  return readOnly
-    ? pool.get('SELECT 1', [], { signal }).then(() => undefined)
-    : pool.acquire({ write: true, signal }).then(async (lease) => void (await lease.release()));
+  return pool.acquire({ write: !readOnly, signal }).then(async (lease) => void (await lease.release()));
 }
 
 /**

@@ -99,6 +99,9 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     pragmas: { ...strategy.pragmas(role), ...local.pragmas },
     iterateChunkRows: common.iterateChunkRows,
   });
+  // Whether the file reads the same before the writer's open as after (a strategy of another journal mode switches it first).
+  const readersBeforeWriter = (): boolean =>
+    (location.readOnly || strategy.journalMode === 'wal') && readableBeforeWriter(location.path, location.readOnly);
   const inline = readsInline({ ...local, location }, common, strategy)
     ? new InlineReads(
         { ...opensWith('reader'), create: false },
@@ -110,7 +113,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
           },
           expected: () => interrupts.expected(),
         },
-        () => readableBeforeWriter(location.path, location.readOnly),
+        readersBeforeWriter,
       )
     : undefined;
   // The first connection's thread starts at the next turn (see startSpareSoon), while the app goes on; not in this one:
@@ -137,14 +140,7 @@ function bind(given: Readonly<Record<string, unknown>>, common: CommonOptions): 
     // A worker thread takes tens of ms to start: it starts while the pool's gate is closed, and opens once it is not.
     startsEarly: true,
     loadsExtensions: true,
-    ...(location.memory
-      ? {}
-      : {
-          sizeBytes: () => bytesOnDisk(location.path),
-          // A strategy of another journal mode has its writer switch the file first.
-          readersBeforeWriter: () =>
-            (location.readOnly || strategy.journalMode === 'wal') && readableBeforeWriter(location.path, location.readOnly),
-        }),
+    ...(location.memory ? {} : { sizeBytes: () => bytesOnDisk(location.path), readersBeforeWriter }),
     async open(role, hooks, signal, ready) {
       // The lookup loads better-sqlite3's addon on this thread (the process's first `new Database`): in a turn of its
       // own, not in the one that made the pool's first call.

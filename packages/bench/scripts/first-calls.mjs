@@ -6,12 +6,12 @@
 // in a fresh process, so every one is a process's first; prints each step's
 // ms per round and their medians, as JSON. Build first (`pnpm build`).
 //   node packages/bench/scripts/first-calls.mjs [--rounds 5]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freshRounds, roundsOption } from './fresh-rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, child: { type: 'string' } } });
@@ -71,25 +71,13 @@ if (values.child !== undefined) {
   const [subject, file] = JSON.parse(values.child);
   console.log(JSON.stringify(await round(subject, file)));
 } else {
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number above 0, got ${values.rounds}`);
+  const rounds = roundsOption(values.rounds);
   const dir = mkdtempSync(join(tmpdir(), 'litepool-first-calls-'));
   const script = new URL(import.meta.url).pathname;
-  const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const report = {};
   try {
     for (const subject of ['pool', 'drop-in', 'sqlite3']) {
-      const runs = [];
-      for (let i = 0; i < rounds; i++) {
-        const child = JSON.stringify([subject, join(dir, `${subject}-${i}.db`)]);
-        const result = spawnSync(process.execPath, [script, '--child', child], { encoding: 'utf8', timeout: 60_000 });
-        if (result.status !== 0) throw new Error(`${subject} round ${i} failed (${result.status}): ${result.stderr}`);
-        runs.push(JSON.parse(result.stdout));
-      }
-      const steps = Object.keys(runs[0]);
-      report[subject] = Object.fromEntries(
-        steps.map((step) => [step, { median: median(runs.map((run) => run[step])), runs: runs.map((run) => run[step]) }]),
-      );
+      report[subject] = freshRounds(script, rounds, subject, (i) => [subject, join(dir, `${subject}-${i}.db`)]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -9,20 +9,19 @@
 // after one warm-up: the median pass and the process's CPU per pass. Prints
 // JSON. Build first (`pnpm build`).
 //   node packages/bench/scripts/long-streams.mjs [--rounds 5] [--rows 100000]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { freshRounds, median, roundsOption } from './fresh-rounds.mjs';
 
 const require = createRequire(import.meta.url);
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, rows: { type: 'string', default: '100000' }, child: { type: 'string' } },
 });
 const SQL = 'SELECT id, txt, n FROM t';
-const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 const ms = (since) => Math.round((performance.now() - since) * 10) / 10;
 
 /** A file of `rows` rows in `journalMode`. */
@@ -92,9 +91,8 @@ if (values.child !== undefined) {
   const [subject, file] = JSON.parse(values.child);
   console.log(JSON.stringify(await round(subject, file)));
 } else {
-  const rounds = Number(values.rounds);
+  const rounds = roundsOption(values.rounds);
   const rows = Number(values.rows);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number above 0, got ${values.rounds}`);
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a whole number above 0, got ${values.rows}`);
   const dir = mkdtempSync(join(tmpdir(), 'litepool-long-streams-'));
   const script = new URL(import.meta.url).pathname;
@@ -104,16 +102,7 @@ if (values.child !== undefined) {
     makeFile(files.wal, rows, 'WAL');
     makeFile(files.rollback, rows, 'DELETE');
     for (const subject of ['pool', 'drop-in', 'sqlite3']) {
-      const runs = [];
-      for (let i = 0; i < rounds; i++) {
-        const child = JSON.stringify([subject, subject === 'pool' ? files.wal : files.rollback]);
-        const result = spawnSync(process.execPath, [script, '--child', child], { encoding: 'utf8', timeout: 120_000 });
-        if (result.status !== 0) throw new Error(`${subject} round ${i} failed (${result.status}): ${result.stderr}`);
-        runs.push(JSON.parse(result.stdout));
-      }
-      report[subject] = Object.fromEntries(
-        ['first', 'last'].map((step) => [step, { median: median(runs.map((run) => run[step])), runs: runs.map((run) => run[step]) }]),
-      );
+      report[subject] = freshRounds(script, rounds, subject, () => [subject, subject === 'pool' ? files.wal : files.rollback]);
     }
     report.steady = await steady(files.wal);
   } finally {

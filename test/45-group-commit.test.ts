@@ -18,14 +18,16 @@ import { tempDb } from './helpers/temp.js';
 import { hasTool } from './helpers/tools.js';
 
 /** How a scripted member behaves on each attempt. */
-type Behaviour = 'ok' | 'fails' | 'fails-ending-transaction' | 'ended-by-another' | 'fatal' | 'skipped';
+type Behaviour = 'ok' | 'fails' | 'fails-kept' | 'fails-ending-transaction' | 'ended-by-another' | 'fatal' | 'skipped';
 
 /** A connection that plays a script: each member's behaviour per attempt, and the COMMIT's. */
 function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit: 'ok' | 'fails' = 'ok', options?: Partial<GroupOptions>) {
   let open = false;
   let attempt = -1;
   const runs = members.map(() => 0);
+  let undone = 0;
   const outcomes = driveGroup(members.length, { isolation: 'savepoint', maxAttempts: 3, ...options }, (step): StepResult => {
+    if (step.kind === 'rollback-member') undone++;
     switch (step.kind) {
       case 'begin':
         attempt++;
@@ -47,6 +49,8 @@ function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit
             return { ok: true, value: `value ${step.index}`, open };
           case 'fails':
             return { ok: false, error: `error ${step.index}`, open, own: true };
+          case 'fails-kept':
+            return { ok: false, error: `error ${step.index}`, open, own: true, kept: true };
           case 'fails-ending-transaction':
             open = false;
             return { ok: false, error: `error ${step.index}`, open, own: true };
@@ -64,7 +68,7 @@ function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit
         return { ok: true, open };
     }
   });
-  return { outcomes, attempts: attempt + 1, runs };
+  return { outcomes, attempts: attempt + 1, runs, undone };
 }
 
 const ok = (i: number): MemberOutcome => ({ status: 'ok', value: `value ${i}` });
@@ -79,6 +83,8 @@ describe('the group-commit policy, with a scripted connection', () => {
     outcomes: MemberOutcome[];
     attempts: number;
     runs: number[];
+    /** Members rolled back to their savepoint, where the row is about that. */
+    undone?: number;
   }[] = [
     {
       rule: 'every member succeeds: all acknowledged after one COMMIT',
@@ -91,6 +97,40 @@ describe('the group-commit policy, with a scripted connection', () => {
       rule: 'a member fails, the transaction stays open: it rolls back and rejects alone',
       members: ['ok', 'fails', 'ok'],
       outcomes: [ok(0), failed('error 1'), ok(2)],
+      attempts: 1,
+      runs: [1, 1, 1],
+      undone: 1,
+    },
+    {
+      rule: 'a one-statement member fails and SQLite settled it (undone, or part kept under ON CONFLICT FAIL): it rejects, and what SQLite left commits, as in autocommit',
+      members: ['ok', 'fails-kept', 'ok'],
+      outcomes: [ok(0), failed('error 1'), ok(2)],
+      attempts: 1,
+      runs: [1, 1, 1],
+      undone: 0,
+    },
+    {
+      rule: 'without savepoints too, a member SQLite settled does not make the others run again',
+      members: ['ok', 'fails-kept', 'ok'],
+      isolation: 'rerun',
+      outcomes: [ok(0), failed('error 1'), ok(2)],
+      attempts: 1,
+      runs: [1, 1, 1],
+      undone: 0,
+    },
+    {
+      rule: 'a member SQLite settled runs again with the others when a later member ends the transaction',
+      members: ['ok', 'fails-kept', 'fails-ending-transaction', 'ok'],
+      outcomes: [ok(0), failed('error 1'), failed('error 2'), ok(3)],
+      attempts: 2,
+      runs: [2, 2, 1, 1],
+      undone: 0,
+    },
+    {
+      rule: 'COMMIT fails after a member SQLite settled: it keeps its own error, the others get the COMMIT’s',
+      members: ['ok', 'fails-kept', 'ok'],
+      commit: 'fails',
+      outcomes: [failed('commit failed'), failed('error 1'), failed('commit failed')],
       attempts: 1,
       runs: [1, 1, 1],
     },
@@ -148,10 +188,11 @@ describe('the group-commit policy, with a scripted connection', () => {
   ];
   for (const row of rows) {
     test(row.rule, () => {
-      const { outcomes, attempts, runs } = scripted(row.members, row.commit, { isolation: row.isolation ?? 'savepoint' });
+      const { outcomes, attempts, runs, undone } = scripted(row.members, row.commit, { isolation: row.isolation ?? 'savepoint' });
       assert.deepEqual(outcomes, row.outcomes);
       assert.equal(attempts, row.attempts);
       assert.deepEqual(runs, row.runs);
+      if (row.undone !== undefined) assert.equal(undone, row.undone, 'members rolled back to their savepoint');
     });
   }
 });
@@ -174,6 +215,8 @@ interface Scenario {
   readonly others: string;
   /** The ids in t after the group. */
   readonly rows: number[];
+  /** The same, where each member is a transaction (one that fails is undone whole), if different. */
+  readonly transactionRows?: number[];
 }
 
 const SCENARIOS: readonly Scenario[] = [
@@ -181,6 +224,31 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'constraint error',
     sql: 'INSERT INTO t VALUES (99)',
+    before: async (pool) => {
+      await pool.run('INSERT INTO t VALUES (99)');
+      return () => {};
+    },
+    third: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    others: 'ok',
+    rows: [1, 2, 4, 5, 99],
+  },
+  {
+    // As in autocommit: ON CONFLICT FAIL leaves what the statement inserted before the conflict; a transaction that fails is undone.
+    name: 'ON CONFLICT FAIL part-way',
+    sql: 'INSERT OR FAIL INTO t SELECT column1 FROM (VALUES (30), (31), (99), (32))',
+    before: async (pool) => {
+      await pool.run('INSERT INTO t VALUES (99)');
+      return () => {};
+    },
+    third: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    others: 'ok',
+    rows: [1, 2, 4, 5, 30, 31, 99],
+    transactionRows: [1, 2, 4, 5, 99],
+  },
+  {
+    // SQLite ends the group's transaction: the member is rejected, the others run again and commit.
+    name: 'ON CONFLICT ROLLBACK',
+    sql: 'INSERT OR ROLLBACK INTO t VALUES (99)',
     before: async (pool) => {
       await pool.run('INSERT INTO t VALUES (99)');
       return () => {};
@@ -277,7 +345,7 @@ async function runScenario(t: TestContext, scenario: Scenario, groupTransactions
     cleanup();
   }
   const rows = (await pool.all<{ v: number }>('SELECT v FROM t ORDER BY v')).map((row) => row.v);
-  assert.deepEqual(rows, scenario.rows, 'what is in the file');
+  assert.deepEqual(rows, (groupTransactions ? scenario.transactionRows : undefined) ?? scenario.rows, 'what is in the file');
 }
 
 for (const [label, groupTransactions] of [
@@ -314,7 +382,8 @@ describe(
       await prepareTable(pool, sql);
       return { pool, filename: '' };
     };
-    for (const scenario of SCENARIOS.filter((s) => s.name === 'success' || s.name === 'constraint error')) {
+    const applies = ['success', 'constraint error', 'ON CONFLICT FAIL part-way', 'ON CONFLICT ROLLBACK'];
+    for (const scenario of SCENARIOS.filter((s) => applies.includes(s.name))) {
       test(scenario.name, (t) => runScenario(t, scenario, false, dqlitePool));
     }
   },

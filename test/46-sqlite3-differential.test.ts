@@ -67,6 +67,7 @@ const SCENARIOS = [
   'stale-deferred-transaction-stays-open',
   'missing-table-while-another-writes',
   'open-errors',
+  'conflict-resolution-in-autocommit',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -140,6 +140,16 @@ const strayInterrupt = (response: WireResponse): boolean =>
   (response.value as WireError).kind === 'sqlite' &&
   (response.value as WireError).code === 'SQLITE_INTERRUPT';
 
+/**
+ * Whether a failed one-shot statement ended as SQLite's autocommit would
+ * have it: one statement (a procedure is a transaction of its own) that
+ * SQLite failed, which SQLite has already undone, or, under ON CONFLICT
+ * FAIL or a trigger's RAISE(FAIL), left what it changed before failing.
+ * Its group keeps that rather than rolling it back (group-commit.ts).
+ */
+const settledBySqlite = (request: WireRequest, response: WireResponse): boolean =>
+  request.op !== 'call' && (response.value as WireError).kind === 'sqlite' && !strayInterrupt(response);
+
 /** A member's savepoint statements (one statement each: the runner prepares them once). */
 const GROUP_CONTROL = {
   savepoint: ['SAVEPOINT litepool_group'],
@@ -178,7 +188,13 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
           runner.idle();
           responses.set(request.seq, response);
           if (response.status !== Status.Failed) return { ok: true, value: response, open: runner.inTransaction };
-          return { ok: false, error: response, open: runner.inTransaction, own: !strayInterrupt(response) };
+          return {
+            ok: false,
+            error: response,
+            open: runner.inTransaction,
+            own: !strayInterrupt(response),
+            kept: settledBySqlite(request, response),
+          };
         }
         default:
           for (const sql of GROUP_CONTROL[step.kind]) runner.control(sql);

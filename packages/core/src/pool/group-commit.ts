@@ -13,6 +13,11 @@
  *   SAVEPOINT rolled back) and rejected with its own error; where members
  *   have no savepoints (`isolation: 'rerun'`), the whole transaction is
  *   rolled back, that member rejected, and the others run again;
+ * - but a one-statement member whose failure SQLite itself already settled
+ *   (`kept`: its statement undone, or under ON CONFLICT FAIL what it changed
+ *   before failing left in place) keeps that outcome, as autocommit would
+ *   commit it: it is rejected with its own error, its savepoint released,
+ *   and what it left commits with the group;
  * - when the transaction ends underneath (SQLite rolls it back after an
  *   interrupt of a write, SQLITE_FULL or an I/O error), the member that
  *   caused it is rejected with its own error, and every other member that
@@ -51,6 +56,12 @@ export interface StepResult {
   readonly skipped?: boolean;
   /** Nothing of the group may commit (a lost hold or leader): every member not acknowledged fails with `error`. */
   readonly fatal?: boolean;
+  /**
+   * A failed member's statement was settled by SQLite as in autocommit (one
+   * statement, SQLite's own error, the transaction still open): what it left
+   * stays and commits with the group instead of being rolled back.
+   */
+  readonly kept?: boolean;
 }
 
 /** How one member ended. */
@@ -80,7 +91,8 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
   for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
     const begun = yield { kind: 'begin' };
     if (!begun.ok) return failAll(pending, begun.error);
-    const ran: { index: number; value: unknown }[] = [];
+    /** Members that ran in this transaction, with the outcome each gets once it commits. */
+    const ran: { index: number; outcome: MemberOutcome }[] = [];
     /** Members to run again in a new transaction (the transaction ended underneath, or must be redone without one). */
     let again: number[] | undefined;
     for (let at = 0; at < pending.length && again === undefined; at++) {
@@ -102,7 +114,10 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
         continue;
       }
       if (result.fatal === true) return failAll([...ran.map((member) => member.index), ...pending.slice(at)], result.error);
-      if (result.ok && result.open) {
+      if (!result.ok) lastError = result.error;
+      const own = !result.ok && result.own !== false;
+      const kept = !result.ok && own && result.kept === true;
+      if (result.open && (result.ok || kept)) {
         if (savepoints) {
           const released = yield { kind: 'release' };
           if (!released.ok || !released.open) {
@@ -111,11 +126,10 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
             break;
           }
         }
-        ran.push({ index: i, value: result.value });
+        const outcome: MemberOutcome = result.ok ? { status: 'ok', value: result.value } : { status: 'failed', error: result.error };
+        ran.push({ index: i, outcome });
         continue;
       }
-      if (!result.ok) lastError = result.error;
-      const own = !result.ok && result.own !== false;
       if (!result.ok && result.open && savepoints) {
         const undone = yield { kind: 'rollback-member' };
         if (undone.ok && undone.open) {
@@ -134,10 +148,12 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
     }
     const committed = yield { kind: 'commit' };
     if (committed.ok) {
-      for (const member of ran) outcomes[member.index] = { status: 'ok', value: member.value };
+      for (const member of ran) outcomes[member.index] = member.outcome;
       return outcomes.map((outcome) => outcome ?? { status: 'failed', error: lastError });
     }
     if (committed.open) yield { kind: 'rollback' };
+    // A member that failed on its own keeps its own error; the others get the COMMIT's.
+    for (const member of ran) if (member.outcome.status === 'failed') outcomes[member.index] = member.outcome;
     return failAll(
       ran.map((member) => member.index),
       committed.error,

@@ -1,9 +1,10 @@
 /**
  * `single-writer`: every one-shot write goes through one queue to one writer,
  * which commits many of them in one transaction (group commit: one fsync for
- * many writes). Each write runs in its own SAVEPOINT, so a failing one rolls
- * back and rejects alone; none is acknowledged before the COMMIT. Reads run
- * in parallel as with `wal`; `pool.transaction` still gets the writer alone.
+ * many writes). Each write runs in its own SAVEPOINT, so a failing one
+ * rejects alone, leaving what autocommit would (see group-commit.ts); none is
+ * acknowledged before the COMMIT. Reads run in parallel as with `wal`;
+ * `pool.transaction` still gets the writer alone.
  */
 import { booleanOption, integerOption, optionsObject } from '../config/checks.js';
 import { MAX_BATCH } from '../config/options.js';

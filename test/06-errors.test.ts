@@ -8,6 +8,7 @@ import {
   WorkerCrashedError,
   createPool,
 } from '@litepool/core';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -278,4 +279,81 @@ test('every error is a LitepoolError with a string code', async (t) => {
     assert.equal(typeof error.code, 'string');
     assert.equal(error.name, error.constructor.name);
   }
+});
+
+/** Writes that fail while they run, each in its own way (the table holds 1 to 5; u holds (1, 1), (2, 3), (3, 4)). */
+const FAILING_WRITES: readonly (readonly [string, string])[] = [
+  ['ON CONFLICT FAIL, part-way (two rows stay)', 'INSERT OR FAIL INTO t SELECT column1 FROM (VALUES (10), (11), (1), (12))'],
+  ['ABORT, part-way (SQLite undoes the two rows, the rowid stays moved)', 'INSERT INTO t SELECT column1 FROM (VALUES (20), (21), (1))'],
+  ['a row that conflicts at once (nothing inserted)', 'INSERT INTO t VALUES (2)'],
+  ['UPDATE OR FAIL, part-way (one row stays changed)', 'UPDATE OR FAIL u SET v = v + 1'],
+  ['a trigger that fails after its row went in', 'INSERT INTO t VALUES (30)'],
+  ['ON CONFLICT ROLLBACK, part-way', 'INSERT OR ROLLBACK INTO t SELECT column1 FROM (VALUES (40), (3))'],
+];
+const FAILING_SCHEMA = `CREATE TABLE t (a INTEGER PRIMARY KEY);
+  INSERT INTO t VALUES (1), (2), (3), (4), (5);
+  CREATE TABLE u (id INTEGER PRIMARY KEY, v INTEGER UNIQUE);
+  INSERT INTO u VALUES (1, 1), (2, 3), (3, 4);
+  CREATE TRIGGER no_30 AFTER INSERT ON t WHEN NEW.a = 30 BEGIN SELECT RAISE(FAIL, 'no 30'); END;`;
+
+/** What SQLite's counters say after each failing write, on one connection in autocommit: the oracle. */
+function countersAfterFailures(dir: string): { changes: number; lastInsertRowid: number | undefined }[] {
+  const db = new Database(join(dir, 'oracle.db'));
+  try {
+    db.exec(FAILING_SCHEMA);
+    const read = db.prepare('SELECT changes() AS n, last_insert_rowid() AS id');
+    return FAILING_WRITES.map(([, sql]) => {
+      const before = (read.get() as { id: number }).id;
+      assert.throws(() => db.prepare(sql).run(), { code: /^SQLITE_CONSTRAINT/ });
+      const { n, id } = read.get() as { n: number; id: number };
+      return { changes: n, lastInsertRowid: id === before ? undefined : id };
+    });
+  } finally {
+    db.close();
+  }
+}
+
+test('a write that fails while it runs reports SQLite’s counters after it (changes, and the rowid it moved), one-shot or in a transaction, grouped or not', async (t) => {
+  const expected = countersAfterFailures(tempDir(t));
+  assert.deepEqual(
+    expected.map((counts) => counts.changes),
+    [2, 0, 0, 1, 1, 0],
+    'the oracle: what ON CONFLICT FAIL and RAISE(FAIL) keep',
+  );
+  for (const strategy of ['wal', 'single-writer'] as const) {
+    for (const where of ['one-shot', 'in a transaction'] as const) {
+      const pool = testPool(t, { strategy });
+      await pool.exec(FAILING_SCHEMA);
+      for (const [i, [name, sql]] of FAILING_WRITES.entries()) {
+        const attempt =
+          where === 'one-shot'
+            ? pool.run(sql)
+            : pool.transaction(async (tx) => {
+                await tx.run(sql);
+              });
+        await assert.rejects(attempt, (error: unknown) => {
+          assert.ok(error instanceof SqliteError, name);
+          assert.deepEqual(
+            { changes: error.changes, lastInsertRowid: error.lastInsertRowid },
+            expected[i],
+            `${strategy}, ${where}: ${name}`,
+          );
+          return true;
+        });
+      }
+      // One-shot writes keep what SQLite left of them, as in autocommit; a transaction that throws keeps nothing.
+      const rows = (await pool.all<{ a: number }>('SELECT a FROM t ORDER BY a')).map((row) => row.a);
+      assert.deepEqual(rows, where === 'one-shot' ? [1, 2, 3, 4, 5, 10, 11, 30] : [1, 2, 3, 4, 5], `${strategy}, ${where}`);
+      assert.deepEqual(
+        await pool.all('SELECT v FROM u ORDER BY id'),
+        where === 'one-shot' ? [{ v: 2 }, { v: 3 }, { v: 4 }] : [{ v: 1 }, { v: 3 }, { v: 4 }],
+      );
+    }
+  }
+  // A statement that never ran says nothing of the counters.
+  const pool = testPool(t);
+  const error = await pool.run('INSERT INTO missing VALUES (1)').catch((caught: unknown) => caught);
+  assert.ok(error instanceof SqliteError);
+  assert.equal('changes' in error, false);
+  assert.equal('lastInsertRowid' in error, false);
 });

@@ -11,7 +11,9 @@
  * (and, with the `+wide` calls, TEMP tables lost after a PRAGMA in a transaction
  * and an exec's count of changes when it changed no row or failed busy),
  * and (200 calls, seeds 7-250) an exec's rowid that another Database's insert
- * hid and a stale transaction a statement's reset ended.
+ * hid and a stale transaction a statement's reset ended; with the `+conflicts`
+ * calls, rows that ON CONFLICT FAIL left and a group commit undid, and the
+ * counters a write leaves when it fails part-way (2026-12-07).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -30,6 +32,10 @@ const SHAPES = {
   'two+wide': 'two Databases of one file, with multi-row writes',
   'serial+wide': 'one Database in serialize() batches, with upserts, views, TEMP tables, triggers and PRAGMAs',
   'mem+wide': 'one Database on :memory:, with upserts, views, TEMP tables, triggers and PRAGMAs',
+  'one+conflicts': 'one Database, with writes that fail part-way under each ON CONFLICT clause and trigger RAISE',
+  'two+conflicts': 'two Databases of one file, with writes that fail part-way',
+  'serial+conflicts': 'one Database in serialize() batches, with writes that fail part-way',
+  'mem+conflicts': 'one Database on :memory:, with writes that fail part-way',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

@@ -68,7 +68,38 @@ export class LitepoolError extends Error {
 }
 
 /** SQLite raised this error; `code` is SQLite's extended result code name. */
-export class SqliteError extends LitepoolError {}
+export class SqliteError extends LitepoolError {
+  /**
+   * For a write that failed while it ran (a local pool's statement, not a
+   * script or procedure): SQLite's count of changes after it,
+   * `sqlite3_changes()`, the rows it changed that stay (what ON CONFLICT FAIL
+   * or a trigger's RAISE(FAIL) left; 0 where SQLite undid the statement).
+   * Undefined otherwise.
+   */
+  declare readonly changes?: number;
+  /**
+   * For such a write that inserted rows before it failed: the rowid of the
+   * last one, `sqlite3_last_insert_rowid()` (SQLite moves it even for a row
+   * it then undoes). Undefined otherwise.
+   */
+  declare readonly lastInsertRowid?: number | bigint;
+
+  /**
+   * @param message SQLite's message
+   * @param code SQLite's extended result code name
+   * @param options `cause`: the driver's error; `changes`, `lastInsertRowid`: see the properties
+   */
+  constructor(
+    message: string,
+    code: string,
+    options?: { cause?: unknown; changes?: number | undefined; lastInsertRowid?: number | bigint | undefined },
+  ) {
+    super(message, code, options);
+    // Set only when known, so an error without them has no such keys.
+    if (options?.changes !== undefined) Object.assign(this, { changes: options.changes });
+    if (options?.lastInsertRowid !== undefined) Object.assign(this, { lastInsertRowid: options.lastInsertRowid });
+  }
+}
 
 /** A statement failed outside SQLite: wrong parameter count or type, `get()` on a statement that returns no data, … */
 export class QueryError extends LitepoolError {

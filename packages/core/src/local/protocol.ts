@@ -48,6 +48,9 @@ export interface WireError {
   readonly message: string;
   readonly code: string | undefined;
   readonly stack: string | undefined;
+  /** A write that failed while it ran: SQLite's counters after it (failure-counters.ts). */
+  readonly changes?: number;
+  readonly lastInsertRowid?: number | bigint;
 }
 
 /**

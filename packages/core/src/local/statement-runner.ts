@@ -27,36 +27,17 @@ import { Cursors } from './cursors.js';
 import { openDatabase } from './database-open.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
+import { COUNTERS_SQL, FailureCounters } from './failure-counters.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
 import { backUp, type BackupStep } from './worker-backup.js';
 import { runSetup, type WorkerCode } from './worker-code.js';
+import { BEGIN_WORD, fromSchemaInMemory, SCHEMA_CHECK } from './schema-in-memory.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
 const STATEMENT_CACHE_SIZE = 500;
 const BUSY_RETRIES = 3;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
-const SCHEMA_WORD = /^\s*(PRAGMA|EXPLAIN)\b/i;
-/** A statement (or script) that begins with BEGIN or SAVEPOINT, in any case. */
-const BEGIN_WORD = /^\s*(BEGIN|SAVEPOINT)\b/i;
-/** A read that makes the connection check its schema in memory against the file's. */
-const SCHEMA_CHECK = 'SELECT 1 FROM sqlite_schema LIMIT 1';
-
-/**
- * 'PRAGMA' or 'EXPLAIN' when `sql` is one of the statements SQLite answers
- * from the connection's schema in memory without checking it against the
- * file's (a PRAGMA read such as index_list, and EXPLAIN, how the drop-in
- * checks that a statement compiles; see {@link StatementRunner.run}), else
- * undefined. Runs per request: most SQL is told apart by its first character.
- */
-function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | undefined {
-  const first = sql.charCodeAt(0);
-  if (first > 0x20 && (first | 0x20) !== 0x70 && (first | 0x20) !== 0x65) return undefined; // not whitespace, p or e
-  const word = SCHEMA_WORD.exec(sql)?.[1];
-  return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
-}
-
 /** One connection and the requests it runs. */
 export class StatementRunner {
   /** Statements retried after SQLITE_BUSY since the last report. */
@@ -74,6 +55,7 @@ export class StatementRunner {
   readonly #procedures: ProcedureRunner;
   /** Rows are packed only when they cross to the calling thread: its own connection's stay objects. */
   readonly #packs: boolean;
+  readonly #failures = new FailureCounters(() => this.#prepare(COUNTERS_SQL).safeIntegers(true).get() as { n: bigint; id: bigint });
 
   constructor(
     private readonly config: WorkerConfig,
@@ -138,6 +120,7 @@ export class StatementRunner {
     this.#cursors.clear();
     this.#statements.clear();
     this.#settings.forget();
+    this.#failures.forget();
     Atomics.store(this.config.control, Control.Token, 0);
     try {
       if (this.#db?.open === true) this.#db.close();
@@ -235,7 +218,8 @@ export class StatementRunner {
    */
   run(request: WireRequest): WireResponse {
     this.#wrote = false;
-    const response = this.#runWithRetries(request);
+    let response = this.#runWithRetries(request);
+    if (this.#wrote) response = this.#failures.settle(request, response, this.#db?.open === true);
     // Told to the pool through the claim ring: if this thread dies before answering, the write may have committed.
     if (this.#wrote && response.status !== Status.Failed) Atomics.store(this.config.claims, request.seq & this.#mask, request.seq | WROTE);
     // The pool's COMMIT failed: roll back now, as the next holder's work may already wait behind it.
@@ -325,6 +309,7 @@ export class StatementRunner {
       );
     }
     this.#wrote = writes;
+    if (writes) this.#failures.before();
     const args = bindArgs(request.params);
     const probed = request.probe && writes;
     if (op !== 'run' && !statement.reader) {

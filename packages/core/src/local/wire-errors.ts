@@ -9,7 +9,11 @@ export function fromWireError(wire: WireError): Error {
   switch (wire.kind) {
     case 'sqlite':
     case 'interrupted':
-      return new SqliteError(wire.message, wire.code ?? 'SQLITE_ERROR', { cause: original });
+      return new SqliteError(wire.message, wire.code ?? 'SQLITE_ERROR', {
+        cause: original,
+        changes: wire.changes,
+        lastInsertRowid: wire.lastInsertRowid,
+      });
     case 'read-only':
       return new TransactionError(wire.message, 'ERR_READ_ONLY', { cause: original });
     case 'transaction-lost':

@@ -8,7 +8,7 @@
  * moved only by its own statements (an `exec` script's too: see
  * {@link RunCounters.exec}).
  */
-import { onlyQueries, statements, type AcquireOptions, type Lease, type QueryOptions, type RunResult } from '../../index.js';
+import { onlyQueries, SqliteError, statements, type AcquireOptions, type Lease, type QueryOptions, type RunResult } from '../../index.js';
 import { firstWord, withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
@@ -157,12 +157,19 @@ export class RunCounters {
   }
 
   /**
-   * `sql` failed with `error`. A write that failed while it ran (a constraint,
-   * SQLITE_BUSY, an I/O error) leaves a count of 0 in SQLite; one that never
-   * ran (it did not compile, a parameter did not bind) leaves the count as it was.
+   * `sql` failed with `error`. A write that failed while it ran leaves
+   * SQLite's counters as the pool's error reports them (`SqliteError`'s
+   * `changes`, and `lastInsertRowid` when it inserted a row before failing);
+   * where it does not say, as SQLite leaves most (a constraint, SQLITE_BUSY,
+   * an I/O error): a count of 0. One that never ran (it did not compile, a
+   * parameter did not bind) leaves them as they were.
    */
   failed(sql: string, error: unknown): void {
-    if (ran(error) && moves(sql) !== 'none') this.changes = 0;
+    const cause = (error as { cause?: unknown } | null)?.cause;
+    const reported = cause instanceof SqliteError ? cause : undefined;
+    if (reported?.lastInsertRowid !== undefined) this.lastID = Number(reported.lastInsertRowid);
+    if (!ran(error) || moves(sql) === 'none') return;
+    this.changes = reported?.changes ?? 0;
   }
 }
 

@@ -1,0 +1,26 @@
+/**
+ * Statements SQLite answers from a connection's schema in memory, which lags
+ * another connection's schema change until a statement checks the file: how
+ * the worker tells them apart, and the read that brings the schema up to date.
+ */
+
+/** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
+const SCHEMA_WORD = /^\s*(PRAGMA|EXPLAIN)\b/i;
+/** A statement (or script) that begins with BEGIN or SAVEPOINT, in any case. */
+export const BEGIN_WORD = /^\s*(BEGIN|SAVEPOINT)\b/i;
+/** A read that makes the connection check its schema in memory against the file's. */
+export const SCHEMA_CHECK = 'SELECT 1 FROM sqlite_schema LIMIT 1';
+
+/**
+ * 'PRAGMA' or 'EXPLAIN' when `sql` is one of the statements SQLite answers
+ * from the connection's schema in memory without checking it against the
+ * file's (a PRAGMA read such as index_list, and EXPLAIN, how the drop-in
+ * checks that a statement compiles; see statement-runner.ts), else
+ * undefined. Runs per request: most SQL is told apart by its first character.
+ */
+export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | undefined {
+  const first = sql.charCodeAt(0);
+  if (first > 0x20 && (first | 0x20) !== 0x70 && (first | 0x20) !== 0x65) return undefined; // not whitespace, p or e
+  const word = SCHEMA_WORD.exec(sql)?.[1];
+  return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
+}

@@ -18,7 +18,8 @@ import { tempDb } from './helpers/temp.js';
 import { hasTool } from './helpers/tools.js';
 
 /** How a scripted member behaves on each attempt. */
-type Behaviour = 'ok' | 'fails' | 'fails-kept' | 'fails-ending-transaction' | 'ended-by-another' | 'fatal' | 'skipped';
+type Behaviour =
+  'ok' | 'fails' | 'fails-kept' | 'leaves-a-deferred-violation' | 'fails-ending-transaction' | 'ended-by-another' | 'fatal' | 'skipped';
 
 /** A connection that plays a script: each member's behaviour per attempt, and the COMMIT's. */
 function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit: 'ok' | 'fails' = 'ok', options?: Partial<GroupOptions>) {
@@ -26,14 +27,18 @@ function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit
   let attempt = -1;
   const runs = members.map(() => 0);
   let undone = 0;
+  /** A member left a deferred violation in the open transaction: its COMMIT fails (`alone`). */
+  let violated = false;
   const outcomes = driveGroup(members.length, { isolation: 'savepoint', maxAttempts: 3, ...options }, (step): StepResult => {
     if (step.kind === 'rollback-member') undone++;
     switch (step.kind) {
       case 'begin':
         attempt++;
         open = true;
+        violated = false;
         return { ok: true, open };
       case 'commit':
+        if (violated) return { ok: false, error: 'deferred violation', open, alone: true };
         if (commit === 'fails') return { ok: false, error: 'commit failed', open };
         open = false;
         return { ok: true, open };
@@ -49,6 +54,9 @@ function scripted(members: readonly (Behaviour | readonly Behaviour[])[], commit
             return { ok: true, value: `value ${step.index}`, open };
           case 'fails':
             return { ok: false, error: `error ${step.index}`, open, own: true };
+          case 'leaves-a-deferred-violation':
+            violated = true;
+            return { ok: true, value: `value ${step.index}`, open };
           case 'fails-kept':
             return { ok: false, error: `error ${step.index}`, open, own: true, kept: true };
           case 'fails-ending-transaction':
@@ -133,6 +141,21 @@ describe('the group-commit policy, with a scripted connection', () => {
       outcomes: [failed('commit failed'), failed('error 1'), failed('commit failed')],
       attempts: 1,
       runs: [1, 1, 1],
+    },
+    {
+      rule: 'COMMIT fails on what a member left (a deferred constraint): each member that ran is left to run again by itself (the driver runs it)',
+      members: ['ok', 'leaves-a-deferred-violation', 'ok'],
+      outcomes: [{ status: 'alone' }, { status: 'alone' }, { status: 'alone' }],
+      attempts: 1,
+      runs: [1, 1, 1],
+    },
+    {
+      rule: 'the same without savepoints; a member that failed on its own before keeps its failure',
+      members: ['ok', 'leaves-a-deferred-violation', 'fails', 'ok'],
+      isolation: 'rerun',
+      outcomes: [{ status: 'alone' }, { status: 'alone' }, failed('error 2'), { status: 'alone' }],
+      attempts: 2,
+      runs: [2, 2, 1, 1],
     },
     {
       rule: 'a member fails and SQLite ends the transaction: it rejects alone, the others run again and are acknowledged',
@@ -244,6 +267,18 @@ const SCENARIOS: readonly Scenario[] = [
     others: 'ok',
     rows: [1, 2, 4, 5, 30, 31, 99],
     transactionRows: [1, 2, 4, 5, 99],
+  },
+  {
+    // A deferred foreign key fails the COMMIT, not the statement: each member runs again alone, so only its own fails.
+    name: 'a deferred foreign key the member leaves unmet',
+    sql: 'INSERT INTO fk VALUES (999)',
+    before: async (pool) => {
+      await pool.exec('CREATE TABLE fk (p INTEGER REFERENCES t (v) DEFERRABLE INITIALLY DEFERRED)');
+      return () => {};
+    },
+    third: 'SQLITE_CONSTRAINT_FOREIGNKEY',
+    others: 'ok',
+    rows: [1, 2, 4, 5],
   },
   {
     // SQLite ends the group's transaction: the member is rejected, the others run again and commit.
@@ -382,7 +417,13 @@ describe(
       await prepareTable(pool, sql);
       return { pool, filename: '' };
     };
-    const applies = ['success', 'constraint error', 'ON CONFLICT FAIL part-way', 'ON CONFLICT ROLLBACK'];
+    const applies = [
+      'success',
+      'constraint error',
+      'ON CONFLICT FAIL part-way',
+      'ON CONFLICT ROLLBACK',
+      'a deferred foreign key the member leaves unmet',
+    ];
     for (const scenario of SCENARIOS.filter((s) => applies.includes(s.name))) {
       test(scenario.name, (t) => runScenario(t, scenario, false, dqlitePool));
     }

@@ -69,8 +69,10 @@ export interface WriteBatching {
    * Also group queued `pool.transaction` calls (mode `immediate`): one outer
    * transaction and one COMMIT for up to `maxBatch` of them, each in its own
    * SAVEPOINT (rolled back alone on a throw), each acknowledged only after the
-   * shared COMMIT. A COMMIT that fails (a deferred constraint, an I/O error)
-   * rejects every member. Default: false.
+   * shared COMMIT. A COMMIT that fails on a deferred constraint one member
+   * violated runs each again in a transaction of its own (so only that one
+   * fails); any other failed COMMIT (an I/O error) rejects every member.
+   * Default: false.
    */
   readonly transactions?: boolean;
 }

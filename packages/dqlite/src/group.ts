@@ -16,6 +16,8 @@ export interface GroupHost {
   transactionOpen(): boolean;
   /** Forgets the leader connection (its transaction is gone with it). */
   dropClient(): void;
+  /** Runs one request by itself, as an ungrouped write runs (autocommit), and answers its waiter. */
+  runAlone(request: Request, waiter: Pending): Promise<void>;
 }
 
 /** A step's outcome once the leader was lost during it: fatal to the group, or, during COMMIT, its outcome unknown. */
@@ -80,7 +82,14 @@ export async function runGroup(requests: readonly Request[], waiters: readonly P
           await host.run(control('BEGIN IMMEDIATE'), quiet);
           return { ok: true, open: open() };
         case 'commit':
-          await host.run(control('COMMIT'), quiet);
+          try {
+            await host.run(control('COMMIT'), quiet);
+          } catch (error) {
+            if (error instanceof LeaderGone) throw error;
+            // A deferred constraint: each member runs again alone (group-commit in core).
+            const code = error instanceof SqliteError ? error.code : '';
+            return { ok: false, error, open: open(), own: true, alone: code.startsWith('SQLITE_CONSTRAINT') };
+          }
           return { ok: true, open: open() };
         default:
           return { ok: true, open: open() }; // no savepoints here
@@ -98,9 +107,13 @@ export async function runGroup(requests: readonly Request[], waiters: readonly P
       }
     }
   });
+  const alone: number[] = [];
   outcomes.forEach((outcome, i) => {
     const waiter = waiters[i]!;
-    if (outcome.status === 'ok') waiter.resolve(outcome.value);
+    if (outcome.status === 'alone') alone.push(i);
+    else if (outcome.status === 'ok') waiter.resolve(outcome.value);
     else waiter.reject(outcome.status === 'failed' ? (outcome.error as Error) : new Error('The write did not run'));
   });
+  // Undone by a COMMIT that failed on what one of them left: each runs again by itself.
+  for (const i of alone) await host.runAlone(requests[i]!, waiters[i]!);
 }

@@ -5,7 +5,7 @@
  * (the shared group-commit policy, pool/group-commit.ts). Every request is
  * answered, whatever happens.
  */
-import { driveGroup, type MemberOutcome, type StepResult } from '../pool/group-commit.js';
+import { driveGroup, failedOnAMember, type MemberOutcome, type StepResult } from '../pool/group-commit.js';
 import { readsRows } from '../backend.js';
 import { failed, KindedError, skipped } from './answers.js';
 import { Status, type WireError, type WireRequest, type WireResponse } from './protocol.js';
@@ -163,6 +163,8 @@ const GROUP_CONTROL = {
  * SAVEPOINT. Nothing is acknowledged before COMMIT succeeds.
  */
 export function runGroup(runner: StatementRunner, items: readonly WireRequest[], flag: Int32Array | undefined, answers: Answers): void {
+  // One write has no group to share a transaction with: it runs as autocommit runs it.
+  if (items.length === 1) return runEach(runner, items, flag, true, answers);
   const responses = new Map<number, WireResponse>();
   const result = (ok: boolean, error?: unknown): StepResult => ({ ok, error, open: runner.inTransaction });
   const outcomes: MemberOutcome[] = driveGroup(items.length, { isolation: 'savepoint', maxAttempts: 3 }, (step) => {
@@ -203,11 +205,16 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
     } catch (error) {
       runner.idle();
       if (step.kind !== 'rollback') runner.rollback();
+      // A COMMIT that failed on a deferred constraint: the policy runs each member again alone.
+      if (step.kind === 'commit') return { ...result(false, error), alone: failedOnAMember(error) };
       return result(false, step.kind === 'begin' ? openError(error) : error);
     }
   });
+  /** Undone by a COMMIT that failed on what one of them left: each runs again by itself, in autocommit. */
+  const alone: WireRequest[] = [];
   outcomes.forEach((outcome, i) => {
     const { seq } = items[i]!;
+    if (outcome.status === 'alone') return void alone.push(items[i]!);
     // A member's own failure is its response; a failure of the group (a COMMIT, a lost hold) is that error.
     const answer =
       outcome.status === 'ok'
@@ -219,6 +226,9 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
             : failed(seq, outcome.error);
     answers.add(answer, false);
   });
+  if (alone.length === 0) return;
+  runner.committing(false); // that COMMIT did not happen
+  runEach(runner, alone, flag, true, answers);
 }
 
 function isResponse(value: unknown): value is WireResponse {

@@ -25,9 +25,13 @@
  *   `maxAttempts` times in all;
  * - a fatal failure (a lost strategy hold, a lost leader) rejects every
  *   member not yet acknowledged with it: nothing of the group committed;
- * - a COMMIT that fails rejects every member that ran with its error; with
- *   `unknown`, that error says the outcome is unknown (a remote COMMIT whose
- *   answer was lost).
+ * - a COMMIT that fails on what a member left (`alone`: a deferred foreign
+ *   key or constraint) leaves each member that ran to be run again by
+ *   itself, outside any group (outcome `alone`, the driver's to run), so only
+ *   the one that left it fails, as in autocommit;
+ * - any other COMMIT that fails rejects every member that ran with its error;
+ *   with `unknown`, that error says the outcome is unknown (a remote COMMIT
+ *   whose answer was lost).
  */
 
 /** A step the policy asks its driver to take. */
@@ -62,13 +66,21 @@ export interface StepResult {
    * stays and commits with the group instead of being rolled back.
    */
   readonly kept?: boolean;
+  /**
+   * The COMMIT failed on something a member left (a deferred constraint):
+   * each member that ran gets the outcome `alone`, and the driver runs it
+   * again by itself, so only the one that left it fails, as in autocommit.
+   */
+  readonly alone?: boolean;
 }
 
 /** How one member ended. */
 export type MemberOutcome =
   | { readonly status: 'ok'; readonly value: unknown }
   | { readonly status: 'failed'; readonly error: unknown }
-  | { readonly status: 'skipped' };
+  | { readonly status: 'skipped' }
+  /** Nothing of it committed: the driver runs it again by itself, outside any group, as it runs when not grouped (see `alone`). */
+  | { readonly status: 'alone' };
 
 /** How a group is run. */
 export interface GroupOptions {
@@ -81,12 +93,32 @@ export interface GroupOptions {
 /** The policy: the steps to take for `count` members, ending with each member's outcome. */
 export function* groupCommit(count: number, options: GroupOptions): Generator<GroupStep, MemberOutcome[], StepResult> {
   const outcomes: (MemberOutcome | undefined)[] = new Array<MemberOutcome | undefined>(count).fill(undefined);
-  let pending = Array.from({ length: count }, (_, i) => i);
+  const alone = yield* runMembers(
+    Array.from({ length: count }, (_, i) => i),
+    outcomes,
+    options,
+  );
+  // The COMMIT failed on what a member left: each runs again by itself, so only that one fails, as in autocommit.
+  for (const i of alone ?? []) outcomes[i] = { status: 'alone' };
+  return outcomes.map((outcome) => outcome ?? { status: 'failed', error: new Error('The group transaction could not be completed') });
+}
+
+/**
+ * Runs `members` in one transaction (more, when it ends underneath), setting
+ * each one's outcome in `outcomes`. Returns the members to run again one by
+ * one when the COMMIT failed on something one of them left (`alone`).
+ */
+function* runMembers(
+  members: readonly number[],
+  outcomes: (MemberOutcome | undefined)[],
+  options: GroupOptions,
+): Generator<GroupStep, readonly number[] | undefined, StepResult> {
+  let pending = members;
   let lastError: unknown = new Error('The group transaction could not be completed');
   const savepoints = options.isolation === 'savepoint';
-  const failAll = (members: readonly number[], error: unknown): MemberOutcome[] => {
-    for (const i of members) outcomes[i] ??= { status: 'failed', error };
-    return outcomes.map((outcome) => outcome ?? { status: 'failed', error });
+  const failAll = (failing: readonly number[], error: unknown): undefined => {
+    for (const i of [...failing, ...members]) outcomes[i] ??= { status: 'failed', error };
+    return undefined;
   };
   for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
     const begun = yield { kind: 'begin' };
@@ -149,9 +181,10 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
     const committed = yield { kind: 'commit' };
     if (committed.ok) {
       for (const member of ran) outcomes[member.index] = member.outcome;
-      return outcomes.map((outcome) => outcome ?? { status: 'failed', error: lastError });
+      return failAll([], lastError);
     }
     if (committed.open) yield { kind: 'rollback' };
+    if (committed.alone === true && ran.length > 1) return ran.map((member) => member.index);
     // A member that failed on its own keeps its own error; the others get the COMMIT's.
     for (const member of ran) if (member.outcome.status === 'failed') outcomes[member.index] = member.outcome;
     return failAll(
@@ -160,6 +193,12 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
     );
   }
   return failAll(pending, lastError);
+}
+
+/** Whether a failed COMMIT failed on what a member left (a deferred foreign key or constraint): see {@link StepResult.alone}. */
+export function failedOnAMember(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
 }
 
 /** Runs the policy with a synchronous driver (a worker thread's connection). */

@@ -9,7 +9,7 @@ import type { Op } from '../backend.js';
 import { channels } from '../diagnostics.js';
 import { now } from '../timers.js';
 import type { Params, QueryOptions } from '../types.js';
-import { driveGroupAsync, type GroupStep, type StepResult } from './group-commit.js';
+import { driveGroupAsync, failedOnAMember, type GroupStep, type MemberOutcome, type StepResult } from './group-commit.js';
 import type { PoolLease } from './lease.js';
 import type { StatementOp } from './query-methods.js';
 import { TransactionScope, type Transaction, type TransactionChannel } from './transaction-scope.js';
@@ -114,36 +114,11 @@ export class TransactionGroups {
 
   async #runGroup(lease: PoolLease, members: Member[]): Promise<void> {
     const startedAt = now();
-    const channel = new MemberChannel(lease);
-    const outcomes = await driveGroupAsync(
-      members.length,
-      { isolation: 'savepoint', maxAttempts: 3 },
-      async (step): Promise<StepResult> => {
-        if (step.kind === 'member') {
-          const scope = new TransactionScope(channel, 'immediate', 1);
-          try {
-            const value = await members[step.index]!.fn(scope);
-            return { ok: true, value, open: lease.inTransaction };
-          } catch (error) {
-            return { ok: false, error, open: lease.inTransaction, own: true, fatal: isFatal(error) };
-          } finally {
-            scope.close();
-          }
-        }
-        try {
-          if (step.kind === 'rollback') await lease.rollback();
-          else
-            await lease.request('exec', CONTROL[step.kind], undefined, undefined, {
-              internal: true,
-              inTransaction: step.kind !== 'begin',
-              final: step.kind === 'commit',
-            });
-          return { ok: true, open: lease.inTransaction };
-        } catch (error) {
-          return { ok: false, error, open: lease.inTransaction, fatal: isFatal(error) };
-        }
-      },
-    );
+    const outcomes = await this.#drive(lease, members);
+    // Undone by a COMMIT that failed on what one of them left: each again in a transaction of its own (a group of one).
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'alone') outcomes[i] = (await this.#drive(lease, [members[i]!]))[0]!;
+    }
     void lease.release();
     this.groups++;
     if (channels.transactionGroup.hasSubscribers) {
@@ -161,6 +136,37 @@ export class TransactionGroups {
         this.acknowledged++;
         member.resolve(outcome.value);
       } else member.reject(outcome.status === 'failed' ? outcome.error : new Error('The transaction did not run'));
+    });
+  }
+
+  /** One group on the writer: the shared policy, driven over the lease (a member's statements run inside its SAVEPOINT). */
+  #drive(lease: PoolLease, members: readonly Member[]): Promise<MemberOutcome[]> {
+    const channel = new MemberChannel(lease);
+    return driveGroupAsync(members.length, { isolation: 'savepoint', maxAttempts: 3 }, async (step): Promise<StepResult> => {
+      if (step.kind === 'member') {
+        const scope = new TransactionScope(channel, 'immediate', 1);
+        try {
+          const value = await members[step.index]!.fn(scope);
+          return { ok: true, value, open: lease.inTransaction };
+        } catch (error) {
+          return { ok: false, error, open: lease.inTransaction, own: true, fatal: isFatal(error) };
+        } finally {
+          scope.close();
+        }
+      }
+      try {
+        if (step.kind === 'rollback') await lease.rollback();
+        else
+          await lease.request('exec', CONTROL[step.kind], undefined, undefined, {
+            internal: true,
+            inTransaction: step.kind !== 'begin',
+            final: step.kind === 'commit',
+          });
+        return { ok: true, open: lease.inTransaction };
+      } catch (error) {
+        const alone = step.kind === 'commit' && failedOnAMember(error);
+        return { ok: false, error, open: lease.inTransaction, fatal: isFatal(error), alone };
+      }
     });
   }
 }

@@ -35,8 +35,9 @@ export interface FileLockOptions {
   /**
    * Group queued `pool.transaction` calls too: one COMMIT (one journal, one
    * set of syncs through the mount) for many, each in its own SAVEPOINT, each
-   * acknowledged after the shared COMMIT; a COMMIT that fails (a deferred
-   * constraint, a lost lock) rejects every member. Default: false.
+   * acknowledged after the shared COMMIT; after a COMMIT that fails on a
+   * deferred constraint each runs again alone, and one that fails otherwise
+   * (a lost lock) rejects every member. Default: false.
    */
   groupTransactions?: boolean;
   /** `synchronous` for every connection. Default: FULL. */

@@ -19,8 +19,9 @@ export interface SingleWriterOptions extends WalOptions {
   maxWaitMs?: number;
   /**
    * Group queued `pool.transaction` calls too: one COMMIT for many, each in
-   * its own SAVEPOINT, each acknowledged after the shared COMMIT; a COMMIT
-   * that fails (a deferred constraint) rejects every member. Default: false.
+   * its own SAVEPOINT, each acknowledged after the shared COMMIT; after a
+   * COMMIT that fails on a deferred constraint each runs again alone (so only
+   * the one that violated it fails). Default: false.
    */
   groupTransactions?: boolean;
 }

@@ -144,8 +144,7 @@ export class DqliteConnection implements Connection {
           // A busy pool keeps its list of members fresh between batches (an idle one asks nothing).
           const client = this.#client;
           if (this.config.members.due && client !== undefined && !client.closed) await this.config.members.refresh(client);
-          // One write has no group to share a transaction with (three round trips where one does).
-          if (batch.options.group === true && batch.requests.length > 1) await this.#runGroup(batch);
+          if (batch.options.group === true) await this.#runGroup(batch);
           else for (let i = 0; i < batch.requests.length; i++) await this.#runOne(batch.requests[i]!, batch.waiters[i]!, batch.options);
         } finally {
           batch.done();

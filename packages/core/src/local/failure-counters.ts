@@ -45,6 +45,20 @@ export class FailureCounters {
     this.#known = lastInsertRowid === undefined ? undefined : BigInt(lastInsertRowid);
   }
 
+  /** The connection's last rowid now (read if not known): what {@link restore} goes back to. */
+  mark(): bigint {
+    this.before();
+    return this.#known!;
+  }
+
+  /**
+   * Writes rolled back since `mark` are to run again: SQLite does not take back the rowids they moved, so a
+   * failure of the run again is measured from `mark`, where it started in SQLite's eyes.
+   */
+  restore(mark: bigint): void {
+    this.#known = mark;
+  }
+
   /** The connection was closed or reopened: a new one starts at rowid 0, read again before its first write. */
   forget(): void {
     this.#known = undefined;

@@ -200,6 +200,22 @@ export class StatementRunner {
     return true;
   }
 
+  /** The connection's last rowid as followed for failures (failure-counters.ts), before writes that may run again. */
+  rowidMark(): bigint | undefined {
+    if (this.#broken || this.#db?.open !== true) return undefined;
+    try {
+      return this.#failures.mark();
+    } catch {
+      return undefined; // the group's BEGIN meets what is wrong
+    }
+  }
+
+  /** Writes rolled back since {@link rowidMark} run again: their failures are measured from that mark (unknown: read again). */
+  rowidRestore(mark: bigint | undefined): void {
+    if (mark === undefined) this.#failures.forget();
+    else this.#failures.restore(mark);
+  }
+
   /** Marks that nothing runs now. */
   idle(): void {
     Atomics.store(this.config.control, Control.Running, 0);

@@ -163,11 +163,14 @@ const GROUP_CONTROL = {
  * SAVEPOINT. Nothing is acknowledged before COMMIT succeeds.
  */
 export function runGroup(runner: StatementRunner, items: readonly WireRequest[], flag: Int32Array | undefined, answers: Answers): void {
-  // One write has no group to share a transaction with: it runs as autocommit runs it.
-  if (items.length === 1) return runEach(runner, items, flag, true, answers);
   const responses = new Map<number, WireResponse>();
   const result = (ok: boolean, error?: unknown): StepResult => ({ ok, error, open: runner.inTransaction });
-  const outcomes: MemberOutcome[] = driveGroup(items.length, { isolation: 'savepoint', maxAttempts: 3 }, (step) => {
+  // A lone write still waits for the lock in BEGIN (outside its time limit) and commits only with COMMIT, but has no
+  // other member to be undone apart from: no SAVEPOINT around it.
+  const isolation = items.length === 1 ? 'rerun' : 'savepoint';
+  let commitFailedOnAMember = false;
+  const rowidBefore = runner.rowidMark();
+  const outcomes: MemberOutcome[] = driveGroup(items.length, { isolation, maxAttempts: 3 }, (step) => {
     try {
       switch (step.kind) {
         case 'begin':
@@ -205,16 +208,17 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
     } catch (error) {
       runner.idle();
       if (step.kind !== 'rollback') runner.rollback();
-      // A COMMIT that failed on a deferred constraint: the policy runs each member again alone.
-      if (step.kind === 'commit') return { ...result(false, error), alone: failedOnAMember(error) };
+      // A COMMIT that failed on a deferred constraint: each member runs again alone (below).
+      if (step.kind === 'commit') return { ...result(false, error), alone: (commitFailedOnAMember = failedOnAMember(error)) };
       return result(false, step.kind === 'begin' ? openError(error) : error);
     }
   });
-  /** Undone by a COMMIT that failed on what one of them left: each runs again by itself, in autocommit. */
+  // Undone by a COMMIT that failed on what one of them left: each runs again by itself, in autocommit (a lone write
+  // too, whose failure then carries the counters autocommit leaves: statement-runner.ts).
   const alone: WireRequest[] = [];
   outcomes.forEach((outcome, i) => {
     const { seq } = items[i]!;
-    if (outcome.status === 'alone') return void alone.push(items[i]!);
+    if (outcome.status === 'alone' || (commitFailedOnAMember && items.length === 1)) return void alone.push(items[i]!);
     // A member's own failure is its response; a failure of the group (a COMMIT, a lost hold) is that error.
     const answer =
       outcome.status === 'ok'
@@ -228,6 +232,7 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
   });
   if (alone.length === 0) return;
   runner.committing(false); // that COMMIT did not happen
+  runner.rowidRestore(rowidBefore);
   runEach(runner, alone, flag, true, answers);
 }
 

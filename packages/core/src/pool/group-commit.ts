@@ -93,32 +93,12 @@ export interface GroupOptions {
 /** The policy: the steps to take for `count` members, ending with each member's outcome. */
 export function* groupCommit(count: number, options: GroupOptions): Generator<GroupStep, MemberOutcome[], StepResult> {
   const outcomes: (MemberOutcome | undefined)[] = new Array<MemberOutcome | undefined>(count).fill(undefined);
-  const alone = yield* runMembers(
-    Array.from({ length: count }, (_, i) => i),
-    outcomes,
-    options,
-  );
-  // The COMMIT failed on what a member left: each runs again by itself, so only that one fails, as in autocommit.
-  for (const i of alone ?? []) outcomes[i] = { status: 'alone' };
-  return outcomes.map((outcome) => outcome ?? { status: 'failed', error: new Error('The group transaction could not be completed') });
-}
-
-/**
- * Runs `members` in one transaction (more, when it ends underneath), setting
- * each one's outcome in `outcomes`. Returns the members to run again one by
- * one when the COMMIT failed on something one of them left (`alone`).
- */
-function* runMembers(
-  members: readonly number[],
-  outcomes: (MemberOutcome | undefined)[],
-  options: GroupOptions,
-): Generator<GroupStep, readonly number[] | undefined, StepResult> {
-  let pending = members;
+  let pending = Array.from({ length: count }, (_, i) => i);
   let lastError: unknown = new Error('The group transaction could not be completed');
   const savepoints = options.isolation === 'savepoint';
-  const failAll = (failing: readonly number[], error: unknown): undefined => {
-    for (const i of [...failing, ...members]) outcomes[i] ??= { status: 'failed', error };
-    return undefined;
+  const failAll = (members: readonly number[], error: unknown): MemberOutcome[] => {
+    for (const i of members) outcomes[i] ??= { status: 'failed', error };
+    return outcomes.map((outcome) => outcome ?? { status: 'failed', error });
   };
   for (let attempt = 0; attempt < options.maxAttempts && pending.length > 0; attempt++) {
     const begun = yield { kind: 'begin' };
@@ -184,7 +164,11 @@ function* runMembers(
       return failAll([], lastError);
     }
     if (committed.open) yield { kind: 'rollback' };
-    if (committed.alone === true && ran.length > 1) return ran.map((member) => member.index);
+    if (committed.alone === true && ran.length > 1) {
+      // The COMMIT failed on what a member left: each runs again by itself, so only that one fails, as in autocommit.
+      for (const member of ran) outcomes[member.index] = { status: 'alone' };
+      return failAll([], committed.error);
+    }
     // A member that failed on its own keeps its own error; the others get the COMMIT's.
     for (const member of ran) if (member.outcome.status === 'failed') outcomes[member.index] = member.outcome;
     return failAll(

@@ -3,7 +3,7 @@
  * driven over the leader connection. Each COMMIT is one entry of the
  * replicated log, so many writes share one.
  */
-import { driveGroupAsync, SqliteError, type GroupStep, type Pending, type Request, type StepResult } from '@litepool/core';
+import { driveGroupAsync, failedOnAMember, SqliteError, type GroupStep, type Pending, type Request, type StepResult } from '@litepool/core';
 import { CommitUnknownError, LeaderGone, LeaderLostError } from './errors.js';
 
 /** What a group needs from its connection. */
@@ -64,9 +64,9 @@ async function stillOpen(host: GroupHost): Promise<boolean> {
  * cost a round trip): a member whose statement SQLite failed keeps what
  * SQLite settled (its statement undone, or what ON CONFLICT FAIL left), as
  * autocommit would, and is rejected; any other failure rolls the group back,
- * rejects that member, and the others run again. A lost leader is fatal to the group: nothing of
- * it committed (`ERR_LEADER_LOST`), or, lost while COMMIT was on its way,
- * its outcome is unknown (`ERR_COMMIT_UNKNOWN`).
+ * rejects that member, and the others run again. A lost leader is fatal to
+ * the group: nothing of it committed (`ERR_LEADER_LOST`), or, lost while
+ * COMMIT was on its way, its outcome is unknown (`ERR_COMMIT_UNKNOWN`).
  */
 export async function runGroup(requests: readonly Request[], waiters: readonly Pending[], host: GroupHost): Promise<void> {
   const open = (): boolean => host.transactionOpen();
@@ -82,21 +82,16 @@ export async function runGroup(requests: readonly Request[], waiters: readonly P
           await host.run(control('BEGIN IMMEDIATE'), quiet);
           return { ok: true, open: open() };
         case 'commit':
-          try {
-            await host.run(control('COMMIT'), quiet);
-          } catch (error) {
-            if (error instanceof LeaderGone) throw error;
-            // A deferred constraint: each member runs again alone (group-commit in core).
-            const code = error instanceof SqliteError ? error.code : '';
-            return { ok: false, error, open: open(), own: true, alone: code.startsWith('SQLITE_CONSTRAINT') };
-          }
+          await host.run(control('COMMIT'), quiet);
           return { ok: true, open: open() };
         default:
           return { ok: true, open: open() }; // no savepoints here
       }
     } catch (error) {
       if (error instanceof LeaderGone) return leaderLost(step.kind, error, host);
-      if (step.kind !== 'member' || !(error instanceof SqliteError)) return { ok: false, error, open: open(), own: true };
+      // A COMMIT that failed on a deferred constraint: each member runs again alone (group-commit in core).
+      const alone = step.kind === 'commit' && failedOnAMember(error);
+      if (step.kind !== 'member' || !(error instanceof SqliteError)) return { ok: false, error, open: open(), own: true, alone };
       // SQLite's own failure of the statement: what it settled stays, as in autocommit, if the transaction is still open.
       try {
         const kept = await stillOpen(host);

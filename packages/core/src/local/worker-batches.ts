@@ -208,8 +208,11 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
     } catch (error) {
       runner.idle();
       if (step.kind !== 'rollback') runner.rollback();
-      // A COMMIT that failed on a deferred constraint: each member runs again alone (below).
-      if (step.kind === 'commit') return { ...result(false, error), alone: (commitFailedOnAMember = failedOnAMember(error)) };
+      if (step.kind === 'commit') {
+        // A COMMIT that failed on a deferred constraint: each member runs again alone (below).
+        commitFailedOnAMember = failedOnAMember(error);
+        return { ...result(false, error), alone: commitFailedOnAMember };
+      }
       return result(false, step.kind === 'begin' ? openError(error) : error);
     }
   });

@@ -193,6 +193,45 @@ test('mode "deferred" reads, then writes: it moves to the writer and commits; a 
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM a'), { n: 5 });
 });
 
+test('commit({ keepOpenOnFailure }): a COMMIT refused on a deferred constraint leaves the transaction open, as SQLite does, to repair and commit or roll back; by default it rolls back', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)');
+  for (const mode of ['immediate', 'deferred'] as const) {
+    const tx = await pool.begin({ mode });
+    await tx.run('INSERT INTO c VALUES (7)');
+    await assert.rejects(tx.commit({ keepOpenOnFailure: true }), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    assert.equal(tx.active, true, mode);
+    assert.equal(tx.ended, false, mode);
+    assert.deepEqual(await tx.all('SELECT pid FROM c'), [{ pid: 7 }], 'its writes are still there');
+    await tx.run('INSERT INTO p VALUES (7)');
+    await tx.commit({ keepOpenOnFailure: true });
+    assert.equal(tx.ended, true);
+    await assert.rejects(tx.run('SELECT 1'), { code: 'ERR_TRANSACTION_CLOSED' });
+    assert.deepEqual(await pool.all('SELECT pid FROM c JOIN p ON p.id = c.pid'), [{ pid: 7 }], mode);
+    await pool.exec('DELETE FROM c; DELETE FROM p');
+    // Kept open, then rolled back: nothing of it stays, and the writer is free again.
+    const kept = await pool.begin({ mode });
+    await kept.run('INSERT INTO c VALUES (8)');
+    await assert.rejects(kept.commit({ keepOpenOnFailure: true }), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    await kept.rollback();
+    assert.equal(kept.ended, true);
+    // The default: the failed COMMIT rolled it back.
+    const plain = await pool.begin({ mode });
+    await plain.run('INSERT INTO c VALUES (9)');
+    await assert.rejects(plain.commit(), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    assert.equal(plain.ended, true);
+    await assert.rejects(plain.run('SELECT 1'), { code: 'ERR_TRANSACTION_CLOSED' });
+    assert.deepEqual(await pool.all('SELECT pid FROM c'), [], mode);
+    await pool.run('INSERT INTO p VALUES (1)'); // nothing holds the writer
+    await pool.run('DELETE FROM p');
+  }
+  // A transaction that never wrote commits as before.
+  const reads = await pool.begin({ mode: 'deferred' });
+  assert.deepEqual(await reads.get('SELECT count(*) AS n FROM c'), { n: 0 });
+  await reads.commit({ keepOpenOnFailure: true });
+  assert.equal(reads.ended, true);
+});
+
 test('mode "deferred": connection settings take no lock until it writes; defer_foreign_keys then applies to its writes', async (t) => {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid REFERENCES p(id))'); // foreign keys are on by default

@@ -124,6 +124,26 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
     await new Promise<void>((resolve) => db.close(() => resolve()));
   });
 
+  test('commit({ keepOpenOnFailure }): a COMMIT refused on a deferred constraint keeps the transaction on the leader, to repair and commit', async (t) => {
+    const pool = createPool({ backend: backend(`keep-${randomUUID()}`) });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (pid REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)');
+    const tx = await pool.begin();
+    await tx.run('INSERT INTO c VALUES (7)');
+    await assert.rejects(tx.commit({ keepOpenOnFailure: true }), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    assert.equal(tx.active, true);
+    assert.deepEqual(await tx.all('SELECT pid FROM c'), [{ pid: 7 }]);
+    await tx.run('INSERT INTO p VALUES (7)');
+    await tx.commit({ keepOpenOnFailure: true });
+    assert.deepEqual(await pool.all('SELECT pid FROM c JOIN p ON p.id = c.pid'), [{ pid: 7 }]);
+    // Without the option the failed COMMIT rolls back, and the leader's connection takes new work.
+    const plain = await pool.begin();
+    await plain.run('INSERT INTO c VALUES (9)');
+    await assert.rejects(plain.commit(), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    assert.deepEqual(await pool.all('SELECT pid FROM c'), [{ pid: 7 }]);
+    await pool.run('INSERT INTO p VALUES (1)');
+  });
+
   test('close() and destroy() settle with the cluster unreachable; a pool that cannot find a leader fails its callers with ERR_CLUSTER_UNAVAILABLE', async () => {
     const nowhere = dqlite({ servers: ['127.0.0.1:1', '127.0.0.1:2'], database: 'x', connectTimeoutMs: 1_000 });
     const pool = createPool({ backend: nowhere });

@@ -68,6 +68,7 @@ const SCENARIOS = [
   'missing-table-while-another-writes',
   'open-errors',
   'conflict-resolution-in-autocommit',
+  'deferred-constraint-keeps-the-transaction',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

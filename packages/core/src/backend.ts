@@ -72,6 +72,8 @@ export interface Request {
   readonly statementId?: number;
   /** The pool's COMMIT of a transaction: if it fails, the connection rolls back at once (the next holder may already wait behind it). */
   readonly final?: boolean;
+  /** With `final`: if SQLite keeps the transaction open after the COMMIT failed (an unmet deferred constraint), keep it. */
+  readonly keepOpen?: boolean;
   /** A read the readers lent to an idle writer (none of them was open): if it runs long there, it is stopped and given back to them. */
   readonly lent?: boolean;
 }

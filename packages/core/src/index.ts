@@ -45,7 +45,7 @@ export type { RowChange } from './pool/row-changes.js';
 export type { PreparedStatement } from './pool/prepared.js';
 export type { Queryable } from './pool/query-methods.js';
 export type { Transaction, TransactionMode } from './pool/transaction-scope.js';
-export type { OpenTransaction } from './pool/open-transaction.js';
+export type { CommitOptions, OpenTransaction } from './pool/open-transaction.js';
 export { driveGroup, driveGroupAsync, failedOnAMember, groupCommit } from './pool/group-commit.js';
 export type { GroupOptions, GroupStep, MemberOutcome, StepResult } from './pool/group-commit.js';
 export { connectClient } from './pool/port-client.js';

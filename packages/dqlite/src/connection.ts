@@ -35,7 +35,7 @@ import type { Members } from './members.js';
 import type { SocketOptions } from './socket.js';
 import { mayHaveApplied } from './codes.js';
 import { ClusterUnavailableError, CommitUnknownError, DqliteProtocolError, LeaderGone, ResultTooLargeError } from './errors.js';
-import { runGroup } from './group.js';
+import { runGroup, stillOpen } from './group.js';
 import { execute } from './execute.js';
 import { controlsOnly, readsOnly } from './sql-text.js';
 
@@ -207,7 +207,12 @@ export class DqliteConnection implements Connection {
       }
       waiter.resolve(value);
     } catch (error) {
-      if (request.final === true && this.#transaction.open) await this.#rollback();
+      if (request.final === true && this.#transaction.open) {
+        // A COMMIT refused on an unmet deferred constraint leaves SQLite's transaction open: kept when asked (and open).
+        const host = { run: (probe: Request, quiet: Pending) => this.#run(probe, quiet), rollback: () => this.#rollback() };
+        const kept = request.keepOpen === true && (await stillOpen(host).catch(() => false));
+        if (!kept) await this.#rollback();
+      }
       waiter.reject(error as Error);
     }
   }

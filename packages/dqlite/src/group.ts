@@ -46,7 +46,7 @@ const quiet: Pending = { resolve() {}, reject() {} };
  * a trigger's RAISE(ROLLBACK)), which the SQL sent does not show. A BEGIN
  * fails inside a transaction; one that runs found none, and is rolled back.
  */
-async function stillOpen(host: GroupHost): Promise<boolean> {
+export async function stillOpen(host: Pick<GroupHost, 'run' | 'rollback'>): Promise<boolean> {
   try {
     await host.run(control('BEGIN'), quiet);
   } catch (error) {

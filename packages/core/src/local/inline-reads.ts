@@ -292,7 +292,18 @@ export class InlineReads implements InlineReader {
       runner.claim(seq);
       const { op, sql, params } = request;
       const probe = request.probe === true;
-      return runner.run({ seq, op, sql, params, probe, readOnly: true, inTransaction: false, final: false, cursor: undefined });
+      return runner.run({
+        seq,
+        op,
+        sql,
+        params,
+        probe,
+        readOnly: true,
+        inTransaction: false,
+        final: false,
+        keepOpen: false,
+        cursor: undefined,
+      });
     } finally {
       runner.idle();
       watch.end();

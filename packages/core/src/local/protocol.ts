@@ -20,6 +20,8 @@ export interface WireRequest {
   readonly inTransaction: boolean;
   /** The pool's COMMIT: roll back at once if it fails. */
   readonly final: boolean;
+  /** With `final`: if SQLite keeps the transaction open after the COMMIT failed, keep it (no rollback). */
+  readonly keepOpen: boolean;
   readonly cursor: number | undefined;
 }
 
@@ -73,6 +75,7 @@ const IN_TRANSACTION = 64;
 /** The sql slot holds a prepared statement's id (`[id, sql]` the first time a connection sees it). */
 const PREPARED = 128;
 const FINAL = 256;
+const KEEP_OPEN = 512;
 
 /**
  * Packs requests for postMessage, numbering them from `firstSeq`. A prepared
@@ -91,7 +94,8 @@ export function packRequests(items: readonly Request[], firstSeq: number, known?
       (request.readOnly === true ? READ_ONLY : 0) |
       (request.inTransaction === true ? IN_TRANSACTION : 0) |
       (id === undefined ? 0 : PREPARED) |
-      (request.final === true ? FINAL : 0);
+      (request.final === true ? FINAL : 0) |
+      (request.keepOpen === true ? KEEP_OPEN : 0);
     if (id === undefined) packed[j + 2] = request.sql;
     else if (known!.has(id)) packed[j + 2] = id;
     else {
@@ -127,6 +131,7 @@ export function unpackRequests(packed: PackedRequests, statements: Map<number, s
       readOnly: (code & READ_ONLY) !== 0,
       inTransaction: (code & IN_TRANSACTION) !== 0,
       final: (code & FINAL) !== 0,
+      keepOpen: (code & KEEP_OPEN) !== 0,
       cursor: cursored ? (packed[j + 3] as number) : undefined,
     };
   }

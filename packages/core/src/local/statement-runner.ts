@@ -238,8 +238,8 @@ export class StatementRunner {
     if (this.#wrote) response = this.#failures.settle(request, response, this.#db?.open === true);
     // Told to the pool through the claim ring: if this thread dies before answering, the write may have committed.
     if (this.#wrote && response.status !== Status.Failed) Atomics.store(this.config.claims, request.seq & this.#mask, request.seq | WROTE);
-    // The pool's COMMIT failed: roll back now, as the next holder's work may already wait behind it.
-    if (request.final && response.status === Status.Failed && this.inTransaction) this.rollback();
+    // The pool's COMMIT failed: roll back now, as the next holder's work may wait behind it (unless asked to keep it).
+    if (request.final && !request.keepOpen && response.status === Status.Failed && this.inTransaction) this.rollback();
     return this.#settings.withChanges(response);
   }
 

@@ -101,4 +101,6 @@ export interface RequestFlags {
   readonly internal?: boolean;
   /** Ends the transaction (the pool's COMMIT): if it fails, the connection rolls back at once. */
   readonly final?: boolean;
+  /** With `final`: if SQLite keeps the transaction open after the COMMIT failed, the connection keeps it. */
+  readonly keepOpen?: boolean;
 }

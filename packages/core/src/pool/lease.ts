@@ -173,6 +173,7 @@ export class PoolLease extends QueryMethods implements Lease {
       cursor: flags.cursor,
       settings: this.settings.settings,
       final: flags.final === true,
+      keepOpen: flags.keepOpen === true,
     };
     return this.#send(request, options);
   }

@@ -11,10 +11,27 @@ import {
   type TransactionMode,
 } from './transaction-scope.js';
 
+/** How {@link OpenTransaction.commit} treats a COMMIT that fails. */
+export interface CommitOptions {
+  /**
+   * When COMMIT fails and SQLite keeps the transaction open (a deferred
+   * constraint unmet, such as a `DEFERRABLE INITIALLY DEFERRED` foreign key),
+   * keep it open: the promise rejects with SQLite's error, the transaction
+   * stays `active` and not `ended`, for the caller to repair it and commit
+   * again, or roll back, as with SQLite's own COMMIT. Default `false`: a
+   * failed COMMIT rolls the transaction back.
+   */
+  readonly keepOpenOnFailure?: boolean;
+}
+
 /** A transaction held open until the caller ends it (see `Pool.begin`). */
 export interface OpenTransaction extends Transaction {
-  /** Commits; rejects if COMMIT failed (the transaction was then rolled back). Later calls reject with `ERR_TRANSACTION_CLOSED`. */
-  commit(): Promise<void>;
+  /**
+   * Commits; rejects if COMMIT failed (the transaction was then rolled back,
+   * unless `options.keepOpenOnFailure` kept it open). Once it has ended, later
+   * calls reject with `ERR_TRANSACTION_CLOSED`.
+   */
+  commit(options?: CommitOptions): Promise<void>;
   /** Rolls back. Resolves once the connection is back in the pool; never rejects for a transaction that is still open. */
   rollback(): Promise<void>;
   /** Whether `commit` or `rollback` was called. */
@@ -51,10 +68,15 @@ export class OpenScope extends TransactionScope implements OpenTransaction {
     return this.#owner.active;
   }
 
-  async commit(): Promise<void> {
+  async commit(options?: CommitOptions): Promise<void> {
     if (this.#owner.ended) throw new TransactionError(CLOSED_TRANSACTION, 'ERR_TRANSACTION_CLOSED');
-    this.close();
-    await this.#owner.commit();
+    // Kept open after a failed COMMIT, its statements still run here.
+    if (options?.keepOpenOnFailure !== true) this.close();
+    try {
+      await this.#owner.commit(options);
+    } finally {
+      if (this.#owner.ended) this.close();
+    }
   }
 
   async rollback(): Promise<void> {

@@ -25,7 +25,7 @@ import type { LeaseWait } from './leasing.js';
 import type { StatementOp } from './query-methods.js';
 import type { Router } from './router.js';
 import type { Scope } from './scope.js';
-import { OpenScope, type OpenTransaction } from './open-transaction.js';
+import { OpenScope, type CommitOptions, type OpenTransaction } from './open-transaction.js';
 import {
   CLOSED_TRANSACTION,
   TransactionScope,
@@ -157,8 +157,17 @@ export class PoolTransaction implements TransactionChannel {
     yield* this.#current().stream<T>(sql, params, options, flags);
   }
 
-  /** Commits (nothing to do when no statement ran); the lease goes back. */
-  async commit(): Promise<void> {
+  /**
+   * Commits (nothing to do when no statement ran); the lease goes back. With
+   * `keepOpenOnFailure`, a COMMIT that SQLite refused while keeping its
+   * transaction open leaves it open here too.
+   */
+  async commit(options?: CommitOptions): Promise<void> {
+    const kept = this.#lease;
+    if (options?.keepOpenOnFailure === true && kept !== undefined && this.#stage === 'writer' && !this.#ended) {
+      const begun = kept.preludeState.state;
+      if (begun === 'ok' || begun === 'none') return this.#commitOrKeep(kept);
+    }
     const lease = this.#end();
     if (lease === undefined) return;
     try {
@@ -186,6 +195,21 @@ export class PoolTransaction implements TransactionChannel {
     } finally {
       void lease.release();
     }
+  }
+
+  /** A COMMIT whose failure leaves the transaction open when SQLite kept it open (an unmet deferred constraint). */
+  async #commitOrKeep(lease: PoolLease): Promise<void> {
+    try {
+      await lease.request('exec', 'COMMIT', undefined, undefined, { internal: true, inTransaction: true, final: true, keepOpen: true });
+    } catch (error) {
+      if (!this.#ended && lease.inTransaction) throw error; // still the caller's: to repair and commit, or roll back
+      this.#end();
+      if (!lease.released) await lease.rollback().catch(() => {});
+      void lease.release();
+      throw error;
+    }
+    this.#end();
+    void lease.release();
   }
 
   /** Rolls back whatever ran; the lease goes back. Never rejects. */

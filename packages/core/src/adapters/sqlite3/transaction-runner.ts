@@ -3,7 +3,8 @@
  * it: BEGIN through the pool's held transactions (a deferred one takes the
  * writer at its first write), the statements inside it on its connection,
  * COMMIT and ROLLBACK on it, and what SQLite keeps after a COMMIT that failed
- * (the transaction stays open for the caller's ROLLBACK).
+ * (the transaction stays open, with its writes, for the caller to repair and
+ * commit again, or roll back).
  *
  * Its state is kept twice. As issued, each call taken to succeed: that routes
  * the calls after it into the transaction's order when they are made. As run:
@@ -11,10 +12,21 @@
  * (a script stopped before its COMMIT, a BEGIN refused) gets what SQLite
  * gives it then, not what was planned for it.
  */
-import { TransactionState, type OpenTransaction, type QueryOptions, type Session, type TransactionMode } from '../../index.js';
+import {
+  TransactionState,
+  type OpenTransaction,
+  type PragmaValue,
+  type QueryOptions,
+  type Session,
+  type TransactionMode,
+} from '../../index.js';
 import type { Kind } from './call-order.js';
 import { controlsNothing, planOf, unplanned, type Planned } from './transaction-plan.js';
 import { CONTROL_TARGET, type Operation, type Target } from './target.js';
+
+/** Whether connection settings enforce foreign keys (the drop-in's default is node-sqlite3's: off). */
+const enforcesForeignKeys = (pragmas: Readonly<Record<string, PragmaValue>>): boolean =>
+  Object.entries(pragmas).some(([name, value]) => name.toLowerCase() === 'foreign_keys' && value !== false && value !== 0);
 
 /** What a transaction runner needs of its database. */
 export interface RunnerHost {
@@ -38,8 +50,6 @@ export class TransactionRunner {
   #queued = 0;
   readonly #host: RunnerHost;
   #tx: Promise<OpenTransaction | undefined> | undefined;
-  /** The error of a COMMIT that failed where SQLite keeps the transaction open (the pool rolled it back), until ROLLBACK. */
-  #failedCommit: Error | undefined;
   /** The transaction kept open after its snapshot went stale: later calls (a reset, a failing read) keep it too. */
   #stale: OpenTransaction | undefined;
 
@@ -106,7 +116,7 @@ export class TransactionRunner {
     } catch (error) {
       // Stopped at `current`: while the transaction lasts (SQLite keeps it open, after a COMMIT that failed on a
       // constraint too) it is where the pieces before left it, not where planned (a plain statement moved nothing).
-      if (this.#tx === undefined && this.#failedCommit === undefined) this.#ran.reset();
+      if (this.#tx === undefined) this.#ran.reset();
       else if (current?.before !== undefined) this.#ran.adopt(current.before);
       throw error;
     }
@@ -144,21 +154,14 @@ export class TransactionRunner {
       case 'rollback':
       case 'release-commit': {
         const tx = await this.#tx;
-        this.#tx = this.#stale = undefined;
-        if (piece.control === 'rollback') {
-          this.#failedCommit = undefined;
-          await tx?.rollback();
-        } else {
-          try {
-            if (tx === undefined && this.#failedCommit !== undefined) throw this.#failedCommit;
-            await tx?.commit();
-          } catch (error) {
-            // SQLite keeps a transaction whose COMMIT failed on a constraint or a lock open, for the caller's ROLLBACK
-            // (the pool has rolled it back: a later COMMIT fails the same way).
-            if (error instanceof Error && /^SQLITE_(CONSTRAINT|BUSY)/.test(String((error as { code?: unknown }).code)))
-              this.#failedCommit = error;
-            throw error;
-          }
+        // SQLite keeps a transaction whose COMMIT failed on a deferred foreign key open, with its writes, for the caller
+        // to repair and commit again, or roll back: so does the pool when asked. Only foreign keys are ever deferred:
+        // without them the pool may hand the writer on with the COMMIT in flight (sooner for whoever waits for it).
+        const keepOpenOnFailure = enforcesForeignKeys(host.session().pragmas);
+        try {
+          await (piece.control === 'rollback' ? tx?.rollback() : tx?.commit({ keepOpenOnFailure }));
+        } finally {
+          if (tx === undefined || tx.ended) this.#tx = this.#stale = undefined;
         }
         return host.run(sql, operation, CONTROL_TARGET);
       }

@@ -2,6 +2,7 @@
 import { createPool, WorkerCrashedError, type Pool } from '@litepool/core';
 import { singleWriter } from '@litepool/core';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { within } from './helpers/pool.js';
 import { tempDb } from './helpers/temp.js';
@@ -62,6 +63,38 @@ test('one bad write inside a batch rejects alone; the others commit', async (t) 
   assert.equal(((results[4] as PromiseRejectedResult).reason as { code: string }).code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
   assert.deepEqual(await pool.get('SELECT count(*) AS n FROM g'), { n: 10 });
   assert.deepEqual(await pool.get('SELECT v FROM g WHERE id = 5'), { v: 'existing' });
+});
+
+test('writes that all fail and leave nothing commit nothing: the WAL does not grow, and a deferred transaction that read can still write', async (t) => {
+  const filename = tempDb(t);
+  const pool = createPool({ filename, strategy: singleWriter() });
+  t.after(() => pool.destroy());
+  await pool.exec('CREATE TABLE g (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO g VALUES (5, NULL)');
+  const walBytes = (): number => statSync(`${filename}-wal`).size;
+  for (const [what, failing] of [
+    ['a lone write', () => [pool.run('INSERT INTO g (id) VALUES (7), (5)')]],
+    ['a batch of them', () => Array.from({ length: 5 }, (_, i) => pool.run('INSERT INTO g (id) VALUES (?), (5)', [10 + i]))],
+  ] as const) {
+    const tx = await pool.begin({ mode: 'deferred' });
+    assert.deepEqual(await tx.get('SELECT count(*) AS n FROM g'), { n: 1 });
+    const walBefore = walBytes();
+    const results = await Promise.allSettled(failing());
+    assert.ok(
+      results.every((r) => r.status === 'rejected'),
+      what,
+    );
+    assert.equal(walBytes(), walBefore, `${what}: nothing was written to the WAL`);
+    await tx.run("INSERT INTO g (v) VALUES ('after')"); // its snapshot is still the latest: no SQLITE_BUSY_SNAPSHOT
+    await tx.rollback();
+  }
+  // A failure under ON CONFLICT FAIL keeps the rows before it, which commit as in autocommit: that transaction's
+  // snapshot is then out of date, as in SQLite.
+  const tx = await pool.begin({ mode: 'deferred' });
+  assert.deepEqual(await tx.get('SELECT count(*) AS n FROM g'), { n: 1 });
+  await assert.rejects(pool.run('INSERT OR FAIL INTO g (id) VALUES (8), (5)'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+  await assert.rejects(tx.run("INSERT INTO g (v) VALUES ('after')"), { code: 'SQLITE_BUSY_SNAPSHOT' });
+  await tx.rollback();
+  assert.deepEqual(await pool.all('SELECT id FROM g ORDER BY id'), [{ id: 5 }, { id: 8 }]);
 });
 
 test('a writer crash mid-batch acknowledges nothing that was not committed', async (t) => {

@@ -69,6 +69,7 @@ const SCENARIOS = [
   'open-errors',
   'conflict-resolution-in-autocommit',
   'deferred-constraint-keeps-the-transaction',
+  'a-failed-write-commits-nothing',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

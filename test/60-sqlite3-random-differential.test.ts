@@ -13,7 +13,11 @@
  * and (200 calls, seeds 7-250) an exec's rowid that another Database's insert
  * hid and a stale transaction a statement's reset ended; with the `+conflicts`
  * calls, rows that ON CONFLICT FAIL left and a group commit undid, and the
- * counters a write leaves when it fails part-way (2026-12-07).
+ * counters a write leaves when it fails part-way (2026-12-07); with the
+ * `+keys` calls, a transaction whose COMMIT failed on a deferred foreign key
+ * (SQLite keeps it open, the drop-in lost its writes) and a failed write
+ * whose group committed the pages its undoing left (another Database's
+ * snapshot then out of date).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -36,6 +40,10 @@ const SHAPES = {
   'two+conflicts': 'two Databases of one file, with writes that fail part-way',
   'serial+conflicts': 'one Database in serialize() batches, with writes that fail part-way',
   'mem+conflicts': 'one Database on :memory:, with writes that fail part-way',
+  'one+keys': 'one Database, with foreign keys (cascading and deferred), RETURNING, CHECK and STRICT tables',
+  'two+keys': 'two Databases of one file, with foreign keys and RETURNING',
+  'serial+keys': 'one Database in serialize() batches, with foreign keys and RETURNING',
+  'mem+keys': 'one Database on :memory:, with foreign keys and RETURNING',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {
@@ -55,6 +63,8 @@ const FOUND = [
   ['two', 413, 400, 'a prepare in a BEGIN transaction that had read nothing yet, then another Database commits'],
   ['two+wide', 119, 600, 'this.changes after an exec whose DELETE changed no row, the shared count already 0'],
   ['two+wide', 104, 600, 'this.changes after an exec that failed busy at its first write'],
+  ['one+keys', 2, 200, 'statements after a COMMIT that failed on a deferred foreign key, which SQLite keeps open'],
+  ['two+keys', 25, 250, "a write that failed and left nothing, then another Database's deferred transaction writes"],
 ] as const;
 
 for (const [shape, seed, calls, what] of FOUND) {

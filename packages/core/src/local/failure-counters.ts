@@ -22,10 +22,22 @@ export interface FailureCounts {
 }
 
 /** The counters' query: safe integers, so a rowid beyond 2^53 compares exactly. */
-export const COUNTERS_SQL = 'SELECT changes() AS n, last_insert_rowid() AS id';
+export const COUNTERS_SQL = 'SELECT changes() AS n, last_insert_rowid() AS id, total_changes() AS t';
 
-/** SQLite's two counters as COUNTERS_SQL reads them. */
-type Read = () => { n: bigint; id: bigint };
+/** SQLite's counters as COUNTERS_SQL reads them. */
+export interface CountersRow {
+  readonly n: bigint;
+  readonly id: bigint;
+  readonly t: bigint;
+}
+
+/** Where a connection's counters were before writes that may run again (see {@link FailureCounters.mark}). */
+export interface CountersMark {
+  /** `last_insert_rowid()`. */
+  readonly rowid: bigint;
+  /** `total_changes()`: every row any statement changed, triggers' rows and rows SQLite then undid included. */
+  readonly total: bigint;
+}
 
 /** One connection's last inserted rowid as followed, and its counters after a failed write. */
 export class FailureCounters {
@@ -33,7 +45,7 @@ export class FailureCounters {
   #known: bigint | undefined;
 
   /** @param read reads COUNTERS_SQL on the connection (with safe integers) */
-  constructor(private readonly read: Read) {}
+  constructor(private readonly read: () => CountersRow) {}
 
   /** A write is about to run: its starting rowid must be known to tell whether it moved it. */
   before(): void {
@@ -45,18 +57,19 @@ export class FailureCounters {
     this.#known = lastInsertRowid === undefined ? undefined : BigInt(lastInsertRowid);
   }
 
-  /** The connection's last rowid now (read if not known): what {@link restore} goes back to. */
-  mark(): bigint {
-    this.before();
-    return this.#known!;
+  /** The connection's counters now (read): what {@link restore} goes back to. */
+  mark(): CountersMark {
+    const { id, t } = this.read();
+    this.#known = id;
+    return { rowid: id, total: t };
   }
 
   /**
    * Writes rolled back since `mark` are to run again: SQLite does not take back the rowids they moved, so a
    * failure of the run again is measured from `mark`, where it started in SQLite's eyes.
    */
-  restore(mark: bigint): void {
-    this.#known = mark;
+  restore(mark: CountersMark): void {
+    this.#known = mark.rowid;
   }
 
   /** The connection was closed or reopened: a new one starts at rowid 0, read again before its first write. */

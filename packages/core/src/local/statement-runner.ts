@@ -27,7 +27,7 @@ import { Cursors } from './cursors.js';
 import { openDatabase } from './database-open.js';
 import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
-import { COUNTERS_SQL, FailureCounters } from './failure-counters.js';
+import { COUNTERS_SQL, FailureCounters, type CountersMark, type CountersRow } from './failure-counters.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
 import { backUp, type BackupStep } from './worker-backup.js';
 import { runSetup, type WorkerCode } from './worker-code.js';
@@ -55,7 +55,7 @@ export class StatementRunner {
   readonly #procedures: ProcedureRunner;
   /** Rows are packed only when they cross to the calling thread: its own connection's stay objects. */
   readonly #packs: boolean;
-  readonly #failures = new FailureCounters(() => this.#prepare(COUNTERS_SQL).safeIntegers(true).get() as { n: bigint; id: bigint });
+  readonly #failures = new FailureCounters(() => this.#prepare(COUNTERS_SQL).safeIntegers(true).get() as CountersRow);
 
   constructor(
     private readonly config: WorkerConfig,
@@ -200,8 +200,8 @@ export class StatementRunner {
     return true;
   }
 
-  /** The connection's last rowid as followed for failures (failure-counters.ts), before writes that may run again. */
-  rowidMark(): bigint | undefined {
+  /** The connection's counters (failure-counters.ts) before writes that may run again, or to tell whether any ran. */
+  countersMark(): CountersMark | undefined {
     if (this.#broken || this.#db?.open !== true) return undefined;
     try {
       return this.#failures.mark();
@@ -210,8 +210,8 @@ export class StatementRunner {
     }
   }
 
-  /** Writes rolled back since {@link rowidMark} run again: their failures are measured from that mark (unknown: read again). */
-  rowidRestore(mark: bigint | undefined): void {
+  /** Writes rolled back since {@link countersMark} run again: their failures are measured from that mark (unknown: read again). */
+  countersRestore(mark: CountersMark | undefined): void {
     if (mark === undefined) this.#failures.forget();
     else this.#failures.restore(mark);
   }

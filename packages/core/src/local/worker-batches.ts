@@ -169,7 +169,10 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
   // other member to be undone apart from: no SAVEPOINT around it.
   const isolation = items.length === 1 ? 'rerun' : 'savepoint';
   let commitFailedOnAMember = false;
-  const rowidBefore = runner.rowidMark();
+  const before = runner.countersMark();
+  // Every member that ran failed, each a statement whose rows total_changes() counts (not a script, whose DDL it does
+  // not count, nor a REPLACE, whose deletions it does not count).
+  let onlyFailures = true;
   const outcomes: MemberOutcome[] = driveGroup(items.length, { isolation, maxAttempts: 3 }, (step) => {
     try {
       switch (step.kind) {
@@ -179,6 +182,12 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
           return result(true);
         case 'commit':
           if (aborted(flag)) throw new KindedError('aborted', 'The strategy hold was lost before COMMIT: the batch was rolled back');
+          if (onlyFailures && before !== undefined && runner.countersMark()?.total === before.total) {
+            // Nothing was left to commit: roll back, as autocommit does after such failures, rather than commit the
+            // pages their undoing left dirty (a commit that moves every other connection's snapshot on).
+            runner.rollback();
+            return result(true);
+          }
           runner.committing(true);
           runner.runControl('COMMIT');
           return result(true);
@@ -192,6 +201,7 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
           const response = runner.run(request);
           runner.idle();
           responses.set(request.seq, response);
+          if (response.status !== Status.Failed || request.op === 'exec' || /\bREPLACE\b/i.test(request.sql)) onlyFailures = false;
           if (response.status !== Status.Failed) return { ok: true, value: response, open: runner.inTransaction };
           return {
             ok: false,
@@ -235,7 +245,7 @@ export function runGroup(runner: StatementRunner, items: readonly WireRequest[],
   });
   if (alone.length === 0) return;
   runner.committing(false); // that COMMIT did not happen
-  runner.rowidRestore(rowidBefore);
+  runner.countersRestore(before);
   runEach(runner, alone, flag, true, answers);
 }
 

@@ -34,7 +34,7 @@ export interface OpenTransaction extends Transaction {
   commit(options?: CommitOptions): Promise<void>;
   /** Rolls back. Resolves once the connection is back in the pool; never rejects for a transaction that is still open. */
   rollback(): Promise<void>;
-  /** Whether `commit` or `rollback` was called. */
+  /** Whether it has ended: `rollback` was called, or `commit` (unless `keepOpenOnFailure` kept it open after a failed COMMIT). */
   readonly ended: boolean;
   /**
    * Whether the transaction is still open: false once it ended, or once

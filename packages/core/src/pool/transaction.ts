@@ -163,10 +163,10 @@ export class PoolTransaction implements TransactionChannel {
    * transaction open leaves it open here too.
    */
   async commit(options?: CommitOptions): Promise<void> {
-    const kept = this.#lease;
-    if (options?.keepOpenOnFailure === true && kept !== undefined && this.#stage === 'writer' && !this.#ended) {
-      const begun = kept.preludeState.state;
-      if (begun === 'ok' || begun === 'none') return this.#commitOrKeep(kept);
+    const held = this.#lease;
+    if (options?.keepOpenOnFailure === true && held !== undefined && this.#stage === 'writer' && !this.#ended) {
+      const begun = held.preludeState.state;
+      if (begun === 'ok' || begun === 'none') return this.#commitOrKeep(held);
     }
     const lease = this.#end();
     if (lease === undefined) return;

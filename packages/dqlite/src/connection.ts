@@ -209,8 +209,7 @@ export class DqliteConnection implements Connection {
     } catch (error) {
       if (request.final === true && this.#transaction.open) {
         // A COMMIT refused on an unmet deferred constraint leaves SQLite's transaction open: kept when asked (and open).
-        const host = { run: (probe: Request, quiet: Pending) => this.#run(probe, quiet), rollback: () => this.#rollback() };
-        const kept = request.keepOpen === true && (await stillOpen(host).catch(() => false));
+        const kept = request.keepOpen === true && (await stillOpen(this.#leaderSteps).catch(() => false));
         if (!kept) await this.#rollback();
       }
       waiter.reject(error as Error);
@@ -300,10 +299,15 @@ export class DqliteConnection implements Connection {
     }
   }
 
+  /** One request on the leader, and a rollback there: what the group and the kept COMMIT's probe run with. */
+  readonly #leaderSteps = {
+    run: (request: Request, waiter: Pending): Promise<unknown> => this.#run(request, waiter),
+    rollback: (): Promise<void> => this.#rollback(),
+  };
+
   #runGroup(batch: Batch): Promise<void> {
     return runGroup(batch.requests, batch.waiters, {
-      run: (request, waiter) => this.#run(request, waiter),
-      rollback: () => this.#rollback(),
+      ...this.#leaderSteps,
       transactionOpen: () => this.#transaction.open,
       dropClient: () => this.#dropClient(),
       runAlone: (request, waiter) => this.#runOne(request, waiter, { ...batch.options, group: false }),

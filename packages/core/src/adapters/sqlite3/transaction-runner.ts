@@ -157,9 +157,9 @@ export class TransactionRunner {
         // SQLite keeps a transaction whose COMMIT failed on a deferred foreign key open, with its writes, for the caller
         // to repair and commit again, or roll back: so does the pool when asked. Only foreign keys are ever deferred:
         // without them the pool may hand the writer on with the COMMIT in flight (sooner for whoever waits for it).
-        const keepOpenOnFailure = enforcesForeignKeys(host.session().pragmas);
         try {
-          await (piece.control === 'rollback' ? tx?.rollback() : tx?.commit({ keepOpenOnFailure }));
+          if (piece.control === 'rollback') await tx?.rollback();
+          else await tx?.commit({ keepOpenOnFailure: enforcesForeignKeys(host.session().pragmas) });
         } finally {
           if (tx === undefined || tx.ended) this.#tx = this.#stale = undefined;
         }

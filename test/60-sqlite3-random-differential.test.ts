@@ -17,7 +17,8 @@
  * `+keys` calls, a transaction whose COMMIT failed on a deferred foreign key
  * (SQLite keeps it open, the drop-in lost its writes) and a failed write
  * whose group committed the pages its undoing left (another Database's
- * snapshot then out of date).
+ * snapshot then out of date); with the `+schema` calls, the rowid VACUUM
+ * leaves (SQLite's copy of the tables moves it).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ const SHAPES = {
   'two+keys': 'two Databases of one file, with foreign keys and RETURNING',
   'serial+keys': 'one Database in serialize() batches, with foreign keys and RETURNING',
   'mem+keys': 'one Database on :memory:, with foreign keys and RETURNING',
+  'one+schema': 'one Database, with ALTER TABLE, table rebuilds, CREATE TABLE AS and VACUUM under prepared statements',
+  'two+schema': 'two Databases of one file, reading through SELECT * what the schema mix writes',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

@@ -14,6 +14,8 @@ import type { Target } from './target.js';
 
 const INSERTS = /\b(?:INSERT|REPLACE)\b/i;
 const WRITES = /\b(?:INSERT|REPLACE|UPDATE|DELETE)\b/i;
+/** Scripts that may move SQLite's counters: writes, and VACUUM (its copy of the tables moves the last inserted rowid). */
+const MOVERS = /\b(?:INSERT|REPLACE|UPDATE|DELETE|VACUUM)\b/i;
 
 /** Statements whose effect a session keeps and a lease would undo on release: such a script runs on the session. */
 const SESSION_STATE = /\b(?:PRAGMA|ATTACH|DETACH|TEMP|TEMPORARY)\b/i;
@@ -34,13 +36,17 @@ const TRANSACTION_CONTROL = /^\s*(?:BEGIN(?!\s+(?:IMMEDIATE|EXCLUSIVE))|SAVEPOIN
 /** Codes of a statement that failed before it ran. */
 const NEVER_RAN = new Set(['SQLITE_ERROR', 'SQLITE_RANGE', 'SQLITE_MISUSE']);
 
-/** Which of SQLite's counters a statement moves: both (an insert), the count only (an update or delete), or none. */
-type Moves = 'both' | 'changes' | 'none';
+/**
+ * Which of SQLite's counters a statement moves: both (an insert), the count only (an update or delete), the rowid only
+ * (VACUUM, whose copy of every table inserts rows and then restores the count), or none.
+ */
+type Moves = 'both' | 'changes' | 'rowid' | 'none';
 
 function moves(sql: string): Moves {
   const word = firstWord(sql);
   if (word === 'INSERT' || word === 'REPLACE') return 'both';
   if (word === 'UPDATE' || word === 'DELETE') return 'changes';
+  if (word === 'VACUUM') return 'rowid';
   // A CTE in front of a write (or of a SELECT that names one in a string: rare enough to count as one).
   if (word === 'WITH' && WRITES.test(sql)) return INSERTS.test(sql) ? 'both' : 'changes';
   // Anything else (DDL, PRAGMA, SELECT, transaction control) leaves both as they were, as in SQLite.
@@ -65,7 +71,8 @@ export class RunCounters {
    */
   record(sql: string, result: RunResult, into?: { lastID: number; changes: number }): void {
     const moved = moves(sql);
-    if (moved !== 'none') {
+    if (moved === 'rowid') this.lastID = Number(result.lastInsertRowid);
+    else if (moved !== 'none') {
       this.changes = result.changes;
       if (moved === 'both' && result.changes > 0) this.lastID = Number(result.lastInsertRowid);
     }
@@ -93,7 +100,7 @@ export class RunCounters {
   async exec(target: Target, sql: string, options: QueryOptions): Promise<void> {
     const script = withStrategyPragmas(sql);
     const lender = 'acquire' in target ? (target as Target & Lender) : undefined;
-    if (!WRITES.test(script) || SESSION_STATE.test(script) || (lender !== undefined && this.readOnly))
+    if (!MOVERS.test(script) || SESSION_STATE.test(script) || (lender !== undefined && this.readOnly))
       return runScript(target, script, options);
     const lease = await lender?.acquire({ write: true, signal: options.signal }).catch((error: unknown) => {
       this.#lockRefused(error, script);
@@ -122,7 +129,7 @@ export class RunCounters {
           const zeroed = after.n === 0 && failure !== undefined && ran(failure);
           // A script that ran whole leaves the count of its last INSERT, UPDATE or DELETE, even one that changed no
           // row and so moved neither counter when the shared connection's count was 0 already.
-          const wrote = failure === undefined && statements(script).some((statement) => moves(statement.text) !== 'none');
+          const wrote = failure === undefined && statements(script).some((statement) => countsChanges(moves(statement.text)));
           if (wrote || after.t !== before.t || after.n !== before.n || zeroed) this.changes = Number(after.n);
         }
       }
@@ -168,7 +175,7 @@ export class RunCounters {
     const cause = (error as { cause?: unknown } | null)?.cause;
     const reported = cause instanceof SqliteError ? cause : undefined;
     if (reported?.lastInsertRowid !== undefined) this.lastID = Number(reported.lastInsertRowid);
-    if (!ran(error) || moves(sql) === 'none') return;
+    if (!ran(error) || !countsChanges(moves(sql))) return;
     this.changes = reported?.changes ?? 0;
   }
 }
@@ -182,7 +189,12 @@ function ran(error: unknown): boolean {
 /** Whether the first statement of `script` that takes the write lock is an INSERT, UPDATE or DELETE. */
 function firstWriteMoves(script: string): boolean {
   const first = statements(script).find(({ text }) => !onlyQueries(text) && !TRANSACTION_CONTROL.test(text));
-  return first !== undefined && moves(first.text) !== 'none';
+  return first !== undefined && countsChanges(moves(first.text));
+}
+
+/** Whether a statement that moves `moved` sets SQLite's count of changes. */
+function countsChanges(moved: Moves): boolean {
+  return moved === 'both' || moved === 'changes';
 }
 
 /**

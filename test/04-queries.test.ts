@@ -3,7 +3,7 @@ import { ArgumentError, QueryError, SqliteError, TransactionError } from '@litep
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { testPool } from './helpers/pool.js';
+import { testPool, within } from './helpers/pool.js';
 import { tempDb } from './helpers/temp.js';
 
 test('run returns changes and lastInsertRowid; get and all return rows', async (t) => {
@@ -72,6 +72,43 @@ test('writes are routed to the writer, including get/all with RETURNING', async 
   for await (const row of pool.iterate('INSERT INTO r (v) VALUES (?) RETURNING id', ['d'])) rows.push(row);
   assert.deepEqual(rows, [{ id: 4 }]);
   assert.equal((await pool.all('SELECT * FROM r')).length, 4);
+});
+
+test('CREATE … IF NOT EXISTS of what exists and DROP … IF EXISTS of what does not answer while a transaction holds the writer; one with work to do waits for it', async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  await pool.exec('CREATE TABLE t (v); CREATE INDEX tv ON t (v); CREATE VIEW w AS SELECT 1');
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let began = (): void => {};
+  const inside = new Promise<void>((resolve) => (began = resolve));
+  const transaction = pool.transaction(async (tx) => {
+    await tx.run('INSERT INTO t VALUES (1)');
+    began();
+    await held;
+  });
+  await inside;
+  let released = false;
+  const created = pool.run('CREATE TABLE IF NOT EXISTS n (x)').then(() => released);
+  const noOps = await within(
+    10_000,
+    Promise.all([
+      pool.run('CREATE TABLE IF NOT EXISTS t (v)'),
+      pool.get('CREATE INDEX IF NOT EXISTS tv ON t (v)'),
+      pool.all('CREATE VIEW IF NOT EXISTS w AS SELECT 2'),
+      pool.run('DROP TABLE IF EXISTS nope'),
+      pool.run('DROP TRIGGER IF EXISTS nope'),
+      pool.run('CREATE TABLE IF NOT EXISTS t (v)'),
+    ]),
+    'the no-ops, while the transaction holds the writer',
+  );
+  assert.deepEqual(noOps.slice(1, 3), [undefined, []]);
+  // A name another kind of object holds fails at once, as in SQLite.
+  await assert.rejects(pool.run('CREATE INDEX IF NOT EXISTS t ON t (v)'), /there is already a table named t/);
+  released = true;
+  release();
+  await transaction;
+  assert.equal(await created, true, 'the CREATE with work to do waited for the transaction');
+  assert.deepEqual(await pool.all("SELECT name FROM sqlite_schema WHERE name IN ('n', 'w') ORDER BY name"), [{ name: 'n' }, { name: 'w' }]);
 });
 
 test('reader connections are read-only', async (t) => {

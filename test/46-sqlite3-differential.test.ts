@@ -66,6 +66,7 @@ const SCENARIOS = [
   'prepare-after-schema-change',
   'stale-deferred-transaction-stays-open',
   'missing-table-while-another-writes',
+  'conditional-schema-changes-while-another-writes',
   'open-errors',
   'conflict-resolution-in-autocommit',
   'deferred-constraint-keeps-the-transaction',

@@ -32,6 +32,7 @@ export type {
 } from './backend.js';
 export { workerThreads } from './local/backend.js';
 export { classify, onlyQueries, parameters, statements, summarize } from './sql/statements.js';
+export { mayBeNoOp } from './sql/conditional-ddl.js';
 export type { Parameter, StatementKind, StatementSpan, StatementSummary } from './sql/statements.js';
 export { TransactionState, type TransactionStep } from './sql/transaction-state.js';
 export { Pool } from './pool/pool.js';

@@ -3,6 +3,7 @@
  * another connection's schema change until a statement checks the file: how
  * the worker tells them apart, and the read that brings the schema up to date.
  */
+import { mayBeNoOp } from '../sql/conditional-ddl.js';
 
 /** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
 const SCHEMA_WORD = /^\s*(PRAGMA|EXPLAIN)\b/i;
@@ -15,12 +16,18 @@ export const SCHEMA_CHECK = 'SELECT 1 FROM sqlite_schema LIMIT 1';
  * 'PRAGMA' or 'EXPLAIN' when `sql` is one of the statements SQLite answers
  * from the connection's schema in memory without checking it against the
  * file's (a PRAGMA read such as index_list, and EXPLAIN, how the drop-in
- * checks that a statement compiles; see statement-runner.ts), else
- * undefined. Runs per request: most SQL is told apart by its first character.
+ * checks that a statement compiles; see statement-runner.ts), 'DDL' for a
+ * `CREATE … IF NOT EXISTS` or `DROP … IF EXISTS`, which SQLite compiles to a
+ * no-op or a write from that schema (a reader that compiled a write from an
+ * old one would send a no-op to the writer: no-op-ddl.ts), else undefined.
+ * Runs per request: most SQL is told apart by its first character.
  */
-export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | undefined {
+export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | 'DDL' | undefined {
   const first = sql.charCodeAt(0);
-  if (first > 0x20 && (first | 0x20) !== 0x70 && (first | 0x20) !== 0x65) return undefined; // not whitespace, p or e
+  const lower = first | 0x20;
+  if ((lower === 0x63 || lower === 0x64) && mayBeNoOp(sql)) return 'DDL'; // c or d
+  if (first > 0x20 && lower !== 0x70 && lower !== 0x65) return undefined; // not whitespace, p or e
+  if (mayBeNoOp(sql)) return 'DDL'; // after whitespace
   const word = SCHEMA_WORD.exec(sql)?.[1];
   return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
 }

@@ -21,6 +21,7 @@ import {
   rowsOk,
   chunkOf,
   chunkOk,
+  noRows,
 } from './answers.js';
 import { ConnectionSettings } from './connection-settings.js';
 import { Cursors } from './cursors.js';
@@ -32,6 +33,7 @@ import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type
 import { backUp, type BackupStep } from './worker-backup.js';
 import { runSetup, type WorkerCode } from './worker-code.js';
 import { BEGIN_WORD, fromSchemaInMemory, SCHEMA_CHECK } from './schema-in-memory.js';
+import { answerIfNoOp } from './no-op-ddl.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -318,7 +320,7 @@ export class StatementRunner {
     // (the drop-in's compile check of a write, inside a deferred transaction, must not move it to the writer).
     const writes = !statement.readonly && !explain;
     if (writes && (this.config.role === 'reader' || request.readOnly)) {
-      if (request.probe) return reroute(seq);
+      if (request.probe) return answerIfNoOp(db, request) ?? reroute(seq);
       throw new KindedError(
         'read-only',
         'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',
@@ -329,11 +331,9 @@ export class StatementRunner {
     const args = bindArgs(request.params);
     const probed = request.probe && writes;
     if (op !== 'run' && !statement.reader) {
-      // get/all/iterate on a statement that returns no rows (DDL, an INSERT without RETURNING): run it, as
-      // node-sqlite3 does, and answer with no rows, instead of better-sqlite3's "does not return data" error.
+      // get/all/iterate of a statement without rows (DDL, an INSERT): run, and no rows, not better-sqlite3's error.
       statement.run(...args);
-      const empty = op === 'get' ? undefined : op === 'iterate' ? { cursor: 0, rows: [], done: true } : [];
-      return ok(seq, empty, false, probed);
+      return ok(seq, noRows(op), false, probed);
     }
     switch (op) {
       case 'run': {

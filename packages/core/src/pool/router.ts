@@ -9,6 +9,7 @@
  * a hot journal, a table only the writer has, or a reader that cannot open.
  */
 import type { Pending } from '../backend.js';
+import { mayBeNoOp } from '../sql/conditional-ddl.js';
 import { summarize } from '../sql/statements.js';
 
 /** Where a statement goes. */
@@ -55,6 +56,10 @@ export class Router {
   route(op: string, sql: string, pinned: boolean): Route {
     const summary = summarize(sql);
     // Known from its first word to write (INSERT, CREATE, …): a probe would only send it back from a reader.
+    // A CREATE … IF NOT EXISTS or DROP … IF EXISTS may be a no-op, which a reader answers (sql/conditional-ddl.ts),
+    // while nothing lives on the writer alone (a TEMP table of the name, an ATTACHed schema).
+    if (summary.writes && op !== 'exec' && this.readers && !pinned && this.#writerSchemas === 0 && !summary.script && mayBeNoOp(sql))
+      return 'probe';
     if (op === 'exec' || !this.readers || pinned || summary.writerState || summary.writes) return 'write';
     const writes = this.#routes.get(sql);
     if (writes !== undefined) return writes ? 'write' : 'read';
@@ -79,6 +84,8 @@ export class Router {
 
   /** What is now known of `sql`. */
   remember(sql: string, writes: boolean): void {
+    // Whether such a statement writes depends on the schema it meets each time.
+    if (mayBeNoOp(sql)) return;
     if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
     this.#routes.set(sql, writes);
   }

@@ -8,7 +8,16 @@
  * moved only by its own statements (an `exec` script's too: see
  * {@link RunCounters.exec}).
  */
-import { onlyQueries, SqliteError, statements, type AcquireOptions, type Lease, type QueryOptions, type RunResult } from '../../index.js';
+import {
+  mayBeNoOp,
+  onlyQueries,
+  SqliteError,
+  statements,
+  type AcquireOptions,
+  type Lease,
+  type QueryOptions,
+  type RunResult,
+} from '../../index.js';
 import { firstWord, withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
@@ -204,6 +213,11 @@ function countsChanges(moved: Moves): boolean {
  * exec of SELECTs takes no lock).
  */
 async function runScript(target: Target, script: string, options: QueryOptions): Promise<void> {
-  if (!onlyQueries(script)) return target.exec(script, options);
+  if (!onlyQueries(script)) {
+    const single = statements(script);
+    // One CREATE … IF NOT EXISTS or DROP … IF EXISTS: as a statement, which a reader answers when it is a no-op.
+    if (single.length === 1 && mayBeNoOp(single[0]!.text)) return void (await target.run(single[0]!.text, undefined, options));
+    return target.exec(script, options);
+  }
   for (const query of statements(script)) for await (const row of target.iterate(query.text, undefined, options)) void row;
 }

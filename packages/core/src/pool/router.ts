@@ -55,11 +55,11 @@ export class Router {
   /** Where `sql` goes for `op`; `pinned`: the caller's state lives on the writer. */
   route(op: string, sql: string, pinned: boolean): Route {
     const summary = summarize(sql);
-    // Known from its first word to write (INSERT, CREATE, …): a probe would only send it back from a reader.
     // A CREATE … IF NOT EXISTS or DROP … IF EXISTS may be a no-op, which a reader answers (sql/conditional-ddl.ts),
     // while nothing lives on the writer alone (a TEMP table of the name, an ATTACHed schema).
     if (summary.writes && op !== 'exec' && this.readers && !pinned && this.#writerSchemas === 0 && !summary.script && mayBeNoOp(sql))
       return 'probe';
+    // Known from its first word to write (INSERT, CREATE, …): a probe would only send it back from a reader.
     if (op === 'exec' || !this.readers || pinned || summary.writerState || summary.writes) return 'write';
     const writes = this.#routes.get(sql);
     if (writes !== undefined) return writes ? 'write' : 'read';

@@ -18,7 +18,9 @@
  * (SQLite keeps it open, the drop-in lost its writes) and a failed write
  * whose group committed the pages its undoing left (another Database's
  * snapshot then out of date); with the `+schema` calls, the rowid VACUUM
- * leaves (SQLite's copy of the tables moves it).
+ * leaves (SQLite's copy of the tables moves it), and a no-op `CREATE … IF
+ * NOT EXISTS` or `DROP … IF EXISTS` that waited for another Database's
+ * transaction.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -47,6 +49,8 @@ const SHAPES = {
   'mem+keys': 'one Database on :memory:, with foreign keys and RETURNING',
   'one+schema': 'one Database, with ALTER TABLE, table rebuilds, CREATE TABLE AS and VACUUM under prepared statements',
   'two+schema': 'two Databases of one file, reading through SELECT * what the schema mix writes',
+  'one+control': 'one Database, with transaction control spelt every way SQLite takes it, alone and in scripts',
+  'two+control': 'two Databases of one file, with transaction control spelt every way SQLite takes it',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

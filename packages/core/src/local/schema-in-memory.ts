@@ -25,9 +25,9 @@ export const SCHEMA_CHECK = 'SELECT 1 FROM sqlite_schema LIMIT 1';
 export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | 'DDL' | undefined {
   const first = sql.charCodeAt(0);
   const lower = first | 0x20;
-  if ((lower === 0x63 || lower === 0x64) && mayBeNoOp(sql)) return 'DDL'; // c or d
-  if (first > 0x20 && lower !== 0x70 && lower !== 0x65) return undefined; // not whitespace, p or e
-  if (mayBeNoOp(sql)) return 'DDL'; // after whitespace
+  // Whitespace, c or d: a CREATE or DROP, maybe; whitespace, p or e: a PRAGMA or EXPLAIN, maybe.
+  if ((first <= 0x20 || lower === 0x63 || lower === 0x64) && mayBeNoOp(sql)) return 'DDL';
+  if (first > 0x20 && lower !== 0x70 && lower !== 0x65) return undefined;
   const word = SCHEMA_WORD.exec(sql)?.[1];
   return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
 }

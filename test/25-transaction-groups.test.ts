@@ -2,7 +2,8 @@
  * groupTransactions (single-writer, file-lock): queued pool.transaction calls
  * share one outer transaction and one COMMIT, each in its own SAVEPOINT.
  */
-import { createStrategy } from '@litepool/core';
+import { createStrategy, type Transaction } from '@litepool/core';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { testPool, tick } from './helpers/pool.js';
@@ -118,6 +119,47 @@ for (const name of ['single-writer', 'file-lock'] as const) {
       assert.equal(pool.stats().transactionGroups.groups - groupsBefore, 1, 'they ran as one group first');
       assert.deepEqual(await pool.all('SELECT id FROM parent ORDER BY id'), [{ id: 1 }, { id: 2 }]);
       assert.deepEqual(await pool.all('SELECT p FROM child'), []);
+    });
+
+    test('a group whose every member failed is rolled back, not committed: another connection sees no new snapshot', async (t) => {
+      const pool = testPool(t, { strategy });
+      await pool.exec('CREATE TABLE t (v INTEGER PRIMARY KEY); INSERT INTO t VALUES (0)');
+      const other = new Database(pool.options.filename);
+      t.after(() => other.close());
+      const snapshot = (): unknown => other.pragma('data_version', { simple: true });
+      const group = async (members: ((tx: Transaction) => Promise<unknown>)[]): Promise<string[]> => {
+        // Hold the writer so the members queue up and run as one group.
+        const gate = await pool.acquire({ write: true });
+        const before = pool.stats().transactionGroups.groups;
+        const settled = members.map((fn) => pool.transaction(fn));
+        void gate.release();
+        const outcomes = await Promise.allSettled(settled);
+        assert.equal(pool.stats().transactionGroups.groups - before, 1, 'one group');
+        return outcomes.map((r) => r.status);
+      };
+      const seen = snapshot();
+      const failing = [
+        async (tx: Transaction) => {
+          await tx.run('INSERT INTO t VALUES (1)');
+          throw new Error('undone after a write');
+        },
+        (tx: Transaction) => tx.run('INSERT INTO t VALUES (0)'), // a duplicate key
+        async (tx: Transaction) => {
+          await tx.run('UPDATE t SET v = 5');
+          throw new Error('undone after an update');
+        },
+      ];
+      assert.deepEqual(await group(failing), ['rejected', 'rejected', 'rejected']);
+      assert.equal(snapshot(), seen, 'nothing was committed');
+      // The same with one member that commits: the other connection sees it (the check above could fail).
+      assert.deepEqual(await group([...failing, (tx) => tx.run('INSERT INTO t VALUES (2)')]), [
+        'rejected',
+        'rejected',
+        'rejected',
+        'fulfilled',
+      ]);
+      assert.notEqual(snapshot(), seen);
+      assert.deepEqual(await pool.all('SELECT v FROM t ORDER BY v'), [{ v: 0 }, { v: 2 }]);
     });
 
     test('read and deferred transactions are not grouped; close drains the queue; destroy rejects it', async (t) => {

@@ -29,6 +29,10 @@
  *   key or constraint) leaves each member that ran to be run again by
  *   itself, outside any group (outcome `alone`, the driver's to run), so only
  *   the one that left it fails, as in autocommit;
+ * - when no member is left to commit (each failed and was undone, or was
+ *   skipped), the transaction is rolled back, not committed: an empty COMMIT
+ *   still writes the pages a rolled-back savepoint restored, and moves every
+ *   other connection's snapshot on (autocommit would have left it alone);
  * - any other COMMIT that fails rejects every member that ran with its error;
  *   with `unknown`, that error says the outcome is unknown (a remote COMMIT
  *   whose answer was lost).
@@ -157,6 +161,11 @@ export function* groupCommit(count: number, options: GroupOptions): Generator<Gr
       yield { kind: 'rollback' };
       pending = again;
       continue;
+    }
+    if (ran.length === 0) {
+      // Every member failed and was undone: a COMMIT would still write the pages their savepoints restored, moving every other connection's snapshot on.
+      yield { kind: 'rollback' };
+      return failAll([], lastError);
     }
     const committed = yield { kind: 'commit' };
     if (committed.ok) {

@@ -512,6 +512,14 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.match(error.message, /too big/);
   });
 
+  test('a DataView parameter binds its bytes, alone or among others (node-sqlite3 6 throws, or aborts inside an array)', async (t) => {
+    const db = await openDb(t);
+    const view = new DataView(new Uint8Array([1, 2, 3]).buffer, 1, 2);
+    assert.deepEqual(await get(db, 'SELECT hex(?) AS h', view), { h: '0203' });
+    assert.deepEqual(await get(db, 'SELECT hex(?) AS h, ? AS n', [view, 4]), { h: '0203', n: 4 });
+    assert.deepEqual(await get(db, 'SELECT hex($v) AS h', { $v: view }), { h: '0203' });
+  });
+
   test('run of a statement with RETURNING: this.changes counts its own rows (node-sqlite3 6 reports the statement before’s)', async (t) => {
     const db = await openDb(t);
     await run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, a)');

@@ -82,7 +82,8 @@ function isBindObject(value: unknown): value is Record<string, unknown> {
     typeof value === 'object' &&
     value !== null &&
     !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
+    // Any typed array or DataView is a value (its bytes, a BLOB), as node-sqlite3 takes it, not an object of named values.
+    !ArrayBuffer.isView(value) &&
     !(value instanceof Date) &&
     !(value instanceof RegExp)
   );

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { test } from 'node:test';
 import { testPool, within } from './helpers/pool.js';
 import { tempDir } from './helpers/temp.js';
@@ -43,6 +44,9 @@ test('acquireTimeoutMs: waiting behind a held writer fails with ERR_ACQUIRE_TIME
       assert.ok(error instanceof AcquireTimeoutError);
       assert.equal(error.code, 'ERR_ACQUIRE_TIMEOUT');
       assert.equal(error.message, 'No connection became free within 100 ms (acquireTimeoutMs)');
+      // Nothing failed underneath: no own `cause` (util.inspect would print `[cause]: undefined`).
+      assert.equal(Object.hasOwn(error, 'cause'), false);
+      assert.doesNotMatch(inspect(error), /\[cause\]/);
       return true;
     });
     assert.ok(performance.now() - started >= 90);

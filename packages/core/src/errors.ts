@@ -57,7 +57,8 @@ export class LitepoolError extends Error {
    * @param options `cause`: the underlying error, when there is one
    */
   constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // No own `cause` when there is none (util.inspect would print `[cause]: undefined`).
+    super(message, options?.cause === undefined ? undefined : options);
     this.code = code;
   }
 

@@ -18,7 +18,8 @@ import { ERRNO, ERROR, type Sqlite3Error } from './constants.js';
 /** A node-sqlite3 error of primary code `code` (`CONSTRAINT` or `SQLITE_CONSTRAINT`). */
 export function sqlite3Error(code: string, message: string, cause?: unknown): Sqlite3Error {
   const name = code.replace(/^SQLITE_/, '');
-  const error = new Error(`SQLITE_${name}: ${message}`, { cause }) as Sqlite3Error;
+  // No own `cause` when there is none: util.inspect would print `[cause]: undefined` under every error.
+  const error = new Error(`SQLITE_${name}: ${message}`, cause === undefined ? undefined : { cause }) as Sqlite3Error;
   error.errno = ERRNO[name] ?? ERROR;
   error.code = `SQLITE_${name}`;
   return error;

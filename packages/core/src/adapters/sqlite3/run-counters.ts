@@ -18,6 +18,7 @@ import {
   type QueryOptions,
   type RunResult,
 } from '../../index.js';
+import { bindArguments } from './params.js';
 import { firstWord, withStrategyPragmas } from './statement-text.js';
 import type { Target } from './target.js';
 
@@ -219,5 +220,9 @@ async function runScript(target: Target, script: string, options: QueryOptions):
     if (single.length === 1 && mayBeNoOp(single[0]!.text)) return void (await target.run(single[0]!.text, undefined, options));
     return target.exec(script, options);
   }
-  for (const query of statements(script)) for await (const row of target.iterate(query.text, undefined, options)) void row;
+  // As sqlite3_exec runs them: with their parameters, if any, left NULL.
+  for (const query of statements(script)) {
+    const { sql, params } = bindArguments(query.text, []);
+    for await (const row of target.iterate(sql, params, options)) void row;
+  }
 }

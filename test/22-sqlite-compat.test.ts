@@ -169,6 +169,24 @@ describe('sqlite (promise wrapper) compatible API', () => {
     assert.throws(() => new Database({ filename, driver: 'sqlite3' as never }), { code: 'ERR_INVALID_ARGUMENT' });
   });
 
+  test("deliberate differences from sqlite 5: serialize() and parallelize() switch the driver's mode; open() without a driver uses litepool's", async (t) => {
+    const db = await open({ filename: tempDb(t) });
+    t.after(() => db.close().catch(() => {}));
+    assert.ok(db.getDatabaseInstance() instanceof sqlite3.Database);
+    await db.exec('CREATE TABLE t (v)');
+    // They go to the driver's own methods (`sqlite` 5 throws and points there).
+    const instance = db.getDatabaseInstance();
+    const modes: string[] = [];
+    const { serialize, parallelize } = instance;
+    instance.serialize = (callback?: () => void) => (modes.push('serialize'), serialize.call(instance, callback));
+    instance.parallelize = (callback?: () => void) => (modes.push('parallelize'), parallelize.call(instance, callback));
+    db.serialize();
+    await Promise.all([db.run('INSERT INTO t VALUES (1)'), db.run('INSERT INTO t VALUES (2)')]);
+    db.parallelize();
+    assert.deepEqual(modes, ['serialize', 'parallelize']);
+    assert.deepEqual(await db.get('SELECT count(*) AS n FROM t'), { n: 2 });
+  });
+
   test('open() after close() opens again; Statement#each with more values than placeholders settles, its row callback told SQLITE_RANGE', async (t) => {
     const db = new Database({ filename: tempDb(t) });
     await db.open();

@@ -110,6 +110,11 @@ export class Statement {
     readonly stmt: Sqlite3Statement,
   ) {}
 
+  /** The node-sqlite3 layer's statement, as `sqlite`'s `getStatementInstance()` returns its driver's. */
+  getStatementInstance(): Sqlite3Statement {
+    return this.stmt;
+  }
+
   /** Binds parameters for later calls. */
   bind(...params: unknown[]): Promise<void> {
     return promised(

@@ -177,9 +177,10 @@ describe('sqlite (promise wrapper) compatible API', () => {
     // They go to the driver's own methods (`sqlite` 5 throws and points there).
     const instance = db.getDatabaseInstance();
     const modes: string[] = [];
-    const { serialize, parallelize } = instance;
-    instance.serialize = (callback?: () => void) => (modes.push('serialize'), serialize.call(instance, callback));
-    instance.parallelize = (callback?: () => void) => (modes.push('parallelize'), parallelize.call(instance, callback));
+    const serialize = instance.serialize.bind(instance);
+    const parallelize = instance.parallelize.bind(instance);
+    instance.serialize = (callback?: () => void) => (modes.push('serialize'), serialize(callback));
+    instance.parallelize = (callback?: () => void) => (modes.push('parallelize'), parallelize(callback));
     db.serialize();
     await Promise.all([db.run('INSERT INTO t VALUES (1)'), db.run('INSERT INTO t VALUES (2)')]);
     db.parallelize();

@@ -74,6 +74,25 @@ test('writes are routed to the writer, including get/all with RETURNING', async 
   assert.equal((await pool.all('SELECT * FROM r')).length, 4);
 });
 
+test('DROP … IF EXISTS and CREATE … IF NOT EXISTS run again after the schema changed between: each does what the schema now asks', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE t (v)');
+  const triggers = async (): Promise<unknown[]> => pool.all("SELECT name FROM sqlite_master WHERE type = 'trigger'");
+  // Each statement is first compiled where it is a no-op (and may be kept so), then run where it has work to do.
+  for (let round = 0; round < 6; round++) {
+    for (let i = 0; i < 3; i++) await pool.run('DROP TRIGGER IF EXISTS tr');
+    await pool.exec('CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END');
+    await pool.run('DROP TRIGGER IF EXISTS tr');
+    assert.deepEqual(await triggers(), [], `round ${round}: dropped`);
+    await pool.run('CREATE TRIGGER IF NOT EXISTS tr AFTER INSERT ON t BEGIN SELECT 1; END');
+    for (let i = 0; i < 3; i++) await pool.run('CREATE TRIGGER IF NOT EXISTS tr AFTER INSERT ON t BEGIN SELECT 1; END');
+    await pool.exec('DROP TRIGGER tr');
+    await pool.run('CREATE TRIGGER IF NOT EXISTS tr AFTER INSERT ON t BEGIN SELECT 1; END');
+    assert.deepEqual(await triggers(), [{ name: 'tr' }], `round ${round}: made again`);
+    await pool.exec('DROP TRIGGER tr');
+  }
+});
+
 test('CREATE … IF NOT EXISTS of what exists and DROP … IF EXISTS of what does not answer while a transaction holds the writer; one with work to do waits for it', async (t) => {
   const pool = testPool(t, { readers: 2 });
   await pool.exec('CREATE TABLE t (v); CREATE INDEX tv ON t (v); CREATE VIEW w AS SELECT 1');

@@ -6,7 +6,9 @@ import { ConnectionStateError, OptionsError, PoolClosedError } from '@litepool/c
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { testPool } from './helpers/pool.js';
+import { tempDir } from './helpers/temp.js';
 
 const vecPath = (createRequire(import.meta.url)('sqlite-vec') as { getLoadablePath(): string }).getLoadablePath();
 
@@ -165,6 +167,30 @@ test('TEMP objects and ATTACHed databases keep a session on the writer, and go w
   assert.deepEqual(await lease.all("SELECT name FROM temp.sqlite_master WHERE name = 'scratch'"), []);
   await lease.release();
   await assert.rejects(session.get('SELECT 1'), PoolClosedError);
+});
+
+test("a table made in main (or renamed into it) is found before an ATTACHed database's of the same name, by statements run before too; DETACH after writes", async (t) => {
+  const pool = testPool(t, { readers: 2 });
+  const session = pool.session();
+  const other = join(tempDir(t), 'other.db');
+  await session.run('ATTACH ? AS a', [other]);
+  await session.exec(
+    "CREATE TABLE a.x (v); INSERT INTO a.x VALUES ('attached'); CREATE TABLE a.y (v); INSERT INTO a.y VALUES ('attached')",
+  );
+  // Compiled (and kept) while `x` and `y` mean a.x and a.y.
+  for (let i = 0; i < 3; i++) assert.deepEqual(await session.all('SELECT v FROM x'), [{ v: 'attached' }]);
+  assert.deepEqual(await session.all('SELECT v FROM y'), [{ v: 'attached' }]);
+  await session.run('CREATE TABLE x (v)');
+  await session.exec("CREATE TABLE z (v); INSERT INTO z VALUES ('main')");
+  await session.run('ALTER TABLE z RENAME TO y');
+  // As SQLite resolves a statement compiled now: main first.
+  assert.deepEqual(await session.all('SELECT v FROM x'), []);
+  assert.deepEqual(await session.all('SELECT v FROM y'), [{ v: 'main' }]);
+  assert.deepEqual(await session.all('SELECT v FROM a.x'), [{ v: 'attached' }]);
+  // DETACH after writes into it: as in autocommit (inside the single writer's group transaction it failed, "locked").
+  await session.run("INSERT INTO a.x VALUES ('more')");
+  await session.run('DETACH a');
+  assert.deepEqual(await session.all("SELECT name FROM pragma_database_list WHERE name = 'a'"), []);
 });
 
 test('last_insert_rowid() and changes() are read where the last write ran: the writer', async (t) => {

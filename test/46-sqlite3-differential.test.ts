@@ -71,6 +71,7 @@ const SCENARIOS = [
   'conflict-resolution-in-autocommit',
   'deferred-constraint-keeps-the-transaction',
   'a-failed-write-commits-nothing',
+  'attached-table-shadowed-by-a-new-one',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

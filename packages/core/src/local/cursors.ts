@@ -5,7 +5,8 @@
  * answered, and the error answers the next request for that cursor.
  */
 import type { CursorChunk } from '../types.js';
-import { codeOf, isInterrupt, leavesStateUnknown } from './answers.js';
+import { chunkOk, codeOf, isInterrupt, leavesStateUnknown } from './answers.js';
+import type { WireRequest, WireResponse } from './protocol.js';
 
 /** A cursor whose statement failed after some rows: its next step throws that error. */
 function failing(error: unknown): IterableIterator<unknown> {
@@ -65,6 +66,14 @@ export class Cursors {
   close(cursor: number): void {
     this.#open.get(cursor)?.return?.();
     this.#open.delete(cursor);
+  }
+
+  /** The answer to `request`: its cursor's next chunk of at most `chunkRows` rows (`next`), or its end (`close-cursor`). */
+  answer(request: WireRequest, chunkRows: number, pack: boolean): WireResponse {
+    const cursor = request.cursor ?? 0;
+    if (request.op === 'close-cursor') this.close(cursor);
+    const chunk = request.op === 'close-cursor' ? { cursor, rows: [], done: true } : this.chunk(cursor, chunkRows);
+    return chunkOk(request.seq, chunk, pack);
   }
 
   /** Closes every cursor; never throws (their statements go with the connection either way). */

@@ -3,6 +3,7 @@
  * another connection's schema change until a statement checks the file: how
  * the worker tells them apart, and the read that brings the schema up to date.
  */
+import type Database from 'better-sqlite3';
 import { mayBeNoOp } from '../sql/conditional-ddl.js';
 
 /** A statement's first word when it is PRAGMA or EXPLAIN, in any case. */
@@ -30,4 +31,21 @@ export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | 'DDL' | 
   if (first > 0x20 && lower !== 0x70 && lower !== 0x65) return undefined;
   const word = SCHEMA_WORD.exec(sql)?.[1];
   return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
+}
+
+/** A statement (or script) that may name a new table or view: CREATE, or ALTER TABLE … RENAME. */
+const NAMES_ONE = /\b(?:CREATE|ALTER)\b/i;
+const ATTACHED = "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')";
+
+/**
+ * Whether `sql`, about to run on `db`, may give a table or view a name that
+ * an ATTACHed database's table already answers to, so that it is found first
+ * from now on (main before the ATTACHed ones, each before those attached
+ * after it). SQLite expires a compiled statement only when a schema it reads
+ * changes: one cached while `x` meant `a.x` would go on reading `a.x` after
+ * `CREATE TABLE x`, where a statement compiled afresh (node-sqlite3 compiles
+ * every one-shot call) reads the new `main.x`. Checked for writes only.
+ */
+export function mayShadowAttached(db: Database.Database, sql: string): boolean {
+  return NAMES_ONE.test(sql) && (db.prepare(ATTACHED).pluck().get() as number) > 0;
 }

@@ -32,7 +32,7 @@ import { COUNTERS_SQL, FailureCounters, type CountersMark, type CountersRow } fr
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
 import { backUp, type BackupStep } from './worker-backup.js';
 import { runSetup, type WorkerCode } from './worker-code.js';
-import { BEGIN_WORD, fromSchemaInMemory, SCHEMA_CHECK } from './schema-in-memory.js';
+import { BEGIN_WORD, fromSchemaInMemory, mayShadowAttached, SCHEMA_CHECK } from './schema-in-memory.js';
 import { answerIfNoOp } from './no-op-ddl.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -288,6 +288,7 @@ export class StatementRunner {
     if (op === 'exec') {
       this.#settings.noteAssignments(db, sql);
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
+      if (this.#wrote && mayShadowAttached(db, sql)) this.#statements.clear();
       if (request.readOnly && this.config.role === 'writer') {
         this.control('PRAGMA query_only = 1');
         try {
@@ -307,7 +308,7 @@ export class StatementRunner {
       const result = this.#procedures.call(db, sql, bindArgs(request.params), readOnly);
       return ok(seq, result, typeof result === 'object' && result !== null);
     }
-    if (op === 'next' || op === 'close-cursor') return this.#cursor(request);
+    if (op === 'next' || op === 'close-cursor') return this.#cursors.answer(request, this.config.iterateChunkRows, this.#packs);
     // A PRAGMA that reads the schema (index_list, foreign_key_list) or an EXPLAIN answers from the schema in memory,
     // which lags another connection's change until a statement checks the file: one does, first, before it compiles
     // (an EXPLAIN compiled against the old schema would never be found stale).
@@ -315,7 +316,9 @@ export class StatementRunner {
     if (!db.inTransaction && schemaWord !== undefined) this.#prepare(SCHEMA_CHECK).get();
     if (schemaWord === 'PRAGMA') this.#settings.noteAssignments(db, sql);
     const explain = schemaWord === 'EXPLAIN';
-    const statement = this.#prepare(sql, !explain);
+    // A conditional schema change is compiled afresh too: whether it writes (`readonly`) is read before it runs, and
+    // one kept from an older schema would say no-op, then recompile at its step into a write (SQLITE_READONLY here).
+    const statement = this.#prepare(sql, schemaWord === undefined || schemaWord === 'PRAGMA');
     // SQLite calls an EXPLAIN of a write not read-only, as the write would be; it runs nothing, so it is a read here
     // (the drop-in's compile check of a write, inside a deferred transaction, must not move it to the writer).
     const writes = !statement.readonly && !explain;
@@ -327,6 +330,7 @@ export class StatementRunner {
       );
     }
     this.#wrote = writes;
+    if (writes && mayShadowAttached(db, sql)) this.#statements.clear();
     if (writes) this.#failures.before();
     const args = bindArgs(request.params);
     const probed = request.probe && writes;
@@ -361,15 +365,6 @@ export class StatementRunner {
         return chunkOk(seq, this.#cursors.open(statement.iterate(...args), this.config.iterateChunkRows), this.#packs);
       }
     }
-  }
-
-  /** The next chunk of a cursor's rows (`next`), or its end (`close-cursor`). */
-  #cursor(request: WireRequest): WireResponse {
-    const cursor = request.cursor ?? 0;
-    if (request.op === 'close-cursor') this.#cursors.close(cursor);
-    const chunk =
-      request.op === 'close-cursor' ? { cursor, rows: [], done: true } : this.#cursors.chunk(cursor, this.config.iterateChunkRows);
-    return chunkOk(request.seq, chunk, this.#packs);
   }
 
   /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs, schema]` (-1: the pool's). */

@@ -385,10 +385,10 @@ export class Engine implements Shutdown, TransactionHost {
 
   #toWriter(request: Request, waiter: Pending): void {
     this.#maintenance.touched();
-    // Alone, outside a group: a script, as SQLite runs one (what ran before a failing statement stays; a group would
-    // undo it all), and a query_only session's statements (query_only refuses the group's BEGIN IMMEDIATE).
-    const summary = summarize(request.sql);
-    const alone = summary.standalone || (request.op === 'exec' && summary.script) || !!request.settings?.pragmas['query_only'];
+    // Alone, outside a group: a script (what ran before a failing statement stays), a query_only session's statements
+    // (query_only refuses BEGIN IMMEDIATE), a change to the connection (ATTACH and DETACH fail inside a transaction).
+    const { standalone, script, state } = summarize(request.sql);
+    const alone = standalone || state !== undefined || (request.op === 'exec' && script) || !!request.settings?.pragmas['query_only'];
     this.#lanes.writer.enqueue({ kind: 'query', request, waiter, enqueuedAt: now(), cancelled: false, alone });
   }
 

@@ -72,6 +72,7 @@ const FOUND = [
   ['two+wide', 104, 600, 'this.changes after an exec that failed busy at its first write'],
   ['one+keys', 2, 200, 'statements after a COMMIT that failed on a deferred foreign key, which SQLite keeps open'],
   ['two+keys', 25, 250, "a write that failed and left nothing, then another Database's deferred transaction writes"],
+  ['one+conflicts', 38, 250, 'a DROP TRIGGER IF EXISTS by exec, first a no-op, then again once the trigger exists'],
 ] as const;
 
 for (const [shape, seed, calls, what] of FOUND) {

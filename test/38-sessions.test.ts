@@ -193,6 +193,18 @@ test("a table made in main (or renamed into it) is found before an ATTACHed data
   assert.deepEqual(await session.all("SELECT name FROM pragma_database_list WHERE name = 'a'"), []);
 });
 
+test("DETACH of a database the session has not attached fails as SQLite fails it, and leaves another session's attached", async (t) => {
+  const pool = testPool(t);
+  const other = pool.session();
+  await other.run('ATTACH ? AS a', [join(tempDir(t), 'a.db')]);
+  const session = pool.session();
+  await assert.rejects(session.run('DETACH a'), { code: 'SQLITE_ERROR', message: 'no such database: a' });
+  await assert.rejects(session.exec('DETACH DATABASE "A"'), { code: 'SQLITE_ERROR', message: 'no such database: A' });
+  await assert.rejects(session.run('DETACH main'), { code: 'SQLITE_ERROR', message: 'cannot detach database main' });
+  assert.deepEqual(await other.all("SELECT name FROM pragma_database_list WHERE name = 'a'"), [{ name: 'a' }]);
+  await other.run('DETACH a');
+});
+
 test('last_insert_rowid() and changes() are read where the last write ran: the writer', async (t) => {
   const pool = testPool(t, { readers: 2 });
   const session = pool.session();

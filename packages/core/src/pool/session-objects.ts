@@ -12,11 +12,14 @@ const DROP = new RegExp(String.raw`^DROP\s+(TABLE|VIEW|TRIGGER)\s+(?:IF\s+EXISTS
 const ATTACH = new RegExp(String.raw`^ATTACH\s+.+\s+AS\s+${NAME}\s*$`, 'is');
 const DETACH = new RegExp(String.raw`^DETACH\s+(?:DATABASE\s+)?${NAME}`, 'i');
 
-/** A name as SQLite compares it: quotes removed, case folded. */
-function bare(name: string): string {
+/** A name as written, its quotes removed. */
+function unquoted(name: string): string {
   const quoted = /^["`[](.*)["`\]]$/s.exec(name);
-  return (quoted === null ? name : quoted[1]!.replace(/""/g, '"')).toLowerCase();
+  return quoted === null ? name : quoted[1]!.replace(/""/g, '"');
 }
+
+/** A name as SQLite compares it: quotes removed, case folded. */
+const bare = (name: string): string => unquoted(name).toLowerCase();
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -58,6 +61,18 @@ export class SessionObjects {
     }
     const dropped = DROP.exec(text);
     return dropped !== null && this.#temp.delete(bare(dropped[2]!)) ? 'dropped' : undefined;
+  }
+
+  /**
+   * SQLite's message for `text` when it is a DETACH of a database this session
+   * has not attached ("no such database: x"; main's: "cannot detach database
+   * main"); undefined for any other statement.
+   */
+  detachRefusal(text: string): string | undefined {
+    const detached = DETACH.exec(text);
+    if (detached === null || this.#attached.has(bare(detached[1]!))) return undefined;
+    const name = unquoted(detached[1]!);
+    return name.toLowerCase() === 'main' ? `cannot detach database ${name}` : `no such database: ${name}`;
   }
 
   /** The statements that drop and detach them all, in an order SQLite accepts. */

@@ -6,7 +6,7 @@
  */
 import type { BackupProgress, Settings } from '../backend.js';
 import { booleanOption, describe, isPlainObject, optionsObject } from '../config/checks.js';
-import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, toError } from '../errors.js';
+import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, SqliteError, toError } from '../errors.js';
 import { classify, leavesNoSetting, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
@@ -235,6 +235,8 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     try {
       if (op === 'exec') return this.#exec(sql, options);
       const [only, ...more] = statements(sql);
+      const refusal = only !== undefined && more.length === 0 ? this.#detachRefusal(only.text) : undefined;
+      if (refusal !== undefined) return Promise.reject(new SqliteError(refusal, 'SQLITE_ERROR'));
       const absorbed = only !== undefined && more.length === 0 ? this.#absorb(only) : undefined;
       if (absorbed !== undefined) {
         // Asked for rows, a PRAGMA that answers its new value when set (busy_timeout, mmap_size, …) answers it here too.
@@ -260,6 +262,12 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       await this.#pool.query('exec', chunk, undefined, options, this.#scope);
     };
     for (const statement of statements(script)) {
+      const refusal = this.#detachRefusal(statement.text);
+      if (refusal !== undefined) {
+        // As SQLite runs a script: what came before stays, nothing after runs.
+        await flush();
+        throw new SqliteError(refusal, 'SQLITE_ERROR');
+      }
       if (classify(statement.head) === 'state' && statement.head[0] === 'PRAGMA') {
         await flush();
         this.#absorb(statement);
@@ -268,6 +276,14 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
       }
     }
     await flush();
+  }
+
+  /**
+   * SQLite's error for a DETACH while the session keeps nothing on the writer (so it attached no database there, and
+   * another session's of the same name must not go); a pinned session's DETACH runs, and SQLite answers it.
+   */
+  #detachRefusal(text: string): string | undefined {
+    return this.#pinned ? undefined : this.#objects.detachRefusal(text);
   }
 
   /** A connection-scoped `PRAGMA x = y` becomes part of the session's settings: the PRAGMA's name when `statement` was one. */

@@ -72,6 +72,7 @@ const SCENARIOS = [
   'deferred-constraint-keeps-the-transaction',
   'a-failed-write-commits-nothing',
   'attached-table-shadowed-by-a-new-one',
+  'exec-runs-alone',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -132,13 +132,21 @@ export class Database extends EmitterBase {
     if (typeof sql !== 'string') throw new TypeError('exec(sql): SQL text expected');
     const link = linkOf(this);
     const done = bindCallback(callback);
-    void link.schedule(sql, 'write', {
-      perform: async (target, options) => {
-        if (statements(sql).length > 0) await link.counters.exec(target, sql, options);
-        invoke(done, this, null);
+    // Exclusive, as node-sqlite3 schedules it: after the calls made before it (a statement's bind among them), and
+    // before those made after.
+    void link.schedule(
+      sql,
+      'write',
+      {
+        perform: async (target, options) => {
+          if (statements(sql).length > 0) await link.counters.exec(target, sql, options);
+          invoke(done, this, null);
+        },
+        fail: (error) => link.deliverError(done, this, error),
       },
-      fail: (error) => link.deliverError(done, this, error),
-    });
+      undefined,
+      true,
+    );
     return this;
   }
 

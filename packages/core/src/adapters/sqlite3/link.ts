@@ -161,9 +161,10 @@ export class Link {
    * Queues one statement (or a script): after a serialized block or an open
    * transaction, reads after earlier writes, after `after` (the statement's
    * own earlier calls). What it returns settles when it has (see
-   * queued-run.ts, `settles`); its error goes to `work.fail`.
+   * queued-run.ts, `settles`); its error goes to `work.fail`. `exclusive`
+   * (an `exec`): after every call before it, before every call after it.
    */
-  schedule(sql: string, kind: Kind, work: Work, after?: Issued): Issued {
+  schedule(sql: string, kind: Kind, work: Work, after?: Issued, exclusive = false): Issued {
     // While a close waits for earlier calls, node-sqlite3 runs a parallel call before it (the close waits for that too).
     if (this.#closing !== undefined && (this.#closeStarted || this.#serialized)) {
       // node-sqlite3's words: queued behind a close still to run, or issued after it ran.
@@ -172,7 +173,7 @@ export class Link {
     }
     // Transaction control, or a statement of a transaction: in order, after whatever came before.
     const inTransaction = this.#transaction.issue(sql, kind);
-    const as = queuedAs(inTransaction, this.#serialized, this.#unanswered);
+    const as = queuedAs(inTransaction, this.#serialized, this.#unanswered, exclusive);
     this.#unanswered++;
     if (as !== undefined) {
       const fields = { sql, kind, inTransaction, work };

@@ -38,8 +38,12 @@ export interface QueuedCall {
  */
 const STARTED_AT_ONCE = 10_000;
 
-/** Whether a call is queued as a record, and why, given where its database is and its calls not yet answered. */
-export function queuedAs(inTransaction: boolean, serialized: boolean, unanswered: number): QueuedAs | undefined {
+/**
+ * Whether a call is queued as a record, and why, given where its database is and its calls not yet answered.
+ * `exclusive` (an `exec`): serialized, after every call in flight, even as a statement of a transaction.
+ */
+export function queuedAs(inTransaction: boolean, serialized: boolean, unanswered: number, exclusive = false): QueuedAs | undefined {
+  if (exclusive) return 'serialized';
   if (inTransaction) return 'transaction';
   if (serialized) return 'serialized';
   return unanswered >= STARTED_AT_ONCE ? 'overflow' : undefined;

@@ -20,7 +20,10 @@
  * snapshot then out of date); with the `+schema` calls, the rowid VACUUM
  * leaves (SQLite's copy of the tables moves it), and a no-op `CREATE … IF
  * NOT EXISTS` or `DROP … IF EXISTS` that waited for another Database's
- * transaction.
+ * transaction; a `DROP TRIGGER IF EXISTS` kept compiled as a no-op
+ * (`+conflicts`, 2026-12-07 evening); with the `+attach` calls, a `DETACH`
+ * refused outside a session's ATTACH and one that failed inside the single
+ * writer's group transaction.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -51,6 +54,8 @@ const SHAPES = {
   'two+schema': 'two Databases of one file, reading through SELECT * what the schema mix writes',
   'one+control': 'one Database, with transaction control spelt every way SQLite takes it, alone and in scripts',
   'two+control': 'two Databases of one file, with transaction control spelt every way SQLite takes it',
+  'one+attach': 'one Database, with an ATTACHed database read, written, shadowed by main and detached',
+  'serial+attach': 'one Database in serialize() batches, with an ATTACHed database',
 } as const;
 
 for (const [shape, title] of Object.entries(SHAPES)) {

@@ -74,6 +74,28 @@ test('writes are routed to the writer, including get/all with RETURNING', async 
   assert.equal((await pool.all('SELECT * FROM r')).length, 4);
 });
 
+test('in a read transaction and on a read lease, a conditional schema change with nothing to do succeeds; one with work fails ERR_READ_ONLY', async (t) => {
+  const pool = testPool(t);
+  await pool.exec('CREATE TABLE t (v)');
+  await pool.transaction(
+    async (tx) => {
+      await tx.run('CREATE TABLE IF NOT EXISTS t (v)');
+      await tx.run('DROP TABLE IF EXISTS nope');
+      await tx.run('DROP INDEX IF EXISTS nope');
+      await assert.rejects(tx.run('DROP TABLE IF EXISTS t'), { code: 'ERR_READ_ONLY' });
+    },
+    { mode: 'read' },
+  );
+  const lease = await pool.acquire();
+  try {
+    await lease.run('DROP VIEW IF EXISTS nope');
+    await assert.rejects(lease.run('CREATE TABLE IF NOT EXISTS q (v)'), { code: 'ERR_READ_ONLY' });
+  } finally {
+    await lease.release();
+  }
+  assert.deepEqual(await pool.all("SELECT name FROM sqlite_master WHERE type = 'table'"), [{ name: 't' }]);
+});
+
 test('DROP … IF EXISTS and CREATE … IF NOT EXISTS run again after the schema changed between: each does what the schema now asks', async (t) => {
   const pool = testPool(t);
   await pool.exec('CREATE TABLE t (v)');

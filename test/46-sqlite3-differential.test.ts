@@ -73,6 +73,7 @@ const SCENARIOS = [
   'a-failed-write-commits-nothing',
   'attached-table-shadowed-by-a-new-one',
   'exec-runs-alone',
+  'read-only-database-writes',
 ];
 
 /** The trace one module leaves for `scenario`, in a fresh directory; the process must exit by itself. */

@@ -323,7 +323,10 @@ export class StatementRunner {
     // (the drop-in's compile check of a write, inside a deferred transaction, must not move it to the writer).
     const writes = !statement.readonly && !explain;
     if (writes && (this.config.role === 'reader' || request.readOnly)) {
-      if (request.probe) return answerIfNoOp(db, request) ?? reroute(seq);
+      // A conditional schema change with nothing to do is SQLite's no-op, which runs where nothing may be written.
+      const noOp = answerIfNoOp(db, request);
+      if (noOp !== undefined) return noOp;
+      if (request.probe) return reroute(seq);
       throw new KindedError(
         'read-only',
         'This statement writes, but it ran on a read-only connection (a read transaction or a read lease)',

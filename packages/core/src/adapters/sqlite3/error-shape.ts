@@ -60,7 +60,9 @@ export function toSqlite3Error(error: unknown): Sqlite3Error {
         ? 'unable to open database file'
         : code === 'BUSY' && !(error instanceof QueueFullError)
           ? 'database is locked'
-          : undefined;
+          : code === 'READONLY'
+            ? 'attempt to write a readonly database'
+            : undefined;
     const message = words === undefined ? error.message : `${words}: ${error.message}`;
     return sqlite3Error(code, message, error);
   }

@@ -33,8 +33,9 @@ export function fromSchemaInMemory(sql: string): 'PRAGMA' | 'EXPLAIN' | 'DDL' | 
   return word === undefined ? undefined : word.toUpperCase() === 'PRAGMA' ? 'PRAGMA' : 'EXPLAIN';
 }
 
-/** A statement (or script) that may name a new table or view: CREATE, or ALTER TABLE … RENAME. */
-const NAMES_ONE = /\b(?:CREATE|ALTER)\b/i;
+/** A statement that may name a new table or view: CREATE, or ALTER TABLE … RENAME; in a script, anywhere. */
+const NAMES_ONE = /^\s*(?:CREATE|ALTER)\b/i;
+const SCRIPT_NAMES_ONE = /\b(?:CREATE|ALTER)\b/i;
 const ATTACHED = "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('main', 'temp')";
 
 /**
@@ -44,8 +45,9 @@ const ATTACHED = "SELECT count(*) FROM pragma_database_list WHERE name NOT IN ('
  * after it). SQLite expires a compiled statement only when a schema it reads
  * changes: one cached while `x` meant `a.x` would go on reading `a.x` after
  * `CREATE TABLE x`, where a statement compiled afresh (node-sqlite3 compiles
- * every one-shot call) reads the new `main.x`. Checked for writes only.
+ * every one-shot call) reads the new `main.x`. Checked for writes only;
+ * `script`: `sql` may hold several statements.
  */
-export function mayShadowAttached(db: Database.Database, sql: string): boolean {
-  return NAMES_ONE.test(sql) && (db.prepare(ATTACHED).pluck().get() as number) > 0;
+export function mayShadowAttached(db: Database.Database, sql: string, script: boolean): boolean {
+  return (script ? SCRIPT_NAMES_ONE : NAMES_ONE).test(sql) && (db.prepare(ATTACHED).pluck().get() as number) > 0;
 }

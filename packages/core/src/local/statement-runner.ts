@@ -288,7 +288,7 @@ export class StatementRunner {
     if (op === 'exec') {
       this.#settings.noteAssignments(db, sql);
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
-      if (this.#wrote && mayShadowAttached(db, sql)) this.#statements.clear();
+      if (this.#wrote && mayShadowAttached(db, sql, true)) this.#statements.clear();
       if (request.readOnly && this.config.role === 'writer') {
         this.control('PRAGMA query_only = 1');
         try {
@@ -333,7 +333,7 @@ export class StatementRunner {
       );
     }
     this.#wrote = writes;
-    if (writes && mayShadowAttached(db, sql)) this.#statements.clear();
+    if (writes && mayShadowAttached(db, sql, false)) this.#statements.clear();
     if (writes) this.#failures.before();
     const args = bindArgs(request.params);
     const probed = request.probe && writes;

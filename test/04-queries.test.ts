@@ -130,6 +130,7 @@ test('CREATE … IF NOT EXISTS of what exists and DROP … IF EXISTS of what doe
   await inside;
   let released = false;
   const created = pool.run('CREATE TABLE IF NOT EXISTS n (x)').then(() => released);
+  const createdByExec = pool.exec('CREATE TABLE IF NOT EXISTS n2 (x);').then(() => released);
   const noOps = await within(
     10_000,
     Promise.all([
@@ -139,17 +140,26 @@ test('CREATE … IF NOT EXISTS of what exists and DROP … IF EXISTS of what doe
       pool.run('DROP TABLE IF EXISTS nope'),
       pool.run('DROP TRIGGER IF EXISTS nope'),
       pool.run('CREATE TABLE IF NOT EXISTS t (v)'),
+      // pool.exec of one such statement too (an app's schema step at start).
+      pool.exec('CREATE TABLE IF NOT EXISTS t (v);'),
+      pool.exec('DROP VIEW IF EXISTS nope -- gone already'),
     ]),
     'the no-ops, while the transaction holds the writer',
   );
   assert.deepEqual(noOps.slice(1, 3), [undefined, []]);
+  assert.deepEqual(noOps.slice(6), [undefined, undefined]);
   // A name another kind of object holds fails at once, as in SQLite.
   await assert.rejects(pool.run('CREATE INDEX IF NOT EXISTS t ON t (v)'), /there is already a table named t/);
   released = true;
   release();
   await transaction;
   assert.equal(await created, true, 'the CREATE with work to do waited for the transaction');
-  assert.deepEqual(await pool.all("SELECT name FROM sqlite_schema WHERE name IN ('n', 'w') ORDER BY name"), [{ name: 'n' }, { name: 'w' }]);
+  assert.equal(await createdByExec, true, 'so did the one by exec');
+  assert.deepEqual(await pool.all("SELECT name FROM sqlite_schema WHERE name IN ('n', 'n2', 'w') ORDER BY name"), [
+    { name: 'n' },
+    { name: 'n2' },
+    { name: 'w' },
+  ]);
 });
 
 test('reader connections are read-only', async (t) => {

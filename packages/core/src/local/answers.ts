@@ -54,7 +54,8 @@ export const ok = (seq: number, value: unknown, blobs: boolean, writes = false):
 });
 
 /** What get, all, values or iterate answer for a statement without rows (DDL, a write): none, as node-sqlite3 answers. */
-export const noRows = (op: string): unknown => (op === 'get' ? undefined : op === 'iterate' ? { cursor: 0, rows: [], done: true } : []);
+export const noRows = (op: string): unknown =>
+  op === 'get' || op === 'exec' ? undefined : op === 'iterate' ? { cursor: 0, rows: [], done: true } : [];
 
 /** A failure. */
 export const failed = (seq: number, error: unknown): WireResponse => ({ seq, status: Status.Failed, value: toWireError(error) });

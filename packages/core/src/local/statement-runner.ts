@@ -286,6 +286,8 @@ export class StatementRunner {
     // check, made before it begins, ends its read at once, so the transaction still takes its snapshot at its first read.
     if (this.config.role === 'reader' && !db.inTransaction && BEGIN_WORD.test(sql)) this.#checkSchema();
     if (op === 'exec') {
+      // One CREATE … IF NOT EXISTS or DROP … IF EXISTS sent to a reader (the router's probe): its no-op, or the writer.
+      if (request.probe) return answerIfNoOp(db, request) ?? reroute(seq);
       this.#settings.noteAssignments(db, sql);
       this.#wrote = this.config.role === 'writer' && !request.readOnly;
       if (this.#wrote && mayShadowAttached(db, sql, true)) this.#statements.clear();

@@ -9,8 +9,6 @@ import type { BackupProgress } from '../backend.js';
 import { msOption, optionsObject } from '../config/checks.js';
 import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
 import { toError } from '../errors.js';
-import { mayBeNoOp } from '../sql/conditional-ddl.js';
-import { statements } from '../sql/statements.js';
 import type { Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
 import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
@@ -76,11 +74,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
     return this.#engine.query('values', sql, params, options, POOL_SCOPE) as Promise<T[]>;
   }
 
-  /** Runs a script on the writer (one `CREATE … IF NOT EXISTS` or `DROP … IF EXISTS` as `run` does: see sql/conditional-ddl.ts). */
+  /** Runs a script on the writer (a lone `CREATE … IF NOT EXISTS` or `DROP … IF EXISTS` may be answered by a reader: see sql/conditional-ddl.ts). */
   exec(sql: string, options?: QueryOptions): Promise<void> {
-    // A reader answers such a statement when it is a no-op, as SQLite does, without waiting for the writer.
-    if (typeof sql === 'string' && mayBeNoOp(sql) && statements(sql).length === 1)
-      return this.#engine.query('run', sql, undefined, options, POOL_SCOPE).then(() => undefined);
     return this.#engine.query('exec', sql, undefined, options, POOL_SCOPE) as Promise<void>;
   }
 

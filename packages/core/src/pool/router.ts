@@ -57,8 +57,7 @@ export class Router {
     const summary = summarize(sql);
     // A CREATE … IF NOT EXISTS or DROP … IF EXISTS may be a no-op, which a reader answers (sql/conditional-ddl.ts),
     // while nothing lives on the writer alone (a TEMP table of the name, an ATTACHed schema).
-    if (summary.writes && op !== 'exec' && this.readers && !pinned && this.#writerSchemas === 0 && !summary.script && mayBeNoOp(sql))
-      return 'probe';
+    if (summary.writes && this.readers && !pinned && this.#writerSchemas === 0 && !summary.script && mayBeNoOp(sql)) return 'probe';
     // Known from its first word to write (INSERT, CREATE, …): a probe would only send it back from a reader.
     if (op === 'exec' || !this.readers || pinned || summary.writerState || summary.writes) return 'write';
     const writes = this.#routes.get(sql);

@@ -235,9 +235,10 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     try {
       if (op === 'exec') return this.#exec(sql, options);
       const [only, ...more] = statements(sql);
-      const refusal = only !== undefined && more.length === 0 ? this.#detachRefusal(only.text) : undefined;
+      const single = more.length === 0 ? only : undefined;
+      const refusal = single === undefined ? undefined : this.#detachRefusal(single.text);
       if (refusal !== undefined) return Promise.reject(new SqliteError(refusal, 'SQLITE_ERROR'));
-      const absorbed = only !== undefined && more.length === 0 ? this.#absorb(only) : undefined;
+      const absorbed = single === undefined ? undefined : this.#absorb(single);
       if (absorbed !== undefined) {
         // Asked for rows, a PRAGMA that answers its new value when set (busy_timeout, mmap_size, …) answers it here too.
         if (op !== 'run' && ANSWERS_WHEN_SET.has(absorbed))

@@ -216,7 +216,8 @@ function countsChanges(moved: Moves): boolean {
 async function runScript(target: Target, script: string, options: QueryOptions): Promise<void> {
   if (!onlyQueries(script)) {
     const single = statements(script);
-    // One CREATE … IF NOT EXISTS or DROP … IF EXISTS: as a statement, which a reader answers when it is a no-op.
+    // One CREATE … IF NOT EXISTS or DROP … IF EXISTS: as a statement, so that in a deferred transaction its no-op leaves
+    // the transaction where it is (outside one, the pool's exec routes it to a reader the same way).
     if (single.length === 1 && mayBeNoOp(single[0]!.text)) return void (await target.run(single[0]!.text, undefined, options));
     return target.exec(script, options);
   }

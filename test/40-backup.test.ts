@@ -122,6 +122,23 @@ describe('pool.backup', () => {
     assert.equal(existsSync(join(dir, 'x.db')) || existsSync(join(dir, 'y.db')), false);
   });
 
+  test('a backup on the writer queued behind a transaction runs after its COMMIT, alone', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db'), strategy: 'wal' });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (v INTEGER)');
+    // A session with a TEMP table runs on the writer: its backup waits there for its transaction.
+    const session = pool.session();
+    await session.exec('CREATE TEMP TABLE scratch (v)');
+    for (let i = 0; i < 3; i++) {
+      const tx = session.transaction(async (tx) => void (await tx.run('INSERT INTO t VALUES (?)', [i])));
+      const copy = session.backup(join(dir, `copy-${i}.db`), { pagesPerStep: -1 });
+      await tx;
+      assert.equal((await copy).remainingPages, 0);
+      assert.equal(rowsIn(join(dir, `copy-${i}.db`)), i + 1);
+    }
+  });
+
   test('an aborted signal stops it with ABORT_ERR', async (t) => {
     const dir = tempDir(t);
     const pool = createPool({ filename: join(dir, 'source.db') });

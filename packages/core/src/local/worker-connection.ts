@@ -152,8 +152,8 @@ export class WorkerConnection implements Connection {
 
   send(requests: readonly Request[], waiters: readonly Pending[], options: SendOptions = {}): Promise<void> {
     if (this.#carried.length > 0) {
-      // Carried requests go first, in the same message when the batch may follow them directly.
-      const joinable = options.epoch === undefined || !this.opensFor(options.epoch);
+      // Carried requests go first, in the same message when the batch may follow them directly (a backup runs alone).
+      const joinable = (options.epoch === undefined || !this.opensFor(options.epoch)) && requests[0]?.op !== 'backup';
       if (joinable && options.group !== true && this.#carried.allWith(requests[0]?.settings)) {
         const carried = this.#carried.take()!;
         return this.#post([...carried.requests, ...requests], [...carried.waiters, ...waiters], options);

@@ -169,6 +169,17 @@ test('TEMP objects and ATTACHed databases keep a session on the writer, and go w
   await assert.rejects(session.get('SELECT 1'), PoolClosedError);
 });
 
+test('TEMP tables linked by an enforced foreign key, with rows, go when the session closes, in any order it made them', async (t) => {
+  const pool = testPool(t, { pragmas: { foreign_keys: true } });
+  const session = pool.session();
+  await session.exec(`CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY); CREATE TEMP TABLE child (pid REFERENCES parent(id));
+    CREATE TEMP VIEW both_ AS SELECT * FROM parent JOIN child ON pid = id; INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1)`);
+  await session.close();
+  const lease = await pool.acquire({ write: true });
+  assert.deepEqual(await lease.all("SELECT name FROM temp.sqlite_master WHERE name IN ('parent', 'child', 'both_')"), []);
+  await lease.release();
+});
+
 test("a table made in main (or renamed into it) is found before an ATTACHed database's of the same name, by statements run before too; DETACH after writes", async (t) => {
   const pool = testPool(t, { readers: 2 });
   const session = pool.session();

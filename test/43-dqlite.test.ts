@@ -122,6 +122,10 @@ describe('dqlite backend', { skip: available ? false : 'needs dqlite-demo (apt-g
     const refused = await new Promise<Error | null>((resolve) => db.loadExtension('/any/ext.so', resolve));
     assert.match(String(refused), /SQLITE_MISUSE: loadExtension: this pool's backend cannot load SQLite extensions/);
     await new Promise<void>((resolve) => db.close(() => resolve()));
+    // Backups and restores need the local worker threads: refused with a message that names each.
+    await assert.rejects(pool.backup('/tmp/never-written.db'), /pool.backup\(\) is not available on a dqlite backend/);
+    await assert.rejects(pool.restore('/tmp/never-read.db'), /restore\(\) is not available on a dqlite backend/);
+    assert.deepEqual(await pool.get('SELECT count(*) AS n FROM t'), { n: 201 });
   });
 
   test('commit({ keepOpenOnFailure }): a COMMIT refused on a deferred constraint keeps the transaction on the leader, to repair and commit', async (t) => {

@@ -39,6 +39,7 @@ const SCENARIOS = [
   'limits',
   'empty-statements-and-scripts',
   'backup-temp-schema',
+  'backup-restore',
   'savepoints',
   'run-counters',
   'exec-moves-run-counters',

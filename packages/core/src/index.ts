@@ -38,7 +38,7 @@ export { TransactionState, type TransactionStep } from './sql/transaction-state.
 export { Pool } from './pool/pool.js';
 export type { CloseOptions, PoolEvents } from './pool/pool.js';
 export { LitepoolWarning } from './pool/warning.js';
-export type { AcquireOptions, BackupOptions, TransactionOptions } from './pool/call-rules.js';
+export type { AcquireOptions, BackupOptions, RestoreOptions, TransactionOptions } from './pool/call-rules.js';
 export type { BatchCounts, GroupCounts, PoolStats } from './pool/stats.js';
 export type { Lease, LeaseRelease } from './pool/lease.js';
 export type { Session, SessionOptions } from './pool/session.js';

@@ -166,7 +166,9 @@ export class DqliteConnection implements Connection {
       waiter.reject(
         new ArgumentError(
           request.op === 'backup'
-            ? 'pool.backup() is not available on a dqlite backend: take a backup with dqlite tools on a node'
+            ? Array.isArray(request.params) && request.params[0] === 'restore'
+              ? 'restore() is not available on a dqlite backend: restore a node with dqlite tools'
+              : 'pool.backup() is not available on a dqlite backend: take a backup with dqlite tools on a node'
             : 'Procedures run in worker threads next to a local file: not available on a dqlite backend',
         ),
       );

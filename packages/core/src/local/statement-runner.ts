@@ -30,7 +30,7 @@ import { ProcedureRunner } from './procedure-runner.js';
 import { WROTE } from './seq-ring.js';
 import { COUNTERS_SQL, FailureCounters, type CountersMark, type CountersRow } from './failure-counters.js';
 import { Control, Status, sinceOrigin, type WireRequest, type WireResponse, type WorkerConfig } from './protocol.js';
-import { backUp, type BackupStep } from './worker-backup.js';
+import { backUp, backupJob, type BackupStep } from './worker-backup.js';
 import { runSetup, type WorkerCode } from './worker-code.js';
 import { BEGIN_WORD, fromSchemaInMemory, mayShadowAttached, SCHEMA_CHECK } from './schema-in-memory.js';
 import { answerIfNoOp } from './no-op-ddl.js';
@@ -372,13 +372,10 @@ export class StatementRunner {
     }
   }
 
-  /** An online backup of the connection's database (see worker-backup.ts); `request.params` is `[method, pagesPerStep, busyTimeoutMs, schema]` (-1: the pool's). */
+  /** A backup or restore (see worker-backup.ts). */
   async backup(request: WireRequest, onProgress: (step: BackupStep) => void): Promise<WireResponse> {
-    const [method, pagesPerStep, wait, schema] = (request.params ?? []) as [string, number, number, string | undefined];
     try {
-      const busyTimeoutMs = wait >= 0 ? wait : this.config.busyTimeoutMs;
-      const job = { destination: request.sql, method, pagesPerStep, busyTimeoutMs, schema: schema ?? 'main' };
-      const result = await backUp(this.#db!, job, onProgress);
+      const result = await backUp(this.#db!, backupJob(request.sql, request.params, this.config.busyTimeoutMs), onProgress);
       return ok(request.seq, result, false);
     } catch (error) {
       if (leavesStateUnknown(codeOf(error))) this.#broken = true;

@@ -1,7 +1,9 @@
 /**
  * An online backup in a worker thread, with SQLite's backup API from one
  * snapshot of the source (a read transaction held throughout: it never
- * restarts, and in WAL mode writers go on beside it), or with VACUUM INTO.
+ * restarts, and in WAL mode writers go on beside it), or with VACUUM INTO;
+ * and a restore (method `restore`, worker-restore.ts), which comes the same
+ * way with the file to copy from as its `destination`.
  *
  * better-sqlite3 takes a destination that is locked at the first step for a
  * finished backup of nothing, and retries a destination locked later on
@@ -11,6 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { restore } from './worker-restore.js';
 
 /** How far a backup has come. */
 export interface BackupStep {
@@ -25,8 +28,27 @@ export interface BackupJob {
   readonly pagesPerStep: number;
   /** How long a locked destination is waited for, in ms. */
   readonly busyTimeoutMs: number;
-  /** The schema copied: main, temp or an ATTACHed database. */
+  /** The schema copied (a restore's: written): main, temp or an ATTACHed database. */
   readonly schema: string;
+  /** A restore's statements that clear the schema first (see RestoreJob). */
+  readonly clear?: readonly string[] | undefined;
+}
+
+/**
+ * A backup request's job: `destination` (a restore's source) and `params`
+ * as the pool sends them, `[method, pagesPerStep, busyTimeoutMs (-1: the
+ * pool's, `poolBusyTimeoutMs`), schema, clear (a restore's, as JSON)]`.
+ */
+export function backupJob(destination: string, params: unknown, poolBusyTimeoutMs: number): BackupJob {
+  const [method, pagesPerStep, wait, schema, clear] = (params ?? []) as [string, number, number, string?, string?];
+  return {
+    destination,
+    method,
+    pagesPerStep,
+    busyTimeoutMs: wait >= 0 ? wait : poolBusyTimeoutMs,
+    schema: schema ?? 'main',
+    clear: clear === undefined ? undefined : (JSON.parse(clear) as string[]),
+  };
 }
 
 function busy(destination: string, waited: number): Error {
@@ -65,6 +87,7 @@ function destinationPages(destination: string): number {
 export async function backUp(db: Database.Database, job: BackupJob, onProgress: (step: BackupStep) => void): Promise<BackupStep> {
   const schema = `"${job.schema.replace(/"/g, '""')}"`;
   const pageCount = (): number => Number(db.pragma(`${schema}.page_count`, { simple: true }));
+  if (job.method === 'restore') return restore(db, { source: job.destination, schema: job.schema, clear: job.clear });
   if (job.method === 'vacuum') {
     const totalPages = pageCount();
     db.prepare(`VACUUM ${schema} INTO ?`).run(job.destination);

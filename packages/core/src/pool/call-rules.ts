@@ -53,6 +53,18 @@ export interface BackupOptions {
   readonly schema?: string;
 }
 
+/** Options of a restore (see `Pool.restore`). */
+export interface RestoreOptions {
+  /**
+   * The schema replaced: `main` (default), or, through a session, `temp` or
+   * an ATTACHed database's name (they belong to its connection: restore them
+   * with `Session.restore`).
+   */
+  readonly schema?: string;
+  /** Stops the wait for the writer; rejects with `ABORT_ERR`. A copy that has started runs to its end. */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of a transaction (see `Pool.transaction`). */
 export interface TransactionOptions {
   /**
@@ -143,4 +155,18 @@ export function backupOptions(
     busyTimeoutMs: msOption('backup.busyTimeoutMs', raw.busyTimeoutMs, -1),
     schema,
   };
+}
+
+/** A restore's source and options, checked (`pinned` as for {@link backupOptions}). */
+export function restoreOptions(
+  source: unknown,
+  options: RestoreOptions | undefined,
+  pinned: boolean,
+): { readonly schema: string; readonly signal: AbortSignal | undefined } {
+  const raw = optionsObject('restore', options, ['schema', 'signal']);
+  const schema = stringOption('restore.schema', raw.schema) ?? 'main';
+  if (typeof source !== 'string' || source.length === 0) throw new ArgumentError(`restore(source) needs a file path, got ${typeof source}`);
+  if (schema.toLowerCase() !== 'main' && !pinned)
+    throw new ArgumentError(`restore: schema "${schema}" belongs to one connection; restore it with a session (session.restore)`);
+  return { schema, signal: signalOption('restore.signal', raw.signal) };
 }

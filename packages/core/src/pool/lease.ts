@@ -220,15 +220,23 @@ export class PoolLease extends QueryMethods implements Lease {
     });
   }
 
-  /** An online backup on this lease's connection (see `Pool.backup`). */
+  /** An online backup on this lease's connection (see `Pool.backup`), or a restore into it (`Pool.restore`). */
   backup(
     destination: string,
-    job: { readonly method: 'api' | 'vacuum'; readonly pagesPerStep: number; readonly busyTimeoutMs: number; readonly schema: string },
+    job: {
+      readonly method: 'api' | 'vacuum' | 'restore';
+      readonly pagesPerStep: number;
+      readonly busyTimeoutMs: number;
+      readonly schema: string;
+      /** A restore's statements that clear the schema first. */
+      readonly clear?: readonly string[] | undefined;
+    },
     progress: ((progress: BackupProgress) => void) | undefined,
     signal: AbortSignal | undefined,
   ): Promise<BackupProgress> {
     if (this.#released) return Promise.reject(this.#closedError());
     const params = [job.method, job.pagesPerStep, job.busyTimeoutMs, job.schema];
+    if (job.clear !== undefined) params.push(JSON.stringify(job.clear));
     const request: Request = { op: 'backup', sql: destination, params, settings: this.settings.settings };
     return this.#send(request, { timeoutMs: 0, ...(signal === undefined ? {} : { signal }) }, progress) as Promise<BackupProgress>;
   }

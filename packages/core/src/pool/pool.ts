@@ -11,13 +11,14 @@ import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
 import { toError } from '../errors.js';
 import type { Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
-import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
+import type { AcquireOptions, BackupOptions, RestoreOptions, TransactionOptions } from './call-rules.js';
 import { Engine } from './engine.js';
 import type { Lease } from './lease.js';
 import { PortServer } from './port-server.js';
 import { PoolPreparedStatement, type PreparedStatement } from './prepared.js';
 import type { Queryable } from './query-methods.js';
 import { POOL_SCOPE } from './scope.js';
+import { restoreInto } from './restore.js';
 import { PoolSession, type Session, type SessionOptions } from './session.js';
 import type { PoolStats } from './stats.js';
 import type { OpenTransaction } from './open-transaction.js';
@@ -159,6 +160,23 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    */
   backup(destination: string, options?: BackupOptions): Promise<BackupProgress> {
     return this.#engine.backup(destination, options);
+  }
+
+  /**
+   * Replaces the database with a copy of the database in the file `source`
+   * (a backup, say), in one transaction on the writer: other connections see
+   * the old database or the new one, never a mix, and a restore that fails
+   * leaves the old one. Every table, view and trigger is dropped; the
+   * source's are made again with their rows (rowids kept), indexes,
+   * `user_version` and `application_id`; page size and encoding stay the
+   * pool's. Rejects with `SQLITE_CANTOPEN` for a missing file, `SQLITE_NOTADB`
+   * for one that is not a database, and `SQLITE_ERROR` for a source with
+   * virtual tables (FTS, R*Tree: their contents are their modules'). Resolves
+   * with the source's page count (`remainingPages` 0).
+   */
+  async restore(source: string, options?: RestoreOptions): Promise<BackupProgress> {
+    const { totalPages, remainingPages } = await restoreInto(this.#engine, source, options, POOL_SCOPE);
+    return { totalPages, remainingPages };
   }
 
   /**

@@ -75,11 +75,24 @@ export class SessionObjects {
     return name.toLowerCase() === 'main' ? `cannot detach database ${name}` : `no such database: ${name}`;
   }
 
-  /** The statements that drop and detach them all, in an order SQLite accepts. */
-  cleanup(): string[] {
-    return [
-      ...[...this.#temp].sort(([, a], [, b]) => order(a) - order(b)).map(([name, type]) => `DROP ${type} IF EXISTS temp.${quote(name)}`),
-      ...[...this.#attached].map((name) => `DETACH ${quote(name)}`),
-    ];
+  /**
+   * The statements that drop them all, in an order SQLite accepts, and those
+   * that detach the databases. Run the drops with foreign keys deferred: a
+   * table's DROP deletes its rows first, which an enforced key of another
+   * TEMP table (dropped after it) would refuse.
+   */
+  cleanup(): { readonly drops: string[]; readonly detaches: string[] } {
+    return {
+      drops: [...this.#temp]
+        .sort(([, a], [, b]) => order(a) - order(b))
+        .map(([name, type]) => `DROP ${type} IF EXISTS temp.${quote(name)}`),
+      detaches: [...this.#attached].map((name) => `DETACH ${quote(name)}`),
+    };
+  }
+
+  /** After a restore into temp: its TEMP objects are those it made (type, name), the ones before it dropped. */
+  restored(made: ReadonlyArray<readonly [type: string, name: string]>): void {
+    this.#temp.clear();
+    for (const [type, name] of made) this.#temp.set(name.toLowerCase(), type);
   }
 }

@@ -10,10 +10,11 @@ import { ArgumentError, ConnectionStateError, OptionsError, PoolClosedError, Sql
 import { classify, leavesNoSetting, pragmaAssignment, statements, summarize, type StatementSpan } from '../sql/statements.js';
 import type { PragmaValue } from '../strategy.js';
 import type { Params, QueryOptions, Row } from '../types.js';
-import type { AcquireOptions, BackupOptions, TransactionOptions } from './call-rules.js';
+import type { AcquireOptions, BackupOptions, RestoreOptions, TransactionOptions } from './call-rules.js';
 import type { Engine } from './engine.js';
 import type { Lease, StateTracker } from './lease.js';
 import { QueryMethods, type Queryable, type StatementOp } from './query-methods.js';
+import { restoreForSession } from './restore.js';
 import { listenForChanges, type RowChange } from './row-changes.js';
 import type { Scope } from './scope.js';
 import { SessionObjects } from './session-objects.js';
@@ -69,6 +70,11 @@ export interface Session extends Queryable {
    * session made into the destination's main database.
    */
   backup(destination: string, options?: BackupOptions): Promise<BackupProgress>;
+  /**
+   * A restore (see `Pool.restore`): `schema: 'temp'` replaces the TEMP objects the session made (other sessions' stay;
+   * a name they hold fails it) and pins the session to the writer, where they live; an ATTACHed database's name, that one.
+   */
+  restore(source: string, options?: RestoreOptions): Promise<BackupProgress>;
   /**
    * Sets one of SQLite's run-time limits (`sqlite3_limit`) for the session's
    * statements from now on, as `configure('limit', …)` does on a node-sqlite3
@@ -373,12 +379,20 @@ export class PoolSession extends QueryMethods implements Session, StateTracker {
     return this.#pool.backup(destination, options, this.#scope);
   }
 
+  restore(source: string, options?: RestoreOptions): Promise<BackupProgress> {
+    const refused = this.#refuse();
+    if (refused !== undefined) return Promise.reject(refused);
+    return restoreForSession(this.#pool, source, options, { objects: this.#objects, pin: () => this.#pin(), scope: () => this.#scope });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
-    const cleanup = this.#objects.cleanup();
+    const { drops, detaches } = this.#objects.cleanup();
     const scope = this.#scope;
     this.#closed = true;
-    if (cleanup.length > 0) await this.#pool.query('exec', cleanup.join(';\n'), undefined, undefined, scope).catch(() => {});
+    const dropAll = ['PRAGMA defer_foreign_keys = ON', ...drops].join(';\n');
+    if (drops.length > 0) await this.#pool.transaction((tx) => tx.exec(dropAll), { mode: 'deferred' }, scope).catch(() => {});
+    if (detaches.length > 0) await this.#pool.query('exec', detaches.join(';\n'), undefined, undefined, scope).catch(() => {});
     if (this.#pinned) this.#pool.router.writerSchemas(-1);
   }
 }

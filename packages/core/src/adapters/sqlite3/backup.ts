@@ -9,14 +9,37 @@
  * node-sqlite3. `step(0)` only reads the page count. A destination another
  * connection holds fails the step with SQLITE_BUSY; the backup stays usable
  * and a later step retries. Until it is finished, the backup keeps its
- * database from closing.
+ * database from closing. A restore (`filenameIsDest` false) is written by
+ * the step that completes it, in one transaction (`Session.restore`).
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import { invoke, bindCallback, type AnyCallback } from './callbacks.js';
 import { BUSY, LOCKED, OK, type Sqlite3Error } from './constants.js';
 import { EmitterBase, hiddenField } from './emitter-base.js';
 import { sqlite3Error, toSqlite3Error } from './error-shape.js';
 import type { Link } from './link.js';
 import { linkOf } from './link-registry.js';
+
+/**
+ * The pages of the database file `path`, from its header (bytes 16-17: page
+ * size, 28-31: pages, valid when 92-95 match the change counter at 24-27)
+ * or its size; SQLITE_CANTOPEN when it cannot be read (a restore's source).
+ */
+async function filePages(path: string): Promise<number> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, 'r');
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(100), 0, 100, 0);
+    if (bytesRead < 100) return 0;
+    const pageSize = buffer.readUInt16BE(16) === 1 ? 65_536 : buffer.readUInt16BE(16);
+    const valid = buffer.readUInt32BE(92) === buffer.readUInt32BE(24) && buffer.readUInt32BE(28) > 0;
+    return valid ? buffer.readUInt32BE(28) : Math.floor((await file.stat()).size / Math.max(pageSize, 512));
+  } catch (error) {
+    throw sqlite3Error('CANTOPEN', `unable to open database file: ${path}`, error);
+  } finally {
+    await file?.close();
+  }
+}
 
 /** SQLite's result code of a backup step that copied the last page. */
 const DONE = 101;
@@ -27,9 +50,9 @@ export class Backup extends EmitterBase {
   declare readonly filename: string;
   /** The schema of the database copied: `main`, `temp` or an ATTACHed one. */
   declare readonly sourceName: string;
-  /** The schema written in {@link filename}: `main`. */
+  /** The schema written: `main` of {@link filename}, or in a restore one of the database's. */
   declare readonly destName: string;
-  /** True: {@link filename} is the destination (a restore into the database is not supported). */
+  /** True: {@link filename} is the destination; false: the source of a restore into the database. */
   declare readonly filenameIsDest: boolean;
   /** What the steps so far left (prototype getters, as node-sqlite3's: not the object's own fields). */
   readonly #state = { idle: true, completed: false, failed: false, remaining: -1, pageCount: -1 };
@@ -65,23 +88,26 @@ export class Backup extends EmitterBase {
 
   readonly #link: Link;
   readonly #filename: string;
-  /** The schema copied: main, temp or an ATTACHed database. */
+  /** The database's schema copied (or, in a restore, written): main, temp or an ATTACHed database. */
   readonly #schema: string;
+  /** A restore: {@link filename} copied into the database. */
+  readonly #restore: boolean;
   #finished = false;
   /** Pages counted by steps so far, and whether a step has written a copy yet. */
   #copied = 0;
   #snapshotWritten = false;
   #queue: Promise<unknown>;
 
-  /** Made by `Database#backup`: `schema` of `db` into `filename`; `callback(err)` once the source is open. */
-  constructor(db: object, filename: string, schema: string, callback: AnyCallback | undefined) {
+  /** Made by `Database#backup`: `schema` of `db` into `filename` (`restore`: the other way); `callback(err)` once the source is open. */
+  constructor(db: object, filename: string, { schema, restore }: { schema: string; restore: boolean }, callback: AnyCallback | undefined) {
     super();
     if (typeof filename !== 'string' || filename === '') throw new TypeError('backup(filename): a filename is expected');
     this.#link = linkOf(db);
     this.#filename = filename;
     this.#schema = schema;
-    for (const [name, value] of Object.entries({ filename, sourceName: schema, destName: 'main', filenameIsDest: true }))
-      hiddenField(this, name, value);
+    this.#restore = restore;
+    const names = restore ? { sourceName: 'main', destName: schema } : { sourceName: schema, destName: 'main' };
+    for (const [name, value] of Object.entries({ filename, ...names, filenameIsDest: !restore })) hiddenField(this, name, value);
     this.#link.hold(this);
     this.#queue = this.#link.ready.then(
       () => invoke(callback, this, null),
@@ -128,7 +154,9 @@ export class Backup extends EmitterBase {
     // On the database's session: its TEMP objects and ATTACHed databases live on the connection it is pinned to.
     const session = await this.#link.ready;
     const schema = `"${this.#schema.replace(/"/g, '""')}"`;
-    const { page_count: total } = (await session.get<{ page_count: number }>(`PRAGMA ${schema}.page_count`))!;
+    const total = this.#restore
+      ? await filePages(this.#filename)
+      : (await session.get<{ page_count: number }>(`PRAGMA ${schema}.page_count`))!.page_count;
     this.#state.pageCount = total;
     if (pages === 0) {
       this.#state.remaining = total - this.#copied;
@@ -138,7 +166,10 @@ export class Backup extends EmitterBase {
     // node-sqlite3's step meets a locked destination with SQLITE_BUSY at once: it does not wait.
     // In one step (a small database is then copied on an idle writer, not a reader that must start first).
     const whole = { busyTimeoutMs: 0, schema: this.#schema, pagesPerStep: -1 };
-    if (completes || !this.#snapshotWritten) await session.backup(this.#filename, whole);
+    // A restore is written once, whole, at the step that completes it (the database cannot hold half of one).
+    if (this.#restore) {
+      if (completes) this.#state.pageCount = (await session.restore(this.#filename, { schema: this.#schema })).totalPages;
+    } else if (completes || !this.#snapshotWritten) await session.backup(this.#filename, whole);
     this.#snapshotWritten = true;
     this.#copied = completes ? total : this.#copied + pages;
     this.#state.remaining = total - this.#copied;
@@ -152,13 +183,14 @@ export class Backup extends EmitterBase {
     this.#link.letGo(this);
   }
 
-  /** Ends the backup (the database may close again); `callback(err)`. Later steps fail with SQLITE_MISUSE. */
-  finish(callback?: (this: Backup, err: Sqlite3Error | null) => void): void {
-    const done = bindCallback(callback as AnyCallback | undefined);
+  /** Ends the backup (the database may close again); `callback()` after it. Later steps fail with SQLITE_MISUSE. */
+  finish(callback?: (this: Backup) => void): void {
+    const done = bindCallback(callback);
     this.#queue = this.#queue.then(() => {
       this.#finished = true;
       this.#link.letGo(this);
-      invoke(done, this, null);
+      // No arguments, as node-sqlite3 calls it back.
+      invoke(done, this);
     });
     // close() waits for a finish queued before it.
     this.#link.pending(this.#queue);

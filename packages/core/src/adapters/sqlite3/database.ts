@@ -296,23 +296,24 @@ export class Database extends EmitterBase {
   /**
    * A backup of this database to `filename`: `backup(filename, callback?)`,
    * or node-sqlite3's long form `backup(filename, sourceName, destName,
-   * filenameIsDest, callback?)`: a schema of this database (`main`, `temp`,
-   * an ATTACHed one) into `main` of `filename` (`filenameIsDest` true). A
-   * restore into this database (`filenameIsDest` false) is not supported.
+   * filenameIsDest, callback?)`: with `filenameIsDest` true, a schema of this
+   * database (`main`, `temp`, an ATTACHed one) into `main` of `filename`;
+   * false, a restore: `main` of `filename` into a schema of this database
+   * (see `Session.restore`).
    */
   backup(filename: string, ...args: unknown[]): Backup {
     const { params, callbacks } = splitCallbacks(args, 1);
-    let schema = 'main';
-    if (params.length > 0) {
-      const [sourceName, destName, filenameIsDest] = params;
-      if (typeof sourceName !== 'string' || destName !== 'main' || filenameIsDest !== true) {
-        throw new ArgumentError(
-          'backup(filename, sourceName, destName, filenameIsDest): only a backup of this database into "main" of filename (filenameIsDest true) is supported',
-        );
-      }
-      schema = sourceName;
+    if (params.length === 0) return new Backup(this, filename, { schema: 'main', restore: false }, callbacks[0]);
+    const [sourceName, destName, filenameIsDest] = params;
+    if (typeof sourceName !== 'string' || typeof destName !== 'string' || typeof filenameIsDest !== 'boolean') {
+      throw new ArgumentError('backup(filename, sourceName, destName, filenameIsDest): two schema names and a boolean are expected');
     }
-    return new Backup(this, filename, schema, callbacks[0]);
+    const file = filenameIsDest ? destName : sourceName;
+    if (file.toLowerCase() !== 'main') {
+      throw new ArgumentError(`backup: only the main database of ${filename} can be ${filenameIsDest ? 'written' : 'read'}, not "${file}"`);
+    }
+    const schema = filenameIsDest ? sourceName : destName;
+    return new Backup(this, filename, { schema, restore: !filenameIsDest }, callbacks[0]);
   }
 
   /**

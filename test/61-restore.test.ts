@@ -1,0 +1,206 @@
+/**
+ * pool.restore() and session.restore(): a database file copied into the
+ * pool's database (or a session's TEMP schema) in one transaction on the
+ * writer, under every local strategy and on a shared in-memory database.
+ */
+import { createPool, type Pool } from '@litepool/core';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { tempDir } from './helpers/temp.js';
+
+/** A source database with what a restore must carry: rowids with gaps, AUTOINCREMENT, an index, a view, a trigger, a generated column, a WITHOUT ROWID table, a foreign key, user_version. */
+function makeSource(file: string): void {
+  const db = new BetterSqlite3(file);
+  db.exec(`
+    CREATE TABLE parent (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, doubled INTEGER GENERATED ALWAYS AS (id * 2) STORED);
+    CREATE TABLE child (pid INTEGER REFERENCES parent(id), note TEXT);
+    CREATE TABLE plain (v);
+    CREATE TABLE kv (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+    CREATE INDEX child_pid ON child(pid);
+    CREATE VIEW counts AS SELECT (SELECT count(*) FROM parent) AS parents, (SELECT count(*) FROM child) AS children;
+    CREATE TABLE log (what TEXT);
+    CREATE TRIGGER parent_log AFTER INSERT ON parent BEGIN INSERT INTO log VALUES ('parent ' || new.id); END;
+    PRAGMA user_version = 42;
+  `);
+  for (let i = 1; i <= 30; i++) db.prepare('INSERT INTO parent (name) VALUES (?)').run(`p${i}`);
+  db.exec("DELETE FROM parent WHERE id % 5 = 0; INSERT INTO child SELECT id, 'c' || id FROM parent; DELETE FROM log;");
+  db.exec("INSERT INTO plain (rowid, v) VALUES (7, 'seven'), (100, 'hundred'); INSERT INTO kv VALUES ('a', 1), ('b', x'00ff')");
+  db.close();
+}
+
+async function checkRestored(pool: Pool): Promise<void> {
+  const tables = await pool.all("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name");
+  assert.deepEqual(
+    tables.map((row) => (row as { name: string }).name),
+    ['child', 'counts', 'kv', 'log', 'parent', 'plain', 'sqlite_sequence'],
+    'the old tables are gone, the source’s are there',
+  );
+  assert.deepEqual(await pool.get('SELECT * FROM counts'), { parents: 24, children: 24 });
+  assert.deepEqual(await pool.get('SELECT count(*) AS n FROM log'), { n: 0 }, 'the trigger did not fire on the copy');
+  assert.deepEqual(await pool.all('SELECT rowid, v FROM plain ORDER BY rowid'), [
+    { rowid: 7, v: 'seven' },
+    { rowid: 100, v: 'hundred' },
+  ]);
+  assert.deepEqual(await pool.all('SELECT k, v FROM kv ORDER BY k'), [
+    { k: 'a', v: 1 },
+    { k: 'b', v: Buffer.from([0, 255]) },
+  ]);
+  assert.deepEqual(await pool.get('SELECT id, doubled FROM parent WHERE name = ?', ['p29']), { id: 29, doubled: 58 });
+  assert.deepEqual(await pool.get('PRAGMA user_version'), { user_version: 42 });
+  assert.deepEqual(await pool.get("SELECT seq FROM sqlite_sequence WHERE name = 'parent'"), { seq: 30 });
+  // AUTOINCREMENT goes on from the source's counter, and the restored trigger fires.
+  const { lastInsertRowid } = await pool.run("INSERT INTO parent (name) VALUES ('new')");
+  assert.equal(lastInsertRowid, 31);
+  assert.deepEqual(await pool.all('SELECT what FROM log'), [{ what: 'parent 31' }]);
+  assert.deepEqual(await pool.all("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'child_pid'"), [{ name: 'child_pid' }]);
+  assert.deepEqual(await pool.all('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+}
+
+describe('pool.restore', () => {
+  for (const strategy of ['single-writer', 'wal', 'mutex', 'file-lock'] as const) {
+    test(`replaces the database with the file's, in one transaction (${strategy})`, async (t) => {
+      const dir = tempDir(t);
+      makeSource(join(dir, 'source.db'));
+      const pool = createPool({ filename: join(dir, 'pool.db'), strategy });
+      t.after(() => pool.close());
+      await pool.exec('CREATE TABLE old (a); INSERT INTO old VALUES (1); CREATE TABLE parent (x); CREATE VIEW oldview AS SELECT 1');
+      const prepared = pool.prepare('SELECT count(*) AS n FROM parent');
+      assert.deepEqual(await prepared.get(), { n: 0 });
+      const result = await pool.restore(join(dir, 'source.db'));
+      assert.equal(result.remainingPages, 0);
+      assert.ok(result.totalPages > 1, `the source's pages (${result.totalPages})`);
+      assert.deepEqual(await prepared.get(), { n: 24 }, 'a statement prepared before reads the new table');
+      await checkRestored(pool);
+    });
+  }
+
+  test('on a shared in-memory database: every connection sees the restored one', async (t) => {
+    const dir = tempDir(t);
+    makeSource(join(dir, 'source.db'));
+    const pool = createPool({ filename: ':memory:' });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE old (a)');
+    await pool.restore(join(dir, 'source.db'));
+    await checkRestored(pool);
+  });
+
+  test('a failed restore leaves the database as it was: a missing file, one that is not a database, virtual tables', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'pool.db') });
+    t.after(() => pool.close());
+    await pool.exec("CREATE TABLE keep (a); INSERT INTO keep VALUES ('kept')");
+    await assert.rejects(pool.restore(join(dir, 'missing.db')), { code: 'SQLITE_CANTOPEN' });
+    writeFileSync(join(dir, 'text.db'), 'not a database, but long enough to have a header of a hundred bytes. '.repeat(4));
+    await assert.rejects(pool.restore(join(dir, 'text.db')), { code: 'SQLITE_NOTADB' });
+    const fts = new BetterSqlite3(join(dir, 'fts.db'));
+    fts.exec("CREATE TABLE first (a); CREATE VIRTUAL TABLE docs USING fts5(body); INSERT INTO docs VALUES ('hello')");
+    fts.close();
+    await assert.rejects(pool.restore(join(dir, 'fts.db')), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'SQLITE_ERROR');
+      assert.match(error.message, /docs is a virtual table/);
+      return true;
+    });
+    assert.deepEqual(await pool.all("SELECT name FROM sqlite_master WHERE type = 'table'"), [{ name: 'keep' }]);
+    assert.deepEqual(await pool.all('SELECT a FROM keep'), [{ a: 'kept' }]);
+    // The source is detached again after each: the next restore's ATTACH takes the same name.
+    makeSource(join(dir, 'source.db'));
+    await pool.restore(join(dir, 'source.db'));
+    assert.deepEqual(await pool.get('SELECT count(*) AS n FROM parent'), { n: 24 });
+  });
+
+  test('a restore waits for a transaction holding the writer, and a signal stops the wait', async (t) => {
+    const dir = tempDir(t);
+    makeSource(join(dir, 'source.db'));
+    const pool = createPool({ filename: join(dir, 'pool.db') });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE t (a)');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const tx = pool.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (1)');
+      await held;
+    });
+    const controller = new AbortController();
+    const stopped = pool.restore(join(dir, 'source.db'), { signal: controller.signal });
+    const waiting = pool.restore(join(dir, 'source.db'));
+    controller.abort();
+    await assert.rejects(stopped, { code: 'ABORT_ERR' });
+    release();
+    await tx;
+    await waiting;
+    assert.deepEqual(await pool.get('SELECT count(*) AS n FROM parent'), { n: 24 });
+    assert.deepEqual(
+      await pool.all("SELECT name FROM sqlite_master WHERE name = 't'"),
+      [],
+      "the transaction's table went with the restore",
+    );
+  });
+
+  test('bad arguments are refused: no path, a schema the pool has not, unknown options', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'pool.db') });
+    t.after(() => pool.close());
+    await assert.rejects(pool.restore(42 as unknown as string), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(pool.restore(''), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(pool.restore(join(dir, 'x.db'), { schema: 'temp' }), /belongs to one connection/);
+    await assert.rejects(pool.restore(join(dir, 'x.db'), { schemas: 'main' } as never), /Unknown option restore.schemas/);
+  });
+});
+
+describe('session.restore', () => {
+  test("into temp: the session's TEMP objects are replaced, another session's stay, and closing drops them", async (t) => {
+    const dir = tempDir(t);
+    makeSource(join(dir, 'source.db'));
+    const pool = createPool({ filename: join(dir, 'pool.db') });
+    t.after(() => pool.close());
+    await pool.exec("CREATE TABLE parent (x); INSERT INTO parent VALUES ('main')");
+    const mine = pool.session();
+    const other = pool.session();
+    await mine.exec('CREATE TEMP TABLE scratch (a)');
+    await other.exec("CREATE TEMP TABLE theirs (a); INSERT INTO theirs VALUES ('theirs')");
+    assert.equal(mine.pinned, true);
+    await mine.restore(join(dir, 'source.db'), { schema: 'temp' });
+    assert.deepEqual(await mine.get('SELECT count(*) AS n FROM temp.parent'), { n: 24 });
+    assert.deepEqual(await mine.get('SELECT count(*) AS n FROM main.parent'), { n: 1 }, 'main is untouched');
+    assert.deepEqual(await mine.all("SELECT name FROM temp.sqlite_master WHERE name IN ('scratch', 'theirs')"), [{ name: 'theirs' }]);
+    assert.deepEqual(await other.all('SELECT a FROM theirs'), [{ a: 'theirs' }]);
+    // A session with nothing on the writer yet is pinned there by its restore.
+    const fresh = pool.session();
+    await other.close();
+    await mine.close();
+    assert.equal(fresh.pinned, false);
+    await fresh.restore(join(dir, 'source.db'), { schema: 'temp' });
+    assert.equal(fresh.pinned, true);
+    assert.deepEqual(await fresh.get('SELECT parents FROM temp.counts'), { parents: 24 });
+    await fresh.close();
+    // Read on the writer, where TEMP objects live (sqlite_sequence, once made, stays until the connection closes).
+    const writer = await pool.acquire({ write: true });
+    const left = await writer.all("SELECT name FROM temp.sqlite_master WHERE name NOT LIKE 'sqlite%'");
+    await writer.release();
+    assert.deepEqual(left, [], 'closing the sessions dropped every TEMP object they made');
+  });
+});
+
+test('the node-sqlite3 drop-in: a restore from a file that does not exist fails with SQLITE_CANTOPEN and leaves the database', async (t) => {
+  const dir = tempDir(t);
+  const sqlite3 = (await import('@litepool/core/sqlite3')).default;
+  const db = await new Promise<InstanceType<typeof sqlite3.Database>>((resolve, reject) => {
+    const opened = new sqlite3.Database(join(dir, 'db.db'), (err) => (err ? reject(err) : resolve(opened)));
+  });
+  t.after(() => new Promise<void>((resolve) => db.close(() => resolve())));
+  await new Promise<void>((resolve, reject) =>
+    db.exec("CREATE TABLE kept (a); INSERT INTO kept VALUES ('here')", (err) => (err ? reject(err) : resolve())),
+  );
+  const backup = db.backup(join(dir, 'missing.db'), 'main', 'main', false);
+  const err = await new Promise<(Error & { code?: string }) | null>((resolve) => backup.step(-1, (error) => resolve(error)));
+  assert.equal(err?.code, 'SQLITE_CANTOPEN');
+  assert.equal(backup.failed, true);
+  await new Promise<void>((resolve) => backup.finish(() => resolve()));
+  const row = await new Promise<unknown>((resolve, reject) =>
+    db.get('SELECT a FROM kept', (error: Error | null, value: unknown) => (error ? reject(error) : resolve(value))),
+  );
+  assert.deepEqual(row, { a: 'here' });
+});

@@ -114,7 +114,9 @@ function exitCodes(dir: string, threads: number): Promise<string[]> {
     (async () => {
       for (;;) {
         const written = readdirSync(dir).filter((name) => name.startsWith('exited-thread-'));
-        if (written.length >= threads) return written.map((name) => readFileSync(join(dir, name), 'utf8'));
+        // A file is listed as soon as it is made, before its code is written into it.
+        const codes = written.map((name) => readFileSync(join(dir, name), 'utf8'));
+        if (codes.length >= threads && codes.every((code) => code !== '')) return codes;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })(),

@@ -87,7 +87,7 @@ describe('pool.restore', () => {
     await checkRestored(pool);
   });
 
-  test('a failed restore leaves the database as it was: a missing file, one that is not a database, virtual tables', async (t) => {
+  test('a failed restore leaves the database as it was: a missing file, one that is not a database, virtual tables, its own file', async (t) => {
     const dir = tempDir(t);
     const pool = createPool({ filename: join(dir, 'pool.db') });
     t.after(() => pool.close());
@@ -103,6 +103,8 @@ describe('pool.restore', () => {
       assert.match(error.message, /docs is a virtual table/);
       return true;
     });
+    // Its own file: refused (read while it is rewritten, it would copy a half-dropped database).
+    await assert.rejects(pool.restore(join(dir, 'pool.db')), /is the database it would replace/);
     assert.deepEqual(await pool.all("SELECT name FROM sqlite_master WHERE type = 'table'"), [{ name: 'keep' }]);
     assert.deepEqual(await pool.all('SELECT a FROM keep'), [{ a: 'kept' }]);
     // The source is detached again after each: the next restore's ATTACH takes the same name.
@@ -182,6 +184,25 @@ describe('session.restore', () => {
     await writer.release();
     assert.deepEqual(left, [], 'closing the sessions dropped every TEMP object they made');
   });
+});
+
+test('session.restore into an ATTACHed database replaces that database only', async (t) => {
+  const dir = tempDir(t);
+  makeSource(join(dir, 'source.db'));
+  const pool = createPool({ filename: join(dir, 'pool.db') });
+  t.after(() => pool.close());
+  await pool.exec("CREATE TABLE parent (x); INSERT INTO parent VALUES ('main')");
+  const session = pool.session();
+  await session.exec(`ATTACH '${join(dir, 'other.db')}' AS o`);
+  await session.exec('CREATE TABLE o.old (a); INSERT INTO o.old VALUES (1)');
+  await session.restore(join(dir, 'source.db'), { schema: 'o' });
+  assert.deepEqual(await session.get('SELECT count(*) AS n FROM o.parent'), { n: 24 });
+  assert.deepEqual(await session.all("SELECT name FROM o.sqlite_master WHERE name = 'old'"), []);
+  assert.deepEqual(await session.all('SELECT x FROM main.parent'), [{ x: 'main' }]);
+  await session.close();
+  const copy = new BetterSqlite3(join(dir, 'other.db'), { readonly: true });
+  t.after(() => copy.close());
+  assert.deepEqual(copy.prepare('SELECT parents, children FROM counts').get(), { parents: 24, children: 24 });
 });
 
 test('the node-sqlite3 drop-in: a restore from a file that does not exist fails with SQLITE_CANTOPEN and leaves the database', async (t) => {

@@ -16,7 +16,7 @@
  * their contents live in their modules' shadow tables.
  */
 import type Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 
 /** What to restore, as the pool sends it. */
 export interface RestoreJob {
@@ -60,6 +60,12 @@ function sqliteError(code: string, message: string): Error {
 /** Replaces `job.schema` of `db` with the main database of `job.source` (see the module description). */
 export function restore(db: Database.Database, job: RestoreJob): Restored {
   if (!existsSync(job.source)) throw sqliteError('SQLITE_CANTOPEN', `unable to open database file: ${job.source} does not exist`);
+  // Its own file ATTACHed again would be read through a second pager while the first rewrites it.
+  const target = (db.pragma('database_list') as Array<{ name: string; file: string }>).find(
+    (database) => database.name.toLowerCase() === job.schema.toLowerCase(),
+  );
+  if (target !== undefined && target.file !== '' && realpathSync(target.file) === realpathSync(job.source))
+    throw sqliteError('SQLITE_ERROR', `restore: ${job.source} is the database it would replace`);
   db.prepare(`ATTACH ? AS ${SOURCE}`).run(job.source);
   try {
     db.exec('BEGIN');

@@ -171,7 +171,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * `user_version` and `application_id`; page size and encoding stay the
    * pool's. Rejects with `SQLITE_CANTOPEN` for a missing file, `SQLITE_NOTADB`
    * for one that is not a database, and `SQLITE_ERROR` for a source with
-   * virtual tables (FTS, R*Tree: their contents are their modules'). Resolves
+   * virtual tables (FTS, R*Tree: their contents are their modules') and for
+   * the pool's own file. Resolves
    * with the source's page count (`remainingPages` 0).
    */
   async restore(source: string, options?: RestoreOptions): Promise<BackupProgress> {

@@ -225,3 +225,33 @@ test('the node-sqlite3 drop-in: a restore from a file that does not exist fails 
   );
   assert.deepEqual(row, { a: 'here' });
 });
+
+test('the node-sqlite3 drop-in inside its own open transaction: a backup copies what was committed, a restore fails with SQLITE_BUSY and the transaction goes on', async (t) => {
+  const dir = tempDir(t);
+  makeSource(join(dir, 'source.db'));
+  const sqlite3 = (await import('@litepool/core/sqlite3')).default;
+  const db = await new Promise<InstanceType<typeof sqlite3.Database>>((resolve, reject) => {
+    const opened = new sqlite3.Database(join(dir, 'db.db'), (err) => (err ? reject(err) : resolve(opened)));
+  });
+  t.after(() => new Promise<void>((resolve) => db.close(() => resolve())));
+  const exec = (sql: string): Promise<void> => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  await exec('CREATE TABLE t (v); INSERT INTO t VALUES (1); BEGIN; INSERT INTO t VALUES (2)');
+  const step = (backup: ReturnType<typeof db.backup>): Promise<(Error & { code?: string }) | null> =>
+    new Promise((resolve) => backup.step(-1, (error) => resolve(error)));
+  const copy = db.backup(join(dir, 'copy.db'));
+  assert.equal(await step(copy), null);
+  await new Promise<void>((resolve) => copy.finish(() => resolve()));
+  const copied = new BetterSqlite3(join(dir, 'copy.db'), { readonly: true });
+  t.after(() => copied.close());
+  assert.deepEqual(copied.prepare('SELECT v FROM t').all(), [{ v: 1 }]);
+  for (const schema of ['temp', 'main']) {
+    const restore = db.backup(join(dir, 'source.db'), 'main', schema, false);
+    assert.equal((await step(restore))?.code, 'SQLITE_BUSY', schema);
+    await new Promise<void>((resolve) => restore.finish(() => resolve()));
+  }
+  await exec('COMMIT');
+  const rows = await new Promise<unknown>((resolve, reject) =>
+    db.all('SELECT v FROM t', (error: Error | null, value: unknown) => (error ? reject(error) : resolve(value))),
+  );
+  assert.deepEqual(rows, [{ v: 1 }, { v: 2 }]);
+});

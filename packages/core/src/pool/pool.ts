@@ -172,8 +172,8 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * pool's. Rejects with `SQLITE_CANTOPEN` for a missing file, `SQLITE_NOTADB`
    * for one that is not a database, and `SQLITE_ERROR` for a source with
    * virtual tables (FTS, R*Tree: their contents are their modules') and for
-   * the pool's own file. Resolves
-   * with the source's page count (`remainingPages` 0).
+   * the pool's own file. Resolves with the source's page count
+   * (`remainingPages` 0). `options.signal` stops the wait for the writer.
    */
   async restore(source: string, options?: RestoreOptions): Promise<BackupProgress> {
     const { totalPages, remainingPages } = await restoreInto(this.#engine, source, options, POOL_SCOPE);

@@ -23,7 +23,8 @@
  * transaction; a `DROP TRIGGER IF EXISTS` kept compiled as a no-op
  * (`+conflicts`, 2026-12-07 evening); with the `+attach` calls, a `DETACH`
  * refused outside a session's ATTACH and one that failed inside the single
- * writer's group transaction.
+ * writer's group transaction; with the `+backup` calls, the rowid a restore's
+ * copy moved.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -56,6 +57,8 @@ const SHAPES = {
   'two+control': 'two Databases of one file, with transaction control spelt every way SQLite takes it',
   'one+attach': 'one Database, with an ATTACHed database read, written, shadowed by main and detached',
   'serial+attach': 'one Database in serialize() batches, with an ATTACHed database',
+  'one+backup': 'one Database, with backups read back and restores of them into its TEMP schema',
+  'mem+backup': 'one Database on :memory:, with backups read back and restores of them into its TEMP schema',
   ro: 'two Databases of one file, the second opened read-only',
   'ro+wide': 'two Databases of one file, the second read-only, with multi-row writes',
 } as const;
@@ -87,6 +90,7 @@ const FOUND = [
   ['two+keys', 25, 250, "a write that failed and left nothing, then another Database's deferred transaction writes"],
   ['one+conflicts', 38, 250, 'a DROP TRIGGER IF EXISTS by exec, first a no-op, then again once the trigger exists'],
   ['ro+schema', 1, 250, 'a DROP TABLE IF EXISTS with nothing to drop, on the read-only Database'],
+  ['one+backup', 14, 90, "this.lastID of an upsert that updated, after a restore into TEMP (the copy's INSERTs moved the rowid)"],
 ] as const;
 
 for (const [shape, seed, calls, what] of FOUND) {

@@ -77,6 +77,19 @@ describe('pool.restore', () => {
     });
   }
 
+  test("the writer's last_insert_rowid() is what it was before the restore (SQLite's backup inserts nothing)", async (t) => {
+    const dir = tempDir(t);
+    makeSource(join(dir, 'source.db'));
+    const pool = createPool({ filename: join(dir, 'pool.db') });
+    t.after(() => pool.close());
+    await pool.exec('CREATE TABLE before (a)');
+    const { lastInsertRowid } = await pool.run("INSERT INTO before (rowid, a) VALUES (77, 'x')");
+    assert.equal(lastInsertRowid, 77);
+    await pool.restore(join(dir, 'source.db'));
+    // An UPDATE inserts nothing: its lastInsertRowid is the connection's, as the restore found it.
+    assert.deepEqual(await pool.run("UPDATE parent SET name = 'renamed' WHERE id = 1"), { changes: 1, lastInsertRowid: 77 });
+  });
+
   test('on a shared in-memory database: every connection sees the restored one', async (t) => {
     const dir = tempDir(t);
     makeSource(join(dir, 'source.db'));

@@ -70,7 +70,9 @@ export function restore(db: Database.Database, job: RestoreJob): Restored {
   try {
     db.exec('BEGIN');
     try {
+      const rowid = db.prepare('SELECT last_insert_rowid()').pluck().safeIntegers().get() as bigint;
       const restored = copy(db, job);
+      keepRowid(db, rowid);
       db.exec('COMMIT');
       return restored;
     } catch (error) {
@@ -114,6 +116,19 @@ function copy(db: Database.Database, job: RestoreJob): Restored {
   }
   if (names.has('sqlite_stat1')) db.exec(`ANALYZE ${to}`);
   return { totalPages: Number(db.pragma(`${SOURCE}.page_count`, { simple: true })), remainingPages: 0, made };
+}
+
+/**
+ * Puts the connection's `last_insert_rowid()` back where it was before the
+ * copy's INSERTs moved it, as SQLite's backup, which inserts nothing, leaves
+ * it (a later `run` that inserts nothing reports it): a row with that rowid
+ * inserted into a scratch TEMP table, then dropped with it.
+ */
+function keepRowid(db: Database.Database, rowid: bigint): void {
+  const scratch = `temp.${quote(`${SOURCE}_rowid`)}`;
+  db.exec(`CREATE TABLE ${scratch} (x)`);
+  db.prepare(`INSERT INTO ${scratch} (rowid) VALUES (?)`).run(rowid);
+  db.exec(`DROP TABLE ${scratch}`);
 }
 
 /** The statements that drop every object of schema `to` (quoted), virtual tables first (their shadow tables go with them). */

@@ -7,7 +7,7 @@ import { createPool, type Pool } from '@litepool/core';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { tempDir } from './helpers/temp.js';
 
@@ -29,6 +29,18 @@ function makeSource(file: string): void {
   db.exec("DELETE FROM parent WHERE id % 5 = 0; INSERT INTO child SELECT id, 'c' || id FROM parent; DELETE FROM log;");
   db.exec("INSERT INTO plain (rowid, v) VALUES (7, 'seven'), (100, 'hundred'); INSERT INTO kv VALUES ('a', 1), ('b', x'00ff')");
   db.close();
+}
+
+/** A temp directory with a source database (makeSource) and a pool on another file of it, closed after the test. */
+function withSource(
+  t: TestContext,
+  options: { strategy?: 'single-writer' | 'wal' | 'mutex' | 'file-lock' } = {},
+): { dir: string; pool: Pool } {
+  const dir = tempDir(t);
+  makeSource(join(dir, 'source.db'));
+  const pool = createPool({ filename: join(dir, 'pool.db'), ...options });
+  t.after(() => pool.close());
+  return { dir, pool };
 }
 
 async function checkRestored(pool: Pool): Promise<void> {
@@ -62,10 +74,7 @@ async function checkRestored(pool: Pool): Promise<void> {
 describe('pool.restore', () => {
   for (const strategy of ['single-writer', 'wal', 'mutex', 'file-lock'] as const) {
     test(`replaces the database with the file's, in one transaction (${strategy})`, async (t) => {
-      const dir = tempDir(t);
-      makeSource(join(dir, 'source.db'));
-      const pool = createPool({ filename: join(dir, 'pool.db'), strategy });
-      t.after(() => pool.close());
+      const { dir, pool } = withSource(t, { strategy });
       await pool.exec('CREATE TABLE old (a); INSERT INTO old VALUES (1); CREATE TABLE parent (x); CREATE VIEW oldview AS SELECT 1');
       const prepared = pool.prepare('SELECT count(*) AS n FROM parent');
       assert.deepEqual(await prepared.get(), { n: 0 });
@@ -78,10 +87,7 @@ describe('pool.restore', () => {
   }
 
   test("the writer's last_insert_rowid() is what it was before the restore (SQLite's backup inserts nothing)", async (t) => {
-    const dir = tempDir(t);
-    makeSource(join(dir, 'source.db'));
-    const pool = createPool({ filename: join(dir, 'pool.db') });
-    t.after(() => pool.close());
+    const { dir, pool } = withSource(t);
     await pool.exec('CREATE TABLE before (a)');
     const { lastInsertRowid } = await pool.run("INSERT INTO before (rowid, a) VALUES (77, 'x')");
     assert.equal(lastInsertRowid, 77);
@@ -127,10 +133,7 @@ describe('pool.restore', () => {
   });
 
   test('a restore waits for a transaction holding the writer, and a signal stops the wait', async (t) => {
-    const dir = tempDir(t);
-    makeSource(join(dir, 'source.db'));
-    const pool = createPool({ filename: join(dir, 'pool.db') });
-    t.after(() => pool.close());
+    const { dir, pool } = withSource(t);
     await pool.exec('CREATE TABLE t (a)');
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -167,10 +170,7 @@ describe('pool.restore', () => {
 
 describe('session.restore', () => {
   test("into temp: the session's TEMP objects are replaced, another session's stay, and closing drops them", async (t) => {
-    const dir = tempDir(t);
-    makeSource(join(dir, 'source.db'));
-    const pool = createPool({ filename: join(dir, 'pool.db') });
-    t.after(() => pool.close());
+    const { dir, pool } = withSource(t);
     await pool.exec("CREATE TABLE parent (x); INSERT INTO parent VALUES ('main')");
     const mine = pool.session();
     const other = pool.session();
@@ -200,10 +200,7 @@ describe('session.restore', () => {
 });
 
 test('session.restore into an ATTACHed database replaces that database only', async (t) => {
-  const dir = tempDir(t);
-  makeSource(join(dir, 'source.db'));
-  const pool = createPool({ filename: join(dir, 'pool.db') });
-  t.after(() => pool.close());
+  const { dir, pool } = withSource(t);
   await pool.exec("CREATE TABLE parent (x); INSERT INTO parent VALUES ('main')");
   const session = pool.session();
   await session.exec(`ATTACH '${join(dir, 'other.db')}' AS o`);
@@ -218,53 +215,50 @@ test('session.restore into an ATTACHed database replaces that database only', as
   assert.deepEqual(copy.prepare('SELECT parents, children FROM counts').get(), { parents: 24, children: 24 });
 });
 
-test('the node-sqlite3 drop-in: a restore from a file that does not exist fails with SQLITE_CANTOPEN and leaves the database', async (t) => {
-  const dir = tempDir(t);
+/** The node-sqlite3 drop-in's Database on `file`, opened, closed after the test; with promises for its calls. */
+async function dropIn(t: TestContext, file: string) {
   const sqlite3 = (await import('@litepool/core/sqlite3')).default;
   const db = await new Promise<InstanceType<typeof sqlite3.Database>>((resolve, reject) => {
-    const opened = new sqlite3.Database(join(dir, 'db.db'), (err) => (err ? reject(err) : resolve(opened)));
+    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
   });
   t.after(() => new Promise<void>((resolve) => db.close(() => resolve())));
-  await new Promise<void>((resolve, reject) =>
-    db.exec("CREATE TABLE kept (a); INSERT INTO kept VALUES ('here')", (err) => (err ? reject(err) : resolve())),
-  );
+  type Backup = ReturnType<typeof db.backup>;
+  return {
+    db,
+    exec: (sql: string): Promise<void> => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve()))),
+    all: (sql: string): Promise<unknown> =>
+      new Promise((resolve, reject) => db.all(sql, (error: Error | null, rows: unknown) => (error ? reject(error) : resolve(rows)))),
+    /** `step(-1)`, then `finish()`: the step's error. */
+    stepAll: async (backup: Backup): Promise<(Error & { code?: string }) | null> => {
+      const error = await new Promise<(Error & { code?: string }) | null>((resolve) => backup.step(-1, (err) => resolve(err)));
+      await new Promise<void>((resolve) => backup.finish(() => resolve()));
+      return error;
+    },
+  };
+}
+
+test('the node-sqlite3 drop-in: a restore from a file that does not exist fails with SQLITE_CANTOPEN and leaves the database', async (t) => {
+  const dir = tempDir(t);
+  const { db, exec, all, stepAll } = await dropIn(t, join(dir, 'db.db'));
+  await exec("CREATE TABLE kept (a); INSERT INTO kept VALUES ('here')");
   const backup = db.backup(join(dir, 'missing.db'), 'main', 'main', false);
-  const err = await new Promise<(Error & { code?: string }) | null>((resolve) => backup.step(-1, (error) => resolve(error)));
-  assert.equal(err?.code, 'SQLITE_CANTOPEN');
+  assert.equal((await stepAll(backup))?.code, 'SQLITE_CANTOPEN');
   assert.equal(backup.failed, true);
-  await new Promise<void>((resolve) => backup.finish(() => resolve()));
-  const row = await new Promise<unknown>((resolve, reject) =>
-    db.get('SELECT a FROM kept', (error: Error | null, value: unknown) => (error ? reject(error) : resolve(value))),
-  );
-  assert.deepEqual(row, { a: 'here' });
+  assert.deepEqual(await all('SELECT a FROM kept'), [{ a: 'here' }]);
 });
 
 test('the node-sqlite3 drop-in inside its own open transaction: a backup copies what was committed, a restore fails with SQLITE_BUSY and the transaction goes on', async (t) => {
   const dir = tempDir(t);
   makeSource(join(dir, 'source.db'));
-  const sqlite3 = (await import('@litepool/core/sqlite3')).default;
-  const db = await new Promise<InstanceType<typeof sqlite3.Database>>((resolve, reject) => {
-    const opened = new sqlite3.Database(join(dir, 'db.db'), (err) => (err ? reject(err) : resolve(opened)));
-  });
-  t.after(() => new Promise<void>((resolve) => db.close(() => resolve())));
-  const exec = (sql: string): Promise<void> => new Promise((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  const { db, exec, all, stepAll } = await dropIn(t, join(dir, 'db.db'));
   await exec('CREATE TABLE t (v); INSERT INTO t VALUES (1); BEGIN; INSERT INTO t VALUES (2)');
-  const step = (backup: ReturnType<typeof db.backup>): Promise<(Error & { code?: string }) | null> =>
-    new Promise((resolve) => backup.step(-1, (error) => resolve(error)));
-  const copy = db.backup(join(dir, 'copy.db'));
-  assert.equal(await step(copy), null);
-  await new Promise<void>((resolve) => copy.finish(() => resolve()));
+  assert.equal(await stepAll(db.backup(join(dir, 'copy.db'))), null);
   const copied = new BetterSqlite3(join(dir, 'copy.db'), { readonly: true });
   t.after(() => copied.close());
   assert.deepEqual(copied.prepare('SELECT v FROM t').all(), [{ v: 1 }]);
   for (const schema of ['temp', 'main']) {
-    const restore = db.backup(join(dir, 'source.db'), 'main', schema, false);
-    assert.equal((await step(restore))?.code, 'SQLITE_BUSY', schema);
-    await new Promise<void>((resolve) => restore.finish(() => resolve()));
+    assert.equal((await stepAll(db.backup(join(dir, 'source.db'), 'main', schema, false)))?.code, 'SQLITE_BUSY', schema);
   }
   await exec('COMMIT');
-  const rows = await new Promise<unknown>((resolve, reject) =>
-    db.all('SELECT v FROM t', (error: Error | null, value: unknown) => (error ? reject(error) : resolve(value))),
-  );
-  assert.deepEqual(rows, [{ v: 1 }, { v: 2 }]);
+  assert.deepEqual(await all('SELECT v FROM t'), [{ v: 1 }, { v: 2 }]);
 });

@@ -157,6 +157,32 @@ describe('pool.restore', () => {
     );
   });
 
+  test('a signal aborted at any moment: either the restore rejects with ABORT_ERR and nothing changed, or it resolves and the copy is there', async (t) => {
+    const { dir, pool } = withSource(t);
+    const before = new BetterSqlite3(join(dir, 'old.db'));
+    before.exec('CREATE TABLE old (a)');
+    before.close();
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      await pool.restore(join(dir, 'old.db'));
+      const controller = new AbortController();
+      const restoring = pool.restore(join(dir, 'source.db'), { signal: controller.signal });
+      // Aborted after 0-2 turns of the event loop: before the writer is granted, or once the copy runs.
+      for (let turn = 0; turn < i % 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort();
+      const outcome = await restoring.then(
+        () => 'resolved',
+        (error: Error & { code?: string }) => error.code ?? error.message,
+      );
+      outcomes.add(outcome);
+      const tables = (await pool.all("SELECT name FROM sqlite_master WHERE name IN ('old', 'parent') ORDER BY name")).map(
+        (row) => (row as { name: string }).name,
+      );
+      assert.deepEqual(tables, outcome === 'resolved' ? ['parent'] : ['old'], `attempt ${i}: ${outcome}`);
+      assert.ok(outcome === 'resolved' || outcome === 'ABORT_ERR', outcome);
+    }
+  });
+
   test('bad arguments are refused: no path, a schema the pool has not, unknown options', async (t) => {
     const dir = tempDir(t);
     const pool = createPool({ filename: join(dir, 'pool.db') });

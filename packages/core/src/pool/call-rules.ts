@@ -61,7 +61,10 @@ export interface RestoreOptions {
    * with `Session.restore`).
    */
   readonly schema?: string;
-  /** Stops the wait for the writer; rejects with `ABORT_ERR`. A copy that has started runs to its end. */
+  /**
+   * Stops the wait for the writer: rejects with `ABORT_ERR`, nothing changed.
+   * A copy that has started runs to its end, and the restore resolves.
+   */
   readonly signal?: AbortSignal;
 }
 

@@ -36,7 +36,8 @@ export async function restoreInto(
   const lease = await engine.lease('write', scope, false, { signal });
   try {
     const job = { method: 'restore', pagesPerStep: -1, busyTimeoutMs: -1, schema, clear } as const;
-    return (await lease.backup(resolvePath(source), job, undefined, signal)) as Restored;
+    // No signal past the wait: a copy that has started commits, and its caller must hear that it did.
+    return (await lease.backup(resolvePath(source), job, undefined, undefined)) as Restored;
   } finally {
     void lease.release();
   }

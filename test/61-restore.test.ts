@@ -86,6 +86,20 @@ describe('pool.restore', () => {
     });
   }
 
+  test('a source in WAL mode, open in another connection with commits still in its WAL: the restore copies what it committed', async (t) => {
+    const { dir, pool } = withSource(t);
+    const live = new BetterSqlite3(join(dir, 'live.db'));
+    t.after(() => live.close());
+    live.pragma('journal_mode = WAL');
+    live.pragma('wal_autocheckpoint = 0');
+    live.exec("CREATE TABLE events (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO events (what) VALUES ('a'), ('b'), ('c')");
+    live.exec('BEGIN');
+    live.exec("INSERT INTO events (what) VALUES ('not committed')");
+    await pool.restore(join(dir, 'live.db'));
+    live.exec('ROLLBACK');
+    assert.deepEqual(await pool.all('SELECT what FROM events ORDER BY id'), [{ what: 'a' }, { what: 'b' }, { what: 'c' }]);
+  });
+
   test("the writer's last_insert_rowid() is what it was before the restore (SQLite's backup inserts nothing)", async (t) => {
     const { dir, pool } = withSource(t);
     await pool.exec('CREATE TABLE before (a)');

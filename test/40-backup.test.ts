@@ -145,6 +145,22 @@ describe('pool.backup', () => {
     t.after(() => pool.close());
     await pool.exec('CREATE TABLE t (v INTEGER)');
     await assert.rejects(pool.backup(join(dir, 'copy.db'), { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+    assert.equal(existsSync(join(dir, 'copy.db')), false);
+    // Aborted at any later moment: either nothing was written, or the copy ran to its end and the backup resolved.
+    await pool.run('INSERT INTO t VALUES (1)');
+    for (let i = 0; i < 9; i++) {
+      const file = join(dir, `copy-${i}.db`);
+      const controller = new AbortController();
+      const copying = pool.backup(file, { pagesPerStep: 1, signal: controller.signal });
+      for (let turn = 0; turn < i % 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort();
+      const outcome = await copying.then(
+        () => 'resolved',
+        (error: Error & { code?: string }) => error.code,
+      );
+      if (outcome === 'resolved') assert.equal(rowsIn(file), 1, `attempt ${i}`);
+      else assert.equal(outcome, 'ABORT_ERR', `attempt ${i}`);
+    }
   });
 });
 

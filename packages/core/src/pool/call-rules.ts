@@ -35,7 +35,10 @@ export interface BackupOptions {
   readonly pagesPerStep?: number;
   /** Called after each step with how far the backup has come. */
   readonly progress?: (progress: BackupProgress) => void;
-  /** Stops the backup (or the wait for a connection); rejects with `ABORT_ERR`. */
+  /**
+   * Stops the wait for a connection: rejects with `ABORT_ERR`, nothing
+   * written. A copy that has started runs to its end, and the backup resolves.
+   */
   readonly signal?: AbortSignal;
   /**
    * How long a destination another connection holds (locked) is waited for

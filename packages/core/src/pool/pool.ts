@@ -11,7 +11,7 @@ import type { Resolved, ResolvedPoolOptions } from '../config/options.js';
 import { toError } from '../errors.js';
 import type { Strategy } from '../strategy.js';
 import type { Params, QueryOptions, Row, RunResult } from '../types.js';
-import type { AcquireOptions, BackupOptions, RestoreOptions, TransactionOptions } from './call-rules.js';
+import { restoreOptions, type AcquireOptions, type BackupOptions, type RestoreOptions, type TransactionOptions } from './call-rules.js';
 import { Engine } from './engine.js';
 import type { Lease } from './lease.js';
 import { PortServer } from './port-server.js';
@@ -176,7 +176,7 @@ export class Pool extends EventEmitter<PoolEvents> implements Queryable {
    * (`remainingPages` 0). `options.signal` stops the wait for the writer.
    */
   async restore(source: string, options?: RestoreOptions): Promise<BackupProgress> {
-    const { totalPages, remainingPages } = await restoreInto(this.#engine, source, options, POOL_SCOPE);
+    const { totalPages, remainingPages } = await restoreInto(this.#engine, source, restoreOptions(source, options, false), POOL_SCOPE);
     return { totalPages, remainingPages };
   }
 

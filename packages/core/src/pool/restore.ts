@@ -6,7 +6,6 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import type { BackupProgress } from '../backend.js';
-import { isPlainObject } from '../config/checks.js';
 import { restoreOptions, type RestoreOptions } from './call-rules.js';
 import type { Engine } from './engine.js';
 import type { Scope } from './scope.js';
@@ -26,11 +25,10 @@ export interface Restored extends BackupProgress {
 export async function restoreInto(
   engine: Engine,
   source: string,
-  options: RestoreOptions | undefined,
+  { schema, signal }: ReturnType<typeof restoreOptions>,
   scope: Scope,
   clear?: readonly string[],
 ): Promise<Restored> {
-  const { schema, signal } = restoreOptions(source, options, scope.pinned);
   const refused = engine.admit();
   if (refused !== undefined) throw refused;
   const lease = await engine.lease('write', scope, false, { signal });
@@ -63,16 +61,13 @@ export async function restoreForSession(
   options: RestoreOptions | undefined,
   session: RestoringSession,
 ): Promise<BackupProgress> {
-  const schema = isPlainObject(options) && typeof options.schema === 'string' ? options.schema.toLowerCase() : 'main';
+  // Checked as a pinned session's: any schema is its to restore, once pinned.
+  const parsed = restoreOptions(source, options, true);
+  const schema = parsed.schema.toLowerCase();
   if (schema !== 'main') session.pin();
   const temp = schema === 'temp';
-  const { totalPages, remainingPages, made } = await restoreInto(
-    engine,
-    source,
-    options,
-    session.scope(),
-    temp ? session.objects.cleanup().drops : undefined,
-  );
+  const clear = temp ? session.objects.cleanup().drops : undefined;
+  const { totalPages, remainingPages, made } = await restoreInto(engine, source, parsed, session.scope(), clear);
   if (temp) session.objects.restored(made);
   return { totalPages, remainingPages };
 }

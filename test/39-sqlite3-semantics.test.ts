@@ -530,7 +530,7 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     assert.equal((await run(db, 'DELETE FROM t WHERE id > 4 RETURNING id')).self.changes, 2);
   });
 
-  test('finalize() of a statement that did not compile calls back; a binding that failed stays the statement’s', async (t) => {
+  test('finalize() of a statement that did not compile calls back; after a binding failed, the values bound before the failing one stay the statement’s', async (t) => {
     const db = await openDb(t);
     const broken = db.prepare('SELEC nope');
     broken.on('error', () => {});
@@ -539,8 +539,9 @@ describe('node-sqlite3 drop-in: what stays different (README, "What stays differ
     await run(db, 'INSERT INTO t VALUES (1)');
     const stmt = db.prepare('SELECT v FROM t WHERE v = ?');
     assert.equal((await failure(call((done) => stmt.bind(1, 2, done)))).code, 'SQLITE_RANGE');
-    assert.equal((await failure(call((done) => stmt.get(done)))).code, 'SQLITE_RANGE');
-    assert.deepEqual((await call((done) => stmt.get(1, done))).value, { v: 1 });
+    assert.deepEqual((await call((done) => stmt.get(done))).value, { v: 1 }, 'the 1 bound before the 2 failed');
+    assert.equal((await failure(call((done) => stmt.get(3, 4, done)))).code, 'SQLITE_RANGE');
+    assert.equal((await call((done) => stmt.get(done))).value, undefined, 'the 3 bound before the 4 failed: no row');
     await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
   });
 

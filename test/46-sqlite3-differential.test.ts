@@ -61,6 +61,8 @@ const SCENARIOS = [
   'closing-twice-and-after-close',
   'async-context',
   'named-parameters',
+  'argument-forms',
+  'dropped-statements-are-collected',
   'each-errors',
   'object-shapes',
   'statement-error-listeners',

@@ -24,7 +24,8 @@
  * (`+conflicts`, 2026-12-07 evening); with the `+attach` calls, a `DETACH`
  * refused outside a session's ATTACH and one that failed inside the single
  * writer's group transaction; with the `+backup` calls, the rowid a restore's
- * copy moved.
+ * copy moved; with the `+bind` calls, the values a failed binding leaves bound,
+ * an array given first with more values after it, and an empty array.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -59,6 +60,8 @@ const SHAPES = {
   'serial+attach': 'one Database in serialize() batches, with an ATTACHed database',
   'one+backup': 'one Database, with backups read back and restores of them into its TEMP schema',
   'mem+backup': 'one Database on :memory:, with backups read back and restores of them into its TEMP schema',
+  'one+bind': 'one Database, with values bound every way node-sqlite3 takes them',
+  'two+bind': 'two Databases of one file, with values bound every way node-sqlite3 takes them',
   ro: 'two Databases of one file, the second opened read-only',
   'ro+wide': 'two Databases of one file, the second read-only, with multi-row writes',
 } as const;
@@ -91,6 +94,9 @@ const FOUND = [
   ['one+conflicts', 38, 250, 'a DROP TRIGGER IF EXISTS by exec, first a no-op, then again once the trigger exists'],
   ['ro+schema', 1, 250, 'a DROP TABLE IF EXISTS with nothing to drop, on the read-only Database'],
   ['one+backup', 14, 90, "this.lastID of an upsert that updated, after a restore into TEMP (the copy's INSERTs moved the rowid)"],
+  ['one+bind', 2, 60, 'a get without values after a binding failed part-way: the values bound before the failing one'],
+  ['one+bind', 1, 110, 'a get given an array and more values after it: the array alone'],
+  ['one+bind', 6, 110, 'an all given an empty array: the values bound before'],
 ] as const;
 
 for (const [shape, seed, calls, what] of FOUND) {

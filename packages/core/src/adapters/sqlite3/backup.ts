@@ -108,7 +108,7 @@ export class Backup extends EmitterBase {
     this.#restore = restore;
     const names = restore ? { sourceName: 'main', destName: schema } : { sourceName: schema, destName: 'main' };
     for (const [name, value] of Object.entries({ filename, ...names, filenameIsDest: !restore })) hiddenField(this, name, value);
-    this.#link.hold(this);
+    this.#link.handles.hold(this, false);
     this.#queue = this.#link.ready.then(
       () => invoke(callback, this, null),
       (error: unknown) => this.#link.deliverError(callback, this, toSqlite3Error(error), this),
@@ -180,7 +180,7 @@ export class Backup extends EmitterBase {
   #settle(outcome: number): void {
     if (outcome === OK || this.retryErrors.length === 0 || this.retryErrors.includes(outcome)) return;
     this.#finished = true;
-    this.#link.letGo(this);
+    this.#link.handles.letGo(this);
   }
 
   /** Ends the backup (the database may close again); `callback()` after it. Later steps fail with SQLITE_MISUSE. */
@@ -188,7 +188,7 @@ export class Backup extends EmitterBase {
     const done = bindCallback(callback);
     this.#queue = this.#queue.then(() => {
       this.#finished = true;
-      this.#link.letGo(this);
+      this.#link.handles.letGo(this);
       // No arguments, as node-sqlite3 calls it back.
       invoke(done, this);
     });

@@ -21,6 +21,7 @@ import { ConnectionConfig } from './connection-config.js';
 import { RunCounters } from './run-counters.js';
 import { StatementEvents } from './statement-events.js';
 import type { Operation, QuickWork, Target, Work } from './target.js';
+import { OpenHandles } from './open-handles.js';
 
 /** The node-sqlite3 face of a database a link belongs to. */
 export interface LinkOwner extends EventEmitter {
@@ -58,7 +59,7 @@ export class Link {
   #closeStarted = false;
   #interrupt = new AbortController();
   /** Statements prepared and not finalized, and backups not finished: close() refuses while there are any. */
-  readonly #open = new Set<object>();
+  readonly handles = new OpenHandles();
   readonly #events: StatementEvents;
   /** Its run-time limits and update hook. */
   readonly config = new ConnectionConfig();
@@ -128,16 +129,6 @@ export class Link {
   /** node-sqlite3's rule for an error: to the callback if there is one, else an `error` event (of `emitter`, else the database's). */
   deliverError(callback: AnyCallback | undefined, self: unknown, error: Sqlite3Error, emitter: EventEmitter = this.#owner): void {
     deliverError(callback, self, error, emitter, this.#owner);
-  }
-
-  /** Statements and backups keep the database from closing until they are finalized or finished. */
-  hold(thing: object): void {
-    this.#open.add(thing);
-  }
-
-  /** `thing` was finalized or finished. */
-  letGo(thing: object): void {
-    this.#open.delete(thing);
   }
 
   /** Turns trace or profile events on or off (node-sqlite3 follows `on`/`removeListener` calls, not the listener list). */
@@ -372,7 +363,7 @@ export class Link {
     const before = this.#unanswered === 0 && this.#order.quiet ? this.#reached.catch(() => {}) : this.#order.drainedAll();
     const closing = before.then(() => {
       this.#closeStarted = true;
-      if (this.#open.size > 0) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
+      if (this.handles.any) throw sqlite3Error('BUSY', 'unable to close due to unfinalized statements or unfinished backups');
       return this.#shutdown();
     });
     this.#closing = closing;

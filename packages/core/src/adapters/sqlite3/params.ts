@@ -79,8 +79,8 @@ function flat(text: string): string {
 
 function isBindObject(value: unknown): value is Record<string, unknown> {
   return (
-    typeof value === 'object' &&
-    value !== null &&
+    // A function given first (not last, where it is the callback) is an object of names too: its enumerable keys.
+    (typeof value === 'function' || (typeof value === 'object' && value !== null)) &&
     !Array.isArray(value) &&
     // Any typed array or DataView is a value (its bytes, a BLOB), as node-sqlite3 takes it, not an object of named values.
     !ArrayBuffer.isView(value) &&
@@ -89,30 +89,93 @@ function isBindObject(value: unknown): value is Record<string, unknown> {
   );
 }
 
+/** node-sqlite3's reading of a call's parameter arguments. */
+type ArgumentForm =
+  | { readonly named: true; readonly object: Record<string, unknown>; readonly keys: readonly string[] }
+  | { readonly named: false; readonly values: readonly unknown[] };
+
+/**
+ * An array first: its values, the arguments after it ignored; an object of
+ * named values first: its keys (enumerable, inherited ones too, in `for…in`
+ * order), the rest ignored; else every argument a value, as in node-sqlite3.
+ */
+function formOf(args: readonly unknown[]): ArgumentForm {
+  const [first] = args;
+  if (Array.isArray(first)) return { named: false, values: first as unknown[] };
+  if (!isBindObject(first)) return { named: false, values: args };
+  const keys: string[] = [];
+  for (const key in first) keys.push(key);
+  return { named: true, object: first, keys };
+}
+
+/** A value node-sqlite3 leaves out of a binding (its parameter stays NULL): it fails on no parameter. */
+const leftOut = (value: unknown): boolean => value === undefined || typeof value === 'symbol';
+
+/** The parameter number a named value's key binds: its number (an integer key), else the parameter of that name. */
+function numberOf(plan: Plan, key: string): number {
+  const n = Number(key);
+  if (key !== '' && (n | 0) === n) return n;
+  const k = plan.names.indexOf(key);
+  return k < 0 ? 0 : plan.indexes[k]!;
+}
+
+/**
+ * The values of `form` by parameter number, bound in order as node-sqlite3
+ * binds them, and how many of its values bound before one named no
+ * parameter (`failedAt`; undefined: none failed).
+ */
+function bindForm(plan: Plan, form: ArgumentForm): { byNumber: BindValue[]; failedAt: number | undefined } {
+  const byNumber: BindValue[] = [];
+  const count = form.named ? form.keys.length : form.values.length;
+  for (let i = 0; i < count; i++) {
+    const key = form.named ? form.keys[i]! : '';
+    const value = form.named ? form.object[key] : form.values[i];
+    if (leftOut(value)) continue;
+    const n = form.named ? numberOf(plan, key) : i + 1;
+    if (n < 1 || n > plan.max) return { byNumber, failedAt: i };
+    byNumber[n] = bindValue(value);
+  }
+  return { byNumber, failedAt: undefined };
+}
+
+/**
+ * Whether `args` bind nothing (none; an empty array; an object without
+ * keys): node-sqlite3 then keeps the values bound before, and a statement's
+ * `get` goes on to its next row.
+ */
+export function bindsNothing(args: readonly unknown[]): boolean {
+  if (args.length === 0) return true;
+  const form = formOf(args);
+  return (form.named ? form.keys.length : form.values.length) === 0;
+}
+
+/**
+ * The arguments that stay bound to a prepared statement after binding `args`
+ * failed with SQLITE_RANGE: node-sqlite3 clears the statement's values, then
+ * binds the new ones in order until one has no parameter, so those before it
+ * stay bound for its later calls.
+ */
+export function argumentsKept(sql: string, args: readonly unknown[]): unknown[] {
+  const form = formOf(args);
+  const kept = bindForm(plan(sql), form).failedAt;
+  if (!form.named) return [form.values.slice(0, kept)];
+  const keys = form.keys.slice(0, kept);
+  return [Object.fromEntries(keys.map((key) => [key, form.object[key]]))];
+}
+
 /**
  * The SQL and positional values to run `sql` with `args` (the parameter
- * arguments of a node-sqlite3 call: none, `undefined`, one array, one object,
- * or the values spread). Throws node-sqlite3's SQLITE_RANGE error for more
- * values than parameters.
+ * arguments of a node-sqlite3 call: none, `undefined`, an array, an object,
+ * or the values spread). Throws node-sqlite3's SQLITE_RANGE error for a
+ * value with no parameter (beyond the last, or a key that names none).
  */
 export function bindArguments(sql: string, args: readonly unknown[]): { sql: string; params: Params | undefined } {
-  const { sql: rewritten, indexes, names, max } = plan(sql);
-  const [first] = args;
-  if (args.length === 0 || (args.length === 1 && first === undefined)) {
+  const found = plan(sql);
+  const { sql: rewritten, indexes } = found;
+  if (args.length === 0 || (args.length === 1 && args[0] === undefined)) {
     return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map(() => null) };
   }
-  if (args.length === 1 && isBindObject(first)) {
-    // Named values: every key must name a parameter with its prefix (`$id`, not `id`) or number one, as in node-sqlite3.
-    const known = new Set<string>();
-    indexes.forEach((index, k) => known.add(String(index)).add(names[k] ?? String(index)));
-    for (const key of Object.keys(first)) if (!known.has(key)) throw sqlite3Error('RANGE', 'column index out of range');
-    const params = indexes.map((index, k) => {
-      const name = names[k];
-      return bindValue(name === undefined ? first[String(index)] : (first[name] ?? first[String(index)]));
-    });
-    return { sql: rewritten, params: params.length === 0 ? undefined : params };
-  }
-  const values = args.length === 1 && Array.isArray(first) ? (first as unknown[]) : args;
-  if (values.length > max) throw sqlite3Error('RANGE', 'column index out of range');
-  return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map((index) => bindValue(values[index - 1])) };
+  const { byNumber, failedAt } = bindForm(found, formOf(args));
+  if (failedAt !== undefined) throw sqlite3Error('RANGE', 'column index out of range');
+  return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map((index) => byNumber[index] ?? null) };
 }

@@ -83,7 +83,7 @@ export class Compilation {
   private fail(callback: AnyCallback | undefined, error: Sqlite3Error): void {
     if (this.broken) return;
     this.broken = true;
-    this.link.letGo(this.statement);
+    this.link.handles.letGo(this.statement);
     this.link.deliverError(callback, this.statement, error, this.statement);
   }
 }

@@ -15,7 +15,7 @@ import { settles, type Issued } from './queued-run.js';
 import type { Target } from './target.js';
 import { linkOf } from './link-registry.js';
 import { toMap } from './map-rows.js';
-import { bindArguments } from './params.js';
+import { argumentsKept, bindArguments, bindsNothing } from './params.js';
 import { NO_STATEMENT, returnsRows, textToRun } from './statement-text.js';
 import { StepCursor } from './step-cursor.js';
 import { Compilation } from './statement-compile.js';
@@ -80,7 +80,7 @@ export class Statement extends EmitterBase implements RunContext {
     this.#oneShot = oneShotting;
     this.#compilation = new Compilation(this.#link, this, this.#text);
     // An empty statement holds nothing in SQLite: it does not keep the database from closing (nor does a one-shot).
-    if (!this.#oneShot && this.#text !== NO_STATEMENT) this.#link.hold(this);
+    if (!this.#oneShot && this.#text !== NO_STATEMENT) this.#link.handles.hold(this, true);
     if (this.#oneShot || callback === undefined) {
       // Nobody waits to hear that it compiled: its first call compiles it (see Compilation), saving a round trip.
       this.#prepared = COMPILES;
@@ -202,7 +202,7 @@ export class Statement extends EmitterBase implements RunContext {
   /** Takes parameter arguments (if any) and callbacks; new parameters start a new binding (a `get` starts over). */
   #take(args: readonly unknown[], count: 1 | 2): (AnyCallback | undefined)[] {
     const { params, callbacks } = splitCallbacks(args, count);
-    if (params.length > 0) {
+    if (!bindsNothing(params)) {
       this.#args = params;
       this.#cursor.rebind();
     }
@@ -217,6 +217,8 @@ export class Statement extends EmitterBase implements RunContext {
       if (this.#text === NO_STATEMENT && !binds) throw sqlite3Error('MISUSE', 'not an error');
       bound = bindArguments(this.#text, this.#args);
     } catch (error) {
+      // The values bound before the one that failed stay bound (node-sqlite3 binds in order), for calls without values.
+      if (this.#text !== NO_STATEMENT) this.#args = argumentsKept(this.#text, this.#args);
       this.#enqueue(kind, callback, () => Promise.reject(toSqlite3Error(error)), onError);
       return this;
     }
@@ -271,7 +273,7 @@ export class Statement extends EmitterBase implements RunContext {
       // A call that joined a run of queued calls has answered when none is left: only a compile under way is waited for.
       const settled = this.#queue instanceof Promise ? this.#queue : this.#prepared;
       const finished = this.#finalizing.request(settled, () => {
-        this.#link.letGo(this);
+        this.#link.handles.letGo(this);
         return () => invoke(done, this);
       });
       this.#link.pending(finished);

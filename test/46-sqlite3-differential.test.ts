@@ -56,6 +56,7 @@ const SCENARIOS = [
   'serialized-runs-and-parallel-calls',
   'calls-after-finalize',
   'run-then-get-steps',
+  'get-after-an-empty-first-get',
   'get-steps-while-the-loop-changes-rows',
   'argument-errors',
   'closing-twice-and-after-close',

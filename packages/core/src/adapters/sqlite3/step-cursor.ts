@@ -77,7 +77,10 @@ export class StepCursor {
     }
     if (this.#rows === undefined && this.#next === 0 && first !== undefined) {
       this.#next = 1;
-      return (this.#handed = await first());
+      const row = await first();
+      // No first row: the binding is done, and stays so (rows inserted since are not read) until reset or new values.
+      if (row === undefined) this.exhaust(generation);
+      return (this.#handed = row);
     }
     if (this.#rows === undefined) {
       const rows = await load();

@@ -28,6 +28,8 @@ let oneShotting = false;
 /** What a statement starts with when nothing waits for it to compile (settled promises: one for every statement). */
 const COMPILES = Promise.resolve(true);
 const NOTHING_QUEUED = Promise.resolve();
+/** What a query's run changed: nothing (see RunCounters#record). */
+const NOTHING_CHANGED = { changes: 0, lastInsertRowid: 0 };
 
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
 export class Statement extends EmitterBase implements RunContext {
@@ -289,9 +291,18 @@ export class Statement extends EmitterBase implements RunContext {
 
   async #runOnce(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
     const { sql, params } = bound!;
+    if (!this.#oneShot && (this.#query ??= returnsRows(this.#text))) {
+      // A query's run steps it once: whether it found a row decides what `get` finds next. It moves no counter.
+      const row = await target.get<Row>(sql, params, options);
+      ran();
+      this.#cursor.steppedOnce(generation, row);
+      this.#link.counters.record(sql, NOTHING_CHANGED, this);
+      this.#answer(callback, null);
+      return;
+    }
     const result = await target.run(sql, params, options);
     ran();
-    if (!this.#oneShot) this.#cursor.ranOnce(generation, this.#text); // a one-shot has no later `get` to place
+    if (!this.#oneShot) this.#cursor.exhaust(generation); // a one-shot has no later `get` to place
     this.#link.counters.record(sql, result, this);
     this.#answer(callback, null);
   }

@@ -4,11 +4,11 @@
  * that runs the statement to its end (`all`, `map`, `each`, `run` of one that
  * returns no rows) leaves no row for `get` (and nothing to run) until `reset`
  * or new parameters, as node-sqlite3 steps a statement that is done only
- * after a reset; `run` of a SELECT leaves its rows from the second on.
+ * after a reset; `run` of a SELECT steps it once, leaving its rows from the
+ * second on (none if it found none).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Row } from '../../index.js';
-import { returnsRows } from './statement-text.js';
 
 /** One statement's place in its rows. */
 export class StepCursor {
@@ -19,8 +19,6 @@ export class StepCursor {
   #next = 0;
   /** The first row, read alone and handed out, while the rest are not read: where they continue (see {@link placeAfter}). */
   #handed: Row | undefined;
-  /** Whether its statement returns rows whatever its data (known at its first `run`). */
-  #returnsRows: boolean | undefined;
 
   /** The binding calls made now belong to. */
   get generation(): number {
@@ -38,16 +36,16 @@ export class StepCursor {
   }
 
   /**
-   * A `run` of binding `generation` of the statement `text`: node-sqlite3
-   * steps the statement once, so one that returns rows leaves `get` at its
-   * second row (the rows are read by that `get`); any other is done. What
-   * `text` is, is read at its first `run` only (a prepared INSERT runs in
-   * loops).
+   * A `run` of binding `generation` of a plain query, which node-sqlite3 runs
+   * by resetting it and stepping it once: `row` is its first row (`get` goes
+   * on after it), or undefined, and the binding is done (rows written since
+   * are not read until a reset or new values).
    */
-  ranOnce(generation: number, text: string): void {
-    if (!(this.#returnsRows ??= returnsRows(text))) return this.exhaust(generation);
+  steppedOnce(generation: number, row: Row | undefined): void {
+    if (row === undefined) return this.exhaust(generation);
     this.#rowsOf = generation;
-    this.#rows = this.#handed = undefined;
+    this.#rows = undefined;
+    this.#handed = row;
     this.#next = 1;
   }
 

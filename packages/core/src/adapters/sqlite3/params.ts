@@ -108,7 +108,7 @@ function formOf(args: readonly unknown[]): ArgumentForm {
   return { named: true, object: first, keys };
 }
 
-/** A value node-sqlite3 leaves out of a binding (its parameter stays NULL): it fails on no parameter. */
+/** A value node-sqlite3 leaves out of a binding (its parameter stays NULL), so one with no parameter is no error. */
 const leftOut = (value: unknown): boolean => value === undefined || typeof value === 'symbol';
 
 /** The parameter number a named value's key binds: its number (an integer key), else the parameter of that name. */

@@ -175,6 +175,14 @@ export function bindArguments(sql: string, args: readonly unknown[]): { sql: str
   if (args.length === 0 || (args.length === 1 && args[0] === undefined)) {
     return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map(() => null) };
   }
+  const [first] = args;
+  if (!isBindObject(first)) {
+    // Positional values, all with a parameter (the usual call): bound by number without the general reading below.
+    const values = Array.isArray(first) ? (first as unknown[]) : args;
+    if (values.length <= found.max) {
+      return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map((index) => bindValue(values[index - 1])) };
+    }
+  }
   const { byNumber, failedAt } = bindForm(found, formOf(args));
   if (failedAt !== undefined) throw sqlite3Error('RANGE', 'column index out of range');
   return { sql: rewritten, params: indexes.length === 0 ? undefined : indexes.map((index) => byNumber[index] ?? null) };

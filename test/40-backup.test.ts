@@ -162,6 +162,23 @@ describe('pool.backup', () => {
       else assert.equal(outcome, 'ABORT_ERR', `attempt ${i}`);
     }
   });
+
+  test('a signal aborted once the copy has started (at its first step) does not stop it: the backup resolves with the whole copy', async (t) => {
+    const dir = tempDir(t);
+    const pool = createPool({ filename: join(dir, 'source.db') });
+    t.after(() => pool.close());
+    await pool.exec(
+      "CREATE TABLE t (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO t SELECT printf('%0400d', i) FROM n",
+    );
+    for (let i = 0; i < 3; i++) {
+      const controller = new AbortController();
+      const file = join(dir, `copy-${i}.db`);
+      // The signal stops only the wait for a connection (BackupOptions.signal): once stepping, the copy goes to its end.
+      const done = await pool.backup(file, { pagesPerStep: 1, signal: controller.signal, progress: () => controller.abort() });
+      assert.equal(done.remainingPages, 0);
+      assert.equal(rowsIn(file), 200, `attempt ${i}`);
+    }
+  });
 });
 
 test('a destination another process holds exclusively: the backup fails with SQLITE_BUSY after busyTimeoutMs and writes nothing; once released it succeeds', async (t) => {

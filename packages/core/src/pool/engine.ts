@@ -314,7 +314,7 @@ export class Engine implements Shutdown, TransactionHost {
     const lent = first === 'soon' ? await new Promise<boolean>((resolve) => setImmediate(() => resolve(lends() === true))) : first;
     const lease = await this.lease(scope.pinned || lent ? 'write' : 'read', scope, !scope.pinned, { signal });
     try {
-      return await lease.backup(resolvePath(destination), job, progress, signal);
+      return await lease.backup(resolvePath(destination), job, progress);
     } finally {
       void lease.release();
     }

@@ -232,13 +232,13 @@ export class PoolLease extends QueryMethods implements Lease {
       readonly clear?: readonly string[] | undefined;
     },
     progress: ((progress: BackupProgress) => void) | undefined,
-    signal: AbortSignal | undefined,
   ): Promise<BackupProgress> {
     if (this.#released) return Promise.reject(this.#closedError());
     const params = [job.method, job.pagesPerStep, job.busyTimeoutMs, job.schema];
     if (job.clear !== undefined) params.push(JSON.stringify(job.clear));
     const request: Request = { op: 'backup', sql: destination, params, settings: this.settings.settings };
-    return this.#send(request, { timeoutMs: 0, ...(signal === undefined ? {} : { signal }) }, progress) as Promise<BackupProgress>;
+    // No signal: a copy that has started runs to its end (an interrupt part-way failed it with SQLITE_INTERRUPT).
+    return this.#send(request, { timeoutMs: 0 }, progress) as Promise<BackupProgress>;
   }
 
   /** Sends a control statement (ROLLBACK, RELEASE, closing a cursor): allowed after the hold was lost, since it only undoes work. */

@@ -35,7 +35,7 @@ export async function restoreInto(
   try {
     const job = { method: 'restore', pagesPerStep: -1, busyTimeoutMs: -1, schema, clear } as const;
     // No signal past the wait: a copy that has started commits, and its caller must hear that it did.
-    return (await lease.backup(resolvePath(source), job, undefined, undefined)) as Restored;
+    return (await lease.backup(resolvePath(source), job, undefined)) as Restored;
   } finally {
     void lease.release();
   }

@@ -28,8 +28,7 @@ let oneShotting = false;
 /** What a statement starts with when nothing waits for it to compile (settled promises: one for every statement). */
 const COMPILES = Promise.resolve(true);
 const NOTHING_QUEUED = Promise.resolve();
-/** What a query's run changed: nothing (see RunCounters#record). */
-const NOTHING_CHANGED = { changes: 0, lastInsertRowid: 0 };
+const NOTHING_CHANGED = { changes: 0, lastInsertRowid: 0 }; // what a query's run changed (RunCounters#record)
 
 /** A prepared statement: bound parameters kept across calls until the next `bind` or call with parameters. */
 export class Statement extends EmitterBase implements RunContext {
@@ -291,7 +290,7 @@ export class Statement extends EmitterBase implements RunContext {
 
   async #runOnce(target: Target, options: QueryOptions, ran: () => void, { bound, generation, callback }: StatementCall): Promise<void> {
     const { sql, params } = bound!;
-    if (!this.#oneShot && (this.#query ??= returnsRows(this.#text))) {
+    if (!this.#oneShot && this.#isQuery()) {
       // A query's run steps it once: whether it found a row decides what `get` finds next. It moves no counter.
       const row = await target.get<Row>(sql, params, options);
       ran();
@@ -321,10 +320,14 @@ export class Statement extends EmitterBase implements RunContext {
     else this.#answer(callback, null, row);
   }
 
+  /** Whether it is a plain query (SELECT, VALUES), read from its text once. */
+  #isQuery(): boolean {
+    return (this.#query ??= returnsRows(this.#text));
+  }
+
   /** The next row of a statement's binding (see StepCursor): a query's first row is read alone. */
   #step(target: Target, options: QueryOptions, { sql, params }: Binding, generation: number): Promise<Row | undefined> {
-    this.#query ??= returnsRows(this.#text);
-    const first = this.#query ? () => target.get<Row>(sql, params, options) : undefined;
+    const first = this.#isQuery() ? () => target.get<Row>(sql, params, options) : undefined;
     return this.#cursor.next(generation, () => target.all<Row>(sql, params, options), first);
   }
 
